@@ -1,0 +1,55 @@
+# Entry points of the project. `make help` lists them.
+# Tools (anvil, forge, cast, solc) live in .tools/bin, installed by `make bootstrap`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+REPO := $(CURDIR)
+TOOLS_BIN := $(REPO)/.tools/bin
+export PATH := $(TOOLS_BIN):$(PATH)
+export FOUNDRY_SOLC := $(TOOLS_BIN)/solc
+export ROLLUP_TOOLS_BIN := $(TOOLS_BIN)
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap devnet test build fmt contracts-test \
+	bench-rpc bench-parallel bench-batch e2e-dispute chaos fuzz-steps
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+bootstrap: ## install the pinned L1 tools into .tools/ (anvil, forge, cast, solc, forge-std)
+	anvil-scripts/bootstrap.sh
+
+devnet: ## run anvil + contracts + sequencer (+ batcher, challenger) in the foreground
+	anvil-scripts/devnet.sh
+
+test: ## everything CI runs: fmt, clippy, forge fmt + test, cargo test
+	anvil-scripts/test.sh
+
+build: bootstrap ## release build of the services and the contracts
+	cargo build --release --bins
+	cd contracts && forge build
+
+fmt: bootstrap ## format Rust and Solidity
+	cargo fmt --all
+	cd contracts && forge fmt
+
+contracts-test: bootstrap ## forge tests of the L1 contracts only
+	cd contracts && forge test
+
+bench-rpc: bootstrap ## JSON-RPC load test, compared with anvil
+	cargo run --release -p rollup-sequencer --bin loadgen -- --compare-anvil
+
+bench-parallel: ## parallel vs sequential block execution
+	cargo run --release -p rollup-sequencer --bin bench-parallel
+
+bench-batch: ## batch encoding and compression
+	cargo run --release -p rollup-batcher --bin bench-batch
+
+e2e-dispute: ## end-to-end fraud proof on a devnet (not implemented yet)
+	@echo "e2e-dispute: not implemented yet" >&2; exit 1
+
+chaos: ## kill -9 / restart tests of the services (not implemented yet)
+	@echo "chaos: not implemented yet" >&2; exit 1
+
+fuzz-steps: ## fuzz the one-step verifier against the off-chain step (not implemented yet)
+	@echo "fuzz-steps: not implemented yet" >&2; exit 1

@@ -1,0 +1,1 @@
+//! The batcher service (not built yet: see the open issues).

@@ -1,0 +1,1 @@
+//! The challenger service (not built yet: see the open issues).

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Rollup
+/// @notice The L1 record of the L2 chain: an append-only chain of batch commitments, each
+///         claiming that executing its L2 blocks from `prevStateRoot` gives `postStateRoot`,
+///         backed by the proposer's bond until the challenge period ends.
+/// @dev Not a dispute game: the game (set once as `disputeGameFactory`) decides who is right
+///      and reports it through `markChallenged`, `dismissChallenge` and `replaceStateRoot`.
+///
+///      Rules (also in DEVELOPERS.md):
+///      1. Only `batcher` submits, with `msg.value >= bond`; the whole `msg.value` is the bond.
+///      2. Commitments link: a new one's `prevStateRoot` is the `postStateRoot` of the latest
+///         valid commitment (the genesis root before the first), and its L2 blocks start right
+///         after that commitment's `lastL2Block` (block 1 first: block 0 is the genesis).
+///      3. Within `challengePeriod` seconds of submission the dispute game factory may mark a
+///         commitment challenged (several games may be open at once); each game ends with
+///         `dismissChallenge` (the proposer won) or `replaceStateRoot` (the proposer lost).
+///      4. `finalize(index)` (anyone) succeeds once the period is over, no challenge is open and
+///         every earlier commitment is final; the bond goes back to the proposer.
+///      5. `replaceStateRoot(index, root)` writes the proven root, marks the commitment
+///         `Corrected` (final) and sends its bond to the factory (slashed). Every LATER commitment
+///         that is not already invalidated built on the wrong root: it becomes `Invalidated`, its
+///         open challenges are dropped and its bond is credited back to its proposer (see
+///         `withdraw`). The chain's head moves back to `index`; the next submission must start
+///         from the corrected root and from L2 block `lastL2Block + 1` of that commitment.
+///         Indices are never reused: the next commitment gets the next unused index.
+///      6. Bonds are paid by a plain call; a recipient that refuses ETH is credited instead and
+///         pulls with `withdraw`. The contract's balance always equals `totalBondsHeld()`.
+contract Rollup {
+    /// @notice Life cycle of a commitment.
+    enum Status {
+        None,
+        Pending,
+        Challenged,
+        Finalized,
+        Corrected,
+        Invalidated
+    }
+
+    /// @notice Where the batch's data lives on L1.
+    enum DataKind {
+        Calldata,
+        Blobs
+    }
+
+    /// @notice One batch commitment. Six storage slots.
+    struct Commitment {
+        /// keccak256 of the batch bytes (calldata), or of the packed versioned blob hashes (blobs).
+        bytes32 batchDataHash;
+        bytes32 prevStateRoot;
+        /// The proposer's claim, or the proven root once `Corrected`.
+        bytes32 postStateRoot;
+        uint64 firstL2Block;
+        uint64 lastL2Block;
+        /// L1 timestamp of the submission; the challenge period starts here.
+        uint64 submittedAt;
+        uint64 l1BlockNumber;
+        address proposer;
+        /// Bond still held for this commitment (zero once paid out, slashed or refunded).
+        uint96 bond;
+        Status status;
+        DataKind dataKind;
+        /// Dispute games currently open against this commitment.
+        uint32 openChallenges;
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    error ZeroAddress();
+    error ZeroChallengePeriod();
+    error ZeroStateRoot();
+    error BondTooLarge(uint256 amount);
+    error NotOwner(address caller);
+    error NotBatcher(address caller);
+    error NotDisputeGameFactory(address caller);
+    error DisputeGameFactoryAlreadySet(address factory);
+    error InsufficientBond(uint256 sent, uint256 required);
+    error EmptyBatchData();
+    error NoBlobs();
+    error PrevStateRootMismatch(bytes32 expected, bytes32 given);
+    error NonContiguousL2Blocks(uint64 expectedFirst, uint64 givenFirst);
+    error InvalidL2BlockRange(uint64 firstL2Block, uint64 lastL2Block);
+    error UnknownCommitment(uint256 index);
+    error UnexpectedStatus(uint256 index, Status status);
+    error ChallengePeriodNotOver(uint256 index, uint256 endsAt);
+    error ChallengePeriodOver(uint256 index, uint256 endedAt);
+    error PredecessorNotFinal(uint256 index, uint256 firstNotFinal);
+    error StateRootUnchanged(uint256 index, bytes32 root);
+    error NothingToWithdraw(address account);
+    error TransferFailed(address to, uint256 amount);
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A batch was committed. The challenger reads the batch from this log's transaction:
+    ///         its calldata (`submitBatch`) or its blobs (`submitBatchBlobs`, see `BatchBlobHashes`).
+    event BatchSubmitted(
+        uint256 indexed index,
+        bytes32 indexed batchDataHash,
+        bytes32 prevStateRoot,
+        bytes32 postStateRoot,
+        uint64 firstL2Block,
+        uint64 lastL2Block
+    );
+    /// @notice The versioned hashes of a blob batch, in the transaction's order.
+    event BatchBlobHashes(uint256 indexed index, bytes32[] blobHashes);
+    event BatchFinalized(uint256 indexed index, bytes32 postStateRoot, address indexed proposer, uint256 bondReturned);
+    event BatchChallenged(uint256 indexed index, uint256 openChallenges);
+    event ChallengeDismissed(uint256 indexed index, uint256 openChallenges);
+    event StateRootReplaced(
+        uint256 indexed index, bytes32 wrongStateRoot, bytes32 correctStateRoot, uint256 bondSlashed
+    );
+    event BatchInvalidated(uint256 indexed index, uint256 indexed correctedIndex, uint256 bondRefunded);
+    event DisputeGameFactorySet(address indexed factory);
+    event BondCredited(address indexed account, uint256 amount);
+    event BondWithdrawn(address indexed account, uint256 amount);
+
+    // ---------------------------------------------------------------- configuration
+
+    /// @notice Deployer; its only power is `setDisputeGameFactory`, once.
+    address public immutable owner;
+    /// @notice The only account allowed to submit commitments.
+    address public immutable batcher;
+    /// @notice Minimum bond per commitment, in wei.
+    uint256 public immutable bond;
+    /// @notice Seconds after submission during which a commitment can be challenged.
+    uint256 public immutable challengePeriod;
+    /// @notice State root of L2 block 0.
+    bytes32 public immutable genesisStateRoot;
+
+    /// @notice Contract allowed to report dispute outcomes; zero until set.
+    address public disputeGameFactory;
+
+    // ---------------------------------------------------------------- state
+
+    Commitment[] internal _commitments;
+    mapping(uint256 index => bytes32[] hashes) internal _blobHashes;
+
+    /// @dev Index + 1 of the latest valid commitment; 0 when the chain is at genesis.
+    uint256 internal _headPlusOne;
+
+    /// @notice Lowest index that is not final yet (every index below it is final).
+    uint256 public nextFinalization;
+    /// @notice Post-state root and last L2 block of the latest final commitment (genesis at first).
+    bytes32 public finalizedStateRoot;
+    uint64 public finalizedL2Block;
+
+    /// @notice Sum of the `bond` fields of all commitments.
+    uint256 public lockedBonds;
+    /// @notice Bonds owed to accounts that could not be paid directly, see `withdraw`.
+    mapping(address account => uint256 amount) public claimable;
+    uint256 public totalClaimable;
+
+    // ---------------------------------------------------------------- setup
+
+    /// @param batcher_ the account allowed to submit commitments
+    /// @param bond_ minimum bond per commitment in wei (devnet 0.01 ether; production: enough to pay
+    ///        a challenger's full dispute, e.g. 1 ether or more)
+    /// @param challengePeriod_ seconds (devnet 300; production 7 days = 604800)
+    /// @param genesisStateRoot_ state root of L2 block 0
+    constructor(address batcher_, uint256 bond_, uint256 challengePeriod_, bytes32 genesisStateRoot_) {
+        if (batcher_ == address(0)) revert ZeroAddress();
+        if (challengePeriod_ == 0) revert ZeroChallengePeriod();
+        if (genesisStateRoot_ == bytes32(0)) revert ZeroStateRoot();
+        if (bond_ > type(uint96).max) revert BondTooLarge(bond_);
+        owner = msg.sender;
+        batcher = batcher_;
+        bond = bond_;
+        challengePeriod = challengePeriod_;
+        genesisStateRoot = genesisStateRoot_;
+        finalizedStateRoot = genesisStateRoot_;
+    }
+
+    /// @notice Sets the dispute game factory, once.
+    function setDisputeGameFactory(address factory) external {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        if (factory == address(0)) revert ZeroAddress();
+        if (disputeGameFactory != address(0)) revert DisputeGameFactoryAlreadySet(disputeGameFactory);
+        disputeGameFactory = factory;
+        emit DisputeGameFactorySet(factory);
+    }
+
+    // ---------------------------------------------------------------- batcher
+
+    /// @notice Commits a batch whose bytes are this call's `batchData`.
+    /// @return index the new commitment's index
+    function submitBatch(
+        bytes32 prevStateRoot,
+        bytes32 postStateRoot,
+        uint64 firstL2Block,
+        uint64 lastL2Block,
+        bytes calldata batchData
+    ) external payable returns (uint256 index) {
+        if (batchData.length == 0) revert EmptyBatchData();
+        index =
+            _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, keccak256(batchData), DataKind.Calldata);
+    }
+
+    /// @notice Commits a batch carried by this transaction's blobs (EIP-4844); records every
+    ///         `blobhash(i)` of the transaction, in order.
+    /// @return index the new commitment's index
+    function submitBatchBlobs(bytes32 prevStateRoot, bytes32 postStateRoot, uint64 firstL2Block, uint64 lastL2Block)
+        external
+        payable
+        returns (uint256 index)
+    {
+        uint256 count;
+        while (blobhash(count) != bytes32(0)) {
+            ++count;
+        }
+        if (count == 0) revert NoBlobs();
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = blobhash(i);
+        }
+        index = _record(
+            prevStateRoot, postStateRoot, firstL2Block, lastL2Block, keccak256(abi.encodePacked(hashes)), DataKind.Blobs
+        );
+        _blobHashes[index] = hashes;
+        emit BatchBlobHashes(index, hashes);
+    }
+
+    // ---------------------------------------------------------------- finalization
+
+    /// @notice Makes a commitment final once its challenge period is over and it is unchallenged,
+    ///         and returns its bond to the proposer. Anyone may call it.
+    function finalize(uint256 index) external {
+        Commitment storage c = _get(index);
+        if (c.status != Status.Pending) revert UnexpectedStatus(index, c.status);
+        uint256 endsAt = uint256(c.submittedAt) + challengePeriod;
+        if (block.timestamp < endsAt) revert ChallengePeriodNotOver(index, endsAt);
+        uint256 firstNotFinal = _advanceFinalization();
+        if (index != firstNotFinal) revert PredecessorNotFinal(index, firstNotFinal);
+
+        uint256 amount = c.bond;
+        c.bond = 0;
+        c.status = Status.Finalized;
+        lockedBonds -= amount;
+        finalizedStateRoot = c.postStateRoot;
+        finalizedL2Block = c.lastL2Block;
+        _advanceFinalization();
+        emit BatchFinalized(index, c.postStateRoot, c.proposer, amount);
+        _pay(c.proposer, amount);
+    }
+
+    /// @notice Pays out bonds that could not be sent directly to the caller.
+    function withdraw() external {
+        uint256 amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        claimable[msg.sender] = 0;
+        totalClaimable -= amount;
+        emit BondWithdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- dispute game hooks
+
+    /// @notice A dispute game was opened against `index`. Only within its challenge period.
+    function markChallenged(uint256 index) external {
+        _onlyFactory();
+        Commitment storage c = _get(index);
+        if (c.status != Status.Pending && c.status != Status.Challenged) revert UnexpectedStatus(index, c.status);
+        uint256 endsAt = uint256(c.submittedAt) + challengePeriod;
+        if (block.timestamp >= endsAt) revert ChallengePeriodOver(index, endsAt);
+        c.status = Status.Challenged;
+        c.openChallenges += 1;
+        emit BatchChallenged(index, c.openChallenges);
+    }
+
+    /// @notice A dispute game against `index` ended with the proposer right. When no other game
+    ///         is open the commitment is `Pending` again (finalizable after its period).
+    function dismissChallenge(uint256 index) external {
+        _onlyFactory();
+        Commitment storage c = _get(index);
+        if (c.status != Status.Challenged) revert UnexpectedStatus(index, c.status);
+        c.openChallenges -= 1;
+        if (c.openChallenges == 0) c.status = Status.Pending;
+        emit ChallengeDismissed(index, c.openChallenges);
+    }
+
+    /// @notice A dispute game proved `index`'s post-state root wrong; `correctStateRoot` replaces
+    ///         it. The commitment becomes `Corrected` (final), its bond goes to the factory, and
+    ///         every later commitment is invalidated (rule 5 above).
+    function replaceStateRoot(uint256 index, bytes32 correctStateRoot) external {
+        _onlyFactory();
+        Commitment storage c = _get(index);
+        if (c.status != Status.Challenged) revert UnexpectedStatus(index, c.status);
+        if (correctStateRoot == bytes32(0)) revert ZeroStateRoot();
+        bytes32 wrongStateRoot = c.postStateRoot;
+        if (correctStateRoot == wrongStateRoot) revert StateRootUnchanged(index, correctStateRoot);
+
+        c.postStateRoot = correctStateRoot;
+        c.status = Status.Corrected;
+        c.openChallenges = 0;
+        uint256 slashed = c.bond;
+        c.bond = 0;
+        lockedBonds -= slashed;
+
+        uint256 count = _commitments.length;
+        for (uint256 j = index + 1; j < count; ++j) {
+            Commitment storage later = _commitments[j];
+            if (later.status == Status.Invalidated) continue;
+            later.status = Status.Invalidated;
+            later.openChallenges = 0;
+            uint256 refund = later.bond;
+            later.bond = 0;
+            lockedBonds -= refund;
+            emit BatchInvalidated(j, index, refund);
+            _credit(later.proposer, refund);
+        }
+        _headPlusOne = index + 1;
+        _advanceFinalization();
+        emit StateRootReplaced(index, wrongStateRoot, correctStateRoot, slashed);
+        _pay(msg.sender, slashed);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Number of commitments ever made (indices `0 .. count-1`, including invalidated ones).
+    function commitmentCount() external view returns (uint256) {
+        return _commitments.length;
+    }
+
+    /// @notice The commitment at `index`.
+    function getCommitment(uint256 index) external view returns (Commitment memory) {
+        return _get(index);
+    }
+
+    /// @notice The versioned blob hashes of a blob commitment (empty for calldata ones).
+    function blobHashes(uint256 index) external view returns (bytes32[] memory) {
+        _get(index);
+        return _blobHashes[index];
+    }
+
+    /// @notice The latest valid commitment, which the next submission builds on.
+    /// @return exists false while the chain is at genesis
+    /// @return index its index (0 when `exists` is false)
+    function head() external view returns (bool exists, uint256 index) {
+        if (_headPlusOne == 0) return (false, 0);
+        return (true, _headPlusOne - 1);
+    }
+
+    /// @notice The `prevStateRoot` the next submission must carry.
+    function latestStateRoot() public view returns (bytes32) {
+        if (_headPlusOne == 0) return genesisStateRoot;
+        return _commitments[_headPlusOne - 1].postStateRoot;
+    }
+
+    /// @notice The `firstL2Block` the next submission must carry.
+    function nextL2Block() public view returns (uint64) {
+        if (_headPlusOne == 0) return 1;
+        return _commitments[_headPlusOne - 1].lastL2Block + 1;
+    }
+
+    /// @notice Timestamp from which `index` can be finalized and no longer challenged.
+    function challengeDeadline(uint256 index) external view returns (uint256) {
+        return uint256(_get(index).submittedAt) + challengePeriod;
+    }
+
+    /// @notice All ETH the contract owes: locked bonds plus credited ones. Equals its balance.
+    function totalBondsHeld() external view returns (uint256) {
+        return lockedBonds + totalClaimable;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _record(
+        bytes32 prevStateRoot,
+        bytes32 postStateRoot,
+        uint64 firstL2Block,
+        uint64 lastL2Block,
+        bytes32 batchDataHash,
+        DataKind dataKind
+    ) internal returns (uint256 index) {
+        if (msg.sender != batcher) revert NotBatcher(msg.sender);
+        if (msg.value < bond) revert InsufficientBond(msg.value, bond);
+        if (msg.value > type(uint96).max) revert BondTooLarge(msg.value);
+        if (postStateRoot == bytes32(0)) revert ZeroStateRoot();
+        bytes32 expectedPrev = latestStateRoot();
+        if (prevStateRoot != expectedPrev) revert PrevStateRootMismatch(expectedPrev, prevStateRoot);
+        uint64 expectedFirst = nextL2Block();
+        if (firstL2Block != expectedFirst) revert NonContiguousL2Blocks(expectedFirst, firstL2Block);
+        // type(uint64).max is refused so that `nextL2Block()` can never overflow.
+        if (lastL2Block < firstL2Block || lastL2Block == type(uint64).max) {
+            revert InvalidL2BlockRange(firstL2Block, lastL2Block);
+        }
+
+        index = _commitments.length;
+        _commitments.push(
+            Commitment({
+                batchDataHash: batchDataHash,
+                prevStateRoot: prevStateRoot,
+                postStateRoot: postStateRoot,
+                firstL2Block: firstL2Block,
+                lastL2Block: lastL2Block,
+                submittedAt: uint64(block.timestamp),
+                l1BlockNumber: uint64(block.number),
+                proposer: msg.sender,
+                bond: uint96(msg.value),
+                status: Status.Pending,
+                dataKind: dataKind,
+                openChallenges: 0
+            })
+        );
+        _headPlusOne = index + 1;
+        lockedBonds += msg.value;
+        emit BatchSubmitted(index, batchDataHash, prevStateRoot, postStateRoot, firstL2Block, lastL2Block);
+    }
+
+    /// @dev Moves `nextFinalization` past final commitments; a `Corrected` one it passes becomes
+    ///      the finalized root. Returns the new value.
+    function _advanceFinalization() internal returns (uint256 next) {
+        next = nextFinalization;
+        uint256 count = _commitments.length;
+        while (next < count) {
+            Commitment storage c = _commitments[next];
+            if (c.status == Status.Corrected) {
+                finalizedStateRoot = c.postStateRoot;
+                finalizedL2Block = c.lastL2Block;
+            } else if (c.status != Status.Finalized && c.status != Status.Invalidated) {
+                break;
+            }
+            ++next;
+        }
+        nextFinalization = next;
+    }
+
+    function _get(uint256 index) internal view returns (Commitment storage) {
+        if (index >= _commitments.length) revert UnknownCommitment(index);
+        return _commitments[index];
+    }
+
+    function _onlyFactory() internal view {
+        if (msg.sender != disputeGameFactory) revert NotDisputeGameFactory(msg.sender);
+    }
+
+    /// @dev Sends `amount`; a recipient that refuses it is credited instead (see `withdraw`).
+    function _pay(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) _credit(to, amount);
+    }
+
+    function _credit(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        claimable[to] += amount;
+        totalClaimable += amount;
+        emit BondCredited(to, amount);
+    }
+}

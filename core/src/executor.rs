@@ -1,0 +1,281 @@
+//! The sequential reference executor: the state transition function of a block.
+//!
+//! Transactions run in order on revm against a `StateReader`; an invalid
+//! transaction is skipped (it changes nothing and has no receipt), which is the
+//! same rule the challenger applies when it derives blocks from L1.
+
+use crate::{
+    chain::ChainConfig,
+    error::{StateError, TxRejection},
+    state::{RevmDb, StateChanges, StateReader},
+};
+use alloy_consensus::{
+    Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
+    transaction::Recovered,
+};
+use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
+use revm::{
+    Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        BlockEnv, CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult, InvalidTransaction},
+    },
+    context_interface::{ContextTr, block::BlobExcessGasAndPrice},
+    database::CacheDB,
+    state::EvmState,
+};
+
+/// The block-level inputs of execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockInput {
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp (seconds).
+    pub timestamp: u64,
+    /// Beneficiary: receives priority fees.
+    pub beneficiary: Address,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// EIP-1559 base fee.
+    pub base_fee: u64,
+    /// PREVRANDAO value (also the header's mixHash).
+    pub prevrandao: B256,
+}
+
+impl BlockInput {
+    /// The revm block environment.
+    pub fn block_env(&self) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(self.number),
+            beneficiary: self.beneficiary,
+            timestamp: U256::from(self.timestamp),
+            gas_limit: self.gas_limit,
+            basefee: self.base_fee,
+            difficulty: U256::ZERO,
+            prevrandao: Some(self.prevrandao),
+            blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new_with_spec(
+                0,
+                ChainConfig::SPEC,
+            )),
+            ..Default::default()
+        }
+    }
+}
+
+/// A transaction that made it into the block, with its receipt.
+#[derive(Clone, Debug)]
+pub struct ExecutedTx {
+    /// The signed transaction and its sender.
+    pub tx: Recovered<TxEnvelope>,
+    /// The consensus receipt (cumulative gas in block order, bloom).
+    pub receipt: ReceiptEnvelope,
+    /// Gas used by this transaction alone.
+    pub gas_used: u64,
+    /// Address of the contract it created.
+    pub contract_address: Option<Address>,
+}
+
+/// What executing a block produced.
+#[derive(Clone, Debug, Default)]
+pub struct BlockOutcome {
+    /// Included transactions in block order.
+    pub executed: Vec<ExecutedTx>,
+    /// Skipped transactions and why.
+    pub rejected: Vec<(B256, TxRejection)>,
+    /// The block's state changes.
+    pub changes: StateChanges,
+    /// Total gas used.
+    pub gas_used: u64,
+}
+
+/// Execution failures that are not the transaction's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The EVM failed for a reason outside the transaction.
+    #[error("evm: {0}")]
+    Evm(String),
+}
+
+/// Builds revm's transaction environment from a recovered signed transaction.
+pub fn tx_env(tx: &Recovered<TxEnvelope>) -> TxEnv {
+    let inner = tx.inner();
+    let mut env = TxEnv {
+        tx_type: inner.tx_type() as u8,
+        caller: tx.signer(),
+        gas_limit: inner.gas_limit(),
+        gas_price: inner.max_fee_per_gas(),
+        kind: inner.kind(),
+        value: inner.value(),
+        data: inner.input().clone(),
+        nonce: inner.nonce(),
+        chain_id: inner.chain_id(),
+        access_list: inner.access_list().cloned().unwrap_or_default(),
+        gas_priority_fee: inner.max_priority_fee_per_gas(),
+        blob_hashes: inner
+            .blob_versioned_hashes()
+            .map(|h| h.to_vec())
+            .unwrap_or_default(),
+        max_fee_per_blob_gas: inner.max_fee_per_blob_gas().unwrap_or_default(),
+        ..Default::default()
+    };
+    if inner.tx_type() == TxType::Legacy {
+        env.gas_price = inner.gas_price().unwrap_or_default();
+        env.gas_priority_fee = None;
+    }
+    if let Some(list) = inner.authorization_list() {
+        env.set_signed_authorization(list.to_vec());
+    }
+    env
+}
+
+/// The database every executor hands revm: a cache over a state reader.
+pub type ExecDb<R> = CacheDB<RevmDb<R>>;
+
+/// Creates a mainnet-rules EVM for a block over `state`.
+pub fn build_evm<R: StateReader>(
+    state: R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    tune: impl FnOnce(&mut CfgEnv),
+) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<ExecDb<R>>> {
+    let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
+    cfg.chain_id = chain.chain_id;
+    tune(&mut cfg);
+    Context::mainnet()
+        .with_db(CacheDB::new(RevmDb(state)))
+        .with_cfg(cfg)
+        .with_block(block.block_env())
+        .build_mainnet()
+}
+
+/// Maps revm's validation error onto our rejection reasons.
+pub fn rejection_of(err: &InvalidTransaction) -> TxRejection {
+    match err {
+        InvalidTransaction::NonceTooLow { tx, state } => TxRejection::NonceTooLow {
+            expected: *state,
+            got: *tx,
+        },
+        InvalidTransaction::NonceTooHigh { tx, state } => TxRejection::NonceTooHigh {
+            expected: *state,
+            got: *tx,
+        },
+        InvalidTransaction::LackOfFundForMaxFee { .. }
+        | InvalidTransaction::OverflowPaymentInTransaction => TxRejection::InsufficientFunds,
+        InvalidTransaction::GasPriceLessThanBasefee => TxRejection::FeeCapBelowBaseFee,
+        InvalidTransaction::PriorityFeeGreaterThanMaxFee => TxRejection::TipAboveFeeCap,
+        InvalidTransaction::CallGasCostMoreThanGasLimit { .. }
+        | InvalidTransaction::GasFloorMoreThanGasLimit { .. } => TxRejection::IntrinsicGasTooLow,
+        InvalidTransaction::CallerGasLimitMoreThanBlock
+        | InvalidTransaction::TxGasLimitGreaterThanCap { .. } => TxRejection::GasLimitExceedsBlock,
+        InvalidTransaction::InvalidChainId | InvalidTransaction::MissingChainId => {
+            TxRejection::InvalidChainId
+        }
+        InvalidTransaction::RejectCallerWithCode => TxRejection::SenderNotEoa,
+        InvalidTransaction::CreateInitCodeSizeLimit => TxRejection::InitCodeTooLarge,
+        other => TxRejection::Other(other.to_string()),
+    }
+}
+
+/// Outcome of running one transaction: either revm's result and state, or why it is invalid.
+pub type TxRun = Result<(ExecutionResult, EvmState), TxRejection>;
+
+/// Runs one transaction on an EVM without committing it.
+pub fn run_tx<R: StateReader>(
+    evm: &mut revm::handler::MainnetEvm<revm::handler::MainnetContext<ExecDb<R>>>,
+    env: TxEnv,
+) -> Result<TxRun, ExecError> {
+    match evm.transact(env) {
+        Ok(out) => Ok(Ok((out.result, out.state))),
+        Err(EVMError::Transaction(invalid)) => Ok(Err(rejection_of(&invalid))),
+        Err(EVMError::Database(e)) => Err(ExecError::State(e)),
+        Err(EVMError::Header(h)) => Err(ExecError::Evm(h.to_string())),
+        Err(other) => Err(ExecError::Evm(other.to_string())),
+    }
+}
+
+/// Builds the receipt of an included transaction.
+pub fn receipt_of(
+    tx_type: TxType,
+    result: &ExecutionResult,
+    cumulative_gas_used: u64,
+) -> ReceiptEnvelope {
+    let receipt = Receipt {
+        status: Eip658Value::Eip658(result.is_success()),
+        cumulative_gas_used,
+        logs: result.logs().to_vec(),
+    };
+    let with_bloom = ReceiptWithBloom::from(receipt);
+    match tx_type {
+        TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
+        TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),
+        TxType::Eip1559 => ReceiptEnvelope::Eip1559(with_bloom),
+        TxType::Eip4844 => ReceiptEnvelope::Eip4844(with_bloom),
+        TxType::Eip7702 => ReceiptEnvelope::Eip7702(with_bloom),
+    }
+}
+
+/// Executes a block's transactions in order: the reference semantics.
+///
+/// A transaction that is invalid against the state left by its predecessors
+/// (or that does not fit in the remaining block gas) is skipped.
+pub fn execute_block<R: StateReader>(
+    state: R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+) -> Result<BlockOutcome, ExecError> {
+    let mut evm = build_evm(state, chain, block, |_| {});
+    let mut outcome = BlockOutcome::default();
+    for tx in txs {
+        if tx.inner().is_eip4844() {
+            outcome.rejected.push((
+                *tx.inner().tx_hash(),
+                TxRejection::Other("blob transactions are not supported on L2".into()),
+            ));
+            continue;
+        }
+        if outcome.gas_used + tx.inner().gas_limit() > block.gas_limit {
+            outcome
+                .rejected
+                .push((*tx.inner().tx_hash(), TxRejection::BlockGasExhausted));
+            continue;
+        }
+        match run_tx(&mut evm, tx_env(&tx))? {
+            Err(rejection) => outcome.rejected.push((*tx.inner().tx_hash(), rejection)),
+            Ok((result, evm_state)) => {
+                outcome.changes.apply_evm_state(&evm_state);
+                evm.ctx.db_mut().commit(evm_state);
+                let gas_used = result.tx_gas_used();
+                outcome.gas_used += gas_used;
+                let receipt = receipt_of(tx.inner().tx_type(), &result, outcome.gas_used);
+                let contract_address = match tx.inner().kind() {
+                    TxKind::Create => Some(tx.signer().create(tx.inner().nonce())),
+                    TxKind::Call(_) => None,
+                };
+                outcome.executed.push(ExecutedTx {
+                    tx,
+                    receipt,
+                    gas_used,
+                    contract_address,
+                });
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The logs of a receipt.
+pub fn receipt_logs(receipt: &ReceiptEnvelope) -> &[Log] {
+    receipt.logs()
+}
+
+/// Revert data of a failed call, if any.
+pub fn revert_output(result: &ExecutionResult) -> Option<Bytes> {
+    match result {
+        ExecutionResult::Revert { output, .. } => Some(output.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,293 @@
+//! State commitment: the Merkle Patricia state root and storage roots, computed
+//! exactly as Ethereum does, incrementally per block, and EIP-1186 proofs.
+
+use crate::state::{AccountState, StateChanges, WorldState};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
+use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
+use std::collections::BTreeMap;
+
+/// Keeps the hashed-key leaves of the account trie and every storage trie so
+/// that a block's state root costs one pass over sorted leaves, and storage
+/// roots are recomputed only for accounts whose storage changed.
+#[derive(Clone, Debug, Default)]
+pub struct StateCommitment {
+    /// keccak(address) -> account (storage root filled in).
+    accounts: BTreeMap<B256, TrieAccount>,
+    /// keccak(address) -> (keccak(slot) -> value), non-zero values only.
+    storage: HashMap<B256, BTreeMap<B256, U256>>,
+    /// Addresses whose hashed key we know, for proofs by address.
+    root: Option<B256>,
+}
+
+impl StateCommitment {
+    /// Builds the commitment of a whole state.
+    pub fn from_state(state: &WorldState) -> Self {
+        let mut this = Self::default();
+        for (address, account) in state.accounts() {
+            let hashed = keccak256(address);
+            let slots: BTreeMap<B256, U256> = state
+                .storage_of(address)
+                .map(|s| {
+                    s.iter()
+                        .filter(|(_, v)| !v.is_zero())
+                        .map(|(k, v)| (keccak256(k.to_be_bytes::<32>()), *v))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let storage_root = storage_root_of(&slots);
+            if !slots.is_empty() {
+                this.storage.insert(hashed, slots);
+            }
+            this.accounts
+                .insert(hashed, trie_account(account, storage_root));
+        }
+        this
+    }
+
+    /// Applies a block's changes; the next `root()` reflects them.
+    pub fn apply(&mut self, changes: &StateChanges) {
+        self.root = None;
+        for address in &changes.destroyed {
+            self.storage.remove(&keccak256(address));
+        }
+        let mut dirty_storage = Vec::new();
+        for (address, slots) in &changes.storage {
+            let hashed = keccak256(address);
+            let entry = self.storage.entry(hashed).or_default();
+            for (slot, value) in slots {
+                let key = keccak256(slot.to_be_bytes::<32>());
+                if value.is_zero() {
+                    entry.remove(&key);
+                } else {
+                    entry.insert(key, *value);
+                }
+            }
+            dirty_storage.push(hashed);
+        }
+        for (address, account) in &changes.accounts {
+            let hashed = keccak256(address);
+            match account {
+                None => {
+                    self.accounts.remove(&hashed);
+                    self.storage.remove(&hashed);
+                }
+                Some(account) => {
+                    let previous_root = self
+                        .accounts
+                        .get(&hashed)
+                        .map(|a| a.storage_root)
+                        .unwrap_or(EMPTY_ROOT_HASH);
+                    let storage_root = if changes.destroyed.contains(address) {
+                        self.storage_root_hashed(&hashed)
+                    } else {
+                        previous_root
+                    };
+                    self.accounts
+                        .insert(hashed, trie_account(account, storage_root));
+                }
+            }
+        }
+        for hashed in dirty_storage {
+            let root = self.storage_root_hashed(&hashed);
+            if self.storage.get(&hashed).is_some_and(|s| s.is_empty()) {
+                self.storage.remove(&hashed);
+            }
+            if let Some(account) = self.accounts.get_mut(&hashed) {
+                account.storage_root = root;
+            }
+        }
+        for address in &changes.destroyed {
+            let hashed = keccak256(address);
+            let root = self.storage_root_hashed(&hashed);
+            if let Some(account) = self.accounts.get_mut(&hashed) {
+                account.storage_root = root;
+            }
+        }
+    }
+
+    fn storage_root_hashed(&self, hashed: &B256) -> B256 {
+        self.storage
+            .get(hashed)
+            .map(storage_root_of)
+            .unwrap_or(EMPTY_ROOT_HASH)
+    }
+
+    /// The state root.
+    pub fn root(&mut self) -> B256 {
+        if let Some(root) = self.root {
+            return root;
+        }
+        let mut hb = HashBuilder::default();
+        let mut buf = Vec::with_capacity(128);
+        for (key, account) in &self.accounts {
+            buf.clear();
+            alloy_rlp::Encodable::encode(account, &mut buf);
+            hb.add_leaf(Nibbles::unpack(key), &buf);
+        }
+        let root = hb.root();
+        self.root = Some(root);
+        root
+    }
+
+    /// EIP-1186 proof of an account and some of its slots against `root()`.
+    pub fn proof(&self, address: Address, slots: &[B256]) -> AccountProof {
+        let hashed = keccak256(address);
+        let target = Nibbles::unpack(hashed);
+        let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
+        let mut buf = Vec::with_capacity(128);
+        for (key, account) in &self.accounts {
+            buf.clear();
+            alloy_rlp::Encodable::encode(account, &mut buf);
+            hb.add_leaf(Nibbles::unpack(key), &buf);
+        }
+        let _ = hb.root();
+        let account_proof = proof_path(hb.take_proof_nodes(), &target);
+        let account = self.accounts.get(&hashed).copied();
+        let empty = BTreeMap::new();
+        let storage = self.storage.get(&hashed).unwrap_or(&empty);
+        let storage_proofs = slots
+            .iter()
+            .map(|slot| {
+                let key = keccak256(slot);
+                let target = Nibbles::unpack(key);
+                let mut hb =
+                    HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
+                for (k, v) in storage {
+                    hb.add_leaf(Nibbles::unpack(k), &alloy_rlp::encode(v));
+                }
+                let _ = hb.root();
+                let value = storage.get(&key).copied().unwrap_or_default();
+                StorageProof {
+                    slot: *slot,
+                    value,
+                    proof: proof_path(hb.take_proof_nodes(), &target),
+                }
+            })
+            .collect();
+        AccountProof {
+            address,
+            account,
+            account_proof,
+            storage_proofs,
+        }
+    }
+
+    /// Number of accounts in the trie.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// True when the state has no accounts.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+fn proof_path(nodes: alloy_trie::proof::ProofNodes, target: &Nibbles) -> Vec<Bytes> {
+    nodes
+        .matching_nodes_sorted(target)
+        .into_iter()
+        .map(|(_, node)| node)
+        .collect()
+}
+
+fn trie_account(account: &AccountState, storage_root: B256) -> TrieAccount {
+    TrieAccount::new(
+        account.nonce,
+        account.balance,
+        storage_root,
+        account.code_hash,
+    )
+}
+
+/// The root of one storage trie given its hashed-key leaves.
+pub fn storage_root_of(slots: &BTreeMap<B256, U256>) -> B256 {
+    if slots.is_empty() {
+        return EMPTY_ROOT_HASH;
+    }
+    let mut hb = HashBuilder::default();
+    for (key, value) in slots {
+        hb.add_leaf(Nibbles::unpack(key), &alloy_rlp::encode(value));
+    }
+    hb.root()
+}
+
+/// An account's Merkle proof and its storage proofs.
+#[derive(Clone, Debug)]
+pub struct AccountProof {
+    /// The account proven.
+    pub address: Address,
+    /// Its trie leaf, `None` when absent (the proof is then an exclusion proof).
+    pub account: Option<TrieAccount>,
+    /// Nodes from the root to the leaf.
+    pub account_proof: Vec<Bytes>,
+    /// One proof per requested slot.
+    pub storage_proofs: Vec<StorageProof>,
+}
+
+/// A storage slot's Merkle proof.
+#[derive(Clone, Debug)]
+pub struct StorageProof {
+    /// The slot (unhashed key).
+    pub slot: B256,
+    /// Its value.
+    pub value: U256,
+    /// Nodes from the storage root to the leaf.
+    pub proof: Vec<Bytes>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::address;
+
+    #[test]
+    fn empty_state_has_the_empty_root() {
+        let mut c = StateCommitment::default();
+        assert_eq!(c.root(), EMPTY_ROOT_HASH);
+    }
+
+    #[test]
+    fn incremental_root_equals_root_from_scratch() {
+        let mut state = WorldState::default();
+        let a = address!("0x00000000000000000000000000000000000000aa");
+        let b = address!("0x00000000000000000000000000000000000000bb");
+        state.insert_account(a, AccountState::with_balance(U256::from(5)), None);
+        let mut commitment = StateCommitment::from_state(&state);
+        let mut changes = StateChanges::default();
+        changes
+            .accounts
+            .insert(b, Some(AccountState::with_balance(U256::from(7))));
+        changes
+            .storage
+            .entry(b)
+            .or_default()
+            .insert(U256::from(1), U256::from(9));
+        changes.accounts.insert(a, None);
+        commitment.apply(&changes);
+        state.apply(&changes);
+        assert_eq!(
+            commitment.root(),
+            StateCommitment::from_state(&state).root()
+        );
+        assert_ne!(commitment.root(), EMPTY_ROOT_HASH);
+    }
+
+    #[test]
+    fn matches_alloy_trie_reference_root() {
+        let mut state = WorldState::default();
+        let mut reference = Vec::new();
+        for i in 1..50u64 {
+            let address = Address::with_last_byte(i as u8);
+            let account = AccountState {
+                nonce: i,
+                balance: U256::from(i * 1000),
+                ..AccountState::with_balance(U256::ZERO)
+            };
+            state.insert_account(address, account, None);
+            reference.push((address, trie_account(&account, EMPTY_ROOT_HASH)));
+        }
+        let expected = alloy_trie::root::state_root_unhashed(reference);
+        assert_eq!(StateCommitment::from_state(&state).root(), expected);
+    }
+}

@@ -1,0 +1,164 @@
+//! The sequential executor against hand-checked expectations.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, transaction::Recovered};
+use alloy_network::TxSignerSync;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
+use alloy_signer_local::PrivateKeySigner;
+use rollup_core::{
+    block::{genesis_header, next_block_input, seal_block},
+    chain::{ChainConfig, DEV_PRIVATE_KEYS, Genesis},
+    error::TxRejection,
+    executor::execute_block,
+    state::StateReader,
+    trie::StateCommitment,
+};
+
+fn signer(i: usize) -> PrivateKeySigner {
+    DEV_PRIVATE_KEYS[i].parse().expect("dev key")
+}
+
+fn tx(
+    from: &PrivateKeySigner,
+    nonce: u64,
+    to: TxKind,
+    value: u64,
+    input: Bytes,
+    gas: u64,
+) -> Recovered<TxEnvelope> {
+    let mut tx = TxEip1559 {
+        chain_id: ChainConfig::default().chain_id,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to,
+        value: U256::from(value),
+        access_list: Default::default(),
+        input,
+    };
+    let sig = from.sign_transaction_sync(&mut tx).expect("sign");
+    Recovered::new_unchecked(TxEnvelope::Eip1559(tx.into_signed(sig)), from.address())
+}
+
+#[test]
+fn transfer_moves_value_and_pays_fees_and_skips_invalid_nonce() {
+    let genesis = Genesis::dev(ChainConfig::default());
+    let state = genesis.state();
+    let header = genesis_header(
+        &genesis.config,
+        0,
+        StateCommitment::from_state(&state).root(),
+    );
+    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    let alice = signer(0);
+    let bob = address!("0x000000000000000000000000000000000000b0b0");
+    let txs = vec![
+        tx(&alice, 0, TxKind::Call(bob), 1000, Bytes::new(), 21_000),
+        tx(&alice, 5, TxKind::Call(bob), 1000, Bytes::new(), 21_000),
+    ];
+    let outcome = execute_block(&state, &genesis.config, &input, txs).expect("executes");
+    assert_eq!(outcome.executed.len(), 1);
+    assert_eq!(outcome.rejected.len(), 1);
+    assert!(matches!(
+        outcome.rejected[0].1,
+        TxRejection::NonceTooHigh {
+            expected: 1,
+            got: 5
+        }
+    ));
+    assert_eq!(outcome.gas_used, 21_000);
+    assert_eq!(
+        outcome.changes.accounts[&bob].expect("bob exists").balance,
+        U256::from(1000)
+    );
+    let tip = U256::from(21_000u64 * 1_000_000_000);
+    assert_eq!(
+        outcome.changes.accounts[&genesis.config.fee_vault]
+            .expect("vault")
+            .balance,
+        tip
+    );
+    assert!(outcome.executed[0].receipt.status());
+}
+
+#[test]
+fn zero_value_transfer_to_a_new_address_does_not_create_it() {
+    let genesis = Genesis::dev(ChainConfig::default());
+    let state = genesis.state();
+    let header = genesis_header(
+        &genesis.config,
+        0,
+        StateCommitment::from_state(&state).root(),
+    );
+    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    let nobody = address!("0x00000000000000000000000000000000000dead1");
+    let outcome = execute_block(
+        &state,
+        &genesis.config,
+        &input,
+        vec![tx(
+            &signer(1),
+            0,
+            TxKind::Call(nobody),
+            0,
+            Bytes::new(),
+            21_000,
+        )],
+    )
+    .expect("executes");
+    assert_eq!(outcome.executed.len(), 1);
+    assert_eq!(
+        outcome.changes.accounts.get(&nobody),
+        Some(&None),
+        "EIP-161: touched empty account is removed"
+    );
+}
+
+#[test]
+fn deploy_then_sealed_block_commits_code_and_a_new_state_root() {
+    let genesis = Genesis::dev(ChainConfig::default());
+    let mut state = genesis.state();
+    let mut commitment = StateCommitment::from_state(&state);
+    let header = genesis_header(&genesis.config, 0, commitment.root());
+    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    // init code: return runtime 0x602a60005260206000f3 (returns 42)
+    let runtime = hex_bytes("602a60005260206000f3");
+    let init = hex_bytes("69602a60005260206000f3600052600a6016f3");
+    let deployer = signer(2);
+    let outcome = execute_block(
+        &state,
+        &genesis.config,
+        &input,
+        vec![tx(&deployer, 0, TxKind::Create, 0, init, 100_000)],
+    )
+    .expect("executes");
+    let created: Address = outcome.executed[0]
+        .contract_address
+        .expect("create has an address");
+    assert_eq!(created, deployer.address().create(0));
+    let changes = outcome.changes.clone();
+    commitment.apply(&changes);
+    state.apply(&changes);
+    let root = commitment.root();
+    assert_eq!(root, StateCommitment::from_state(&state).root());
+    let block = seal_block(header.hash_slow(), &input, outcome, root);
+    assert_eq!(block.header.state_root, root);
+    assert_ne!(block.header.receipts_root, B256::ZERO);
+    let account = state.account(created).expect("read").expect("exists");
+    let code = state
+        .code(account.code_hash)
+        .expect("read")
+        .expect("code stored");
+    assert_eq!(code.original_bytes(), runtime);
+}
+
+fn hex_bytes(s: &str) -> Bytes {
+    Bytes::from(hex_decode(s))
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}

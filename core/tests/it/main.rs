@@ -1,0 +1,3 @@
+//! Integration tests of the core rules: the reference executor and the state commitment.
+
+mod executor;

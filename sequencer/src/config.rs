@@ -1,0 +1,286 @@
+//! Configuration: clap flags with environment variables and an optional TOML
+//! file, turned into the library [`Config`], and [`launch`], which starts a
+//! whole node (store, builder, RPC) in-process for the binary and the tests.
+
+use crate::{
+    node::{Node, NodeConfig},
+    pool::PoolConfig,
+    rpc::{RpcConfig, serve},
+    store::Store,
+};
+use alloy_primitives::Address;
+use clap::Parser;
+use rollup_core::chain::{ChainConfig, Genesis};
+use serde::Deserialize;
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+/// Command-line flags of the `sequencer` binary.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "sequencer",
+    version,
+    about = "The rollup's L2 node: eth_ JSON-RPC, txpool, block production, persistence"
+)]
+pub struct SequencerArgs {
+    /// TOML file with any of the options below (flags and env win over it).
+    #[arg(long, env = "SEQUENCER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address the JSON-RPC server (HTTP and WebSocket on one port) listens on.
+    #[arg(long = "rpc.addr", env = "SEQUENCER_RPC_ADDR")]
+    pub rpc_addr: Option<SocketAddr>,
+    /// Database URL: sqlite://path (created if missing) or postgres://…
+    #[arg(long = "db.url", env = "SEQUENCER_DB_URL")]
+    pub db_url: Option<String>,
+    /// L2 chain id (used when no genesis file is given).
+    #[arg(long = "chain.id", env = "SEQUENCER_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// Genesis JSON file; default: a dev genesis funding Anvil's ten dev accounts.
+    #[arg(long = "chain.genesis", env = "SEQUENCER_GENESIS")]
+    pub genesis: Option<PathBuf>,
+    /// Block gas limit (dev genesis only).
+    #[arg(long = "block.gas-limit", env = "SEQUENCER_BLOCK_GAS_LIMIT")]
+    pub gas_limit: Option<u64>,
+    /// Block interval in milliseconds; 0 seals as soon as there are transactions.
+    #[arg(long = "block.time-ms", env = "SEQUENCER_BLOCK_TIME_MS")]
+    pub block_time_ms: Option<u64>,
+    /// Where priority fees go (dev genesis only).
+    #[arg(long = "block.fee-vault", env = "SEQUENCER_FEE_VAULT")]
+    pub fee_vault: Option<Address>,
+    /// L1 RPC URL (informational for now; the batcher talks to L1).
+    #[arg(long = "l1.rpc-url", env = "SEQUENCER_L1_RPC_URL")]
+    pub l1_rpc_url: Option<String>,
+    /// Largest JSON-RPC request body in bytes.
+    #[arg(long = "rpc.max-body-bytes", env = "SEQUENCER_RPC_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most requests in one JSON-RPC batch.
+    #[arg(long = "rpc.max-batch", env = "SEQUENCER_RPC_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+    /// Widest block range eth_getLogs accepts.
+    #[arg(long = "rpc.max-logs-range", env = "SEQUENCER_RPC_MAX_LOGS_RANGE")]
+    pub max_logs_range: Option<u64>,
+    /// Gas cap of eth_call and eth_estimateGas.
+    #[arg(long = "rpc.gas-cap", env = "SEQUENCER_RPC_GAS_CAP")]
+    pub gas_cap: Option<u64>,
+    /// Most transactions in the pool.
+    #[arg(long = "pool.max-txs", env = "SEQUENCER_POOL_MAX_TXS")]
+    pub pool_max_txs: Option<usize>,
+    /// Most pooled transactions per sender.
+    #[arg(long = "pool.max-per-sender", env = "SEQUENCER_POOL_MAX_PER_SENDER")]
+    pub pool_max_per_sender: Option<usize>,
+    /// Log format: text or json (filter with RUST_LOG).
+    #[arg(
+        long = "log.format",
+        env = "SEQUENCER_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: String,
+}
+
+/// The same options, read from a TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    rpc_addr: Option<SocketAddr>,
+    db_url: Option<String>,
+    chain_id: Option<u64>,
+    genesis: Option<PathBuf>,
+    gas_limit: Option<u64>,
+    block_time_ms: Option<u64>,
+    fee_vault: Option<Address>,
+    max_body_bytes: Option<usize>,
+    max_batch: Option<usize>,
+    max_logs_range: Option<u64>,
+    gas_cap: Option<u64>,
+    pool_max_txs: Option<usize>,
+    pool_max_per_sender: Option<usize>,
+}
+
+/// Everything a node needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// RPC listen address (port 0 picks a free port).
+    pub rpc_addr: SocketAddr,
+    /// Database URL.
+    pub db_url: String,
+    /// Node settings (genesis, block time, pool).
+    pub node: NodeConfig,
+    /// RPC limits.
+    pub rpc: RpcConfig,
+}
+
+impl Config {
+    /// A dev configuration: dev genesis with `chain_id`, SQLite at `db_url`,
+    /// blocks as soon as there are transactions, RPC on a free loopback port.
+    pub fn dev(chain_id: u64, db_url: impl Into<String>) -> Self {
+        Self {
+            rpc_addr: "127.0.0.1:0".parse().expect("static address"),
+            db_url: db_url.into(),
+            node: NodeConfig {
+                genesis: Genesis::dev(ChainConfig {
+                    chain_id,
+                    ..ChainConfig::default()
+                }),
+                block_time: Duration::ZERO,
+                pool: PoolConfig::default(),
+            },
+            rpc: RpcConfig::default(),
+        }
+    }
+}
+
+/// Configuration problems.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("reading {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// TOML syntax or unknown key.
+    #[error("config file {0}: {1}")]
+    Toml(PathBuf, toml::de::Error),
+    /// Genesis JSON invalid.
+    #[error("genesis file {0}: {1}")]
+    Genesis(PathBuf, serde_json::Error),
+}
+
+impl SequencerArgs {
+    /// Merges flags/env over the TOML file over defaults.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Toml(path.clone(), e))?
+            }
+            None => FileConfig::default(),
+        };
+        let genesis_path = self.genesis.or(file.genesis);
+        let genesis = match genesis_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                serde_json::from_str(&text).map_err(|e| ConfigError::Genesis(path.clone(), e))?
+            }
+            None => {
+                let defaults = ChainConfig::default();
+                Genesis::dev(ChainConfig {
+                    chain_id: self.chain_id.or(file.chain_id).unwrap_or(defaults.chain_id),
+                    gas_limit: self
+                        .gas_limit
+                        .or(file.gas_limit)
+                        .unwrap_or(defaults.gas_limit),
+                    fee_vault: self
+                        .fee_vault
+                        .or(file.fee_vault)
+                        .unwrap_or(defaults.fee_vault),
+                    ..defaults
+                })
+            }
+        };
+        let rpc_defaults = RpcConfig::default();
+        let pool_defaults = PoolConfig::default();
+        Ok(Config {
+            rpc_addr: self
+                .rpc_addr
+                .or(file.rpc_addr)
+                .unwrap_or_else(|| "127.0.0.1:9545".parse().expect("static address")),
+            db_url: self
+                .db_url
+                .or(file.db_url)
+                .unwrap_or_else(|| "sqlite://data/sequencer.db".into()),
+            node: NodeConfig {
+                genesis,
+                block_time: Duration::from_millis(
+                    self.block_time_ms.or(file.block_time_ms).unwrap_or(1000),
+                ),
+                pool: PoolConfig {
+                    max_total: self
+                        .pool_max_txs
+                        .or(file.pool_max_txs)
+                        .unwrap_or(pool_defaults.max_total),
+                    max_per_sender: self
+                        .pool_max_per_sender
+                        .or(file.pool_max_per_sender)
+                        .unwrap_or(pool_defaults.max_per_sender),
+                    ..pool_defaults
+                },
+            },
+            rpc: RpcConfig {
+                max_body_bytes: self
+                    .max_body_bytes
+                    .or(file.max_body_bytes)
+                    .unwrap_or(rpc_defaults.max_body_bytes),
+                max_batch: self
+                    .max_batch
+                    .or(file.max_batch)
+                    .unwrap_or(rpc_defaults.max_batch),
+                max_logs_range: self
+                    .max_logs_range
+                    .or(file.max_logs_range)
+                    .unwrap_or(rpc_defaults.max_logs_range),
+                gas_cap: self
+                    .gas_cap
+                    .or(file.gas_cap)
+                    .unwrap_or(rpc_defaults.gas_cap),
+            },
+        })
+    }
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Running {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Address the RPC listens on.
+    pub addr: SocketAddr,
+    /// Cancels the builder and the server.
+    pub cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// `http://addr`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// `ws://addr`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+    /// Stops everything and waits for it.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts store, node, builder and RPC server.
+pub async fn launch(config: Config) -> eyre::Result<Running> {
+    if let Some(path) = config.db_url.strip_prefix("sqlite://")
+        && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let store = Store::connect(&config.db_url).await?;
+    let node = Node::open(config.node.clone(), store).await?;
+    let cancel = CancellationToken::new();
+    let builder = tokio::spawn(node.clone().run_builder(cancel.clone()));
+    let (addr, server) = serve(
+        node.clone(),
+        config.rpc.clone(),
+        config.rpc_addr,
+        cancel.clone(),
+    )
+    .await?;
+    tracing::info!(%addr, chain_id = node.chain.chain_id, "JSON-RPC listening");
+    Ok(Running {
+        node,
+        addr,
+        cancel,
+        tasks: vec![builder, server],
+    })
+}

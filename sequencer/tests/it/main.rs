@@ -1,0 +1,13 @@
+//! Integration tests of the sequencer: its eth_ JSON-RPC (HTTP and WebSocket),
+//! transaction intake and receipts, crash recovery of the binary, real
+//! clients (viem, forge, cast) and a differential run against Anvil.
+//!
+//! Tools (`anvil`, `forge`, `cast`, `solc`) come from `ROLLUP_TOOLS_BIN`, then
+//! `<workspace>/.tools/bin` (`anvil-scripts/bootstrap.sh` installs them), then PATH.
+
+mod clients;
+mod differential;
+mod harness;
+mod persistence;
+mod rpc_basics;
+mod txs;
