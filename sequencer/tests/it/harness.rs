@@ -291,14 +291,6 @@ impl Rpc {
         )
     }
 
-    /// `eth_getCode(address, latest)`.
-    pub(crate) async fn code(&self, address: Address) -> Bytes {
-        let v = self.result("eth_getCode", json!([address, "latest"])).await;
-        v.as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad code {v}"))
-    }
-
     /// `eth_getStorageAt(address, slot, latest)`.
     pub(crate) async fn storage(&self, address: Address, slot: U256) -> B256 {
         hex_b256(

@@ -55,8 +55,8 @@ async fn pooled_transactions_survive_kill_9(db_url: &str, dir: &Path) {
             "{hash} should be pooled, not mined: {tx}"
         );
     }
-    for key in 0..4 {
-        assert_eq!(seq.rpc.nonce(DEV_ADDRESSES[key], "pending").await, 5);
+    for address in &DEV_ADDRESSES[..4] {
+        assert_eq!(seq.rpc.nonce(*address, "pending").await, 5);
     }
     let head_before = seq.rpc.block("latest").await;
     seq.kill9();
@@ -91,8 +91,8 @@ async fn pooled_transactions_survive_kill_9(db_url: &str, dir: &Path) {
         assert_eq!(seq.rpc.balance(*to, "latest").await, U256::from(*value));
         receipts.push(receipt);
     }
-    for key in 0..4 {
-        assert_eq!(seq.rpc.nonce(DEV_ADDRESSES[key], "latest").await, 5);
+    for address in &DEV_ADDRESSES[..4] {
+        assert_eq!(seq.rpc.nonce(*address, "latest").await, 5);
     }
     let head_after = seq.rpc.block("latest").await;
     seq.kill9();
@@ -239,14 +239,14 @@ async fn acknowledged_transactions_survive_kill_9_under_a_stream_of_sends() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    for key in 0..KEYS {
+    for (key, address) in DEV_ADDRESSES.iter().enumerate().take(KEYS) {
         let highest = acked
             .iter()
             .filter(|(k, ..)| *k == key)
             .map(|(_, n, _)| n + 1)
             .max()
             .unwrap_or(0);
-        let nonce = seq.rpc.nonce(DEV_ADDRESSES[key], "latest").await;
+        let nonce = seq.rpc.nonce(*address, "latest").await;
         assert!(
             nonce >= highest,
             "dev {key}: nonce {nonce} after restart, but nonce {} was acknowledged",
