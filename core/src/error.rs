@@ -49,6 +49,9 @@ pub enum TxRejection {
     /// Gas limit above the block gas limit.
     #[error("exceeds block gas limit")]
     GasLimitExceedsBlock,
+    /// EIP-4844 blob transactions have no place on L2.
+    #[error("blob transactions are not supported on L2")]
+    BlobsUnsupported,
     /// The block has no room left for this transaction's gas limit.
     #[error("block gas limit reached")]
     BlockGasExhausted,

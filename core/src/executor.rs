@@ -217,6 +217,49 @@ pub fn receipt_of(
     }
 }
 
+impl BlockOutcome {
+    /// Why `tx` cannot enter the block before it runs: blob transactions, and
+    /// gas limits that no longer fit in what is left of the block.
+    pub fn precheck(&self, tx: &Recovered<TxEnvelope>, block: &BlockInput) -> Option<TxRejection> {
+        if tx.inner().is_eip4844() {
+            return Some(TxRejection::BlobsUnsupported);
+        }
+        if self.gas_used + tx.inner().gas_limit() > block.gas_limit {
+            return Some(TxRejection::BlockGasExhausted);
+        }
+        None
+    }
+
+    /// Records a skipped transaction.
+    pub fn reject(&mut self, tx: &Recovered<TxEnvelope>, rejection: TxRejection) {
+        self.rejected.push((*tx.inner().tx_hash(), rejection));
+    }
+
+    /// Appends an included transaction: folds its state into the block's
+    /// changes and builds its receipt with the block's cumulative gas.
+    pub fn include(
+        &mut self,
+        tx: Recovered<TxEnvelope>,
+        result: &ExecutionResult,
+        evm_state: &EvmState,
+    ) {
+        self.changes.apply_evm_state(evm_state);
+        let gas_used = result.tx_gas_used();
+        self.gas_used += gas_used;
+        let receipt = receipt_of(tx.inner().tx_type(), result, self.gas_used);
+        let contract_address = match tx.inner().kind() {
+            TxKind::Create => Some(tx.signer().create(tx.inner().nonce())),
+            TxKind::Call(_) => None,
+        };
+        self.executed.push(ExecutedTx {
+            tx,
+            receipt,
+            gas_used,
+            contract_address,
+        });
+    }
+}
+
 /// Executes a block's transactions in order: the reference semantics.
 ///
 /// A transaction that is invalid against the state left by its predecessors
@@ -230,37 +273,15 @@ pub fn execute_block<R: StateReader>(
     let mut evm = build_evm(state, chain, block, |_| {});
     let mut outcome = BlockOutcome::default();
     for tx in txs {
-        if tx.inner().is_eip4844() {
-            outcome.rejected.push((
-                *tx.inner().tx_hash(),
-                TxRejection::Other("blob transactions are not supported on L2".into()),
-            ));
-            continue;
-        }
-        if outcome.gas_used + tx.inner().gas_limit() > block.gas_limit {
-            outcome
-                .rejected
-                .push((*tx.inner().tx_hash(), TxRejection::BlockGasExhausted));
+        if let Some(rejection) = outcome.precheck(&tx, block) {
+            outcome.reject(&tx, rejection);
             continue;
         }
         match run_tx(&mut evm, tx_env(&tx))? {
-            Err(rejection) => outcome.rejected.push((*tx.inner().tx_hash(), rejection)),
+            Err(rejection) => outcome.reject(&tx, rejection),
             Ok((result, evm_state)) => {
-                outcome.changes.apply_evm_state(&evm_state);
+                outcome.include(tx, &result, &evm_state);
                 evm.ctx.db_mut().commit(evm_state);
-                let gas_used = result.tx_gas_used();
-                outcome.gas_used += gas_used;
-                let receipt = receipt_of(tx.inner().tx_type(), &result, outcome.gas_used);
-                let contract_address = match tx.inner().kind() {
-                    TxKind::Create => Some(tx.signer().create(tx.inner().nonce())),
-                    TxKind::Call(_) => None,
-                };
-                outcome.executed.push(ExecutedTx {
-                    tx,
-                    receipt,
-                    gas_used,
-                    contract_address,
-                });
             }
         }
     }

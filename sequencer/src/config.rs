@@ -4,6 +4,7 @@
 
 use crate::{
     node::{Node, NodeConfig},
+    parallel::{Engine, ParallelConfig},
     pool::PoolConfig,
     rpc::{RpcConfig, serve},
     store::Store,
@@ -68,6 +69,13 @@ pub struct SequencerArgs {
     /// Most pooled transactions per sender.
     #[arg(long = "pool.max-per-sender", env = "SEQUENCER_POOL_MAX_PER_SENDER")]
     pub pool_max_per_sender: Option<usize>,
+    /// Block execution engine: parallel (speculative, validated in block
+    /// order) or sequential (the reference executor) [default: parallel].
+    #[arg(long = "exec.engine", env = "SEQUENCER_EXEC_ENGINE", value_enum)]
+    pub exec_engine: Option<Engine>,
+    /// Threads of the parallel engine [default: the machine's cores].
+    #[arg(long = "exec.threads", env = "SEQUENCER_EXEC_THREADS")]
+    pub exec_threads: Option<usize>,
     /// Log format: text or json (filter with RUST_LOG).
     #[arg(
         long = "log.format",
@@ -94,6 +102,8 @@ struct FileConfig {
     gas_cap: Option<u64>,
     pool_max_txs: Option<usize>,
     pool_max_per_sender: Option<usize>,
+    exec_engine: Option<Engine>,
+    exec_threads: Option<usize>,
 }
 
 /// Everything a node needs.
@@ -123,6 +133,8 @@ impl Config {
                 }),
                 block_time: Duration::ZERO,
                 pool: PoolConfig::default(),
+                engine: Engine::default(),
+                parallel: ParallelConfig::default(),
             },
             rpc: RpcConfig::default(),
         }
@@ -179,6 +191,7 @@ impl SequencerArgs {
         };
         let rpc_defaults = RpcConfig::default();
         let pool_defaults = PoolConfig::default();
+        let parallel_defaults = ParallelConfig::default();
         Ok(Config {
             rpc_addr: self
                 .rpc_addr
@@ -203,6 +216,15 @@ impl SequencerArgs {
                         .or(file.pool_max_per_sender)
                         .unwrap_or(pool_defaults.max_per_sender),
                     ..pool_defaults
+                },
+                engine: self.exec_engine.or(file.exec_engine).unwrap_or_default(),
+                parallel: ParallelConfig {
+                    threads: self
+                        .exec_threads
+                        .or(file.exec_threads)
+                        .unwrap_or(parallel_defaults.threads)
+                        .max(1),
+                    ..parallel_defaults
                 },
             },
             rpc: RpcConfig {

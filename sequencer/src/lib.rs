@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod node;
+pub mod parallel;
 pub mod pool;
 pub mod rpc;
 pub mod store;

@@ -3,6 +3,7 @@
 //! transaction is persisted before its hash is returned.
 
 use crate::{
+    parallel::{Engine, ParallelConfig, execute_with},
     pool::{PoolConfig, PoolError, PoolTx, SenderState, TxPool},
     store::{Store, StoreError},
 };
@@ -14,7 +15,7 @@ use rollup_core::{
     block::{SealedBlock, genesis_header, next_block_input, seal_block},
     chain::{ChainConfig, Genesis},
     error::StateError,
-    executor::{BlockInput, execute_block},
+    executor::BlockInput,
     state::{AccountState, StateReader, WorldState},
     trie::StateCommitment,
     tx::{IntakeError, decode_and_check},
@@ -32,6 +33,10 @@ pub struct NodeConfig {
     pub block_time: Duration,
     /// Pool limits.
     pub pool: PoolConfig,
+    /// Block execution engine.
+    pub engine: Engine,
+    /// Threads and thresholds of the parallel engine.
+    pub parallel: ParallelConfig,
 }
 
 /// Why a submission was refused.
@@ -385,8 +390,15 @@ impl Node {
                 return Ok(None);
             }
             let txs = txs.iter().map(|t| t.tx.clone()).collect();
-            let outcome =
-                execute_block(&head.state, &self.chain, &input, txs).map_err(|e| e.to_string())?;
+            let outcome = execute_with(
+                self.config.engine,
+                &head.state,
+                &self.chain,
+                &input,
+                txs,
+                &self.config.parallel,
+            )
+            .map_err(|e| e.to_string())?;
             (input, head.hash, outcome)
         };
         let changes = outcome.changes.clone();

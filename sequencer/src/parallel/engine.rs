@@ -1,0 +1,261 @@
+//! The scheduler: speculative execution of every transaction against the
+//! pre-state on worker threads, and an in-order commit that keeps a
+//! speculative result only when nothing it read was written before it, and
+//! otherwise re-runs the transaction after its predecessors.
+
+use super::{
+    FallbackReason, ParallelConfig, ParallelStats,
+    access::{AccessSet, Location, reads_none_of, reads_of, writes_of},
+    handler::{DeferredRun, EngineEvm, run_deferred},
+};
+use alloy_consensus::{TxEnvelope, transaction::Recovered};
+use alloy_primitives::{Address, U256, map::HashSet};
+use parking_lot::Mutex;
+use revm::{
+    DatabaseCommit,
+    context::TxEnv,
+    context_interface::ContextTr,
+    database::AccountState as DbAccountState,
+    primitives::KECCAK_EMPTY,
+    state::{Account, AccountInfo},
+};
+use rollup_core::{
+    chain::ChainConfig,
+    error::TxRejection,
+    executor::{BlockInput, BlockOutcome, ExecError, build_evm, tx_env},
+    state::{AccountState, StateReader},
+};
+use std::{
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    time::Duration,
+};
+
+/// One transaction's slot in the shared speculation table.
+struct Speculation {
+    /// Set by whoever runs the transaction first (a worker or the committer).
+    claimed: AtomicBool,
+    /// A worker's result against the pre-state.
+    result: Mutex<Option<Result<DeferredRun, ExecError>>>,
+    /// Set once `result` holds the worker's answer.
+    ready: AtomicBool,
+}
+
+/// Why the committer gave up on the parallel schedule.
+enum Abort {
+    Fallback(FallbackReason),
+    Error(ExecError),
+}
+
+/// Runs `txs` speculatively in parallel and commits them in order.
+/// Returns `Ok(None)` when the block must be executed sequentially instead.
+pub(crate) fn execute<R: StateReader>(
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    config: &ParallelConfig,
+    stats: &mut ParallelStats,
+    mut access: Option<&mut Vec<AccessSet>>,
+) -> Result<Result<BlockOutcome, (FallbackReason, Vec<Recovered<TxEnvelope>>)>, ExecError> {
+    let vault = block.beneficiary;
+    let envs: Vec<TxEnv> = txs.iter().map(tx_env).collect();
+    let table: Vec<Speculation> = (0..txs.len())
+        .map(|_| Speculation {
+            claimed: AtomicBool::new(false),
+            result: Mutex::new(None),
+            ready: AtomicBool::new(false),
+        })
+        .collect();
+    // Blob transactions are refused before they run; nobody speculates on them.
+    for (i, tx) in txs.iter().enumerate() {
+        if tx.inner().is_eip4844() {
+            table[i].claimed.store(true, Ordering::Relaxed);
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let speculated = AtomicUsize::new(0);
+
+    let worker = || {
+        let mut evm = build_evm(pre, chain, block, |_| {});
+        while !stop.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= table.len() {
+                break;
+            }
+            if table[i].claimed.swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            let run = run_deferred(&mut evm, envs[i].clone());
+            speculated.fetch_add(1, Ordering::Relaxed);
+            *table[i].result.lock() = Some(run);
+            table[i].ready.store(true, Ordering::Release);
+        }
+    };
+
+    let committed = std::thread::scope(|scope| {
+        for _ in 1..config.threads.max(1) {
+            scope.spawn(worker);
+        }
+        let out = commit_in_order(
+            pre,
+            chain,
+            block,
+            &txs,
+            &envs,
+            &table,
+            vault,
+            stats,
+            access.as_deref_mut(),
+        );
+        stop.store(true, Ordering::Relaxed);
+        out
+    });
+    stats.speculated = speculated.load(Ordering::Relaxed);
+    match committed {
+        Ok(runs) => {
+            let mut outcome = BlockOutcome::default();
+            let vault_before = pre.account(vault)?;
+            merge(&mut outcome, txs, runs, vault, vault_before);
+            Ok(Ok(outcome))
+        }
+        Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
+        Err(Abort::Error(e)) => Err(e),
+    }
+}
+
+/// The committer: walks the block in order over its own view of the state,
+/// taking each transaction's speculative result when it is still valid.
+#[allow(clippy::too_many_arguments)]
+fn commit_in_order<R: StateReader>(
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: &[Recovered<TxEnvelope>],
+    envs: &[TxEnv],
+    table: &[Speculation],
+    vault: Address,
+    stats: &mut ParallelStats,
+    mut access: Option<&mut Vec<AccessSet>>,
+) -> Result<Vec<Option<DeferredRun>>, Abort> {
+    let mut evm: EngineEvm<&R> = build_evm(pre, chain, block, |_| {});
+    // Locations changed by the committed prefix of the block.
+    let mut written: HashSet<Location> = HashSet::default();
+    let mut runs = Vec::with_capacity(txs.len());
+    for (i, tx) in txs.iter().enumerate() {
+        if tx.inner().is_eip4844() {
+            runs.push(None);
+            continue;
+        }
+        let run = if !table[i].claimed.swap(true, Ordering::AcqRel) {
+            stats.direct += 1;
+            run_deferred(&mut evm, envs[i].clone()).map_err(Abort::Error)?
+        } else {
+            let mut backoff = 0u32;
+            while !table[i].ready.load(Ordering::Acquire) {
+                backoff += 1;
+                if backoff < 64 {
+                    std::hint::spin_loop();
+                } else if backoff < 256 {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(Duration::from_micros(20));
+                }
+            }
+            let speculative = table[i]
+                .result
+                .lock()
+                .take()
+                .expect("ready implies a result");
+            // The sender is read by validation even when revm rejects the
+            // transaction before loading anything else.
+            let sender = Location::Account(tx.signer());
+            match speculative {
+                Ok(run) if !written.contains(&sender) && reads_none_of(run.state(), &written) => {
+                    stats.reused += 1;
+                    run
+                }
+                _ => {
+                    stats.reexecuted += 1;
+                    run_deferred(&mut evm, envs[i].clone()).map_err(Abort::Error)?
+                }
+            }
+        };
+        // The beneficiary is credited at the end of every transaction, so a
+        // transaction that observes it depends on all its predecessors.
+        if run.state().contains_key(&vault) || tx.signer() == vault {
+            return Err(Abort::Fallback(FallbackReason::FeeVaultAccessed));
+        }
+        let writes = writes_of(run.state(), |address| current_account(&evm, pre, address));
+        written.extend(writes.iter().copied());
+        if let Some(access) = access.as_deref_mut() {
+            let mut reads: Vec<Location> = reads_of(run.state()).collect();
+            reads.push(Location::Account(tx.signer()));
+            access.push(AccessSet { reads, writes });
+        }
+        if let DeferredRun::Included { state, .. } = &run {
+            evm.ctx.db_mut().commit(state.clone());
+        }
+        runs.push(Some(run));
+    }
+    Ok(runs)
+}
+
+/// An account as the committer's view holds it now.
+fn current_account<R: StateReader>(
+    evm: &EngineEvm<&R>,
+    pre: &R,
+    address: Address,
+) -> Option<AccountState> {
+    match evm.ctx.db().cache.accounts.get(&address) {
+        Some(db_account) => match db_account.account_state {
+            DbAccountState::NotExisting => None,
+            _ => Some(rollup_core::state::account_state_of(&db_account.info)),
+        },
+        // Not loaded by the committer yet: unchanged since the pre-state. A
+        // read error here would have failed the run that loaded it.
+        None => pre.account(address).ok().flatten(),
+    }
+}
+
+/// Builds the block from the committed runs in order, crediting the fee vault
+/// after each included transaction exactly as the mainnet handler does.
+fn merge(
+    outcome: &mut BlockOutcome,
+    txs: Vec<Recovered<TxEnvelope>>,
+    runs: Vec<Option<DeferredRun>>,
+    vault: Address,
+    vault_before: Option<AccountState>,
+) {
+    let vault_before = vault_before.unwrap_or(AccountState {
+        nonce: 0,
+        balance: U256::ZERO,
+        code_hash: KECCAK_EMPTY,
+    });
+    let mut vault_balance = vault_before.balance;
+    for (tx, run) in txs.into_iter().zip(runs) {
+        match run {
+            None => outcome.reject(&tx, TxRejection::BlobsUnsupported),
+            Some(DeferredRun::Rejected { rejection, .. }) => outcome.reject(&tx, rejection),
+            Some(DeferredRun::Included {
+                result,
+                mut state,
+                reward,
+            }) => {
+                // As revm's `incr_balance`: an overflowing credit changes nothing.
+                if let Some(credited) = vault_balance.checked_add(U256::from(reward)) {
+                    vault_balance = credited;
+                }
+                let mut credited = Account::from(AccountInfo {
+                    balance: vault_balance,
+                    nonce: vault_before.nonce,
+                    code_hash: vault_before.code_hash,
+                    ..Default::default()
+                });
+                credited.mark_touch();
+                state.insert(vault, credited);
+                outcome.include(tx, &result, &state);
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The parallel execution engine: produces exactly what `rollup_core`'s
+//! sequential executor produces for a block, using several threads.
+//!
+//! Every transaction is first run speculatively against the block's pre-state
+//! on worker threads. A committer then walks the block in order: a speculative
+//! result is kept when none of the accounts or slots it read was written by an
+//! earlier transaction of the block (it then saw exactly what sequential
+//! execution would have shown it); otherwise the transaction is re-run on the
+//! committed state. Transactions that conflict thereby end up executed one
+//! after the other, in block order, as one group; the others run in parallel.
+//! The fee vault is credited after each transaction in block order, outside
+//! the EVM, so it is no conflict; a transaction that observes the vault makes
+//! the whole block fall back to the sequential executor, as does a block whose
+//! gas limits could overflow the block gas limit. See `docs/parallel.md`.
+
+mod access;
+mod engine;
+pub mod fixtures;
+mod handler;
+
+pub use access::{AccessSet, Location, ScheduleShape, conflict_groups, schedule_shape};
+
+use alloy_consensus::{Transaction as _, TxEnvelope, transaction::Recovered};
+use rollup_core::{
+    chain::ChainConfig,
+    executor::{BlockInput, BlockOutcome, ExecError, execute_block},
+    state::StateReader,
+};
+use serde::{Deserialize, Serialize};
+
+/// Which executor builds blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The reference executor: one transaction after the other.
+    Sequential,
+    /// Speculative parallel execution with in-order validation.
+    #[default]
+    Parallel,
+}
+
+/// Settings of the parallel engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParallelConfig {
+    /// Threads, the committer included (1: no speculation).
+    pub threads: usize,
+    /// Blocks with fewer transactions run sequentially (thread start-up costs
+    /// more than it saves on tiny blocks).
+    pub min_txs: usize,
+}
+
+impl Default for ParallelConfig {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            min_txs: 8,
+        }
+    }
+}
+
+/// Why a block ran sequentially.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// Too few transactions to be worth threads.
+    SmallBlock,
+    /// The gas limits add up to more than the block gas limit, so whether a
+    /// transaction fits depends on the gas its predecessors used.
+    GasLimitsExceedBlock,
+    /// A transaction read or wrote the fee vault, whose balance depends on
+    /// every earlier transaction's fee.
+    FeeVaultAccessed,
+}
+
+/// What the engine did with a block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParallelStats {
+    /// Transactions run speculatively by worker threads.
+    pub speculated: usize,
+    /// Speculative results committed as they were.
+    pub reused: usize,
+    /// Transactions re-run after their speculative result was invalidated.
+    pub reexecuted: usize,
+    /// Transactions the committer reached before any worker and ran itself.
+    pub direct: usize,
+    /// Set when the block was executed sequentially instead.
+    pub fallback: Option<FallbackReason>,
+}
+
+/// Executes a block in parallel; same result as `rollup_core::executor::execute_block`.
+pub fn execute_block_parallel<R: StateReader>(
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    config: &ParallelConfig,
+) -> Result<(BlockOutcome, ParallelStats), ExecError> {
+    execute_observed(pre, chain, block, txs, config, None)
+}
+
+/// As `execute_block_parallel`, also returning every transaction's read and
+/// write sets in block order (empty when the block fell back to sequential).
+pub fn execute_block_parallel_with_access<R: StateReader>(
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    config: &ParallelConfig,
+) -> Result<(BlockOutcome, ParallelStats, Vec<AccessSet>), ExecError> {
+    let mut access = Vec::new();
+    let (outcome, stats) = execute_observed(pre, chain, block, txs, config, Some(&mut access))?;
+    if stats.fallback.is_some() {
+        access.clear();
+    }
+    Ok((outcome, stats, access))
+}
+
+fn execute_observed<R: StateReader>(
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    config: &ParallelConfig,
+    access: Option<&mut Vec<AccessSet>>,
+) -> Result<(BlockOutcome, ParallelStats), ExecError> {
+    let mut stats = ParallelStats::default();
+    let gas_limits: u128 = txs
+        .iter()
+        .map(|tx| u128::from(tx.inner().gas_limit()))
+        .sum();
+    let reason = if txs.len() < config.min_txs {
+        Some(FallbackReason::SmallBlock)
+    } else if gas_limits > u128::from(block.gas_limit) {
+        Some(FallbackReason::GasLimitsExceedBlock)
+    } else {
+        None
+    };
+    let (reason, txs) = match reason {
+        Some(reason) => (reason, txs),
+        None => match engine::execute(pre, chain, block, txs, config, &mut stats, access)? {
+            Ok(outcome) => return Ok((outcome, stats)),
+            Err(fallback) => fallback,
+        },
+    };
+    stats.fallback = Some(reason);
+    Ok((execute_block(pre, chain, block, txs)?, stats))
+}
+
+/// Executes a block with the chosen engine.
+pub fn execute_with<R: StateReader>(
+    engine: Engine,
+    pre: &R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    config: &ParallelConfig,
+) -> Result<BlockOutcome, ExecError> {
+    match engine {
+        Engine::Sequential => execute_block(pre, chain, block, txs),
+        Engine::Parallel => Ok(execute_block_parallel(pre, chain, block, txs, config)?.0),
+    }
+}
