@@ -203,6 +203,7 @@ fn main() -> eyre::Result<()> {
     let config = ParallelConfig {
         threads,
         min_txs: 0,
+        speculate_all_first: false,
     };
     eyre::ensure!(
         args.accounts as usize >= args.txs,

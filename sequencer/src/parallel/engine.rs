@@ -40,6 +40,9 @@ struct Speculation {
     ready: AtomicBool,
 }
 
+/// A block handed back for sequential execution, and why.
+pub(crate) type Fallback = (FallbackReason, Vec<Recovered<TxEnvelope>>);
+
 /// Why the committer gave up on the parallel schedule.
 enum Abort {
     Fallback(FallbackReason),
@@ -55,8 +58,8 @@ pub(crate) fn execute<R: StateReader>(
     txs: Vec<Recovered<TxEnvelope>>,
     config: &ParallelConfig,
     stats: &mut ParallelStats,
-    mut access: Option<&mut Vec<AccessSet>>,
-) -> Result<Result<BlockOutcome, (FallbackReason, Vec<Recovered<TxEnvelope>>)>, ExecError> {
+    access: Option<&mut Vec<AccessSet>>,
+) -> Result<Result<BlockOutcome, Fallback>, ExecError> {
     let vault = block.beneficiary;
     let envs: Vec<TxEnv> = txs.iter().map(tx_env).collect();
     let table: Vec<Speculation> = (0..txs.len())
@@ -97,17 +100,14 @@ pub(crate) fn execute<R: StateReader>(
         for _ in 1..config.threads.max(1) {
             scope.spawn(worker);
         }
-        let out = commit_in_order(
-            pre,
-            chain,
-            block,
-            &txs,
-            &envs,
-            &table,
-            vault,
-            stats,
-            access.as_deref_mut(),
-        );
+        if config.speculate_all_first && config.threads > 1 {
+            for (entry, tx) in table.iter().zip(&txs) {
+                while !tx.inner().is_eip4844() && !entry.ready.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+            }
+        }
+        let out = commit_in_order(pre, chain, block, &txs, &envs, &table, vault, stats, access);
         stop.store(true, Ordering::Relaxed);
         out
     });

@@ -47,6 +47,9 @@ pub struct ParallelConfig {
     /// Blocks with fewer transactions run sequentially (thread start-up costs
     /// more than it saves on tiny blocks).
     pub min_txs: usize,
+    /// Testing aid: the committer starts only once workers have speculated
+    /// every transaction, so that every validation path is exercised.
+    pub speculate_all_first: bool,
 }
 
 impl Default for ParallelConfig {
@@ -54,6 +57,7 @@ impl Default for ParallelConfig {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             min_txs: 8,
+            speculate_all_first: false,
         }
     }
 }
