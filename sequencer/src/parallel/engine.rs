@@ -113,12 +113,7 @@ pub(crate) fn execute<R: StateReader>(
     });
     stats.speculated = speculated.load(Ordering::Relaxed);
     match committed {
-        Ok(runs) => {
-            let mut outcome = BlockOutcome::default();
-            let vault_before = pre.account(vault)?;
-            merge(&mut outcome, txs, runs, vault, vault_before);
-            Ok(Ok(outcome))
-        }
+        Ok(outcome) => Ok(Ok(outcome)),
         Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
         Err(Abort::Error(e)) => Err(e),
     }
@@ -137,14 +132,18 @@ fn commit_in_order<R: StateReader>(
     vault: Address,
     stats: &mut ParallelStats,
     mut access: Option<&mut Vec<AccessSet>>,
-) -> Result<Vec<Option<DeferredRun>>, Abort> {
+) -> Result<BlockOutcome, Abort> {
     let mut evm: EngineEvm<&R> = build_evm(pre, chain, block, |_| {});
+    let mut vault = VaultCredit::new(
+        vault,
+        pre.account(vault).map_err(|e| Abort::Error(e.into()))?,
+    );
+    let mut outcome = BlockOutcome::default();
     // Locations changed by the committed prefix of the block.
     let mut written: HashSet<Location> = HashSet::default();
-    let mut runs = Vec::with_capacity(txs.len());
     for (i, tx) in txs.iter().enumerate() {
         if tx.inner().is_eip4844() {
-            runs.push(None);
+            outcome.reject(tx, TxRejection::BlobsUnsupported);
             continue;
         }
         let run = if !table[i].claimed.swap(true, Ordering::AcqRel) {
@@ -183,7 +182,7 @@ fn commit_in_order<R: StateReader>(
         };
         // The beneficiary is credited at the end of every transaction, so a
         // transaction that observes it depends on all its predecessors.
-        if run.state().contains_key(&vault) || tx.signer() == vault {
+        if run.state().contains_key(&vault.address) || tx.signer() == vault.address {
             return Err(Abort::Fallback(FallbackReason::FeeVaultAccessed));
         }
         let writes = writes_of(run.state(), |address| current_account(&evm, pre, address));
@@ -193,12 +192,21 @@ fn commit_in_order<R: StateReader>(
             reads.push(Location::Account(tx.signer()));
             access.push(AccessSet { reads, writes });
         }
-        if let DeferredRun::Included { state, .. } = &run {
-            evm.ctx.db_mut().commit(state.clone());
+        match run {
+            DeferredRun::Rejected { rejection, .. } => outcome.reject(tx, rejection),
+            DeferredRun::Included {
+                result,
+                mut state,
+                reward,
+            } => {
+                vault.credit(reward, &mut state);
+                outcome.include(tx.clone(), &result, &state);
+                state.remove(&vault.address);
+                evm.ctx.db_mut().commit(state);
+            }
         }
-        runs.push(Some(run));
     }
-    Ok(runs)
+    Ok(outcome)
 }
 
 /// An account as the committer's view holds it now.
@@ -218,44 +226,42 @@ fn current_account<R: StateReader>(
     }
 }
 
-/// Builds the block from the committed runs in order, crediting the fee vault
-/// after each included transaction exactly as the mainnet handler does.
-fn merge(
-    outcome: &mut BlockOutcome,
-    txs: Vec<Recovered<TxEnvelope>>,
-    runs: Vec<Option<DeferredRun>>,
-    vault: Address,
-    vault_before: Option<AccountState>,
-) {
-    let vault_before = vault_before.unwrap_or(AccountState {
-        nonce: 0,
-        balance: U256::ZERO,
-        code_hash: KECCAK_EMPTY,
-    });
-    let mut vault_balance = vault_before.balance;
-    for (tx, run) in txs.into_iter().zip(runs) {
-        match run {
-            None => outcome.reject(&tx, TxRejection::BlobsUnsupported),
-            Some(DeferredRun::Rejected { rejection, .. }) => outcome.reject(&tx, rejection),
-            Some(DeferredRun::Included {
-                result,
-                mut state,
-                reward,
-            }) => {
-                // As revm's `incr_balance`: an overflowing credit changes nothing.
-                if let Some(credited) = vault_balance.checked_add(U256::from(reward)) {
-                    vault_balance = credited;
-                }
-                let mut credited = Account::from(AccountInfo {
-                    balance: vault_balance,
-                    nonce: vault_before.nonce,
-                    code_hash: vault_before.code_hash,
-                    ..Default::default()
-                });
-                credited.mark_touch();
-                state.insert(vault, credited);
-                outcome.include(tx, &result, &state);
-            }
+/// The fee vault's account as sequential execution would leave it after each
+/// transaction: credited with the transaction's priority fee and touched.
+struct VaultCredit {
+    address: Address,
+    before: AccountState,
+    balance: U256,
+}
+
+impl VaultCredit {
+    fn new(address: Address, before: Option<AccountState>) -> Self {
+        let before = before.unwrap_or(AccountState {
+            nonce: 0,
+            balance: U256::ZERO,
+            code_hash: KECCAK_EMPTY,
+        });
+        Self {
+            address,
+            before,
+            balance: before.balance,
         }
+    }
+
+    /// Credits `reward` and records the touched vault in `state`, which the
+    /// run itself never loaded (that would have made the block fall back).
+    fn credit(&mut self, reward: u128, state: &mut revm::state::EvmState) {
+        // As revm's `incr_balance`: an overflowing credit changes nothing.
+        if let Some(credited) = self.balance.checked_add(U256::from(reward)) {
+            self.balance = credited;
+        }
+        let mut account = Account::from(AccountInfo {
+            balance: self.balance,
+            nonce: self.before.nonce,
+            code_hash: self.before.code_hash,
+            ..Default::default()
+        });
+        account.mark_touch();
+        state.insert(self.address, account);
     }
 }

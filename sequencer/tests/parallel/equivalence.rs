@@ -157,7 +157,7 @@ fn build(ops: &[(u64, Op)], d: &Deployed) -> Vec<Recovered<TxEnvelope>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn random_blocks_match_sequential(
