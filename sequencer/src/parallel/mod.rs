@@ -160,6 +160,10 @@ pub fn execute_with<R: StateReader>(
 ) -> Result<BlockOutcome, ExecError> {
     match engine {
         Engine::Sequential => execute_block(pre, chain, block, txs),
-        Engine::Parallel => Ok(execute_block_parallel(pre, chain, block, txs, config)?.0),
+        Engine::Parallel => {
+            let (outcome, stats) = execute_block_parallel(pre, chain, block, txs, config)?;
+            tracing::debug!(block = block.number, ?stats, "parallel execution");
+            Ok(outcome)
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 mod clients;
 mod differential;
+mod engines;
 mod harness;
 mod persistence;
 mod rpc_basics;
