@@ -37,7 +37,8 @@ contracts-test: bootstrap ## forge tests of the L1 contracts only
 	cd contracts && forge test
 
 bench-rpc: bootstrap ## JSON-RPC load test, compared with anvil
-	cargo run --release -p rollup-sequencer --bin loadgen -- --compare-anvil
+	cargo build --release -p rollup-sequencer --bins
+	target/release/loadgen --compare-anvil
 
 bench-parallel: ## parallel vs sequential block execution
 	cargo run --release -p rollup-sequencer --bin bench-parallel
