@@ -13,7 +13,7 @@ use alloy_consensus::{
     Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
     transaction::Recovered,
 };
-use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256};
+use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, logs_bloom};
 use revm::{
     Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
     context::{
@@ -141,11 +141,22 @@ pub fn build_evm<R: StateReader>(
     block: &BlockInput,
     tune: impl FnOnce(&mut CfgEnv),
 ) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<ExecDb<R>>> {
+    build_evm_on(CacheDB::new(RevmDb(state)), chain, block, tune)
+}
+
+/// Creates a mainnet-rules EVM for a block over any revm database (a cache
+/// for executors that commit, a plain reader for speculative runs).
+pub fn build_evm_on<DB: revm::Database>(
+    db: DB,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    tune: impl FnOnce(&mut CfgEnv),
+) -> revm::handler::MainnetEvm<revm::handler::MainnetContext<DB>> {
     let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
     cfg.chain_id = chain.chain_id;
     tune(&mut cfg);
     Context::mainnet()
-        .with_db(CacheDB::new(RevmDb(state)))
+        .with_db(db)
         .with_cfg(cfg)
         .with_block(block.block_env())
         .build_mainnet()
@@ -202,12 +213,28 @@ pub fn receipt_of(
     result: &ExecutionResult,
     cumulative_gas_used: u64,
 ) -> ReceiptEnvelope {
+    receipt_with_bloom(
+        tx_type,
+        result,
+        cumulative_gas_used,
+        logs_bloom(result.logs()),
+    )
+}
+
+/// Builds the receipt of an included transaction whose logs bloom is known
+/// (executors compute it where the transaction ran, off the critical path).
+pub fn receipt_with_bloom(
+    tx_type: TxType,
+    result: &ExecutionResult,
+    cumulative_gas_used: u64,
+    logs_bloom: Bloom,
+) -> ReceiptEnvelope {
     let receipt = Receipt {
         status: Eip658Value::Eip658(result.is_success()),
         cumulative_gas_used,
         logs: result.logs().to_vec(),
     };
-    let with_bloom = ReceiptWithBloom::from(receipt);
+    let with_bloom = ReceiptWithBloom::new(receipt, logs_bloom);
     match tx_type {
         TxType::Legacy => ReceiptEnvelope::Legacy(with_bloom),
         TxType::Eip2930 => ReceiptEnvelope::Eip2930(with_bloom),
@@ -243,10 +270,22 @@ impl BlockOutcome {
         result: &ExecutionResult,
         evm_state: &EvmState,
     ) {
+        let bloom = logs_bloom(result.logs());
+        self.include_with_bloom(tx, result, evm_state, bloom);
+    }
+
+    /// [`BlockOutcome::include`] with the logs bloom of `result` computed already.
+    pub fn include_with_bloom(
+        &mut self,
+        tx: Recovered<TxEnvelope>,
+        result: &ExecutionResult,
+        evm_state: &EvmState,
+        bloom: Bloom,
+    ) {
         self.changes.apply_evm_state(evm_state);
         let gas_used = result.tx_gas_used();
         self.gas_used += gas_used;
-        let receipt = receipt_of(tx.inner().tx_type(), result, self.gas_used);
+        let receipt = receipt_with_bloom(tx.inner().tx_type(), result, self.gas_used, bloom);
         let contract_address = match tx.inner().kind() {
             TxKind::Create => Some(tx.signer().create(tx.inner().nonce())),
             TxKind::Call(_) => None,

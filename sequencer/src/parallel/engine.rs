@@ -6,7 +6,7 @@
 use super::{
     FallbackReason, ParallelConfig, ParallelStats,
     access::{AccessSet, Location, reads_none_of, reads_of, writes_of},
-    handler::{DeferredRun, EngineEvm, run_deferred},
+    handler::{DeferredRun, EngineEvm, SpeculativeEvm, run_deferred},
 };
 use alloy_consensus::{TxEnvelope, transaction::Recovered};
 use alloy_primitives::{Address, U256, map::HashSet};
@@ -16,14 +16,15 @@ use revm::{
     context::TxEnv,
     context_interface::ContextTr,
     database::AccountState as DbAccountState,
+    database_interface::WrapDatabaseRef,
     primitives::KECCAK_EMPTY,
     state::{Account, AccountInfo},
 };
 use rollup_core::{
     chain::ChainConfig,
     error::TxRejection,
-    executor::{BlockInput, BlockOutcome, ExecError, build_evm, tx_env},
-    state::{AccountState, StateReader},
+    executor::{BlockInput, BlockOutcome, ExecError, build_evm, build_evm_on, tx_env},
+    state::{AccountState, RevmDb, StateReader},
 };
 use std::{
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -80,7 +81,8 @@ pub(crate) fn execute<R: StateReader>(
     let speculated = AtomicUsize::new(0);
 
     let worker = || {
-        let mut evm = build_evm(pre, chain, block, |_| {});
+        let mut evm: SpeculativeEvm<&R> =
+            build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {});
         while !stop.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= table.len() {
@@ -198,9 +200,10 @@ fn commit_in_order<R: StateReader>(
                 result,
                 mut state,
                 reward,
+                bloom,
             } => {
                 vault.credit(reward, &mut state);
-                outcome.include(tx.clone(), &result, &state);
+                outcome.include_with_bloom(tx.clone(), &result, &state, *bloom);
                 state.remove(&vault.address);
                 evm.ctx.db_mut().commit(state);
             }

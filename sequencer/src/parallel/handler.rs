@@ -2,7 +2,9 @@
 //! the beneficiary's fee credit, so that the fee vault is not a write in every
 //! transaction (the parallel engine credits it commutatively, in block order).
 
+use alloy_primitives::{Bloom, logs_bloom};
 use core::{cell::Cell, marker::PhantomData};
+use revm::database_interface::WrapDatabaseRef;
 use revm::{
     context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     context_interface::{Block, Cfg, ContextTr, JournalTr, Transaction as _},
@@ -13,6 +15,7 @@ use revm::{
 use rollup_core::{
     error::{StateError, TxRejection},
     executor::{ExecDb, ExecError, rejection_of},
+    state::RevmDb,
 };
 
 /// Mainnet semantics minus the beneficiary credit, which it records instead.
@@ -66,8 +69,14 @@ where
     }
 }
 
-/// The EVM every executor of the engine drives.
-pub(crate) type EngineEvm<R> = revm::handler::MainnetEvm<revm::handler::MainnetContext<ExecDb<R>>>;
+/// The committer's EVM: a cache over the pre-state that takes commits.
+pub(crate) type EngineEvm<R> = EvmOn<ExecDb<R>>;
+
+/// A speculating worker's EVM: reads the pre-state directly, caches nothing.
+pub(crate) type SpeculativeEvm<R> = EvmOn<WrapDatabaseRef<RevmDb<R>>>;
+
+/// A mainnet EVM over `DB`.
+pub(crate) type EvmOn<DB> = revm::handler::MainnetEvm<revm::handler::MainnetContext<DB>>;
 
 /// What one transaction did, with the beneficiary credit held back.
 #[derive(Debug)]
@@ -78,6 +87,7 @@ pub(crate) enum DeferredRun {
         result: ExecutionResult,
         state: EvmState,
         reward: u128,
+        bloom: Box<Bloom>,
     },
     /// Invalid against the state it saw; `state` holds what validation loaded.
     Rejected {
@@ -96,14 +106,14 @@ impl DeferredRun {
 }
 
 /// Runs `env` on `evm` without committing and without crediting the beneficiary.
-pub(crate) fn run_deferred<R: rollup_core::state::StateReader>(
-    evm: &mut EngineEvm<R>,
+pub(crate) fn run_deferred<DB: revm::Database<Error = StateError>>(
+    evm: &mut EvmOn<DB>,
     env: revm::context::TxEnv,
 ) -> Result<DeferredRun, ExecError> {
     use revm::context::ContextSetters as _;
     evm.ctx.set_tx(env);
     let mut handler = DeferredFeeHandler::<
-        EngineEvm<R>,
+        EvmOn<DB>,
         EVMError<StateError, InvalidTransaction>,
         EthFrame<EthInterpreter>,
     >::default();
@@ -111,6 +121,7 @@ pub(crate) fn run_deferred<R: rollup_core::state::StateReader>(
     let state = evm.finalize();
     match outcome {
         Ok(result) => Ok(DeferredRun::Included {
+            bloom: Box::new(logs_bloom(result.logs())),
             result,
             state,
             reward: handler.reward.get(),
