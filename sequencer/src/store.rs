@@ -156,13 +156,19 @@ impl Store {
     /// Makes pool transactions durable, all in one commit (group commit).
     pub async fn insert_pool_txs(&self, txs: &[(B256, u64, Bytes)]) -> StoreResult<()> {
         let mut db = self.pool.begin().await?;
-        for (hash, seq, raw) in txs {
-            sqlx::query("INSERT INTO pool (hash, seq, raw) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
-                .bind(hash.to_vec())
-                .bind(*seq as i64)
-                .bind(raw.to_vec())
-                .execute(&mut *db)
-                .await?;
+        for chunk in txs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO pool (hash, seq, raw) VALUES {} ON CONFLICT (hash) DO NOTHING",
+                value_tuples(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (hash, seq, raw) in chunk {
+                query = query
+                    .bind(hash.to_vec())
+                    .bind(*seq as i64)
+                    .bind(raw.to_vec());
+            }
+            query.execute(&mut *db).await?;
         }
         db.commit().await?;
         Ok(())
@@ -204,23 +210,27 @@ impl Store {
             .execute(&mut *db)
             .await?;
         let mut included = Vec::with_capacity(block.txs.len() + dropped.len());
-        for (index, tx) in block.txs.iter().enumerate() {
-            let hash = *tx.tx.inner().tx_hash();
-            included.push(hash);
-            sqlx::query(
-                "INSERT INTO transactions (hash, block_number, tx_index, sender, raw, receipt, gas_used, contract_address) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(hash.to_vec())
-            .bind(number)
-            .bind(index as i64)
-            .bind(tx.tx.signer().to_vec())
-            .bind(tx.tx.inner().encoded_2718())
-            .bind(tx.receipt.encoded_2718())
-            .bind(tx.gas_used as i64)
-            .bind(tx.contract_address.map(|a| a.to_vec()).unwrap_or_default())
-            .execute(&mut *db)
-            .await?;
+        let indexed: Vec<_> = block.txs.iter().enumerate().collect();
+        for chunk in indexed.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO transactions (hash, block_number, tx_index, sender, raw, receipt, gas_used, contract_address) VALUES {}",
+                value_tuples(chunk.len(), 8)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (index, tx) in chunk {
+                let hash = *tx.tx.inner().tx_hash();
+                included.push(hash);
+                query = query
+                    .bind(hash.to_vec())
+                    .bind(number)
+                    .bind(*index as i64)
+                    .bind(tx.tx.signer().to_vec())
+                    .bind(tx.tx.inner().encoded_2718())
+                    .bind(tx.receipt.encoded_2718())
+                    .bind(tx.gas_used as i64)
+                    .bind(tx.contract_address.map(|a| a.to_vec()).unwrap_or_default());
+            }
+            query.execute(&mut *db).await?;
         }
         insert_changes(&mut db, number, changes).await?;
         included.extend_from_slice(dropped);
@@ -447,13 +457,36 @@ impl Store {
 }
 
 async fn delete_pool(db: &mut Transaction<'_, Any>, hashes: &[B256]) -> StoreResult<()> {
-    for hash in hashes {
-        sqlx::query("DELETE FROM pool WHERE hash = $1")
-            .bind(hash.to_vec())
-            .execute(&mut **db)
-            .await?;
+    for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "DELETE FROM pool WHERE hash IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for hash in chunk {
+            query = query.bind(hash.to_vec());
+        }
+        query.execute(&mut **db).await?;
     }
     Ok(())
+}
+
+/// Rows per multi-row statement: well under SQLite's and Postgres's limits on
+/// bound parameters (32,766 and 65,535) at 8 columns.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($1, $2, …), (…)`: `rows` tuples of `columns` numbered placeholders.
+fn value_tuples(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn insert_changes(
@@ -475,33 +508,51 @@ async fn insert_changes(
             .execute(&mut **db)
             .await?;
     }
-    for (address, account) in &changes.accounts {
-        let (deleted, account) = match account {
-            Some(a) => (0i64, *a),
-            None => (1i64, AccountState::with_balance(U256::ZERO)),
-        };
-        sqlx::query(
-            "INSERT INTO account_history (address, block_number, deleted, nonce, balance, code_hash) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(address.to_vec())
-        .bind(number)
-        .bind(deleted)
-        .bind(account.nonce as i64)
-        .bind(word(&account.balance))
-        .bind(account.code_hash.to_vec())
-        .execute(&mut **db)
-        .await?;
+    let accounts: Vec<_> = changes.accounts.iter().collect();
+    for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO account_history (address, block_number, deleted, nonce, balance, code_hash) VALUES {}",
+            value_tuples(chunk.len(), 6)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (address, account) in chunk {
+            let (deleted, account) = match account {
+                Some(a) => (0i64, *a),
+                None => (1i64, AccountState::with_balance(U256::ZERO)),
+            };
+            query = query
+                .bind(address.to_vec())
+                .bind(number)
+                .bind(deleted)
+                .bind(account.nonce as i64)
+                .bind(word(&account.balance))
+                .bind(account.code_hash.to_vec());
+        }
+        query.execute(&mut **db).await?;
     }
-    for (address, slots) in &changes.storage {
-        for (slot, value) in slots {
-            sqlx::query("INSERT INTO storage_history (address, slot, block_number, value) VALUES ($1, $2, $3, $4)")
+    let slots: Vec<_> = changes
+        .storage
+        .iter()
+        .flat_map(|(address, slots)| {
+            slots
+                .iter()
+                .map(move |(slot, value)| (address, slot, value))
+        })
+        .collect();
+    for chunk in slots.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO storage_history (address, slot, block_number, value) VALUES {}",
+            value_tuples(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (address, slot, value) in chunk {
+            query = query
                 .bind(address.to_vec())
                 .bind(word(slot))
                 .bind(number)
-                .bind(word(value))
-                .execute(&mut **db)
-                .await?;
+                .bind(word(value));
         }
+        query.execute(&mut **db).await?;
     }
     Ok(())
 }
