@@ -91,7 +91,16 @@ pub(crate) fn execute<R: StateReader>(
             if table[i].claimed.swap(true, Ordering::AcqRel) {
                 continue;
             }
-            let run = run_deferred(&mut evm, envs[i].clone());
+            // A panic must not leave the committer waiting for this slot: it
+            // becomes an error, and the committer re-runs the transaction itself.
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_deferred(&mut evm, envs[i].clone())
+            }))
+            .unwrap_or_else(|_| {
+                // Nothing of the interrupted run may leak into the next one.
+                evm = build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {});
+                Err(ExecError::Evm("speculative run panicked".into()))
+            });
             speculated.fetch_add(1, Ordering::Relaxed);
             *table[i].result.lock() = Some(run);
             table[i].ready.store(true, Ordering::Release);
