@@ -472,9 +472,9 @@ async fn delete_pool(db: &mut Transaction<'_, Any>, hashes: &[B256]) -> StoreRes
     Ok(())
 }
 
-/// Rows per multi-row statement: well under SQLite's and Postgres's limits on
-/// bound parameters (32,766 and 65,535) at 8 columns.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per multi-row statement. SQLite resolves each bound `$N` by name, a
+/// scan over the statement's parameters, so statements stay small.
+const ROWS_PER_STATEMENT: usize = 64;
 
 /// `($1, $2, …), (…)`: `rows` tuples of `columns` numbered placeholders.
 fn value_tuples(rows: usize, columns: usize) -> String {
