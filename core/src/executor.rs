@@ -207,20 +207,6 @@ pub fn run_tx<R: StateReader>(
     }
 }
 
-/// Builds the receipt of an included transaction.
-pub fn receipt_of(
-    tx_type: TxType,
-    result: &ExecutionResult,
-    cumulative_gas_used: u64,
-) -> ReceiptEnvelope {
-    receipt_with_bloom(
-        tx_type,
-        result,
-        cumulative_gas_used,
-        logs_bloom(result.logs()),
-    )
-}
-
 /// Builds the receipt of an included transaction whose logs bloom is known
 /// (executors compute it where the transaction ran, off the critical path).
 pub fn receipt_with_bloom(

@@ -17,7 +17,6 @@ use revm::{
     context_interface::ContextTr,
     database::AccountState as DbAccountState,
     database_interface::WrapDatabaseRef,
-    primitives::KECCAK_EMPTY,
     state::{Account, AccountInfo},
 };
 use rollup_core::{
@@ -51,7 +50,8 @@ enum Abort {
 }
 
 /// Runs `txs` speculatively in parallel and commits them in order.
-/// Returns `Ok(None)` when the block must be executed sequentially instead.
+/// Hands the transactions back (`Ok(Err(_))`) when the block must be
+/// executed sequentially instead.
 pub(crate) fn execute<R: StateReader>(
     pre: &R,
     chain: &ChainConfig,
@@ -63,26 +63,21 @@ pub(crate) fn execute<R: StateReader>(
 ) -> Result<Result<BlockOutcome, Fallback>, ExecError> {
     let vault = block.beneficiary;
     let envs: Vec<TxEnv> = txs.iter().map(tx_env).collect();
-    let table: Vec<Speculation> = (0..txs.len())
-        .map(|_| Speculation {
-            claimed: AtomicBool::new(false),
+    let table: Vec<Speculation> = txs
+        .iter()
+        .map(|tx| Speculation {
+            // Blob transactions are refused before they run: nobody speculates on them.
+            claimed: AtomicBool::new(tx.inner().is_eip4844()),
             result: Mutex::new(None),
             ready: AtomicBool::new(false),
         })
         .collect();
-    // Blob transactions are refused before they run; nobody speculates on them.
-    for (i, tx) in txs.iter().enumerate() {
-        if tx.inner().is_eip4844() {
-            table[i].claimed.store(true, Ordering::Relaxed);
-        }
-    }
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let speculated = AtomicUsize::new(0);
 
     let worker = || {
-        let mut evm: SpeculativeEvm<&R> =
-            build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {});
+        let mut evm = speculative_evm(pre, chain, block);
         while !stop.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= table.len() {
@@ -98,7 +93,7 @@ pub(crate) fn execute<R: StateReader>(
             }))
             .unwrap_or_else(|_| {
                 // Nothing of the interrupted run may leak into the next one.
-                evm = build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {});
+                evm = speculative_evm(pre, chain, block);
                 Err(ExecError::Evm("speculative run panicked".into()))
             });
             speculated.fetch_add(1, Ordering::Relaxed);
@@ -128,6 +123,15 @@ pub(crate) fn execute<R: StateReader>(
         Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
         Err(Abort::Error(e)) => Err(e),
     }
+}
+
+/// An EVM that reads the pre-state directly and never commits.
+fn speculative_evm<'a, R: StateReader>(
+    pre: &'a R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+) -> SpeculativeEvm<&'a R> {
+    build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {})
 }
 
 /// The committer: walks the block in order over its own view of the state,
@@ -248,11 +252,7 @@ struct VaultCredit {
 
 impl VaultCredit {
     fn new(address: Address, before: Option<AccountState>) -> Self {
-        let before = before.unwrap_or(AccountState {
-            nonce: 0,
-            balance: U256::ZERO,
-            code_hash: KECCAK_EMPTY,
-        });
+        let before = before.unwrap_or(AccountState::with_balance(U256::ZERO));
         Self {
             address,
             before,
