@@ -30,12 +30,14 @@ L1_RPC=http://$HOST:$L1_PORT
 L2_RPC=http://$HOST:$L2_PORT
 L1_CHAIN_ID=31337
 L2_CHAIN_ID=42069
-# Anvil's first and second well-known dev accounts. The first is funded on L1 by anvil and
-# on L2 by the sequencer's dev genesis; it deploys the contracts and is the batcher. The
-# challenger gets the second, so the two services never race for nonces.
+# Anvil's well-known dev accounts. The first is funded on L1 by anvil and on L2 by the
+# sequencer's dev genesis; it deploys the contracts and is yours to use. The challenger gets
+# the second and the batcher the third, so that no two parties ever race for L1 nonces.
 DEV_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 DEV_ADDRESS=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 CHALLENGER_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+BATCHER_PRIVATE_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+BATCHER_ADDRESS=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 RELEASE_DIR=$REPO_ROOT/target/release
 
 log() { echo "devnet: $*" >&2; }
@@ -152,8 +154,11 @@ rollup=""
 if [[ ${DEVNET_REDEPLOY:-0} != 1 && -f $contracts_json ]]; then
     previous=$(json_field "$contracts_json" rollup 2>/dev/null || true)
     previous_root=$(json_field "$contracts_json" genesis_state_root 2>/dev/null || true)
+    previous_batcher=$(json_field "$contracts_json" batcher 2>/dev/null || true)
     if [[ -n $previous && $(cast code "$previous" --rpc-url "$L1_RPC" 2>/dev/null || echo 0x) != 0x ]]; then
-        if [[ -z $genesis_root || $genesis_root == "$previous_root" ]]; then
+        if [[ ${previous_batcher,,} != "${BATCHER_ADDRESS,,}" ]]; then
+            log "the Rollup at $previous has batcher $previous_batcher, not $BATCHER_ADDRESS; deploying a new Rollup"
+        elif [[ -z $genesis_root || $genesis_root == "$previous_root" ]]; then
             rollup=$previous
             log "reusing Rollup at $rollup (from $contracts_json; DEVNET_REDEPLOY=1 deploys afresh)"
         else
@@ -162,7 +167,7 @@ if [[ ${DEVNET_REDEPLOY:-0} != 1 && -f $contracts_json ]]; then
     fi
 fi
 if [[ -z $rollup ]]; then
-    ROLLUP_GENESIS_STATE_ROOT=$genesis_root "$SCRIPT_DIR/deploy.sh" "$L1_RPC" "$DEV_PRIVATE_KEY" "$contracts_json"
+    ROLLUP_BATCHER=$BATCHER_ADDRESS ROLLUP_GENESIS_STATE_ROOT=$genesis_root "$SCRIPT_DIR/deploy.sh" "$L1_RPC" "$DEV_PRIVATE_KEY" "$contracts_json"
     rollup=$(json_field "$contracts_json" rollup)
 fi
 
@@ -177,7 +182,7 @@ for service in batcher challenger; do
         log "skipping $service: it needs the sequencer"
         continue
     fi
-    key=$DEV_PRIVATE_KEY
+    key=$BATCHER_PRIVATE_KEY
     [[ $service == challenger ]] && key=$CHALLENGER_PRIVATE_KEY
     start "$service" "$RELEASE_DIR/$service" \
         --l1.rpc-url "$L1_RPC" \

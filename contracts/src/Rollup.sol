@@ -9,7 +9,8 @@ pragma solidity ^0.8.24;
 ///      and reports it through `markChallenged`, `dismissChallenge` and `replaceStateRoot`.
 ///
 ///      Rules (also in DEVELOPERS.md):
-///      1. Only `batcher` submits, with `msg.value >= bond`; the whole `msg.value` is the bond.
+///      1. Only `batcher` stages and submits; a submission carries `msg.value >= bond`, and the
+///         whole `msg.value` is the bond (staging pieces, rule 7, needs none).
 ///      2. Commitments link: a new one's `prevStateRoot` is the `postStateRoot` of the latest
 ///         valid commitment (the genesis root before the first), and its L2 blocks start right
 ///         after that commitment's `lastL2Block` (block 1 first: block 0 is the genesis).
@@ -25,8 +26,31 @@ pragma solidity ^0.8.24;
 ///         `withdraw`). The chain's head moves back to `index`; the next submission must start
 ///         from the corrected root and from L2 block `lastL2Block + 1` of that commitment.
 ///         Indices are never reused: the next commitment gets the next unused index.
+///         Pieces staged for the next batch (rule 7) built on the wrong root too: they are
+///         discarded (`StagedPiecesDiscarded`).
 ///      6. Bonds are paid by a plain call; a recipient that refuses ETH is credited instead and
 ///         pulls with `withdraw`. The contract's balance always equals `totalBondsHeld()`.
+///      7. A batch's data is the concatenation of its pieces, in order, all of one `DataKind`.
+///         A calldata piece is one non-empty byte string, its piece hash `keccak256(piece)`; a
+///         blob piece is one EIP-4844 blob, its piece hash the blob's versioned hash. A batch may
+///         span several L1 transactions: the batcher first stages pieces (`stageBatchData`, one
+///         piece per call; `stageBatchBlobs`, every blob of the transaction), then
+///         `submitBatch` (one more calldata piece, non-empty) or `submitBatchBlobs` (at least one
+///         more blob) adds the final piece(s), records the commitment with ALL pieces and empties
+///         the staging list. Staging needs no bond. Mixing kinds reverts (`MixedDataKinds`); a
+///         batch has at most `MAX_PIECES` pieces (`TooManyPieces`; staging must leave room for
+///         the final call's piece). `discardStaged` empties the list (stale pieces after a
+///         restart or an L1 reorg). Whatever the split:
+///             batchDataHash = keccak256(abi.encodePacked(pieceHashes))   // all pieces, in order
+///         so a one-piece calldata batch has `keccak256(abi.encodePacked(keccak256(batchData)))`.
+///         Finding the data from logs alone: every call that carries pieces logs their hashes
+///         and positions, in its own transaction: `BatchPiecesStaged` (staging calls) and
+///         `BatchPiecesSubmitted` (the final call, next to `BatchSubmitted`), both keyed by the
+///         commitment index. Piece `p` of commitment `i` is carried by the transaction of the
+///         LAST such log for `i`, up to the `BatchSubmitted` log of `i`, whose range
+///         `[firstPiece, firstPiece + pieceHashes.length)` contains `p` (a discarded run is
+///         overwritten by the next run, which restarts at position 0). `pieceHashes(i)` gives
+///         the same list from state.
 contract Rollup {
     /// @notice Life cycle of a commitment.
     enum Status {
@@ -46,7 +70,7 @@ contract Rollup {
 
     /// @notice One batch commitment. Six storage slots.
     struct Commitment {
-        /// keccak256 of the batch bytes (calldata), or of the packed versioned blob hashes (blobs).
+        /// `keccak256(abi.encodePacked(pieceHashes))` over all the batch's pieces, in order (rule 7).
         bytes32 batchDataHash;
         bytes32 prevStateRoot;
         /// The proposer's claim, or the proven root once `Corrected`.
@@ -63,6 +87,8 @@ contract Rollup {
         DataKind dataKind;
         /// Dispute games currently open against this commitment.
         uint32 openChallenges;
+        /// Number of pieces of the batch (1 .. MAX_PIECES), see `pieceHashes`.
+        uint32 pieceCount;
     }
 
     // ---------------------------------------------------------------- errors
@@ -78,6 +104,10 @@ contract Rollup {
     error InsufficientBond(uint256 sent, uint256 required);
     error EmptyBatchData();
     error NoBlobs();
+    /// The staged pieces are of kind `staged`; a piece of kind `given` cannot join them.
+    error MixedDataKinds(DataKind staged, DataKind given);
+    /// The batch would have (at least) `pieces` pieces, more than `maxPieces`.
+    error TooManyPieces(uint256 pieces, uint256 maxPieces);
     error PrevStateRootMismatch(bytes32 expected, bytes32 given);
     error NonContiguousL2Blocks(uint64 expectedFirst, uint64 givenFirst);
     error InvalidL2BlockRange(uint64 firstL2Block, uint64 lastL2Block);
@@ -92,8 +122,9 @@ contract Rollup {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice A batch was committed. The challenger reads the batch from this log's transaction:
-    ///         its calldata (`submitBatch`) or its blobs (`submitBatchBlobs`, see `BatchBlobHashes`).
+    /// @notice A batch was committed (rule 7: `batchDataHash` covers all its pieces). Its final
+    ///         piece(s) are in this log's transaction (`BatchPiecesSubmitted`, logged just before
+    ///         it), earlier ones in the transactions of the `BatchPiecesStaged` logs of the index.
     event BatchSubmitted(
         uint256 indexed index,
         bytes32 indexed batchDataHash,
@@ -102,8 +133,15 @@ contract Rollup {
         uint64 firstL2Block,
         uint64 lastL2Block
     );
-    /// @notice The versioned hashes of a blob batch, in the transaction's order.
-    event BatchBlobHashes(uint256 indexed index, bytes32[] blobHashes);
+    /// @notice Pieces carried by this transaction were staged for the batch that will get index
+    ///         `commitmentIndex`, at positions `firstPiece ..` (in order).
+    event BatchPiecesStaged(uint256 indexed commitmentIndex, uint256 firstPiece, bytes32[] pieceHashes, DataKind kind);
+    /// @notice The final call's pieces of commitment `index`, carried by this transaction, at
+    ///         positions `firstPiece ..` (`firstPiece` is the number of staged pieces before them).
+    event BatchPiecesSubmitted(uint256 indexed index, uint256 firstPiece, bytes32[] pieceHashes, DataKind kind);
+    /// @notice The `pieceCount` pieces staged for `commitmentIndex` were dropped (`discardStaged`
+    ///         or `replaceStateRoot`).
+    event StagedPiecesDiscarded(uint256 indexed commitmentIndex, uint256 pieceCount);
     event BatchFinalized(uint256 indexed index, bytes32 postStateRoot, address indexed proposer, uint256 bondReturned);
     event BatchChallenged(uint256 indexed index, uint256 openChallenges);
     event ChallengeDismissed(uint256 indexed index, uint256 openChallenges);
@@ -128,13 +166,23 @@ contract Rollup {
     /// @notice State root of L2 block 0.
     bytes32 public immutable genesisStateRoot;
 
+    /// @notice Most pieces one batch may have (calldata: ~120 KB each; blobs: 6 per transaction).
+    uint256 public constant MAX_PIECES = 64;
+
     /// @notice Contract allowed to report dispute outcomes; zero until set.
     address public disputeGameFactory;
+    /// @dev Kind and number of the staged pieces (kind meaningful while the count is not zero).
+    ///      Both share the slot above.
+    DataKind internal _stagedKind;
+    uint32 internal _stagedCount;
 
     // ---------------------------------------------------------------- state
 
     Commitment[] internal _commitments;
-    mapping(uint256 index => bytes32[] hashes) internal _blobHashes;
+    /// @dev Piece hashes of each commitment, by position (`pieceCount` of them). The entry of
+    ///      `_commitments.length` (the next index) holds the `_stagedCount` staged pieces: they are
+    ///      written where they will stay. Slots past the count are stale and never read.
+    mapping(uint256 index => mapping(uint256 position => bytes32 hash)) internal _pieces;
 
     /// @dev Index + 1 of the latest valid commitment; 0 when the chain is at genesis.
     uint256 internal _headPlusOne;
@@ -182,7 +230,31 @@ contract Rollup {
 
     // ---------------------------------------------------------------- batcher
 
-    /// @notice Commits a batch whose bytes are this call's `batchData`.
+    /// @notice Stages one calldata piece (`piece`, non-empty) of the next batch (rule 7).
+    function stageBatchData(bytes calldata piece) external {
+        _onlyBatcher();
+        if (piece.length == 0) revert EmptyBatchData();
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = keccak256(piece);
+        _stage(hashes, DataKind.Calldata);
+    }
+
+    /// @notice Stages every blob of this transaction (EIP-4844), in order, as pieces of the next
+    ///         batch (rule 7).
+    function stageBatchBlobs() external {
+        _onlyBatcher();
+        _stage(_transactionBlobHashes(), DataKind.Blobs);
+    }
+
+    /// @notice Empties the staging list (stale pieces after a restart or an L1 reorg). Does
+    ///         nothing when it is empty.
+    function discardStaged() external {
+        _onlyBatcher();
+        _discardStaged();
+    }
+
+    /// @notice Commits a batch whose pieces are the staged ones (calldata) followed by this
+    ///         call's `batchData` (non-empty), the whole batch when nothing is staged.
     /// @return index the new commitment's index
     function submitBatch(
         bytes32 prevStateRoot,
@@ -192,32 +264,21 @@ contract Rollup {
         bytes calldata batchData
     ) external payable returns (uint256 index) {
         if (batchData.length == 0) revert EmptyBatchData();
-        index =
-            _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, keccak256(batchData), DataKind.Calldata);
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = keccak256(batchData);
+        index = _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, hashes, DataKind.Calldata);
     }
 
-    /// @notice Commits a batch carried by this transaction's blobs (EIP-4844); records every
-    ///         `blobhash(i)` of the transaction, in order.
+    /// @notice Commits a batch whose pieces are the staged ones (blobs) followed by every blob of
+    ///         this transaction (EIP-4844, at least one), in order.
     /// @return index the new commitment's index
     function submitBatchBlobs(bytes32 prevStateRoot, bytes32 postStateRoot, uint64 firstL2Block, uint64 lastL2Block)
         external
         payable
         returns (uint256 index)
     {
-        uint256 count;
-        while (blobhash(count) != bytes32(0)) {
-            ++count;
-        }
-        if (count == 0) revert NoBlobs();
-        bytes32[] memory hashes = new bytes32[](count);
-        for (uint256 i; i < count; ++i) {
-            hashes[i] = blobhash(i);
-        }
-        index = _record(
-            prevStateRoot, postStateRoot, firstL2Block, lastL2Block, keccak256(abi.encodePacked(hashes)), DataKind.Blobs
-        );
-        _blobHashes[index] = hashes;
-        emit BatchBlobHashes(index, hashes);
+        index =
+            _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, _transactionBlobHashes(), DataKind.Blobs);
     }
 
     // ---------------------------------------------------------------- finalization
@@ -310,6 +371,7 @@ contract Rollup {
             _credit(later.proposer, refund);
         }
         _headPlusOne = index + 1;
+        _discardStaged();
         _advanceFinalization();
         emit StateRootReplaced(index, wrongStateRoot, correctStateRoot, slashed);
         _pay(msg.sender, slashed);
@@ -327,10 +389,25 @@ contract Rollup {
         return _get(index);
     }
 
-    /// @notice The versioned blob hashes of a blob commitment (empty for calldata ones).
-    function blobHashes(uint256 index) external view returns (bytes32[] memory) {
-        _get(index);
-        return _blobHashes[index];
+    /// @notice The piece hashes of commitment `index`, in order: `keccak256` of each calldata
+    ///         piece, or the versioned hash of each blob (the kind is the commitment's `dataKind`).
+    function pieceHashes(uint256 index) external view returns (bytes32[] memory) {
+        return _readPieces(index, _get(index).pieceCount);
+    }
+
+    /// @notice Number of pieces staged for the next batch.
+    function stagedPieceCount() external view returns (uint256) {
+        return _stagedCount;
+    }
+
+    /// @notice Hashes of the pieces staged for the next batch, in order.
+    function stagedPieces() external view returns (bytes32[] memory) {
+        return _readPieces(_commitments.length, _stagedCount);
+    }
+
+    /// @notice Kind of the staged pieces; only meaningful while `stagedPieceCount() > 0`.
+    function stagedKind() external view returns (DataKind) {
+        return _stagedKind;
     }
 
     /// @notice The latest valid commitment, which the next submission builds on.
@@ -370,10 +447,10 @@ contract Rollup {
         bytes32 postStateRoot,
         uint64 firstL2Block,
         uint64 lastL2Block,
-        bytes32 batchDataHash,
+        bytes32[] memory finalPieces,
         DataKind dataKind
     ) internal returns (uint256 index) {
-        if (msg.sender != batcher) revert NotBatcher(msg.sender);
+        _onlyBatcher();
         if (msg.value < bond) revert InsufficientBond(msg.value, bond);
         if (msg.value > type(uint96).max) revert BondTooLarge(msg.value);
         if (postStateRoot == bytes32(0)) revert ZeroStateRoot();
@@ -387,6 +464,7 @@ contract Rollup {
         }
 
         index = _commitments.length;
+        (bytes32 batchDataHash, uint32 pieceCount) = _takePieces(index, finalPieces, dataKind);
         _commitments.push(
             Commitment({
                 batchDataHash: batchDataHash,
@@ -400,12 +478,93 @@ contract Rollup {
                 bond: uint96(msg.value),
                 status: Status.Pending,
                 dataKind: dataKind,
-                openChallenges: 0
+                openChallenges: 0,
+                pieceCount: pieceCount
             })
         );
         _headPlusOne = index + 1;
         lockedBonds += msg.value;
         emit BatchSubmitted(index, batchDataHash, prevStateRoot, postStateRoot, firstL2Block, lastL2Block);
+    }
+
+    /// @dev Appends the final call's pieces to the staged ones, which are already commitment
+    ///      `index`'s first pieces, empties the staging list, and returns the batch data hash of
+    ///      all the pieces (rule 7) and their number.
+    function _takePieces(uint256 index, bytes32[] memory finalPieces, DataKind dataKind)
+        internal
+        returns (bytes32 batchDataHash, uint32 pieceCount)
+    {
+        uint256 firstPiece = _stagedCount;
+        if (firstPiece != 0 && _stagedKind != dataKind) revert MixedDataKinds(_stagedKind, dataKind);
+        uint256 total = firstPiece + finalPieces.length;
+        if (total > MAX_PIECES) revert TooManyPieces(total, MAX_PIECES);
+        mapping(uint256 => bytes32) storage slots = _pieces[index];
+        bytes32[] memory all = finalPieces;
+        if (firstPiece != 0) {
+            all = new bytes32[](total);
+            for (uint256 i; i < firstPiece; ++i) {
+                all[i] = slots[i];
+            }
+            for (uint256 i; i < finalPieces.length; ++i) {
+                all[firstPiece + i] = finalPieces[i];
+            }
+            _stagedCount = 0;
+        }
+        for (uint256 i; i < finalPieces.length; ++i) {
+            slots[firstPiece + i] = finalPieces[i];
+        }
+        batchDataHash = keccak256(abi.encodePacked(all));
+        // casting to 'uint32' is safe because total <= MAX_PIECES (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        pieceCount = uint32(total);
+        emit BatchPiecesSubmitted(index, firstPiece, finalPieces, dataKind);
+    }
+
+    /// @dev Appends `hashes` to the staging list (rule 7), keeping room for the final piece.
+    function _stage(bytes32[] memory hashes, DataKind kind) internal {
+        uint256 next = _commitments.length;
+        uint256 firstPiece = _stagedCount;
+        if (firstPiece != 0 && _stagedKind != kind) revert MixedDataKinds(_stagedKind, kind);
+        // The final submission adds at least one more piece.
+        uint256 atLeast = firstPiece + hashes.length + 1;
+        if (atLeast > MAX_PIECES) revert TooManyPieces(atLeast, MAX_PIECES);
+        mapping(uint256 => bytes32) storage slots = _pieces[next];
+        for (uint256 i; i < hashes.length; ++i) {
+            slots[firstPiece + i] = hashes[i];
+        }
+        _stagedKind = kind;
+        // casting to 'uint32' is safe because it is below MAX_PIECES (checked above)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _stagedCount = uint32(firstPiece + hashes.length);
+        emit BatchPiecesStaged(next, firstPiece, hashes, kind);
+    }
+
+    function _discardStaged() internal {
+        uint256 count = _stagedCount;
+        if (count == 0) return;
+        _stagedCount = 0;
+        emit StagedPiecesDiscarded(_commitments.length, count);
+    }
+
+    function _readPieces(uint256 index, uint256 count) internal view returns (bytes32[] memory hashes) {
+        hashes = new bytes32[](count);
+        mapping(uint256 => bytes32) storage slots = _pieces[index];
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = slots[i];
+        }
+    }
+
+    /// @dev Every `blobhash(i)` of this transaction, in order; reverts `NoBlobs` when none.
+    function _transactionBlobHashes() internal view returns (bytes32[] memory hashes) {
+        uint256 count;
+        while (blobhash(count) != bytes32(0)) {
+            ++count;
+        }
+        if (count == 0) revert NoBlobs();
+        hashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = blobhash(i);
+        }
     }
 
     /// @dev Moves `nextFinalization` past final commitments; a `Corrected` one it passes becomes
@@ -429,6 +588,10 @@ contract Rollup {
     function _get(uint256 index) internal view returns (Commitment storage) {
         if (index >= _commitments.length) revert UnknownCommitment(index);
         return _commitments[index];
+    }
+
+    function _onlyBatcher() internal view {
+        if (msg.sender != batcher) revert NotBatcher(msg.sender);
     }
 
     function _onlyFactory() internal view {

@@ -7,7 +7,15 @@ import {RollupHandler} from "./handlers/RollupHandler.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmExtra {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function blobhashes(bytes32[] calldata hashes) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 /// @dev Refuses ETH, to exercise the credit-and-withdraw path.
@@ -67,6 +75,16 @@ contract RollupTestBase is Test {
     function status(uint256 index) internal view returns (Rollup.Status) {
         return rollup.getCommitment(index).status;
     }
+
+    /// The batch data hash rule: keccak256 of the packed piece hashes, in order.
+    function dataHash(bytes32[] memory pieces) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(pieces));
+    }
+
+    function one(bytes32 h) internal pure returns (bytes32[] memory list) {
+        list = new bytes32[](1);
+        list[0] = h;
+    }
 }
 
 contract RollupUnitTest is RollupTestBase {
@@ -117,15 +135,20 @@ contract RollupUnitTest is RollupTestBase {
 
     function test_submitBatch_recordsCommitmentAndEmits() public {
         bytes memory data = hex"c0ffee";
+        bytes32 expectedHash = keccak256(abi.encodePacked(keccak256(data)));
+        // The value core/src/l1.rs checks its `batch_data_hash` against.
+        assertEq(expectedHash, 0x5f5e9281b746d3ee778a8e8840dd054ab9227d8e383a67e10d5acf054f3b8b38);
         vm.roll(77);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, keccak256(data), GENESIS, root(1), 1, 10);
+        emit Rollup.BatchPiecesSubmitted(0, 0, one(keccak256(data)), Rollup.DataKind.Calldata);
+        vm.expectEmit(true, true, true, true);
+        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), 1, 10);
         vm.prank(batcher);
         uint256 index = rollup.submitBatch{value: BOND + 1}(GENESIS, root(1), 1, 10, data);
 
         assertEq(index, 0);
         Rollup.Commitment memory c = rollup.getCommitment(0);
-        assertEq(c.batchDataHash, keccak256(data));
+        assertEq(c.batchDataHash, expectedHash);
         assertEq(c.prevStateRoot, GENESIS);
         assertEq(c.postStateRoot, root(1));
         assertEq(uint256(c.firstL2Block), 1);
@@ -136,12 +159,16 @@ contract RollupUnitTest is RollupTestBase {
         assertEq(uint256(c.bond), BOND + 1);
         assertTrue(c.status == Rollup.Status.Pending);
         assertTrue(c.dataKind == Rollup.DataKind.Calldata);
+        assertEq(uint256(c.pieceCount), 1);
         assertEq(rollup.latestStateRoot(), root(1));
         assertEq(uint256(rollup.nextL2Block()), 11);
         assertEq(rollup.lockedBonds(), BOND + 1);
         assertEq(address(rollup).balance, BOND + 1);
         assertEq(rollup.challengeDeadline(0), block.timestamp + PERIOD);
-        assertEq(rollup.blobHashes(0).length, 0);
+        bytes32[] memory pieces = rollup.pieceHashes(0);
+        assertEq(pieces.length, 1);
+        assertEq(pieces[0], keccak256(data));
+        assertEq(rollup.stagedPieceCount(), 0);
     }
 
     function test_submitBatch_rejectsNonBatcher() public {
@@ -196,19 +223,19 @@ contract RollupUnitTest is RollupTestBase {
         hashes[0] = bytes32(uint256(0x01) << 248 | 0xaa);
         hashes[1] = bytes32(uint256(0x01) << 248 | 0xbb);
         VM_EXTRA.blobhashes(hashes);
-        bytes32 dataHash = keccak256(abi.encodePacked(hashes));
+        bytes32 expectedHash = keccak256(abi.encodePacked(hashes));
 
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, dataHash, GENESIS, root(1), 1, 4);
+        emit Rollup.BatchPiecesSubmitted(0, 0, hashes, Rollup.DataKind.Blobs);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchBlobHashes(0, hashes);
+        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), 1, 4);
         vm.prank(batcher);
         rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 4);
 
         Rollup.Commitment memory c = rollup.getCommitment(0);
-        assertEq(c.batchDataHash, dataHash);
+        assertEq(c.batchDataHash, expectedHash);
         assertTrue(c.dataKind == Rollup.DataKind.Blobs);
-        bytes32[] memory stored = rollup.blobHashes(0);
+        bytes32[] memory stored = rollup.pieceHashes(0);
         assertEq(stored.length, 2);
         assertEq(stored[0], hashes[0]);
         assertEq(stored[1], hashes[1]);
@@ -508,8 +535,9 @@ contract RollupUnitTest is RollupTestBase {
     }
 }
 
-/// Invariants over random sequences of submissions, challenges, dismissals, corrections,
-/// finalizations, withdrawals and time jumps (see handlers/RollupHandler.sol).
+/// Invariants over random sequences of staging (calldata and blobs), discards, submissions,
+/// challenges, dismissals, corrections, finalizations, withdrawals and time jumps (see
+/// handlers/RollupHandler.sol).
 contract RollupInvariantTest is RollupTestBase {
     RollupHandler internal handler;
 
@@ -536,7 +564,7 @@ contract RollupInvariantTest is RollupTestBase {
 
     /// @dev Read by forge's invariant runner: only the handler's actions are called.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = RollupHandler.submit.selector;
         selectors[1] = RollupHandler.challenge.selector;
         selectors[2] = RollupHandler.dismiss.selector;
@@ -545,6 +573,9 @@ contract RollupInvariantTest is RollupTestBase {
         selectors[5] = RollupHandler.withdraw.selector;
         selectors[6] = RollupHandler.setAcceptEth.selector;
         selectors[7] = RollupHandler.passTime.selector;
+        selectors[8] = RollupHandler.stageData.selector;
+        selectors[9] = RollupHandler.stageBlobs.selector;
+        selectors[10] = RollupHandler.discard.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }
@@ -607,6 +638,29 @@ contract RollupInvariantTest is RollupTestBase {
             Rollup.Status s = rollup.getCommitment(next).status;
             assertTrue(s == Rollup.Status.Pending || s == Rollup.Status.Challenged, "pointer not at first open");
         }
+    }
+
+    /// Every commitment holds the pieces it was sent, one to MAX_PIECES of them, and its
+    /// batchDataHash is keccak256 of their packed hashes (rule 7).
+    function invariant_batchDataHashCoversAllPieces() public view {
+        uint256 count = rollup.commitmentCount();
+        for (uint256 i; i < count; ++i) {
+            bytes32[] memory pieces = rollup.pieceHashes(i);
+            assertTrue(pieces.length >= 1 && pieces.length <= rollup.MAX_PIECES(), "piece count");
+            assertEq(pieces.length, uint256(rollup.getCommitment(i).pieceCount), "pieceCount");
+            assertEq(rollup.getCommitment(i).batchDataHash, keccak256(abi.encodePacked(pieces)), "hash rule");
+            assertEq(keccak256(abi.encode(pieces)), keccak256(abi.encode(handler.ghostPieces(i))), "pieces");
+        }
+    }
+
+    /// The staging list is exactly what was staged since the last submit, discard or correction,
+    /// all of one kind, with room left for a final piece.
+    function invariant_stagingMatchesGhost() public view {
+        bytes32[] memory staged = rollup.stagedPieces();
+        assertEq(staged.length, rollup.stagedPieceCount(), "count view");
+        assertLt(staged.length, rollup.MAX_PIECES(), "no room for the final piece");
+        assertEq(keccak256(abi.encode(staged)), keccak256(abi.encode(handler.ghostStaged())), "staged pieces");
+        if (staged.length > 0) assertTrue(rollup.stagedKind() == handler.ghostStagedKind(), "staged kind");
     }
 
     /// The handler did something: guards against a suite that only reverts.

@@ -14,6 +14,31 @@ use alloy_consensus::{
 use alloy_eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH};
 use alloy_primitives::{B256, Bloom, Bytes, keccak256};
 use alloy_trie::EMPTY_ROOT_HASH;
+use serde::{Deserialize, Serialize};
+
+/// The L1 block an L2 block refers to: the newest L1 block the sequencer had
+/// seen when it built the L2 block. Recorded in the L2 header (the number as
+/// the 8-byte big-endian `extraData`, the hash as `parentBeaconBlockRoot`, the
+/// field OP Stack also fills from L1) and carried by every batch, so that the
+/// chain derived from L1 can check it against L1's canonical chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct L1Origin {
+    /// L1 block number.
+    pub number: u64,
+    /// L1 block hash.
+    pub hash: B256,
+}
+
+impl L1Origin {
+    /// The origin recorded in `header`; `None` for a header without one (block 0).
+    pub fn from_header(header: &Header) -> Option<Self> {
+        let number: [u8; 8] = header.extra_data.as_ref().try_into().ok()?;
+        Some(Self {
+            number: u64::from_be_bytes(number),
+            hash: header.parent_beacon_block_root?,
+        })
+    }
+}
 
 /// A block with its hash and its executed transactions (receipts included).
 #[derive(Clone, Debug)]
@@ -89,12 +114,13 @@ pub fn next_block_input(
     }
 }
 
-/// Seals an executed block given its post-state root.
+/// Seals an executed block given its post-state root and its L1 origin.
 pub fn seal_block(
     parent_hash: B256,
     input: &BlockInput,
     outcome: BlockOutcome,
     state_root: B256,
+    l1_origin: L1Origin,
 ) -> SealedBlock {
     let envelopes: Vec<_> = outcome
         .executed
@@ -119,14 +145,14 @@ pub fn seal_block(
         gas_limit: input.gas_limit,
         gas_used: outcome.gas_used,
         timestamp: input.timestamp,
-        extra_data: Bytes::new(),
+        extra_data: Bytes::copy_from_slice(&l1_origin.number.to_be_bytes()),
         mix_hash: input.prevrandao,
         nonce: Default::default(),
         base_fee_per_gas: Some(input.base_fee),
         withdrawals_root: Some(EMPTY_WITHDRAWALS),
         blob_gas_used: Some(0),
         excess_blob_gas: Some(0),
-        parent_beacon_block_root: Some(B256::ZERO),
+        parent_beacon_block_root: Some(l1_origin.hash),
         requests_hash: Some(EMPTY_REQUESTS_HASH),
         ..Default::default()
     };

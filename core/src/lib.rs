@@ -6,10 +6,13 @@
 //! It does not know about networking, persistence or parallelism: the
 //! sequencer, batcher and challenger build those on top.
 
+pub mod batch;
 pub mod block;
 pub mod chain;
+pub mod derive;
 pub mod error;
 pub mod executor;
+pub mod l1;
 pub mod state;
 pub mod trie;
 pub mod tx;

@@ -3,6 +3,7 @@
 //! whole node (store, builder, RPC) in-process for the binary and the tests.
 
 use crate::{
+    l1_origin::{L1FollowConfig, L1Reader, follow_l1},
     node::{Node, NodeConfig},
     parallel::{Engine, ParallelConfig},
     pool::PoolConfig,
@@ -48,9 +49,16 @@ pub struct SequencerArgs {
     /// Where priority fees go (dev genesis only).
     #[arg(long = "block.fee-vault", env = "SEQUENCER_FEE_VAULT")]
     pub fee_vault: Option<Address>,
-    /// L1 RPC URL (informational for now; the batcher talks to L1).
+    /// L1 RPC URL: the sequencer follows L1's head to give every L2 block an L1 origin.
+    /// Without it, blocks record L1 origin 0 (a chain not anchored to any L1).
     #[arg(long = "l1.rpc-url", env = "SEQUENCER_L1_RPC_URL")]
     pub l1_rpc_url: Option<String>,
+    /// Milliseconds between polls of the L1 head [default: 1000].
+    #[arg(long = "l1.poll-ms", env = "SEQUENCER_L1_POLL_MS")]
+    pub l1_poll_ms: Option<u64>,
+    /// The L1 origin is this many blocks below the L1 head [default: 0].
+    #[arg(long = "l1.origin-confirmations", env = "SEQUENCER_L1_ORIGIN_CONFIRMATIONS")]
+    pub l1_origin_confirmations: Option<u64>,
     /// Largest JSON-RPC request body in bytes.
     #[arg(long = "rpc.max-body-bytes", env = "SEQUENCER_RPC_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -96,6 +104,9 @@ struct FileConfig {
     gas_limit: Option<u64>,
     block_time_ms: Option<u64>,
     fee_vault: Option<Address>,
+    l1_rpc_url: Option<String>,
+    l1_poll_ms: Option<u64>,
+    l1_origin_confirmations: Option<u64>,
     max_body_bytes: Option<usize>,
     max_batch: Option<usize>,
     max_logs_range: Option<u64>,
@@ -117,6 +128,8 @@ pub struct Config {
     pub node: NodeConfig,
     /// RPC limits.
     pub rpc: RpcConfig,
+    /// L1 to follow for L1 origins; `None` records origin 0.
+    pub l1: Option<L1FollowConfig>,
 }
 
 impl Config {
@@ -137,6 +150,7 @@ impl Config {
                 parallel: ParallelConfig::default(),
             },
             rpc: RpcConfig::default(),
+            l1: None,
         }
     }
 }
@@ -245,6 +259,19 @@ impl SequencerArgs {
                     .or(file.gas_cap)
                     .unwrap_or(rpc_defaults.gas_cap),
             },
+            l1: self
+                .l1_rpc_url
+                .or(file.l1_rpc_url)
+                .map(|rpc_url| L1FollowConfig {
+                    rpc_url,
+                    poll_interval: Duration::from_millis(
+                        self.l1_poll_ms.or(file.l1_poll_ms).unwrap_or(1000).max(10),
+                    ),
+                    confirmations: self
+                        .l1_origin_confirmations
+                        .or(file.l1_origin_confirmations)
+                        .unwrap_or(0),
+                }),
         })
     }
 }
@@ -290,6 +317,22 @@ pub async fn launch(config: Config) -> eyre::Result<Running> {
     let store = Store::connect(&config.db_url).await?;
     let node = Node::open(config.node.clone(), store).await?;
     let cancel = CancellationToken::new();
+    let mut tasks = Vec::new();
+    if let Some(l1) = config.l1.clone() {
+        // The first origin is read before the builder starts, so that block 1 of a fresh
+        // devnet already refers to L1 (a failure here is only logged: L1 may come later).
+        match L1Reader::new(l1.rpc_url.clone())
+            .origin(l1.confirmations)
+            .await
+        {
+            Ok(Some(origin)) => {
+                node.advance_l1_origin(origin);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot read L1 at start-up"),
+        }
+        tasks.push(tokio::spawn(follow_l1(node.clone(), l1, cancel.clone())));
+    }
     let builder = tokio::spawn(node.clone().run_builder(cancel.clone()));
     let (addr, server) = serve(
         node.clone(),
@@ -303,6 +346,9 @@ pub async fn launch(config: Config) -> eyre::Result<Running> {
         node,
         addr,
         cancel,
-        tasks: vec![builder, server],
+        tasks: {
+            tasks.extend([builder, server]);
+            tasks
+        },
     })
 }

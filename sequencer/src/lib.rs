@@ -3,6 +3,7 @@
 //! shell around [`node::Node`] and [`rpc::serve`].
 
 pub mod config;
+pub mod l1_origin;
 pub mod node;
 pub mod parallel;
 pub mod pool;

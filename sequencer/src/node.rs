@@ -12,7 +12,7 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use parking_lot::{Mutex, RwLock};
 use rollup_core::{
-    block::{SealedBlock, genesis_header, next_block_input, seal_block},
+    block::{L1Origin, SealedBlock, genesis_header, next_block_input, seal_block},
     chain::{ChainConfig, Genesis},
     error::StateError,
     executor::BlockInput,
@@ -106,6 +106,8 @@ pub struct Node {
     events: broadcast::Sender<ChainEvent>,
     pool_writes: mpsc::Sender<PoolWrite>,
     wake_builder: tokio::sync::Notify,
+    /// The L1 block the next L2 block refers to (see [`L1Origin`]); only moves forward.
+    l1_origin: Mutex<L1Origin>,
 }
 
 impl std::fmt::Debug for Node {
@@ -165,6 +167,7 @@ impl Node {
         for (h, hash) in store.headers_in_range(first, header.number).await? {
             state.record_block_hash(h.number, hash);
         }
+        let l1_origin = L1Origin::from_header(&header).unwrap_or_default();
         let (events, _) = broadcast::channel(4096);
         let (pool_writes, writes_rx) = mpsc::channel(65_536);
         let node = Arc::new(Self {
@@ -181,6 +184,7 @@ impl Node {
             events,
             pool_writes,
             wake_builder: tokio::sync::Notify::new(),
+            l1_origin: Mutex::new(l1_origin),
         });
         tokio::spawn(pool_writer(store.clone(), writes_rx));
         node.reload_pool().await?;
@@ -369,6 +373,22 @@ impl Node {
         }
     }
 
+    /// The L1 origin the next block will record.
+    pub fn l1_origin(&self) -> L1Origin {
+        *self.l1_origin.lock()
+    }
+
+    /// Moves the L1 origin of the next blocks to `origin`. An origin older than the current
+    /// one is ignored (origins never go back); returns whether it was taken.
+    pub fn advance_l1_origin(&self, origin: L1Origin) -> bool {
+        let mut current = self.l1_origin.lock();
+        if origin.number < current.number || origin == *current {
+            return false;
+        }
+        *current = origin;
+        true
+    }
+
     /// Builds, persists and exposes one block. Runs on a blocking thread.
     pub fn build_block_blocking(&self) -> Result<Option<Arc<SealedBlock>>, String> {
         let rt = tokio::runtime::Handle::current();
@@ -401,6 +421,7 @@ impl Node {
             .map_err(|e| e.to_string())?;
             (input, head.hash, outcome)
         };
+        let l1_origin = self.l1_origin();
         let changes = outcome.changes.clone();
         let dropped: Vec<B256> = outcome
             .rejected
@@ -420,7 +441,7 @@ impl Node {
             commitment.0 = input.number;
             commitment.1.root()
         };
-        let block = seal_block(parent_hash, &input, outcome, root);
+        let block = seal_block(parent_hash, &input, outcome, root, l1_origin);
         let _span =
             tracing::info_span!("block", number = block.number(), txs = block.txs.len()).entered();
         if let Err(e) = rt.block_on(self.store.insert_block(&block, &changes, &dropped)) {

@@ -11,7 +11,8 @@ interface HandlerVm {
 
 /// @notice Drives a Rollup through random but mostly valid actions for the invariant tests.
 ///         It is both the rollup's batcher and its dispute game factory, and it may refuse ETH
-///         so that bonds get credited instead of paid.
+///         so that bonds get credited instead of paid. It stages calldata and blob pieces,
+///         discards them, and keeps a ghost copy of the staging list and of each batch's pieces.
 contract RollupHandler {
     HandlerVm internal constant VM = HandlerVm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -23,6 +24,13 @@ contract RollupHandler {
     uint256 public dismissed;
     uint256 public replaced;
     uint256 public finalized;
+    uint256 public stagedCalls;
+    uint256 public discarded;
+    /// Ghost of the rollup's staging list and its kind.
+    bytes32[] internal _ghostStaged;
+    Rollup.DataKind public ghostStagedKind;
+    /// Ghost of each commitment's piece hashes, as the handler sent them.
+    mapping(uint256 index => bytes32[] hashes) internal _ghostPieces;
     uint256 internal _now = 1_000_000;
     uint256 internal _block = 100;
 
@@ -36,24 +44,79 @@ contract RollupHandler {
         require(acceptEth, "handler refuses ETH");
     }
 
+    /// Submits the next batch: the staged pieces plus this call's final piece(s). With pieces
+    /// staged, their kind wins over `useBlobs`.
     function submit(uint256 blocksSeed, bytes32 post, uint256 extraBond, bool useBlobs) external {
         if (post == bytes32(0)) post = keccak256(abi.encode(submitted, blocksSeed));
         uint64 blocks = uint64(1 + (blocksSeed % 50));
         uint256 value = rollup.bond() + (extraBond % 1 ether);
         bytes32 prev = rollup.latestStateRoot();
         uint64 first = rollup.nextL2Block();
+        if (_ghostStaged.length > 0) useBlobs = ghostStagedKind == Rollup.DataKind.Blobs;
+        uint256 index = rollup.commitmentCount();
         if (useBlobs) {
-            bytes32[] memory hashes = new bytes32[](1 + (blocksSeed % 3));
-            for (uint256 i; i < hashes.length; ++i) {
-                hashes[i] = bytes32((uint256(1) << 248) | uint256(keccak256(abi.encode(post, i))) >> 8);
-            }
+            uint256 room = rollup.MAX_PIECES() - _ghostStaged.length;
+            uint256 count = 1 + (blocksSeed % 3);
+            if (count > room) count = room;
+            bytes32[] memory hashes = _blobHashes(post, count);
             VM.blobhashes(hashes);
             rollup.submitBatchBlobs{value: value}(prev, post, first, first + blocks - 1);
             VM.blobhashes(new bytes32[](0));
+            _takeGhost(index, hashes);
         } else {
-            rollup.submitBatch{value: value}(prev, post, first, first + blocks - 1, abi.encode(post));
+            bytes memory data = abi.encode(post);
+            rollup.submitBatch{value: value}(prev, post, first, first + blocks - 1, data);
+            bytes32[] memory hashes = new bytes32[](1);
+            hashes[0] = keccak256(data);
+            _takeGhost(index, hashes);
         }
+        Rollup.Commitment memory c = rollup.getCommitment(index);
+        require(c.batchDataHash == keccak256(abi.encodePacked(_ghostPieces[index])), "batchDataHash rule");
+        require(c.dataKind == (useBlobs ? Rollup.DataKind.Blobs : Rollup.DataKind.Calldata), "data kind");
         submitted++;
+    }
+
+    /// Stages one calldata piece, unless blobs are staged or the list is full.
+    function stageData(uint256 seed) external {
+        if (_ghostStaged.length > 0 && ghostStagedKind != Rollup.DataKind.Calldata) return;
+        if (_ghostStaged.length + 2 > rollup.MAX_PIECES()) return;
+        bytes memory piece = abi.encode(seed, _ghostStaged.length, submitted);
+        rollup.stageBatchData(piece);
+        _ghostStaged.push(keccak256(piece));
+        ghostStagedKind = Rollup.DataKind.Calldata;
+        stagedCalls++;
+    }
+
+    /// Stages one to six blobs, unless calldata is staged or the list is full.
+    function stageBlobs(uint256 seed) external {
+        if (_ghostStaged.length > 0 && ghostStagedKind != Rollup.DataKind.Blobs) return;
+        uint256 room = rollup.MAX_PIECES() - 1 - _ghostStaged.length;
+        uint256 count = 1 + (seed % 6);
+        if (count > room) count = room;
+        if (count == 0) return;
+        bytes32[] memory hashes = _blobHashes(keccak256(abi.encode(seed, _ghostStaged.length)), count);
+        VM.blobhashes(hashes);
+        rollup.stageBatchBlobs();
+        VM.blobhashes(new bytes32[](0));
+        for (uint256 i; i < count; ++i) {
+            _ghostStaged.push(hashes[i]);
+        }
+        ghostStagedKind = Rollup.DataKind.Blobs;
+        stagedCalls++;
+    }
+
+    function discard() external {
+        rollup.discardStaged();
+        if (_ghostStaged.length > 0) discarded++;
+        delete _ghostStaged;
+    }
+
+    function ghostStaged() external view returns (bytes32[] memory) {
+        return _ghostStaged;
+    }
+
+    function ghostPieces(uint256 index) external view returns (bytes32[] memory) {
+        return _ghostPieces[index];
     }
 
     function challenge(uint256 indexSeed) external {
@@ -81,6 +144,9 @@ contract RollupHandler {
             correct = keccak256(abi.encode("correct", index, correct));
         }
         rollup.replaceStateRoot(index, correct);
+        // Pieces staged on the wrong root are dropped with it.
+        require(rollup.stagedPieceCount() == 0, "staging survived replaceStateRoot");
+        delete _ghostStaged;
         replaced++;
     }
 
@@ -108,6 +174,25 @@ contract RollupHandler {
         _block += 1;
         VM.warp(_now);
         VM.roll(_block);
+    }
+
+    function _blobHashes(bytes32 seed, uint256 count) internal pure returns (bytes32[] memory hashes) {
+        hashes = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            hashes[i] = bytes32((uint256(1) << 248) | uint256(keccak256(abi.encode(seed, i))) >> 8);
+        }
+    }
+
+    /// The commitment `index` took the staged pieces and `finalPieces`; staging is empty again.
+    function _takeGhost(uint256 index, bytes32[] memory finalPieces) internal {
+        bytes32[] storage pieces = _ghostPieces[index];
+        for (uint256 i; i < _ghostStaged.length; ++i) {
+            pieces.push(_ghostStaged[i]);
+        }
+        for (uint256 i; i < finalPieces.length; ++i) {
+            pieces.push(finalPieces[i]);
+        }
+        delete _ghostStaged;
     }
 
     function _findChallenged(uint256 seed) internal view returns (bool, uint256) {

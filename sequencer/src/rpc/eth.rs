@@ -8,6 +8,7 @@ use super::{
 };
 use crate::store::StoredTx;
 use alloy_consensus::{Header, Transaction as _};
+use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use alloy_rpc_types_eth::{
     AccessList, AccessListItem, BlockId, BlockNumberOrTag, EIP1186AccountProofResponse,
@@ -202,6 +203,49 @@ pub async fn dispatch(
                     Ok(_) => continue,
                 }
             }
+        }
+        "debug_getRawHeader" => {
+            let id: BlockId = param(&p, 0)?;
+            let Some(n) = resolve_block(ctx, id).await? else {
+                return Ok(Value::Null);
+            };
+            match node.store.header_by_number(n).await? {
+                Some((h, _)) => to_json(Bytes::from(alloy_rlp::encode(&h))),
+                None => Ok(Value::Null),
+            }
+        }
+        "debug_getRawBlock" => {
+            let id: BlockId = param(&p, 0)?;
+            let Some(n) = resolve_block(ctx, id).await? else {
+                return Ok(Value::Null);
+            };
+            let Some((header, _)) = node.store.header_by_number(n).await? else {
+                return Ok(Value::Null);
+            };
+            let transactions = node
+                .store
+                .block_txs(n)
+                .await?
+                .into_iter()
+                .map(|t| t.tx.into_inner())
+                .collect();
+            let block = alloy_consensus::Block {
+                header,
+                body: alloy_consensus::BlockBody {
+                    transactions,
+                    ommers: vec![],
+                    withdrawals: Some(Default::default()),
+                },
+            };
+            to_json(Bytes::from(alloy_rlp::encode(&block)))
+        }
+        "debug_getRawTransaction" => {
+            let hash: B256 = param(&p, 0)?;
+            let raw = match node.store.tx_by_hash(hash).await? {
+                Some(tx) => Some(tx.tx.inner().encoded_2718()),
+                None => node.pooled(&hash).map(|t| t.tx.inner().encoded_2718()),
+            };
+            to_json(raw.map(Bytes::from))
         }
         "eth_getTransactionByHash" => {
             let hash: B256 = param(&p, 0)?;

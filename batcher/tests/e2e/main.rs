@@ -1,0 +1,171 @@
+//! End-to-end tests of the batcher against a real anvil and an in-process
+//! sequencer: whatever the batcher posts (calldata or blobs, one or several L1
+//! transactions per batch, across restarts, kill -9 and L1 reorgs), reading L1
+//! alone re-derives exactly the sequencer's chain, every block once.
+
+mod harness;
+
+use harness::*;
+use rollup_batcher::{
+    config::DataKind,
+    service::{Batcher, StepOutcome},
+    store::BatchStatus,
+};
+use std::time::Duration;
+
+async fn run_case(kind: DataKind, max_piece_bytes: usize, txs: usize) {
+    let anvil = Anvil::start().await;
+    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(2);
+    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    send_load(&sequencer.url, txs).await;
+    let through = sequencer.head();
+    let db = tempfile::tempdir().expect("tempdir");
+    let mut config = batcher_config(&anvil, &sequencer.url, rollup, key, &db, kind);
+    config.max_piece_bytes = max_piece_bytes;
+    config.max_blocks = 2;
+    let mut batcher = Batcher::new(config).await.expect("batcher starts");
+    post_through(&mut batcher, &anvil.url, rollup, through).await;
+    let commitments = assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+    assert!(commitments >= 2, "expected several batches, got {commitments}");
+    // The store agrees with L1: contiguous ranges, nothing twice.
+    let rows = batcher
+        .store()
+        .batches_in(&[BatchStatus::Included, BatchStatus::Final])
+        .await
+        .expect("rows");
+    let mut next = 1;
+    for row in &rows {
+        assert_eq!(row.first_block, next, "store rows are not contiguous");
+        next = row.last_block + 1;
+    }
+    assert!(next > through);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calldata_batches_rederive_the_sequencer_chain() {
+    run_case(DataKind::Calldata, 120_000, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_larger_than_one_transaction_are_staged_in_pieces() {
+    // 1,024-byte pieces: every batch spans several L1 transactions.
+    run_case(DataKind::Calldata, 1024, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_batches_rederive_the_sequencer_chain() {
+    run_case(DataKind::Blobs, 120_000, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
+    let anvil = Anvil::start().await;
+    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(3);
+    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    send_load(&sequencer.url, 60).await;
+    let db = tempfile::tempdir().expect("tempdir");
+    let mut batcher = Batcher::new(batcher_config(
+        &anvil,
+        &sequencer.url,
+        rollup,
+        key,
+        &db,
+        DataKind::Calldata,
+    ))
+    .await
+    .expect("batcher starts");
+
+    // Post one batch, then take L1 back to before it.
+    let snapshot: String = anvil.call("evm_snapshot", serde_json::json!([])).await;
+    let first = loop {
+        match batcher.step().await.expect("step") {
+            StepOutcome::Posted { last_block, .. } => break last_block,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    assert_eq!(next_l2_block(&anvil.url, rollup).await, first + 1);
+    let reverted: bool = anvil
+        .call("evm_revert", serde_json::json!([snapshot]))
+        .await;
+    assert!(reverted);
+    assert_eq!(next_l2_block(&anvil.url, rollup).await, 1, "the reorg removed the batch");
+
+    // The batcher notices (its batch's receipt is gone) and posts the blocks again.
+    let through = sequencer.head();
+    post_through(&mut batcher, &anvil.url, rollup, through).await;
+    let dropped = batcher
+        .store()
+        .batches_in(&[BatchStatus::Dropped])
+        .await
+        .expect("rows");
+    assert_eq!(dropped.len(), 1, "the removed batch is recorded as dropped");
+    assert_eq!(dropped[0].last_block, first);
+    assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_and_restart_posts_every_block_exactly_once() {
+    let anvil = Anvil::start().await;
+    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(4);
+    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    let db = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}/batcher.db", db.path().display());
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_batcher"))
+            .args([
+                "--l1.rpc-url",
+                &anvil.url,
+                "--l2.rpc-url",
+                &sequencer.url,
+                "--db.url",
+                &db_url,
+                "--rollup.address",
+                &rollup.to_string(),
+                "--private-key",
+                rollup_core::chain::DEV_PRIVATE_KEYS[4],
+                "--batch.max-blocks",
+                "3",
+                "--batch.interval-ms",
+                "0",
+                "--batch.max-piece-bytes",
+                "1024",
+                "--poll-ms",
+                "50",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the batcher binary")
+    };
+    let load = tokio::spawn({
+        let url = sequencer.url.clone();
+        async move { send_load(&url, 150).await }
+    });
+    // Kill -9 at moments spread over the run, restart each time.
+    let mut child = spawn();
+    for delay_ms in [700u64, 350, 900, 500, 250] {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        child = spawn();
+    }
+    load.await.expect("load");
+    let through = sequencer.head();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while next_l2_block(&anvil.url, rollup).await <= through {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restarted batcher did not post through {through}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+    assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+}
