@@ -75,7 +75,7 @@ pub struct BatcherArgs {
     /// L1 confirmations after which a batch is recorded final [default: 3].
     #[arg(long = "l1.confirmations", env = "BATCHER_L1_CONFIRMATIONS")]
     pub confirmations: Option<u64>,
-    /// Milliseconds between checks of the sequencer and L1 [default: 500].
+    /// Milliseconds between checks of the sequencer, L1 and pending receipts [default: 500].
     #[arg(long = "poll-ms", env = "BATCHER_POLL_MS")]
     pub poll_ms: Option<u64>,
     /// Seconds an L1 transaction may stay unmined before it is replaced with higher fees [default: 12].
@@ -166,6 +166,11 @@ impl BatcherArgs {
                 format!("{max_piece_bytes} is below 1024"),
             ));
         }
+        let poll = self
+            .poll_ms
+            .or(file.poll_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.poll);
         Ok(BatcherConfig {
             l1_rpc_url: self
                 .l1_rpc_url
@@ -205,11 +210,7 @@ impl BatcherArgs {
                 .confirmations
                 .or(file.confirmations)
                 .unwrap_or(defaults.confirmations),
-            poll: self
-                .poll_ms
-                .or(file.poll_ms)
-                .map(Duration::from_millis)
-                .unwrap_or(defaults.poll),
+            poll,
             txmgr: TxManagerConfig {
                 resubmit_after: self
                     .resubmit_after_secs
@@ -228,6 +229,8 @@ impl BatcherArgs {
                     .min_balance_wei
                     .or(file.min_balance_wei)
                     .unwrap_or(txmgr_defaults.min_balance_wei),
+                // Receipts are looked for as often as the rest (at most every second).
+                receipt_poll: poll.min(txmgr_defaults.receipt_poll),
                 ..txmgr_defaults
             },
             signer: defaults.signer,

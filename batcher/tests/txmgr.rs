@@ -34,8 +34,9 @@ fn fast_config() -> TxManagerConfig {
         receipt_poll: Duration::from_millis(40),
         rpc_retry_initial: Duration::from_millis(50),
         rpc_retry_max: Duration::from_millis(200),
-        rpc_give_up_after: Duration::from_secs(10),
-        rpc_timeout: Duration::from_secs(10),
+        // Anvil loads its KZG setup on the first blob transaction: seconds, on a busy machine.
+        rpc_give_up_after: Duration::from_secs(30),
+        rpc_timeout: Duration::from_secs(30),
         min_balance_wei: U256::ZERO,
         ..TxManagerConfig::default()
     }
@@ -388,8 +389,9 @@ async fn resume_after_restart_finds_the_receipt() {
     let anvil = Anvil::shared();
     let candidate = calldata(bytes!("abcdef"));
     let sent = manager(anvil.url(), 7, fast_config()).send(candidate.clone()).await.expect("send");
-    // A new process: it has only what the old one persisted.
+    // A new process: it has only what the old one persisted (mined meanwhile).
     let restarted = manager(anvil.url(), 7, fast_config());
+    wait_included(&restarted, sent.hash).await;
     assert_eq!(
         restarted.rebroadcast(&sent.raw).await.expect("rebroadcast"),
         RebroadcastOutcome::NonceConsumed

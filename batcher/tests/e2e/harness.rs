@@ -106,6 +106,14 @@ pub(crate) struct Anvil {
 impl Anvil {
     /// Starts anvil on a free port (a block per transaction).
     pub(crate) async fn start() -> Self {
+        // Logs of the in-process services, shown for failing tests (RUST_LOG filters).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let port = free_port();
         let child = Command::new(tool("anvil"))
             .args(["--port", &port.to_string(), "--silent"])
@@ -308,6 +316,7 @@ pub(crate) fn batcher_config(
     config.poll = Duration::from_millis(100);
     config.confirmations = 2;
     config.txmgr.resubmit_after = Duration::from_secs(5);
+    config.txmgr.receipt_poll = Duration::from_millis(100);
     config
 }
 

@@ -9,6 +9,7 @@ mod clients;
 mod differential;
 mod engines;
 mod harness;
+mod l1_origin;
 mod persistence;
 mod rpc_basics;
 mod txs;
