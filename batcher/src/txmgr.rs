@@ -22,13 +22,15 @@ use std::time::{Duration, Instant};
 
 use alloy::providers::transport::{RpcError, TransportError, TransportErrorKind};
 use alloy::providers::{DynProvider, Provider, RootProvider};
-use alloy::rpc::types::{BlockNumberOrTag, TransactionInput, TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::{
+    BlockNumberOrTag, TransactionInput, TransactionReceipt, TransactionRequest,
+};
 use alloy_consensus::{
     SignableTransaction, TxEip1559, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope,
 };
 use alloy_eips::eip2718::Encodable2718;
-use alloy_eips::eip4844::env_settings::EnvKzgSettings;
 use alloy_eips::eip4844::builder::{SidecarBuilder, SimpleCoder};
+use alloy_eips::eip4844::env_settings::EnvKzgSettings;
 use alloy_eips::eip4844::{BlobTransactionSidecar, DATA_GAS_PER_BLOB, FIELD_ELEMENTS_PER_BLOB};
 use alloy_eips::eip7594::BlobTransactionSidecarVariant;
 use alloy_primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
@@ -215,7 +217,12 @@ pub fn initial_bid(net: &NetworkFees, config: &TxManagerConfig) -> Result<FeeBid
     let tip = net.priority_fee;
     let wanted = net.base_fee.saturating_mul(2).saturating_add(tip);
     let minimum = net.base_fee.saturating_add(tip);
-    let max_fee = fit_cap("max_fee_per_gas", wanted, minimum, config.max_fee_per_gas_cap)?;
+    let max_fee = fit_cap(
+        "max_fee_per_gas",
+        wanted,
+        minimum,
+        config.max_fee_per_gas_cap,
+    )?;
     let max_fee_per_blob_gas = net
         .blob_base_fee
         .map(|blob_base| {
@@ -255,8 +262,12 @@ pub fn bump_bid(
     let wanted = bump(prev.max_fee_per_gas, pct)
         .max(net.base_fee.saturating_mul(2).saturating_add(tip))
         .max(tip);
-    let max_fee =
-        fit_cap("max_fee_per_gas", wanted, required_max_fee, config.max_fee_per_gas_cap)?;
+    let max_fee = fit_cap(
+        "max_fee_per_gas",
+        wanted,
+        required_max_fee,
+        config.max_fee_per_gas_cap,
+    )?;
     let max_fee_per_blob_gas = match (prev.max_fee_per_blob_gas, net.blob_base_fee) {
         (None, None) => None,
         (prev_blob, blob_base) => {
@@ -293,9 +304,18 @@ fn bump(x: u128, pct: u64) -> u128 {
 }
 
 /// `wanted`, lowered to `cap` if needed; an error when even `minimum` exceeds it.
-fn fit_cap(what: &'static str, wanted: u128, minimum: u128, cap: u128) -> Result<u128, TxManagerError> {
+fn fit_cap(
+    what: &'static str,
+    wanted: u128,
+    minimum: u128,
+    cap: u128,
+) -> Result<u128, TxManagerError> {
     if minimum > cap {
-        return Err(TxManagerError::FeeCapExceeded { what, needed: minimum, cap });
+        return Err(TxManagerError::FeeCapExceeded {
+            what,
+            needed: minimum,
+            cap,
+        });
     }
     Ok(wanted.min(cap))
 }
@@ -323,7 +343,10 @@ pub enum BalanceCheck {
 /// balance that should stay left over, `min_balance`.
 pub fn check_balance(balance: U256, max_cost: U256, min_balance: U256) -> BalanceCheck {
     match balance.checked_sub(max_cost) {
-        None => BalanceCheck::Insufficient { have: balance, need: max_cost },
+        None => BalanceCheck::Insufficient {
+            have: balance,
+            need: max_cost,
+        },
         Some(remaining) if remaining < min_balance => BalanceCheck::Low { remaining },
         Some(_) => BalanceCheck::Sufficient,
     }
@@ -394,7 +417,9 @@ impl RebroadcastOutcome {
 pub enum TxManagerError {
     /// L1 kept failing (unreachable, timing out, 5xx, rate limited) for
     /// longer than [`TxManagerConfig::rpc_give_up_after`].
-    #[error("L1 at {url} unavailable: {method} failed {attempts} times over {elapsed:?}; last error: {source}")]
+    #[error(
+        "L1 at {url} unavailable: {method} failed {attempts} times over {elapsed:?}; last error: {source}"
+    )]
     L1Unavailable {
         /// The endpoint (credentials and path redacted).
         url: String,
@@ -590,18 +615,27 @@ impl TxManager {
         chain_id: u64,
         config: TxManagerConfig,
     ) -> Result<Self, TxManagerError> {
-        let parsed: url::Url = url.parse().map_err(|e: url::ParseError| TxManagerError::InvalidUrl {
-            url: redact_url(url),
-            message: e.to_string(),
-        })?;
+        let parsed: url::Url =
+            url.parse()
+                .map_err(|e: url::ParseError| TxManagerError::InvalidUrl {
+                    url: redact_url(url),
+                    message: e.to_string(),
+                })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(TxManagerError::InvalidUrl {
                 url: redact_url(url),
-                message: "only http(s) here; pass a WebSocket/IPC provider to TxManager::new".into(),
+                message: "only http(s) here; pass a WebSocket/IPC provider to TxManager::new"
+                    .into(),
             });
         }
         let provider = RootProvider::<alloy::network::Ethereum>::new_http(parsed).erased();
-        Ok(Self::new(provider, redact_url(url), signer, chain_id, config))
+        Ok(Self::new(
+            provider,
+            redact_url(url),
+            signer,
+            chain_id,
+            config,
+        ))
     }
 
     /// The sender address.
@@ -622,7 +656,10 @@ impl TxManager {
     /// The sender's balance at the latest block.
     pub async fn balance(&self) -> Result<U256, TxManagerError> {
         let address = self.address();
-        self.rpc("eth_getBalance", || self.provider.get_balance(address).latest()).await
+        self.rpc("eth_getBalance", || {
+            self.provider.get_balance(address).latest()
+        })
+        .await
     }
 
     /// Forgets the tracked nonce; the next send reads the `pending` nonce from L1.
@@ -650,12 +687,14 @@ impl TxManager {
         let prepared = self.prepare(candidate)?;
         let first = self.send_prepared(&prepared).await?;
         on_sent(&first);
-        self.wait_replacing(&prepared, Vec::new(), first, on_sent).await
+        self.wait_replacing(&prepared, Vec::new(), first, on_sent)
+            .await
     }
 
     /// Continues [`TxManager::send_and_wait`] after a restart: `sent` are the
-    /// persisted broadcasts of `candidate` (same nonce, oldest first; at least
-    /// one). Rebroadcasts the newest, then waits and replaces as usual.
+    /// persisted broadcasts of `candidate` (same nonce, oldest first).
+    /// Rebroadcasts the newest, then waits and replaces as usual; with
+    /// nothing persisted it is [`TxManager::send_and_wait`].
     pub async fn resume(
         &self,
         candidate: TxCandidate,
@@ -682,7 +721,11 @@ impl TxManager {
             Broadcast::NonceTooLow => Ok(RebroadcastOutcome::NonceConsumed),
             Broadcast::Underpriced(_) => Ok(RebroadcastOutcome::Underpriced),
             Broadcast::InsufficientFunds(message) | Broadcast::Rejected(message) => {
-                Err(TxManagerError::Rejected { hash, nonce: 0, message })
+                Err(TxManagerError::Rejected {
+                    hash,
+                    nonce: decode_raw(raw).map_or(0, |(_, n)| n),
+                    message,
+                })
             }
         }
     }
@@ -695,29 +738,40 @@ impl TxManager {
         confirmations: u64,
     ) -> Result<ConfirmationStatus, TxManagerError> {
         let receipt = self
-            .rpc("eth_getTransactionReceipt", || self.provider.get_transaction_receipt(hash))
+            .rpc("eth_getTransactionReceipt", || {
+                self.provider.get_transaction_receipt(hash)
+            })
             .await?;
         if let Some(receipt) = receipt
             && let (Some(block), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
         {
             let canonical = self
                 .rpc("eth_getBlockByNumber", || {
-                    self.provider.get_block_by_number(BlockNumberOrTag::Number(block))
+                    self.provider
+                        .get_block_by_number(BlockNumberOrTag::Number(block))
                 })
                 .await?
                 .map(|b| b.header.hash);
             if canonical == Some(block_hash) {
-                let head = self.rpc("eth_blockNumber", || self.provider.get_block_number()).await?;
+                let head = self
+                    .rpc("eth_blockNumber", || self.provider.get_block_number())
+                    .await?;
                 let depth = head.saturating_sub(block) + 1;
                 return Ok(if depth >= confirmations {
-                    ConfirmationStatus::Confirmed { block, block_hash, depth }
+                    ConfirmationStatus::Confirmed {
+                        block,
+                        block_hash,
+                        depth,
+                    }
                 } else {
                     ConfirmationStatus::Pending { block, depth }
                 });
             }
         }
         let tx = self
-            .rpc("eth_getTransactionByHash", || self.provider.get_transaction_by_hash(hash))
+            .rpc("eth_getTransactionByHash", || {
+                self.provider.get_transaction_by_hash(hash)
+            })
             .await?;
         Ok(match tx {
             Some(_) => ConfirmationStatus::Unmined,
@@ -733,7 +787,9 @@ impl TxManager {
     pub async fn wait_confirmed(&self, hash: TxHash) -> Result<ConfirmationStatus, TxManagerError> {
         let mut absent_before = None;
         loop {
-            let status = self.confirmation_status(hash, self.config.confirmations).await?;
+            let status = self
+                .confirmation_status(hash, self.config.confirmations)
+                .await?;
             match status {
                 ConfirmationStatus::Confirmed { .. } => return Ok(status),
                 ConfirmationStatus::Pending { .. } => absent_before = None,
@@ -774,7 +830,9 @@ impl TxManager {
                     BlobSidecarFormat::Eip7594 => BlobTransactionSidecarVariant::Eip7594(
                         sidecar
                             .try_into_7594(EnvKzgSettings::Default.get())
-                            .map_err(|e| TxManagerError::Blob(format!("cell proofs failed: {e}")))?,
+                            .map_err(|e| {
+                                TxManagerError::Blob(format!("cell proofs failed: {e}"))
+                            })?,
                     ),
                 };
                 Some((variant, hashes))
@@ -805,7 +863,11 @@ impl TxManager {
         let have = self.balance().await?;
         match check_balance(have, need, self.config.min_balance_wei) {
             BalanceCheck::Insufficient { have, need } => {
-                return Err(TxManagerError::InsufficientFunds { address: self.address(), have, need });
+                return Err(TxManagerError::InsufficientFunds {
+                    address: self.address(),
+                    have,
+                    need,
+                });
             }
             BalanceCheck::Low { remaining } => tracing::warn!(
                 url = %self.url,
@@ -874,7 +936,11 @@ impl TxManager {
                 Broadcast::Underpriced(message) | Broadcast::Rejected(message) => {
                     // Not in the pool, but our view of the nonce may be off.
                     *next_nonce = None;
-                    return Err(TxManagerError::Rejected { hash: sent.hash, nonce, message });
+                    return Err(TxManagerError::Rejected {
+                        hash: sent.hash,
+                        nonce,
+                        message,
+                    });
                 }
             }
         }
@@ -945,7 +1011,8 @@ impl TxManager {
                             }
                             // Mined meanwhile: the next poll finds out by whom.
                             Broadcast::NonceTooLow => {}
-                            Broadcast::InsufficientFunds(message) | Broadcast::Rejected(message) => {
+                            Broadcast::InsufficientFunds(message)
+                            | Broadcast::Rejected(message) => {
                                 tracing::warn!(url = %self.url, nonce, %message, "replacement rejected; still waiting for the previous one");
                             }
                         }
@@ -960,10 +1027,15 @@ impl TxManager {
         }
     }
 
-    async fn find_receipt(&self, sent: &[Sent]) -> Result<Option<TransactionReceipt>, TxManagerError> {
+    async fn find_receipt(
+        &self,
+        sent: &[Sent],
+    ) -> Result<Option<TransactionReceipt>, TxManagerError> {
         for s in sent.iter().rev() {
             let receipt = self
-                .rpc("eth_getTransactionReceipt", || self.provider.get_transaction_receipt(s.hash))
+                .rpc("eth_getTransactionReceipt", || {
+                    self.provider.get_transaction_receipt(s.hash)
+                })
                 .await?;
             if let Some(receipt) = receipt
                 && receipt.block_number.is_some()
@@ -985,16 +1057,24 @@ impl TxManager {
         }
         let revert_data = self.revert_data(prepared, &receipt).await;
         tracing::warn!(hash = %receipt.transaction_hash, block = ?receipt.block_number, revert_data = ?revert_data, "L1 transaction reverted");
-        Err(TxManagerError::Reverted { receipt: Box::new(receipt), revert_data })
+        Err(TxManagerError::Reverted {
+            receipt: Box::new(receipt),
+            revert_data,
+        })
     }
 
     /// Replays a reverted transaction with `eth_call` at its parent block and
     /// returns the revert data, if the node gives any.
-    async fn revert_data(&self, prepared: &Prepared, receipt: &TransactionReceipt) -> Option<Bytes> {
+    async fn revert_data(
+        &self,
+        prepared: &Prepared,
+        receipt: &TransactionReceipt,
+    ) -> Option<Bytes> {
         let block = receipt.block_number?.checked_sub(1)?;
         let tx = self
             .rpc("eth_getTransactionByHash", || {
-                self.provider.get_transaction_by_hash(receipt.transaction_hash)
+                self.provider
+                    .get_transaction_by_hash(receipt.transaction_hash)
             })
             .await
             .ok()
@@ -1025,7 +1105,12 @@ impl TxManager {
     async fn estimate_gas(&self, prepared: &Prepared, bid: &FeeBid) -> Result<u64, TxManagerError> {
         let mut req = prepared.request(self.address());
         req.max_fee_per_blob_gas = bid.max_fee_per_blob_gas;
-        match self.rpc("eth_estimateGas", || self.provider.estimate_gas(req.clone())).await {
+        match self
+            .rpc("eth_estimateGas", || {
+                self.provider.estimate_gas(req.clone())
+            })
+            .await
+        {
             Ok(gas) => {
                 let margin = gas.saturating_mul(self.config.gas_limit_margin_percent) / 100;
                 Ok(gas.saturating_add(margin))
@@ -1048,7 +1133,8 @@ impl TxManager {
     async fn network_fees(&self, blobs: bool) -> Result<NetworkFees, TxManagerError> {
         let history = self
             .rpc("eth_feeHistory", || {
-                self.provider.get_fee_history(10, BlockNumberOrTag::Latest, &[50.0])
+                self.provider
+                    .get_fee_history(10, BlockNumberOrTag::Latest, &[50.0])
             })
             .await?;
         let base_fee = match history.next_block_base_fee() {
@@ -1059,11 +1145,16 @@ impl TxManager {
                         self.provider.get_block_by_number(BlockNumberOrTag::Latest)
                     })
                     .await?;
-                block.and_then(|b| b.header.base_fee_per_gas).map(u128::from).unwrap_or(0)
+                block
+                    .and_then(|b| b.header.base_fee_per_gas)
+                    .map(u128::from)
+                    .unwrap_or(0)
             }
         };
         let priority_fee = match self
-            .rpc("eth_maxPriorityFeePerGas", || self.provider.get_max_priority_fee_per_gas())
+            .rpc("eth_maxPriorityFeePerGas", || {
+                self.provider.get_max_priority_fee_per_gas()
+            })
             .await
         {
             Ok(tip) => tip,
@@ -1076,28 +1167,45 @@ impl TxManager {
                     .filter_map(|r| r.first().copied())
                     .collect();
                 tips.sort_unstable();
-                tips.get(tips.len() / 2).copied().unwrap_or(1_000_000_000).max(1)
+                tips.get(tips.len() / 2)
+                    .copied()
+                    .unwrap_or(1_000_000_000)
+                    .max(1)
             }
             Err(e) => return Err(e),
         };
         let blob_base_fee = if blobs {
-            Some(self.rpc("eth_blobBaseFee", || self.provider.get_blob_base_fee()).await?)
+            Some(
+                self.rpc("eth_blobBaseFee", || self.provider.get_blob_base_fee())
+                    .await?,
+            )
         } else {
             None
         };
-        Ok(NetworkFees { base_fee, priority_fee, blob_base_fee })
+        Ok(NetworkFees {
+            base_fee,
+            priority_fee,
+            blob_base_fee,
+        })
     }
 
     async fn l1_pending_nonce(&self, check_chain: bool) -> Result<u64, TxManagerError> {
         if check_chain {
-            let l1 = self.rpc("eth_chainId", || self.provider.get_chain_id()).await?;
+            let l1 = self
+                .rpc("eth_chainId", || self.provider.get_chain_id())
+                .await?;
             if l1 != self.chain_id {
-                return Err(TxManagerError::ChainIdMismatch { configured: self.chain_id, l1 });
+                return Err(TxManagerError::ChainIdMismatch {
+                    configured: self.chain_id,
+                    l1,
+                });
             }
         }
         let address = self.address();
         let nonce = self
-            .rpc("eth_getTransactionCount", || self.provider.get_transaction_count(address).pending())
+            .rpc("eth_getTransactionCount", || {
+                self.provider.get_transaction_count(address).pending()
+            })
             .await?;
         tracing::debug!(%address, nonce, "read pending nonce from L1");
         Ok(nonce)
@@ -1105,7 +1213,9 @@ impl TxManager {
 
     async fn tx_known(&self, hash: TxHash) -> Result<bool, TxManagerError> {
         Ok(self
-            .rpc("eth_getTransactionByHash", || self.provider.get_transaction_by_hash(hash))
+            .rpc("eth_getTransactionByHash", || {
+                self.provider.get_transaction_by_hash(hash)
+            })
             .await?
             .is_some())
     }
@@ -1147,10 +1257,9 @@ impl TxManager {
                     max_fee_per_blob_gas: bid.max_fee_per_blob_gas.unwrap_or(1),
                     input: prepared.input.clone(),
                 };
-                let tx = TxEip4844Variant::TxEip4844WithSidecar(TxEip4844WithSidecar::from_tx_and_sidecar(
-                    tx,
-                    sidecar.clone(),
-                ));
+                let tx = TxEip4844Variant::TxEip4844WithSidecar(
+                    TxEip4844WithSidecar::from_tx_and_sidecar(tx, sidecar.clone()),
+                );
                 let signature = self.signer.sign_hash_sync(&tx.signature_hash())?;
                 TxEnvelope::Eip4844(tx.into_signed(signature))
             }
@@ -1162,7 +1271,10 @@ impl TxManager {
             gas_limit,
             max_fee_per_gas: bid.max_fee_per_gas,
             max_priority_fee_per_gas: bid.max_priority_fee_per_gas,
-            max_fee_per_blob_gas: prepared.blobs.as_ref().map(|_| bid.max_fee_per_blob_gas.unwrap_or(1)),
+            max_fee_per_blob_gas: prepared
+                .blobs
+                .as_ref()
+                .map(|_| bid.max_fee_per_blob_gas.unwrap_or(1)),
         })
     }
 
@@ -1170,13 +1282,19 @@ impl TxManager {
     async fn broadcast_raw(&self, raw: &Bytes) -> Result<(Broadcast, TxHash), TxManagerError> {
         let result = self
             .rpc("eth_sendRawTransaction", || {
-                self.provider.client().request::<_, TxHash>("eth_sendRawTransaction", (raw.clone(),))
+                self.provider
+                    .client()
+                    .request::<_, TxHash>("eth_sendRawTransaction", (raw.clone(),))
             })
             .await;
         let hash = tx_hash_of(raw);
         match result {
             Ok(hash) => Ok((Broadcast::Accepted, hash)),
-            Err(TxManagerError::Rpc { source, url, method }) => match *source {
+            Err(TxManagerError::Rpc {
+                source,
+                url,
+                method,
+            }) => match *source {
                 RpcError::ErrorResp(payload) => {
                     let message = payload.message.to_string();
                     let lower = message.to_ascii_lowercase();
@@ -1210,7 +1328,11 @@ impl TxManager {
                     };
                     Ok((outcome, hash))
                 }
-                other => Err(TxManagerError::Rpc { url, method, source: Box::new(other) }),
+                other => Err(TxManagerError::Rpc {
+                    url,
+                    method,
+                    source: Box::new(other),
+                }),
             },
             Err(e) => Err(e),
         }
@@ -1228,13 +1350,14 @@ impl TxManager {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let result = match tokio::time::timeout(self.config.rpc_timeout, call().into_future()).await {
-                Ok(r) => r,
-                Err(_) => Err(TransportErrorKind::custom_str(&format!(
-                    "no answer within {:?}",
-                    self.config.rpc_timeout
-                ))),
-            };
+            let result =
+                match tokio::time::timeout(self.config.rpc_timeout, call().into_future()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(TransportErrorKind::custom_str(&format!(
+                        "no answer within {:?}",
+                        self.config.rpc_timeout
+                    ))),
+                };
             let err = match result {
                 Ok(v) => {
                     if attempts > 1 {
@@ -1244,7 +1367,11 @@ impl TxManager {
                 }
                 Err(e) if is_transient(&e) => e,
                 Err(e) => {
-                    return Err(TxManagerError::Rpc { url: self.url.clone(), method, source: Box::new(e) });
+                    return Err(TxManagerError::Rpc {
+                        url: self.url.clone(),
+                        method,
+                        source: Box::new(e),
+                    });
                 }
             };
             let elapsed = started.elapsed();
@@ -1294,8 +1421,15 @@ fn is_transient(err: &TransportError) -> bool {
 /// The hash of a signed transaction in its EIP-2718 (or network) encoding;
 /// zero when it does not decode.
 pub fn tx_hash_of(raw: &[u8]) -> TxHash {
+    decode_raw(raw).map(|(hash, _)| hash).unwrap_or_default()
+}
+
+/// Hash and nonce of a signed transaction.
+fn decode_raw(raw: &[u8]) -> Option<(TxHash, u64)> {
+    use alloy_consensus::Transaction as _;
     use alloy_eips::eip2718::Decodable2718;
-    TxEnvelope::decode_2718(&mut &raw[..]).map(|e| *e.tx_hash()).unwrap_or_default()
+    let envelope = TxEnvelope::decode_2718(&mut &raw[..]).ok()?;
+    Some((*envelope.tx_hash(), envelope.nonce()))
 }
 
 /// `url` for logs: scheme, host and port; user info and any path (API keys
@@ -1327,8 +1461,14 @@ mod tests {
     #[test]
     fn redacts_secrets() {
         assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
-        assert_eq!(redact_url("https://mainnet.infura.io/v3/KEY"), "https://mainnet.infura.io/***");
-        assert_eq!(redact_url("https://u:p@node.example/"), "https://***@node.example");
+        assert_eq!(
+            redact_url("https://mainnet.infura.io/v3/KEY"),
+            "https://mainnet.infura.io/***"
+        );
+        assert_eq!(
+            redact_url("https://u:p@node.example/"),
+            "https://***@node.example"
+        );
     }
 
     #[test]

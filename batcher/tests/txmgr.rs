@@ -15,8 +15,8 @@ use alloy_signer_local::PrivateKeySigner;
 use common::anvil::{Anvil, free_port};
 use rollup_batcher::txmgr::{
     BalanceCheck, BlobSidecarFormat, ConfirmationStatus, FeeBid, MAX_BLOBS_PER_TX, NetworkFees,
-    RebroadcastOutcome, Sent, TxCandidate, TxManager, TxManagerConfig, TxManagerError, blob_sidecar,
-    bump_bid, check_balance, initial_bid, max_blob_payload, max_cost,
+    RebroadcastOutcome, Sent, TxCandidate, TxManager, TxManagerConfig, TxManagerError,
+    blob_sidecar, bump_bid, check_balance, initial_bid, max_blob_payload, max_cost,
 };
 use rollup_core::chain::DEV_PRIVATE_KEYS;
 use serde_json::{Value, json};
@@ -51,7 +51,11 @@ fn manager(url: &str, key: usize, config: TxManagerConfig) -> TxManager {
 }
 
 fn calldata(input: Bytes) -> TxCandidate {
-    TxCandidate { to: SINK, input, ..Default::default() }
+    TxCandidate {
+        to: SINK,
+        input,
+        ..Default::default()
+    }
 }
 
 fn hex_u128(v: &Value) -> u128 {
@@ -122,31 +126,57 @@ fn blob_payload_limits_match_the_coder() {
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let sidecar = blob_sidecar(&data).expect("sidecar");
     assert_eq!(sidecar.blobs.len(), 3);
-    let decoded = SimpleCoder::default().decode_all(&sidecar.blobs).expect("decodes");
+    let decoded = SimpleCoder::default()
+        .decode_all(&sidecar.blobs)
+        .expect("decodes");
     assert_eq!(decoded, vec![data]);
 
     assert!(matches!(blob_sidecar(&[]), Err(TxManagerError::Blob(_))));
     let too_big = vec![1u8; max_blob_payload(MAX_BLOBS_PER_TX) + 1];
-    assert!(matches!(blob_sidecar(&too_big), Err(TxManagerError::Blob(_))));
+    assert!(matches!(
+        blob_sidecar(&too_big),
+        Err(TxManagerError::Blob(_))
+    ));
 }
 
 #[test]
 fn fee_bids_bump_and_respect_caps() {
     let cfg = TxManagerConfig::default();
-    let net = NetworkFees { base_fee: 10, priority_fee: 2, blob_base_fee: Some(5) };
+    let net = NetworkFees {
+        base_fee: 10,
+        priority_fee: 2,
+        blob_base_fee: Some(5),
+    };
     let bid = initial_bid(&net, &cfg).expect("bid");
     assert_eq!(
         bid,
-        FeeBid { max_fee_per_gas: 22, max_priority_fee_per_gas: 2, max_fee_per_blob_gas: Some(10) }
+        FeeBid {
+            max_fee_per_gas: 22,
+            max_priority_fee_per_gas: 2,
+            max_fee_per_blob_gas: Some(10)
+        }
     );
     // Above the cap but base + tip still fits: bid the cap.
-    let capped = TxManagerConfig { max_fee_per_gas_cap: 15, ..cfg.clone() };
-    assert_eq!(initial_bid(&net, &capped).expect("capped").max_fee_per_gas, 15);
+    let capped = TxManagerConfig {
+        max_fee_per_gas_cap: 15,
+        ..cfg.clone()
+    };
+    assert_eq!(
+        initial_bid(&net, &capped).expect("capped").max_fee_per_gas,
+        15
+    );
     // The network's minimum does not fit under the cap.
-    let tight = TxManagerConfig { max_fee_per_gas_cap: 11, ..cfg.clone() };
+    let tight = TxManagerConfig {
+        max_fee_per_gas_cap: 11,
+        ..cfg.clone()
+    };
     assert!(matches!(
         initial_bid(&net, &tight),
-        Err(TxManagerError::FeeCapExceeded { needed: 12, cap: 11, .. })
+        Err(TxManagerError::FeeCapExceeded {
+            needed: 12,
+            cap: 11,
+            ..
+        })
     ));
 
     let prev = FeeBid {
@@ -154,20 +184,39 @@ fn fee_bids_bump_and_respect_caps() {
         max_priority_fee_per_gas: 10,
         max_fee_per_blob_gas: Some(4),
     };
-    let quiet = NetworkFees { base_fee: 1, priority_fee: 1, blob_base_fee: Some(1) };
+    let quiet = NetworkFees {
+        base_fee: 1,
+        priority_fee: 1,
+        blob_base_fee: Some(1),
+    };
     // 20% on both 1559 caps, 100% (geth's minimum) on the blob cap.
     assert_eq!(
         bump_bid(&prev, &quiet, &cfg).expect("bump"),
-        FeeBid { max_fee_per_gas: 120, max_priority_fee_per_gas: 12, max_fee_per_blob_gas: Some(8) }
+        FeeBid {
+            max_fee_per_gas: 120,
+            max_priority_fee_per_gas: 12,
+            max_fee_per_blob_gas: Some(8)
+        }
     );
     // A bump below geth's 10% is raised to 10%.
-    let small = TxManagerConfig { fee_bump_percent: 3, ..cfg.clone() };
+    let small = TxManagerConfig {
+        fee_bump_percent: 3,
+        ..cfg.clone()
+    };
     assert_eq!(
         bump_bid(&prev, &quiet, &small).expect("bump"),
-        FeeBid { max_fee_per_gas: 110, max_priority_fee_per_gas: 11, max_fee_per_blob_gas: Some(8) }
+        FeeBid {
+            max_fee_per_gas: 110,
+            max_priority_fee_per_gas: 11,
+            max_fee_per_blob_gas: Some(8)
+        }
     );
     // At least what the network asks for now.
-    let busy = NetworkFees { base_fee: 1000, priority_fee: 50, blob_base_fee: Some(100) };
+    let busy = NetworkFees {
+        base_fee: 1000,
+        priority_fee: 50,
+        blob_base_fee: Some(100),
+    };
     assert_eq!(
         bump_bid(&prev, &busy, &cfg).expect("bump"),
         FeeBid {
@@ -177,33 +226,63 @@ fn fee_bids_bump_and_respect_caps() {
         }
     );
     // Never above the cap; an error when even the minimum replacement exceeds it.
-    let cap115 = TxManagerConfig { max_fee_per_gas_cap: 115, ..cfg.clone() };
-    assert_eq!(bump_bid(&prev, &quiet, &cap115).expect("bump").max_fee_per_gas, 115);
-    let cap105 = TxManagerConfig { max_fee_per_gas_cap: 105, ..cfg.clone() };
+    let cap115 = TxManagerConfig {
+        max_fee_per_gas_cap: 115,
+        ..cfg.clone()
+    };
+    assert_eq!(
+        bump_bid(&prev, &quiet, &cap115)
+            .expect("bump")
+            .max_fee_per_gas,
+        115
+    );
+    let cap105 = TxManagerConfig {
+        max_fee_per_gas_cap: 105,
+        ..cfg.clone()
+    };
     assert!(matches!(
         bump_bid(&prev, &quiet, &cap105),
-        Err(TxManagerError::FeeCapExceeded { what: "max_fee_per_gas", .. })
+        Err(TxManagerError::FeeCapExceeded {
+            what: "max_fee_per_gas",
+            ..
+        })
     ));
-    let blob_cap = TxManagerConfig { max_fee_per_blob_gas_cap: 7, ..cfg };
+    let blob_cap = TxManagerConfig {
+        max_fee_per_blob_gas_cap: 7,
+        ..cfg
+    };
     assert!(matches!(
         bump_bid(&prev, &quiet, &blob_cap),
-        Err(TxManagerError::FeeCapExceeded { what: "max_fee_per_blob_gas", needed: 8, cap: 7 })
+        Err(TxManagerError::FeeCapExceeded {
+            what: "max_fee_per_blob_gas",
+            needed: 8,
+            cap: 7
+        })
     ));
 }
 
 #[test]
 fn balance_check_decides_warnings() {
-    let bid = FeeBid { max_fee_per_gas: 10, max_priority_fee_per_gas: 1, max_fee_per_blob_gas: Some(2) };
+    let bid = FeeBid {
+        max_fee_per_gas: 10,
+        max_priority_fee_per_gas: 1,
+        max_fee_per_blob_gas: Some(2),
+    };
     // 21000 gas * 10 + 2 blobs * 131072 * 2 + 5 value
     let cost = max_cost(21_000, &bid, 2, U256::from(5));
     assert_eq!(cost, U256::from(210_000 + 524_288 + 5));
     assert_eq!(
         check_balance(U256::from(100), U256::from(150), U256::ZERO),
-        BalanceCheck::Insufficient { have: U256::from(100), need: U256::from(150) }
+        BalanceCheck::Insufficient {
+            have: U256::from(100),
+            need: U256::from(150)
+        }
     );
     assert_eq!(
         check_balance(U256::from(200), U256::from(150), U256::from(100)),
-        BalanceCheck::Low { remaining: U256::from(50) }
+        BalanceCheck::Low {
+            remaining: U256::from(50)
+        }
     );
     assert_eq!(
         check_balance(U256::from(300), U256::from(150), U256::from(100)),
@@ -229,12 +308,20 @@ async fn calldata_tx_is_mined() {
     assert_eq!(receipt.from, mgr.address());
     assert_eq!(receipt.to, Some(SINK));
     let tx = anvil
-        .rpc("eth_getTransactionByHash", json!([receipt.transaction_hash]))
+        .rpc(
+            "eth_getTransactionByHash",
+            json!([receipt.transaction_hash]),
+        )
         .await;
     assert_eq!(tx["input"], json!(input));
     assert_eq!(tx["type"], json!("0x2"));
     // The manager estimated the gas (21000 + calldata) and added its margin.
-    assert!(seen[0].gas_limit > receipt.gas_used, "{} vs {}", seen[0].gas_limit, receipt.gas_used);
+    assert!(
+        seen[0].gas_limit > receipt.gas_used,
+        "{} vs {}",
+        seen[0].gas_limit,
+        receipt.gas_used
+    );
     assert!(mgr.balance().await.expect("balance") > U256::ZERO);
 }
 
@@ -243,11 +330,17 @@ async fn successive_sends_take_consecutive_nonces() {
     let anvil = Anvil::shared();
     let mgr = manager(anvil.url(), 2, fast_config());
     let start = hex_u128(
-        &anvil.rpc("eth_getTransactionCount", json!([mgr.address(), "pending"])).await,
+        &anvil
+            .rpc("eth_getTransactionCount", json!([mgr.address(), "pending"]))
+            .await,
     ) as u64;
     let mut sent = Vec::new();
     for i in 0..4u8 {
-        sent.push(mgr.send(calldata(Bytes::from(vec![i]))).await.expect("send"));
+        sent.push(
+            mgr.send(calldata(Bytes::from(vec![i])))
+                .await
+                .expect("send"),
+        );
     }
     let nonces: Vec<u64> = sent.iter().map(|s| s.nonce).collect();
     assert_eq!(nonces, (start..start + 4).collect::<Vec<_>>());
@@ -286,7 +379,12 @@ async fn blob_tx_is_mined_with_matching_versioned_hashes() {
     let mut seen = Vec::new();
     let receipt = mgr
         .send_and_wait(
-            TxCandidate { to: SINK, input: bytes!("beef"), blobs: Some(sidecar), ..Default::default() },
+            TxCandidate {
+                to: SINK,
+                input: bytes!("beef"),
+                blobs: Some(sidecar),
+                ..Default::default()
+            },
             |s: &Sent| seen.push(s.clone()),
         )
         .await
@@ -295,7 +393,10 @@ async fn blob_tx_is_mined_with_matching_versioned_hashes() {
     assert_eq!(receipt.blob_gas_used, Some(2 * 131_072));
     assert!(seen[0].max_fee_per_blob_gas.is_some());
     let tx = anvil
-        .rpc("eth_getTransactionByHash", json!([receipt.transaction_hash]))
+        .rpc(
+            "eth_getTransactionByHash",
+            json!([receipt.transaction_hash]),
+        )
         .await;
     assert_eq!(tx["type"], json!("0x3"));
     let on_chain: Vec<B256> =
@@ -306,17 +407,32 @@ async fn blob_tx_is_mined_with_matching_versioned_hashes() {
 #[tokio::test]
 async fn reverting_tx_reports_revert_data() {
     let anvil = Anvil::shared();
-    anvil.rpc("anvil_setCode", json!([REVERTER, REVERTER_CODE])).await;
+    anvil
+        .rpc("anvil_setCode", json!([REVERTER, REVERTER_CODE]))
+        .await;
     let mgr = manager(anvil.url(), 5, fast_config());
-    let to_reverter = TxCandidate { to: REVERTER, input: bytes!("12345678"), ..Default::default() };
+    let to_reverter = TxCandidate {
+        to: REVERTER,
+        input: bytes!("12345678"),
+        ..Default::default()
+    };
 
     // With the gas given, it is mined and reverts.
     let err = mgr
-        .send_and_wait(TxCandidate { gas_limit: Some(100_000), ..to_reverter.clone() }, |_: &Sent| {})
+        .send_and_wait(
+            TxCandidate {
+                gas_limit: Some(100_000),
+                ..to_reverter.clone()
+            },
+            |_: &Sent| {},
+        )
         .await
         .expect_err("reverts");
     match err {
-        TxManagerError::Reverted { receipt, revert_data } => {
+        TxManagerError::Reverted {
+            receipt,
+            revert_data,
+        } => {
             assert!(!receipt.status());
             assert_eq!(revert_data, Some(bytes!("deadbeef")));
         }
@@ -325,9 +441,14 @@ async fn reverting_tx_reports_revert_data() {
 
     // Without, gas estimation already fails and nothing is sent.
     let nonce_before = hex_u128(
-        &anvil.rpc("eth_getTransactionCount", json!([mgr.address(), "pending"])).await,
+        &anvil
+            .rpc("eth_getTransactionCount", json!([mgr.address(), "pending"]))
+            .await,
     );
-    let err = mgr.send_and_wait(to_reverter, |_: &Sent| {}).await.expect_err("would revert");
+    let err = mgr
+        .send_and_wait(to_reverter, |_: &Sent| {})
+        .await
+        .expect_err("would revert");
     match err {
         TxManagerError::WouldRevert { revert_data, .. } => {
             assert_eq!(revert_data, Some(bytes!("deadbeef")));
@@ -335,7 +456,9 @@ async fn reverting_tx_reports_revert_data() {
         other => panic!("expected WouldRevert, got {other:?}"),
     }
     let nonce_after = hex_u128(
-        &anvil.rpc("eth_getTransactionCount", json!([mgr.address(), "pending"])).await,
+        &anvil
+            .rpc("eth_getTransactionCount", json!([mgr.address(), "pending"]))
+            .await,
     );
     assert_eq!(nonce_before, nonce_after);
 }
@@ -346,10 +469,17 @@ async fn balance_checks_refuse_and_warn() {
     let signer = PrivateKeySigner::random();
     let address = signer.address();
     // Far too little for 21000 gas at ~1 gwei.
-    anvil.rpc("anvil_setBalance", json!([address, "0x1000"])).await;
-    let mgr = TxManager::connect(anvil.url(), signer.clone(), CHAIN_ID, fast_config()).expect("mgr");
+    anvil
+        .rpc("anvil_setBalance", json!([address, "0x1000"]))
+        .await;
+    let mgr =
+        TxManager::connect(anvil.url(), signer.clone(), CHAIN_ID, fast_config()).expect("mgr");
     match mgr.send(calldata(Bytes::new())).await {
-        Err(TxManagerError::InsufficientFunds { address: a, have, need }) => {
+        Err(TxManagerError::InsufficientFunds {
+            address: a,
+            have,
+            need,
+        }) => {
             assert_eq!(a, address);
             assert_eq!(have, U256::from(0x1000));
             assert!(need > have);
@@ -358,26 +488,41 @@ async fn balance_checks_refuse_and_warn() {
     }
 
     // Enough for one transaction but below the configured minimum: sent, with a warning.
-    anvil.rpc("anvil_setBalance", json!([address, "0x2386f26fc10000"])).await; // 0.01 ETH
+    anvil
+        .rpc("anvil_setBalance", json!([address, "0x2386f26fc10000"]))
+        .await; // 0.01 ETH
     let config = TxManagerConfig {
         min_balance_wei: U256::from(1_000_000_000_000_000_000u128),
         ..fast_config()
     };
     let mgr = TxManager::connect(anvil.url(), signer, CHAIN_ID, config).expect("mgr");
     let logs = LogCapture::start();
-    let receipt = mgr.send_and_wait(calldata(Bytes::new()), |_: &Sent| {}).await.expect("mined");
+    let receipt = mgr
+        .send_and_wait(calldata(Bytes::new()), |_: &Sent| {})
+        .await
+        .expect("mined");
     assert!(receipt.status());
     let text = logs.text();
-    assert!(text.contains("WARN") && text.contains("balance is running low"), "{text}");
+    assert!(
+        text.contains("WARN") && text.contains("balance is running low"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn fee_cap_is_enforced() {
     let anvil = Anvil::shared();
-    let config = TxManagerConfig { max_fee_per_gas_cap: 1_000, ..fast_config() };
+    let config = TxManagerConfig {
+        max_fee_per_gas_cap: 1_000,
+        ..fast_config()
+    };
     let mgr = manager(anvil.url(), 6, config);
     match mgr.send(calldata(Bytes::new())).await {
-        Err(TxManagerError::FeeCapExceeded { what: "max_fee_per_gas", needed, cap: 1_000 }) => {
+        Err(TxManagerError::FeeCapExceeded {
+            what: "max_fee_per_gas",
+            needed,
+            cap: 1_000,
+        }) => {
             assert!(needed > 1_000);
         }
         other => panic!("expected FeeCapExceeded, got {other:?}"),
@@ -388,7 +533,10 @@ async fn fee_cap_is_enforced() {
 async fn resume_after_restart_finds_the_receipt() {
     let anvil = Anvil::shared();
     let candidate = calldata(bytes!("abcdef"));
-    let sent = manager(anvil.url(), 7, fast_config()).send(candidate.clone()).await.expect("send");
+    let sent = manager(anvil.url(), 7, fast_config())
+        .send(candidate.clone())
+        .await
+        .expect("send");
     // A new process: it has only what the old one persisted (mined meanwhile).
     let restarted = manager(anvil.url(), 7, fast_config());
     wait_included(&restarted, sent.hash).await;
@@ -397,7 +545,9 @@ async fn resume_after_restart_finds_the_receipt() {
         RebroadcastOutcome::NonceConsumed
     );
     let receipt = restarted
-        .resume(candidate, vec![sent.clone()], |_: &Sent| panic!("nothing to resend"))
+        .resume(candidate, vec![sent.clone()], |_: &Sent| {
+            panic!("nothing to resend")
+        })
         .await
         .expect("receipt");
     assert_eq!(receipt.transaction_hash, sent.hash);
@@ -434,11 +584,20 @@ async fn stuck_tx_is_replaced_with_bumped_fees() {
     // The base fee jumps past the first bid: the next block leaves it out.
     let spike = first.max_fee_per_gas * 10;
     anvil
-        .rpc("anvil_setNextBlockBaseFeePerGas", json!([format!("{spike:#x}")]))
+        .rpc(
+            "anvil_setNextBlockBaseFeePerGas",
+            json!([format!("{spike:#x}")]),
+        )
         .await;
     anvil.mine().await;
-    let block = anvil.rpc("eth_getBlockByNumber", json!(["latest", false])).await;
-    assert_eq!(block["transactions"], json!([]), "first bid is below the base fee");
+    let block = anvil
+        .rpc("eth_getBlockByNumber", json!(["latest", false]))
+        .await;
+    assert_eq!(
+        block["transactions"],
+        json!([]),
+        "first bid is below the base fee"
+    );
 
     // Replacements: same nonce, fees bumped by >= 20%, until one covers the new base fee.
     let mut sends = vec![first];
@@ -468,7 +627,10 @@ async fn stuck_tx_is_replaced_with_bumped_fees() {
         .expect("mined");
     assert!(receipt.status());
     let ours: Vec<B256> = sends.iter().map(|s| s.hash).collect();
-    assert!(ours[1..].contains(&receipt.transaction_hash), "a replacement was mined");
+    assert!(
+        ours[1..].contains(&receipt.transaction_hash),
+        "a replacement was mined"
+    );
     assert!(receipt.effective_gas_price >= spike * 7 / 8);
     assert_eq!(
         mgr.rebroadcast(&sends[0].raw).await.expect("rebroadcast"),
@@ -479,7 +641,10 @@ async fn stuck_tx_is_replaced_with_bumped_fees() {
 #[tokio::test]
 async fn nonce_taken_by_a_foreign_tx() {
     let anvil = Anvil::start_with(&["--no-mining"]);
-    let config = TxManagerConfig { resubmit_after: Duration::from_secs(60), ..fast_config() };
+    let config = TxManagerConfig {
+        resubmit_after: Duration::from_secs(60),
+        ..fast_config()
+    };
     let mgr = Arc::new(manager(anvil.url(), 0, config));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Sent>();
     let task = {
@@ -526,7 +691,10 @@ async fn nonce_taken_by_a_foreign_tx() {
 #[tokio::test]
 async fn reorg_drops_an_included_tx() {
     let anvil = Anvil::start();
-    let config = TxManagerConfig { confirmations: 3, ..fast_config() };
+    let config = TxManagerConfig {
+        confirmations: 3,
+        ..fast_config()
+    };
     let mgr = manager(anvil.url(), 0, config);
     let snapshot = anvil.snapshot().await;
     let mut sent = Vec::new();
@@ -543,7 +711,11 @@ async fn reorg_drops_an_included_tx() {
     anvil.mine().await;
     anvil.mine().await;
     match mgr.wait_confirmed(hash).await.expect("confirmed") {
-        ConfirmationStatus::Confirmed { block: b, block_hash, depth } => {
+        ConfirmationStatus::Confirmed {
+            block: b,
+            block_hash,
+            depth,
+        } => {
             assert_eq!((b, depth), (block, 3));
             assert_eq!(Some(block_hash), receipt.block_hash);
         }
@@ -552,8 +724,14 @@ async fn reorg_drops_an_included_tx() {
 
     // L1 reorg: the blocks holding it are gone, and so is the transaction.
     anvil.revert(snapshot).await;
-    assert_eq!(mgr.confirmation_status(hash, 3).await.expect("status"), ConfirmationStatus::Dropped);
-    assert_eq!(mgr.wait_confirmed(hash).await.expect("status"), ConfirmationStatus::Dropped);
+    assert_eq!(
+        mgr.confirmation_status(hash, 3).await.expect("status"),
+        ConfirmationStatus::Dropped
+    );
+    assert_eq!(
+        mgr.wait_confirmed(hash).await.expect("status"),
+        ConfirmationStatus::Dropped
+    );
 
     // The caller resubmits what it persisted; it is included again.
     assert_eq!(
@@ -566,24 +744,37 @@ async fn reorg_drops_an_included_tx() {
 #[tokio::test]
 async fn l1_down_gives_up_after_the_configured_time() {
     let port = free_port(); // nothing listens there
-    let config = TxManagerConfig { rpc_give_up_after: Duration::from_secs(1), ..fast_config() };
+    let config = TxManagerConfig {
+        rpc_give_up_after: Duration::from_secs(1),
+        ..fast_config()
+    };
     let mgr = manager(&format!("http://127.0.0.1:{port}"), 0, config);
     let logs = LogCapture::start();
     let started = Instant::now();
     let err = mgr.balance().await.expect_err("L1 is down");
     let elapsed = started.elapsed();
     match &err {
-        TxManagerError::L1Unavailable { url, method, attempts, .. } => {
+        TxManagerError::L1Unavailable {
+            url,
+            method,
+            attempts,
+            ..
+        } => {
             assert_eq!(url, &format!("http://127.0.0.1:{port}"));
             assert_eq!(*method, "eth_getBalance");
             assert!(*attempts >= 4, "{attempts} attempts");
         }
         other => panic!("expected L1Unavailable, got {other:?}"),
     }
-    assert!(elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
     let text = logs.text();
     assert!(
-        text.contains("WARN") && text.contains(&format!("127.0.0.1:{port}")) && text.contains("retrying"),
+        text.contains("WARN")
+            && text.contains(&format!("127.0.0.1:{port}"))
+            && text.contains("retrying"),
         "{text}"
     );
     assert!(matches!(
@@ -595,9 +786,15 @@ async fn l1_down_gives_up_after_the_configured_time() {
 #[tokio::test]
 async fn l1_coming_back_within_the_window_succeeds() {
     let port = free_port();
-    let config = TxManagerConfig { rpc_give_up_after: Duration::from_secs(30), ..fast_config() };
+    let config = TxManagerConfig {
+        rpc_give_up_after: Duration::from_secs(30),
+        ..fast_config()
+    };
     let mgr = manager(&format!("http://127.0.0.1:{port}"), 0, config);
-    let task = tokio::spawn(async move { mgr.send_and_wait(calldata(bytes!("b0")), |_: &Sent| {}).await });
+    let task = tokio::spawn(async move {
+        mgr.send_and_wait(calldata(bytes!("b0")), |_: &Sent| {})
+            .await
+    });
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(!task.is_finished(), "still retrying");
     let _anvil = Anvil::start_on(port, &[]);
@@ -612,17 +809,30 @@ async fn l1_coming_back_within_the_window_succeeds() {
 #[tokio::test]
 async fn blob_tx_with_cell_proofs_on_osaka() {
     let anvil = Anvil::start_with(&["--hardfork", "osaka"]);
-    let config = TxManagerConfig { blob_sidecar_format: BlobSidecarFormat::Eip7594, ..fast_config() };
+    let config = TxManagerConfig {
+        blob_sidecar_format: BlobSidecarFormat::Eip7594,
+        ..fast_config()
+    };
     let mgr = manager(anvil.url(), 0, config);
     let sidecar = blob_sidecar(b"one small blob").expect("sidecar");
     let expected: Vec<B256> = sidecar.versioned_hashes().collect();
     let receipt = mgr
-        .send_and_wait(TxCandidate { to: SINK, blobs: Some(sidecar), ..Default::default() }, |_: &Sent| {})
+        .send_and_wait(
+            TxCandidate {
+                to: SINK,
+                blobs: Some(sidecar),
+                ..Default::default()
+            },
+            |_: &Sent| {},
+        )
         .await
         .expect("mined");
     assert!(receipt.status());
     let tx = anvil
-        .rpc("eth_getTransactionByHash", json!([receipt.transaction_hash]))
+        .rpc(
+            "eth_getTransactionByHash",
+            json!([receipt.transaction_hash]),
+        )
         .await;
     let on_chain: Vec<B256> =
         serde_json::from_value(tx["blobVersionedHashes"].clone()).expect("hashes");

@@ -86,13 +86,23 @@ impl Anvil {
     fn try_start_on(port: u16, args: &[&str]) -> Result<Self, String> {
         let bin = anvil_bin();
         let mut cmd = Command::new(&bin);
-        cmd.arg("--port").arg(port.to_string()).arg("--host").arg("127.0.0.1");
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--host")
+            .arg("127.0.0.1");
         if !args.contains(&"--hardfork") {
             cmd.args(["--hardfork", "prague"]);
         }
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let child = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
-        let mut anvil = Self { child, port, url: format!("http://127.0.0.1:{port}") };
+        let mut anvil = Self {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

@@ -25,9 +25,10 @@ use rollup_sequencer::{
     config::{Config, Running, launch},
     l1_origin::L1FollowConfig,
 };
+use crate::common::anvil::Anvil;
 use std::{
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::OnceLock,
     time::{Duration, Instant},
 };
@@ -50,6 +51,16 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Logs of the in-process services, shown for failing tests (RUST_LOG filters).
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
 /// A tool from the project's pinned tools folder, else from PATH.
 pub(crate) fn tool(name: &str) -> PathBuf {
     let bin = std::env::var_os("ROLLUP_TOOLS_BIN")
@@ -60,15 +71,6 @@ pub(crate) fn tool(name: &str) -> PathBuf {
         return pinned;
     }
     PathBuf::from(name)
-}
-
-/// A free loopback port.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// The Rollup's creation code, from `forge build` (run once per test binary).
@@ -94,64 +96,6 @@ fn rollup_bytecode() -> Bytes {
             .expect("hex bytecode")
     })
     .clone()
-}
-
-/// A running anvil, killed on drop.
-pub(crate) struct Anvil {
-    child: Child,
-    /// Its HTTP URL.
-    pub(crate) url: String,
-}
-
-impl Anvil {
-    /// Starts anvil on a free port (a block per transaction).
-    pub(crate) async fn start() -> Self {
-        // Logs of the in-process services, shown for failing tests (RUST_LOG filters).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_test_writer()
-            .try_init();
-        let port = free_port();
-        let child = Command::new(tool("anvil"))
-            .args(["--port", &port.to_string(), "--silent"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start anvil (run anvil-scripts/bootstrap.sh)");
-        let anvil = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let provider = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while provider.get_chain_id().await.is_err() {
-            assert!(Instant::now() < deadline, "anvil did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anvil
-    }
-
-    /// A raw JSON-RPC call.
-    pub(crate) async fn call<R>(&self, method: &'static str, params: serde_json::Value) -> R
-    where
-        R: serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + Unpin + 'static,
-    {
-        let provider = ProviderBuilder::new().connect_http(self.url.parse().expect("url"));
-        provider
-            .raw_request(method.into(), params)
-            .await
-            .unwrap_or_else(|e| panic!("{method}: {e}"))
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Dev key `i` (funded on anvil and in the sequencer's dev genesis).
@@ -198,6 +142,7 @@ pub(crate) struct Sequencer {
 impl Sequencer {
     /// Starts a sequencer with `block_time` that follows `l1` for L1 origins.
     pub(crate) async fn start(l1: &str, block_time: Duration) -> Self {
+        init_logs();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::dev(
             CHAIN_ID,
@@ -306,7 +251,7 @@ pub(crate) fn batcher_config(
     kind: DataKind,
 ) -> BatcherConfig {
     let mut config = BatcherConfig::defaults_for(key);
-    config.l1_rpc_url = anvil.url.clone();
+    config.l1_rpc_url = anvil.url().into();
     config.l2_rpc_url = l2.into();
     config.db_url = format!("sqlite://{}/batcher.db", db.path().display());
     config.rollup = rollup;

@@ -3,8 +3,11 @@
 //! transactions per batch, across restarts, kill -9 and L1 reorgs), reading L1
 //! alone re-derives exactly the sequencer's chain, every block once.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
+use common::anvil::Anvil;
 use harness::*;
 use rollup_batcher::{
     config::DataKind,
@@ -14,11 +17,11 @@ use rollup_batcher::{
 use std::time::Duration;
 
 async fn run_case(kind: DataKind, max_piece_bytes: usize, txs: usize) {
-    let anvil = Anvil::start().await;
-    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
     let (_, genesis_root) = sequencer.block(0).await;
     let key = dev_key(2);
-    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
     send_load(&sequencer.url, txs).await;
     let through = sequencer.head();
     let db = tempfile::tempdir().expect("tempdir");
@@ -26,8 +29,8 @@ async fn run_case(kind: DataKind, max_piece_bytes: usize, txs: usize) {
     config.max_piece_bytes = max_piece_bytes;
     config.max_blocks = 2;
     let mut batcher = Batcher::new(config).await.expect("batcher starts");
-    post_through(&mut batcher, &anvil.url, rollup, through).await;
-    let commitments = assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+    post_through(&mut batcher, anvil.url(), rollup, through).await;
+    let commitments = assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
     assert!(commitments >= 2, "expected several batches, got {commitments}");
     // The store agrees with L1: contiguous ranges, nothing twice.
     let rows = batcher
@@ -61,11 +64,11 @@ async fn blob_batches_rederive_the_sequencer_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
-    let anvil = Anvil::start().await;
-    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
     let (_, genesis_root) = sequencer.block(0).await;
     let key = dev_key(3);
-    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
     send_load(&sequencer.url, 60).await;
     let db = tempfile::tempdir().expect("tempdir");
     let mut batcher = Batcher::new(batcher_config(
@@ -80,23 +83,20 @@ async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
     .expect("batcher starts");
 
     // Post one batch, then take L1 back to before it.
-    let snapshot: String = anvil.call("evm_snapshot", serde_json::json!([])).await;
+    let snapshot = anvil.snapshot().await;
     let first = loop {
         match batcher.step().await.expect("step") {
             StepOutcome::Posted { last_block, .. } => break last_block,
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    assert_eq!(next_l2_block(&anvil.url, rollup).await, first + 1);
-    let reverted: bool = anvil
-        .call("evm_revert", serde_json::json!([snapshot]))
-        .await;
-    assert!(reverted);
-    assert_eq!(next_l2_block(&anvil.url, rollup).await, 1, "the reorg removed the batch");
+    assert_eq!(next_l2_block(anvil.url(), rollup).await, first + 1);
+    anvil.revert(snapshot).await;
+    assert_eq!(next_l2_block(anvil.url(), rollup).await, 1, "the reorg removed the batch");
 
     // The batcher notices (its batch's receipt is gone) and posts the blocks again.
     let through = sequencer.head();
-    post_through(&mut batcher, &anvil.url, rollup, through).await;
+    post_through(&mut batcher, anvil.url(), rollup, through).await;
     let dropped = batcher
         .store()
         .batches_in(&[BatchStatus::Dropped])
@@ -104,23 +104,23 @@ async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
         .expect("rows");
     assert_eq!(dropped.len(), 1, "the removed batch is recorded as dropped");
     assert_eq!(dropped[0].last_block, first);
-    assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+    assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_and_restart_posts_every_block_exactly_once() {
-    let anvil = Anvil::start().await;
-    let sequencer = Sequencer::start(&anvil.url, Duration::from_millis(100)).await;
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
     let (_, genesis_root) = sequencer.block(0).await;
     let key = dev_key(4);
-    let rollup = deploy_rollup(&anvil.url, key.address(), genesis_root).await;
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
     let db = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}/batcher.db", db.path().display());
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_batcher"))
             .args([
                 "--l1.rpc-url",
-                &anvil.url,
+                anvil.url(),
                 "--l2.rpc-url",
                 &sequencer.url,
                 "--db.url",
@@ -158,7 +158,7 @@ async fn kill_9_and_restart_posts_every_block_exactly_once() {
     load.await.expect("load");
     let through = sequencer.head();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while next_l2_block(&anvil.url, rollup).await <= through {
+    while next_l2_block(anvil.url(), rollup).await <= through {
         assert!(
             std::time::Instant::now() < deadline,
             "the restarted batcher did not post through {through}"
@@ -167,5 +167,5 @@ async fn kill_9_and_restart_posts_every_block_exactly_once() {
     }
     child.kill().expect("kill");
     child.wait().expect("reap");
-    assert_l1_rederives(&anvil.url, rollup, &sequencer, through).await;
+    assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
 }

@@ -12,63 +12,43 @@ use alloy_eips::{
 };
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256};
 use alloy_rlp::{Decodable, Encodable};
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 type DecodeResult<T> = Result<T, BatchDecodeError>;
 
 // ---------------------------------------------------------------------------
 // Columns
 
-/// The columns of the body, in their order. Each is written as
-/// `uvarint(len) || bytes`.
-const COLUMNS: [&str; 22] = [
-    "block_tx_counts",
-    "timestamps",
-    "l1_numbers",
-    "l1_hash_flags",
-    "l1_hashes",
-    "tx_kinds",
-    "chain_ids",
-    "nonces",
-    "gas_limits",
-    "fee_caps",
-    "priority_fees",
-    "to_addresses",
-    "values",
-    "input_lengths",
-    "inputs",
-    "access_lists",
-    "authorization_lists",
-    "y_parities",
-    "sig_r",
-    "sig_s",
-    "raw_lengths",
-    "raw_txs",
-];
+/// Number of columns.
+pub(crate) const COLUMN_COUNT: usize = 24;
 
-/// The field names of the column lengths, for errors.
-const COLUMN_LENGTHS: [&str; 22] = [
-    "block_tx_counts length",
-    "timestamps length",
-    "l1_numbers length",
-    "l1_hash_flags length",
-    "l1_hashes length",
-    "tx_kinds length",
-    "chain_ids length",
-    "nonces length",
-    "gas_limits length",
-    "fee_caps length",
-    "priority_fees length",
-    "to_addresses length",
-    "values length",
-    "input_lengths length",
-    "inputs length",
-    "access_lists length",
-    "authorization_lists length",
-    "y_parities length",
-    "sig_r length",
-    "sig_s length",
-    "raw_lengths length",
-    "raw_txs length",
+/// The columns of the body, in their order, with the name of their length
+/// field (for errors). Each is written as `uvarint(len) || bytes`.
+const COLUMNS: [(&str, &str); COLUMN_COUNT] = [
+    ("block_tx_counts", "block_tx_counts length"),
+    ("timestamps", "timestamps length"),
+    ("l1_numbers", "l1_numbers length"),
+    ("l1_hash_flags", "l1_hash_flags length"),
+    ("l1_hashes", "l1_hashes length"),
+    ("tx_kinds", "tx_kinds length"),
+    ("chain_ids", "chain_ids length"),
+    ("nonces", "nonces length"),
+    ("gas_limits", "gas_limits length"),
+    ("fee_caps", "fee_caps length"),
+    ("priority_fees", "priority_fees length"),
+    ("to_indices", "to_indices length"),
+    ("to_addresses", "to_addresses length"),
+    ("value_exponents", "value_exponents length"),
+    ("value_mantissas", "value_mantissas length"),
+    ("input_lengths", "input_lengths length"),
+    ("inputs", "inputs length"),
+    ("access_lists", "access_lists length"),
+    ("authorization_lists", "authorization_lists length"),
+    ("y_parities", "y_parities length"),
+    ("sig_r", "sig_r length"),
+    ("sig_s", "sig_s length"),
+    ("raw_lengths", "raw_lengths length"),
+    ("raw_txs", "raw_txs length"),
 ];
 
 const BLOCK_TX_COUNTS: usize = 0;
@@ -82,17 +62,19 @@ const NONCES: usize = 7;
 const GAS_LIMITS: usize = 8;
 const FEE_CAPS: usize = 9;
 const PRIORITY_FEES: usize = 10;
-const TO_ADDRESSES: usize = 11;
-const VALUES: usize = 12;
-const INPUT_LENGTHS: usize = 13;
-const INPUTS: usize = 14;
-const ACCESS_LISTS: usize = 15;
-const AUTHORIZATION_LISTS: usize = 16;
-const Y_PARITIES: usize = 17;
-const SIG_R: usize = 18;
-const SIG_S: usize = 19;
-const RAW_LENGTHS: usize = 20;
-const RAW_TXS: usize = 21;
+const TO_INDICES: usize = 11;
+const TO_ADDRESSES: usize = 12;
+const VALUE_EXPONENTS: usize = 13;
+const VALUE_MANTISSAS: usize = 14;
+const INPUT_LENGTHS: usize = 15;
+const INPUTS: usize = 16;
+const ACCESS_LISTS: usize = 17;
+const AUTHORIZATION_LISTS: usize = 18;
+const Y_PARITIES: usize = 19;
+const SIG_R: usize = 20;
+const SIG_S: usize = 21;
+const RAW_LENGTHS: usize = 22;
+const RAW_TXS: usize = 23;
 
 // Transaction kind byte: the EIP-2718 type in the low 3 bits, plus flags.
 const KIND_LEGACY: u8 = 0x00;
@@ -137,7 +119,26 @@ fn put_u256(out: &mut Vec<u8>, v: &U256) {
 
 #[derive(Default)]
 struct Columns {
-    cols: [Vec<u8>; 22],
+    cols: [Vec<u8>; COLUMN_COUNT],
+    /// `to` addresses seen so far, with their 1-based index in `to_addresses`.
+    to_table: HashMap<Address, u64>,
+}
+
+/// `value = mantissa * 10^exponent` with the mantissa not a multiple of 10
+/// (zero is `(0, 0)`).
+fn decimal(value: &U256) -> (u8, U256) {
+    let ten = U256::from(10u8);
+    let mut m = *value;
+    let mut e = 0u8;
+    while !m.is_zero() {
+        let (q, r) = m.div_rem(ten);
+        if !r.is_zero() {
+            break;
+        }
+        m = q;
+        e += 1;
+    }
+    (e, m)
 }
 
 impl Columns {
@@ -255,9 +256,22 @@ impl Columns {
             self.uvarint(PRIORITY_FEES, tip);
         }
         if let Some(to) = to {
-            self.col(TO_ADDRESSES).extend_from_slice(to.as_slice());
+            let next = self.to_table.len() as u64 + 1;
+            match self.to_table.entry(to) {
+                Entry::Occupied(e) => {
+                    let index = *e.get();
+                    self.uvarint(TO_INDICES, index.into());
+                }
+                Entry::Vacant(e) => {
+                    e.insert(next);
+                    self.uvarint(TO_INDICES, 0);
+                    self.col(TO_ADDRESSES).extend_from_slice(to.as_slice());
+                }
+            }
         }
-        put_u256(self.col(VALUES), value);
+        let (exponent, mantissa) = decimal(value);
+        self.col(VALUE_EXPONENTS).push(exponent);
+        put_u256(self.col(VALUE_MANTISSAS), &mantissa);
         self.uvarint(INPUT_LENGTHS, input.len() as u128);
         self.col(INPUTS).extend_from_slice(input);
         self.col(Y_PARITIES).push(sig.v() as u8);
@@ -453,6 +467,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    fn invalid(&self, at: usize, reason: &'static str) -> BatchDecodeError {
+        BatchDecodeError::InvalidField {
+            offset: self.base + at,
+            field: self.field,
+            reason,
+        }
+    }
+
     fn bytes(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.truncated());
@@ -481,7 +503,7 @@ impl<'a> Reader<'a> {
             let b = self.u8()?;
             let chunk = u128::from(b & 0x7f);
             if shift >= bits || (bits - shift < 7 && chunk >> (bits - shift) != 0) {
-                return Err(self.non_canonical(start, "varint overflows its type"));
+                return Err(self.invalid(start, "varint overflows its type"));
             }
             v |= chunk << shift;
             if b & 0x80 == 0 {
@@ -505,14 +527,14 @@ impl<'a> Reader<'a> {
     /// A length (or count) that must fit in this platform's usize.
     fn len(&mut self) -> DecodeResult<usize> {
         let start = self.pos;
-        usize::try_from(self.u64()?).map_err(|_| self.non_canonical(start, "length overflows usize"))
+        usize::try_from(self.u64()?).map_err(|_| self.invalid(start, "length overflows usize"))
     }
 
     fn u256(&mut self) -> DecodeResult<U256> {
         let start = self.pos;
         let n = self.u8()? as usize;
         if n > 32 {
-            return Err(self.non_canonical(start, "U256 longer than 32 bytes"));
+            return Err(self.invalid(start, "U256 longer than 32 bytes"));
         }
         let bytes = self.bytes(n)?;
         if bytes.first() == Some(&0) {
@@ -528,7 +550,7 @@ impl<'a> Reader<'a> {
         let before = buf.len();
         let v = T::decode(&mut buf).map_err(|e| match e {
             alloy_rlp::Error::InputTooShort => self.truncated(),
-            _ => self.non_canonical(start, "invalid RLP"),
+            _ => self.invalid(start, "invalid RLP"),
         })?;
         let used = before - buf.len();
         if v.length() != used {
@@ -587,7 +609,7 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
         });
     }
     let mut cols: Vec<Reader<'_>> = Vec::with_capacity(COLUMNS.len());
-    for (name, len_name) in COLUMNS.iter().zip(COLUMN_LENGTHS) {
+    for (name, len_name) in COLUMNS {
         h.field = len_name;
         let len = h.len()?;
         h.field = name;
@@ -635,6 +657,7 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
         });
     }
 
+    let mut to_table = ToTable::default();
     let mut blocks: Vec<BatchBlock> = Vec::with_capacity(block_count);
     for (i, &n) in counts.iter().enumerate() {
         let (timestamp, number) = match blocks.last() {
@@ -649,7 +672,7 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
         let hash = match (flags.u8()?, blocks.last()) {
             (0, Some(p)) => p.l1_origin.hash,
             (0, None) => {
-                return Err(flags.non_canonical(flag_at, "first block must carry its L1 hash"));
+                return Err(flags.invalid(flag_at, "the first block must carry its L1 hash"));
             }
             (1, prev) => {
                 let hash = B256::from(cols[L1_HASHES].array::<32>()?);
@@ -659,11 +682,11 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
                 }
                 hash
             }
-            _ => return Err(flags.non_canonical(flag_at, "L1 hash flag is not 0 or 1")),
+            _ => return Err(flags.invalid(flag_at, "L1 hash flag is not 0 or 1")),
         };
         let mut transactions = Vec::with_capacity(n);
         for j in 0..n {
-            transactions.push(read_tx(&mut cols, i, j)?);
+            transactions.push(read_tx(&mut cols, &mut to_table, i, j)?);
         }
         blocks.push(BatchBlock {
             timestamp,
@@ -681,8 +704,64 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
     })
 }
 
+/// The `to` addresses met so far while decoding.
+#[derive(Default)]
+struct ToTable {
+    list: Vec<Address>,
+    seen: HashSet<Address>,
+}
+
+impl ToTable {
+    fn read(&mut self, cols: &mut [Reader<'_>]) -> DecodeResult<Address> {
+        let at = cols[TO_INDICES].pos;
+        let index = cols[TO_INDICES].u64()?;
+        if index == 0 {
+            let addr_at = cols[TO_ADDRESSES].pos;
+            let addr = Address::from(cols[TO_ADDRESSES].array::<20>()?);
+            if !self.seen.insert(addr) {
+                return Err(cols[TO_ADDRESSES].non_canonical(
+                    addr_at,
+                    "address already in the table: must be referenced by index",
+                ));
+            }
+            self.list.push(addr);
+            return Ok(addr);
+        }
+        usize::try_from(index - 1)
+            .ok()
+            .and_then(|i| self.list.get(i).copied())
+            .ok_or_else(|| cols[TO_INDICES].invalid(at, "index beyond the address table"))
+    }
+}
+
+/// Reads a decimal-coded value (exponent column, mantissa column).
+fn read_value(cols: &mut [Reader<'_>]) -> DecodeResult<U256> {
+    let exp_at = cols[VALUE_EXPONENTS].pos;
+    let exponent = cols[VALUE_EXPONENTS].u8()?;
+    let man_at = cols[VALUE_MANTISSAS].pos;
+    let mantissa = cols[VALUE_MANTISSAS].u256()?;
+    if exponent == 0 {
+        return Ok(mantissa);
+    }
+    if mantissa.is_zero() {
+        return Err(cols[VALUE_EXPONENTS].non_canonical(exp_at, "zero value with a non-zero exponent"));
+    }
+    if (mantissa % U256::from(10u8)).is_zero() {
+        return Err(cols[VALUE_MANTISSAS].non_canonical(man_at, "mantissa is a multiple of 10"));
+    }
+    U256::from(10u8)
+        .checked_pow(U256::from(exponent))
+        .and_then(|p| mantissa.checked_mul(p))
+        .ok_or_else(|| cols[VALUE_EXPONENTS].invalid(exp_at, "value overflows 256 bits"))
+}
+
 /// Reads transaction `index` of block `block` from the columns.
-fn read_tx(cols: &mut [Reader<'_>], block: usize, index: usize) -> DecodeResult<Bytes> {
+fn read_tx(
+    cols: &mut [Reader<'_>],
+    to_table: &mut ToTable,
+    block: usize,
+    index: usize,
+) -> DecodeResult<Bytes> {
     let kind = cols[TX_KINDS].u8()?;
     if kind == KIND_RAW {
         let len = cols[RAW_LENGTHS].len()?;
@@ -732,9 +811,9 @@ fn read_tx(cols: &mut [Reader<'_>], block: usize, index: usize) -> DecodeResult<
     let to = if create {
         None
     } else {
-        Some(Address::from(cols[TO_ADDRESSES].array::<20>()?))
+        Some(to_table.read(cols)?)
     };
-    let value = cols[VALUES].u256()?;
+    let value = read_value(cols)?;
     let input_len = cols[INPUT_LENGTHS].len()?;
     if input_len > MAX_TX_BYTES {
         return Err(BatchDecodeError::TransactionTooLarge {
@@ -757,7 +836,7 @@ fn read_tx(cols: &mut [Reader<'_>], block: usize, index: usize) -> DecodeResult<
     let parity = match cols[Y_PARITIES].u8()? {
         0 => false,
         1 => true,
-        _ => return Err(cols[Y_PARITIES].non_canonical(parity_at, "y parity is not 0 or 1")),
+        _ => return Err(cols[Y_PARITIES].invalid(parity_at, "y parity is not 0 or 1")),
     };
     let r = U256::from_be_bytes(cols[SIG_R].array::<32>()?);
     let s = U256::from_be_bytes(cols[SIG_S].array::<32>()?);
@@ -825,4 +904,33 @@ fn read_tx(cols: &mut [Reader<'_>], block: usize, index: usize) -> DecodeResult<
     // (size limit, alloy's decoder).
     decode_tx(&out).map_err(|p| p.decode_err(block, index))?;
     Ok(out.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{decode_batch, encode_batch};
+
+    fn legacy_raw() -> Vec<u8> {
+        let tx = TxLegacy {
+            chain_id: Some(42069),
+            nonce: 3,
+            gas_price: 1_000_000_000,
+            gas_limit: 21_000,
+            to: TxKind::Call(Address::repeat_byte(0x11)),
+            value: U256::from(5u64),
+            input: Bytes::new(),
+        };
+        let sig = Signature::new(U256::from(7u64), U256::from(9u64), true);
+        let mut out = Vec::new();
+        Signed::new_unhashed(tx, sig).eip2718_encode(&mut out);
+        out
+    }
+
+    #[test]
+    fn zero_prefixed_legacy() {
+        let mut raw = vec![0u8];
+        raw.extend(legacy_raw());
+        println!("{:?}", TxEnvelope::decode_2718_exact(&raw).map(|t| t.encoded_2718() == raw));
+    }
 }

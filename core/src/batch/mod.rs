@@ -201,11 +201,24 @@ pub enum BatchDecodeError {
         /// How many.
         extra: usize,
     },
-    /// A field is encoded in a way the encoder never produces (redundant
-    /// varint bytes, leading zeros, a flag that contradicts the data, an
-    /// escaped transaction the columns could have held, ...).
+    /// A field is encoded in a way the encoder never produces, although it
+    /// could be read (redundant varint bytes, leading zeros, data repeated
+    /// instead of referenced, an escaped transaction the columns could have
+    /// held, ...): every batch has exactly one body.
     #[error("non-canonical encoding at byte {offset} ({field}): {reason}")]
     NonCanonical {
+        /// Where the field starts.
+        offset: usize,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A field holds a value the format does not allow (a flag other than
+    /// 0/1, a varint wider than its type, an index to nothing, a value over
+    /// 256 bits, RLP that does not decode, ...).
+    #[error("invalid field at byte {offset} ({field}): {reason}")]
+    InvalidField {
         /// Where the field starts.
         offset: usize,
         /// The field.
