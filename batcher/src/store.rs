@@ -394,10 +394,56 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn batches_move_through_their_states() {
+    async fn batches_move_through_their_states_on_sqlite() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}/batcher.db", dir.path().display());
-        let store = Store::connect(&url).await.expect("connect");
+        batches_move_through_their_states(&format!(
+            "sqlite://{}/batcher.db",
+            dir.path().display()
+        ))
+        .await;
+    }
+
+    /// The same on the local Postgres, in a fresh schema (skipped when Postgres is
+    /// unreachable, unless `ROLLUP_REQUIRE_POSTGRES` is set).
+    #[tokio::test]
+    async fn batches_move_through_their_states_on_postgres() {
+        use sqlx::Connection;
+        let admin = std::env::var("ROLLUP_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut conn = match sqlx::postgres::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                assert!(
+                    std::env::var("ROLLUP_REQUIRE_POSTGRES").is_err(),
+                    "Postgres at {admin} unreachable: {e}"
+                );
+                eprintln!("SKIPPED (Postgres variant): {admin}: {e}");
+                return;
+            }
+        };
+        let schema = format!("batcher_t_{}", std::process::id());
+        for statement in [
+            format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            format!("CREATE SCHEMA {schema}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .expect("schema");
+        }
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        batches_move_through_their_states(&format!(
+            "{admin}{sep}options=-c%20search_path%3D{schema}"
+        ))
+        .await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&mut conn)
+            .await
+            .expect("drop schema");
+    }
+
+    async fn batches_move_through_their_states(url: &str) {
+        let store = Store::connect(url).await.expect("connect");
         let id = store.insert_batch(&batch(1, 5)).await.expect("insert");
         let tx = L1TxRow {
             hash: B256::repeat_byte(9),
@@ -430,7 +476,7 @@ mod tests {
         assert_eq!(store.last_posted_block().await.expect("last"), None);
         // A second connection (a restart) sees the same rows.
         drop(store);
-        let store = Store::connect(&url).await.expect("reconnect");
+        let store = Store::connect(url).await.expect("reconnect");
         let rows = store
             .batches_in(&[BatchStatus::Dropped])
             .await

@@ -24,7 +24,7 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rollup_core::batch::{
-    Batch, BatchBlock, L1Origin, decode_batch, encode_batch, encode_body, seal_body_with_level,
+    Batch, BatchBlock, L1Origin, decode_batch, encode_batch, encode_body, seal_body_with_quality,
 };
 use serde_json::{Map, Value, json};
 use std::{
@@ -282,14 +282,14 @@ fn measure(workload: Workload) -> Report {
     });
     for level in [3, 9, 19, 22] {
         add(format!("columns+zstd-{level}"), &|b| {
-            seal_body_with_level(&encode_body(b).expect("body"), level)
-                .expect("seal")
-                .len()
+            1 + zstd_len(&encode_body(b).expect("body"), level)
         });
     }
-    for quality in [9, 11] {
+    for quality in [5, 9, 11] {
         add(format!("columns+brotli-{quality}"), &|b| {
-            1 + brotli(&encode_body(b).expect("body"), quality)
+            seal_body_with_quality(&encode_body(b).expect("body"), quality)
+                .expect("seal")
+                .len()
         });
     }
     Report {

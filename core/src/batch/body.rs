@@ -909,28 +909,80 @@ fn read_tx(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{decode_batch, encode_batch};
 
-    fn legacy_raw() -> Vec<u8> {
-        let tx = TxLegacy {
-            chain_id: Some(42069),
-            nonce: 3,
-            gas_price: 1_000_000_000,
-            gas_limit: 21_000,
-            to: TxKind::Call(Address::repeat_byte(0x11)),
-            value: U256::from(5u64),
-            input: Bytes::new(),
-        };
-        let sig = Signature::new(U256::from(7u64), U256::from(9u64), true);
-        let mut out = Vec::new();
-        Signed::new_unhashed(tx, sig).eip2718_encode(&mut out);
-        out
+    fn read_varint(bytes: &[u8], bits: u32) -> DecodeResult<u128> {
+        let mut r = Reader::new("test", bytes, 0);
+        let v = r.uvarint(bits)?;
+        r.finish()?;
+        Ok(v)
     }
 
     #[test]
-    fn zero_prefixed_legacy() {
-        let mut raw = vec![0u8];
-        raw.extend(legacy_raw());
-        println!("{:?}", TxEnvelope::decode_2718_exact(&raw).map(|t| t.encoded_2718() == raw));
+    fn varints_round_trip_and_are_canonical() {
+        for v in [0u128, 1, 127, 128, 300, u64::MAX as u128, u128::MAX] {
+            let mut out = Vec::new();
+            put_uvarint(&mut out, v);
+            assert_eq!(read_varint(&out, 128).unwrap(), v);
+            if v <= u64::MAX as u128 {
+                assert_eq!(read_varint(&out, 64).unwrap(), v);
+            } else {
+                assert!(matches!(
+                    read_varint(&out, 64),
+                    Err(BatchDecodeError::InvalidField { .. })
+                ));
+            }
+        }
+        // 0 written as two bytes.
+        assert!(matches!(
+            read_varint(&[0x80, 0x00], 64),
+            Err(BatchDecodeError::NonCanonical { .. })
+        ));
+        // u64::MAX + 1 and an 11-byte varint.
+        let mut over = vec![0xff; 9];
+        over.push(0x02);
+        assert!(matches!(read_varint(&over, 64), Err(BatchDecodeError::InvalidField { .. })));
+        assert!(matches!(
+            read_varint(&[0x80; 11], 64),
+            Err(BatchDecodeError::InvalidField { .. })
+        ));
+        assert!(matches!(read_varint(&[0x80], 64), Err(BatchDecodeError::Truncated { .. })));
+    }
+
+    #[test]
+    fn zigzag_deltas_are_a_bijection() {
+        let values = [0u64, 1, 2, 1_000, u64::MAX / 2, u64::MAX / 2 + 1, u64::MAX - 1, u64::MAX];
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(unzigzag_delta(a, zigzag_delta(a, b)), b);
+            }
+        }
+        assert_eq!(zigzag_delta(5, 6), 2);
+        assert_eq!(zigzag_delta(6, 5), 1);
+        assert_eq!(zigzag_delta(7, 7), 0);
+    }
+
+    #[test]
+    fn decimal_values() {
+        let ten = U256::from(10u8);
+        let cases = [
+            (U256::ZERO, 0, U256::ZERO),
+            (U256::from(1u8), 0, U256::from(1u8)),
+            (U256::from(10u8), 1, U256::from(1u8)),
+            (U256::from(1_000_000_000_000_000_000u128), 18, U256::from(1u8)),
+            (U256::from(123_450_000_000_000_000u128), 13, U256::from(12_345u32)),
+            (U256::MAX, 0, U256::MAX),
+            (ten.pow(U256::from(77u8)), 77, U256::from(1u8)),
+        ];
+        for (value, e, m) in cases {
+            assert_eq!(decimal(&value), (e, m), "{value}");
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique() {
+        let names: HashSet<&str> = COLUMNS.iter().map(|c| c.0).collect();
+        assert_eq!(names.len(), COLUMN_COUNT);
+        assert_eq!(COLUMNS[RAW_TXS].0, "raw_txs");
+        assert_eq!(COLUMNS[TO_INDICES].0, "to_indices");
     }
 }

@@ -3,7 +3,7 @@
 //! A batch is a run of consecutive L2 blocks: for each block its timestamp,
 //! its L1 origin and its transactions (EIP-2718 bytes, exactly as in the
 //! block). [`encode_batch`] turns it into the bytes the batcher posts:
-//! one version byte ([`BATCH_VERSION`]) followed by a zstd frame holding a
+//! one version byte ([`BATCH_VERSION`]) followed by a brotli stream holding a
 //! *columnar* body (every transaction field in its own column, so that like
 //! compresses with like). [`decode_batch`] is the exact inverse and is the
 //! only way the challenger reads L1 data, so it must never panic and must
@@ -21,21 +21,22 @@ pub use crate::block::L1Origin;
 pub use body::{decode_body, encode_body};
 
 use alloy_primitives::{B256, Bytes};
-use std::io::Read;
 
 /// The version byte of the format this module writes and reads: columnar
-/// body, compressed as one zstd frame.
+/// body, compressed as one brotli stream.
 pub const BATCH_VERSION: u8 = 1;
 
-/// zstd level the encoder uses (chosen by measurement, see `docs/batch-format.md`).
-pub const ZSTD_LEVEL: i32 = 19;
+/// Brotli quality the encoder uses (the best, chosen by measurement: see
+/// `docs/batch-format.md`).
+pub const BROTLI_QUALITY: u32 = 11;
+
+/// Brotli window the encoder uses, as a power of two (2^24 - 16 bytes, the
+/// largest standard brotli window). Decoders accept any standard window
+/// (10..=24) and refuse the non-standard "large window" extension.
+pub const BROTLI_WINDOW_LOG: u32 = 24;
 
 /// Largest decompressed body a decoder accepts (64 MiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-
-/// Largest zstd window a decoder accepts, as a power of two (2^26 = 64 MiB,
-/// the body limit: no valid frame needs more).
-pub const MAX_ZSTD_WINDOW_LOG: u32 = 26;
 
 /// Most blocks in one batch (65,536: about 18 hours of 1 s blocks).
 pub const MAX_BLOCKS_PER_BATCH: usize = 1 << 16;
@@ -168,10 +169,10 @@ pub enum BatchDecodeError {
     /// The version byte is not [`BATCH_VERSION`].
     #[error("unknown batch version {0:#04x} (this codec reads version {BATCH_VERSION})")]
     UnknownVersion(u8),
-    /// The compressed body is not one valid zstd frame.
+    /// The compressed body is not one complete, valid brotli stream.
     #[error("corrupt compressed body: {0}")]
     Decompression(String),
-    /// Bytes follow the zstd frame.
+    /// Bytes follow the end of the brotli stream.
     #[error("{extra} bytes after the end of the compressed body")]
     TrailingCompressedBytes {
         /// How many.
@@ -316,7 +317,7 @@ pub enum BatchDecodeError {
     },
 }
 
-/// Encodes a batch for L1: [`BATCH_VERSION`] followed by the zstd-compressed
+/// Encodes a batch for L1: [`BATCH_VERSION`] followed by the brotli-compressed
 /// columnar body.
 pub fn encode_batch(batch: &Batch) -> Result<Bytes, BatchEncodeError> {
     seal_body(&encode_body(batch)?)
@@ -328,63 +329,89 @@ pub fn decode_batch(data: &[u8]) -> Result<Batch, BatchDecodeError> {
     decode_body(&open_body(data)?)
 }
 
-/// The envelope alone: [`BATCH_VERSION`] followed by `body` compressed at
-/// [`ZSTD_LEVEL`]. `encode_batch(b) == seal_body(&encode_body(b)?)`.
+/// The envelope alone: [`BATCH_VERSION`] followed by `body` compressed with
+/// brotli at [`BROTLI_QUALITY`]. `encode_batch(b) == seal_body(&encode_body(b)?)`.
 pub fn seal_body(body: &[u8]) -> Result<Bytes, BatchEncodeError> {
-    seal_body_with_level(body, ZSTD_LEVEL)
+    seal_body_with_quality(body, BROTLI_QUALITY)
 }
 
-/// [`seal_body`] at another zstd level (for measurements; any level decodes).
-pub fn seal_body_with_level(body: &[u8], level: i32) -> Result<Bytes, BatchEncodeError> {
+/// [`seal_body`] at another brotli quality, 0..=11 (for measurements; every
+/// quality decodes the same way).
+pub fn seal_body_with_quality(body: &[u8], quality: u32) -> Result<Bytes, BatchEncodeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(BatchEncodeError::BodyTooLarge {
             size: body.len(),
             max: MAX_BODY_BYTES,
         });
     }
-    let compress = || -> std::io::Result<Vec<u8>> {
-        use zstd::zstd_safe::CParameter;
-        let mut c = zstd::bulk::Compressor::new(level)?;
-        c.set_parameter(CParameter::ChecksumFlag(false))?;
-        c.set_parameter(CParameter::ContentSizeFlag(true))?;
-        c.compress(body)
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: quality.min(11) as i32,
+        lgwin: BROTLI_WINDOW_LOG as i32,
+        size_hint: body.len(),
+        ..Default::default()
     };
-    let frame = compress().map_err(|e| BatchEncodeError::Compression(e.to_string()))?;
-    let mut out = Vec::with_capacity(1 + frame.len());
+    let mut out = Vec::with_capacity(1 + body.len() / 2);
     out.push(BATCH_VERSION);
-    out.extend_from_slice(&frame);
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params)
+        .map_err(|e| BatchEncodeError::Compression(e.to_string()))?;
     Ok(out.into())
 }
 
-/// Checks the version byte and decompresses the body (exactly one zstd
-/// frame, nothing after it, at most [`MAX_BODY_BYTES`] once decompressed).
+/// Checks the version byte and decompresses the body: exactly one brotli
+/// stream, nothing after it, at most [`MAX_BODY_BYTES`] once decompressed.
 pub fn open_body(data: &[u8]) -> Result<Vec<u8>, BatchDecodeError> {
-    let (&version, frame) = data.split_first().ok_or(BatchDecodeError::Empty)?;
+    use brotli::{BrotliDecompressStream, BrotliResult, BrotliState, HeapAlloc, HuffmanCode};
+
+    let (&version, stream) = data.split_first().ok_or(BatchDecodeError::Empty)?;
     if version != BATCH_VERSION {
         return Err(BatchDecodeError::UnknownVersion(version));
     }
-    let frame_len = zstd::zstd_safe::find_frame_compressed_size(frame).map_err(|code| {
-        BatchDecodeError::Decompression(zstd::zstd_safe::get_error_name(code).to_string())
-    })?;
-    if frame_len < frame.len() {
-        return Err(BatchDecodeError::TrailingCompressedBytes {
-            extra: frame.len() - frame_len,
-        });
-    }
-    let corrupt = |e: std::io::Error| BatchDecodeError::Decompression(e.to_string());
-    let mut decoder = zstd::stream::read::Decoder::with_buffer(frame)
-        .map_err(corrupt)?
-        .single_frame();
-    decoder
-        .window_log_max(MAX_ZSTD_WINDOW_LOG)
-        .map_err(corrupt)?;
+    let mut state = BrotliState::new(
+        HeapAlloc::<u8>::new(0),
+        HeapAlloc::<u32>::new(0),
+        HeapAlloc::<HuffmanCode>::new(HuffmanCode { bits: 2, value: 1 }),
+    );
+    let mut available_in = stream.len();
+    let mut input_offset = 0;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut total_out = 0;
     let mut body = Vec::new();
-    decoder
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(corrupt)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(BatchDecodeError::DecompressedTooLarge { max: MAX_BODY_BYTES });
+    loop {
+        let mut available_out = chunk.len();
+        let mut output_offset = 0;
+        let result = BrotliDecompressStream(
+            &mut available_in,
+            &mut input_offset,
+            stream,
+            &mut available_out,
+            &mut output_offset,
+            &mut chunk,
+            &mut total_out,
+            &mut state,
+        );
+        if body.len() + output_offset > MAX_BODY_BYTES {
+            return Err(BatchDecodeError::DecompressedTooLarge { max: MAX_BODY_BYTES });
+        }
+        body.extend_from_slice(&chunk[..output_offset]);
+        match result {
+            BrotliResult::NeedsMoreOutput => {}
+            BrotliResult::ResultSuccess if available_in == 0 => return Ok(body),
+            BrotliResult::ResultSuccess => {
+                return Err(BatchDecodeError::TrailingCompressedBytes {
+                    extra: available_in,
+                });
+            }
+            BrotliResult::NeedsMoreInput => {
+                return Err(BatchDecodeError::Decompression(
+                    "brotli stream ends before its last meta-block".into(),
+                ));
+            }
+            BrotliResult::ResultFailure => {
+                return Err(BatchDecodeError::Decompression(format!(
+                    "brotli: {:?}",
+                    state.error_code
+                )));
+            }
+        }
     }
-    Ok(body)
 }
