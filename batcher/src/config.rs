@@ -52,7 +52,11 @@ pub struct BatcherArgs {
     #[arg(long = "rollup.address", env = "BATCHER_ROLLUP_ADDRESS")]
     pub rollup: Option<Address>,
     /// Private key of the batcher account (the Rollup's permitted batcher).
-    #[arg(long = "private-key", env = "BATCHER_PRIVATE_KEY", hide_env_values = true)]
+    #[arg(
+        long = "private-key",
+        env = "BATCHER_PRIVATE_KEY",
+        hide_env_values = true
+    )]
     pub private_key: Option<String>,
     /// Carry batches in calldata or in EIP-4844 blobs [default: calldata].
     #[arg(long = "data.kind", env = "BATCHER_DATA_KIND", value_enum)]
@@ -91,7 +95,11 @@ pub struct BatcherArgs {
     #[arg(long = "l1.min-balance-wei", env = "BATCHER_MIN_BALANCE_WEI")]
     pub min_balance_wei: Option<U256>,
     /// Log format: text or json (filter with RUST_LOG).
-    #[arg(long = "log.format", env = "BATCHER_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long = "log.format",
+        env = "BATCHER_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: String,
 }
 

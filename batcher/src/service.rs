@@ -146,6 +146,15 @@ pub enum BatcherError {
         /// The limit.
         capacity: usize,
     },
+    /// The staged pieces on L1 are not the ones this batch staged (an L1 reorg removed
+    /// some); the batch is built and staged again.
+    #[error("L1 holds {staged} staged pieces, not the {expected} this batch staged")]
+    StagingLost {
+        /// Pieces staged on L1.
+        staged: usize,
+        /// Pieces this batch staged.
+        expected: usize,
+    },
     /// The URL does not parse.
     #[error("invalid L1 RPC URL {0:?}")]
     Url(String),
@@ -213,10 +222,13 @@ impl Batcher {
         let l1 = RootProvider::new_http(url);
         let store = Store::connect(&config.db_url).await?;
         let l2 = L2Client::new(&config.l2_rpc_url)?;
-        let chain_id = l1.get_chain_id().await.map_err(|source| BatcherError::L1Read {
-            what: "eth_chainId",
-            source,
-        })?;
+        let chain_id = l1
+            .get_chain_id()
+            .await
+            .map_err(|source| BatcherError::L1Read {
+                what: "eth_chainId",
+                source,
+            })?;
         let txmgr = TxManager::connect(
             &config.l1_rpc_url,
             config.signer.clone(),
@@ -438,7 +450,9 @@ impl Batcher {
                         if Some(block) != batch.l1_block
                             && let Some(index) = batch.commitment_index
                         {
-                            self.store.mark_included(batch.id, index, hash, block).await?;
+                            self.store
+                                .mark_included(batch.id, index, hash, block)
+                                .await?;
                         }
                         self.store
                             .set_confirmations(
@@ -584,26 +598,48 @@ impl Batcher {
         let mut l1_txs = 0;
         if self.view(Rollup::stagedPieceCountCall {}).await? > U256::ZERO {
             // Left over from an interrupted run or a reorg: built on data we no longer trust.
-            self.send(id, "discard", self.call(Rollup::discardStagedCall {}, U256::ZERO))
-                .await?;
+            self.send(
+                id,
+                "discard",
+                self.call(Rollup::discardStagedCall {}, U256::ZERO),
+            )
+            .await?;
             l1_txs += 1;
         }
         let (last, staged) = pieces.split_last().expect("a batch has at least one piece");
+        let mut expected: Vec<B256> = Vec::new();
         for piece in staged {
             let candidate = match self.config.data_kind {
-                DataKind::Calldata => self.call(
-                    Rollup::stageBatchDataCall {
-                        piece: piece.clone(),
-                    },
-                    U256::ZERO,
-                ),
-                DataKind::Blobs => TxCandidate {
-                    blobs: Some(blob_sidecar(piece)?),
-                    ..self.call(Rollup::stageBatchBlobsCall {}, U256::ZERO)
-                },
+                DataKind::Calldata => {
+                    expected.push(alloy_primitives::keccak256(piece));
+                    self.call(
+                        Rollup::stageBatchDataCall {
+                            piece: piece.clone(),
+                        },
+                        U256::ZERO,
+                    )
+                }
+                DataKind::Blobs => {
+                    let sidecar = blob_sidecar(piece)?;
+                    expected.extend(sidecar.versioned_hashes());
+                    TxCandidate {
+                        blobs: Some(sidecar),
+                        ..self.call(Rollup::stageBatchBlobsCall {}, U256::ZERO)
+                    }
+                }
             };
             self.send(id, "stage", candidate).await?;
             l1_txs += 1;
+        }
+        // The commitment takes whatever is staged: make sure that is exactly our pieces
+        // (an L1 reorg may have removed a staging transaction in the meantime).
+        let on_l1 = self.view(Rollup::stagedPiecesCall {}).await?;
+        if on_l1 != expected {
+            self.txmgr.reset_nonce().await;
+            return Err(BatcherError::StagingLost {
+                staged: on_l1.len(),
+                expected: expected.len(),
+            });
         }
         let candidate = match self.config.data_kind {
             DataKind::Calldata => self.call(

@@ -396,11 +396,8 @@ mod tests {
     #[tokio::test]
     async fn batches_move_through_their_states_on_sqlite() {
         let dir = tempfile::tempdir().expect("tempdir");
-        batches_move_through_their_states(&format!(
-            "sqlite://{}/batcher.db",
-            dir.path().display()
-        ))
-        .await;
+        batches_move_through_their_states(&format!("sqlite://{}/batcher.db", dir.path().display()))
+            .await;
     }
 
     /// The same on the local Postgres, in a fresh schema (skipped when Postgres is
@@ -453,7 +450,10 @@ mod tests {
             raw: Bytes::from_static(&[1, 2, 3]),
         };
         store.insert_l1_tx(&tx).await.expect("tx");
-        store.insert_l1_tx(&tx).await.expect("same tx twice is fine");
+        store
+            .insert_l1_tx(&tx)
+            .await
+            .expect("same tx twice is fine");
         assert_eq!(store.l1_txs(id).await.expect("txs"), vec![tx]);
         assert_eq!(store.last_posted_block().await.expect("last"), None);
         store

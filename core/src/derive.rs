@@ -156,9 +156,7 @@ impl Deriver {
         // Stateless checks of the whole batch first, so that a bad batch changes nothing.
         let mut decoded = Vec::with_capacity(batch.blocks.len());
         let mut parent_timestamp = self.head.timestamp;
-        let mut parent_origin = L1Origin::from_header(&self.head)
-            .unwrap_or_default()
-            .number;
+        let mut parent_origin = L1Origin::from_header(&self.head).unwrap_or_default().number;
         for (offset, block) in batch.blocks.iter().enumerate() {
             let number = expected + offset as u64;
             if block.timestamp < parent_timestamp {
@@ -198,12 +196,13 @@ impl Deriver {
         let mut derived = Vec::with_capacity(batch.blocks.len());
         for (block, txs) in batch.blocks.iter().zip(decoded) {
             let input = next_block_input(&next.chain, &next.head, next.head_hash, block.timestamp);
-            let outcome = execute_block(&next.state, &next.chain, &input, txs).map_err(
-                |source| DeriveError::Execution {
-                    block: input.number,
-                    source,
-                },
-            )?;
+            let outcome =
+                execute_block(&next.state, &next.chain, &input, txs).map_err(|source| {
+                    DeriveError::Execution {
+                        block: input.number,
+                        source,
+                    }
+                })?;
             let skipped = outcome.rejected.clone();
             let changes = outcome.changes.clone();
             next.commitment.apply(&changes);

@@ -57,7 +57,10 @@ pub struct SequencerArgs {
     #[arg(long = "l1.poll-ms", env = "SEQUENCER_L1_POLL_MS")]
     pub l1_poll_ms: Option<u64>,
     /// The L1 origin is this many blocks below the L1 head [default: 0].
-    #[arg(long = "l1.origin-confirmations", env = "SEQUENCER_L1_ORIGIN_CONFIRMATIONS")]
+    #[arg(
+        long = "l1.origin-confirmations",
+        env = "SEQUENCER_L1_ORIGIN_CONFIRMATIONS"
+    )]
     pub l1_origin_confirmations: Option<u64>,
     /// Largest JSON-RPC request body in bytes.
     #[arg(long = "rpc.max-body-bytes", env = "SEQUENCER_RPC_MAX_BODY_BYTES")]

@@ -105,12 +105,16 @@ impl L1Reader {
             .get("number")
             .and_then(Value::as_str)
             .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| self.unexpected("eth_getBlockByNumber", format!("no number in {block}")))?;
+            .ok_or_else(|| {
+                self.unexpected("eth_getBlockByNumber", format!("no number in {block}"))
+            })?;
         let hash: B256 = block
             .get("hash")
             .and_then(Value::as_str)
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| self.unexpected("eth_getBlockByNumber", format!("no hash in {block}")))?;
+            .ok_or_else(|| {
+                self.unexpected("eth_getBlockByNumber", format!("no hash in {block}"))
+            })?;
         Ok(Some(L1Origin { number, hash }))
     }
 

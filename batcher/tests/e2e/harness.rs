@@ -3,6 +3,7 @@
 //! follows that L1, load, and the check that the chain derived from L1 alone is
 //! the sequencer's chain, every block exactly once.
 
+use crate::common::anvil::Anvil;
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
     providers::{Provider, ProviderBuilder},
@@ -25,7 +26,6 @@ use rollup_sequencer::{
     config::{Config, Running, launch},
     l1_origin::L1FollowConfig,
 };
-use crate::common::anvil::Anvil;
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
@@ -218,13 +218,14 @@ pub(crate) async fn send_load(l2: &str, count: usize) {
         let (provider, nonce) = &mut senders[n % 5];
         let tx = if n % 10 == 9 {
             // Init code that returns a 32-byte runtime of PUSH0s and STOP.
-            TransactionRequest::default().with_deploy_code(Bytes::from_static(&[
-                0x60, 0x20, 0x60, 0x00, 0xf3,
-            ]))
+            TransactionRequest::default()
+                .with_deploy_code(Bytes::from_static(&[0x60, 0x20, 0x60, 0x00, 0xf3]))
         } else {
             TransactionRequest::default()
                 // Recipients far from the precompiles (some of which fail on empty input).
-                .with_to(Address::left_padding_from(&(0x10_000 + (n % 200) as u64).to_be_bytes()))
+                .with_to(Address::left_padding_from(
+                    &(0x10_000 + (n % 200) as u64).to_be_bytes(),
+                ))
                 .with_value(U256::from(1_000 + n as u64))
         }
         .with_nonce(*nonce)

@@ -31,7 +31,10 @@ async fn run_case(kind: DataKind, max_piece_bytes: usize, txs: usize) {
     let mut batcher = Batcher::new(config).await.expect("batcher starts");
     post_through(&mut batcher, anvil.url(), rollup, through).await;
     let commitments = assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
-    assert!(commitments >= 2, "expected several batches, got {commitments}");
+    assert!(
+        commitments >= 2,
+        "expected several batches, got {commitments}"
+    );
     // The store agrees with L1: contiguous ranges, nothing twice.
     let rows = batcher
         .store()
@@ -92,7 +95,11 @@ async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
     };
     assert_eq!(next_l2_block(anvil.url(), rollup).await, first + 1);
     anvil.revert(snapshot).await;
-    assert_eq!(next_l2_block(anvil.url(), rollup).await, 1, "the reorg removed the batch");
+    assert_eq!(
+        next_l2_block(anvil.url(), rollup).await,
+        1,
+        "the reorg removed the batch"
+    );
 
     // The batcher notices (its batch's receipt is gone) and posts the blocks again.
     let through = sequencer.head();

@@ -141,7 +141,13 @@ fn deploy_then_sealed_block_commits_code_and_a_new_state_root() {
     state.apply(&changes);
     let root = commitment.root();
     assert_eq!(root, StateCommitment::from_state(&state).root());
-    let block = seal_block(header.hash_slow(), &input, outcome, root, Default::default());
+    let block = seal_block(
+        header.hash_slow(),
+        &input,
+        outcome,
+        root,
+        Default::default(),
+    );
     assert_eq!(block.header.state_root, root);
     assert_ne!(block.header.receipts_root, B256::ZERO);
     let account = state.account(created).expect("read").expect("exists");

@@ -1,3 +1,4 @@
 //! Integration tests of the core rules: the reference executor and the state commitment.
 
+mod batch;
 mod executor;

@@ -26,7 +26,11 @@ async fn blocks_record_their_l1_origin_and_serve_raw_rlp() {
     let sender = dev_key(1);
     let first = node
         .rpc
-        .send_raw_ok(&sign(&sender, eip1559(0, dev_key(2).address(), eth(1), 21_000)).await.1)
+        .send_raw_ok(
+            &sign(&sender, eip1559(0, dev_key(2).address(), eth(1), 21_000))
+                .await
+                .1,
+        )
         .await;
     node.rpc.wait_receipt(first, WAIT).await;
 
@@ -45,13 +49,18 @@ async fn blocks_record_their_l1_origin_and_serve_raw_rlp() {
         nonce += 1;
         async move {
             let hash = rpc
-                .send_raw_ok(&sign(sender, eip1559(n, dev_key(2).address(), eth(1), 21_000)).await.1)
+                .send_raw_ok(
+                    &sign(sender, eip1559(n, dev_key(2).address(), eth(1), 21_000))
+                        .await
+                        .1,
+                )
                 .await;
             let receipt = rpc.wait_receipt(hash, WAIT).await;
             let block = rpc
                 .result("eth_getBlockByHash", json!([receipt["blockHash"], false]))
                 .await;
-            let extra: Bytes = serde_json::from_value(block["extraData"].clone()).expect("extraData");
+            let extra: Bytes =
+                serde_json::from_value(block["extraData"].clone()).expect("extraData");
             let origin = L1Origin {
                 number: u64::from_be_bytes(extra.as_ref().try_into().expect("8 bytes")),
                 hash: hex_b256(&block["parentBeaconBlockRoot"]),
@@ -75,7 +84,10 @@ async fn blocks_record_their_l1_origin_and_serve_raw_rlp() {
         let json = node.rpc.block(&format!("{n:#x}")).await;
         assert_eq!(block.header.hash_slow(), hex_b256(&json["hash"]));
         let origin = L1Origin::from_header(&block.header).expect("an L1 origin");
-        assert!(origin.number >= previous, "L1 origin went back at block {n}");
+        assert!(
+            origin.number >= previous,
+            "L1 origin went back at block {n}"
+        );
         assert_ne!(origin.hash, B256::ZERO);
         previous = origin.number;
     }
