@@ -118,9 +118,13 @@ impl Store {
             .connect_with(options)
             .await?;
         if postgres {
-            sqlx::migrate!("../migrations/sequencer/postgres").run(&pool).await?;
+            sqlx::migrate!("../migrations/sequencer/postgres")
+                .run(&pool)
+                .await?;
         } else {
-            sqlx::migrate!("../migrations/sequencer/sqlite").run(&pool).await?;
+            sqlx::migrate!("../migrations/sequencer/sqlite")
+                .run(&pool)
+                .await?;
         }
         Ok(Self { pool, postgres })
     }

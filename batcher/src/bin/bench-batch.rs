@@ -75,8 +75,8 @@ fn generate(workload: Workload, seed: u64) -> Vec<BatchBlock> {
     let keys = sender_keys();
     let addrs: Vec<Address> = keys.iter().map(|k| k.address()).collect();
     let token = Address::from_slice(&keccak256("bench-batch-token")[12..]);
-    let mut nonces = vec![0u64; SENDERS];
-    let mut funded = vec![false; SENDERS]; // recipient already holds the token
+    let mut nonces = [0u64; SENDERS];
+    let mut funded = [false; SENDERS]; // recipient already holds the token
     let tips: [u128; 5] = [
         1_000_000,
         10_000_000,
@@ -105,7 +105,8 @@ fn generate(workload: Workload, seed: u64) -> Vec<BatchBlock> {
             let (to, value, input, gas_limit) = match workload {
                 Workload::Transfers => {
                     // 0.00001 .. 1 ETH, five decimals.
-                    let value = U256::from(rng.random_range(1..=100_000u64)) * U256::from(10u64.pow(13));
+                    let value =
+                        U256::from(rng.random_range(1..=100_000u64)) * U256::from(10u64.pow(13));
                     (addrs[r], value, Bytes::new(), 21_000)
                 }
                 Workload::Erc20 => {
@@ -325,7 +326,10 @@ fn main() {
             r.raw,
             per_tx(r.raw)
         );
-        println!("{:<24} {:>10} {:>9} {:>8}", "layout+compressor", "bytes", "B/tx", "ratio");
+        println!(
+            "{:<24} {:>10} {:>9} {:>8}",
+            "layout+compressor", "bytes", "B/tx", "ratio"
+        );
         println!(
             "{:<24} {:>10} {:>9.2} {:>8.4}   <- the codec (version 1)",
             "encode_batch",

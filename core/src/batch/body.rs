@@ -275,8 +275,10 @@ impl Columns {
         self.uvarint(INPUT_LENGTHS, input.len() as u128);
         self.col(INPUTS).extend_from_slice(input);
         self.col(Y_PARITIES).push(sig.v() as u8);
-        self.col(SIG_R).extend_from_slice(&sig.r().to_be_bytes::<32>());
-        self.col(SIG_S).extend_from_slice(&sig.s().to_be_bytes::<32>());
+        self.col(SIG_R)
+            .extend_from_slice(&sig.r().to_be_bytes::<32>());
+        self.col(SIG_S)
+            .extend_from_slice(&sig.s().to_be_bytes::<32>());
     }
 
     fn push_raw(&mut self, raw: &[u8]) {
@@ -383,7 +385,10 @@ pub fn encode_body(batch: &Batch) -> Result<Vec<u8>, BatchEncodeError> {
                 c.uvarint(L1_NUMBERS, origin.number.into());
             }
             Some(p) => {
-                c.uvarint(TIMESTAMPS, zigzag_delta(p.timestamp, block.timestamp).into());
+                c.uvarint(
+                    TIMESTAMPS,
+                    zigzag_delta(p.timestamp, block.timestamp).into(),
+                );
                 let d = zigzag_delta(p.l1_origin.number, origin.number);
                 c.uvarint(L1_NUMBERS, d.into());
             }
@@ -399,6 +404,14 @@ pub fn encode_body(batch: &Batch) -> Result<Vec<u8>, BatchEncodeError> {
                 c.push_tx(&tx);
             } else {
                 c.push_raw(raw);
+            }
+            // Stop early rather than build a body that cannot be sent.
+            let size = c.cols.iter().map(Vec::len).sum::<usize>();
+            if size > MAX_BODY_BYTES {
+                return Err(BatchEncodeError::BodyTooLarge {
+                    size,
+                    max: MAX_BODY_BYTES,
+                });
             }
         }
         prev = Some(block);
@@ -575,7 +588,9 @@ impl<'a> Reader<'a> {
 /// Decodes an uncompressed body (the inverse of [`encode_body`]).
 pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(BatchDecodeError::DecompressedTooLarge { max: MAX_BODY_BYTES });
+        return Err(BatchDecodeError::DecompressedTooLarge {
+            max: MAX_BODY_BYTES,
+        });
     }
     let mut h = Reader::new("parent_hash", body, 0);
     let parent_hash = B256::from(h.array::<32>()?);
@@ -678,7 +693,9 @@ pub fn decode_body(body: &[u8]) -> Result<Batch, BatchDecodeError> {
                 let hash = B256::from(cols[L1_HASHES].array::<32>()?);
                 if prev.is_some_and(|p| p.l1_origin.hash == hash) {
                     let flags = &cols[L1_HASH_FLAGS];
-                    return Err(flags.non_canonical(flag_at, "L1 hash repeated instead of flagged 0"));
+                    return Err(
+                        flags.non_canonical(flag_at, "L1 hash repeated instead of flagged 0")
+                    );
                 }
                 hash
             }
@@ -740,14 +757,20 @@ fn read_value(cols: &mut [Reader<'_>]) -> DecodeResult<U256> {
     let exponent = cols[VALUE_EXPONENTS].u8()?;
     let man_at = cols[VALUE_MANTISSAS].pos;
     let mantissa = cols[VALUE_MANTISSAS].u256()?;
-    if exponent == 0 {
+    if mantissa.is_zero() {
+        if exponent != 0 {
+            return Err(
+                cols[VALUE_EXPONENTS].non_canonical(exp_at, "zero value with a non-zero exponent")
+            );
+        }
         return Ok(mantissa);
     }
-    if mantissa.is_zero() {
-        return Err(cols[VALUE_EXPONENTS].non_canonical(exp_at, "zero value with a non-zero exponent"));
-    }
     if (mantissa % U256::from(10u8)).is_zero() {
-        return Err(cols[VALUE_MANTISSAS].non_canonical(man_at, "mantissa is a multiple of 10"));
+        return Err(cols[VALUE_MANTISSAS]
+            .non_canonical(man_at, "non-zero mantissa that is a multiple of 10"));
+    }
+    if exponent == 0 {
+        return Ok(mantissa);
     }
     U256::from(10u8)
         .checked_pow(U256::from(exponent))
@@ -940,17 +963,32 @@ mod tests {
         // u64::MAX + 1 and an 11-byte varint.
         let mut over = vec![0xff; 9];
         over.push(0x02);
-        assert!(matches!(read_varint(&over, 64), Err(BatchDecodeError::InvalidField { .. })));
+        assert!(matches!(
+            read_varint(&over, 64),
+            Err(BatchDecodeError::InvalidField { .. })
+        ));
         assert!(matches!(
             read_varint(&[0x80; 11], 64),
             Err(BatchDecodeError::InvalidField { .. })
         ));
-        assert!(matches!(read_varint(&[0x80], 64), Err(BatchDecodeError::Truncated { .. })));
+        assert!(matches!(
+            read_varint(&[0x80], 64),
+            Err(BatchDecodeError::Truncated { .. })
+        ));
     }
 
     #[test]
     fn zigzag_deltas_are_a_bijection() {
-        let values = [0u64, 1, 2, 1_000, u64::MAX / 2, u64::MAX / 2 + 1, u64::MAX - 1, u64::MAX];
+        let values = [
+            0u64,
+            1,
+            2,
+            1_000,
+            u64::MAX / 2,
+            u64::MAX / 2 + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
         for &a in &values {
             for &b in &values {
                 assert_eq!(unzigzag_delta(a, zigzag_delta(a, b)), b);
@@ -968,8 +1006,16 @@ mod tests {
             (U256::ZERO, 0, U256::ZERO),
             (U256::from(1u8), 0, U256::from(1u8)),
             (U256::from(10u8), 1, U256::from(1u8)),
-            (U256::from(1_000_000_000_000_000_000u128), 18, U256::from(1u8)),
-            (U256::from(123_450_000_000_000_000u128), 13, U256::from(12_345u32)),
+            (
+                U256::from(1_000_000_000_000_000_000u128),
+                18,
+                U256::from(1u8),
+            ),
+            (
+                U256::from(123_450_000_000_000_000u128),
+                13,
+                U256::from(12_345u32),
+            ),
             (U256::MAX, 0, U256::MAX),
             (ten.pow(U256::from(77u8)), 77, U256::from(1u8)),
         ];

@@ -147,9 +147,9 @@ pub enum BatchEncodeError {
         index: usize,
     },
     /// The uncompressed body would exceed [`MAX_BODY_BYTES`].
-    #[error("batch body would be {size} bytes, over the limit of {max}")]
+    #[error("batch body would be at least {size} bytes, over the limit of {max}")]
     BodyTooLarge {
-        /// Body size.
+        /// Body size, or the size reached when the encoder stopped.
         size: usize,
         /// The limit.
         max: usize,
@@ -390,7 +390,9 @@ pub fn open_body(data: &[u8]) -> Result<Vec<u8>, BatchDecodeError> {
             &mut state,
         );
         if body.len() + output_offset > MAX_BODY_BYTES {
-            return Err(BatchDecodeError::DecompressedTooLarge { max: MAX_BODY_BYTES });
+            return Err(BatchDecodeError::DecompressedTooLarge {
+                max: MAX_BODY_BYTES,
+            });
         }
         body.extend_from_slice(&chunk[..output_offset]);
         match result {
