@@ -492,6 +492,9 @@ impl Batcher {
             return Ok(StepOutcome::Idle);
         }
         let capacity = self.capacity();
+        // Compressing is the costly part (brotli 11): start from the blocks whose raw
+        // transactions would fit even at a poor ratio, then trim by the ratio observed.
+        blocks.truncate(blocks_within(&blocks, capacity.saturating_mul(2)));
         let (batch, data) = loop {
             let batch = batch_of(&parent, &blocks);
             let data = encode_batch(&batch)?;
@@ -505,8 +508,9 @@ impl Batcher {
                     capacity,
                 });
             }
-            // Too big: keep the first part (by transaction bytes, at least one block).
-            let keep = (blocks.len() / 2).max(1);
+            let raw: usize = blocks.iter().map(L2Block::tx_bytes).sum();
+            let budget = (raw as u128 * capacity as u128 * 95 / 100 / data.len() as u128) as usize;
+            let keep = blocks_within(&blocks, budget).min(blocks.len() - 1);
             blocks.truncate(keep);
         };
         let post_root = blocks.last().expect("non-empty").header.state_root;
@@ -734,6 +738,20 @@ impl Batcher {
     }
 }
 
+/// How many leading blocks have at most `budget` bytes of raw transactions (at least one).
+fn blocks_within(blocks: &[L2Block], budget: usize) -> usize {
+    let mut total = 0usize;
+    let mut count = 0;
+    for block in blocks {
+        total += block.tx_bytes();
+        if total > budget && count > 0 {
+            break;
+        }
+        count += 1;
+    }
+    count.max(1)
+}
+
 /// The batch of `blocks` on top of `parent`.
 fn batch_of(parent: &L2Block, blocks: &[L2Block]) -> Batch {
     Batch {
@@ -750,4 +768,28 @@ fn committed_index(receipt: &TransactionReceipt) -> Option<u64> {
             .ok()
             .map(|event| event.data.index.saturating_to())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(tx_bytes: usize) -> L2Block {
+        L2Block {
+            header: Default::default(),
+            hash: B256::ZERO,
+            transactions: vec![Bytes::from(vec![1u8; tx_bytes])],
+        }
+    }
+
+    #[test]
+    fn blocks_within_a_budget_keep_at_least_one() {
+        let blocks: Vec<_> = [100, 200, 300, 400].into_iter().map(block).collect();
+        assert_eq!(blocks_within(&blocks, 0), 1);
+        assert_eq!(blocks_within(&blocks, 299), 1);
+        assert_eq!(blocks_within(&blocks, 300), 2);
+        assert_eq!(blocks_within(&blocks, 600), 3);
+        assert_eq!(blocks_within(&blocks, 10_000), 4);
+        assert_eq!(blocks_within(&[], 10), 1);
+    }
 }
