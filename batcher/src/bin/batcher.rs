@@ -24,9 +24,19 @@ async fn main() -> eyre::Result<()> {
         std::fs::create_dir_all(parent)
             .wrap_err_with(|| format!("creating {}", parent.display()))?;
     }
-    let batcher = Batcher::new(config.clone())
-        .await
-        .wrap_err("starting the batcher")?;
+    // L1, the sequencer or the database may come up after us: retry with backoff.
+    let mut backoff = std::time::Duration::from_millis(500);
+    let batcher = loop {
+        match Batcher::new(config.clone()).await {
+            Ok(batcher) => break batcher,
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in = ?backoff, "cannot start the batcher yet");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(error) => return Err(error).wrap_err("starting the batcher"),
+        }
+    };
     tracing::info!(
         rollup = %config.rollup,
         batcher = %config.signer.address(),
