@@ -6,6 +6,7 @@
 pub mod config;
 pub mod l2;
 pub mod reader;
+pub mod rollup_view;
 pub mod service;
 pub mod store;
 pub mod txmgr;

@@ -8,6 +8,7 @@
 //! Blobs are fetched with Anvil's `anvil_getBlobByHash`; a production L1 serves
 //! them from a beacon node's blob sidecar API, which is not wired in yet.
 
+use crate::rollup_view::{ViewError, call_view};
 use alloy::{
     consensus::Transaction as _,
     eips::eip4844::{Blob, builder::SidecarCoder, builder::SimpleCoder},
@@ -36,6 +37,9 @@ pub enum ReaderError {
         /// Cause.
         source: alloy::transports::TransportError,
     },
+    /// A view call of the Rollup contract failed.
+    #[error(transparent)]
+    View(#[from] ViewError),
     /// A piece the contract stored cannot be found or does not match.
     #[error("commitment {index}: {detail}")]
     Piece {
@@ -241,20 +245,6 @@ impl BatchReader {
     }
 
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ReaderError> {
-        let request = alloy::rpc::types::TransactionRequest::default()
-            .to(self.rollup)
-            .input(Bytes::from(call.abi_encode()).into());
-        let output = self
-            .l1
-            .call(request)
-            .await
-            .map_err(|source| ReaderError::Rpc {
-                what: C::SIGNATURE,
-                source,
-            })?;
-        C::abi_decode_returns(&output).map_err(|e| ReaderError::Piece {
-            index: 0,
-            detail: format!("{}: {e}", C::SIGNATURE),
-        })
+        Ok(call_view(&self.l1, self.rollup, call).await?)
     }
 }

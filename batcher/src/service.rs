@@ -9,6 +9,7 @@
 use crate::{
     config::DataKind,
     l2::{L2Block, L2Client, L2Error},
+    rollup_view::{ViewError, call_view},
     store::{BatchStatus, L1TxRow, NewBatch, Store, StoreError},
     txmgr::{
         MAX_BLOBS_PER_TX, Sent, TxCandidate, TxManager, TxManagerConfig, TxManagerError,
@@ -17,7 +18,7 @@ use crate::{
 };
 use alloy::{
     providers::{Provider, RootProvider},
-    rpc::types::{TransactionReceipt, TransactionRequest},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B256, Bytes, U256};
@@ -155,6 +156,9 @@ pub enum BatcherError {
         /// Pieces this batch staged.
         expected: usize,
     },
+    /// A view call of the Rollup contract failed.
+    #[error(transparent)]
+    View(#[from] ViewError),
     /// The URL does not parse.
     #[error("invalid L1 RPC URL {0:?}")]
     Url(String),
@@ -720,21 +724,7 @@ impl Batcher {
 
     /// Calls a view function of the Rollup contract at L1's latest block.
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, BatcherError> {
-        let request = TransactionRequest::default()
-            .to(self.config.rollup)
-            .input(Bytes::from(call.abi_encode()).into());
-        let output = self
-            .l1
-            .call(request)
-            .await
-            .map_err(|source| BatcherError::L1Read {
-                what: C::SIGNATURE,
-                source,
-            })?;
-        C::abi_decode_returns(&output).map_err(|e| BatcherError::L1Decode {
-            what: C::SIGNATURE,
-            detail: e.to_string(),
-        })
+        Ok(call_view(&self.l1, self.config.rollup, call).await?)
     }
 }
 
