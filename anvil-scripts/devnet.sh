@@ -7,6 +7,7 @@
 # Environment (all optional):
 #   DATA_DIR            where state, databases, logs and devnet.json go (default: <repo>/data)
 #   L1_PORT, L2_PORT    default 8545 and 9545 (on 127.0.0.1)
+#   STATUS_PORT         the challenger's JSON status, default L2_PORT + 1
 #   L1_BLOCK_TIME       seconds between L1 blocks; unset = a block per transaction
 #   DEVNET_SKIP_BUILD=1 do not run `cargo build --release --bins`
 #   DEVNET_REDEPLOY=1   deploy fresh contracts even if devnet.json names live ones
@@ -31,10 +32,12 @@ L2_RPC=http://$HOST:$L2_PORT
 L1_CHAIN_ID=31337
 L2_CHAIN_ID=42069
 # Anvil's well-known dev accounts. The first is funded on L1 by anvil and on L2 by the
-# sequencer's dev genesis; it deploys the contracts and is yours to use. The challenger gets
-# the second and the batcher the third, so that no two parties ever race for L1 nonces.
+# sequencer's dev genesis; it deploys the contracts and is yours to use. The batcher gets
+# the third, so that no two parties ever race for L1 nonces; the second is reserved for the
+# challenger's dispute games (it only reads L1 today).
 DEV_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 DEV_ADDRESS=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+# shellcheck disable=SC2034 # reserved for the challenger's games
 CHALLENGER_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 BATCHER_PRIVATE_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 BATCHER_ADDRESS=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
@@ -173,29 +176,36 @@ fi
 
 # ------------------------------------------------------------------ batcher and challenger
 
-for service in batcher challenger; do
-    if [[ ! -x $RELEASE_DIR/$service ]]; then
-        log "skipping $service: $RELEASE_DIR/$service not built"
-        continue
-    fi
-    if [[ ! -x $RELEASE_DIR/sequencer ]]; then
-        log "skipping $service: it needs the sequencer"
-        continue
-    fi
-    key=$BATCHER_PRIVATE_KEY
-    [[ $service == challenger ]] && key=$CHALLENGER_PRIVATE_KEY
-    start "$service" "$RELEASE_DIR/$service" \
-        --l1.rpc-url "$L1_RPC" \
-        --l2.rpc-url "$L2_RPC" \
-        --db.url "sqlite://$DATA_DIR/$service.db" \
-        --rollup.address "$rollup" \
-        --private-key "$key"
+start_service() { # name command...
+    start "$@"
     sleep 1
     if ! kill -0 "${CHILD_PIDS[-1]}" 2>/dev/null; then
-        tail -n 30 "$LOG_DIR/$service.log" >&2 || true
-        die "$service exited during start-up (log above: $LOG_DIR/$service.log)"
+        tail -n 30 "$LOG_DIR/$1.log" >&2 || true
+        die "$1 exited during start-up (log above: $LOG_DIR/$1.log)"
     fi
-done
+}
+
+STATUS_PORT=${STATUS_PORT:-$((L2_PORT + 1))}
+if [[ -x $RELEASE_DIR/batcher && -x $RELEASE_DIR/sequencer ]]; then
+    start_service batcher "$RELEASE_DIR/batcher" \
+        --l1.rpc-url "$L1_RPC" \
+        --l2.rpc-url "$L2_RPC" \
+        --db.url "sqlite://$DATA_DIR/batcher.db" \
+        --rollup.address "$rollup" \
+        --private-key "$BATCHER_PRIVATE_KEY"
+else
+    log "skipping batcher: it needs $RELEASE_DIR/batcher and the sequencer"
+fi
+if [[ -x $RELEASE_DIR/challenger ]]; then
+    start_service challenger "$RELEASE_DIR/challenger" \
+        --l1.rpc-url "$L1_RPC" \
+        --rollup.address "$rollup" \
+        --l1.from-block "$(json_field "$contracts_json" deploy_block)" \
+        --chain.id "$L2_CHAIN_ID" \
+        --status.addr "$HOST:$STATUS_PORT"
+else
+    log "skipping challenger: $RELEASE_DIR/challenger not built"
+fi
 
 # ------------------------------------------------------------------ summary
 
@@ -225,6 +235,7 @@ devnet is up (data: $DATA_DIR, logs: $LOG_DIR)
   dev key:         $DEV_PRIVATE_KEY
   dev address:     $DEV_ADDRESS  (funded on L1 and L2)
   Rollup contract: $rollup
+  challenger:      http://$HOST:$STATUS_PORT/status (every posted state root, checked from L1 data)
   services:        ${CHILD_NAMES[*]}
   written to:      $devnet_json
 Ctrl-C stops everything.

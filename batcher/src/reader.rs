@@ -100,6 +100,16 @@ impl BatchReader {
 
     /// Every commitment recorded from L1 block `from_block` on, in index order, with its data.
     pub async fn batches(&self, from_block: u64) -> Result<Vec<PostedBatch>, ReaderError> {
+        self.batches_since(from_block, 0).await
+    }
+
+    /// Like [`BatchReader::batches`], but only the commitments with index `min_index` or
+    /// above have their data fetched and are returned.
+    pub async fn batches_since(
+        &self,
+        from_block: u64,
+        min_index: u64,
+    ) -> Result<Vec<PostedBatch>, ReaderError> {
         let filter = Filter::new().address(self.rollup).from_block(from_block);
         let logs = self
             .l1
@@ -126,7 +136,10 @@ impl BatchReader {
                     sources.insert(*hash, PieceSource { tx, blobs });
                 }
             } else if let Ok(event) = Rollup::BatchSubmitted::decode_log(&log.inner) {
-                submitted.push((event.data.index.saturating_to(), log));
+                let index: u64 = event.data.index.saturating_to();
+                if index >= min_index {
+                    submitted.push((index, log));
+                }
             }
         }
         let mut out = Vec::with_capacity(submitted.len());

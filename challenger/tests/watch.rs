@@ -1,0 +1,246 @@
+//! The challenger's watcher against a real anvil, a sequencer and the batcher:
+//! every honest commitment is found correct from L1 data alone; a wrong root
+//! and corrupt batch data posted by a faulty batcher are reported, with the
+//! root derivation gives, in the logs and on the JSON status endpoint.
+
+#[path = "../../batcher/tests/common/mod.rs"]
+mod common;
+#[path = "../../batcher/tests/e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use alloy::{
+    network::EthereumWallet,
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+};
+use alloy_primitives::{B256, Bytes, U256};
+use alloy_sol_types::SolCall;
+use common::anvil::Anvil;
+use harness::*;
+use rollup_batcher::{config::DataKind, l2::L2Client, service::Batcher};
+use rollup_challenger::{
+    status::serve_status,
+    watcher::{Verdict, Watcher, WatcherConfig},
+};
+use rollup_core::{
+    batch::{Batch, encode_batch},
+    l1::Rollup,
+};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Submits blocks `first..=last` of the sequencer with `post_root` (or `data`
+/// instead of their real encoding) as the batcher key would.
+async fn submit_faulty(
+    anvil: &Anvil,
+    sequencer: &Sequencer,
+    rollup: alloy_primitives::Address,
+    key: alloy::signers::local::PrivateKeySigner,
+    (first, last): (u64, u64),
+    post_root: B256,
+    data: Option<Bytes>,
+) {
+    let l2 = L2Client::new(&sequencer.url).expect("l2");
+    let parent = l2.block(first - 1).await.expect("l2").expect("parent");
+    let blocks = l2.blocks(first, last).await.expect("blocks");
+    let batch = Batch {
+        parent_hash: parent.hash,
+        first_block: first,
+        blocks: blocks.iter().map(|b| b.batch_block()).collect(),
+    };
+    let data = data.unwrap_or_else(|| encode_batch(&batch).expect("encode"));
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(anvil.url().parse().expect("url"));
+    let call = Rollup::submitBatchCall {
+        prevStateRoot: parent.header.state_root,
+        postStateRoot: post_root,
+        firstL2Block: first,
+        lastL2Block: last,
+        batchData: data,
+    };
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(call.abi_encode()).into())
+                .value(U256::from(10_000_000_000_000_000u64)),
+        )
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "the faulty submission was refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_roots_pass_and_wrong_or_corrupt_ones_are_reported() {
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(2);
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
+    send_load(&sequencer.url, 80).await;
+    let through = sequencer.head();
+    let db = tempfile::tempdir().expect("tempdir");
+    let mut config = batcher_config(
+        &anvil,
+        &sequencer.url,
+        rollup,
+        key.clone(),
+        &db,
+        DataKind::Calldata,
+    );
+    config.max_blocks = 3;
+    let mut batcher = Batcher::new(config).await.expect("batcher");
+    post_through(&mut batcher, anvil.url(), rollup, through).await;
+    drop(batcher);
+
+    let mut watcher = Watcher::new(WatcherConfig {
+        l1_rpc_url: anvil.url().into(),
+        rollup,
+        genesis: sequencer.genesis(),
+        from_block: 0,
+        poll: Duration::from_millis(50),
+    })
+    .expect("watcher");
+    watcher.check_genesis().await.expect("same genesis");
+    let checked = watcher.check_new().await.expect("check");
+    assert!(checked.len() >= 2, "several honest commitments");
+    for c in &checked {
+        assert_eq!(
+            c.verdict,
+            Verdict::Correct,
+            "commitment {} wrongly flagged",
+            c.index
+        );
+    }
+    assert!(watcher.check_new().await.expect("again").is_empty());
+
+    // A faulty batcher: the right blocks with a wrong root, then garbage.
+    send_load(&sequencer.url, 10).await;
+    let next = next_l2_block(anvil.url(), rollup).await;
+    let head = sequencer.head();
+    let (_, true_root) = sequencer.block(head).await;
+    let wrong = B256::repeat_byte(0xee);
+    submit_faulty(
+        &anvil,
+        &sequencer,
+        rollup,
+        key.clone(),
+        (next, head),
+        wrong,
+        None,
+    )
+    .await;
+    let flagged = watcher.check_new().await.expect("check");
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(
+        flagged[0].verdict,
+        Verdict::WrongRoot { derived: true_root }
+    );
+
+    // The contract now builds on the wrong root; corrupt data on top of it.
+    send_load(&sequencer.url, 5).await;
+    let (first, last) = (head + 1, sequencer.head());
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(anvil.url().parse().expect("url"));
+    let garbage = Rollup::submitBatchCall {
+        prevStateRoot: wrong,
+        postStateRoot: B256::repeat_byte(0x11),
+        firstL2Block: first,
+        lastL2Block: last,
+        batchData: Bytes::from_static(b"\x01 not brotli at all"),
+    };
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(garbage.abi_encode()).into())
+                .value(U256::from(10_000_000_000_000_000u64)),
+        )
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status());
+    let flagged = watcher.check_new().await.expect("check");
+    assert_eq!(flagged.len(), 1);
+    assert!(
+        matches!(flagged[0].verdict, Verdict::WrongPrevRoot { derived } if derived == true_root),
+        "a commitment on top of a wrong root is flagged: {:?}",
+        flagged[0].verdict
+    );
+
+    // The status endpoint tells the same.
+    let cancel = CancellationToken::new();
+    let (addr, _server) = serve_status(
+        "127.0.0.1:0".parse().expect("addr"),
+        watcher.status(),
+        cancel.clone(),
+    )
+    .await
+    .expect("serve");
+    let status: serde_json::Value = reqwest::get(format!("http://{addr}/status"))
+        .await
+        .expect("GET /status")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(status["checked"], checked.len() as u64 + 2);
+    assert_eq!(status["disputed"], 2);
+    assert_eq!(status["problems"][0]["verdict"], "wrong_root");
+    assert_eq!(status["problems"][0]["derived"], format!("{true_root}"));
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_batch_data_is_underivable_not_a_panic() {
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(3);
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
+    send_load(&sequencer.url, 10).await;
+    let head = sequencer.head();
+    // Truncated real data, then plain garbage: both must be reported, never panic.
+    let l2 = L2Client::new(&sequencer.url).expect("l2");
+    let parent = l2.block(0).await.expect("l2").expect("genesis");
+    let blocks = l2.blocks(1, head).await.expect("blocks");
+    let encoded = encode_batch(&Batch {
+        parent_hash: parent.hash,
+        first_block: 1,
+        blocks: blocks.iter().map(|b| b.batch_block()).collect(),
+    })
+    .expect("encode");
+    let truncated = Bytes::copy_from_slice(&encoded[..encoded.len() / 2]);
+    submit_faulty(
+        &anvil,
+        &sequencer,
+        rollup,
+        key.clone(),
+        (1, head),
+        B256::repeat_byte(0x22),
+        Some(truncated),
+    )
+    .await;
+    let mut watcher = Watcher::new(WatcherConfig {
+        l1_rpc_url: anvil.url().into(),
+        rollup,
+        genesis: sequencer.genesis(),
+        from_block: 0,
+        poll: Duration::from_millis(50),
+    })
+    .expect("watcher");
+    let flagged = watcher.check_new().await.expect("check");
+    assert_eq!(flagged.len(), 1);
+    assert!(
+        matches!(&flagged[0].verdict, Verdict::Underivable { reason } if reason.starts_with("batch data")),
+        "{:?}",
+        flagged[0].verdict
+    );
+}
