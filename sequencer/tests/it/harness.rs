@@ -648,19 +648,30 @@ pub(crate) fn log_tail(path: &Path, max: usize) -> String {
     text[text.ceil_char_boundary(start)..].to_string()
 }
 
-async fn wait_for_rpc(rpc: &Rpc, child: &mut Child, what: &str, log: &Path, timeout: Duration) {
+/// Waits until the child answers on `rpc` as `client` (the start of its
+/// `web3_clientVersion`: another process may have taken the port between
+/// [`free_port`] and the child's bind). `Err` when the child exited (for
+/// example because the port was taken); the caller retries on a new port.
+async fn wait_for_rpc(
+    rpc: &Rpc,
+    child: &mut Child,
+    (what, client): (&str, &str),
+    log: &Path,
+    timeout: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!(
+            return Err(format!(
                 "{what} exited during startup ({status}); log:\n{}",
                 log_tail(log, 4000)
-            );
+            ));
         }
-        if let Ok(response) = rpc.try_call("eth_chainId", json!([])).await
-            && response.get("result").is_some()
+        if let Ok(response) = rpc.try_call("web3_clientVersion", json!([])).await
+            && let Some(version) = response.get("result").and_then(Value::as_str)
+            && version.starts_with(client)
         {
-            return;
+            return Ok(());
         }
         assert!(
             Instant::now() < deadline,
@@ -684,23 +695,31 @@ impl Anvil {
     pub(crate) async fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("anvil.log");
-        let port = free_port();
-        let out = std::fs::File::create(&log).expect("anvil log");
-        let mut child = Command::new(tool("anvil"))
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("spawning anvil");
-        let rpc = Rpc::new(format!("http://127.0.0.1:{port}"));
-        wait_for_rpc(&rpc, &mut child, "anvil", &log, WAIT).await;
-        Self {
-            child,
-            rpc,
-            _dir: dir,
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = std::fs::File::create(&log).expect("anvil log");
+            let mut child = Command::new(tool("anvil"))
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("log"))
+                .stderr(out)
+                .spawn()
+                .expect("spawning anvil");
+            let rpc = Rpc::new(format!("http://127.0.0.1:{port}"));
+            match wait_for_rpc(&rpc, &mut child, ("anvil", "anvil"), &log, WAIT).await {
+                Ok(()) => {
+                    return Self {
+                        child,
+                        rpc,
+                        _dir: dir,
+                    };
+                }
+                Err(e) => last_error = e,
+            }
         }
+        panic!("{last_error}");
     }
 }
 
@@ -724,30 +743,39 @@ impl SequencerProcess {
     /// Starts the binary on `db_url` with `--block.time-ms block_time_ms` and
     /// waits until it answers.
     pub(crate) async fn start(db_url: &str, block_time_ms: u64, log: &Path) -> Self {
-        let port = free_port();
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
-            .args(["--rpc.addr", &format!("127.0.0.1:{port}")])
-            .args(["--db.url", db_url])
-            .args(["--chain.id", &CHAIN_ID.to_string()])
-            .args(["--block.time-ms", &block_time_ms.to_string()])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("spawning the sequencer binary");
-        let rpc = Rpc::new(format!("http://127.0.0.1:{port}"));
-        wait_for_rpc(&rpc, &mut child, "sequencer", log, Duration::from_secs(60)).await;
-        Self {
-            child: Some(child),
-            rpc,
-            log: log.to_path_buf(),
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let out = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("log file");
+            let mut child = Command::new(env!("CARGO_BIN_EXE_sequencer"))
+                .args(["--rpc.addr", &format!("127.0.0.1:{port}")])
+                .args(["--db.url", db_url])
+                .args(["--chain.id", &CHAIN_ID.to_string()])
+                .args(["--block.time-ms", &block_time_ms.to_string()])
+                .env("RUST_LOG", "info")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("log"))
+                .stderr(out)
+                .spawn()
+                .expect("spawning the sequencer binary");
+            let rpc = Rpc::new(format!("http://127.0.0.1:{port}"));
+            let who = ("sequencer", "rollup-sequencer");
+            match wait_for_rpc(&rpc, &mut child, who, log, Duration::from_secs(60)).await {
+                Ok(()) => {
+                    return Self {
+                        child: Some(child),
+                        rpc,
+                        log: log.to_path_buf(),
+                    };
+                }
+                Err(e) => last_error = e,
+            }
         }
+        panic!("{last_error}");
     }
 
     /// SIGKILL, then reap.

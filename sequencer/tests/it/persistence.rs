@@ -172,7 +172,11 @@ async fn acknowledged_transactions_survive_kill_9_under_a_stream_of_sends() {
                         refused.lock().expect("lock").push(response);
                         return;
                     }
-                    Err(_) => return, // the node is gone: not acknowledged
+                    // The node is gone (or, before the kill, unreachable): not acknowledged.
+                    Err(e) => {
+                        eprintln!("sender {key} stops at nonce {nonce}: {e}");
+                        return;
+                    }
                 }
             }
         }));
@@ -180,12 +184,19 @@ async fn acknowledged_transactions_survive_kill_9_under_a_stream_of_sends() {
     // Kill while sends are in flight and blocks are being sealed.
     let rpc = seq.rpc.clone();
     let counter = acked.clone();
+    let early_refusals = refused.clone();
     wait_until(
         "100 acknowledged sends and a few blocks",
         Duration::from_secs(60),
         || {
             let (rpc, counter) = (rpc.clone(), counter.clone());
+            let refusals = early_refusals.lock().expect("lock").clone();
             async move {
+                // Before the kill nothing may be refused: say what was, at once.
+                assert!(
+                    refusals.is_empty(),
+                    "sends refused before the kill: {refusals:?}"
+                );
                 let n = counter.lock().expect("lock").len();
                 (n >= 100 && rpc.block_number().await >= 3).then_some(())
             }
