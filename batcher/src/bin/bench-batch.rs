@@ -236,7 +236,8 @@ struct Report {
     encode: Duration,
     decode: Duration,
     /// (label, compressed bytes) of every variant measured.
-    variants: Vec<(String, usize)>,
+    /// Label, total bytes, and the time the whole variant took (layout + compression).
+    variants: Vec<(String, usize, Duration)>,
 }
 
 fn measure(workload: Workload) -> Report {
@@ -267,10 +268,11 @@ fn measure(workload: Workload) -> Report {
         ours += bytes.len();
     }
 
-    let mut variants: Vec<(String, usize)> = Vec::new();
+    let mut variants: Vec<(String, usize, Duration)> = Vec::new();
     let mut add = |label: String, f: &dyn Fn(&Batch) -> usize| {
+        let t = Instant::now();
         let total = batches.iter().map(f).sum();
-        variants.push((label, total));
+        variants.push((label, total, t.elapsed()));
     };
     for level in [3, 9, 19, 22] {
         add(format!("rows+zstd-{level}"), &|b| zstd_len(&rows(b), level));
@@ -312,8 +314,8 @@ fn main() {
         let get = |label: &str| {
             r.variants
                 .iter()
-                .find(|(l, _)| l == label)
-                .map(|(_, v)| *v)
+                .find(|(l, _, _)| l == label)
+                .map(|(_, v, _)| *v)
                 .expect("measured")
         };
         let mb = r.raw as f64 / 1e6;
@@ -327,8 +329,8 @@ fn main() {
             per_tx(r.raw)
         );
         println!(
-            "{:<24} {:>10} {:>9} {:>8}",
-            "layout+compressor", "bytes", "B/tx", "ratio"
+            "{:<24} {:>10} {:>9} {:>8} {:>9}",
+            "layout+compressor", "bytes", "B/tx", "ratio", "enc MB/s"
         );
         println!(
             "{:<24} {:>10} {:>9.2} {:>8.4}   <- the codec (version 1)",
@@ -337,13 +339,14 @@ fn main() {
             per_tx(r.ours),
             r.ours as f64 / r.raw as f64
         );
-        for (label, bytes) in &r.variants {
+        for (label, bytes, took) in &r.variants {
             println!(
-                "{:<24} {:>10} {:>9.2} {:>8.4}",
+                "{:<24} {:>10} {:>9.2} {:>8.4} {:>9.2}",
                 label,
                 bytes,
                 per_tx(*bytes),
-                *bytes as f64 / r.raw as f64
+                *bytes as f64 / r.raw as f64,
+                mb / took.as_secs_f64()
             );
         }
         let enc_mbs = mb / r.encode.as_secs_f64();

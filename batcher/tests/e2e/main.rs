@@ -144,6 +144,9 @@ async fn kill_9_and_restart_posts_every_block_exactly_once() {
                 "1024",
                 "--poll-ms",
                 "50",
+                // Any quality decodes the same way; 5 keeps the test fast.
+                "--batch.compression-quality",
+                "5",
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
