@@ -44,6 +44,24 @@ pub fn free_port() -> u16 {
         .expect("bind a loopback port")
 }
 
+/// Whether the server at `addr` answers `web3_clientVersion` as anvil.
+fn answers_as_anvil(addr: &SocketAddr) -> bool {
+    use std::io::Write;
+    let Ok(mut stream) = TcpStream::connect_timeout(addr, Duration::from_millis(100)) else {
+        return false;
+    };
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"web3_clientVersion","params":[]}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.contains("anvil/")
+}
+
 static SHARED: Mutex<Weak<Anvil>> = Mutex::new(Weak::new());
 
 impl Anvil {
@@ -113,7 +131,9 @@ impl Anvil {
                 }
                 return Err(format!("anvil exited with {status}: {stderr}"));
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            // Another process may have taken the port between `free_port` and anvil's bind:
+            // only an answer that says "anvil" counts (anvil then exits and we retry).
+            if answers_as_anvil(&addr) {
                 return Ok(anvil);
             }
             if Instant::now() > deadline {
