@@ -393,18 +393,22 @@ impl Batcher {
         Ok(())
     }
 
+    /// The receipt of `hash`, if L1 has one.
+    async fn receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>, BatcherError> {
+        self.l1
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|source| BatcherError::L1Read {
+                what: "eth_getTransactionReceipt",
+                source,
+            })
+    }
+
     /// Waits up to the resubmission delay for a receipt.
     async fn wait_receipt(&self, hash: B256) -> Result<Option<TransactionReceipt>, BatcherError> {
         let deadline = Instant::now() + self.config.txmgr.resubmit_after;
         loop {
-            let receipt = self
-                .l1
-                .get_transaction_receipt(hash)
-                .await
-                .map_err(|source| BatcherError::L1Read {
-                    what: "eth_getTransactionReceipt",
-                    source,
-                })?;
+            let receipt = self.receipt(hash).await?;
             if receipt.is_some() || Instant::now() >= deadline {
                 return Ok(receipt);
             }
@@ -431,14 +435,7 @@ impl Batcher {
             let Some(hash) = batch.l1_tx_hash else {
                 continue;
             };
-            let receipt = self
-                .l1
-                .get_transaction_receipt(hash)
-                .await
-                .map_err(|source| BatcherError::L1Read {
-                    what: "eth_getTransactionReceipt",
-                    source,
-                })?;
+            let receipt = self.receipt(hash).await?;
             match receipt.and_then(|r| r.block_number) {
                 None => {
                     tracing::warn!(
