@@ -221,8 +221,7 @@ impl BatcherArgs {
             compression_quality: self
                 .compression_quality
                 .or(file.compression_quality)
-                .unwrap_or(defaults.compression_quality)
-                .min(11),
+                .unwrap_or(defaults.compression_quality),
             bond: self.bond_wei.or(file.bond_wei),
             confirmations: self
                 .confirmations

@@ -125,15 +125,17 @@ impl BatchReader {
             let Some(tx) = log.transaction_hash else {
                 continue;
             };
-            if let Ok(event) = Rollup::BatchPiecesStaged::decode_log(&log.inner) {
-                let blobs = event.data.kind == Rollup::DataKind::Blobs;
-                for hash in &event.data.pieceHashes {
-                    sources.insert(*hash, PieceSource { tx, blobs });
-                }
-            } else if let Ok(event) = Rollup::BatchPiecesSubmitted::decode_log(&log.inner) {
-                let blobs = event.data.kind == Rollup::DataKind::Blobs;
-                for hash in &event.data.pieceHashes {
-                    sources.insert(*hash, PieceSource { tx, blobs });
+            // Pieces staged ahead of the commitment or carried by its own transaction.
+            let pieces = Rollup::BatchPiecesStaged::decode_log(&log.inner)
+                .map(|e| (e.data.pieceHashes, e.data.kind))
+                .or_else(|_| {
+                    Rollup::BatchPiecesSubmitted::decode_log(&log.inner)
+                        .map(|e| (e.data.pieceHashes, e.data.kind))
+                });
+            if let Ok((hashes, kind)) = pieces {
+                let blobs = kind == Rollup::DataKind::Blobs;
+                for hash in hashes {
+                    sources.insert(hash, PieceSource { tx, blobs });
                 }
             } else if let Ok(event) = Rollup::BatchSubmitted::decode_log(&log.inner) {
                 let index: u64 = event.data.index.saturating_to();

@@ -281,13 +281,17 @@ impl Store {
         confirmations: u64,
         is_final: bool,
     ) -> StoreResult<()> {
-        let status = if is_final { "final" } else { "included" };
+        let status = if is_final {
+            BatchStatus::Final
+        } else {
+            BatchStatus::Included
+        };
         sqlx::query(
             "UPDATE batcher_batches SET confirmations = $1, status = $2, updated_at = $3 \
              WHERE id = $4",
         )
         .bind(confirmations as i64)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now())
         .bind(id)
         .execute(&self.pool)
@@ -297,21 +301,30 @@ impl Store {
 
     /// Batches in the given statuses, oldest first.
     pub async fn batches_in(&self, statuses: &[BatchStatus]) -> StoreResult<Vec<BatchRow>> {
-        let mut out = Vec::new();
-        for row in sqlx::query(
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The loop asks every step: let the (status, first_block) index do the filtering
+        // instead of reading the whole history.
+        let placeholders = (1..=statuses.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "SELECT id, first_block, last_block, tx_count, post_state_root, status, \
              commitment_index, l1_tx_hash, l1_block, confirmations FROM batcher_batches \
-             ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            let batch = Self::batch_row(&row)?;
-            if statuses.contains(&batch.status) {
-                out.push(batch);
-            }
+             WHERE status IN ({placeholders}) ORDER BY id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for status in statuses {
+            query = query.bind(status.as_str());
         }
-        Ok(out)
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(Self::batch_row)
+            .collect()
     }
 
     fn batch_row(row: &sqlx::any::AnyRow) -> StoreResult<BatchRow> {

@@ -125,6 +125,9 @@ pub struct Watcher {
     reader: BatchReader,
     deriver: Deriver,
     next_index: u64,
+    /// L1 block the next log scan starts at: the submission block of the last commitment
+    /// read (every piece of a later commitment is staged after that submission).
+    scan_from: u64,
     /// Set after an underivable commitment: nothing later can be derived.
     stuck: bool,
     status: Arc<RwLock<Status>>,
@@ -141,6 +144,7 @@ impl Watcher {
             ..Status::default()
         };
         Ok(Self {
+            scan_from: config.from_block,
             config,
             reader,
             deriver,
@@ -175,7 +179,7 @@ impl Watcher {
     pub async fn check_new(&mut self) -> Result<Vec<CheckedCommitment>, WatchError> {
         let posted = self
             .reader
-            .batches_since(self.config.from_block, self.next_index)
+            .batches_since(self.scan_from, self.next_index)
             .await?;
         let mut checked = Vec::new();
         for batch in posted {
@@ -184,6 +188,7 @@ impl Watcher {
                 break;
             }
             self.next_index += 1;
+            self.scan_from = batch.l1_block;
             if batch.commitment.status == Rollup::Status::Invalidated {
                 continue;
             }
