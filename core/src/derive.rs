@@ -111,12 +111,10 @@ pub struct Deriver {
 impl Deriver {
     /// A deriver at block 0 of `genesis`.
     pub fn from_genesis(genesis: &Genesis) -> Self {
-        let state = genesis.state();
-        let commitment = StateCommitment::from_state(&state);
-        let mut root_source = commitment.clone();
-        let head = genesis_header(&genesis.config, genesis.timestamp, root_source.root());
+        let mut state = genesis.state();
+        let mut commitment = StateCommitment::from_state(&state);
+        let head = genesis_header(&genesis.config, genesis.timestamp, commitment.root());
         let head_hash = head.hash_slow();
-        let mut state = state;
         state.record_block_hash(0, head_hash);
         Self {
             chain: genesis.config.clone(),
@@ -196,17 +194,16 @@ impl Deriver {
         let mut derived = Vec::with_capacity(batch.blocks.len());
         for (block, txs) in batch.blocks.iter().zip(decoded) {
             let input = next_block_input(&next.chain, &next.head, next.head_hash, block.timestamp);
-            let outcome =
+            let mut outcome =
                 execute_block(&next.state, &next.chain, &input, txs).map_err(|source| {
                     DeriveError::Execution {
                         block: input.number,
                         source,
                     }
                 })?;
-            let skipped = outcome.rejected.clone();
-            let changes = outcome.changes.clone();
-            next.commitment.apply(&changes);
-            next.state.apply(&changes);
+            let skipped = std::mem::take(&mut outcome.rejected);
+            next.commitment.apply(&outcome.changes);
+            next.state.apply(&outcome.changes);
             let root = next.commitment.root();
             let sealed = seal_block(next.head_hash, &input, outcome, root, block.l1_origin);
             next.state.record_block_hash(sealed.number(), sealed.hash);

@@ -3,7 +3,7 @@
 //! whole node (store, builder, RPC) in-process for the binary and the tests.
 
 use crate::{
-    l1_origin::{L1FollowConfig, L1Reader, follow_l1},
+    l1_origin::{L1FollowConfig, L1Follower},
     node::{Node, NodeConfig},
     parallel::{Engine, ParallelConfig},
     pool::PoolConfig,
@@ -323,18 +323,10 @@ pub async fn launch(config: Config) -> eyre::Result<Running> {
     let mut tasks = Vec::new();
     if let Some(l1) = config.l1.clone() {
         // The first origin is read before the builder starts, so that block 1 of a fresh
-        // devnet already refers to L1 (a failure here is only logged: L1 may come later).
-        match L1Reader::new(l1.rpc_url.clone())
-            .origin(l1.confirmations)
-            .await
-        {
-            Ok(Some(origin)) => {
-                node.advance_l1_origin(origin);
-            }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "cannot read L1 at start-up"),
-        }
-        tasks.push(tokio::spawn(follow_l1(node.clone(), l1, cancel.clone())));
+        // devnet already refers to L1 (a failure is only logged: L1 may come later).
+        let mut follower = L1Follower::new(node.clone(), l1);
+        follower.poll().await;
+        tasks.push(tokio::spawn(follower.run(cancel.clone())));
     }
     let builder = tokio::spawn(node.clone().run_builder(cancel.clone()));
     let (addr, server) = serve(

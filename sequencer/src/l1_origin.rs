@@ -131,33 +131,59 @@ impl L1Reader {
     }
 }
 
-/// Polls L1 until `cancel` and advances the node's L1 origin. L1 being down is
-/// logged (once per outage) and the node keeps its last origin meanwhile.
-pub async fn follow_l1(node: Arc<Node>, config: L1FollowConfig, cancel: CancellationToken) {
-    let reader = L1Reader::new(config.rpc_url.clone());
-    let mut failing = false;
-    loop {
-        match reader.origin(config.confirmations).await {
+/// Follows L1 for a node: one poll of the L1 head at a time.
+#[derive(Debug)]
+pub struct L1Follower {
+    node: Arc<Node>,
+    config: L1FollowConfig,
+    reader: L1Reader,
+    /// Whether the last poll failed (an outage is logged once).
+    failing: bool,
+}
+
+impl L1Follower {
+    /// A follower of `config.rpc_url` for `node`.
+    pub fn new(node: Arc<Node>, config: L1FollowConfig) -> Self {
+        Self {
+            reader: L1Reader::new(config.rpc_url.clone()),
+            node,
+            config,
+            failing: false,
+        }
+    }
+
+    /// Reads the L1 head once and advances the node's L1 origin. L1 being down is
+    /// logged (once per outage) and the node keeps its last origin meanwhile.
+    pub async fn poll(&mut self) {
+        match self.reader.origin(self.config.confirmations).await {
             Ok(Some(origin)) => {
-                if failing {
-                    tracing::info!(url = %config.rpc_url, "L1 answers again");
-                    failing = false;
+                if self.failing {
+                    tracing::info!(url = %self.config.rpc_url, "L1 answers again");
+                    self.failing = false;
                 }
-                if node.advance_l1_origin(origin) {
+                if self.node.advance_l1_origin(origin) {
                     tracing::debug!(number = origin.number, hash = %origin.hash, "new L1 origin");
                 }
             }
             Ok(None) => {}
             Err(error) => {
-                if !failing {
+                if !self.failing {
                     tracing::warn!(%error, "cannot read L1; keeping the current L1 origin");
-                    failing = true;
+                    self.failing = true;
                 }
             }
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(config.poll_interval) => {}
+    }
+
+    /// Polls every `poll_interval` until `cancel` (the first poll after one interval:
+    /// the caller polls once before the builder starts).
+    pub async fn run(mut self, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
+            self.poll().await;
         }
     }
 }
