@@ -12,6 +12,7 @@ pub mod chain;
 pub mod derive;
 pub mod error;
 pub mod executor;
+pub mod fault;
 pub mod l1;
 pub mod state;
 pub mod trie;

@@ -1,0 +1,10 @@
+//! Fault proofs, off-chain side: the step trace of a batch, its state hashes and the
+//! witnesses the one-step verifier on L1 checks (byte-level definition: docs/fault-proof.md).
+
+pub mod inputs;
+pub mod machine;
+pub mod mpt;
+pub mod trace;
+
+pub use inputs::{InputItem, InputsError, batch_inputs, inputs_chain, inputs_root};
+pub use machine::{BlockItem, MachineState, Phase};
