@@ -4,8 +4,10 @@
 #
 #   anvil-scripts/deploy.sh <l1_rpc_url> <private_key> <out.json>
 #
-# out.json: {"rollup":"0x…","deploy_block":N,"l1_chain_id":N,"batcher":"0x…",
-#            "bond_wei":"…","challenge_period":N,"genesis_state_root":"0x…"}
+# out.json: {"rollup":"0x…","dispute_games":"0x…","step_verifier":"0x…","deploy_block":N,
+#            "l1_chain_id":N,"batcher":"0x…","bond_wei":"…","challenge_period":N,
+#            "genesis_state_root":"0x…","l2_chain_id":N,"challenge_bond_wei":"…",
+#            "move_bond_base_wei":"…","max_clock_seconds":N}
 #
 # Parameters (environment, all optional):
 #   ROLLUP_BATCHER              batcher address        (default: the deploying key's address)
@@ -13,7 +15,10 @@
 #   ROLLUP_CHALLENGE_PERIOD     seconds                (default: 300; production: 604800 = 7 days)
 #   ROLLUP_GENESIS_STATE_ROOT   L2 genesis state root  (default: the empty-trie root, with a warning;
 #                                                       devnet.sh passes the sequencer's block 0 root)
-#   ROLLUP_DISPUTE_GAME_FACTORY set on the Rollup when given
+#   ROLLUP_L2_CHAIN_ID          L2 chain id            (default: 42069, the dev genesis)
+#   GAMES_CHALLENGE_BOND_WEI    bond to open a game    (default: 50000000000000000 = 0.05 ether)
+#   GAMES_MOVE_BOND_BASE_WEI    move bond at depth 0   (default: 1000000000000000 = 0.001 ether)
+#   GAMES_MAX_CLOCK             seconds per side       (default: 600; production: 302400 = 3.5 days)
 # Needs the tools of bootstrap.sh (it runs it when forge is missing).
 set -euo pipefail
 
@@ -48,7 +53,10 @@ batcher=${ROLLUP_BATCHER:-$deployer}
 bond=${ROLLUP_BOND_WEI:-10000000000000000}
 period=${ROLLUP_CHALLENGE_PERIOD:-300}
 genesis=${ROLLUP_GENESIS_STATE_ROOT:-}
-factory=${ROLLUP_DISPUTE_GAME_FACTORY:-0x0000000000000000000000000000000000000000}
+l2_chain_id=${ROLLUP_L2_CHAIN_ID:-42069}
+challenge_bond=${GAMES_CHALLENGE_BOND_WEI:-50000000000000000}
+move_bond=${GAMES_MOVE_BOND_BASE_WEI:-1000000000000000}
+max_clock=${GAMES_MAX_CLOCK:-600}
 if [[ -z $genesis ]]; then
     echo "deploy: warning: ROLLUP_GENESIS_STATE_ROOT not set; using the empty-trie root $EMPTY_TRIE_ROOT" >&2
     genesis=$EMPTY_TRIE_ROOT
@@ -58,12 +66,12 @@ fi
 broadcast_dir=$(mktemp -d)
 trap 'rm -rf "$broadcast_dir"' EXIT
 
-echo "deploy: deploying Rollup to chain $chain_id at $L1_RPC (batcher $batcher, bond $bond wei, challenge period ${period}s)" >&2
+echo "deploy: deploying Rollup, OneStepVerifier and DisputeGames to chain $chain_id at $L1_RPC (batcher $batcher, bond $bond wei, challenge period ${period}s)" >&2
 log=$broadcast_dir/forge.log
 if ! (cd "$CONTRACTS_DIR" && FOUNDRY_BROADCAST=$broadcast_dir forge script script/Deploy.s.sol:Deploy \
     --rpc-url "$L1_RPC" --private-key "$PRIVATE_KEY" --broadcast --non-interactive \
-    --sig 'run(address,uint256,uint256,bytes32,address)' \
-    "$batcher" "$bond" "$period" "$genesis" "$factory") >"$log" 2>&1; then
+    --sig 'run(address,uint256,uint256,bytes32,uint64,uint256,uint256,uint64)' \
+    "$batcher" "$bond" "$period" "$genesis" "$l2_chain_id" "$challenge_bond" "$move_bond" "$max_clock") >"$log" 2>&1; then
     cat "$log" >&2
     die "forge script failed"
 fi
@@ -78,36 +86,51 @@ run_json=$broadcast_dir/Deploy.s.sol/$chain_id/run-latest.json
 created=$(node - "$run_json" <<'EOF'
 const fs = require('fs');
 const run = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const tx = run.transactions.find((t) => t.transactionType === 'CREATE' && t.contractName === 'Rollup');
-if (!tx || !tx.contractAddress) {
-  console.error('deploy: error: no Rollup creation in the broadcast log');
-  process.exit(1);
+const out = [];
+for (const name of ['Rollup', 'OneStepVerifier', 'DisputeGames']) {
+  const tx = run.transactions.find((t) => t.transactionType === 'CREATE' && t.contractName === name);
+  if (!tx || !tx.contractAddress) {
+    console.error(`deploy: error: no ${name} creation in the broadcast log`);
+    process.exit(1);
+  }
+  const receipt = (run.receipts || []).find((r) => r.transactionHash === tx.hash);
+  if (!receipt || !['0x1', 1, true].includes(receipt.status)) {
+    console.error(`deploy: error: the ${name} creation has no successful receipt`);
+    process.exit(1);
+  }
+  out.push(tx.contractAddress);
+  if (name === 'Rollup') out.push(Number(receipt.blockNumber));
 }
-const receipt = (run.receipts || []).find((r) => r.transactionHash === tx.hash);
-if (!receipt || !['0x1', 1, true].includes(receipt.status)) {
-  console.error('deploy: error: the Rollup creation has no successful receipt');
-  process.exit(1);
-}
-console.log(`${tx.contractAddress} ${Number(receipt.blockNumber)}`);
+console.log(out.join(' '));
 EOF
 ) || die "cannot read $run_json"
-read -r rollup deploy_block <<<"$created"
+read -r rollup deploy_block verifier games <<<"$created"
 rollup=$(cast to-check-sum-address "$rollup")
+verifier=$(cast to-check-sum-address "$verifier")
+games=$(cast to-check-sum-address "$games")
 code=$(cast code "$rollup" --rpc-url "$L1_RPC")
 [[ $code != 0x && -n $code ]] || die "no code at $rollup after deployment"
 
 mkdir -p "$(dirname "$OUT_JSON")"
 node -e '
-const [outJson, rollup, block, chainId, batcher, bond, period, genesis] = process.argv.slice(1);
+const [outJson, rollup, block, chainId, batcher, bond, period, genesis, verifier, games,
+       l2ChainId, challengeBond, moveBond, maxClock] = process.argv.slice(1);
 const out = {
   rollup,
+  dispute_games: games,
+  step_verifier: verifier,
   deploy_block: Number(block),
   l1_chain_id: Number(chainId),
   batcher,
   bond_wei: bond,
   challenge_period: Number(period),
   genesis_state_root: genesis,
+  l2_chain_id: Number(l2ChainId),
+  challenge_bond_wei: challengeBond,
+  move_bond_base_wei: moveBond,
+  max_clock_seconds: Number(maxClock),
 };
 require("fs").writeFileSync(outJson, JSON.stringify(out, null, 2) + "\n");
-' "$OUT_JSON" "$rollup" "$deploy_block" "$chain_id" "$batcher" "$bond" "$period" "$genesis"
-echo "deploy: Rollup at $rollup; wrote $OUT_JSON" >&2
+' "$OUT_JSON" "$rollup" "$deploy_block" "$chain_id" "$batcher" "$bond" "$period" "$genesis" \
+    "$verifier" "$games" "$l2_chain_id" "$challenge_bond" "$move_bond" "$max_clock"
+echo "deploy: Rollup at $rollup, DisputeGames at $games, OneStepVerifier at $verifier; wrote $OUT_JSON" >&2

@@ -33,12 +33,12 @@ L1_CHAIN_ID=31337
 L2_CHAIN_ID=42069
 # Anvil's well-known dev accounts. The first is funded on L1 by anvil and on L2 by the
 # sequencer's dev genesis; it deploys the contracts and is yours to use. The batcher gets
-# the third, so that no two parties ever race for L1 nonces; the second is reserved for the
-# challenger's dispute games (it only reads L1 today).
+# the third, so that no two parties ever race for L1 nonces; the second plays the challenger's
+# dispute games (and defends the batcher's roots: the batcher's key names it its defender).
 DEV_PRIVATE_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 DEV_ADDRESS=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
-# shellcheck disable=SC2034 # reserved for the challenger's games
 CHALLENGER_PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+CHALLENGER_ADDRESS=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 BATCHER_PRIVATE_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 BATCHER_ADDRESS=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 RELEASE_DIR=$REPO_ROOT/target/release
@@ -158,8 +158,11 @@ if [[ ${DEVNET_REDEPLOY:-0} != 1 && -f $contracts_json ]]; then
     previous=$(json_field "$contracts_json" rollup 2>/dev/null || true)
     previous_root=$(json_field "$contracts_json" genesis_state_root 2>/dev/null || true)
     previous_batcher=$(json_field "$contracts_json" batcher 2>/dev/null || true)
+    previous_games=$(json_field "$contracts_json" dispute_games 2>/dev/null || true)
     if [[ -n $previous && $(cast code "$previous" --rpc-url "$L1_RPC" 2>/dev/null || echo 0x) != 0x ]]; then
-        if [[ ${previous_batcher,,} != "${BATCHER_ADDRESS,,}" ]]; then
+        if [[ -z $previous_games ]]; then
+            log "the Rollup at $previous has no DisputeGames recorded; deploying the contracts afresh"
+        elif [[ ${previous_batcher,,} != "${BATCHER_ADDRESS,,}" ]]; then
             log "the Rollup at $previous has batcher $previous_batcher, not $BATCHER_ADDRESS; deploying a new Rollup"
         elif [[ -z $genesis_root || $genesis_root == "$previous_root" ]]; then
             rollup=$previous
@@ -170,9 +173,14 @@ if [[ ${DEVNET_REDEPLOY:-0} != 1 && -f $contracts_json ]]; then
     fi
 fi
 if [[ -z $rollup ]]; then
-    ROLLUP_BATCHER=$BATCHER_ADDRESS ROLLUP_GENESIS_STATE_ROOT=$genesis_root "$SCRIPT_DIR/deploy.sh" "$L1_RPC" "$DEV_PRIVATE_KEY" "$contracts_json"
+    ROLLUP_BATCHER=$BATCHER_ADDRESS ROLLUP_GENESIS_STATE_ROOT=$genesis_root ROLLUP_L2_CHAIN_ID=$L2_CHAIN_ID \
+        "$SCRIPT_DIR/deploy.sh" "$L1_RPC" "$DEV_PRIVATE_KEY" "$contracts_json"
     rollup=$(json_field "$contracts_json" rollup)
 fi
+games=$(json_field "$contracts_json" dispute_games)
+# The batcher proposes every root; the challenger service defends them in its name.
+cast send "$games" 'setDefender(address)' "$CHALLENGER_ADDRESS" --private-key "$BATCHER_PRIVATE_KEY" \
+    --rpc-url "$L1_RPC" >/dev/null || die "cannot make the challenger the batcher's defender"
 
 # ------------------------------------------------------------------ batcher and challenger
 
@@ -202,6 +210,9 @@ if [[ -x $RELEASE_DIR/challenger ]]; then
         --rollup.address "$rollup" \
         --l1.from-block "$(json_field "$contracts_json" deploy_block)" \
         --chain.id "$L2_CHAIN_ID" \
+        --games.address "$games" \
+        --private-key "$CHALLENGER_PRIVATE_KEY" \
+        --db.url "sqlite://$DATA_DIR/challenger.db" \
         --status.addr "$HOST:$STATUS_PORT"
 else
     log "skipping challenger: $RELEASE_DIR/challenger not built"
@@ -210,7 +221,7 @@ fi
 # ------------------------------------------------------------------ summary
 
 node -e '
-const [out, l1, l2, l1Id, l2Id, key, addr, rollup, deployBlock] = process.argv.slice(1);
+const [out, l1, l2, l1Id, l2Id, key, addr, rollup, deployBlock, games, verifier] = process.argv.slice(1);
 const j = {
   l1_rpc: l1,
   l2_rpc: l2,
@@ -218,12 +229,12 @@ const j = {
   l2_chain_id: Number(l2Id),
   dev_private_key: key,
   dev_address: addr,
-  contracts: { rollup },
+  contracts: { rollup, dispute_games: games, step_verifier: verifier },
   l1_deploy_block: Number(deployBlock),
 };
 require("fs").writeFileSync(out, JSON.stringify(j, null, 2) + "\n");
 ' "$devnet_json" "$L1_RPC" "$L2_RPC" "$L1_CHAIN_ID" "$L2_CHAIN_ID" "$DEV_PRIVATE_KEY" "$DEV_ADDRESS" \
-    "$rollup" "$(json_field "$contracts_json" deploy_block)"
+    "$rollup" "$(json_field "$contracts_json" deploy_block)" "$games" "$(json_field "$contracts_json" step_verifier)"
 
 cat >&2 <<EOF
 
@@ -235,7 +246,8 @@ devnet is up (data: $DATA_DIR, logs: $LOG_DIR)
   dev key:         $DEV_PRIVATE_KEY
   dev address:     $DEV_ADDRESS  (funded on L1 and L2)
   Rollup contract: $rollup
-  challenger:      http://$HOST:$STATUS_PORT/status (every posted state root, checked from L1 data)
+  DisputeGames:    $games
+  challenger:      http://$HOST:$STATUS_PORT/status (every posted state root checked from L1 data; games)
   services:        ${CHILD_NAMES[*]}
   written to:      $devnet_json
 Ctrl-C stops everything.

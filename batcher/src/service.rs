@@ -25,6 +25,7 @@ use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use rollup_core::{
     batch::{BROTLI_QUALITY, Batch, BatchEncodeError, encode_body, seal_body_with_quality},
+    fault::{InputsError, batch_inputs, inputs_root},
     l1::{Rollup, decode_rollup_error},
 };
 use std::time::{Duration, Instant};
@@ -121,6 +122,9 @@ pub enum BatcherError {
     /// The batch could not be encoded.
     #[error(transparent)]
     Encode(#[from] BatchEncodeError),
+    /// The blocks read from the sequencer do not match the batch built from them.
+    #[error("inputs of the batch: {0}")]
+    Inputs(#[from] InputsError),
     /// The configured key is not the contract's batcher.
     #[error("this key's address {ours} is not the Rollup's batcher {theirs}")]
     NotBatcher {
@@ -522,6 +526,8 @@ impl Batcher {
             blocks.truncate(keep);
         };
         let post_root = blocks.last().expect("non-empty").header.state_root;
+        let headers: Vec<_> = blocks.iter().map(|b| b.header.clone()).collect();
+        let inputs_root = inputs_root(&batch_inputs(&batch, &headers)?);
         let pieces = self.split(&data);
         let row = NewBatch {
             first_block: batch.first_block,
@@ -529,6 +535,7 @@ impl Batcher {
             tx_count: batch.tx_count() as u64,
             prev_state_root: l1_root,
             post_state_root: post_root,
+            inputs_root,
             data_kind: self.config.data_kind.as_str(),
             data_bytes: data.len() as u64,
             pieces: pieces.len() as u64,
@@ -660,6 +667,7 @@ impl Batcher {
                     postStateRoot: row.post_state_root,
                     firstL2Block: row.first_block,
                     lastL2Block: row.last_block,
+                    inputsRoot: row.inputs_root,
                     batchData: last.clone(),
                 },
                 self.bond,
@@ -672,6 +680,7 @@ impl Batcher {
                         postStateRoot: row.post_state_root,
                         firstL2Block: row.first_block,
                         lastL2Block: row.last_block,
+                        inputsRoot: row.inputs_root,
                     },
                     self.bond,
                 )

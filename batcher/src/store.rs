@@ -84,6 +84,8 @@ pub struct NewBatch {
     pub prev_state_root: B256,
     /// State root after the last block (the claim).
     pub post_state_root: B256,
+    /// Hash chain over the batch's inputs, posted with it (docs/fault-proof.md section 2).
+    pub inputs_root: B256,
     /// "calldata" or "blobs".
     pub data_kind: &'static str,
     /// Encoded batch size.
@@ -138,6 +140,108 @@ pub struct Store {
     pool: AnyPool,
 }
 
+/// Opens a pool on `url` (`sqlite://path`, created if missing, in WAL mode with full sync; or
+/// `postgres://…`) and runs the service's migrations for that backend. Shared by the services
+/// that keep their progress in their own tables.
+pub async fn open_pool(
+    url: &str,
+    sqlite: &sqlx::migrate::Migrator,
+    postgres_migrations: &sqlx::migrate::Migrator,
+) -> StoreResult<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let postgres = url.starts_with("postgres");
+    let url = if !postgres && !url.contains("mode=") {
+        format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
+    } else {
+        url.to_string()
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if !postgres {
+                    for pragma in [
+                        "PRAGMA journal_mode=WAL",
+                        "PRAGMA synchronous=FULL",
+                        "PRAGMA busy_timeout=10000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(AnyConnectOptions::from_str(&url)?)
+        .await?;
+    if postgres {
+        postgres_migrations.run(&pool).await?;
+    } else {
+        sqlite.run(&pool).await?;
+    }
+    Ok(pool)
+}
+
+
+/// A throw-away Postgres schema for tests of the services' stores: created on the local
+/// Postgres (`ROLLUP_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`);
+/// `None` (and a SKIPPED line) when Postgres is unreachable, unless `ROLLUP_REQUIRE_POSTGRES`
+/// is set, which makes that a failure.
+#[derive(Debug)]
+pub struct TestSchema {
+    /// URL whose connections use the schema.
+    pub url: String,
+    schema: String,
+    conn: sqlx::postgres::PgConnection,
+}
+
+impl TestSchema {
+    /// Creates `<prefix>_<pid>` afresh.
+    pub async fn create(prefix: &str) -> Option<Self> {
+        use sqlx::Connection;
+        let admin = std::env::var("ROLLUP_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut conn = match sqlx::postgres::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                assert!(
+                    std::env::var("ROLLUP_REQUIRE_POSTGRES").is_err(),
+                    "Postgres at {admin} unreachable: {e}"
+                );
+                eprintln!("SKIPPED (Postgres variant): {admin}: {e}");
+                return None;
+            }
+        };
+        let schema = format!("{prefix}_{}", std::process::id());
+        for statement in [
+            format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            format!("CREATE SCHEMA {schema}"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .expect("schema");
+        }
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        Some(Self {
+            url: format!("{admin}{sep}options=-c%20search_path%3D{schema}"),
+            schema,
+            conn,
+        })
+    }
+
+    /// Drops the schema.
+    pub async fn drop(mut self) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.schema
+        )))
+        .execute(&mut self.conn)
+        .await
+        .expect("drop schema");
+    }
+}
+
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -156,40 +260,12 @@ impl Store {
     /// Connects and migrates. `sqlite://path` (created if missing) or `postgres://…`.
     /// The batcher needs a database (or Postgres schema) of its own.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        sqlx::any::install_default_drivers();
-        let postgres = url.starts_with("postgres");
-        let url = if !postgres && !url.contains("mode=") {
-            format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
-        } else {
-            url.to_string()
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if !postgres {
-                        for pragma in [
-                            "PRAGMA journal_mode=WAL",
-                            "PRAGMA synchronous=FULL",
-                            "PRAGMA busy_timeout=10000",
-                        ] {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(AnyConnectOptions::from_str(&url)?)
-            .await?;
-        if postgres {
-            sqlx::migrate!("../migrations/batcher/postgres")
-                .run(&pool)
-                .await?;
-        } else {
-            sqlx::migrate!("../migrations/batcher/sqlite")
-                .run(&pool)
-                .await?;
-        }
+        let pool = open_pool(
+            url,
+            &sqlx::migrate!("../migrations/batcher/sqlite"),
+            &sqlx::migrate!("../migrations/batcher/postgres"),
+        )
+        .await?;
         Ok(Self { pool })
     }
 
@@ -198,14 +274,16 @@ impl Store {
         let t = now();
         let row = sqlx::query(
             "INSERT INTO batcher_batches (first_block, last_block, tx_count, prev_state_root, \
-             post_state_root, data_kind, data_bytes, pieces, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', $9, $10) RETURNING id",
+             post_state_root, inputs_root, data_kind, data_bytes, pieces, status, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'sending', $10, $11) \
+             RETURNING id",
         )
         .bind(batch.first_block as i64)
         .bind(batch.last_block as i64)
         .bind(batch.tx_count as i64)
         .bind(batch.prev_state_root.to_string())
         .bind(batch.post_state_root.to_string())
+        .bind(batch.inputs_root.to_string())
         .bind(batch.data_kind)
         .bind(batch.data_bytes as i64)
         .bind(batch.pieces as i64)
@@ -413,43 +491,14 @@ mod tests {
             .await;
     }
 
-    /// The same on the local Postgres, in a fresh schema (skipped when Postgres is
-    /// unreachable, unless `ROLLUP_REQUIRE_POSTGRES` is set).
+    /// The same on the local Postgres, in a fresh schema.
     #[tokio::test]
     async fn batches_move_through_their_states_on_postgres() {
-        use sqlx::Connection;
-        let admin = std::env::var("ROLLUP_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut conn = match sqlx::postgres::PgConnection::connect(&admin).await {
-            Ok(conn) => conn,
-            Err(e) => {
-                assert!(
-                    std::env::var("ROLLUP_REQUIRE_POSTGRES").is_err(),
-                    "Postgres at {admin} unreachable: {e}"
-                );
-                eprintln!("SKIPPED (Postgres variant): {admin}: {e}");
-                return;
-            }
+        let Some(schema) = TestSchema::create("batcher_t").await else {
+            return;
         };
-        let schema = format!("batcher_t_{}", std::process::id());
-        for statement in [
-            format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-            format!("CREATE SCHEMA {schema}"),
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(statement))
-                .execute(&mut conn)
-                .await
-                .expect("schema");
-        }
-        let sep = if admin.contains('?') { '&' } else { '?' };
-        batches_move_through_their_states(&format!(
-            "{admin}{sep}options=-c%20search_path%3D{schema}"
-        ))
-        .await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&mut conn)
-            .await
-            .expect("drop schema");
+        batches_move_through_their_states(&schema.url).await;
+        schema.drop().await;
     }
 
     async fn batches_move_through_their_states(url: &str) {

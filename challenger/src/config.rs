@@ -1,6 +1,7 @@
 //! Flags of the `challenger` binary (clap, with environment variables).
 
 use crate::watcher::WatcherConfig;
+use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::Address;
 use clap::Parser;
 use rollup_core::chain::{ChainConfig, Genesis};
@@ -51,6 +52,22 @@ pub struct ChallengerArgs {
     /// Milliseconds between checks of L1.
     #[arg(long = "poll-ms", env = "CHALLENGER_POLL_MS", default_value_t = 1000)]
     pub poll_ms: u64,
+    /// Address of the DisputeGames contract; without it the challenger only watches.
+    #[arg(long = "games.address", env = "CHALLENGER_GAMES_ADDRESS")]
+    pub games: Option<Address>,
+    /// Private key (hex) of the account that opens and plays games and pays their bonds;
+    /// required with --games.address. To defend a proposer's correct roots, the proposer
+    /// authorizes this account with `DisputeGames.setDefender`.
+    #[arg(long = "private-key", env = "CHALLENGER_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+    /// Database of the challenger's progress and games: `sqlite://path` (created if missing)
+    /// or `postgres://…` (a database or schema of its own).
+    #[arg(
+        long = "db.url",
+        env = "CHALLENGER_DB_URL",
+        default_value = "sqlite://challenger.db"
+    )]
+    pub db_url: String,
     /// Log format: text or json (filter with RUST_LOG).
     #[arg(
         long = "log.format",
@@ -69,9 +86,25 @@ pub enum ConfigError {
     /// The genesis file is not valid.
     #[error("genesis file {0}: {1}")]
     Genesis(PathBuf, serde_json::Error),
+    /// Games need a key.
+    #[error("--games.address needs --private-key (CHALLENGER_PRIVATE_KEY)")]
+    MissingKey,
+    /// The key does not parse.
+    #[error("--private-key is not a valid secp256k1 private key")]
+    BadKey,
 }
 
 impl ChallengerArgs {
+    /// The games contract and the key that plays, when games are played.
+    pub fn player(&self) -> Result<Option<(Address, PrivateKeySigner)>, ConfigError> {
+        let Some(games) = self.games else {
+            return Ok(None);
+        };
+        let key = self.private_key.as_deref().ok_or(ConfigError::MissingKey)?;
+        let signer = key.parse().map_err(|_| ConfigError::BadKey)?;
+        Ok(Some((games, signer)))
+    }
+
     /// The watcher's configuration.
     pub fn watcher_config(&self) -> Result<WatcherConfig, ConfigError> {
         let genesis = match &self.genesis {

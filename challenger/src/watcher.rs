@@ -4,8 +4,10 @@
 //! derived post-state root with the claimed one. The verdicts go to the logs
 //! and to the status that the JSON endpoint serves.
 //!
-//! Not yet here (the dispute-game issue): opening and playing games on a wrong
-//! root, persistence of the derived state (a restart re-derives from genesis).
+//! For every commitment it derives, it also keeps what a dispute game over it needs (the
+//! pre-state and the input items, from which `core`'s step trace is built on demand) and
+//! checks the commitment's `inputsRoot` against the inputs it derived. Games themselves are
+//! played by `games.rs`. A restart re-derives from genesis (the derived state is not stored).
 
 use alloy_primitives::{Address, B256};
 use parking_lot::RwLock;
@@ -13,10 +15,19 @@ use rollup_batcher::{
     reader::{BatchReader, PostedBatch, ReaderError},
     rollup_view::{ViewError, call_view},
 };
-use rollup_core::{chain::Genesis, derive::Deriver, l1::Rollup};
+use rollup_core::{
+    chain::Genesis,
+    derive::Deriver,
+    fault::{InputItem, batch_inputs, inputs_root, trace::Trace},
+    l1::Rollup,
+    state::WorldState,
+};
 use serde::Serialize;
-use std::{sync::Arc, time::Duration};
-use tokio_util::sync::CancellationToken;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 /// What the watcher needs.
 #[derive(Clone, Debug)]
@@ -75,7 +86,80 @@ pub enum Verdict {
         /// Why.
         reason: String,
     },
+    /// The posted `inputsRoot` is not the hash chain of the inputs its batch data carries: the
+    /// commitment cannot be disputed on L1 (docs/fault-proof.md section 2) and is reported.
+    InputsMismatch {
+        /// The inputs root of the derived inputs.
+        derived: B256,
+        /// The root derivation gives.
+        derived_root: B256,
+    },
 }
+
+impl Verdict {
+    /// The verdict's word, as stored and shown.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Correct => "correct",
+            Self::WrongRoot { .. } => "wrong_root",
+            Self::WrongPrevRoot { .. } => "wrong_prev_root",
+            Self::Underivable { .. } => "underivable",
+            Self::InputsMismatch { .. } => "inputs_mismatch",
+        }
+    }
+}
+
+/// What a dispute game over one derived commitment needs: its pre-state and input items,
+/// with the step trace built from them on first use (building it computes a state root per
+/// step, so only commitments that end up in a game pay for it).
+#[derive(Debug)]
+pub struct DisputeCase {
+    /// Commitment index.
+    pub index: u64,
+    /// The commitment's `prevStateRoot`.
+    pub prev_root: B256,
+    /// The commitment's `inputsRoot` (equal to ours: mismatches get no case).
+    pub inputs_root: B256,
+    /// The post-state root derivation gives.
+    pub derived_root: B256,
+    genesis: Genesis,
+    pre: WorldState,
+    items: Vec<InputItem>,
+    trace: OnceLock<Result<Arc<Trace>, String>>,
+}
+
+impl DisputeCase {
+    /// The step trace of the commitment (built once). An error means the trace disagrees
+    /// with derivation, which must never happen: we then refuse to play rather than lose.
+    pub fn trace(&self) -> Result<Arc<Trace>, String> {
+        self.trace
+            .get_or_init(|| {
+                let trace = Trace::new(
+                    self.pre.clone(),
+                    self.genesis.config.clone(),
+                    self.items.clone(),
+                )
+                .map_err(|e| format!("trace of commitment {}: {e}", self.index))?;
+                if trace.post_state_root() != self.derived_root {
+                    return Err(format!(
+                        "trace of commitment {} ends at root {}, derivation at {}",
+                        self.index,
+                        trace.post_state_root(),
+                        self.derived_root
+                    ));
+                }
+                Ok(Arc::new(trace))
+            })
+            .clone()
+    }
+}
+
+/// Dispute cases by commitment index, shared with the game player.
+pub type DisputeCases = Arc<RwLock<BTreeMap<u64, Arc<DisputeCase>>>>;
+
+/// How many derived commitments keep their dispute case (older ones are past any challenge
+/// window in practice; a game over an older one is played only if its case is still held).
+pub const KEPT_CASES: usize = 256;
 
 /// One checked commitment.
 #[derive(Clone, Debug, Serialize)]
@@ -116,6 +200,8 @@ pub struct Status {
     pub problems: Vec<CheckedCommitment>,
     /// The last error reading L1, if the last check failed.
     pub last_error: Option<String>,
+    /// The dispute games we play (clocks, positions, bonds).
+    pub games: Vec<crate::games::GameInfo>,
 }
 
 /// Checks every commitment, in index order.
@@ -131,6 +217,7 @@ pub struct Watcher {
     /// Set after an underivable commitment: nothing later can be derived.
     stuck: bool,
     status: Arc<RwLock<Status>>,
+    cases: DisputeCases,
 }
 
 impl Watcher {
@@ -151,7 +238,13 @@ impl Watcher {
             next_index: 0,
             stuck: false,
             status: Arc::new(RwLock::new(status)),
+            cases: DisputeCases::default(),
         })
+    }
+
+    /// The dispute cases of the commitments derived so far (the most recent [`KEPT_CASES`]).
+    pub fn cases(&self) -> DisputeCases {
+        self.cases.clone()
     }
 
     /// The shared status.
@@ -232,22 +325,18 @@ impl Watcher {
                         ),
                     }
                 }
-                Ok(decoded) => match self.deriver.apply_batch(&decoded) {
-                    Err(e) => {
-                        self.stuck = true;
-                        Verdict::Underivable {
-                            reason: format!("derivation: {e}"),
+                Ok(decoded) => {
+                    let pre = self.deriver.state().clone();
+                    match self.deriver.apply_batch(&decoded) {
+                        Err(e) => {
+                            self.stuck = true;
+                            Verdict::Underivable {
+                                reason: format!("derivation: {e}"),
+                            }
                         }
+                        Ok(blocks) => self.judge(batch, &decoded, pre, &blocks),
                     }
-                    Ok(_) => {
-                        let derived = self.deriver.head().0.state_root;
-                        if derived == commitment.postStateRoot {
-                            Verdict::Correct
-                        } else {
-                            Verdict::WrongRoot { derived }
-                        }
-                    }
-                },
+                }
             }
         };
         CheckedCommitment {
@@ -257,6 +346,60 @@ impl Watcher {
             l1_block: batch.l1_block,
             claimed_root: commitment.postStateRoot,
             verdict,
+        }
+    }
+
+    /// The verdict on a derived commitment; keeps its dispute case when its inputs match.
+    fn judge(
+        &mut self,
+        batch: &PostedBatch,
+        decoded: &rollup_core::batch::Batch,
+        mut pre: WorldState,
+        blocks: &[rollup_core::derive::DerivedBlock],
+    ) -> Verdict {
+        let commitment = &batch.commitment;
+        let derived_root = self.deriver.head().0.state_root;
+        let headers: Vec<_> = blocks.iter().map(|b| b.block.header.clone()).collect();
+        let items = match batch_inputs(decoded, &headers) {
+            Ok(items) => items,
+            Err(e) => {
+                return Verdict::Underivable {
+                    reason: format!("inputs: {e}"),
+                };
+            }
+        };
+        let ours = inputs_root(&items);
+        if ours != commitment.inputsRoot {
+            return Verdict::InputsMismatch {
+                derived: ours,
+                derived_root,
+            };
+        }
+        // BLOCKHASH inside the batch reads the batch's own earlier blocks too.
+        for block in blocks {
+            pre.record_block_hash(block.block.number(), block.block.hash);
+        }
+        let case = DisputeCase {
+            index: batch.index,
+            prev_root: commitment.prevStateRoot,
+            inputs_root: ours,
+            derived_root,
+            genesis: self.config.genesis.clone(),
+            pre,
+            items,
+            trace: OnceLock::new(),
+        };
+        let mut cases = self.cases.write();
+        cases.insert(batch.index, Arc::new(case));
+        while cases.len() > KEPT_CASES {
+            cases.pop_first();
+        }
+        if derived_root == commitment.postStateRoot {
+            Verdict::Correct
+        } else {
+            Verdict::WrongRoot {
+                derived: derived_root,
+            }
         }
     }
 
@@ -293,17 +436,4 @@ impl Watcher {
         status.last_error = None;
     }
 
-    /// Checks until `cancel`, pausing `poll` between rounds; L1 errors are logged and retried.
-    pub async fn run(mut self, cancel: CancellationToken) {
-        loop {
-            if let Err(error) = self.check_new().await {
-                tracing::warn!(%error, "cannot read commitments from L1; retrying");
-                self.status.write().last_error = Some(error.to_string());
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(self.config.poll) => {}
-            }
-        }
-    }
 }

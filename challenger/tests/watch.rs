@@ -9,13 +9,7 @@ mod common;
 #[allow(dead_code)]
 mod harness;
 
-use alloy::{
-    network::EthereumWallet,
-    providers::{Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
-};
-use alloy_primitives::{B256, Bytes, U256};
-use alloy_sol_types::SolCall;
+use alloy_primitives::{B256, Bytes};
 use common::anvil::Anvil;
 use harness::*;
 use rollup_batcher::{config::DataKind, l2::L2Client, service::Batcher};
@@ -29,61 +23,6 @@ use rollup_core::{
 };
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// Submits blocks `first..=last` of the sequencer with `post_root` (or `data`
-/// instead of their real encoding) as the batcher key would.
-async fn submit_faulty(
-    anvil: &Anvil,
-    sequencer: &Sequencer,
-    rollup: alloy_primitives::Address,
-    key: alloy::signers::local::PrivateKeySigner,
-    (first, last): (u64, u64),
-    post_root: B256,
-    data: Option<Bytes>,
-) {
-    let l2 = L2Client::new(&sequencer.url).expect("l2");
-    let parent = l2.block(first - 1).await.expect("l2").expect("parent");
-    let blocks = l2.blocks(first, last).await.expect("blocks");
-    let batch = Batch {
-        parent_hash: parent.hash,
-        first_block: first,
-        blocks: blocks.iter().map(|b| b.batch_block()).collect(),
-    };
-    let data = data.unwrap_or_else(|| encode_batch(&batch).expect("encode"));
-    let call = Rollup::submitBatchCall {
-        prevStateRoot: parent.header.state_root,
-        postStateRoot: post_root,
-        firstL2Block: first,
-        lastL2Block: last,
-        batchData: data,
-    };
-    send_submit(anvil, key, rollup, call).await;
-}
-
-/// Sends `call` with the minimum bond from `key` and checks that the Rollup took it.
-async fn send_submit(
-    anvil: &Anvil,
-    key: alloy::signers::local::PrivateKeySigner,
-    rollup: alloy_primitives::Address,
-    call: Rollup::submitBatchCall,
-) {
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(key))
-        .connect_http(anvil.url().parse().expect("url"));
-    let receipt = provider
-        .send_transaction(
-            TransactionRequest::default()
-                .to(rollup)
-                .input(Bytes::from(call.abi_encode()).into())
-                .value(U256::from(10_000_000_000_000_000u64)),
-        )
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("receipt");
-    assert!(receipt.status(), "the faulty submission was refused");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_roots_pass_and_wrong_or_corrupt_ones_are_reported() {
@@ -160,6 +99,7 @@ async fn honest_roots_pass_and_wrong_or_corrupt_ones_are_reported() {
         postStateRoot: B256::repeat_byte(0x11),
         firstL2Block: first,
         lastL2Block: last,
+        inputsRoot: B256::repeat_byte(0x12),
         batchData: Bytes::from_static(b"\x01 not brotli at all"),
     };
     send_submit(&anvil, key.clone(), rollup, garbage).await;

@@ -14,17 +14,25 @@ pragma solidity ^0.8.24;
 ///      2. Commitments link: a new one's `prevStateRoot` is the `postStateRoot` of the latest
 ///         valid commitment (the genesis root before the first), and its L2 blocks start right
 ///         after that commitment's `lastL2Block` (block 1 first: block 0 is the genesis).
-///      3. Within `challengePeriod` seconds of submission the dispute game factory may mark a
-///         commitment challenged (several games may be open at once); each game ends with
-///         `dismissChallenge` (the proposer won) or `replaceStateRoot` (the proposer lost).
+///      3. Within `challengePeriod` seconds of its `submittedAt` (the submission, or the latest
+///         replacement, rule 5) the dispute game factory may mark a commitment challenged (several
+///         games may be open at once); each game ends with `dismissChallenge` (the proposer won)
+///         or `replaceStateRoot` (the proposer lost).
 ///      4. `finalize(index)` (anyone) succeeds once the period is over, no challenge is open and
 ///         every earlier commitment is final; the bond goes back to the proposer.
-///      5. `replaceStateRoot(index, root)` writes the proven root, marks the commitment
-///         `Corrected` (final) and sends its bond to the factory (slashed). Every LATER commitment
+///      5. `replaceStateRoot(index, root, newProposer)` (payable, the factory only) is called when
+///         a game proved the proposer wrong. A game does not prove the challenger's root right, so
+///         the replacement is a new claim, challengeable like a submission: the old bond goes to
+///         the factory (slashed); the commitment keeps its index, batch, `prevStateRoot`,
+///         `inputsRoot` and L2 blocks and becomes `Pending` again with `postStateRoot = root`,
+///         `proposer = newProposer`, `bond = msg.value` (at least `bond`), `submittedAt = now` (a
+///         full new challenge period), no open challenge, and `replacements` one higher. Games
+///         opened against the old claim are stale: the factory tells them apart by `replacements`
+///         (recorded when a game opens) and must not report their outcome. Every LATER commitment
 ///         that is not already invalidated built on the wrong root: it becomes `Invalidated`, its
 ///         open challenges are dropped and its bond is credited back to its proposer (see
 ///         `withdraw`). The chain's head moves back to `index`; the next submission must start
-///         from the corrected root and from L2 block `lastL2Block + 1` of that commitment.
+///         from the new root and from L2 block `lastL2Block + 1` of that commitment.
 ///         Indices are never reused: the next commitment gets the next unused index.
 ///         Pieces staged for the next batch (rule 7) built on the wrong root too: they are
 ///         discarded (`StagedPiecesDiscarded`).
@@ -51,14 +59,21 @@ pragma solidity ^0.8.24;
 ///         `[firstPiece, firstPiece + pieceHashes.length)` contains `p` (a discarded run is
 ///         overwritten by the next run, which restarts at position 0). `pieceHashes(i)` gives
 ///         the same list from state.
+///      8. Every submission carries `inputsRoot`, the hash chain of the batch's inputs
+///         (docs/fault-proof.md section 2); the dispute game starts from
+///         `MachineState.initialHash(prevStateRoot, inputsRoot)`. It must not be zero
+///         (`ZeroInputsRoot`): a batch has at least one block, so its inputs are never empty. The
+///         contract cannot check it against the batch data (future work, see the doc).
 contract Rollup {
     /// @notice Life cycle of a commitment.
+    /// @dev `Pending ⇄ Challenged`, `Pending → Finalized`, `Challenged → Pending` also by a
+    ///      replacement (rule 5), `Pending | Challenged → Invalidated` (a replacement of an
+    ///      earlier commitment). `Finalized` and `Invalidated` are final.
     enum Status {
         None,
         Pending,
         Challenged,
         Finalized,
-        Corrected,
         Invalidated
     }
 
@@ -68,17 +83,21 @@ contract Rollup {
         Blobs
     }
 
-    /// @notice One batch commitment. Six storage slots.
+    /// @notice One batch commitment. Seven storage slots.
     struct Commitment {
         /// `keccak256(abi.encodePacked(pieceHashes))` over all the batch's pieces, in order (rule 7).
         bytes32 batchDataHash;
         bytes32 prevStateRoot;
-        /// The proposer's claim, or the proven root once `Corrected`.
+        /// The current proposer's claim (the batcher's, or a replacement's, rule 5).
         bytes32 postStateRoot;
+        /// Hash chain of the batch's inputs (rule 8, docs/fault-proof.md section 2).
+        bytes32 inputsRoot;
         uint64 firstL2Block;
         uint64 lastL2Block;
-        /// L1 timestamp of the submission; the challenge period starts here.
+        /// L1 timestamp of the current claim (submission or latest replacement); the challenge
+        /// period starts here.
         uint64 submittedAt;
+        /// L1 block of the submission (not changed by a replacement: the batch stays where it was).
         uint64 l1BlockNumber;
         address proposer;
         /// Bond still held for this commitment (zero once paid out, slashed or refunded).
@@ -89,6 +108,9 @@ contract Rollup {
         uint32 openChallenges;
         /// Number of pieces of the batch (1 .. MAX_PIECES), see `pieceHashes`.
         uint32 pieceCount;
+        /// Times `postStateRoot` was replaced (rule 5); identifies the current claim together
+        /// with the index.
+        uint32 replacements;
     }
 
     // ---------------------------------------------------------------- errors
@@ -96,6 +118,7 @@ contract Rollup {
     error ZeroAddress();
     error ZeroChallengePeriod();
     error ZeroStateRoot();
+    error ZeroInputsRoot();
     error BondTooLarge(uint256 amount);
     error NotOwner(address caller);
     error NotBatcher(address caller);
@@ -130,6 +153,7 @@ contract Rollup {
         bytes32 indexed batchDataHash,
         bytes32 prevStateRoot,
         bytes32 postStateRoot,
+        bytes32 inputsRoot,
         uint64 firstL2Block,
         uint64 lastL2Block
     );
@@ -145,10 +169,20 @@ contract Rollup {
     event BatchFinalized(uint256 indexed index, bytes32 postStateRoot, address indexed proposer, uint256 bondReturned);
     event BatchChallenged(uint256 indexed index, uint256 openChallenges);
     event ChallengeDismissed(uint256 indexed index, uint256 openChallenges);
+    /// @notice A game proved `index`'s claim `oldStateRoot` wrong: `newStateRoot` is its new
+    ///         claim, by `newProposer`, backed by `newBond`, challengeable until
+    ///         `block.timestamp + challengePeriod` of this log; `replacements` is the commitment's new
+    ///         counter (rule 5).
     event StateRootReplaced(
-        uint256 indexed index, bytes32 wrongStateRoot, bytes32 correctStateRoot, uint256 bondSlashed
+        uint256 indexed index,
+        bytes32 oldStateRoot,
+        bytes32 newStateRoot,
+        address indexed newProposer,
+        uint256 bondSlashed,
+        uint256 newBond,
+        uint32 replacements
     );
-    event BatchInvalidated(uint256 indexed index, uint256 indexed correctedIndex, uint256 bondRefunded);
+    event BatchInvalidated(uint256 indexed index, uint256 indexed replacedIndex, uint256 bondRefunded);
     event DisputeGameFactorySet(address indexed factory);
     event BondCredited(address indexed account, uint256 amount);
     event BondWithdrawn(address indexed account, uint256 amount);
@@ -255,30 +289,42 @@ contract Rollup {
 
     /// @notice Commits a batch whose pieces are the staged ones (calldata) followed by this
     ///         call's `batchData` (non-empty), the whole batch when nothing is staged.
+    /// @param inputsRoot hash chain of the batch's inputs (rule 8), not zero
     /// @return index the new commitment's index
     function submitBatch(
         bytes32 prevStateRoot,
         bytes32 postStateRoot,
         uint64 firstL2Block,
         uint64 lastL2Block,
+        bytes32 inputsRoot,
         bytes calldata batchData
     ) external payable returns (uint256 index) {
         if (batchData.length == 0) revert EmptyBatchData();
         bytes32[] memory hashes = new bytes32[](1);
         hashes[0] = keccak256(batchData);
-        index = _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, hashes, DataKind.Calldata);
+        index = _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, inputsRoot, hashes, DataKind.Calldata);
     }
 
     /// @notice Commits a batch whose pieces are the staged ones (blobs) followed by every blob of
     ///         this transaction (EIP-4844, at least one), in order.
+    /// @param inputsRoot hash chain of the batch's inputs (rule 8), not zero
     /// @return index the new commitment's index
-    function submitBatchBlobs(bytes32 prevStateRoot, bytes32 postStateRoot, uint64 firstL2Block, uint64 lastL2Block)
-        external
-        payable
-        returns (uint256 index)
-    {
-        index =
-            _record(prevStateRoot, postStateRoot, firstL2Block, lastL2Block, _transactionBlobHashes(), DataKind.Blobs);
+    function submitBatchBlobs(
+        bytes32 prevStateRoot,
+        bytes32 postStateRoot,
+        uint64 firstL2Block,
+        uint64 lastL2Block,
+        bytes32 inputsRoot
+    ) external payable returns (uint256 index) {
+        index = _record(
+            prevStateRoot,
+            postStateRoot,
+            firstL2Block,
+            lastL2Block,
+            inputsRoot,
+            _transactionBlobHashes(),
+            DataKind.Blobs
+        );
     }
 
     // ---------------------------------------------------------------- finalization
@@ -340,23 +386,32 @@ contract Rollup {
         emit ChallengeDismissed(index, c.openChallenges);
     }
 
-    /// @notice A dispute game proved `index`'s post-state root wrong; `correctStateRoot` replaces
-    ///         it. The commitment becomes `Corrected` (final), its bond goes to the factory, and
-    ///         every later commitment is invalidated (rule 5 above).
-    function replaceStateRoot(uint256 index, bytes32 correctStateRoot) external {
+    /// @notice A dispute game proved `index`'s post-state root wrong; `newStateRoot`, the
+    ///         winning challenger's root, becomes the commitment's new claim by `newProposer`,
+    ///         backed by `msg.value` (at least `bond`) and challengeable for a full new period. The
+    ///         old bond goes to the factory, open challenges are dropped, `replacements` grows by
+    ///         one and every later commitment is invalidated (rule 5 above).
+    function replaceStateRoot(uint256 index, bytes32 newStateRoot, address newProposer) external payable {
         _onlyFactory();
         Commitment storage c = _get(index);
         if (c.status != Status.Challenged) revert UnexpectedStatus(index, c.status);
-        if (correctStateRoot == bytes32(0)) revert ZeroStateRoot();
-        bytes32 wrongStateRoot = c.postStateRoot;
-        if (correctStateRoot == wrongStateRoot) revert StateRootUnchanged(index, correctStateRoot);
+        if (newStateRoot == bytes32(0)) revert ZeroStateRoot();
+        if (newProposer == address(0)) revert ZeroAddress();
+        if (msg.value < bond) revert InsufficientBond(msg.value, bond);
+        if (msg.value > type(uint96).max) revert BondTooLarge(msg.value);
+        bytes32 oldStateRoot = c.postStateRoot;
+        if (newStateRoot == oldStateRoot) revert StateRootUnchanged(index, newStateRoot);
 
-        c.postStateRoot = correctStateRoot;
-        c.status = Status.Corrected;
-        c.openChallenges = 0;
         uint256 slashed = c.bond;
-        c.bond = 0;
-        lockedBonds -= slashed;
+        c.postStateRoot = newStateRoot;
+        c.proposer = newProposer;
+        c.bond = uint96(msg.value);
+        c.submittedAt = uint64(block.timestamp);
+        c.status = Status.Pending;
+        c.openChallenges = 0;
+        uint32 replacements = c.replacements + 1;
+        c.replacements = replacements;
+        lockedBonds = lockedBonds - slashed + msg.value;
 
         uint256 count = _commitments.length;
         for (uint256 j = index + 1; j < count; ++j) {
@@ -372,8 +427,8 @@ contract Rollup {
         }
         _headPlusOne = index + 1;
         _discardStaged();
-        _advanceFinalization();
-        emit StateRootReplaced(index, wrongStateRoot, correctStateRoot, slashed);
+        // `index` is not final (it is Pending again), so `nextFinalization` does not move.
+        emit StateRootReplaced(index, oldStateRoot, newStateRoot, newProposer, slashed, msg.value, replacements);
         _pay(msg.sender, slashed);
     }
 
@@ -447,6 +502,7 @@ contract Rollup {
         bytes32 postStateRoot,
         uint64 firstL2Block,
         uint64 lastL2Block,
+        bytes32 inputsRoot,
         bytes32[] memory finalPieces,
         DataKind dataKind
     ) internal returns (uint256 index) {
@@ -454,6 +510,7 @@ contract Rollup {
         if (msg.value < bond) revert InsufficientBond(msg.value, bond);
         if (msg.value > type(uint96).max) revert BondTooLarge(msg.value);
         if (postStateRoot == bytes32(0)) revert ZeroStateRoot();
+        if (inputsRoot == bytes32(0)) revert ZeroInputsRoot();
         bytes32 expectedPrev = latestStateRoot();
         if (prevStateRoot != expectedPrev) revert PrevStateRootMismatch(expectedPrev, prevStateRoot);
         uint64 expectedFirst = nextL2Block();
@@ -465,26 +522,31 @@ contract Rollup {
 
         index = _commitments.length;
         (bytes32 batchDataHash, uint32 pieceCount) = _takePieces(index, finalPieces, dataKind);
-        _commitments.push(
-            Commitment({
-                batchDataHash: batchDataHash,
-                prevStateRoot: prevStateRoot,
-                postStateRoot: postStateRoot,
-                firstL2Block: firstL2Block,
-                lastL2Block: lastL2Block,
-                submittedAt: uint64(block.timestamp),
-                l1BlockNumber: uint64(block.number),
-                proposer: msg.sender,
-                bond: uint96(msg.value),
-                status: Status.Pending,
-                dataKind: dataKind,
-                openChallenges: 0,
-                pieceCount: pieceCount
-            })
-        );
+        // Field by field (not a struct literal): fewer stack slots.
+        Commitment storage c = _commitments.push();
+        c.batchDataHash = batchDataHash;
+        c.prevStateRoot = prevStateRoot;
+        c.postStateRoot = postStateRoot;
+        c.inputsRoot = inputsRoot;
+        c.firstL2Block = firstL2Block;
+        c.lastL2Block = lastL2Block;
+        c.submittedAt = uint64(block.timestamp);
+        c.l1BlockNumber = uint64(block.number);
+        c.proposer = msg.sender;
+        c.bond = uint96(msg.value);
+        c.status = Status.Pending;
+        c.dataKind = dataKind;
+        c.pieceCount = pieceCount;
         _headPlusOne = index + 1;
         lockedBonds += msg.value;
-        emit BatchSubmitted(index, batchDataHash, prevStateRoot, postStateRoot, firstL2Block, lastL2Block);
+        _emitSubmitted(index, c);
+    }
+
+    /// @dev Logs `BatchSubmitted` from storage (out of `_record`, whose stack is full).
+    function _emitSubmitted(uint256 index, Commitment storage c) internal {
+        emit BatchSubmitted(
+            index, c.batchDataHash, c.prevStateRoot, c.postStateRoot, c.inputsRoot, c.firstL2Block, c.lastL2Block
+        );
     }
 
     /// @dev Appends the final call's pieces to the staged ones, which are already commitment
@@ -567,19 +629,14 @@ contract Rollup {
         }
     }
 
-    /// @dev Moves `nextFinalization` past final commitments; a `Corrected` one it passes becomes
-    ///      the finalized root. Returns the new value.
+    /// @dev Moves `nextFinalization` past final (`Finalized` or `Invalidated`) commitments.
+    ///      Returns the new value.
     function _advanceFinalization() internal returns (uint256 next) {
         next = nextFinalization;
         uint256 count = _commitments.length;
         while (next < count) {
-            Commitment storage c = _commitments[next];
-            if (c.status == Status.Corrected) {
-                finalizedStateRoot = c.postStateRoot;
-                finalizedL2Block = c.lastL2Block;
-            } else if (c.status != Status.Finalized && c.status != Status.Invalidated) {
-                break;
-            }
+            Status s = _commitments[next].status;
+            if (s != Status.Finalized && s != Status.Invalidated) break;
             ++next;
         }
         nextFinalization = next;

@@ -41,6 +41,7 @@ contract RollupTestBase is Test {
     uint256 internal constant BOND = 0.01 ether;
     uint256 internal constant PERIOD = 300;
     bytes32 internal constant GENESIS = keccak256("genesis");
+    bytes32 internal constant INPUTS = keccak256("inputs");
 
     address internal batcher = address(0xBA7C);
     address internal factory = address(0xFAC7);
@@ -63,7 +64,7 @@ contract RollupTestBase is Test {
         bytes32 prev = rollup.latestStateRoot();
         uint64 first = rollup.nextL2Block();
         vm.prank(batcher);
-        index = rollup.submitBatch{value: BOND}(prev, post, first, first + blocks - 1, abi.encode(first, post));
+        index = rollup.submitBatch{value: BOND}(prev, post, first, first + blocks - 1, INPUTS, abi.encode(first, post));
     }
 
     function submitN(uint256 n) internal {
@@ -79,6 +80,13 @@ contract RollupTestBase is Test {
     /// The batch data hash rule: keccak256 of the packed piece hashes, in order.
     function dataHash(bytes32[] memory pieces) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(pieces));
+    }
+
+    /// The factory replaces `index`'s root, backing it with the minimum bond.
+    function replace(uint256 index, bytes32 newRoot, address newProposer) internal {
+        vm.deal(factory, factory.balance + BOND);
+        vm.prank(factory);
+        rollup.replaceStateRoot{value: BOND}(index, newRoot, newProposer);
     }
 
     function one(bytes32 h) internal pure returns (bytes32[] memory list) {
@@ -142,15 +150,16 @@ contract RollupUnitTest is RollupTestBase {
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchPiecesSubmitted(0, 0, one(keccak256(data)), Rollup.DataKind.Calldata);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), 1, 10);
+        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), INPUTS, 1, 10);
         vm.prank(batcher);
-        uint256 index = rollup.submitBatch{value: BOND + 1}(GENESIS, root(1), 1, 10, data);
+        uint256 index = rollup.submitBatch{value: BOND + 1}(GENESIS, root(1), 1, 10, INPUTS, data);
 
         assertEq(index, 0);
         Rollup.Commitment memory c = rollup.getCommitment(0);
         assertEq(c.batchDataHash, expectedHash);
         assertEq(c.prevStateRoot, GENESIS);
         assertEq(c.postStateRoot, root(1));
+        assertEq(c.inputsRoot, INPUTS);
         assertEq(uint256(c.firstL2Block), 1);
         assertEq(uint256(c.lastL2Block), 10);
         assertEq(uint256(c.submittedAt), block.timestamp);
@@ -160,6 +169,8 @@ contract RollupUnitTest is RollupTestBase {
         assertTrue(c.status == Rollup.Status.Pending);
         assertTrue(c.dataKind == Rollup.DataKind.Calldata);
         assertEq(uint256(c.pieceCount), 1);
+        assertEq(uint256(c.replacements), 0);
+        assertEq(uint256(c.openChallenges), 0);
         assertEq(rollup.latestStateRoot(), root(1));
         assertEq(uint256(rollup.nextL2Block()), 11);
         assertEq(rollup.lockedBonds(), BOND + 1);
@@ -175,31 +186,33 @@ contract RollupUnitTest is RollupTestBase {
         vm.deal(stranger, 1 ether);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotBatcher.selector, stranger));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
     }
 
     function test_submitBatch_rejectsLowBond() public {
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.InsufficientBond.selector, BOND - 1, BOND));
-        rollup.submitBatch{value: BOND - 1}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND - 1}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
     }
 
     function test_submitBatch_rejectsBadLinksAndRanges() public {
         vm.startPrank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.PrevStateRootMismatch.selector, GENESIS, root(9)));
-        rollup.submitBatch{value: BOND}(root(9), root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(root(9), root(1), 1, 1, INPUTS, hex"01");
         vm.expectRevert(abi.encodeWithSelector(Rollup.NonContiguousL2Blocks.selector, uint64(1), uint64(0)));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 0, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 0, 1, INPUTS, hex"01");
         vm.expectRevert(abi.encodeWithSelector(Rollup.NonContiguousL2Blocks.selector, uint64(1), uint64(2)));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 2, 3, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 2, 3, INPUTS, hex"01");
         vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidL2BlockRange.selector, uint64(1), uint64(0)));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 0, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 0, INPUTS, hex"01");
         vm.expectRevert(abi.encodeWithSelector(Rollup.InvalidL2BlockRange.selector, uint64(1), type(uint64).max));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, type(uint64).max, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, type(uint64).max, INPUTS, hex"01");
         vm.expectRevert(Rollup.ZeroStateRoot.selector);
-        rollup.submitBatch{value: BOND}(GENESIS, bytes32(0), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, bytes32(0), 1, 1, INPUTS, hex"01");
+        vm.expectRevert(Rollup.ZeroInputsRoot.selector);
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, bytes32(0), hex"01");
         vm.expectRevert(Rollup.EmptyBatchData.selector);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, "");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, "");
         vm.stopPrank();
         assertEq(rollup.commitmentCount(), 0);
         assertEq(address(rollup).balance, 0);
@@ -209,9 +222,9 @@ contract RollupUnitTest is RollupTestBase {
         submit(5, root(1));
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.PrevStateRootMismatch.selector, root(1), GENESIS));
-        rollup.submitBatch{value: BOND}(GENESIS, root(2), 6, 6, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(2), 6, 6, INPUTS, hex"01");
         vm.prank(batcher);
-        uint256 index = rollup.submitBatch{value: BOND}(root(1), root(2), 6, 6, hex"01");
+        uint256 index = rollup.submitBatch{value: BOND}(root(1), root(2), 6, 6, INPUTS, hex"01");
         assertEq(index, 1);
         (bool exists, uint256 h) = rollup.head();
         assertTrue(exists);
@@ -228,9 +241,9 @@ contract RollupUnitTest is RollupTestBase {
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchPiecesSubmitted(0, 0, hashes, Rollup.DataKind.Blobs);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), 1, 4);
+        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), INPUTS, 1, 4);
         vm.prank(batcher);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 4);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 4, INPUTS);
 
         Rollup.Commitment memory c = rollup.getCommitment(0);
         assertEq(c.batchDataHash, expectedHash);
@@ -244,7 +257,17 @@ contract RollupUnitTest is RollupTestBase {
     function test_submitBatchBlobs_rejectsTransactionWithoutBlobs() public {
         vm.prank(batcher);
         vm.expectRevert(Rollup.NoBlobs.selector);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
+    }
+
+    function test_submitBatchBlobs_recordsInputsRootAndRejectsZero() public {
+        VM_EXTRA.blobhashes(one(bytes32(uint256(0x01) << 248 | 0xcc)));
+        vm.prank(batcher);
+        vm.expectRevert(Rollup.ZeroInputsRoot.selector);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, bytes32(0));
+        vm.prank(batcher);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, keccak256("blob inputs"));
+        assertEq(rollup.getCommitment(0).inputsRoot, keccak256("blob inputs"));
     }
 
     // ------------------------------------------------------------ finalization
@@ -293,7 +316,7 @@ contract RollupUnitTest is RollupTestBase {
         Rollup r = new Rollup(address(receiver), BOND, PERIOD, GENESIS);
         vm.deal(address(receiver), 1 ether);
         vm.prank(address(receiver));
-        r.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        r.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
         vm.warp(block.timestamp + PERIOD);
 
         vm.expectEmit(true, true, true, true);
@@ -343,7 +366,7 @@ contract RollupUnitTest is RollupTestBase {
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotDisputeGameFactory.selector, address(this)));
         fresh.dismissChallenge(0);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotDisputeGameFactory.selector, address(this)));
-        fresh.replaceStateRoot(0, root(1));
+        fresh.replaceStateRoot{value: BOND}(0, root(1), stranger);
     }
 
     function test_dismissChallenge_allChallengesMustCloseBeforeFinalize() public {
@@ -377,50 +400,72 @@ contract RollupUnitTest is RollupTestBase {
         rollup.markChallenged(1);
         vm.prank(factory);
         rollup.markChallenged(2);
+        vm.warp(block.timestamp + 100);
 
-        bytes32 correct = keccak256("correct");
+        bytes32 replacement = keccak256("replacement");
+        address challenger = address(0xC4A1);
+        vm.deal(factory, 2 * BOND);
         uint256 factoryBefore = factory.balance;
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchInvalidated(2, 1, BOND);
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchInvalidated(3, 1, BOND);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.StateRootReplaced(1, root(1), correct, BOND);
+        emit Rollup.StateRootReplaced(1, root(1), replacement, challenger, BOND, 2 * BOND, 1);
         vm.prank(factory);
-        rollup.replaceStateRoot(1, correct);
+        rollup.replaceStateRoot{value: 2 * BOND}(1, replacement, challenger);
 
-        assertEq(factory.balance, factoryBefore + BOND);
+        // The factory paid the new bond and got the slashed one.
+        assertEq(factory.balance, factoryBefore - 2 * BOND + BOND);
         assertTrue(status(0) == Rollup.Status.Pending);
-        assertTrue(status(1) == Rollup.Status.Corrected);
         assertTrue(status(2) == Rollup.Status.Invalidated);
         assertTrue(status(3) == Rollup.Status.Invalidated);
-        assertEq(rollup.getCommitment(1).postStateRoot, correct);
+        // The replaced commitment is a new claim: Pending, new proposer, bond and period.
+        Rollup.Commitment memory c = rollup.getCommitment(1);
+        assertTrue(c.status == Rollup.Status.Pending);
+        assertEq(c.postStateRoot, replacement);
+        assertEq(c.prevStateRoot, root(0));
+        assertEq(c.inputsRoot, INPUTS);
+        assertEq(c.proposer, challenger);
+        assertEq(uint256(c.bond), 2 * BOND);
+        assertEq(uint256(c.submittedAt), block.timestamp);
+        assertEq(uint256(c.openChallenges), 0);
+        assertEq(uint256(c.replacements), 1);
+        assertEq(rollup.challengeDeadline(1), block.timestamp + PERIOD);
         assertEq(uint256(rollup.getCommitment(2).openChallenges), 0);
         assertEq(rollup.claimable(batcher), 2 * BOND);
-        assertEq(rollup.lockedBonds(), BOND);
+        assertEq(rollup.lockedBonds(), BOND + 2 * BOND);
         assertEq(address(rollup).balance, rollup.totalBondsHeld());
 
-        // The chain continues from the corrected commitment, at the next unused index.
-        assertEq(rollup.latestStateRoot(), correct);
+        // The chain continues from the replaced commitment, at the next unused index.
+        assertEq(rollup.latestStateRoot(), replacement);
         assertEq(uint256(rollup.nextL2Block()), 5);
         (bool exists, uint256 h) = rollup.head();
         assertTrue(exists);
         assertEq(h, 1);
         vm.prank(batcher);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.PrevStateRootMismatch.selector, correct, root(3)));
-        rollup.submitBatch{value: BOND}(root(3), root(9), 9, 9, hex"01");
+        vm.expectRevert(abi.encodeWithSelector(Rollup.PrevStateRootMismatch.selector, replacement, root(3)));
+        rollup.submitBatch{value: BOND}(root(3), root(9), 9, 9, INPUTS, hex"01");
         vm.prank(batcher);
-        uint256 next = rollup.submitBatch{value: BOND}(correct, root(9), 5, 6, hex"01");
+        uint256 next = rollup.submitBatch{value: BOND}(replacement, root(9), 5, 6, INPUTS, hex"01");
         assertEq(next, 4);
 
-        // Later games against an invalidated commitment fail; finalization skips it.
+        // Later games against an invalidated commitment fail; finalization skips it, in order.
         vm.prank(factory);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedStatus.selector, 2, Rollup.Status.Invalidated));
         rollup.dismissChallenge(2);
         vm.warp(block.timestamp + PERIOD);
         rollup.finalize(0);
+        assertEq(rollup.nextFinalization(), 1);
+        uint256 challengerBefore = challenger.balance;
+        vm.expectEmit(true, true, true, true);
+        emit Rollup.BatchFinalized(1, replacement, challenger, 2 * BOND);
+        rollup.finalize(1);
+        // The replacement's bond goes back to its proposer.
+        assertEq(challenger.balance, challengerBefore + 2 * BOND);
         assertEq(rollup.nextFinalization(), 4);
-        assertEq(rollup.finalizedStateRoot(), correct);
+        assertEq(rollup.finalizedStateRoot(), replacement);
+        assertEq(uint256(rollup.finalizedL2Block()), 4);
         rollup.finalize(4);
         assertEq(rollup.finalizedStateRoot(), root(9));
 
@@ -429,35 +474,101 @@ contract RollupUnitTest is RollupTestBase {
         assertEq(address(rollup).balance, 0);
     }
 
-    function test_replaceStateRoot_rejectsUnchallengedAndSameRoot() public {
+    function test_replaceStateRoot_rejectsBadCalls() public {
         submit(1, root(1));
+        vm.deal(factory, 10 ether);
         vm.startPrank(factory);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnexpectedStatus.selector, 0, Rollup.Status.Pending));
-        rollup.replaceStateRoot(0, root(2));
+        rollup.replaceStateRoot{value: BOND}(0, root(2), stranger);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.UnknownCommitment.selector, 1));
+        rollup.replaceStateRoot{value: BOND}(1, root(2), stranger);
         rollup.markChallenged(0);
         vm.expectRevert(abi.encodeWithSelector(Rollup.StateRootUnchanged.selector, 0, root(1)));
-        rollup.replaceStateRoot(0, root(1));
+        rollup.replaceStateRoot{value: BOND}(0, root(1), stranger);
         vm.expectRevert(Rollup.ZeroStateRoot.selector);
-        rollup.replaceStateRoot(0, bytes32(0));
+        rollup.replaceStateRoot{value: BOND}(0, bytes32(0), stranger);
+        vm.expectRevert(Rollup.ZeroAddress.selector);
+        rollup.replaceStateRoot{value: BOND}(0, root(2), address(0));
+        vm.expectRevert(abi.encodeWithSelector(Rollup.InsufficientBond.selector, BOND - 1, BOND));
+        rollup.replaceStateRoot{value: BOND - 1}(0, root(2), stranger);
+        uint256 tooLarge = uint256(type(uint96).max) + 1;
+        vm.deal(factory, tooLarge);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.BondTooLarge.selector, tooLarge));
+        rollup.replaceStateRoot{value: tooLarge}(0, root(2), stranger);
         vm.stopPrank();
+        assertTrue(status(0) == Rollup.Status.Challenged);
+        assertEq(address(rollup).balance, BOND);
     }
 
-    function test_replaceStateRoot_earlierCorrectionInvalidatesLaterCorrection() public {
+    function test_replaceStateRoot_replacementIsChallengeableAgain() public {
+        submitN(2);
+        vm.prank(factory);
+        rollup.markChallenged(0);
+        vm.prank(factory);
+        rollup.markChallenged(0);
+        uint256 firstDeadline = rollup.challengeDeadline(0);
+        vm.warp(firstDeadline + 10); // past the original period: the games are still open
+        replace(0, keccak256("second"), stranger);
+        assertEq(rollup.challengeDeadline(0), block.timestamp + PERIOD);
+        // The other game on the old claim was dropped with it: nothing is open, not finalizable yet.
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengePeriodNotOver.selector, 0, block.timestamp + PERIOD));
+        rollup.finalize(0);
+
+        // A new game against the replacement, won by its challenger: replaced again.
+        vm.prank(factory);
+        rollup.markChallenged(0);
+        replace(0, keccak256("third"), address(0xC3));
+        Rollup.Commitment memory c = rollup.getCommitment(0);
+        assertEq(c.postStateRoot, keccak256("third"));
+        assertEq(c.proposer, address(0xC3));
+        assertEq(uint256(c.replacements), 2);
+        // A game against the third claim that the proposer wins.
+        vm.prank(factory);
+        rollup.markChallenged(0);
+        vm.prank(factory);
+        rollup.dismissChallenge(0);
+        vm.warp(block.timestamp + PERIOD);
+        rollup.finalize(0);
+        assertEq(rollup.finalizedStateRoot(), keccak256("third"));
+        assertEq(address(0xC3).balance, BOND);
+        assertEq(address(rollup).balance, rollup.totalBondsHeld());
+    }
+
+    function test_replaceStateRoot_withinItsNewPeriodOnly() public {
+        submit(1, root(1));
+        vm.prank(factory);
+        rollup.markChallenged(0);
+        replace(0, root(2), stranger);
+        uint256 deadline = rollup.challengeDeadline(0);
+        vm.warp(deadline);
+        vm.prank(factory);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ChallengePeriodOver.selector, 0, deadline));
+        rollup.markChallenged(0);
+        rollup.finalize(0);
+        assertTrue(status(0) == Rollup.Status.Finalized);
+    }
+
+    function test_replaceStateRoot_earlierReplacementInvalidatesLaterReplacement() public {
         submitN(3);
         vm.startPrank(factory);
         rollup.markChallenged(0);
         rollup.markChallenged(2);
-        rollup.replaceStateRoot(2, keccak256("late"));
-        rollup.replaceStateRoot(0, keccak256("early"));
         vm.stopPrank();
-        assertTrue(status(0) == Rollup.Status.Corrected);
+        replace(2, keccak256("late"), stranger);
+        replace(0, keccak256("early"), stranger);
+        assertTrue(status(0) == Rollup.Status.Pending);
         assertTrue(status(1) == Rollup.Status.Invalidated);
         assertTrue(status(2) == Rollup.Status.Invalidated);
+        // The later replacement's bond goes back to its proposer.
+        assertEq(rollup.claimable(stranger), BOND);
+        assertEq(rollup.nextFinalization(), 0);
+        assertEq(rollup.latestStateRoot(), keccak256("early"));
+        assertEq(address(rollup).balance, rollup.totalBondsHeld());
+        vm.warp(block.timestamp + PERIOD);
+        rollup.finalize(0);
         assertEq(rollup.nextFinalization(), 3);
         assertEq(rollup.finalizedStateRoot(), keccak256("early"));
         assertEq(uint256(rollup.finalizedL2Block()), 2);
-        assertEq(rollup.latestStateRoot(), keccak256("early"));
-        assertEq(address(rollup).balance, rollup.totalBondsHeld());
     }
 
     // ------------------------------------------------------------ fuzz
@@ -481,21 +592,21 @@ contract RollupUnitTest is RollupTestBase {
         vm.assume(prev != GENESIS);
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.PrevStateRootMismatch.selector, GENESIS, prev));
-        rollup.submitBatch{value: BOND}(prev, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(prev, root(1), 1, 1, INPUTS, hex"01");
     }
 
     function testFuzz_submit_bondBelowMinimumReverts(uint256 value) public {
         value = bound(value, 0, BOND - 1);
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.InsufficientBond.selector, value, BOND));
-        rollup.submitBatch{value: value}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: value}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
     }
 
     function testFuzz_submit_anyBondAboveMinimumIsHeld(uint96 value) public {
         vm.assume(value >= BOND);
         vm.deal(batcher, value);
         vm.prank(batcher);
-        rollup.submitBatch{value: value}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: value}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
         assertEq(uint256(rollup.getCommitment(0).bond), value);
         assertEq(address(rollup).balance, value);
     }
@@ -521,13 +632,12 @@ contract RollupUnitTest is RollupTestBase {
         submitN(count);
         vm.prank(factory);
         rollup.markChallenged(target);
-        vm.prank(factory);
-        rollup.replaceStateRoot(target, correct);
+        replace(target, correct, stranger);
         for (uint256 i; i < count; ++i) {
             Rollup.Status s = status(i);
-            if (i < target) assertTrue(s == Rollup.Status.Pending);
-            else if (i == target) assertTrue(s == Rollup.Status.Corrected);
+            if (i <= target) assertTrue(s == Rollup.Status.Pending);
             else assertTrue(s == Rollup.Status.Invalidated);
+            assertEq(uint256(rollup.getCommitment(i).replacements), i == target ? 1 : 0);
         }
         assertEq(rollup.latestStateRoot(), correct);
         assertEq(rollup.claimable(batcher), uint256(count - 1 - target) * BOND);
@@ -630,8 +740,7 @@ contract RollupInvariantTest is RollupTestBase {
         for (uint256 i; i < next; ++i) {
             Rollup.Status s = rollup.getCommitment(i).status;
             assertTrue(
-                s == Rollup.Status.Finalized || s == Rollup.Status.Corrected || s == Rollup.Status.Invalidated,
-                "non-final commitment below the pointer"
+                s == Rollup.Status.Finalized || s == Rollup.Status.Invalidated, "non-final commitment below the pointer"
             );
         }
         if (next < count) {
@@ -661,6 +770,17 @@ contract RollupInvariantTest is RollupTestBase {
         assertLt(staged.length, rollup.MAX_PIECES(), "no room for the final piece");
         assertEq(keccak256(abi.encode(staged)), keccak256(abi.encode(handler.ghostStaged())), "staged pieces");
         if (staged.length > 0) assertTrue(rollup.stagedKind() == handler.ghostStagedKind(), "staged kind");
+    }
+
+    /// Every replacement is counted on its commitment (rule 5), and a replaced commitment that is
+    /// still valid is a claim by its new proposer (the handler) with a bond, or final.
+    function invariant_replacementsAreCounted() public view {
+        uint256 total;
+        uint256 count = rollup.commitmentCount();
+        for (uint256 i; i < count; ++i) {
+            total += rollup.getCommitment(i).replacements;
+        }
+        assertEq(total, handler.replaced(), "replacements != successful replaceStateRoot calls");
     }
 
     /// The handler did something: guards against a suite that only reverts.

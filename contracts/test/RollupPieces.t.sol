@@ -140,9 +140,9 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchPiecesSubmitted(0, 2, one(all[2]), Rollup.DataKind.Calldata);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), 1, 7);
+        emit Rollup.BatchSubmitted(0, expectedHash, GENESIS, root(1), INPUTS, 1, 7);
         vm.prank(batcher);
-        uint256 index = rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 7, hex"0c0c0c");
+        uint256 index = rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 7, INPUTS, hex"0c0c0c");
 
         assertEq(index, 0);
         Rollup.Commitment memory c = rollup.getCommitment(0);
@@ -159,7 +159,7 @@ contract RollupPiecesTest is RollupTestBase {
         emit Rollup.BatchPiecesStaged(1, 0, one(keccak256(hex"0d")), Rollup.DataKind.Calldata);
         stageData(hex"0d");
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(root(1), root(2), 8, 8, hex"0e");
+        rollup.submitBatch{value: BOND}(root(1), root(2), 8, 8, INPUTS, hex"0e");
         bytes32[] memory second = new bytes32[](2);
         second[0] = keccak256(hex"0d");
         second[1] = keccak256(hex"0e");
@@ -178,9 +178,9 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchPiecesSubmitted(0, 12, last, Rollup.DataKind.Blobs);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.BatchSubmitted(0, dataHash(all), GENESIS, root(1), 1, 3);
+        emit Rollup.BatchSubmitted(0, dataHash(all), GENESIS, root(1), INPUTS, 1, 3);
         vm.prank(batcher);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 3);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 3, INPUTS);
 
         assertEq(rollup.getCommitment(0).batchDataHash, dataHash(all));
         assertTrue(rollup.getCommitment(0).dataKind == Rollup.DataKind.Blobs);
@@ -193,13 +193,13 @@ contract RollupPiecesTest is RollupTestBase {
         stageData(hex"01");
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.InsufficientBond.selector, BOND - 1, BOND));
-        rollup.submitBatch{value: BOND - 1}(GENESIS, root(1), 1, 1, hex"02");
+        rollup.submitBatch{value: BOND - 1}(GENESIS, root(1), 1, 1, INPUTS, hex"02");
         vm.prank(batcher);
         vm.expectRevert(Rollup.EmptyBatchData.selector);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, "");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, "");
         vm.prank(batcher);
         vm.expectRevert(Rollup.NoBlobs.selector);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
         assertEq(rollup.stagedPieceCount(), 1);
         assertEq(rollup.commitmentCount(), 0);
     }
@@ -209,7 +209,7 @@ contract RollupPiecesTest is RollupTestBase {
         vm.deal(stranger, 1 ether);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotBatcher.selector, stranger));
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
     }
 
     function test_pieceHashes_unknownIndexReverts() public {
@@ -234,7 +234,7 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(Rollup.MixedDataKinds.selector, Rollup.DataKind.Calldata, Rollup.DataKind.Blobs)
         );
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
         vm.stopPrank();
         assertEq(rollup.stagedPieceCount(), 1);
         assertTrue(rollup.stagedKind() == Rollup.DataKind.Calldata);
@@ -250,7 +250,7 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(Rollup.MixedDataKinds.selector, Rollup.DataKind.Blobs, Rollup.DataKind.Calldata)
         );
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
         vm.stopPrank();
         assertEq(rollup.stagedPieceCount(), 2);
         assertTrue(rollup.stagedKind() == Rollup.DataKind.Blobs);
@@ -263,12 +263,12 @@ contract RollupPiecesTest is RollupTestBase {
         stageData(hex"01"); // allowed: the list was empty
         assertTrue(rollup.stagedKind() == Rollup.DataKind.Calldata);
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"02");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"02");
         stageBlobs(blobs(1, 1)); // allowed: the submission emptied the list
         assertTrue(rollup.stagedKind() == Rollup.DataKind.Blobs);
         setBlobs(blobs(2, 1));
         vm.prank(batcher);
-        rollup.submitBatchBlobs{value: BOND}(root(1), root(2), 2, 2);
+        rollup.submitBatchBlobs{value: BOND}(root(1), root(2), 2, 2, INPUTS);
         assertTrue(rollup.getCommitment(0).dataKind == Rollup.DataKind.Calldata);
         assertTrue(rollup.getCommitment(1).dataKind == Rollup.DataKind.Blobs);
     }
@@ -285,7 +285,7 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectRevert(abi.encodeWithSelector(Rollup.TooManyPieces.selector, MAX + 1, MAX));
         rollup.stageBatchData(hex"01");
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
         assertEq(rollup.pieceHashes(0).length, MAX);
     }
 
@@ -301,10 +301,10 @@ contract RollupPiecesTest is RollupTestBase {
         setBlobs(blobs(63, 2));
         vm.prank(batcher);
         vm.expectRevert(abi.encodeWithSelector(Rollup.TooManyPieces.selector, 65, MAX));
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
         setBlobs(blobs(63, 1));
         vm.prank(batcher);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
         assertPieces(rollup.pieceHashes(0), blobs(0, MAX));
     }
 
@@ -326,7 +326,7 @@ contract RollupPiecesTest is RollupTestBase {
         emit Rollup.BatchPiecesStaged(0, 0, one(keccak256(hex"03")), Rollup.DataKind.Calldata);
         stageData(hex"03");
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"04");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"04");
         bytes32[] memory want = new bytes32[](2);
         want[0] = keccak256(hex"03");
         want[1] = keccak256(hex"04");
@@ -363,17 +363,16 @@ contract RollupPiecesTest is RollupTestBase {
         vm.expectEmit(true, true, true, true);
         emit Rollup.StagedPiecesDiscarded(3, 2);
         vm.expectEmit(true, true, true, true);
-        emit Rollup.StateRootReplaced(1, root(1), correct, BOND);
-        vm.prank(factory);
-        rollup.replaceStateRoot(1, correct);
+        emit Rollup.StateRootReplaced(1, root(1), correct, stranger, BOND, BOND, 1);
+        replace(1, correct, stranger);
         assertEq(rollup.stagedPieceCount(), 0);
 
-        // The next batch builds on the corrected root, at the next unused index, with fresh pieces.
+        // The next batch builds on the new root, at the next unused index, with fresh pieces.
         vm.expectEmit(true, true, true, true);
         emit Rollup.BatchPiecesStaged(3, 0, one(keccak256(hex"cc")), Rollup.DataKind.Calldata);
         stageData(hex"cc");
         vm.prank(batcher);
-        uint256 index = rollup.submitBatch{value: BOND}(correct, root(9), 5, 5, hex"dd");
+        uint256 index = rollup.submitBatch{value: BOND}(correct, root(9), 5, 5, INPUTS, hex"dd");
         assertEq(index, 3);
         bytes32[] memory want = new bytes32[](2);
         want[0] = keccak256(hex"cc");
@@ -387,8 +386,7 @@ contract RollupPiecesTest is RollupTestBase {
         vm.prank(factory);
         rollup.markChallenged(0);
         VM_EXTRA.recordLogs();
-        vm.prank(factory);
-        rollup.replaceStateRoot(0, keccak256("correct"));
+        replace(0, keccak256("correct"), stranger);
         VmExtra.Log[] memory logs = VM_EXTRA.getRecordedLogs();
         assertEq(countTopic(logs, Rollup.StagedPiecesDiscarded.selector), 0);
         assertEq(countTopic(logs, Rollup.StateRootReplaced.selector), 1);
@@ -419,7 +417,7 @@ contract RollupPiecesTest is RollupTestBase {
             joined = bytes.concat(joined, piece);
             vm.prank(batcher);
             if (i + 1 < count) rollup.stageBatchData(piece);
-            else rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, piece);
+            else rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, piece);
         }
         assertEq(joined, data);
         assertEq(rollup.getCommitment(0).batchDataHash, dataHash(want));
@@ -441,7 +439,7 @@ contract RollupPiecesTest is RollupTestBase {
         uint256 last = bound(uint256(keccak256(abi.encode(seed, "last"))), 1, 6);
         setBlobs(blobs(seed / 2 + total, last));
         vm.prank(batcher);
-        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1);
+        rollup.submitBatchBlobs{value: BOND}(GENESIS, root(1), 1, 1, INPUTS);
         bytes32[] memory want = blobs(seed / 2, total + last);
         assertEq(rollup.getCommitment(0).batchDataHash, dataHash(want));
         assertPieces(rollup.pieceHashes(0), want);
@@ -500,7 +498,7 @@ contract RollupGasTest is RollupTestBase {
         large = randomBytes(100_000);
         // A first batch, so that storage of later ones is laid out like in steady state.
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, hex"01");
+        rollup.submitBatch{value: BOND}(GENESIS, root(1), 1, 1, INPUTS, hex"01");
     }
 
     /// Incompressible bytes, like a compressed batch.
@@ -520,7 +518,7 @@ contract RollupGasTest is RollupTestBase {
             rollup.stageBatchData(piece);
         }
         vm.prank(batcher);
-        rollup.submitBatch{value: BOND}(root(1), root(2), 2, 10, piece);
+        rollup.submitBatch{value: BOND}(root(1), root(2), 2, 10, INPUTS, piece);
     }
 
     function test_gas_1KB_onePiece() public {

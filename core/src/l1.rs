@@ -16,6 +16,141 @@ use alloy_primitives::{B256, keccak256};
 use alloy_sol_types::{GenericContractError, SolInterface};
 
 alloy_sol_types::sol! {
+    /// Every dispute game over the Rollup's commitments (`contracts/src/DisputeGames.sol`, rules
+    /// in its NatSpec; trace and step definition in docs/fault-proof.md).
+    #[sol(all_derives, abi)]
+    contract DisputeGames {
+        /// Whose move it is.
+        enum Turn {
+            /// The defender names the midpoint hash.
+            Defender,
+            /// The challenger agrees or disagrees with it.
+            Challenger,
+            /// One step is left to prove.
+            Step
+        }
+        /// How a game stands.
+        enum GameStatus {
+            /// Being played.
+            InProgress,
+            /// The claim was proven wrong.
+            ChallengerWon,
+            /// The claim stood.
+            DefenderWon
+        }
+
+        /// One game.
+        struct Game {
+            address challenger;
+            uint64 commitmentIndex;
+            uint32 replacements;
+            address defender;
+            uint64 lo;
+            uint8 depth;
+            Turn turn;
+            GameStatus status;
+            uint64 hi;
+            uint64 defenderClock;
+            uint64 challengerClock;
+            uint64 lastMoveAt;
+            bytes32 claimedRoot;
+            bytes32 hashLo;
+            bytes32 hashHi;
+            bytes32 midHash;
+            uint128 defenderBonds;
+            uint128 challengerBonds;
+        }
+
+        error ZeroAddress();
+        error ZeroClock();
+        error BondTooLarge(uint256 amount);
+        error ChallengeBondTooLow(uint256 challengeBond, uint256 rollupBond);
+        error UnknownGame(uint256 gameId);
+        error GameOver(uint256 gameId, GameStatus status);
+        error WrongTurn(uint256 gameId, Turn turn);
+        error NotDefender(uint256 gameId, address caller);
+        error NotChallenger(uint256 gameId, address caller);
+        error WrongBond(uint256 sent, uint256 required);
+        error ClockExpired(uint256 gameId, uint256 deadline);
+        error ClockNotExpired(uint256 gameId, uint256 deadline);
+        error NotAtLeaf(uint256 gameId, uint64 lo, uint64 hi);
+        error BadPreState(uint256 gameId, bytes32 expected, bytes32 given);
+        error ZeroClaimedRoot();
+        error ClaimMatchesProposal(uint256 commitmentIndex, bytes32 root);
+        error UnexpectedEther(address sender);
+        error NothingToWithdraw(address account);
+        error TransferFailed(address to, uint256 amount);
+
+        event GameOpened(
+            uint256 indexed gameId,
+            uint256 indexed commitmentIndex,
+            address indexed challenger,
+            address defender,
+            bytes32 disputedRoot,
+            bytes32 claimedRoot,
+            bytes32 hashLo,
+            bytes32 hashHi,
+            uint32 replacements
+        );
+        event Bisected(
+            uint256 indexed gameId, address indexed mover, uint64 mid, bytes32 midHash, uint8 depth, uint64 defenderClock
+        );
+        event Chosen(
+            uint256 indexed gameId,
+            bool agree,
+            uint64 lo,
+            uint64 hi,
+            bytes32 hashLo,
+            bytes32 hashHi,
+            uint8 depth,
+            uint64 challengerClock
+        );
+        event Stepped(uint256 indexed gameId, address indexed caller, uint64 lo, bytes32 postHash, bool defenderWins);
+        event GameResolved(
+            uint256 indexed gameId,
+            uint256 indexed commitmentIndex,
+            address indexed winner,
+            GameStatus status,
+            uint256 payout,
+            bool stale,
+            bool timedOut
+        );
+        event DefenderSet(address indexed proposer, address indexed delegate);
+        event BondCredited(address indexed account, uint256 amount);
+        event BondWithdrawn(address indexed account, uint256 amount);
+
+        constructor(address rollup_, address verifier_, uint256 challengeBond_, uint256 moveBondBase_, uint64 maxClockSeconds_);
+
+        function DEPTH() external view returns (uint256);
+        function rollup() external view returns (address);
+        function verifier() external view returns (address);
+        function challengeBond() external view returns (uint256);
+        function moveBondBase() external view returns (uint256);
+        function maxClockSeconds() external view returns (uint64);
+        function replacementBond() external view returns (uint256);
+        function defenderDelegate(address proposer) external view returns (address);
+        function lockedBonds() external view returns (uint256);
+        function claimable(address account) external view returns (uint256);
+        function totalClaimable() external view returns (uint256);
+
+        function setDefender(address delegate) external;
+        function open(uint256 commitmentIndex, bytes32 claimedRoot) external payable returns (uint256 gameId);
+        function bisect(uint256 gameId, bytes32 midHash) external payable;
+        function choose(uint256 gameId, bool agree) external payable;
+        function step(uint256 gameId, bytes calldata preState, bytes calldata proof) external;
+        function timeout(uint256 gameId) external;
+        function withdraw() external;
+
+        function gameCount() external view returns (uint256);
+        function getGame(uint256 gameId) external view returns (Game memory);
+        function moveBond(uint256 depth) external view returns (uint256);
+        function deadline(uint256 gameId) external view returns (uint256);
+        function isStale(uint256 gameId) external view returns (bool stale);
+        function totalBondsHeld() external view returns (uint256);
+    }
+}
+
+alloy_sol_types::sol! {
     /// The L1 record of the L2 chain: batch commitments, bonds, challenge hooks.
     #[sol(all_derives, abi)]
     contract Rollup {
@@ -29,9 +164,7 @@ alloy_sol_types::sol! {
             Challenged,
             /// Final; its bond went back to the proposer.
             Finalized,
-            /// Its root was proven wrong and replaced (final).
-            Corrected,
-            /// Built on a corrected commitment; dropped.
+            /// Built on a commitment whose root was replaced; dropped.
             Invalidated
         }
 
@@ -49,8 +182,10 @@ alloy_sol_types::sol! {
             bytes32 batchDataHash;
             /// State root the batch starts from.
             bytes32 prevStateRoot;
-            /// The proposer's claim, or the proven root once `Corrected`.
+            /// The proposer's claim (the winning challenger's after a replacement).
             bytes32 postStateRoot;
+            /// Hash chain over the batch's decoded inputs (docs/fault-proof.md section 2).
+            bytes32 inputsRoot;
             /// First L2 block of the batch.
             uint64 firstL2Block;
             /// Last L2 block of the batch.
@@ -71,6 +206,8 @@ alloy_sol_types::sol! {
             uint32 openChallenges;
             /// Number of pieces of the batch.
             uint32 pieceCount;
+            /// How many times a dispute game replaced its root.
+            uint32 replacements;
         }
 
         /// A zero address was given.
@@ -79,6 +216,8 @@ alloy_sol_types::sol! {
         error ZeroChallengePeriod();
         /// A state root must not be zero.
         error ZeroStateRoot();
+        /// A batch's inputs root cannot be zero.
+        error ZeroInputsRoot();
         /// A bond does not fit in 96 bits.
         error BondTooLarge(uint256 amount);
         /// Only the owner may do this.
@@ -128,6 +267,7 @@ alloy_sol_types::sol! {
             bytes32 indexed batchDataHash,
             bytes32 prevStateRoot,
             bytes32 postStateRoot,
+            bytes32 inputsRoot,
             uint64 firstL2Block,
             uint64 lastL2Block
         );
@@ -147,10 +287,16 @@ alloy_sol_types::sol! {
         event ChallengeDismissed(uint256 indexed index, uint256 openChallenges);
         /// A dispute game proved a commitment's root wrong and replaced it.
         event StateRootReplaced(
-            uint256 indexed index, bytes32 wrongStateRoot, bytes32 correctStateRoot, uint256 bondSlashed
+            uint256 indexed index,
+            bytes32 oldStateRoot,
+            bytes32 newStateRoot,
+            address indexed newProposer,
+            uint256 bondSlashed,
+            uint256 newBond,
+            uint32 replacements
         );
-        /// A commitment built on a corrected one was invalidated.
-        event BatchInvalidated(uint256 indexed index, uint256 indexed correctedIndex, uint256 bondRefunded);
+        /// A commitment built on a replaced one was invalidated.
+        event BatchInvalidated(uint256 indexed index, uint256 indexed replacedIndex, uint256 bondRefunded);
         /// The dispute game factory was set.
         event DisputeGameFactorySet(address indexed factory);
         /// A bond was credited to an account that refused ETH.
@@ -175,10 +321,17 @@ alloy_sol_types::sol! {
             bytes32 postStateRoot,
             uint64 firstL2Block,
             uint64 lastL2Block,
+            bytes32 inputsRoot,
             bytes calldata batchData
         ) external payable returns (uint256 index);
         /// Commits a batch: the staged blobs plus the transaction's blobs.
-        function submitBatchBlobs(bytes32 prevStateRoot, bytes32 postStateRoot, uint64 firstL2Block, uint64 lastL2Block)
+        function submitBatchBlobs(
+            bytes32 prevStateRoot,
+            bytes32 postStateRoot,
+            uint64 firstL2Block,
+            uint64 lastL2Block,
+            bytes32 inputsRoot
+        )
             external
             payable
             returns (uint256 index);
@@ -190,8 +343,9 @@ alloy_sol_types::sol! {
         function markChallenged(uint256 index) external;
         /// Dispute game hook: a game against `index` ended with the proposer right.
         function dismissChallenge(uint256 index) external;
-        /// Dispute game hook: `index`'s root was proven wrong.
-        function replaceStateRoot(uint256 index, bytes32 correctStateRoot) external;
+        /// Dispute game hook: `index`'s root was proven wrong; `newStateRoot` (the winning
+        /// challenger's, backed by `msg.value`) replaces it for a new challenge period.
+        function replaceStateRoot(uint256 index, bytes32 newStateRoot, address newProposer) external payable;
 
         /// Number of commitments ever made.
         function commitmentCount() external view returns (uint256);
@@ -252,6 +406,17 @@ pub fn batch_data_hash(piece_hashes: &[B256]) -> B256 {
     keccak256(piece_hashes.concat())
 }
 
+/// Names a revert of either L1 contract: a `Rollup` or `DisputeGames` custom error, or a
+/// standard `Error(string)` / `Panic(uint256)`. `None` when the data is none of these.
+pub fn decode_l1_error(data: &[u8]) -> Option<String> {
+    if Rollup::RollupErrors::abi_decode_validate(data).is_err()
+        && let Ok(error) = DisputeGames::DisputeGamesErrors::abi_decode_validate(data)
+    {
+        return Some(format!("{error:?}"));
+    }
+    decode_rollup_error(data)
+}
+
 /// A readable form of revert data from the Rollup contract: one of its custom errors with its
 /// values (e.g. `PrevStateRootMismatch { expected: 0x…, given: 0x… }`), or a plain
 /// `Error(string)` / `Panic(uint256)` reason. `None` when the data is none of these.
@@ -266,6 +431,7 @@ pub fn decode_rollup_error(data: &[u8]) -> Option<String> {
         E::ZeroAddress(e) => format!("{e:?}"),
         E::ZeroChallengePeriod(e) => format!("{e:?}"),
         E::ZeroStateRoot(e) => format!("{e:?}"),
+        E::ZeroInputsRoot(e) => format!("{e:?}"),
         E::BondTooLarge(e) => format!("{e:?}"),
         E::NotOwner(e) => format!("{e:?}"),
         E::NotBatcher(e) => format!("{e:?}"),
@@ -565,6 +731,7 @@ mod tests {
             postStateRoot: B256::repeat_byte(2),
             firstL2Block: 1,
             lastL2Block: 9,
+            inputsRoot: B256::repeat_byte(3),
             batchData: Bytes::from_static(&[0xc0, 0xff, 0xee]),
         };
         let data = call.abi_encode();

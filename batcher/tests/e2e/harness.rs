@@ -73,29 +73,54 @@ pub(crate) fn tool(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The Rollup's creation code, from `forge build` (run once per test binary).
-fn rollup_bytecode() -> Bytes {
-    static CODE: OnceLock<Bytes> = OnceLock::new();
-    CODE.get_or_init(|| {
-        let contracts = workspace_root().join("contracts");
+/// Runs `forge build` once per test binary.
+fn forge_build() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
         let status = Command::new(tool("forge"))
             .arg("build")
-            .current_dir(&contracts)
+            .current_dir(workspace_root().join("contracts"))
             .env("FOUNDRY_SOLC", tool("solc"))
             .stdout(Stdio::null())
             .status()
             .expect("run forge build");
         assert!(status.success(), "forge build failed");
-        let artifact = std::fs::read_to_string(contracts.join("out/Rollup.sol/Rollup.json"))
-            .expect("Rollup artifact");
-        let json: serde_json::Value = serde_json::from_str(&artifact).expect("artifact JSON");
-        json["bytecode"]["object"]
-            .as_str()
-            .expect("bytecode")
-            .parse()
-            .expect("hex bytecode")
-    })
-    .clone()
+    });
+}
+
+/// Creation code of contract `name` (in `contracts/src/**/<name>.sol`), from `forge build`.
+pub(crate) fn contract_bytecode(name: &str) -> Bytes {
+    forge_build();
+    let path = workspace_root().join(format!("contracts/out/{name}.sol/{name}.json"));
+    let artifact = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("artifact {}: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&artifact).expect("artifact JSON");
+    json["bytecode"]["object"]
+        .as_str()
+        .expect("bytecode")
+        .parse()
+        .expect("hex bytecode")
+}
+
+/// The Rollup's creation code.
+fn rollup_bytecode() -> Bytes {
+    contract_bytecode("Rollup")
+}
+
+/// Deploys `code` (creation code with constructor arguments) from dev key 0.
+pub(crate) async fn deploy_code(l1: &str, code: Vec<u8>) -> Address {
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(0)))
+        .connect_http(l1.parse().expect("url"));
+    let receipt = provider
+        .send_transaction(TransactionRequest::default().with_deploy_code(code))
+        .await
+        .expect("send deployment")
+        .get_receipt()
+        .await
+        .expect("deployment receipt");
+    assert!(receipt.status(), "deployment reverted");
+    receipt.contract_address.expect("created address")
 }
 
 /// Dev key `i` (funded on anvil and in the sequencer's dev genesis).
@@ -105,10 +130,6 @@ pub(crate) fn dev_key(i: usize) -> PrivateKeySigner {
 
 /// Deploys a Rollup whose batcher is `batcher`, bond 0.01 ether, on `l1`.
 pub(crate) async fn deploy_rollup(l1: &str, batcher: Address, genesis_root: B256) -> Address {
-    let deployer = dev_key(0);
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(deployer))
-        .connect_http(l1.parse().expect("url"));
     let mut code = rollup_bytecode().to_vec();
     code.extend(
         RollupDeploy::constructorCall {
@@ -119,15 +140,7 @@ pub(crate) async fn deploy_rollup(l1: &str, batcher: Address, genesis_root: B256
         }
         .abi_encode(),
     );
-    let receipt = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(code))
-        .await
-        .expect("send deployment")
-        .get_receipt()
-        .await
-        .expect("deployment receipt");
-    assert!(receipt.status(), "Rollup deployment reverted");
-    receipt.contract_address.expect("created address")
+    deploy_code(l1, code).await
 }
 
 /// An in-process sequencer following `l1`, with its data in a temporary folder.
@@ -349,4 +362,62 @@ pub(crate) async fn assert_l1_rederives(
         head.number
     );
     commitments
+}
+
+/// Submits blocks `first..=last` of the sequencer with `post_root` (or `data` instead of their
+/// real encoding) as the batcher key `key` would: a fault injector when `post_root` is wrong.
+pub(crate) async fn submit_faulty(
+    anvil: &Anvil,
+    sequencer: &Sequencer,
+    rollup: Address,
+    key: PrivateKeySigner,
+    (first, last): (u64, u64),
+    post_root: B256,
+    data: Option<Bytes>,
+) {
+    let l2 = rollup_batcher::l2::L2Client::new(&sequencer.url).expect("l2");
+    let parent = l2.block(first - 1).await.expect("l2").expect("parent");
+    let blocks = l2.blocks(first, last).await.expect("blocks");
+    let batch = rollup_core::batch::Batch {
+        parent_hash: parent.hash,
+        first_block: first,
+        blocks: blocks.iter().map(|b| b.batch_block()).collect(),
+    };
+    let data = data.unwrap_or_else(|| rollup_core::batch::encode_batch(&batch).expect("encode"));
+    let headers: Vec<_> = blocks.iter().map(|b| b.header.clone()).collect();
+    let items = rollup_core::fault::batch_inputs(&batch, &headers).expect("inputs");
+    let call = Rollup::submitBatchCall {
+        prevStateRoot: parent.header.state_root,
+        postStateRoot: post_root,
+        firstL2Block: first,
+        lastL2Block: last,
+        inputsRoot: rollup_core::fault::inputs_root(&items),
+        batchData: data,
+    };
+    send_submit(anvil, key, rollup, call).await;
+}
+
+/// Sends `call` with the minimum bond from `key` and checks that the Rollup took it.
+pub(crate) async fn send_submit(
+    anvil: &Anvil,
+    key: PrivateKeySigner,
+    rollup: Address,
+    call: Rollup::submitBatchCall,
+) {
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(anvil.url().parse().expect("url"));
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .to(rollup)
+                .input(Bytes::from(call.abi_encode()).into())
+                .value(U256::from(10_000_000_000_000_000u64)),
+        )
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "the faulty submission was refused");
 }

@@ -3,7 +3,14 @@
 
 use clap::Parser;
 use eyre::WrapErr;
-use rollup_challenger::{config::ChallengerArgs, status::serve_status, watcher::Watcher};
+use rollup_challenger::{
+    config::ChallengerArgs,
+    games::{GameClient, GamePlayer},
+    service::Challenger,
+    status::serve_status,
+    store::Store,
+    watcher::Watcher,
+};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -16,7 +23,9 @@ async fn main() -> eyre::Result<()> {
     } else {
         fmt().with_env_filter(filter).init();
     }
-    let watcher = Watcher::new(args.watcher_config()?)?;
+    let config = args.watcher_config()?;
+    let poll = config.poll;
+    let watcher = Watcher::new(config)?;
     // L1 may come up after us: retry the genesis check until it answers.
     let mut backoff = std::time::Duration::from_millis(500);
     loop {
@@ -32,8 +41,29 @@ async fn main() -> eyre::Result<()> {
             }
         }
     }
+    let store = Store::connect(&args.db_url)
+        .await
+        .wrap_err_with(|| format!("opening the challenger database {}", args.db_url))?;
+    let player = match args.player()? {
+        None => {
+            tracing::info!("no --games.address: watching only");
+            None
+        }
+        Some((games, signer)) => {
+            let client = GameClient::connect(&args.l1_rpc_url, games, signer)
+                .await
+                .wrap_err("connecting to the DisputeGames contract")?;
+            tracing::info!(%games, player = %client.address(), "playing dispute games");
+            Some(
+                GamePlayer::new(client, store.clone(), watcher.cases())
+                    .await
+                    .wrap_err("reading our games from the database")?,
+            )
+        }
+    };
+    let challenger = Challenger::new(watcher, player, store, poll);
     let cancel = CancellationToken::new();
-    let (addr, server) = serve_status(args.status_addr, watcher.status(), cancel.clone())
+    let (addr, server) = serve_status(args.status_addr, challenger.status(), cancel.clone())
         .await
         .wrap_err_with(|| format!("binding the status endpoint {}", args.status_addr))?;
     tracing::info!(rollup = %args.rollup, status = %format!("http://{addr}/status"), "challenger running");
@@ -51,7 +81,7 @@ async fn main() -> eyre::Result<()> {
         tracing::info!("shutting down");
         stop.cancel();
     });
-    watcher.run(cancel).await;
+    challenger.run(cancel).await;
     let _ = server.await;
     Ok(())
 }

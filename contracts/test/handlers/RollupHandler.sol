@@ -60,12 +60,16 @@ contract RollupHandler {
             if (count > room) count = room;
             bytes32[] memory hashes = _blobHashes(post, count);
             VM.blobhashes(hashes);
-            rollup.submitBatchBlobs{value: value}(prev, post, first, first + blocks - 1);
+            rollup.submitBatchBlobs{value: value}(
+                prev, post, first, first + blocks - 1, keccak256(abi.encode("inputs", index))
+            );
             VM.blobhashes(new bytes32[](0));
             _takeGhost(index, hashes);
         } else {
             bytes memory data = abi.encode(post);
-            rollup.submitBatch{value: value}(prev, post, first, first + blocks - 1, data);
+            rollup.submitBatch{value: value}(
+                prev, post, first, first + blocks - 1, keccak256(abi.encode("inputs", index)), data
+            );
             bytes32[] memory hashes = new bytes32[](1);
             hashes[0] = keccak256(data);
             _takeGhost(index, hashes);
@@ -143,7 +147,17 @@ contract RollupHandler {
         if (correct == bytes32(0) || correct == rollup.getCommitment(index).postStateRoot) {
             correct = keccak256(abi.encode("correct", index, correct));
         }
-        rollup.replaceStateRoot(index, correct);
+        Rollup.Commitment memory before = rollup.getCommitment(index);
+        // The factory backs the new claim with a bond (the handler is its proposer, so that every
+        // credit stays the handler's) and receives the slashed one.
+        uint256 newBond = rollup.bond() + (uint256(correct) % 1 ether);
+        rollup.replaceStateRoot{value: newBond}(index, correct, address(this));
+        Rollup.Commitment memory c = rollup.getCommitment(index);
+        require(c.status == Rollup.Status.Pending && c.openChallenges == 0, "replacement is a pending claim");
+        require(c.postStateRoot == correct && c.proposer == address(this), "replacement claim");
+        require(c.bond == newBond && c.submittedAt == block.timestamp, "replacement bond and period");
+        require(c.replacements == before.replacements + 1, "replacements counter");
+        require(c.prevStateRoot == before.prevStateRoot && c.inputsRoot == before.inputsRoot, "batch kept");
         // Pieces staged on the wrong root are dropped with it.
         require(rollup.stagedPieceCount() == 0, "staging survived replaceStateRoot");
         delete _ghostStaged;

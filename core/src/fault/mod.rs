@@ -4,7 +4,10 @@
 pub mod inputs;
 pub mod machine;
 pub mod mpt;
+pub mod step;
 pub mod trace;
 
 pub use inputs::{InputItem, InputsError, batch_inputs, inputs_chain, inputs_root};
 pub use machine::{BlockItem, MachineState, Phase};
+pub use step::{Machine, StepError, StepKind, World};
+pub use trace::{StepWitness, Trace, TraceError};

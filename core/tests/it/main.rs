@@ -2,3 +2,5 @@
 
 mod batch;
 mod executor;
+mod mpt_fixtures;
+mod step_fixtures;

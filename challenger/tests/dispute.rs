@@ -1,0 +1,450 @@
+//! Dispute games end to end against a real anvil (`make e2e-dispute` runs just these): the
+//! Rollup, the one-step verifier and the game contract deployed from forge's build, an
+//! in-process sequencer making transfer-only blocks, and the challenger service playing with
+//! its own key. The opposing party is a test harness that plays from a lying trace: honest
+//! up to a chosen step, garbage after it, so that the game ends on a real one-step proof of
+//! that step (a transaction start or end, with Merkle Patricia proofs) executed by the
+//! verifier on L1.
+
+#[path = "../../batcher/tests/common/mod.rs"]
+mod common;
+#[path = "../../batcher/tests/e2e/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::{SolCall, SolConstructor, sol};
+use common::anvil::Anvil;
+use harness::*;
+use rollup_challenger::{
+    games::{GameClient, GamePlayer},
+    play::{Action, Role, TraceOracle, decide},
+    service::Challenger,
+    store::{GameStatus, Store},
+    watcher::{Watcher, WatcherConfig},
+};
+use rollup_core::{
+    fault::{step::StepKind, trace::Trace},
+    l1::{DisputeGames, Rollup},
+};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+sol! {
+    contract VerifierDeploy {
+        constructor(uint64 chainId);
+    }
+}
+
+/// Game parameters of these tests.
+const CHALLENGE_BOND: u64 = 20_000_000_000_000_000; // 0.02 ether (>= the Rollup bond, 0.01)
+const MOVE_BOND_BASE: u64 = 1_000_000_000_000_000; // 0.001 ether
+const MAX_CLOCK: u64 = 3_600;
+
+/// L1 with the three contracts and an L2 sequencer following it.
+struct World {
+    anvil: Anvil,
+    sequencer: Sequencer,
+    rollup: Address,
+    games: Address,
+}
+
+async fn world() -> World {
+    let anvil = Anvil::start();
+    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let rollup = deploy_rollup(anvil.url(), proposer().address(), genesis_root).await;
+    let mut code = contract_bytecode("OneStepVerifier").to_vec();
+    code.extend(VerifierDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    let verifier = deploy_code(anvil.url(), code).await;
+    let mut code = contract_bytecode("DisputeGames").to_vec();
+    code.extend(
+        DisputeGames::constructorCall {
+            rollup_: rollup,
+            verifier_: verifier,
+            challengeBond_: U256::from(CHALLENGE_BOND),
+            moveBondBase_: U256::from(MOVE_BOND_BASE),
+            maxClockSeconds_: MAX_CLOCK,
+        }
+        .abi_encode(),
+    );
+    let games = deploy_code(anvil.url(), code).await;
+    transact(
+        anvil.url(),
+        dev_key(0),
+        rollup,
+        Rollup::setDisputeGameFactoryCall { factory: games }.abi_encode(),
+        U256::ZERO,
+    )
+    .await;
+    World {
+        anvil,
+        sequencer,
+        rollup,
+        games,
+    }
+}
+
+/// The batcher's key: the proposer of every commitment here.
+fn proposer() -> PrivateKeySigner {
+    dev_key(2)
+}
+
+/// The challenger service's key.
+fn challenger_key() -> PrivateKeySigner {
+    dev_key(3)
+}
+
+/// Sends `input` to `to` from `key` and requires success.
+async fn transact(l1: &str, key: PrivateKeySigner, to: Address, input: Vec<u8>, value: U256) {
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(l1.parse().expect("url"));
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .to(to)
+                .input(Bytes::from(input).into())
+                .value(value),
+        )
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "L1 transaction reverted");
+}
+
+/// `count` plain L2 value transfers (to fresh and to known accounts), all included.
+async fn send_transfers(l2: &str, count: usize) {
+    let key = dev_key(6);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(l2.parse().expect("url"));
+    let mut nonce = provider
+        .get_transaction_count(key.address())
+        .pending()
+        .await
+        .expect("nonce");
+    let mut pending = Vec::new();
+    for n in 0..count {
+        let to = if n % 2 == 0 {
+            Address::left_padding_from(&(0x20_000 + n as u64).to_be_bytes())
+        } else {
+            dev_key(7).address()
+        };
+        let tx = TransactionRequest::default()
+            .with_to(to)
+            .with_value(U256::from(1_000_000 + n as u64))
+            .with_nonce(nonce)
+            .with_chain_id(CHAIN_ID)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(10_000_000_000)
+            .with_max_priority_fee_per_gas(1_000_000_000);
+        nonce += 1;
+        pending.push(provider.send_transaction(tx).await.expect("send L2 tx"));
+    }
+    for tx in pending {
+        assert!(tx.get_receipt().await.expect("receipt").status());
+    }
+}
+
+/// Posts the sequencer's blocks after the Rollup's head, claiming `root` (the true root when
+/// `None`); returns the true root and the new commitment's index.
+async fn post(world: &World, root: Option<B256>) -> (B256, u64) {
+    let first = next_l2_block(world.anvil.url(), world.rollup).await;
+    let last = world.sequencer.head();
+    assert!(last >= first, "there are blocks to post");
+    let (_, true_root) = world.sequencer.block(last).await;
+    let index = commitment_count(world).await;
+    submit_faulty(
+        &world.anvil,
+        &world.sequencer,
+        world.rollup,
+        proposer(),
+        (first, last),
+        root.unwrap_or(true_root),
+        None,
+    )
+    .await;
+    (true_root, index)
+}
+
+async fn commitment_count(world: &World) -> u64 {
+    let client = client(world, proposer()).await;
+    let provider = ProviderBuilder::new().connect_http(world.anvil.url().parse().expect("url"));
+    let out = provider
+        .call(
+            TransactionRequest::default()
+                .to(client.rollup())
+                .input(Bytes::from(Rollup::commitmentCountCall {}.abi_encode()).into()),
+        )
+        .await
+        .expect("commitmentCount");
+    Rollup::commitmentCountCall::abi_decode_returns(&out)
+        .expect("decode")
+        .to::<u64>()
+}
+
+async fn client(world: &World, key: PrivateKeySigner) -> GameClient {
+    GameClient::connect(world.anvil.url(), world.games, key)
+        .await
+        .expect("game client")
+}
+
+/// The honest trace of commitment `index`, derived from L1 alone by a watcher of our own.
+async fn honest_trace(world: &World, index: u64) -> Arc<Trace> {
+    let mut watcher = Watcher::new(WatcherConfig {
+        l1_rpc_url: world.anvil.url().into(),
+        rollup: world.rollup,
+        genesis: world.sequencer.genesis(),
+        from_block: 0,
+        poll: Duration::from_millis(50),
+    })
+    .expect("watcher");
+    watcher.check_new().await.expect("check");
+    let case = watcher
+        .cases()
+        .read()
+        .get(&index)
+        .cloned()
+        .expect("a dispute case for the commitment");
+    case.trace().expect("trace")
+}
+
+/// The first step of `kind` in `trace`.
+fn first_step(trace: &Trace, kind: StepKind) -> u64 {
+    (0..trace.len())
+        .find(|&k| trace.step_at(k).expect("step").kind == kind)
+        .expect("the batch has such a step")
+}
+
+/// A trace that is honest through index `last_true` and garbage after it.
+struct Liar {
+    honest: Arc<Trace>,
+    last_true: u64,
+}
+
+impl TraceOracle for Liar {
+    fn state_hash_at(&self, k: u64) -> B256 {
+        if k <= self.last_true {
+            self.honest.state_hash_at(k)
+        } else {
+            keccak256([b"lie".as_slice(), &k.to_be_bytes()].concat())
+        }
+    }
+    fn witness_at(&self, k: u64) -> (Bytes, Bytes) {
+        self.honest.witness_at(k).expect("witness")
+    }
+}
+
+/// Runs the challenger service in the background with its own database.
+struct Service {
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    db: tempfile::TempDir,
+}
+
+impl Service {
+    async fn start(world: &World) -> Self {
+        let db = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}/c.db", db.path().display()))
+            .await
+            .expect("store");
+        let watcher = Watcher::new(WatcherConfig {
+            l1_rpc_url: world.anvil.url().into(),
+            rollup: world.rollup,
+            genesis: world.sequencer.genesis(),
+            from_block: 0,
+            poll: Duration::from_millis(50),
+        })
+        .expect("watcher");
+        let player = GamePlayer::new(
+            client(world, challenger_key()).await,
+            store.clone(),
+            watcher.cases(),
+        )
+        .await
+        .expect("player");
+        let service = Challenger::new(watcher, Some(player), store, Duration::from_millis(50));
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(service.run(cancel.clone()));
+        Self { cancel, task, db }
+    }
+
+    async fn stop(self) -> Vec<rollup_challenger::store::GameRow> {
+        self.cancel.cancel();
+        self.task.await.expect("service task");
+        let store = Store::connect(&format!("sqlite://{}/c.db", self.db.path().display()))
+            .await
+            .expect("store");
+        store.games().await.expect("games")
+    }
+}
+
+/// Waits until game `id` exists.
+async fn wait_for_game(client: &GameClient, id: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.game_count().await.expect("count") <= id {
+        assert!(Instant::now() < deadline, "game {id} was never opened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Plays `role` in game `id` from `oracle` until the game is over (or, with `only_bisection`,
+/// never proving a step nor claiming a timeout). Returns the final game.
+async fn play_until_over(
+    client: &GameClient,
+    id: u64,
+    role: Role,
+    oracle: &dyn TraceOracle,
+    only_bisection: bool,
+) -> DisputeGames::Game {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(Instant::now() < deadline, "game {id} did not end");
+        let game = client.game(id).await.expect("game");
+        if game.status != DisputeGames::GameStatus::InProgress {
+            return game;
+        }
+        let now = client.now().await.expect("now");
+        let position = client.position(&game, now).await;
+        let action = decide(&position, role, oracle);
+        let bisection = matches!(action, Action::Bisect { .. } | Action::Choose { .. });
+        if action != Action::Wait && (bisection || !only_bisection) {
+            // The opponent may move at the same time: a refused move is retried next time.
+            let _ = client.act(id, game.depth, &action).await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+}
+
+async fn wait_over(client: &GameClient, id: u64) -> DisputeGames::Game {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let game = client.game(id).await.expect("game");
+        if game.status != DisputeGames::GameStatus::InProgress {
+            return game;
+        }
+        assert!(Instant::now() < deadline, "game {id} did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_is_disputed_down_to_a_transaction_step_and_replaced() {
+    let world = world().await;
+    send_transfers(&world.sequencer.url, 6).await;
+    let wrong = B256::repeat_byte(0xee);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    // The lying proposer defends its root with a trace that is right up to the first
+    // transaction start and wrong from its post-state on.
+    let tx_start = first_step(&trace, StepKind::TxStart);
+    let liar = Liar {
+        honest: trace.clone(),
+        last_true: tx_start,
+    };
+
+    let service = Service::start(&world).await;
+    let defender = client(&world, proposer()).await;
+    wait_for_game(&defender, 0).await;
+    let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
+
+    assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
+    assert_eq!(game.lo, tx_start, "the game ended on the transaction start step");
+    assert_eq!(game.hi, tx_start + 1);
+    let commitment = defender.commitment(index).await.expect("commitment");
+    assert_eq!(commitment.postStateRoot, true_root, "the wrong root was replaced");
+    assert_eq!(commitment.proposer, challenger_key().address());
+    assert_eq!(commitment.status, Rollup::Status::Pending);
+    let rows = service.stop().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].role, Role::Challenger);
+    assert_eq!(rows[0].status, GameStatus::Won);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_defender_beats_a_dishonest_challenger_and_keeps_its_bond() {
+    let world = world().await;
+    send_transfers(&world.sequencer.url, 5).await;
+    let (true_root, index) = post(&world, None).await;
+    // The proposer lets the challenger service defend its roots.
+    transact(
+        world.anvil.url(),
+        proposer(),
+        world.games,
+        DisputeGames::setDefenderCall {
+            delegate: challenger_key().address(),
+        }
+        .abi_encode(),
+        U256::ZERO,
+    )
+    .await;
+    let service = Service::start(&world).await;
+    let trace = honest_trace(&world, index).await;
+
+    // A dishonest challenger disputes the correct root and bisects from a trace that is
+    // right up to the first transaction end and wrong after it.
+    let attacker = client(&world, dev_key(4)).await;
+    let id = attacker
+        .open(index, B256::repeat_byte(0xdd))
+        .await
+        .expect("open");
+    let tx_end = first_step(&trace, StepKind::TxEnd);
+    let liar = Liar {
+        honest: trace.clone(),
+        last_true: tx_end,
+    };
+    let game = play_until_over(&attacker, id, Role::Challenger, &liar, true).await;
+
+    assert_eq!(game.status, DisputeGames::GameStatus::DefenderWon);
+    assert_eq!((game.lo, game.hi), (tx_end, tx_end + 1));
+    let commitment = attacker.commitment(index).await.expect("commitment");
+    assert_eq!(commitment.postStateRoot, true_root);
+    assert_eq!(commitment.proposer, proposer().address());
+    assert_eq!(commitment.status, Rollup::Status::Pending);
+    assert_eq!(commitment.openChallenges, 0);
+    let rows = service.stop().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].role, Role::Defender);
+    assert_eq!(rows[0].status, GameStatus::Won);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defender_that_stops_answering_loses_on_its_clock() {
+    let world = world().await;
+    send_transfers(&world.sequencer.url, 3).await;
+    let (true_root, index) = post(&world, Some(B256::repeat_byte(0xaa))).await;
+    let service = Service::start(&world).await;
+    let observer = client(&world, proposer()).await;
+    wait_for_game(&observer, 0).await;
+    // The proposer never answers: once its clock is out the challenger claims the game.
+    let provider = ProviderBuilder::new().connect_http(world.anvil.url().parse().expect("url"));
+    let _: serde_json::Value = provider
+        .raw_request("evm_increaseTime".into(), (MAX_CLOCK + 1,))
+        .await
+        .expect("increase time");
+    let _: serde_json::Value = provider
+        .raw_request("evm_mine".into(), ())
+        .await
+        .expect("mine");
+    let game = wait_over(&observer, 0).await;
+    assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
+    assert_eq!(game.depth, 0, "no move was made");
+    let commitment = observer.commitment(index).await.expect("commitment");
+    assert_eq!(commitment.postStateRoot, true_root);
+    let rows = service.stop().await;
+    assert_eq!(rows[0].status, GameStatus::Won);
+}

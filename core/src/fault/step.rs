@@ -1,0 +1,1141 @@
+//! The step machine: one step of a batch's execution from a [`MachineState`], with the world
+//! state it runs on and the witness the one-step verifier checks (docs/fault-proof.md sections
+//! 4 and 5). The off-chain mirror of `contracts/src/fault/OneStepVerifier.sol`.
+//!
+//! The accounts live in an [`AccountTrie`] (leaves `keccak256(address) -> rlp(account)`), an
+//! in-memory Merkle Patricia trie that caches its node references, so that a root or a proof
+//! after an update costs a path, not the whole trie; its proofs are those of
+//! [`super::mpt::LeafTrie`] (the format `MerkleTrie.sol` checks). A [`WorldState`] next to it
+//! serves revm (code, storage, block hashes) for the steps that run EVM code. Storage roots are
+//! recomputed from the storage of the accounts an EVM step changed.
+//!
+//! Transactions whose execution runs EVM code (CREATE, a recipient with code or a precompile,
+//! EIP-7702) go to `IN_TX` after the sender prepaid its gas; the `IN_TX` step runs the whole
+//! transaction with revm ([`crate::executor::run_tx`]) and yields `TX_EXECUTED` with the state
+//! revm left before the refund and the fees (the caller's balance less the refund of unused gas,
+//! the beneficiary's less its fee), so that the transaction end step reproduces revm's final
+//! balances exactly. Until the EVM is provable instruction by instruction, the `evm` field of an
+//! `IN_TX` state is `keccak256(txHash)`.
+
+use super::{
+    inputs::{InputItem, inputs_chain},
+    machine::{BlockItem, MachineState, Phase},
+};
+use crate::{
+    chain::ChainConfig,
+    error::{StateError, TxRejection},
+    executor::{BlockInput, ExecError, build_evm, run_tx, tx_env},
+    state::{AccountState, Overlay, StateChanges, StateReader, WorldState},
+    trie::storage_root_of,
+    tx::{MAX_TX_BYTES, check_envelope},
+};
+use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::HashMap};
+use alloy_sol_types::SolValue;
+use alloy_rlp::Encodable;
+use alloy_trie::{
+    EMPTY_ROOT_HASH, Nibbles, TrieAccount, TrieMask,
+    nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
+};
+use revm::{
+    context_interface::cfg::gas::calculate_initial_tx_gas_for_tx, primitives::KECCAK_EMPTY,
+};
+use std::{collections::BTreeMap, sync::Arc};
+
+/// Highest precompile address on Prague (`0x01..=0x11`).
+pub const LAST_PRECOMPILE: u64 = 0x11;
+/// EIP-3860 init code limit (Prague).
+pub const MAX_INITCODE_SIZE: usize = 0xc000;
+
+/// Why the machine cannot take a step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A block was to start and the next item is a transaction.
+    #[error("item {index}: a block item was expected, found a transaction")]
+    ExpectedBlockItem {
+        /// Position of the item.
+        index: usize,
+    },
+    /// The state's phase byte names no phase.
+    #[error("unknown phase {0}")]
+    UnknownPhase(u8),
+    /// A block or transaction phase without its block or transaction (a state not reached by
+    /// stepping from an initial state).
+    #[error("phase {0:?} without its block or transaction")]
+    Inconsistent(Phase),
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The EVM failed for a reason outside the transaction.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// revm refused a transaction the machine found valid: the machine and the reference differ.
+    #[error("revm refused transaction {hash} that the step machine accepted: {rejection}")]
+    Diverged {
+        /// The transaction.
+        hash: B256,
+        /// revm's reason.
+        rejection: TxRejection,
+    },
+}
+
+/// The kind of a step, by the phase (and fields) of its pre-state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StepKind {
+    /// `BETWEEN_BLOCKS`, no inputs left: the identity.
+    Finished,
+    /// `BETWEEN_BLOCKS`: consume a block item.
+    BlockStart,
+    /// `IN_BLOCK`, no transaction left: close the block.
+    BlockEnd,
+    /// `IN_BLOCK`: consume a transaction item.
+    TxStart,
+    /// `IN_TX`: EVM execution (not provable on L1 yet).
+    Evm,
+    /// `TX_EXECUTED`: refund and fees.
+    TxEnd,
+}
+
+impl StepKind {
+    /// The kind of the step from `state`; `None` for an unknown phase.
+    pub fn of(state: &MachineState) -> Option<Self> {
+        Some(match state.phase()? {
+            Phase::BetweenBlocks if state.inputs.is_zero() => Self::Finished,
+            Phase::BetweenBlocks => Self::BlockStart,
+            Phase::InBlock if state.txsLeft == 0 => Self::BlockEnd,
+            Phase::InBlock => Self::TxStart,
+            Phase::InTx => Self::Evm,
+            Phase::TxExecuted => Self::TxEnd,
+        })
+    }
+}
+
+/// The accounts (as a Merkle Patricia trie) and the rest of the world state.
+#[derive(Clone, Debug)]
+pub struct World {
+    state: WorldState,
+    trie: AccountTrie,
+    /// Storage roots of the accounts with storage (absent: the empty root).
+    storage_roots: HashMap<Address, B256>,
+    /// Whether updates produce proofs (off while a trace only computes state hashes).
+    proofs: bool,
+}
+
+impl World {
+    /// The world of `state`: builds the account trie and the storage roots.
+    pub fn new(state: WorldState) -> Self {
+        let mut storage_roots = HashMap::default();
+        let mut leaves = Vec::with_capacity(state.account_count());
+        for (address, account) in state.accounts() {
+            let storage_root = state
+                .storage_of(address)
+                .map(|slots| storage_root_of(&hashed_slots(slots.iter())))
+                .unwrap_or(EMPTY_ROOT_HASH);
+            if storage_root != EMPTY_ROOT_HASH {
+                storage_roots.insert(*address, storage_root);
+            }
+            leaves.push((keccak256(address), encode_account(account, storage_root)));
+        }
+        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut trie = AccountTrie::default();
+        for (key, value) in leaves {
+            trie.insert(key, value.into());
+        }
+        Self {
+            trie,
+            state,
+            storage_roots,
+            proofs: false,
+        }
+    }
+
+    /// The account trie root.
+    pub fn root(&mut self) -> B256 {
+        self.trie.root()
+    }
+
+    /// The world state (accounts, storage, code).
+    pub fn state(&self) -> &WorldState {
+        &self.state
+    }
+
+    fn account(&self, address: Address) -> Option<AccountState> {
+        self.state
+            .account(address)
+            .expect("the in-memory state never fails")
+    }
+
+    fn storage_root(&self, address: &Address) -> B256 {
+        self.storage_roots
+            .get(address)
+            .copied()
+            .unwrap_or(EMPTY_ROOT_HASH)
+    }
+
+    /// Proof of `address` against the current root (as `MerkleTrie.get` takes it).
+    fn proof(&mut self, address: Address) -> Vec<Bytes> {
+        if !self.proofs {
+            return Vec::new();
+        }
+        self.trie.proof(&keccak256(address), false)
+    }
+
+    /// Sets (or deletes) `address`, keeping its storage root, and returns the proof of the
+    /// update against the root before it (as `MerkleTrie.update` takes it).
+    fn set(&mut self, address: Address, account: Option<AccountState>) -> Vec<Bytes> {
+        let key = keccak256(address);
+        let mut changes = StateChanges::default();
+        changes.accounts.insert(address, account);
+        self.state.apply(&changes);
+        match account {
+            Some(account) => {
+                let value = encode_account(&account, self.storage_root(&address));
+                let proof = if self.proofs {
+                    self.trie.proof(&key, false)
+                } else {
+                    Vec::new()
+                };
+                self.trie.insert(key, value.into());
+                proof
+            }
+            None => {
+                self.storage_roots.remove(&address);
+                let proof = if self.proofs {
+                    self.trie.proof(&key, true)
+                } else {
+                    Vec::new()
+                };
+                self.trie.remove(&key);
+                proof
+            }
+        }
+    }
+
+    /// Applies a change set of EVM execution: accounts, storage (and so storage roots), code.
+    fn apply(&mut self, changes: &StateChanges) {
+        self.state.apply(changes);
+        let mut touched: Vec<Address> = changes.accounts.keys().copied().collect();
+        for address in changes.storage.keys().chain(&changes.destroyed) {
+            let root = self
+                .state
+                .storage_of(address)
+                .map(|slots| storage_root_of(&hashed_slots(slots.iter())))
+                .unwrap_or(EMPTY_ROOT_HASH);
+            if root == EMPTY_ROOT_HASH {
+                self.storage_roots.remove(address);
+            } else {
+                self.storage_roots.insert(*address, root);
+            }
+            touched.push(*address);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for address in touched {
+            let key = keccak256(address);
+            match self.account(address) {
+                Some(account) => {
+                    let value = encode_account(&account, self.storage_root(&address));
+                    self.trie.insert(key, value.into());
+                }
+                None => {
+                    self.storage_roots.remove(&address);
+                    self.trie.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Credits `amount` to the touched account `address` as the verifier's `_credit` does: an
+    /// account left empty is deleted, an absent one that stays empty stays absent, a zero amount
+    /// changes nothing else. Returns the proof the verifier reads and updates with.
+    fn credit(&mut self, address: Address, amount: U256) -> Vec<Bytes> {
+        let before = self.account(address);
+        let mut after = before.unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+        after.balance += amount;
+        if after.is_empty() {
+            return match before {
+                Some(_) => self.set(address, None),
+                None => self.proof(address),
+            };
+        }
+        if amount.is_zero() && before.is_some() {
+            return self.proof(address);
+        }
+        self.set(address, Some(after))
+    }
+}
+
+fn hashed_slots<'a>(slots: impl Iterator<Item = (&'a U256, &'a U256)>) -> BTreeMap<B256, U256> {
+    slots
+        .filter(|(_, value)| !value.is_zero())
+        .map(|(slot, value)| (keccak256(slot.to_be_bytes::<32>()), *value))
+        .collect()
+}
+
+/// `rlp([nonce, balance, storageRoot, codeHash])`.
+pub fn encode_account(account: &AccountState, storage_root: B256) -> Vec<u8> {
+    alloy_rlp::encode(TrieAccount::new(
+        account.nonce,
+        account.balance,
+        storage_root,
+        account.code_hash,
+    ))
+}
+
+/// The execution inputs of a block item.
+pub fn block_input(item: &BlockItem) -> BlockInput {
+    BlockInput {
+        number: item.number,
+        timestamp: item.timestamp,
+        beneficiary: item.beneficiary,
+        gas_limit: item.gasLimit,
+        base_fee: item.baseFee,
+        prevrandao: item.prevrandao,
+    }
+}
+
+/// True for the precompiles of Prague.
+pub fn is_precompile(address: Address) -> bool {
+    let value = U256::from_be_slice(address.as_slice());
+    !value.is_zero() && value <= U256::from(LAST_PRECOMPILE)
+}
+
+/// True for an EIP-7702 delegation designator (`0xef0100 || address`).
+pub fn is_delegation(code: &[u8]) -> bool {
+    code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00])
+}
+
+/// A transaction that passed every check before execution.
+#[derive(Clone, Debug)]
+struct Valid {
+    tx: Recovered<TxEnvelope>,
+    intrinsic_gas: u64,
+    floor_gas: u64,
+}
+
+/// Decodes `raw` and applies the stateless checks of the reference (derivation's
+/// [`check_envelope`], the transaction types the machine runs, revm's block-dependent checks).
+/// `None`: the transaction is skipped without looking at state.
+fn check_stateless(
+    raw: &[u8],
+    chain: &ChainConfig,
+    block: &BlockItem,
+    block_gas_used: u64,
+) -> Option<Valid> {
+    if raw.len() > MAX_TX_BYTES {
+        return None;
+    }
+    let envelope = TxEnvelope::decode_2718_exact(raw).ok()?;
+    let tx = check_envelope(envelope, chain).ok()?;
+    let inner = tx.inner();
+    // Types the verifier decodes: legacy (EIP-155, checked above), EIP-2930, EIP-1559, EIP-7702
+    // (with at least one authorization, as revm requires).
+    match inner {
+        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_) => {}
+        TxEnvelope::Eip7702(signed) if !signed.tx().authorization_list.is_empty() => {}
+        _ => return None,
+    }
+    if u128::from(block_gas_used) + u128::from(inner.gas_limit()) > u128::from(block.gasLimit) {
+        return None;
+    }
+    if inner.max_fee_per_gas() < u128::from(block.baseFee) {
+        return None;
+    }
+    if inner.nonce() == u64::MAX {
+        return None;
+    }
+    if inner.kind().is_create() && inner.input().len() > MAX_INITCODE_SIZE {
+        return None;
+    }
+    let gas = calculate_initial_tx_gas_for_tx(tx_env(&tx), ChainConfig::SPEC, None);
+    Some(Valid {
+        intrinsic_gas: gas.initial_regular_gas + gas.initial_state_gas,
+        floor_gas: gas.floor_gas,
+        tx,
+    })
+}
+
+/// The effective gas price of `tx` in a block with `base_fee` (revm's rule).
+fn effective_gas_price(tx: &TxEnvelope, base_fee: u64) -> u128 {
+    match tx.max_priority_fee_per_gas() {
+        Some(tip) => tx
+            .max_fee_per_gas()
+            .min(u128::from(base_fee).saturating_add(tip)),
+        None => tx.max_fee_per_gas(),
+    }
+}
+
+/// The transaction being executed by the EVM (`IN_TX`).
+#[derive(Clone, Debug)]
+struct Pending {
+    tx: Recovered<TxEnvelope>,
+    /// The sender before the transaction start step (revm runs from there).
+    sender_before: Option<AccountState>,
+}
+
+/// The step machine of one batch: the machine state, the world state, and the inputs.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    chain: ChainConfig,
+    items: Arc<[InputItem]>,
+    links: Arc<[B256]>,
+    next: usize,
+    state: MachineState,
+    world: World,
+    block: Option<BlockItem>,
+    pending: Option<Pending>,
+}
+
+impl Machine {
+    /// The machine at the initial state of a batch with `items`, over `world`.
+    pub fn new(chain: ChainConfig, mut world: World, items: Vec<InputItem>) -> Self {
+        let links: Arc<[B256]> = inputs_chain(&items).into();
+        let state = MachineState::initial(world.root(), links[0]);
+        Self {
+            chain,
+            items: items.into(),
+            links,
+            next: 0,
+            state,
+            world,
+            block: None,
+            pending: None,
+        }
+    }
+
+    /// The current machine state.
+    pub fn state(&self) -> &MachineState {
+        &self.state
+    }
+
+    /// The world the machine runs on.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// True at the finished state (the identity step).
+    pub fn is_finished(&self) -> bool {
+        StepKind::of(&self.state) == Some(StepKind::Finished)
+    }
+
+    /// Takes one step. With `witness`, returns the `proof` the verifier takes for it (empty for
+    /// the steps that take none, and for EVM execution, which the verifier refuses).
+    pub fn step(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let kind = StepKind::of(&self.state).ok_or(StepError::UnknownPhase(self.state.phase))?;
+        self.world.proofs = witness;
+        match kind {
+            StepKind::Finished => Ok(Bytes::new()),
+            StepKind::BlockStart => self.block_start(),
+            StepKind::BlockEnd => {
+                self.state = MachineState::initial(self.state.stateRoot, self.state.inputs);
+                self.block = None;
+                Ok(Bytes::new())
+            }
+            StepKind::TxStart => self.tx_start(witness),
+            StepKind::Evm => self.evm().map(|()| Bytes::new()),
+            StepKind::TxEnd => self.tx_end(witness),
+        }
+    }
+
+    fn take_item(&mut self) -> (usize, B256) {
+        let index = self.next;
+        self.next += 1;
+        (index, self.links[index + 1])
+    }
+
+    fn block_start(&mut self) -> Result<Bytes, StepError> {
+        let (index, tail) = self.take_item();
+        let InputItem::Block(item) = &self.items[index] else {
+            return Err(StepError::ExpectedBlockItem { index });
+        };
+        let item = item.clone();
+        self.state = in_block(
+            self.state.stateRoot,
+            tail,
+            item.item_hash(),
+            0,
+            item.txCount,
+        );
+        let proof = (item.clone(), tail).abi_encode_params();
+        self.block = Some(item);
+        Ok(proof.into())
+    }
+
+    fn tx_start(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let pre = self.state.clone();
+        if pre.inputs.is_zero() {
+            self.state = in_block(pre.stateRoot, B256::ZERO, pre.blockItem, pre.blockGasUsed, 0);
+            return Ok(Bytes::new());
+        }
+        let block = self
+            .block
+            .clone()
+            .ok_or(StepError::Inconsistent(Phase::InBlock))?;
+        let (index, tail) = self.take_item();
+        let raw: Bytes = match &self.items[index] {
+            InputItem::Tx(raw) => raw.clone(),
+            InputItem::Block(item) => item.abi_encode().into(),
+        };
+        // Skipped unless proven otherwise.
+        self.state = in_block(
+            pre.stateRoot,
+            tail,
+            pre.blockItem,
+            pre.blockGasUsed,
+            pre.txsLeft - 1,
+        );
+        let mut w = TxStartWitness {
+            block: block.clone(),
+            raw: raw.clone(),
+            tail,
+            ..Default::default()
+        };
+        let encode = |w: TxStartWitness| -> Bytes {
+            if witness { w.encode() } else { Bytes::new() }
+        };
+        let Some(valid) = check_stateless(&raw, &self.chain, &block, pre.blockGasUsed) else {
+            return Ok(encode(w));
+        };
+        let tx = valid.tx.inner();
+        let sender = valid.tx.signer();
+        let sender_before = self.world.account(sender);
+        let mut account = sender_before.unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+        w.sender_proof = self.world.proof(sender);
+        if account.code_hash != KECCAK_EMPTY {
+            let code = self
+                .world
+                .state
+                .code(account.code_hash)?
+                .ok_or(StateError::MissingCode(account.code_hash))?
+                .original_bytes();
+            w.sender_code = code.clone();
+            if !is_delegation(&code) {
+                return Ok(encode(w));
+            }
+        }
+        if account.nonce != tx.nonce() {
+            return Ok(encode(w));
+        }
+        let Some(max_cost) = u128::from(tx.gas_limit())
+            .checked_mul(tx.max_fee_per_gas())
+            .and_then(|cost| U256::from(cost).checked_add(tx.value()))
+        else {
+            return Ok(encode(w));
+        };
+        if account.balance < max_cost {
+            return Ok(encode(w));
+        }
+
+        // Valid: prepay the gas, move the nonce.
+        let price = effective_gas_price(tx, block.baseFee);
+        account.nonce += 1;
+        account.balance -= U256::from(u128::from(tx.gas_limit()) * price);
+        let mut evm = match tx.kind() {
+            TxKind::Create => true,
+            TxKind::Call(to) => tx.is_eip7702() || is_precompile(to),
+        };
+        if evm {
+            w.sender_proof = self.world.set(sender, Some(account));
+        } else {
+            let to = tx.to().expect("a call");
+            let value = tx.value();
+            let paid = AccountState {
+                balance: account.balance - value,
+                ..account
+            };
+            w.sender_proof = self.world.set(sender, Some(paid));
+            let recipient = self.world.account(to);
+            if recipient.is_some_and(|r| r.code_hash != KECCAK_EMPTY) {
+                // The recipient runs code: the sender's update is redone without the value.
+                w.recipient_proof = self.world.proof(to);
+                self.world.set(sender, Some(account));
+                evm = true;
+            } else {
+                w.recipient_proof = self.world.credit(to, value);
+            }
+        }
+        if evm {
+            self.pending = Some(Pending {
+                tx: valid.tx.clone(),
+                sender_before,
+            });
+        }
+        let state = &mut self.state;
+        state.phase = if evm {
+            Phase::InTx as u8
+        } else {
+            Phase::TxExecuted as u8
+        };
+        state.stateRoot = self.world.root();
+        state.caller = sender;
+        state.txGasLimit = tx.gas_limit();
+        state.effectiveGasPrice = U256::from(price);
+        state.priorityFee = U256::from(price - u128::from(block.baseFee));
+        state.gasLeft = tx.gas_limit() - valid.intrinsic_gas;
+        state.refund = 0;
+        state.floorGas = valid.floor_gas;
+        state.success = !evm;
+        state.evm = if evm {
+            keccak256(tx.tx_hash())
+        } else {
+            B256::ZERO
+        };
+        Ok(encode(w))
+    }
+
+    /// EVM execution: revm runs the whole transaction from the state before its start.
+    fn evm(&mut self) -> Result<(), StepError> {
+        let pending = self
+            .pending
+            .take()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        let block = self
+            .block
+            .clone()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        let caller = pending.tx.signer();
+        let hash = *pending.tx.inner().tx_hash();
+        let (result, evm_state) = {
+            let mut overlay = Overlay::new(&self.world.state);
+            overlay
+                .changes
+                .accounts
+                .insert(caller, pending.sender_before);
+            let mut evm = build_evm(&overlay, &self.chain, &block_input(&block), |_| {});
+            run_tx(&mut evm, tx_env(&pending.tx))?
+                .map_err(|rejection| StepError::Diverged { hash, rejection })?
+        };
+        let mut changes = StateChanges::default();
+        changes.apply_evm_state(&evm_state);
+
+        let gas = result.gas();
+        let mut state = self.state.clone();
+        state.gasLeft = state.txGasLimit - gas.total_gas_spent();
+        state.refund = gas.inner_refunded();
+        state.floorGas = gas.floor_gas();
+        state.success = result.is_success();
+        state.evm = B256::ZERO;
+        let used = gas_used(&state);
+        debug_assert_eq!(used, result.tx_gas_used(), "the end step charges what revm did");
+
+        // Back out the refund and the fees: the end step pays them again.
+        let refund = U256::from(state.txGasLimit - used) * state.effectiveGasPrice;
+        let fee = U256::from(used) * state.priorityFee;
+        for (address, amount) in [(caller, refund), (block.beneficiary, fee)] {
+            match changes.accounts.get_mut(&address) {
+                Some(entry @ Some(_)) => {
+                    let account = entry.as_mut().expect("matched Some");
+                    account.balance -= amount;
+                    if account.is_empty() {
+                        *entry = None;
+                    }
+                }
+                _ => debug_assert!(amount.is_zero(), "revm touched every paid account"),
+            }
+        }
+        self.world.apply(&changes);
+        state.phase = Phase::TxExecuted as u8;
+        state.stateRoot = self.world.root();
+        self.state = state;
+        Ok(())
+    }
+
+    fn tx_end(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let pre = self.state.clone();
+        let block = self
+            .block
+            .clone()
+            .ok_or(StepError::Inconsistent(Phase::TxExecuted))?;
+        let used = gas_used(&pre);
+        let refund = U256::from(pre.txGasLimit - used) * pre.effectiveGasPrice;
+        let caller_proof = self.world.credit(pre.caller, refund);
+        let fee = U256::from(used) * pre.priorityFee;
+        let beneficiary_proof = self.world.credit(block.beneficiary, fee);
+        self.state = in_block(
+            self.world.root(),
+            pre.inputs,
+            pre.blockItem,
+            pre.blockGasUsed + used,
+            pre.txsLeft,
+        );
+        Ok(if witness {
+            (block, caller_proof, beneficiary_proof)
+                .abi_encode_params()
+                .into()
+        } else {
+            Bytes::new()
+        })
+    }
+}
+
+/// Gas a transaction is charged at its end: `max(spent - min(refund, spent / 5), floorGas)`.
+pub fn gas_used(state: &MachineState) -> u64 {
+    let spent = state.txGasLimit - state.gasLeft;
+    let refund = state.refund.min(spent / 5);
+    (spent - refund).max(state.floorGas)
+}
+
+fn in_block(
+    state_root: B256,
+    inputs: B256,
+    block_item: B256,
+    block_gas_used: u64,
+    txs_left: u32,
+) -> MachineState {
+    MachineState {
+        phase: Phase::InBlock as u8,
+        stateRoot: state_root,
+        inputs,
+        blockItem: block_item,
+        blockGasUsed: block_gas_used,
+        txsLeft: txs_left,
+        ..Default::default()
+    }
+}
+
+/// The witness of a transaction start.
+#[derive(Clone, Debug, Default)]
+struct TxStartWitness {
+    block: BlockItem,
+    raw: Bytes,
+    tail: B256,
+    sender_proof: Vec<Bytes>,
+    recipient_proof: Vec<Bytes>,
+    sender_code: Bytes,
+}
+
+impl TxStartWitness {
+    /// `abi.encode(BlockItem block, bytes rawTx, bytes32 tail, bytes[] senderProof,
+    /// bytes[] recipientProof, bytes senderCode)`.
+    fn encode(self) -> Bytes {
+        (
+            self.block,
+            self.raw,
+            self.tail,
+            self.sender_proof,
+            self.recipient_proof,
+            self.sender_code,
+        )
+            .abi_encode_params()
+            .into()
+    }
+}
+
+/// An in-memory secure Merkle Patricia trie over 32-byte keys that caches the reference
+/// (`rlp(node)` or `rlp(keccak(rlp(node)))`) of every node, so that the root after an update
+/// re-encodes only the updated path. Proofs have the format of [`super::mpt::LeafTrie`].
+#[derive(Clone, Debug, Default)]
+pub struct AccountTrie {
+    root: Option<Box<Node>>,
+    len: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    kind: Kind,
+    /// The node's reference, when computed since the node last changed.
+    reference: Option<RlpNode>,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Leaf { path: Nibbles, value: Bytes },
+    Extension { path: Nibbles, child: Box<Node> },
+    Branch { children: Box<[Option<Box<Node>>; 16]> },
+}
+
+fn node(kind: Kind) -> Box<Node> {
+    Box::new(Node {
+        kind,
+        reference: None,
+    })
+}
+
+fn leaf(path: Nibbles, value: Bytes) -> Box<Node> {
+    node(Kind::Leaf { path, value })
+}
+
+/// `prefix` followed by `child` (an extension, or `child` itself for an empty prefix).
+fn extension(prefix: Nibbles, child: Box<Node>) -> Box<Node> {
+    if prefix.is_empty() {
+        child
+    } else {
+        node(Kind::Extension {
+            path: prefix,
+            child,
+        })
+    }
+}
+
+fn branch(children: Box<[Option<Box<Node>>; 16]>) -> Box<Node> {
+    node(Kind::Branch { children })
+}
+
+/// `prefix` joined onto `child`: a leaf or an extension absorbs it, a branch gets an extension.
+fn join(prefix: Nibbles, child: Box<Node>) -> Box<Node> {
+    if matches!(child.kind, Kind::Branch { .. }) {
+        return extension(prefix, child);
+    }
+    match child.kind {
+        Kind::Leaf { path, value } => leaf(prefix.join(&path), value),
+        Kind::Extension { path, child } => extension(prefix.join(&path), child),
+        Kind::Branch { .. } => unreachable!("handled above"),
+    }
+}
+
+impl Node {
+    /// The node's reference, computing (and caching) it and its descendants' as needed.
+    fn reference(&mut self) -> RlpNode {
+        if let Some(reference) = &self.reference {
+            return reference.clone();
+        }
+        match &mut self.kind {
+            Kind::Leaf { .. } => {}
+            Kind::Extension { child, .. } => {
+                child.reference();
+            }
+            Kind::Branch { children } => {
+                for child in children.iter_mut().flatten() {
+                    child.reference();
+                }
+            }
+        }
+        let reference = RlpNode::from_rlp(&self.encode());
+        self.reference = Some(reference.clone());
+        reference
+    }
+
+    /// The node's RLP; the references of its children must be computed.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        match &self.kind {
+            Kind::Leaf { path, value } => LeafNodeRef::new(path, value).encode(&mut out),
+            Kind::Extension { path, child } => {
+                ExtensionNodeRef::new(path, child.cached()).encode(&mut out)
+            }
+            Kind::Branch { children } => {
+                let mut stack = Vec::with_capacity(16);
+                let mut mask = TrieMask::default();
+                for (i, child) in children.iter().enumerate() {
+                    if let Some(child) = child {
+                        stack.push(RlpNode::from_raw(child.cached()).expect("a reference"));
+                        mask.set_bit(i as u8);
+                    }
+                }
+                BranchNodeRef::new(&stack, mask).encode(&mut out)
+            }
+        }
+        out
+    }
+
+    fn cached(&self) -> &[u8] {
+        self.reference
+            .as_deref()
+            .expect("references are computed before encoding a parent")
+    }
+}
+
+fn insert(current: Option<Box<Node>>, rest: &Nibbles, value: Bytes) -> Box<Node> {
+    let Some(current) = current else {
+        return leaf(rest.clone(), value);
+    };
+    match current.kind {
+        Kind::Leaf { path, value: old } => {
+            if path == *rest {
+                return leaf(path, value);
+            }
+            let common = path.common_prefix_length(rest);
+            let mut children: Box<[Option<Box<Node>>; 16]> = Box::default();
+            children[path.get_unchecked(common) as usize] = Some(leaf(path.slice(common + 1..), old));
+            children[rest.get_unchecked(common) as usize] =
+                Some(leaf(rest.slice(common + 1..), value));
+            extension(rest.slice(..common), branch(children))
+        }
+        Kind::Extension { path, child } => {
+            let common = path.common_prefix_length(rest);
+            if common == path.len() {
+                let child = insert(Some(child), &rest.slice(common..), value);
+                return extension(path, child);
+            }
+            let mut children: Box<[Option<Box<Node>>; 16]> = Box::default();
+            children[path.get_unchecked(common) as usize] =
+                Some(extension(path.slice(common + 1..), child));
+            children[rest.get_unchecked(common) as usize] =
+                Some(leaf(rest.slice(common + 1..), value));
+            extension(path.slice(..common), branch(children))
+        }
+        Kind::Branch { mut children } => {
+            let i = rest.get_unchecked(0) as usize;
+            children[i] = Some(insert(children[i].take(), &rest.slice(1..), value));
+            branch(children)
+        }
+    }
+}
+
+/// Removes the key at `rest`, which must be present under `current`.
+fn remove(current: Box<Node>, rest: &Nibbles) -> Option<Box<Node>> {
+    match current.kind {
+        Kind::Leaf { .. } => None,
+        Kind::Extension { path, child } => {
+            let child = remove(child, &rest.slice(path.len()..)).expect("a branch keeps a child");
+            Some(join(path, child))
+        }
+        Kind::Branch { mut children } => {
+            let i = rest.get_unchecked(0) as usize;
+            children[i] = children[i].take().and_then(|c| remove(c, &rest.slice(1..)));
+            let mut present = children
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_some())
+                .map(|(i, _)| i);
+            match (present.next(), present.next()) {
+                (Some(only), None) => {
+                    let child = children[only].take().expect("present");
+                    Some(join(Nibbles::from_nibbles([only as u8]), child))
+                }
+                _ => Some(branch(children)),
+            }
+        }
+    }
+}
+
+impl AccountTrie {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the trie has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The value at `key`.
+    pub fn get(&self, key: &B256) -> Option<&Bytes> {
+        let rest = Nibbles::unpack(key);
+        let mut pos = 0;
+        let mut current = self.root.as_deref()?;
+        loop {
+            match &current.kind {
+                Kind::Leaf { path, value } => {
+                    return (rest.slice(pos..) == *path).then_some(value);
+                }
+                Kind::Extension { path, child } => {
+                    if !rest.slice(pos..).starts_with(path) {
+                        return None;
+                    }
+                    pos += path.len();
+                    current = child;
+                }
+                Kind::Branch { children } => {
+                    current = children[rest.get_unchecked(pos) as usize].as_deref()?;
+                    pos += 1;
+                }
+            }
+        }
+    }
+
+    /// Sets `key` to the non-empty `value`.
+    pub fn insert(&mut self, key: B256, value: Bytes) {
+        debug_assert!(!value.is_empty(), "an empty value deletes");
+        if self.get(&key).is_none() {
+            self.len += 1;
+        }
+        self.root = Some(insert(self.root.take(), &Nibbles::unpack(key), value));
+    }
+
+    /// Removes `key` (nothing when absent).
+    pub fn remove(&mut self, key: &B256) {
+        if self.get(key).is_none() {
+            return;
+        }
+        self.len -= 1;
+        let root = self.root.take().expect("a key is present");
+        self.root = remove(root, &Nibbles::unpack(key));
+    }
+
+    /// The root hash (`EMPTY_ROOT_HASH` for the empty trie).
+    pub fn root(&mut self) -> B256 {
+        match &mut self.root {
+            None => EMPTY_ROOT_HASH,
+            Some(root) => {
+                let reference = root.reference();
+                reference
+                    .as_hash()
+                    .unwrap_or_else(|| keccak256(reference.as_slice()))
+            }
+        }
+    }
+
+    /// The proof of `key` against [`Self::root`], as `MerkleTrie.get` takes it (the path nodes,
+    /// root first, inlined nodes left out) and, with `delete`, as `MerkleTrie.update` takes it to
+    /// delete `key`: when the key is present and its branch is left with one child referenced by
+    /// hash, that child's node last.
+    pub fn proof(&mut self, key: &B256, delete: bool) -> Vec<Bytes> {
+        self.root();
+        let delete = delete && self.get(key).is_some();
+        let rest = Nibbles::unpack(key);
+        let mut proof = Vec::new();
+        let mut sibling: Option<&Node> = None;
+        let mut pos = 0;
+        let mut current = self.root.as_deref();
+        while let Some(n) = current {
+            let encoded = n.encode();
+            if proof.is_empty() || encoded.len() >= 32 {
+                proof.push(encoded.into());
+            }
+            current = match &n.kind {
+                Kind::Leaf { .. } => None,
+                Kind::Extension { path, child } => {
+                    let on_path = rest.slice(pos..).starts_with(path);
+                    pos += path.len();
+                    on_path.then_some(&**child)
+                }
+                Kind::Branch { children } => {
+                    let i = rest.get_unchecked(pos) as usize;
+                    pos += 1;
+                    let mut others = children
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, c)| *j != i && c.is_some());
+                    sibling = match (others.next(), others.next()) {
+                        (Some((_, only)), None) => only.as_deref(),
+                        _ => None,
+                    };
+                    children[i].as_deref()
+                }
+            };
+        }
+        if delete && let Some(sibling) = sibling {
+            let encoded = sibling.encode();
+            if encoded.len() >= 32 {
+                proof.push(encoded.into());
+            }
+        }
+        proof
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::mpt::{self, LeafTrie};
+
+    /// A deterministic xorshift generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// Keys that share long prefixes (so that the trie has extensions and inlined nodes) and
+    /// spread ones.
+    fn key(rng: &mut Rng) -> B256 {
+        let mut bytes = [0u8; 32];
+        match rng.next() % 3 {
+            0 => bytes = keccak256(rng.next().to_be_bytes()).0,
+            1 => {
+                bytes[..31].copy_from_slice(&[0xab; 31]);
+                bytes[31] = (rng.next() % 8) as u8;
+            }
+            _ => {
+                bytes[..16].copy_from_slice(&[0x12; 16]);
+                bytes[16..24].copy_from_slice(&rng.next().to_be_bytes());
+            }
+        }
+        B256::from(bytes)
+    }
+
+    fn value(rng: &mut Rng) -> Bytes {
+        let len = [1, 2, 5, 40, 80][(rng.next() % 5) as usize];
+        (0..len).map(|_| rng.next() as u8 | 1).collect()
+    }
+
+    #[test]
+    fn account_trie_roots_and_proofs_are_those_of_the_leaf_trie() {
+        let mut rng = Rng(0x9e3779b97f4a7c15);
+        let mut trie = AccountTrie::default();
+        let mut reference = LeafTrie::new();
+        let mut keys = Vec::new();
+        for round in 0..600 {
+            let remove = round % 3 == 2 && !keys.is_empty();
+            let key = if remove || (round % 5 == 1 && !keys.is_empty()) {
+                keys[(rng.next() as usize) % keys.len()]
+            } else {
+                let k = key(&mut rng);
+                keys.push(k);
+                k
+            };
+            let root = trie.root();
+            assert_eq!(root, reference.root(), "round {round}");
+            // Proofs of a present or absent key.
+            let probe = if rng.next() % 2 == 0 {
+                key
+            } else {
+                key_of(&mut rng)
+            };
+            let proof = trie.proof(&probe, false);
+            assert_eq!(proof, reference.get_proof(probe), "round {round}");
+            assert_eq!(
+                mpt::verify_get(root, probe, &proof).expect("valid proof"),
+                reference.get(&probe).cloned()
+            );
+            if remove {
+                let proof = trie.proof(&key, true);
+                assert_eq!(proof, reference.update_proof(key, None), "round {round}");
+                trie.remove(&key);
+                reference.remove(&key);
+                assert_eq!(
+                    mpt::verify_update(root, key, &[], &proof).expect("valid deletion"),
+                    reference.root()
+                );
+            } else {
+                let v = value(&mut rng);
+                let proof = trie.proof(&key, false);
+                assert_eq!(proof, reference.update_proof(key, Some(&v)), "round {round}");
+                trie.insert(key, v.clone());
+                reference.insert(key, v.clone());
+                assert_eq!(
+                    mpt::verify_update(root, key, &v, &proof).expect("valid update"),
+                    reference.root()
+                );
+            }
+            assert_eq!(trie.len(), reference.len());
+            assert_eq!(trie.get(&key), reference.get(&key));
+        }
+        // Empty it again.
+        for key in reference.leaves().keys().copied().collect::<Vec<_>>() {
+            let proof = trie.proof(&key, true);
+            assert_eq!(proof, reference.update_proof(key, None));
+            trie.remove(&key);
+            reference.remove(&key);
+            assert_eq!(trie.root(), reference.root());
+        }
+        assert!(trie.is_empty());
+        assert_eq!(trie.root(), EMPTY_ROOT_HASH);
+    }
+
+    fn key_of(rng: &mut Rng) -> B256 {
+        key(rng)
+    }
+
+    #[test]
+    fn precompiles_are_those_of_prague() {
+        let prague: Vec<Address> = revm::precompile::Precompiles::prague()
+            .addresses()
+            .copied()
+            .collect();
+        assert_eq!(prague.len() as u64, LAST_PRECOMPILE);
+        for address in prague {
+            assert!(is_precompile(address), "{address}");
+        }
+        assert!(!is_precompile(Address::ZERO));
+        assert!(!is_precompile(Address::with_last_byte(0x12)));
+    }
+}
