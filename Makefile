@@ -46,8 +46,8 @@ bench-parallel: ## parallel vs sequential block execution
 bench-batch: ## batch encoding and compression
 	cargo run --release -p rollup-batcher --bin bench-batch
 
-e2e-dispute: ## end-to-end fraud proof on a devnet (not implemented yet)
-	@echo "e2e-dispute: not implemented yet" >&2; exit 1
+e2e-dispute: bootstrap ## dispute games end to end against anvil (wrong root, dishonest challenger, silent party)
+	cargo test -p rollup-challenger --test dispute
 
 chaos: ## kill -9 / restart tests of the services (not implemented yet)
 	@echo "chaos: not implemented yet" >&2; exit 1

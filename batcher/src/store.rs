@@ -181,7 +181,6 @@ pub async fn open_pool(
     Ok(pool)
 }
 
-
 /// A throw-away Postgres schema for tests of the services' stores: created on the local
 /// Postgres (`ROLLUP_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`);
 /// `None` (and a SKIPPED line) when Postgres is unreachable, unless `ROLLUP_REQUIRE_POSTGRES`
@@ -240,7 +239,6 @@ impl TestSchema {
         .expect("drop schema");
     }
 }
-
 
 fn now() -> i64 {
     std::time::SystemTime::now()

@@ -58,7 +58,11 @@ pub struct ChallengerArgs {
     /// Private key (hex) of the account that opens and plays games and pays their bonds;
     /// required with --games.address. To defend a proposer's correct roots, the proposer
     /// authorizes this account with `DisputeGames.setDefender`.
-    #[arg(long = "private-key", env = "CHALLENGER_PRIVATE_KEY", hide_env_values = true)]
+    #[arg(
+        long = "private-key",
+        env = "CHALLENGER_PRIVATE_KEY",
+        hide_env_values = true
+    )]
     pub private_key: Option<String>,
     /// Database of the challenger's progress and games: `sqlite://path` (created if missing)
     /// or `postgres://…` (a database or schema of its own).

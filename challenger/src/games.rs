@@ -117,19 +117,11 @@ impl GameClient {
             detail: l1_rpc_url.to_string(),
         })?;
         let provider = RootProvider::<alloy::network::Ethereum>::new_http(url);
-        let chain_id = provider
-            .get_chain_id()
-            .await
-            .map_err(|e| GamesError::L1 {
-                what: "chain id",
-                detail: e.to_string(),
-            })?;
-        let txmgr = TxManager::connect(
-            l1_rpc_url,
-            signer,
-            chain_id,
-            TxManagerConfig::default(),
-        )?;
+        let chain_id = provider.get_chain_id().await.map_err(|e| GamesError::L1 {
+            what: "chain id",
+            detail: e.to_string(),
+        })?;
+        let txmgr = TxManager::connect(l1_rpc_url, signer, chain_id, TxManagerConfig::default())?;
         let rollup = call_view(&provider, games, DisputeGames::rollupCall {}).await?;
         Ok(Self {
             provider,
@@ -151,9 +143,11 @@ impl GameClient {
 
     /// Number of games ever opened.
     pub async fn game_count(&self) -> Result<u64, GamesError> {
-        Ok(call_view(&self.provider, self.games, DisputeGames::gameCountCall {})
-            .await?
-            .to::<u64>())
+        Ok(
+            call_view(&self.provider, self.games, DisputeGames::gameCountCall {})
+                .await?
+                .to::<u64>(),
+        )
     }
 
     /// Game `id` as the contract holds it.
@@ -238,7 +232,12 @@ impl GameClient {
 
     /// Opens a game against commitment `index` claiming `root`; returns the game id.
     pub async fn open(&self, index: u64, root: B256) -> Result<u64, GamesError> {
-        let bond = call_view(&self.provider, self.games, DisputeGames::challengeBondCall {}).await?;
+        let bond = call_view(
+            &self.provider,
+            self.games,
+            DisputeGames::challengeBondCall {},
+        )
+        .await?;
         let receipt = self
             .send(
                 DisputeGames::openCall {
@@ -413,7 +412,25 @@ impl GamePlayer {
     pub async fn round(&mut self, wrong: &[(u64, Verdict)]) -> Result<usize, GamesError> {
         let mut sent = 0;
         let now = self.client.now().await?;
-        let ours: Vec<GameRow> = self.store.games().await?;
+        let known: BTreeMap<u64, GameRow> = self
+            .store
+            .games()
+            .await?
+            .into_iter()
+            .map(|row| (row.game_id, row))
+            .collect();
+        // Games first: what L1 shows is the truth about which claims we already dispute (a
+        // game opened just before a crash has no row yet, but it is on L1).
+        let mut disputing = std::collections::BTreeSet::new();
+        let count = self.client.game_count().await?;
+        for id in 0..count {
+            if self.done.contains(&id) {
+                continue;
+            }
+            let (moves, ours) = self.play(id, now, known.get(&id)).await?;
+            sent += moves;
+            disputing.extend(ours);
+        }
         for (index, verdict) in wrong {
             let Verdict::WrongRoot { derived } = verdict else {
                 continue;
@@ -423,15 +440,10 @@ impl GamePlayer {
                 commitment.status,
                 Rollup::Status::Pending | Rollup::Status::Challenged
             );
-            if !open || commitment.postStateRoot == *derived {
-                continue;
-            }
-            let disputing = ours.iter().any(|g| {
-                g.commitment_index == *index
-                    && g.role == Role::Challenger
-                    && g.disputed_root == commitment.postStateRoot
-            });
-            if disputing {
+            if !open
+                || commitment.postStateRoot == *derived
+                || disputing.contains(&(*index, commitment.replacements))
+            {
                 continue;
             }
             match self.client.open(*index, *derived).await {
@@ -470,30 +482,37 @@ impl GamePlayer {
                 Err(error) => return Err(error),
             }
         }
-
-        let count = self.client.game_count().await?;
-        let known: BTreeMap<u64, GameRow> =
-            ours.into_iter().map(|row| (row.game_id, row)).collect();
-        for id in 0..count {
-            if self.done.contains(&id) {
-                continue;
-            }
-            sent += self.play(id, now, known.get(&id)).await?;
-        }
         if sent > 0 {
             self.client.withdraw_credits().await?;
         }
         Ok(sent)
     }
 
-    /// Looks at game `id` and makes our move if one is due; returns the transactions sent.
+    /// Looks at game `id` and makes our move if one is due. Returns the transactions sent and,
+    /// for a game we play as challenger that is still in progress, the claim it disputes
+    /// (commitment index and its `replacements`).
     async fn play(
         &mut self,
         id: u64,
         now: u64,
         row: Option<&GameRow>,
-    ) -> Result<usize, GamesError> {
+    ) -> Result<(usize, Option<(u64, u32)>), GamesError> {
         let game = self.client.game(id).await?;
+        let index = game.commitmentIndex;
+        let sent = self.play_game(id, &game, now, row).await?;
+        let disputes = (game.challenger == self.client.address()
+            && game.status == DisputeGames::GameStatus::InProgress)
+            .then_some((index, game.replacements));
+        Ok((sent, disputes))
+    }
+
+    async fn play_game(
+        &mut self,
+        id: u64,
+        game: &DisputeGames::Game,
+        now: u64,
+        row: Option<&GameRow>,
+    ) -> Result<usize, GamesError> {
         let index = game.commitmentIndex;
         let role = if game.challenger == self.client.address() {
             Some(Role::Challenger)
@@ -542,7 +561,11 @@ impl GamePlayer {
         }
         let case = self.cases.read().get(&index).cloned();
         let Some(case) = case else {
-            tracing::warn!(game_id = id, commitment = index, "no derived trace for this game's commitment yet");
+            tracing::warn!(
+                game_id = id,
+                commitment = index,
+                "no derived trace for this game's commitment yet"
+            );
             self.store.upsert_game(&row).await?;
             self.show(&row, &game, &position);
             return Ok(0);

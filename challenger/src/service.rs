@@ -47,12 +47,7 @@ pub struct Challenger {
 
 impl Challenger {
     /// A challenger that watches with `watcher`, records in `store` and plays with `player`.
-    pub fn new(
-        watcher: Watcher,
-        player: Option<GamePlayer>,
-        store: Store,
-        poll: Duration,
-    ) -> Self {
+    pub fn new(watcher: Watcher, player: Option<GamePlayer>, store: Store, poll: Duration) -> Self {
         Self {
             watcher,
             player,
@@ -88,11 +83,7 @@ impl Challenger {
         }
         let mut moves = 0;
         if let Some(player) = &mut self.player {
-            let wrong: Vec<_> = self
-                .wrong
-                .iter()
-                .map(|(i, v)| (*i, v.clone()))
-                .collect();
+            let wrong: Vec<_> = self.wrong.iter().map(|(i, v)| (*i, v.clone())).collect();
             moves = player.round(&wrong).await?;
             let games = player.status().read().values().cloned().collect();
             self.watcher.status().write().games = games;

@@ -6,9 +6,9 @@
 
 use crate::play::Role;
 use alloy_primitives::B256;
-use rollup_batcher::store::{StoreError, open_pool};
 #[cfg(test)]
 use rollup_batcher::store::TestSchema;
+use rollup_batcher::store::{StoreError, open_pool};
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
 

@@ -435,5 +435,4 @@ impl Watcher {
         status.last = Some(checked.clone());
         status.last_error = None;
     }
-
 }

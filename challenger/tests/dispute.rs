@@ -281,12 +281,26 @@ impl Service {
         Self { cancel, task, db }
     }
 
+    /// Waits until the service has recorded every game it plays as over, then stops it and
+    /// returns its game rows.
     async fn stop(self) -> Vec<rollup_challenger::store::GameRow> {
-        self.cancel.cancel();
-        self.task.await.expect("service task");
         let store = Store::connect(&format!("sqlite://{}/c.db", self.db.path().display()))
             .await
             .expect("store");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let rows = store.games().await.expect("games");
+            if !rows.is_empty() && rows.iter().all(|r| r.status != GameStatus::InProgress) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service never recorded its games as over: {rows:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.cancel.cancel();
+        self.task.await.expect("service task");
         store.games().await.expect("games")
     }
 }
@@ -363,10 +377,16 @@ async fn a_wrong_root_is_disputed_down_to_a_transaction_step_and_replaced() {
     let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
 
     assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
-    assert_eq!(game.lo, tx_start, "the game ended on the transaction start step");
+    assert_eq!(
+        game.lo, tx_start,
+        "the game ended on the transaction start step"
+    );
     assert_eq!(game.hi, tx_start + 1);
     let commitment = defender.commitment(index).await.expect("commitment");
-    assert_eq!(commitment.postStateRoot, true_root, "the wrong root was replaced");
+    assert_eq!(
+        commitment.postStateRoot, true_root,
+        "the wrong root was replaced"
+    );
     assert_eq!(commitment.proposer, challenger_key().address());
     assert_eq!(commitment.status, Rollup::Status::Pending);
     let rows = service.stop().await;
@@ -447,4 +467,87 @@ async fn a_defender_that_stops_answering_loses_on_its_clock() {
     assert_eq!(commitment.postStateRoot, true_root);
     let rows = service.stop().await;
     assert_eq!(rows[0].status, GameStatus::Won);
+}
+
+/// The challenger binary, started on `world` with its database in `db`.
+fn spawn_binary(world: &World, db: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_challenger"))
+        .args([
+            "--l1.rpc-url",
+            world.anvil.url(),
+            "--rollup.address",
+            &world.rollup.to_string(),
+            "--chain.id",
+            &CHAIN_ID.to_string(),
+            "--games.address",
+            &world.games.to_string(),
+            "--db.url",
+            &format!("sqlite://{}/challenger.db", db.display()),
+            "--status.addr",
+            "127.0.0.1:0",
+            "--poll-ms",
+            "50",
+        ])
+        .env(
+            "CHALLENGER_PRIVATE_KEY",
+            rollup_core::chain::DEV_PRIVATE_KEYS[3],
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the challenger binary")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenger_binary_resumes_its_game_after_kill_9() {
+    let world = world().await;
+    send_transfers(&world.sequencer.url, 4).await;
+    let (true_root, index) = post(&world, Some(B256::repeat_byte(0xbb))).await;
+    let trace = honest_trace(&world, index).await;
+    let liar = Liar {
+        last_true: first_step(&trace, StepKind::TxStart),
+        honest: trace,
+    };
+    let db = tempfile::tempdir().expect("tempdir");
+    let mut child = spawn_binary(&world, db.path());
+    let defender = client(&world, proposer()).await;
+    wait_for_game(&defender, 0).await;
+
+    // The lying proposer defends; the challenger is killed twice in the middle of the game.
+    let mut kills = 0;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let game = loop {
+        assert!(Instant::now() < deadline, "the game did not end");
+        let game = defender.game(0).await.expect("game");
+        if game.status != DisputeGames::GameStatus::InProgress {
+            break game;
+        }
+        if kills < 2 && game.depth >= 10 + 15 * kills {
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+            kills += 1;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            child = spawn_binary(&world, db.path());
+            continue;
+        }
+        let now = defender.now().await.expect("now");
+        let position = defender.position(&game, now).await;
+        match decide(&position, Role::Defender, &liar) {
+            action @ Action::Bisect { .. } => {
+                let _ = defender.act(0, game.depth, &action).await;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(30)).await,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(kills, 2, "the challenger was killed mid-game twice");
+    assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
+    assert_eq!(
+        defender.game_count().await.expect("count"),
+        1,
+        "the restarted challenger did not open a second game"
+    );
+    let commitment = defender.commitment(index).await.expect("commitment");
+    assert_eq!(commitment.postStateRoot, true_root);
 }

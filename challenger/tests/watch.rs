@@ -178,4 +178,60 @@ async fn corrupt_batch_data_is_underivable_not_a_panic() {
         "{:?}",
         flagged[0].verdict
     );
+
+    // A well-formed batch whose transaction names another chain: the batch decodes but
+    // breaks derivation rule 4, so it derives nothing. A second, independent watcher (another
+    // honest node) reaches exactly the same verdict.
+    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
+    let mut batch = Batch {
+        parent_hash: parent.hash,
+        first_block: 1,
+        blocks: blocks.iter().map(|b| b.batch_block()).collect(),
+    };
+    let block = batch
+        .blocks
+        .iter_mut()
+        .find(|b| !b.transactions.is_empty())
+        .expect("a block with transactions");
+    let mut raw = block.transactions[0].to_vec();
+    assert_eq!(raw[0], 2, "an EIP-1559 transaction");
+    // 0x02 ‖ list header ‖ chain id 42069 = 0x82 0xa4 0x55: make it 42068.
+    let header = if raw[1] >= 0xf8 {
+        1 + (raw[1] - 0xf7) as usize
+    } else {
+        1
+    };
+    assert_eq!(&raw[1 + header..4 + header], &[0x82, 0xa4, 0x55]);
+    raw[3 + header] ^= 1;
+    block.transactions[0] = Bytes::from(raw);
+    submit_faulty(
+        &anvil,
+        &sequencer,
+        rollup,
+        key.clone(),
+        (1, head),
+        B256::repeat_byte(0x23),
+        Some(encode_batch(&batch).expect("encode")),
+    )
+    .await;
+    let mut verdicts = Vec::new();
+    for _ in 0..2 {
+        let mut watcher = Watcher::new(WatcherConfig {
+            l1_rpc_url: anvil.url().into(),
+            rollup,
+            genesis: sequencer.genesis(),
+            from_block: 0,
+            poll: Duration::from_millis(50),
+        })
+        .expect("watcher");
+        let flagged = watcher.check_new().await.expect("check");
+        assert_eq!(flagged.len(), 1);
+        verdicts.push(flagged[0].verdict.clone());
+    }
+    assert!(
+        matches!(&verdicts[0], Verdict::Underivable { reason } if reason.starts_with("derivation")),
+        "{:?}",
+        verdicts[0]
+    );
+    assert_eq!(verdicts[0], verdicts[1], "honest watchers agree");
 }

@@ -91,16 +91,17 @@ library RefTrie {
     }
 
     /// @dev Hex-prefix encoding of nibbles [from, to) of `key`, written nibble by nibble.
-    function compact(bytes32 key, uint256 from, uint256 to, bool leaf) internal pure returns (bytes memory out) {
+    function compact(bytes32 key, uint256 from, uint256 to, bool isLeaf) internal pure returns (bytes memory out) {
         uint256 n = to - from;
         out = new bytes(n / 2 + 1);
-        uint256 flag = leaf ? 2 : 0;
+        uint256 flag = isLeaf ? 2 : 0;
         uint256 j = from;
         if (n % 2 == 1) {
             out[0] = bytes1(uint8(((flag + 1) << 4) | nibble(key, j)));
             ++j;
         } else {
-            out[0] = bytes1(uint8(flag << 4));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            out[0] = bytes1(uint8(flag << 4)); // at most 0x20
         }
         for (uint256 b = 1; b < out.length; ++b) {
             out[b] = bytes1(uint8((nibble(key, j) << 4) | nibble(key, j + 1)));
@@ -108,12 +109,14 @@ library RefTrie {
         }
     }
 
-    function ref(bytes memory node) internal pure returns (bytes memory) {
-        return node.length < 32 ? node : RLPWriter.writeBytes32(keccak256(node));
+    function ref(bytes memory n) internal pure returns (bytes memory) {
+        return n.length < 32 ? n : RLPWriter.writeBytes32(keccak256(n));
     }
 
     function leaf(bytes32 key, uint256 depth, bytes memory value) internal pure returns (bytes memory) {
-        return RLPWriter.writeList(bytes.concat(RLPWriter.writeBytes(compact(key, depth, 64, true)), RLPWriter.writeBytes(value)));
+        return RLPWriter.writeList(
+            bytes.concat(RLPWriter.writeBytes(compact(key, depth, 64, true)), RLPWriter.writeBytes(value))
+        );
     }
 
     /// @dev The node of keys[lo, hi), which share their first `depth` nibbles.
@@ -281,7 +284,7 @@ contract MerkleTrieTest is Test {
     // ------------------------------------------------------------------------------------------
     // Fixtures from core/tests/it/mpt_fixtures.rs
 
-    function test_fixtures() public {
+    function test_fixtures() public view {
         Case[] memory cases = _cases(".cases");
         assertGt(cases.length, 500);
         for (uint256 i; i < cases.length; ++i) {
@@ -337,7 +340,7 @@ contract MerkleTrieTest is Test {
         bytes[] memory bad = _prefix(c.proof, c.proof.length);
         bad[j] = _flipLastByte(bad[j]);
         err = _tryUpdate(c, c.newValue, bad);
-        assertEq(bytes4(err), MerkleTrie.InvalidProofNodeHash.selector, c.name);
+        assertEq(_selector(err), MerkleTrie.InvalidProofNodeHash.selector, c.name);
         (uint256 index,,) = abi.decode(_args(err), (uint256, bytes32, bytes32));
         assertEq(index, j, c.name);
 
@@ -347,13 +350,14 @@ contract MerkleTrieTest is Test {
         try trie.get(c.root, c.key, bad) {
             revert(string.concat(c.name, ": get accepted a tampered root node"));
         } catch (bytes memory reason) {
-            assertEq(bytes4(reason), MerkleTrie.InvalidProofNodeHash.selector, c.name);
+            assertEq(_selector(reason), MerkleTrie.InvalidProofNodeHash.selector, c.name);
         }
 
         // The last node missing.
         err = _tryUpdate(c, c.newValue, _prefix(c.proof, c.proof.length - 1));
-        bytes4 selector = c.proof.length > c.pathLength ? MerkleTrie.MissingSibling.selector : MerkleTrie.ProofTooShort.selector;
-        assertEq(bytes4(err), selector, c.name);
+        bytes4 selector =
+            c.proof.length > c.pathLength ? MerkleTrie.MissingSibling.selector : MerkleTrie.ProofTooShort.selector;
+        assertEq(_selector(err), selector, c.name);
     }
 
     function _tryUpdate(Case memory c, bytes memory value, bytes[] memory proof) internal view returns (bytes memory) {
@@ -374,6 +378,13 @@ contract MerkleTrieTest is Test {
 
     function _expectError(bytes memory actual, bytes memory expected, string memory name) internal pure {
         assertEq0(actual, expected, name);
+    }
+
+    function _selector(bytes memory reason) internal pure returns (bytes4 s) {
+        if (reason.length < 4) return s;
+        assembly ("memory-safe") {
+            s := and(mload(add(reason, 0x20)), shl(224, 0xffffffff))
+        }
     }
 
     function _args(bytes memory reason) internal pure returns (bytes memory args) {
@@ -630,11 +641,12 @@ contract MerkleTrieTest is Test {
         assertEq0(RLPWriter.writeHeader(3, true), hex"c3");
     }
 
-    function test_rlpRejectsNonCanonical() public {
+    function test_rlpRejectsNonCanonical() public view {
         _expectRlpError(abi.encodeCall(rlp.readBytes, (hex"8105", 0)), RLPReader.RLPNonCanonical.selector);
         _expectRlpError(abi.encodeCall(rlp.readBytes, (hex"b801ff", 0)), RLPReader.RLPNonCanonical.selector);
         _expectRlpError(
-            abi.encodeCall(rlp.readBytes, (bytes.concat(hex"b90038", new bytes(56)), 0)), RLPReader.RLPNonCanonical.selector
+            abi.encodeCall(rlp.readBytes, (bytes.concat(hex"b90038", new bytes(56)), 0)),
+            RLPReader.RLPNonCanonical.selector
         );
         _expectRlpError(abi.encodeCall(rlp.listLength, (hex"f80180", 0)), RLPReader.RLPNonCanonical.selector);
         _expectRlpError(abi.encodeCall(rlp.readUint, (hex"820001", 0)), RLPReader.RLPInvalidUint.selector);
@@ -657,7 +669,7 @@ contract MerkleTrieTest is Test {
     function _expectRlpError(bytes memory call, bytes4 selector) internal view {
         (bool ok, bytes memory reason) = address(rlp).staticcall(call);
         assertTrue(!ok, "accepted");
-        assertEq(bytes4(reason), selector);
+        assertEq(_selector(reason), selector);
     }
 
     function testFuzz_rlpBytesRoundTrip(bytes memory data) public view {
@@ -666,7 +678,8 @@ contract MerkleTrieTest is Test {
         assertTrue(!isList);
         assertEq(p + len, enc.length);
         assertEq0(rlp.readBytes(enc, 0), data);
-        uint256 headerLen = data.length == 1 && uint8(data[0]) < 0x80 ? 0 : data.length < 56 ? 1 : data.length < 256 ? 2 : 3;
+        uint256 headerLen =
+            data.length == 1 && uint8(data[0]) < 0x80 ? 0 : data.length < 56 ? 1 : data.length < 256 ? 2 : 3;
         assertEq(enc.length, headerLen + data.length);
     }
 
@@ -713,11 +726,13 @@ contract MerkleTrieTest is Test {
         if (f == 0) {
             header = RLPWriter.writeHeader(len, isList); // canonical
         } else if (f == 1) {
-            header = abi.encodePacked(base + 56, uint8(len)); // long form, one length byte
+            // forge-lint: disable-next-line(unsafe-typecast)
+            header = abi.encodePacked(base + 56, uint8(len)); // long form, one length byte (len <= 255)
             if (len > 255) return;
         } else {
             if (len > type(uint16).max) return;
-            header = abi.encodePacked(base + 57, uint16(len)); // long form, two length bytes
+            // forge-lint: disable-next-line(unsafe-typecast)
+            header = abi.encodePacked(base + 57, uint16(len)); // long form, two length bytes (len <= 65535)
         }
         bytes memory data = bytes.concat(header, payload);
         bool canonical = keccak256(header) == keccak256(RLPWriter.writeHeader(len, isList));
@@ -730,7 +745,7 @@ contract MerkleTrieTest is Test {
             assertEq(plen, len);
         } catch (bytes memory reason) {
             assertTrue(!canonical, "canonical header refused");
-            assertEq(bytes4(reason), RLPReader.RLPNonCanonical.selector);
+            assertEq(_selector(reason), RLPReader.RLPNonCanonical.selector);
         }
     }
 }

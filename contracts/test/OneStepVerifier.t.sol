@@ -2,9 +2,17 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
-import {console} from "forge-std/console.sol";
+import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
+import {TxDecoder} from "../src/fault/TxDecoder.sol";
+
+/// @dev Exposes the decoder library.
+contract TxDecoderHarness {
+    function decode(bytes memory raw, uint64 chainId) external pure returns (bool ok, TxDecoder.Tx memory t) {
+        return TxDecoder.decode(raw, chainId);
+    }
+}
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJson {
@@ -31,6 +39,8 @@ contract OneStepVerifierTest is Test {
 
     struct Fixtures {
         uint64 chainId;
+        /// @dev The steps from this index on run over a state of 100,000 accounts.
+        uint256 bigStateFrom;
         uint256[] kinds;
         bytes[] pres;
         bytes[] proofs;
@@ -46,6 +56,7 @@ contract OneStepVerifierTest is Test {
     function load() internal view returns (Fixtures memory f) {
         string memory json = VM_JSON.readFile("test/fixtures/steps.json");
         f.chainId = uint64(VM_JSON.parseJsonUint(json, ".chainId"));
+        f.bigStateFrom = VM_JSON.parseJsonUint(json, ".bigStateFrom");
         f.kinds = VM_JSON.parseJsonUintArray(json, ".kinds");
         f.pres = VM_JSON.parseJsonBytesArray(json, ".pres");
         f.proofs = VM_JSON.parseJsonBytesArray(json, ".proofs");
@@ -56,11 +67,13 @@ contract OneStepVerifierTest is Test {
     }
 
     /// @notice Every provable step gives the Rust machine's post-state; EVM execution is refused.
+    ///         Logs the gas of each kind of step (median and worst), over the small states of the
+    ///         hand-made batches and over a state of 100,000 accounts.
     function test_stepsOfTheRustMachine() public {
         Fixtures memory f = load();
-        uint256[][] memory gas = new uint256[][](KINDS);
-        uint256[] memory counts = new uint256[](KINDS);
-        for (uint256 k; k < KINDS; ++k) {
+        uint256[][] memory gas = new uint256[][](2 * KINDS);
+        uint256[] memory counts = new uint256[](2 * KINDS);
+        for (uint256 k; k < 2 * KINDS; ++k) {
             gas[k] = new uint256[](f.kinds.length);
         }
         for (uint256 i; i < f.kinds.length; ++i) {
@@ -74,16 +87,24 @@ contract OneStepVerifierTest is Test {
             }
             uint256 before = gasleft();
             bytes32 post = verifier.step(f.pres[i], f.proofs[i]);
-            gas[kind][counts[kind]++] = before - gasleft();
+            uint256 used = before - gasleft();
+            uint256 slot = i < f.bigStateFrom ? kind : KINDS + kind;
+            gas[slot][counts[slot]++] = used;
             assertEq(post, keccak256(f.posts[i]), string.concat("step ", VM_JSON.toString(i)));
             if (kind == FINISHED) assertEq(post, keccak256(f.pres[i]));
         }
         string[6] memory names = ["finished", "block start", "block end", "transaction start", "evm", "transaction end"];
+        for (uint256 slot; slot < 2 * KINDS; ++slot) {
+            if (counts[slot] == 0) continue;
+            (uint256 median, uint256 worst) = medianAndMax(gas[slot], counts[slot]);
+            console.log(
+                string.concat(names[slot % KINDS], slot < KINDS ? " (small state)" : " (100,000 accounts)"),
+                median,
+                worst
+            );
+        }
         for (uint256 k; k < KINDS; ++k) {
-            if (k == EVM) continue;
-            assertGt(counts[k], 0);
-            (uint256 median, uint256 worst) = medianAndMax(gas[k], counts[k]);
-            console.log(names[k], median, worst);
+            if (k != EVM) assertGt(counts[k], 0);
         }
     }
 
@@ -108,7 +129,7 @@ contract OneStepVerifierTest is Test {
     }
 
     /// @notice A tampered witness reverts or proves another post-state.
-    function test_tamperedWitnesses() public {
+    function test_tamperedWitnesses() public view {
         Fixtures memory f = load();
         uint256 tampered;
         for (uint256 i; i < f.kinds.length; ++i) {
@@ -118,7 +139,9 @@ contract OneStepVerifierTest is Test {
             bytes[] memory variants = tamper(kind, f.proofs[i]);
             for (uint256 v; v < variants.length; ++v) {
                 try verifier.step(f.pres[i], variants[v]) returns (bytes32 post) {
-                    assertTrue(post != expected, string.concat("step ", VM_JSON.toString(i), " variant ", VM_JSON.toString(v)));
+                    assertTrue(
+                        post != expected, string.concat("step ", VM_JSON.toString(i), " variant ", VM_JSON.toString(v))
+                    );
                 } catch {}
                 ++tampered;
             }
@@ -127,7 +150,7 @@ contract OneStepVerifierTest is Test {
     }
 
     /// @notice A claimed post-state that differs from the true one in any single field has another hash.
-    function test_wrongPostClaims() public {
+    function test_wrongPostClaims() public view {
         Fixtures memory f = load();
         for (uint256 i; i < f.kinds.length; ++i) {
             if (f.kinds[i] == EVM) continue;
@@ -140,6 +163,31 @@ contract OneStepVerifierTest is Test {
                 assertTrue(keccak256(abi.encode(claim)) != keccak256(abi.encode(truth)));
             }
         }
+    }
+
+    /// @notice The decoder accepts exactly what alloy and derivation's stateless checks accept
+    ///         (valid transactions of every type and mutations of them), with the same fields,
+    ///         sender, intrinsic gas and floor.
+    function test_decoderAgreesWithAlloy() public {
+        string memory json = VM_JSON.readFile("test/fixtures/steps.json");
+        uint64 chainId = uint64(VM_JSON.parseJsonUint(json, ".chainId"));
+        bytes[] memory raws = VM_JSON.parseJsonBytesArray(json, ".decodeRaws");
+        bytes[] memory expected = VM_JSON.parseJsonBytesArray(json, ".decodeExpected");
+        assertEq(raws.length, expected.length);
+        TxDecoderHarness harness = new TxDecoderHarness();
+        uint256 accepted;
+        for (uint256 i; i < raws.length; ++i) {
+            (bool ok, TxDecoder.Tx memory t) = harness.decode(raws[i], chainId);
+            string memory label = string.concat("vector ", VM_JSON.toString(i));
+            if (expected[i].length == 0) {
+                assertTrue(!ok, label);
+                continue;
+            }
+            assertTrue(ok, label);
+            assertEq(keccak256(abi.encode(t)), keccak256(expected[i]), label);
+            ++accepted;
+        }
+        assertGt(accepted, 20);
     }
 
     /// @notice Phases without a provable step.
@@ -178,7 +226,9 @@ contract OneStepVerifierTest is Test {
             blk.beneficiary = address(uint160(blk.beneficiary) ^ 1);
             out[n++] = abi.encode(blk, flip(callerProof, 0), beneficiaryProof);
             out[n++] = abi.encode(blk, callerProof, flip(beneficiaryProof, 0));
-            if (callerProof.length > 1) out[n++] = abi.encode(blk, flip(callerProof, callerProof.length - 1), beneficiaryProof);
+            if (callerProof.length > 1) {
+                out[n++] = abi.encode(blk, flip(callerProof, callerProof.length - 1), beneficiaryProof);
+            }
             out[n++] = abi.encode(blk, callerProof, new bytes[](0));
         } else {
             out[n++] = bytes.concat(proof, hex"00");

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {RLPReader} from "./RLPReader.sol";
 import {RLPWriter} from "./RLPWriter.sol";
 
 /// @title MerkleTrie
@@ -55,6 +54,21 @@ library MerkleTrie {
     uint256 private constant END_LEAF_OTHER = 2; // a leaf with another key
     uint256 private constant END_EXTENSION_OTHER = 3; // an extension diverging from the key
     uint256 private constant END_EMPTY_SLOT = 4; // a branch whose slot for the key is empty
+    uint256 private constant CONTINUE = 5; // the path goes on to a child
+
+    /// @dev A position on the path: the node, the proof nodes used so far, the node's nibble depth,
+    ///      and the node decoded (see `_decode`).
+    struct Cursor {
+        bytes node;
+        uint256 used;
+        uint256 depth;
+        bool afterExtension;
+        uint256 kind;
+        bytes32 path;
+        uint256 pathLen;
+        uint256 a;
+        uint256 b;
+    }
 
     /// @dev The nodes on the path. metas[i] packs kind | depth << 8 | pathLen << 16 | a << 32 | b << 64
     ///      where (a, b) is, for a branch, the offset and length of the key's slot and, for a leaf or an
@@ -89,46 +103,17 @@ library MerkleTrie {
         returns (bool found, bytes memory value)
     {
         if (root == EMPTY_ROOT) return (false, value);
-        bytes memory node = _rootNode(root, proof);
-        uint256 used = 1;
-        uint256 depth;
-        bool afterExtension;
+        Cursor memory c = _start(root, proof);
         while (true) {
-            (uint256 kind, bytes32 path, uint256 pathLen, uint256 a, uint256 b) = _decodeNode(node, depth);
-            if (kind == BRANCH) {
-                bool empty;
-                (empty, node, used) = _branchChild(node, a, b, key, depth, proof, used);
-                if (empty) return (false, value);
-                depth += 1;
-                afterExtension = false;
+            uint256 end = _decode(c, key);
+            if (end == CONTINUE) {
+                _advance(c, proof);
+            } else if (end == END_LEAF_MATCH) {
+                return (true, _stringPayload(c.node, c.a));
             } else {
-                if (afterExtension) revert UnexpectedNode(depth);
-                if (kind == LEAF) {
-                    if (path != key << (4 * depth)) return (false, value);
-                    return (true, RLPReader.readBytes(node, a));
-                }
-                if (path != _keyPath(key, depth, pathLen)) return (false, value);
-                (node, used) = _resolve(node, a, b, proof, used, depth);
-                depth += pathLen;
-                afterExtension = true;
+                return (false, value);
             }
         }
-    }
-
-    /// @dev The child of a branch on the key's path, unless its slot is empty.
-    function _branchChild(
-        bytes memory node,
-        uint256 payload,
-        uint256 end,
-        bytes32 key,
-        uint256 depth,
-        bytes[] memory proof,
-        uint256 used
-    ) private pure returns (bool empty, bytes memory child, uint256 newUsed) {
-        uint256 nibble = _nibble(key, depth);
-        (uint256 slot, uint256 slotLen, uint256 mask) = _branchSlot(node, payload, end, nibble, depth);
-        if ((mask >> nibble) & 1 == 0) return (true, child, used);
-        (child, newUsed) = _resolve(node, slot, slotLen, proof, used, depth);
     }
 
     /// @notice The root after setting `key` to `value` (insert or replace), or deleting `key` when
@@ -173,40 +158,55 @@ library MerkleTrie {
         p.nodes = new bytes[](cap);
         p.metas = new uint256[](cap);
         p.paths = new bytes32[](cap);
-        bytes memory node = _rootNode(root, proof);
-        p.used = 1;
-        uint256 depth;
+        Cursor memory c = _start(root, proof);
         while (true) {
-            (uint256 kind, bytes32 path, uint256 pathLen, uint256 a, uint256 b) = _decodeNode(node, depth);
+            uint256 end = _decode(c, key);
             uint256 i = p.length++;
-            // The node after an extension must be a branch.
-            if (i > 0 && kind != BRANCH && p.metas[i - 1] & 0xff == EXTENSION) revert UnexpectedNode(depth);
-            p.nodes[i] = node;
-            if (kind == BRANCH) {
-                uint256 nibble = _nibble(key, depth);
-                uint256 mask;
-                (a, b, mask) = _branchSlot(node, a, b, nibble, depth);
-                p.metas[i] = BRANCH | (depth << 8) | (a << 32) | (b << 64);
-                if ((mask >> nibble) & 1 == 0) {
-                    p.end = END_EMPTY_SLOT;
-                    return p;
-                }
-                (node, p.used) = _resolve(node, a, b, proof, p.used, depth);
-                depth += 1;
-            } else {
-                p.metas[i] = kind | (depth << 8) | (pathLen << 16) | (a << 32) | (b << 64);
-                p.paths[i] = path;
-                if (kind == LEAF) {
-                    p.end = path == key << (4 * depth) ? END_LEAF_MATCH : END_LEAF_OTHER;
-                    return p;
-                }
-                if (path != _keyPath(key, depth, pathLen)) {
-                    p.end = END_EXTENSION_OTHER;
-                    return p;
-                }
-                (node, p.used) = _resolve(node, a, b, proof, p.used, depth);
-                depth += pathLen;
+            p.nodes[i] = c.node;
+            p.metas[i] = c.kind | (c.depth << 8) | (c.pathLen << 16) | (c.a << 32) | (c.b << 64);
+            p.paths[i] = c.path;
+            if (end != CONTINUE) {
+                p.end = end;
+                p.used = c.used;
+                return p;
             }
+            _advance(c, proof);
+        }
+    }
+
+    function _start(bytes32 root, bytes[] memory proof) private pure returns (Cursor memory c) {
+        c.node = _rootNode(root, proof);
+        c.used = 1;
+    }
+
+    /// @dev Decodes the cursor's node; returns how the path ends there, or CONTINUE. Sets (a, b) to
+    ///      the key's slot of a branch, or the second item of a leaf or an extension.
+    function _decode(Cursor memory c, bytes32 key) private pure returns (uint256) {
+        uint256 depth = c.depth;
+        (uint256 kind, bytes32 path, uint256 pathLen, uint256 a, uint256 b) =
+            _decodeNode(c.node, depth, depth < 64 ? _nibble(key, depth) : 0);
+        // The node after an extension must be a branch.
+        if (c.afterExtension && kind != BRANCH) revert UnexpectedNode(depth);
+        c.kind = kind;
+        c.path = path;
+        c.pathLen = pathLen;
+        c.a = a;
+        c.b = b;
+        // A branch slot of one byte is the empty string.
+        if (kind == BRANCH) return b == 1 ? END_EMPTY_SLOT : CONTINUE;
+        if (kind == LEAF) return path == key << (4 * depth) ? END_LEAF_MATCH : END_LEAF_OTHER;
+        return path == _keyPath(key, depth, pathLen) ? CONTINUE : END_EXTENSION_OTHER;
+    }
+
+    /// @dev Moves the cursor to the child at (a, b).
+    function _advance(Cursor memory c, bytes[] memory proof) private pure {
+        (c.node, c.used) = _resolve(c.node, c.a, c.b, proof, c.used, c.depth);
+        if (c.kind == BRANCH) {
+            c.depth += 1;
+            c.afterExtension = false;
+        } else {
+            c.depth += c.pathLen;
+            c.afterExtension = true;
         }
     }
 
@@ -264,10 +264,7 @@ library MerkleTrie {
     }
 
     /// @dev Makes `r` (the new subtree below path entry `i`) the replacement of entry `i`.
-    function _absorb(Path memory p, uint256 i, Replacement memory r, bytes32 key, bytes[] memory proof)
-        private
-        pure
-    {
+    function _absorb(Path memory p, uint256 i, Replacement memory r, bytes32 key, bytes[] memory proof) private pure {
         uint256 meta = p.metas[i];
         if (meta & 0xff == EXTENSION) {
             if (r.deleted) revert UnexpectedNode((meta >> 8) & 0xff);
@@ -297,35 +294,56 @@ library MerkleTrie {
         private
         pure
     {
-        bytes memory node = p.nodes[i];
         uint256 meta = p.metas[i];
         uint256 depth = (meta >> 8) & 0xff;
-        (uint256 payload, uint256 end) = _payload(node);
-        (,, uint256 mask) = _branchSlot(node, payload, end, 0, depth);
-        mask &= ~(uint256(1) << _nibble(key, depth));
-        if (mask == 0) revert UnexpectedNode(depth);
+        (uint256 m, bytes memory childRef) = _onlyOtherChild(p.nodes[i], _nibble(key, depth), depth);
         r.deleted = false;
-        if (mask & (mask - 1) != 0) {
+        if (childRef.length == 0) {
             // Two or more children left: the slot empties.
             r.kind = BRANCH;
-            r.node = _splice(node, (meta >> 32) & 0xffffffff, meta >> 64, hex"80");
+            r.node = _splice(p.nodes[i], (meta >> 32) & 0xffffffff, meta >> 64, hex"80");
             return;
         }
         // One child left, at nibble m: the branch collapses into it.
-        uint256 m = _lowestBit(mask);
-        (uint256 slot, uint256 slotLen,) = _branchSlot(node, payload, end, m, depth);
-        if (slotLen == 33 && p.used >= proof.length) revert MissingSibling(depth);
-        bytes memory child;
-        (child, p.used) = _resolve(node, slot, slotLen, proof, p.used, depth + 1);
-        _collapseInto(r, child, m, depth + 1, _slice(node, slot, slotLen));
+        if (childRef.length == 33 && p.used >= proof.length) revert MissingSibling(depth);
+        _collapseInto(r, _take(p, childRef, proof, depth), m, depth + 1, childRef);
+    }
+
+    /// @dev The node `ref` designates, taking it from the proof if it is a hash.
+    function _take(Path memory p, bytes memory ref, bytes[] memory proof, uint256 depth)
+        private
+        pure
+        returns (bytes memory child)
+    {
+        (child, p.used) = _resolve(ref, 0, ref.length, proof, p.used, depth);
+    }
+
+    /// @dev The nibble and reference of the only child of branch `node` other than slot `nibble`;
+    ///      an empty reference when two or more others remain.
+    function _onlyOtherChild(bytes memory node, uint256 nibble, uint256 depth)
+        private
+        pure
+        returns (uint256 m, bytes memory ref)
+    {
+        uint256 mask = _branchMask(node) & ~(uint256(1) << nibble);
+        if (mask == 0) revert UnexpectedNode(depth);
+        if (mask & (mask - 1) != 0) return (0, ref);
+        while ((mask >> m) & 1 == 0) {
+            ++m;
+        }
+        (,,, uint256 slot, uint256 slotLen) = _decodeNode(node, depth, m);
+        ref = _slice(node, slot, slotLen);
     }
 
     /// @dev The node replacing a branch whose only child, at nibble `m`, is `child` (reference `childRef`).
-    function _collapseInto(Replacement memory r, bytes memory child, uint256 m, uint256 childDepth, bytes memory childRef)
-        private
-        pure
-    {
-        (uint256 kind, bytes32 childPath, uint256 childLen, uint256 a, uint256 b) = _decodeNode(child, childDepth);
+    function _collapseInto(
+        Replacement memory r,
+        bytes memory child,
+        uint256 m,
+        uint256 childDepth,
+        bytes memory childRef
+    ) private pure {
+        (uint256 kind, bytes32 childPath, uint256 childLen, uint256 a, uint256 b) = _decodeNode(child, childDepth, 0);
         if (kind == BRANCH) {
             // An extension of the one nibble.
             r.kind = EXTENSION;
@@ -382,62 +400,128 @@ library MerkleTrie {
         revert UnexpectedNode(depth);
     }
 
-    /// @dev Payload offset and end of a node that must be exactly one RLP list.
-    function _payload(bytes memory node) private pure returns (uint256 payload, uint256 end) {
-        (bool isList, uint256 p, uint256 len) = RLPReader.readHeader(node, 0);
-        end = p + len;
-        if (!isList || end != node.length) revert RLPReader.RLPTrailingBytes(end, node.length);
-        return (p, end);
-    }
-
-    /// @dev Decodes a node at nibble depth `depth`. Branch: (BRANCH, 0, 0, payload offset, payload
-    ///      end). Leaf or extension: (kind, path, path length, offset and length of the second item).
-    function _decodeNode(bytes memory node, uint256 depth)
+    /// @dev Decodes a node at nibble depth `depth`. Branch: (BRANCH, 0, 0, offset and length of the
+    ///      slot of `nibble`). Leaf or extension: (kind, path, path length, offset and length of the
+    ///      second item: the value string or the child reference).
+    function _decodeNode(bytes memory node, uint256 depth, uint256 nibble)
         private
         pure
         returns (uint256 kind, bytes32 path, uint256 pathLen, uint256 a, uint256 b)
     {
-        (uint256 payload, uint256 end) = _payload(node);
-        if (payload == end) revert UnexpectedNode(depth);
-        uint256 second = RLPReader.itemEnd(node, payload);
-        if (second == end) revert UnexpectedNode(depth);
-        uint256 secondEnd = RLPReader.itemEnd(node, second);
-        if (secondEnd != end) {
+        uint256 first;
+        bool bad;
+        assembly ("memory-safe") {
+            // Total length of the item at `ptr`, in the forms trie nodes use; `err` for a long list
+            // or a length that is non-canonical or needs more than two bytes.
+            function itemLength(ptr) -> l, err {
+                let p := byte(0, mload(ptr))
+                switch lt(p, 0xb8)
+                case 1 { l := add(1, mul(gt(p, 0x7f), sub(p, 0x80))) }
+                default {
+                    switch lt(p, 0xc0)
+                    case 1 {
+                        let ll := sub(p, 0xb7)
+                        let w := mload(add(ptr, 1))
+                        let pl := shr(sub(256, mul(8, ll)), w)
+                        l := add(add(1, ll), pl)
+                        err := or(or(gt(ll, 2), iszero(byte(0, w))), lt(pl, 56))
+                    }
+                    default {
+                        l := sub(p, 0xbf)
+                        err := gt(p, 0xf7)
+                    }
+                }
+            }
+            let len := mload(node)
+            let base := add(node, 0x20)
+            // The list header, spanning the whole node.
+            let p0 := byte(0, mload(base))
+            switch lt(p0, 0xf8)
+            case 1 {
+                first := 1
+                bad := or(lt(p0, 0xc0), iszero(eq(sub(p0, 0xbf), len)))
+            }
+            default {
+                let ll := sub(p0, 0xf7)
+                let w := mload(add(base, 1))
+                let pl := shr(sub(256, mul(8, ll)), w)
+                first := add(1, ll)
+                bad := or(or(gt(ll, 2), iszero(byte(0, w))), or(lt(pl, 56), iszero(eq(add(first, pl), len))))
+            }
+            if iszero(bad) {
+                let l1, e1 := itemLength(add(base, first))
+                a := add(first, l1)
+                bad := or(e1, iszero(lt(a, len)))
+            }
+            if iszero(bad) {
+                let l2, e2 := itemLength(add(base, a))
+                b := l2
+                bad := or(e2, gt(add(a, b), len))
+                kind := 3 // two items: leaf or extension, told apart below
+                if and(iszero(bad), lt(add(a, b), len)) {
+                    // More items: a branch. Children are the empty string, a 32-byte hash or an
+                    // inlined node (a list shorter than 32 bytes); the value is empty.
+                    kind := 0
+                    let ptr := add(base, first)
+                    for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                        if eq(i, nibble) { a := sub(ptr, base) }
+                        let p := byte(0, mload(ptr))
+                        switch p
+                        case 0x80 { ptr := add(ptr, 1) }
+                        case 0xa0 { ptr := add(ptr, 33) }
+                        default {
+                            ptr := add(ptr, sub(p, 0xbf))
+                            if or(lt(p, 0xc1), gt(p, 0xde)) {
+                                bad := 1
+                                break
+                            }
+                        }
+                    }
+                    let q := byte(0, mload(add(base, a)))
+                    b := 1
+                    if eq(q, 0xa0) { b := 33 }
+                    if gt(q, 0xbf) { b := sub(q, 0xbf) }
+                    bad := or(bad, or(iszero(eq(byte(0, mload(ptr)), 0x80)), iszero(eq(sub(ptr, base), sub(len, 1)))))
+                }
+            }
+        }
+        if (bad) revert UnexpectedNode(depth);
+        if (kind == BRANCH) {
             if (depth >= 64) revert UnexpectedNode(depth);
-            return (BRANCH, 0, 0, payload, end);
+            return (kind, path, pathLen, a, b);
         }
-        bool leaf;
-        (leaf, path, pathLen) = _decodePath(node, payload, depth);
-        if (leaf) {
-            if (depth + pathLen != 64) revert UnexpectedNode(depth);
-            (bool isList,,) = RLPReader.readHeader(node, second);
-            if (isList) revert UnexpectedNode(depth);
-            kind = LEAF;
-        } else {
-            if (pathLen == 0 || depth + pathLen >= 64) revert UnexpectedNode(depth);
-            kind = EXTENSION;
+        (kind, path, pathLen) = _decodePath(node, first, depth);
+        if (kind == LEAF) {
+            // The value is a string and the path reaches the key's length.
+            if (uint8(node[a]) >= 0xc0 || depth + pathLen != 64) revert UnexpectedNode(depth);
+        } else if (pathLen == 0 || depth + pathLen >= 64) {
+            revert UnexpectedNode(depth);
         }
-        return (kind, path, pathLen, second, secondEnd - second);
     }
 
-    /// @dev Decodes the hex-prefix (compact) path string at `offset`.
+    /// @dev Decodes the hex-prefix (compact) path string at `offset`: LEAF or EXTENSION, the path.
     function _decodePath(bytes memory node, uint256 offset, uint256 depth)
         private
         pure
-        returns (bool leaf, bytes32 path, uint256 pathLen)
+        returns (uint256 kind, bytes32 path, uint256 pathLen)
     {
-        (bool isList, uint256 p, uint256 len) = RLPReader.readHeader(node, offset);
-        if (isList || len == 0 || len > 33) revert UnexpectedNode(depth);
         uint256 first;
         bytes32 rest;
+        uint256 len;
         assembly ("memory-safe") {
-            let ptr := add(add(node, 0x20), p)
+            let ptr := add(add(node, 0x20), offset)
+            let p := byte(0, mload(ptr))
+            len := 1 // a single byte below 0x80 is its own encoding
+            if gt(p, 0x7f) {
+                len := sub(p, 0x80) // a short string (other forms fail the length check below)
+                ptr := add(ptr, 1)
+            }
             first := byte(0, mload(ptr))
             rest := mload(add(ptr, 1))
         }
         uint256 flag = first >> 4;
-        if (flag > 3) revert UnexpectedNode(depth);
-        leaf = flag >= 2;
+        if (len == 0 || len > 33 || flag > 3) revert UnexpectedNode(depth);
+        kind = flag >= 2 ? LEAF : EXTENSION;
         if (flag & 1 == 1) {
             pathLen = 2 * len - 1;
             if (pathLen > 64) revert UnexpectedNode(depth);
@@ -450,41 +534,47 @@ library MerkleTrie {
         path &= _mask(pathLen);
     }
 
-    /// @dev Scans a branch's 17 items: offset and length of slot `nibble`, and the mask of non-empty
-    ///      slots. Children must be the empty string, a 32-byte string or a short list; the value empty.
-    function _branchSlot(bytes memory node, uint256 payload, uint256 end, uint256 nibble, uint256 depth)
-        private
-        pure
-        returns (uint256 slot, uint256 slotLen, uint256 mask)
-    {
-        bool bad;
+    /// @dev Mask of the non-empty slots of a (decoded, hence well-formed) branch.
+    function _branchMask(bytes memory node) private pure returns (uint256 mask) {
         assembly ("memory-safe") {
             let base := add(node, 0x20)
-            let ptr := add(base, payload)
+            let p0 := byte(0, mload(base))
+            let ptr := add(base, 1)
+            if gt(p0, 0xf7) { ptr := add(ptr, sub(p0, 0xf7)) }
             for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
-                let prefix := byte(0, mload(ptr))
-                let len := 1
-                if iszero(eq(prefix, 0x80)) {
+                let p := byte(0, mload(ptr))
+                let l := 1
+                if iszero(eq(p, 0x80)) {
                     mask := or(mask, shl(i, 1))
-                    switch eq(prefix, 0xa0)
-                    case 1 { len := 33 }
-                    default {
-                        // An inlined node: a list shorter than 32 bytes.
-                        if or(lt(prefix, 0xc0), gt(prefix, 0xde)) { bad := 1 }
-                        len := sub(prefix, 0xbf)
-                    }
+                    l := 33
+                    if gt(p, 0xbf) { l := sub(p, 0xbf) }
                 }
-                if eq(i, nibble) {
-                    slot := sub(ptr, base)
-                    slotLen := len
-                }
-                ptr := add(ptr, len)
+                ptr := add(ptr, l)
             }
-            // The value: empty (keys all have the same length, so no branch holds one).
-            if iszero(eq(byte(0, mload(ptr)), 0x80)) { bad := 1 }
-            if iszero(eq(add(ptr, 1), add(base, end))) { bad := 1 }
         }
-        if (bad) revert UnexpectedNode(depth);
+    }
+
+    /// @dev A copy of the payload of the (validated) string at `offset`.
+    function _stringPayload(bytes memory node, uint256 offset) private pure returns (bytes memory out) {
+        uint256 p = uint8(node[offset]);
+        if (p < 0x80) return _slice(node, offset, 1);
+        if (p < 0xb8) return _slice(node, offset + 1, p - 0x80);
+        uint256 ll = p - 0xb7;
+        uint256 len;
+        assembly ("memory-safe") {
+            len := shr(sub(256, mul(8, ll)), mload(add(add(node, 0x21), offset)))
+        }
+        return _slice(node, offset + 1 + ll, len);
+    }
+
+    /// @dev A list header for a payload of `len` bytes, left-aligned in a word, and its length.
+    function _listHeader(uint256 len) private pure returns (uint256 word, uint256 headerLen) {
+        if (len < 56) return ((0xc0 + len) << 248, 1);
+        uint256 n = 1;
+        while (len >> (8 * n) != 0) {
+            ++n;
+        }
+        return (((0xf7 + n) << 248) | (len << (248 - 8 * n)), 1 + n);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -494,7 +584,7 @@ library MerkleTrie {
     function _encodeShort(bool leaf, bytes32 path, uint256 pathLen, bytes memory second)
         private
         pure
-        returns (bytes memory)
+        returns (bytes memory out)
     {
         uint256 compactLen = pathLen / 2 + 1;
         uint256 first;
@@ -506,19 +596,16 @@ library MerkleTrie {
             first = leaf ? 0x20 : 0;
             rest = path;
         }
+        // A one-byte compact path (at most 0x3f) is its own encoding.
         uint256 itemLen = compactLen == 1 ? 1 : compactLen + 1;
-        bytes memory header = RLPWriter.writeHeader(itemLen + second.length, true);
-        bytes memory out = new bytes(header.length + itemLen + second.length);
+        (uint256 header, uint256 headerLen) = _listHeader(itemLen + second.length);
+        out = new bytes(headerLen + itemLen + second.length);
         assembly ("memory-safe") {
             let dst := add(out, 0x20)
-            let headerLen := mload(header)
-            mcopy(dst, add(header, 0x20), headerLen)
+            mstore(dst, header)
             dst := add(dst, headerLen)
             switch eq(compactLen, 1)
-            case 1 {
-                // One byte below 0x80: its own encoding.
-                mstore8(dst, first)
-            }
+            case 1 { mstore8(dst, first) }
             default {
                 mstore8(dst, add(0x80, compactLen))
                 mstore8(add(dst, 1), first)
@@ -527,7 +614,6 @@ library MerkleTrie {
             }
             mcopy(add(dst, itemLen), add(second, 0x20), mload(second))
         }
-        return out;
     }
 
     /// @dev A branch with two children.
@@ -537,44 +623,46 @@ library MerkleTrie {
         returns (bytes memory out)
     {
         uint256 payload = 15 + ref1.length + ref2.length;
-        bytes memory header = RLPWriter.writeHeader(payload, true);
-        out = new bytes(header.length + payload);
+        (uint256 header, uint256 headerLen) = _listHeader(payload);
+        out = new bytes(headerLen + payload);
         assembly ("memory-safe") {
             let dst := add(out, 0x20)
-            mcopy(dst, add(header, 0x20), mload(header))
-            dst := add(dst, mload(header))
-            for { let i := 0 } lt(i, 17) { i := add(i, 1) } {
-                switch i
-                case 16 { mstore8(dst, 0x80) }
+            mstore(dst, header)
+            dst := add(dst, headerLen)
+            for { let i := 0 } lt(i, 16) { i := add(i, 1) } {
+                let item := 0
+                if eq(i, n1) { item := ref1 }
+                if eq(i, n2) { item := ref2 }
+                switch item
+                case 0 {
+                    mstore8(dst, 0x80)
+                    dst := add(dst, 1)
+                }
                 default {
-                    let item := 0
-                    if eq(i, n1) { item := ref1 }
-                    if eq(i, n2) { item := ref2 }
-                    switch item
-                    case 0 {
-                        mstore8(dst, 0x80)
-                        dst := add(dst, 1)
-                    }
-                    default {
-                        mcopy(dst, add(item, 0x20), mload(item))
-                        dst := add(dst, mload(item))
-                    }
+                    mcopy(dst, add(item, 0x20), mload(item))
+                    dst := add(dst, mload(item))
                 }
             }
+            mstore8(dst, 0x80) // the value
         }
     }
 
-    /// @dev `node` (one RLP list) with the bytes at [off, off + len) replaced by `item`.
-    function _splice(bytes memory node, uint256 off, uint256 len, bytes memory item) private pure returns (bytes memory out) {
-        (uint256 payload, uint256 end) = _payload(node);
-        uint256 newPayload = end - payload - len + item.length;
-        bytes memory header = RLPWriter.writeHeader(newPayload, true);
-        out = new bytes(header.length + newPayload);
+    /// @dev The (decoded, hence well-formed) node with the bytes at [off, off + len) replaced by `item`.
+    function _splice(bytes memory node, uint256 off, uint256 len, bytes memory item)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 end = node.length;
+        uint256 p0 = uint8(node[0]);
+        uint256 payload = p0 < 0xf8 ? 1 : p0 - 0xf6;
+        (uint256 header, uint256 headerLen) = _listHeader(end - payload - len + item.length);
+        out = new bytes(headerLen + end - payload - len + item.length);
         assembly ("memory-safe") {
             let dst := add(out, 0x20)
             let src := add(node, 0x20)
-            mcopy(dst, add(header, 0x20), mload(header))
-            dst := add(dst, mload(header))
+            mstore(dst, header)
+            dst := add(dst, headerLen)
             mcopy(dst, add(src, payload), sub(off, payload))
             dst := add(dst, sub(off, payload))
             mcopy(dst, add(item, 0x20), mload(item))
@@ -639,11 +727,5 @@ library MerkleTrie {
         }
         if (x >> 252 == 0) n += 1;
         if (n > max) n = max;
-    }
-
-    function _lowestBit(uint256 mask) private pure returns (uint256 i) {
-        while ((mask >> i) & 1 == 0) {
-            ++i;
-        }
     }
 }

@@ -86,7 +86,7 @@ contract OneStepVerifier is IStepVerifier {
                 _noProof(proof);
                 return MachineState.hash(_between(s.stateRoot, s.inputs));
             }
-            return MachineState.hash(_txStart(s, proof));
+            return MachineState.hash(_txStart(s, proof, CHAIN_ID));
         }
         if (s.phase == MachineState.TX_EXECUTED) return MachineState.hash(_txEnd(s, proof));
         revert UnsupportedStep(s.phase);
@@ -112,9 +112,9 @@ contract OneStepVerifier is IStepVerifier {
 
     /// @dev `proof = abi.encode(BlockItem block, bytes rawTx, bytes32 tail, bytes[] senderProof,
     ///      bytes[] recipientProof, bytes senderCode)`; empty when the inputs are exhausted.
-    function _txStart(MachineState.State memory s, bytes calldata proof)
+    function _txStart(MachineState.State memory s, bytes calldata proof, uint64 chainId)
         private
-        view
+        pure
         returns (MachineState.State memory post)
     {
         if (s.inputs == bytes32(0)) {
@@ -130,7 +130,7 @@ contract OneStepVerifier is IStepVerifier {
         // Skipped unless proven otherwise: the item is consumed, nothing else changes.
         post = _inBlock(s.stateRoot, w.tail, s.blockItem, s.blockGasUsed, s.txsLeft - 1);
 
-        (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
+        (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, chainId);
         if (!ok) return post;
         // Block-dependent checks (BlockOutcome::precheck and revm's validate_tx_env).
         if (uint256(s.blockGasUsed) + t.gasLimit > w.blk.gasLimit) return post;

@@ -84,7 +84,7 @@ library TxDecoder {
     ///         bad or high-s signature, gas limit below the intrinsic gas or the EIP-7623 floor,
     ///         EIP-7702 without authorizations, oversized). The block-dependent checks (gas
     ///         limit, base fee) and the stateful ones are the verifier's.
-    function decode(bytes memory raw, uint64 chainId) internal view returns (bool ok, Tx memory t) {
+    function decode(bytes memory raw, uint64 chainId) internal pure returns (bool ok, Tx memory t) {
         t.hash = keccak256(raw);
         if (raw.length == 0 || raw.length > MAX_TX_BYTES) return (false, t);
         uint256 base;

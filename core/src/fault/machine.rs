@@ -110,7 +110,10 @@ mod tests {
     #[test]
     fn initial_and_final_states_differ_only_in_the_named_fields() {
         let root = B256::repeat_byte(7);
-        assert_eq!(MachineState::initial(root, B256::ZERO), MachineState::finished(root));
+        assert_eq!(
+            MachineState::initial(root, B256::ZERO),
+            MachineState::finished(root)
+        );
         assert_ne!(
             MachineState::initial(root, B256::repeat_byte(1)).hash(),
             MachineState::finished(root).hash()

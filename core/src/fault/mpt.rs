@@ -129,9 +129,17 @@ impl LeafTrie {
     }
 
     /// The root and [`Self::update_proof`], from one pass over the leaves.
-    pub fn update_proof_with_root(&self, key: B256, new_value: Option<&[u8]>) -> (B256, Vec<Bytes>) {
+    pub fn update_proof_with_root(
+        &self,
+        key: B256,
+        new_value: Option<&[u8]>,
+    ) -> (B256, Vec<Bytes>) {
         let deletes = new_value.is_none_or(|v| v.is_empty());
-        let sibling = if deletes { self.collapse_sibling(&key) } else { None };
+        let sibling = if deletes {
+            self.collapse_sibling(&key)
+        } else {
+            None
+        };
         self.proof_with_root(key, sibling)
     }
 
@@ -339,7 +347,12 @@ pub fn verify_get(root: B256, key: B256, proof: &[Bytes]) -> Result<Option<Bytes
 }
 
 /// `MerkleTrie.update` in Rust: the root after setting `key` to `value` (deleting it when empty).
-pub fn verify_update(root: B256, key: B256, value: &[u8], proof: &[Bytes]) -> Result<B256, MptError> {
+pub fn verify_update(
+    root: B256,
+    key: B256,
+    value: &[u8],
+    proof: &[Bytes],
+) -> Result<B256, MptError> {
     verify_update_with_outcome(root, key, value, proof).map(|(root, _)| root)
 }
 
@@ -369,13 +382,12 @@ pub fn verify_update_with_outcome(
         let depth = *depth;
         replacement = Some(match (parent, replacement) {
             (TrieNode::Extension(ext), Some(child)) => {
-                if collapsed_at == Some(i + 1) {
-                    if let UpdateOutcome::Collapsed {
+                if collapsed_at == Some(i + 1)
+                    && let UpdateOutcome::Collapsed {
                         merged_extension, ..
                     } = &mut outcome
-                    {
-                        *merged_extension = true;
-                    }
+                {
+                    *merged_extension = true;
                 }
                 match child {
                     TrieNode::Branch(_) => {
@@ -408,20 +420,29 @@ pub fn verify_update_with_outcome(
                                 if child_ref.is_hash() && used >= proof.len() {
                                     return Err(MptError::MissingSibling { depth });
                                 }
-                                let raw = resolve(&child_ref, proof, &mut used, depth + 1)?;
+                                let raw = resolve(&child_ref, proof, &mut used, depth)?;
                                 let child = decode_node(&raw, depth + 1)?;
                                 let m = Nibbles::from_nibbles([*m as u8]);
                                 let (node, into) = match child {
                                     TrieNode::Branch(_) => (
-                                        TrieNode::Extension(ExtensionNode::new(m, child_ref.clone())),
+                                        TrieNode::Extension(ExtensionNode::new(
+                                            m,
+                                            child_ref.clone(),
+                                        )),
                                         NodeKind::Branch,
                                     ),
                                     TrieNode::Leaf(leaf) => (
-                                        TrieNode::Leaf(LeafNode::new(m.join(&leaf.key), leaf.value)),
+                                        TrieNode::Leaf(LeafNode::new(
+                                            m.join(&leaf.key),
+                                            leaf.value,
+                                        )),
                                         NodeKind::Leaf,
                                     ),
                                     TrieNode::Extension(e) => (
-                                        TrieNode::Extension(ExtensionNode::new(m.join(&e.key), e.child)),
+                                        TrieNode::Extension(ExtensionNode::new(
+                                            m.join(&e.key),
+                                            e.child,
+                                        )),
                                         NodeKind::Extension,
                                     ),
                                     TrieNode::EmptyRoot => {
@@ -606,9 +627,7 @@ fn decode_node(raw: &[u8], depth: usize) -> Result<TrieNode, MptError> {
 /// The shape rules `MerkleTrie.sol` enforces for a node at nibble depth `depth`.
 fn check_node(node: &TrieNode, depth: usize) -> Result<(), MptError> {
     let ok = match node {
-        TrieNode::Branch(branch) => {
-            depth < KEY_NIBBLES && branch.stack.iter().all(valid_ref)
-        }
+        TrieNode::Branch(branch) => depth < KEY_NIBBLES && branch.stack.iter().all(valid_ref),
         TrieNode::Leaf(leaf) => depth + leaf.key.len() == KEY_NIBBLES,
         TrieNode::Extension(ext) => {
             !ext.key.is_empty() && depth + ext.key.len() < KEY_NIBBLES && valid_ref(&ext.child)
@@ -649,8 +668,19 @@ fn insert(path: &Path, key: &Nibbles, value: &[u8]) -> (TrieNode, UpdateOutcome)
                 leaf.key.slice(common + 1..),
                 leaf.value.clone(),
             ));
-            let node = split(&rest, common, leaf.key.get_unchecked(common), rlp_ref(&old), value);
-            (node, UpdateOutcome::SplitLeaf { extension: common > 0 })
+            let node = split(
+                &rest,
+                common,
+                leaf.key.get_unchecked(common),
+                rlp_ref(&old),
+                value,
+            );
+            (
+                node,
+                UpdateOutcome::SplitLeaf {
+                    extension: common > 0,
+                },
+            )
         }
         (End::ExtensionOther, TrieNode::Extension(ext)) => {
             let common = ext.key.common_prefix_length(&rest);
@@ -765,7 +795,10 @@ mod tests {
                 1 => 1 + self.below(40),
                 _ => 70 + self.below(40),
             } as usize;
-            (0..len).map(|_| self.next() as u8).collect::<Vec<u8>>().into()
+            (0..len)
+                .map(|_| self.next() as u8)
+                .collect::<Vec<u8>>()
+                .into()
         }
     }
 
@@ -874,10 +907,7 @@ mod tests {
                 };
                 let root = trie.root();
                 let get = trie.get_proof(key);
-                assert_eq!(
-                    verify_get(root, key, &get),
-                    Ok(trie.get(&key).cloned())
-                );
+                assert_eq!(verify_get(root, key, &get), Ok(trie.get(&key).cloned()));
                 let proof = trie.update_proof(key, value.as_deref());
                 let witness = trie.apply_with_proof(key, value.as_deref());
                 assert_eq!(witness.root, root);
@@ -946,7 +976,10 @@ mod tests {
             hi,
             b256!("0x123fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")
         );
-        assert_eq!(prefix_bounds(&key, 0), (B256::ZERO, B256::repeat_byte(0xff)));
+        assert_eq!(
+            prefix_bounds(&key, 0),
+            (B256::ZERO, B256::repeat_byte(0xff))
+        );
         assert_eq!(prefix_bounds(&key, 64), (key, key));
     }
 
@@ -967,6 +1000,9 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(verify_update(root, key, &[], &proof).is_ok());
         // Generous for debug builds; a release build takes a few tens of milliseconds.
-        assert!(elapsed.as_secs() < 5, "proof over 100k leaves took {elapsed:?}");
+        assert!(
+            elapsed.as_secs() < 5,
+            "proof over 100k leaves took {elapsed:?}"
+        );
     }
 }

@@ -32,8 +32,8 @@ use crate::{
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::HashMap};
-use alloy_sol_types::SolValue;
 use alloy_rlp::Encodable;
+use alloy_sol_types::SolValue;
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieAccount, TrieMask,
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
@@ -41,7 +41,10 @@ use alloy_trie::{
 use revm::{
     context_interface::cfg::gas::calculate_initial_tx_gas_for_tx, primitives::KECCAK_EMPTY,
 };
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, OnceLock},
+};
 
 /// Highest precompile address on Prague (`0x01..=0x11`).
 pub const LAST_PRECOMPILE: u64 = 0x11;
@@ -137,7 +140,7 @@ impl World {
             }
             leaves.push((keccak256(address), encode_account(account, storage_root)));
         }
-        leaves.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        leaves.sort_unstable_by_key(|leaf| leaf.0);
         let mut trie = AccountTrie::default();
         for (key, value) in leaves {
             trie.insert(key, value.into());
@@ -314,28 +317,31 @@ struct Valid {
     floor_gas: u64,
 }
 
-/// Decodes `raw` and applies the stateless checks of the reference (derivation's
-/// [`check_envelope`], the transaction types the machine runs, revm's block-dependent checks).
-/// `None`: the transaction is skipped without looking at state.
-fn check_stateless(
-    raw: &[u8],
-    chain: &ChainConfig,
-    block: &BlockItem,
-    block_gas_used: u64,
-) -> Option<Valid> {
+/// Decodes `raw` and applies derivation's stateless checks ([`check_envelope`]) and the
+/// transaction types the machine runs. `None`: the transaction is skipped.
+fn decode_checked(raw: &[u8], chain: &ChainConfig) -> Option<Recovered<TxEnvelope>> {
     if raw.len() > MAX_TX_BYTES {
         return None;
     }
     let envelope = TxEnvelope::decode_2718_exact(raw).ok()?;
     let tx = check_envelope(envelope, chain).ok()?;
-    let inner = tx.inner();
     // Types the verifier decodes: legacy (EIP-155, checked above), EIP-2930, EIP-1559, EIP-7702
     // (with at least one authorization, as revm requires).
-    match inner {
-        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_) => {}
-        TxEnvelope::Eip7702(signed) if !signed.tx().authorization_list.is_empty() => {}
-        _ => return None,
+    match tx.inner() {
+        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_) => Some(tx),
+        TxEnvelope::Eip7702(signed) if !signed.tx().authorization_list.is_empty() => Some(tx),
+        _ => None,
     }
+}
+
+/// The checks of a decoded transaction against its block (revm's block-dependent checks), and
+/// its intrinsic gas and floor. `None`: the transaction is skipped without looking at state.
+fn check_in_block(
+    tx: &Recovered<TxEnvelope>,
+    block: &BlockItem,
+    block_gas_used: u64,
+) -> Option<Valid> {
+    let inner = tx.inner();
     if u128::from(block_gas_used) + u128::from(inner.gas_limit()) > u128::from(block.gasLimit) {
         return None;
     }
@@ -348,11 +354,11 @@ fn check_stateless(
     if inner.kind().is_create() && inner.input().len() > MAX_INITCODE_SIZE {
         return None;
     }
-    let gas = calculate_initial_tx_gas_for_tx(tx_env(&tx), ChainConfig::SPEC, None);
+    let gas = calculate_initial_tx_gas_for_tx(tx_env(tx), ChainConfig::SPEC, None);
     Some(Valid {
         intrinsic_gas: gas.initial_regular_gas + gas.initial_state_gas,
         floor_gas: gas.floor_gas,
-        tx,
+        tx: tx.clone(),
     })
 }
 
@@ -380,6 +386,8 @@ pub struct Machine {
     chain: ChainConfig,
     items: Arc<[InputItem]>,
     links: Arc<[B256]>,
+    /// Each transaction item decoded and checked once (shared by the clones that re-execute).
+    decoded: Arc<[OnceLock<Option<Recovered<TxEnvelope>>>]>,
     next: usize,
     state: MachineState,
     world: World,
@@ -394,6 +402,7 @@ impl Machine {
         let state = MachineState::initial(world.root(), links[0]);
         Self {
             chain,
+            decoded: (0..items.len()).map(|_| OnceLock::new()).collect(),
             items: items.into(),
             links,
             next: 0,
@@ -465,7 +474,13 @@ impl Machine {
     fn tx_start(&mut self, witness: bool) -> Result<Bytes, StepError> {
         let pre = self.state.clone();
         if pre.inputs.is_zero() {
-            self.state = in_block(pre.stateRoot, B256::ZERO, pre.blockItem, pre.blockGasUsed, 0);
+            self.state = in_block(
+                pre.stateRoot,
+                B256::ZERO,
+                pre.blockItem,
+                pre.blockGasUsed,
+                0,
+            );
             return Ok(Bytes::new());
         }
         let block = self
@@ -491,10 +506,13 @@ impl Machine {
             tail,
             ..Default::default()
         };
-        let encode = |w: TxStartWitness| -> Bytes {
-            if witness { w.encode() } else { Bytes::new() }
-        };
-        let Some(valid) = check_stateless(&raw, &self.chain, &block, pre.blockGasUsed) else {
+        let encode =
+            |w: TxStartWitness| -> Bytes { if witness { w.encode() } else { Bytes::new() } };
+        let decoded = self.decoded[index].get_or_init(|| decode_checked(&raw, &self.chain));
+        let Some(valid) = decoded
+            .as_ref()
+            .and_then(|tx| check_in_block(tx, &block, pre.blockGasUsed))
+        else {
             return Ok(encode(w));
         };
         let tx = valid.tx.inner();
@@ -617,7 +635,11 @@ impl Machine {
         state.success = result.is_success();
         state.evm = B256::ZERO;
         let used = gas_used(&state);
-        debug_assert_eq!(used, result.tx_gas_used(), "the end step charges what revm did");
+        debug_assert_eq!(
+            used,
+            result.tx_gas_used(),
+            "the end step charges what revm did"
+        );
 
         // Back out the refund and the fees: the end step pays them again.
         let refund = U256::from(state.txGasLimit - used) * state.effectiveGasPrice;
@@ -740,9 +762,17 @@ struct Node {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Leaf { path: Nibbles, value: Bytes },
-    Extension { path: Nibbles, child: Box<Node> },
-    Branch { children: Box<[Option<Box<Node>>; 16]> },
+    Leaf {
+        path: Nibbles,
+        value: Bytes,
+    },
+    Extension {
+        path: Nibbles,
+        child: Box<Node>,
+    },
+    Branch {
+        children: Box<[Option<Box<Node>>; 16]>,
+    },
 }
 
 fn node(kind: Kind) -> Box<Node> {
@@ -838,7 +868,7 @@ impl Node {
 
 fn insert(current: Option<Box<Node>>, rest: &Nibbles, value: Bytes) -> Box<Node> {
     let Some(current) = current else {
-        return leaf(rest.clone(), value);
+        return leaf(*rest, value);
     };
     match current.kind {
         Kind::Leaf { path, value: old } => {
@@ -847,7 +877,8 @@ fn insert(current: Option<Box<Node>>, rest: &Nibbles, value: Bytes) -> Box<Node>
             }
             let common = path.common_prefix_length(rest);
             let mut children: Box<[Option<Box<Node>>; 16]> = Box::default();
-            children[path.get_unchecked(common) as usize] = Some(leaf(path.slice(common + 1..), old));
+            children[path.get_unchecked(common) as usize] =
+                Some(leaf(path.slice(common + 1..), old));
             children[rest.get_unchecked(common) as usize] =
                 Some(leaf(rest.slice(common + 1..), value));
             extension(rest.slice(..common), branch(children))
@@ -874,16 +905,18 @@ fn insert(current: Option<Box<Node>>, rest: &Nibbles, value: Bytes) -> Box<Node>
 }
 
 /// Removes the key at `rest`, which must be present under `current`.
-fn remove(current: Box<Node>, rest: &Nibbles) -> Option<Box<Node>> {
+fn remove(current: Node, rest: &Nibbles) -> Option<Box<Node>> {
     match current.kind {
         Kind::Leaf { .. } => None,
         Kind::Extension { path, child } => {
-            let child = remove(child, &rest.slice(path.len()..)).expect("a branch keeps a child");
+            let child = remove(*child, &rest.slice(path.len()..)).expect("a branch keeps a child");
             Some(join(path, child))
         }
         Kind::Branch { mut children } => {
             let i = rest.get_unchecked(0) as usize;
-            children[i] = children[i].take().and_then(|c| remove(c, &rest.slice(1..)));
+            children[i] = children[i]
+                .take()
+                .and_then(|c| remove(*c, &rest.slice(1..)));
             let mut present = children
                 .iter()
                 .enumerate()
@@ -952,7 +985,7 @@ impl AccountTrie {
         }
         self.len -= 1;
         let root = self.root.take().expect("a key is present");
-        self.root = remove(root, &Nibbles::unpack(key));
+        self.root = remove(*root, &Nibbles::unpack(key));
     }
 
     /// The root hash (`EMPTY_ROOT_HASH` for the empty trie).
@@ -1075,7 +1108,7 @@ mod tests {
             let root = trie.root();
             assert_eq!(root, reference.root(), "round {round}");
             // Proofs of a present or absent key.
-            let probe = if rng.next() % 2 == 0 {
+            let probe = if rng.next().is_multiple_of(2) {
                 key
             } else {
                 key_of(&mut rng)
@@ -1098,7 +1131,11 @@ mod tests {
             } else {
                 let v = value(&mut rng);
                 let proof = trie.proof(&key, false);
-                assert_eq!(proof, reference.update_proof(key, Some(&v)), "round {round}");
+                assert_eq!(
+                    proof,
+                    reference.update_proof(key, Some(&v)),
+                    "round {round}"
+                );
                 trie.insert(key, v.clone());
                 reference.insert(key, v.clone());
                 assert_eq!(

@@ -300,12 +300,7 @@ impl Fixtures {
     /// Account tries of `n` leaves keyed by keccak256(i), for gas measurements.
     fn gas(&mut self, rng: &mut Rng, n: u64) {
         let trie: LeafTrie = (0..n)
-            .map(|i| {
-                (
-                    keccak256(i.to_be_bytes()),
-                    value(rng, Values::Account),
-                )
-            })
+            .map(|i| (keccak256(i.to_be_bytes()), value(rng, Values::Account)))
             .collect();
         let present = keccak256((n / 2).to_be_bytes());
         let v = value(rng, Values::Account);
@@ -416,7 +411,10 @@ fn mpt_fixtures_cover_every_case_and_match_the_checked_in_file() {
         }
     }
     let missing: Vec<_> = expected.difference(&f.outcomes).collect();
-    assert!(missing.is_empty(), "update cases never generated: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "update cases never generated: {missing:?}"
+    );
     assert!(f.inline_leaf_found > 0, "no case reads an inlined leaf");
     assert!(
         f.cases.iter().any(|c| c.proof.is_empty()),

@@ -8,9 +8,11 @@
 //!   pre-state, witness and post-state goes to `contracts/test/fixtures/steps.json`, which must
 //!   equal what this test generates (`UPDATE_STEP_FIXTURES=1` rewrites it).
 
+use alloy_consensus::Transaction;
 use alloy_consensus::{
     Header, SignableTransaction, Signed, TxEip1559, TxEip2930, TxEip7702, TxEnvelope, TxLegacy,
 };
+use alloy_eips::eip2718::Decodable2718;
 use alloy_eips::{
     eip2718::Encodable2718,
     eip2930::{AccessList, AccessListItem},
@@ -20,20 +22,22 @@ use alloy_network::TxSignerSync;
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256, address, hex, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::SolValue;
+use alloy_sol_types::{SolValue, sol};
 use rollup_core::{
     batch::{Batch, BatchBlock},
     block::{L1Origin, genesis_header, next_block_input, seal_block},
     chain::{ChainConfig, DEV_ADDRESSES, DEV_PRIVATE_KEYS, Genesis, GenesisAccount},
     derive::Deriver,
     executor::execute_block,
+    executor::tx_env,
     fault::{
         InputItem, MachineState, Phase, StepKind, Trace, batch_inputs, inputs_root,
         trace::LAST_INDEX,
     },
+    revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx,
     state::WorldState,
     trie::StateCommitment,
-    tx::decode_and_check,
+    tx::{MAX_TX_BYTES, check_envelope, decode_and_check},
 };
 use std::time::Instant;
 
@@ -182,7 +186,7 @@ fn reencode_typed(raw: &[u8], edit: impl FnOnce(&mut Vec<Vec<u8>>)) -> Bytes {
 
 /// `value` as an RLP string with one leading zero byte (not canonical).
 fn with_leading_zero(item: &[u8]) -> Vec<u8> {
-    let mut bytes = &item[..];
+    let mut bytes = item;
     let payload = alloy_rlp::Header::decode_bytes(&mut bytes, false).expect("string");
     let mut padded = vec![0u8];
     padded.extend_from_slice(payload);
@@ -409,7 +413,10 @@ fn random_batches_end_in_the_roots_the_deriver_computes() {
                     let from = &mut wallets[i % 10];
                     from.nonce += 1;
                     let value = 100 * 1_000_000_000 * GWEI;
-                    sign(&from.key, eip1559(from.nonce - 1, call(to), value, 21_000, Bytes::new()))
+                    sign(
+                        &from.key,
+                        eip1559(from.nonce - 1, call(to), value, 21_000, Bytes::new()),
+                    )
                 })
                 .collect();
             timestamp += 1;
@@ -496,24 +503,69 @@ fn scenario_batches() -> Vec<Blocks> {
     // Batch 1: transfers.
     let mut b = Blocks::default();
     b.block();
-    b.tx(sign(&dev(0), eip1559(0, call(x.address()), eth, gas, Bytes::new())), Transfer);
-    b.tx(sign(&dev(1), legacy(0, call(DEV_ADDRESSES[2]), 5, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(0, call(x.address()), eth, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
+    b.tx(
+        sign(
+            &dev(1),
+            legacy(0, call(DEV_ADDRESSES[2]), 5, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
     b.tx(
         sign(
             &dev(2),
-            eip2930(0, call(fresh("y").address()), 7, 40_000, Bytes::from_static(&[0, 1, 0, 2])),
+            eip2930(
+                0,
+                call(fresh("y").address()),
+                7,
+                40_000,
+                Bytes::from_static(&[0, 1, 0, 2]),
+            ),
         ),
         Transfer,
     );
     // Zero value to a missing account: it stays missing.
-    b.tx(sign(&dev(3), eip1559(0, call(fresh("z").address()), 0, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(
+            &dev(3),
+            eip1559(0, call(fresh("z").address()), 0, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
     // Self-transfer.
-    b.tx(sign(&dev(4), eip1559(0, call(DEV_ADDRESSES[4]), 3 * eth, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(
+            &dev(4),
+            eip1559(0, call(DEV_ADDRESSES[4]), 3 * eth, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
     // The fee vault sends (sender == beneficiary) and receives.
-    b.tx(sign(&dev(9), eip1559(0, call(DEV_ADDRESSES[0]), 11, 30_000, Bytes::new())), Transfer);
-    b.tx(sign(&dev(5), legacy(0, call(DEV_ADDRESSES[9]), 13, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(
+            &dev(9),
+            eip1559(0, call(DEV_ADDRESSES[0]), 11, 30_000, Bytes::new()),
+        ),
+        Transfer,
+    );
+    b.tx(
+        sign(
+            &dev(5),
+            legacy(0, call(DEV_ADDRESSES[9]), 13, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
     // Zero value to an existing empty account: it is deleted (EIP-161).
-    b.tx(sign(&dev(6), eip1559(0, call(EMPTY), 0, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(&dev(6), eip1559(0, call(EMPTY), 0, gas, Bytes::new())),
+        Transfer,
+    );
     // Priority fee zero: the beneficiary gets nothing.
     let mut no_tip = eip1559(1, call(DEV_ADDRESSES[7]), 1, gas, Bytes::new());
     no_tip.max_priority_fee_per_gas = 0;
@@ -522,16 +574,46 @@ fn scenario_batches() -> Vec<Blocks> {
     b.block();
     // Calldata under the EIP-7623 floor: 100 non-zero bytes, intrinsic 22600, floor 25000.
     let data = Bytes::from(vec![0xff; 100]);
-    b.tx(sign(&dev(1), eip1559(1, call(DEV_ADDRESSES[3]), 1, 30_000, data.clone())), Transfer);
-    b.tx(sign(&x, legacy(0, call(DEV_ADDRESSES[8]), eth / 2, gas, Bytes::new())), Transfer);
+    b.tx(
+        sign(
+            &dev(1),
+            eip1559(1, call(DEV_ADDRESSES[3]), 1, 30_000, data.clone()),
+        ),
+        Transfer,
+    );
+    b.tx(
+        sign(
+            &x,
+            legacy(0, call(DEV_ADDRESSES[8]), eth / 2, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
     batches.push(b);
 
     // Batch 2: skips.
     let mut b = Blocks::default();
     b.block();
-    b.tx(sign(&x, eip1559(1, call(DEV_ADDRESSES[8]), 2 * eth, gas, Bytes::new())), Skip); // balance
-    b.tx(sign(&dev(0), eip1559(9, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new())), Skip); // nonce gap
-    b.tx(sign(&dev(0), eip1559(0, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new())), Skip); // nonce reused
+    b.tx(
+        sign(
+            &x,
+            eip1559(1, call(DEV_ADDRESSES[8]), 2 * eth, gas, Bytes::new()),
+        ),
+        Skip,
+    ); // balance
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(9, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new()),
+        ),
+        Skip,
+    ); // nonce gap
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(0, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new()),
+        ),
+        Skip,
+    ); // nonce reused
     let mut other_chain = eip1559(1, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new());
     other_chain.chain_id = 1;
     b.tx(sign(&dev(0), other_chain), Skip);
@@ -548,9 +630,27 @@ fn scenario_batches() -> Vec<Blocks> {
     let mut tip_above_cap = eip1559(1, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new());
     tip_above_cap.max_priority_fee_per_gas = 4 * GWEI;
     b.tx(sign(&dev(0), tip_above_cap), Skip);
-    b.tx(sign(&dev(0), eip1559(1, call(DEV_ADDRESSES[1]), 1, gas - 1, Bytes::new())), Skip); // intrinsic
-    b.tx(sign(&dev(0), eip1559(1, call(DEV_ADDRESSES[1]), 1, 23_000, data.clone())), Skip); // floor
-    b.tx(sign(&dev(0), eip1559(u64::MAX, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new())), Skip);
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(1, call(DEV_ADDRESSES[1]), 1, gas - 1, Bytes::new()),
+        ),
+        Skip,
+    ); // intrinsic
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(1, call(DEV_ADDRESSES[1]), 1, 23_000, data.clone()),
+        ),
+        Skip,
+    ); // floor
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(u64::MAX, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new()),
+        ),
+        Skip,
+    );
     // A high-s signature (the same signer recovers from it).
     let valid = eip1559(1, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new());
     let mut unsigned = valid.clone();
@@ -567,21 +667,34 @@ fn scenario_batches() -> Vec<Blocks> {
     b.tx(Bytes::new(), Skip);
     b.tx(Bytes::from_static(&[0x03, 0xc0]), Skip);
     let mut typed_zero = vec![0u8];
-    typed_zero.extend_from_slice(&sign(&dev(0), legacy(1, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new())));
+    typed_zero.extend_from_slice(&sign(
+        &dev(0),
+        legacy(1, call(DEV_ADDRESSES[1]), 1, gas, Bytes::new()),
+    ));
     b.tx(typed_zero.into(), Skip);
     // Valid transactions made undecodable: a lenient decoder would run them.
     let good = sign(&dev(0), valid.clone());
     let mut trailing = good.to_vec();
     trailing.push(0);
     b.tx(trailing.into(), Skip);
-    b.tx(reencode_typed(&good, |items| items[10] = with_leading_zero(&items[10])), Skip); // r
+    b.tx(
+        reencode_typed(&good, |items| items[10] = with_leading_zero(&items[10])),
+        Skip,
+    ); // r
     b.tx(
         reencode_typed(&good, |items| {
-            items[9] = if items[9] == [0x80] { vec![0x00] } else { vec![0x81, 0x01] }
+            items[9] = if items[9] == [0x80] {
+                vec![0x00]
+            } else {
+                vec![0x81, 0x01]
+            }
         }),
         Skip,
     ); // yParity
-    b.tx(reencode_typed(&good, |items| items[8] = vec![0xf8, 0x00]), Skip); // access list
+    b.tx(
+        reencode_typed(&good, |items| items[8] = vec![0xf8, 0x00]),
+        Skip,
+    ); // access list
     b.tx(reencode_typed(&good, |items| items.push(vec![0x80])), Skip); // an extra field
     let mut no_auth = TxEip7702 {
         chain_id: chain().chain_id,
@@ -596,19 +709,49 @@ fn scenario_batches() -> Vec<Blocks> {
     // After all these, the valid one still goes through.
     b.tx(good, Transfer);
     // More gas than the block has left.
-    b.tx(sign(&dev(0), eip1559(2, call(DEV_ADDRESSES[1]), 1, 30_000_000, Bytes::new())), Skip);
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(2, call(DEV_ADDRESSES[1]), 1, 30_000_000, Bytes::new()),
+        ),
+        Skip,
+    );
     batches.push(b);
 
     // Batch 3: EVM transactions.
     let mut b = Blocks::default();
     b.block();
-    b.tx(sign(&dev(1), eip1559(2, call(STORE), 17, 60_000, Bytes::new())), Evm);
-    b.tx(sign(&dev(0), eip1559(2, call(STORE), 0, 60_000, Bytes::new())), Evm); // refund
-    b.tx(sign(&dev(2), legacy(1, call(REVERT), 19, 40_000, Bytes::new())), Evm);
-    b.tx(sign(&dev(3), eip2930(1, call(PAY_COINBASE), 23, 80_000, Bytes::new())), Evm);
-    b.tx(sign(&dev(4), eip1559(1, call(IDENTITY), 29, 40_000, Bytes::from_static(&[1, 2]))), Evm);
+    b.tx(
+        sign(&dev(1), eip1559(2, call(STORE), 17, 60_000, Bytes::new())),
+        Evm,
+    );
+    b.tx(
+        sign(&dev(0), eip1559(2, call(STORE), 0, 60_000, Bytes::new())),
+        Evm,
+    ); // refund
+    b.tx(
+        sign(&dev(2), legacy(1, call(REVERT), 19, 40_000, Bytes::new())),
+        Evm,
+    );
+    b.tx(
+        sign(
+            &dev(3),
+            eip2930(1, call(PAY_COINBASE), 23, 80_000, Bytes::new()),
+        ),
+        Evm,
+    );
+    b.tx(
+        sign(
+            &dev(4),
+            eip1559(1, call(IDENTITY), 29, 40_000, Bytes::from_static(&[1, 2])),
+        ),
+        Evm,
+    );
     let init = Bytes::from(hex::decode("6004600c60003960046000f334335500").expect("hex"));
-    b.tx(sign(&dev(5), eip1559(1, TxKind::Create, 31, 100_000, init)), Evm);
+    b.tx(
+        sign(&dev(5), eip1559(1, TxKind::Create, 31, 100_000, init)),
+        Evm,
+    );
     // dev 5 makes dev 6 delegate to STORE (EIP-7702).
     let auth = Authorization {
         chain_id: U256::from(chain().chain_id),
@@ -622,10 +765,25 @@ fn scenario_batches() -> Vec<Blocks> {
     b.tx(sign(&dev(5), no_auth), Evm);
     b.block();
     // A delegated sender still sends; a delegated recipient runs code.
-    b.tx(sign(&dev(6), eip1559(3, call(DEV_ADDRESSES[7]), 37, gas, Bytes::new())), Transfer);
-    b.tx(sign(&dev(7), eip1559(0, call(DEV_ADDRESSES[6]), 41, 60_000, Bytes::new())), Evm);
+    b.tx(
+        sign(
+            &dev(6),
+            eip1559(3, call(DEV_ADDRESSES[7]), 37, gas, Bytes::new()),
+        ),
+        Transfer,
+    );
+    b.tx(
+        sign(
+            &dev(7),
+            eip1559(0, call(DEV_ADDRESSES[6]), 41, 60_000, Bytes::new()),
+        ),
+        Evm,
+    );
     // A value transfer to a precompile.
-    b.tx(sign(&dev(8), legacy(0, call(IDENTITY), 43, 40_000, Bytes::new())), Evm);
+    b.tx(
+        sign(&dev(8), legacy(0, call(IDENTITY), 43, 40_000, Bytes::new())),
+        Evm,
+    );
     batches.push(b);
     batches
 }
@@ -644,10 +802,16 @@ fn kind_code(kind: StepKind) -> u8 {
 
 #[derive(Default)]
 struct Fixtures {
+    /// Index of the first step over the large state.
+    big_state_from: usize,
     kinds: Vec<u8>,
     pres: Vec<String>,
     proofs: Vec<String>,
     posts: Vec<String>,
+    /// Raw transactions for the decoder alone, and `abi.encode(TxDecoder.Tx)` of each (empty
+    /// when the decoder must refuse it).
+    decode_raws: Vec<String>,
+    decode_expected: Vec<String>,
 }
 
 impl Fixtures {
@@ -668,17 +832,25 @@ impl Fixtures {
             self.push(step.kind, &step.pre, &step.proof, &step.post);
         }
         let finished = trace.step_at(trace.len()).expect("finished step");
-        self.push(finished.kind, &finished.pre, &finished.proof, &finished.post);
+        self.push(
+            finished.kind,
+            &finished.pre,
+            &finished.proof,
+            &finished.post,
+        );
         starts
     }
 
     fn json(&self) -> String {
         let value = serde_json::json!({
             "chainId": chain().chain_id,
+            "bigStateFrom": self.big_state_from,
             "kinds": self.kinds,
             "pres": self.pres,
             "proofs": self.proofs,
             "posts": self.posts,
+            "decodeRaws": self.decode_raws,
+            "decodeExpected": self.decode_expected,
         });
         serde_json::to_string_pretty(&value).expect("json") + "\n"
     }
@@ -686,8 +858,7 @@ impl Fixtures {
 
 #[test]
 fn fixtures_of_the_solidity_verifier_are_up_to_date() {
-    let genesis = genesis();
-    let mut reference = Reference::new(&genesis);
+    let mut reference = Reference::new(&genesis());
     let mut fixtures = Fixtures::default();
     let mut counts = [0usize; 6];
     for batch in scenario_batches() {
@@ -711,7 +882,10 @@ fn fixtures_of_the_solidity_verifier_are_up_to_date() {
 
     // Inputs that run out before the block's transactions do.
     let pre = reference.state.clone();
-    let raw = sign(&dev(8), eip1559(1, call(DEV_ADDRESSES[0]), 47, 21_000, Bytes::new()));
+    let raw = sign(
+        &dev(8),
+        eip1559(1, call(DEV_ADDRESSES[0]), 47, 21_000, Bytes::new()),
+    );
     let (mut items, roots) = reference.run(vec![vec![raw]]);
     let InputItem::Block(block) = &mut items[0] else {
         panic!("a block item first")
@@ -720,14 +894,72 @@ fn fixtures_of_the_solidity_verifier_are_up_to_date() {
     let trace = checked_trace(pre, items, &roots);
     fixtures.add_trace(&trace);
 
+    // A block over 100,000 accounts, for realistic proof sizes and gas.
+    let mut big = genesis();
+    for i in 0..100_000u64 {
+        big.alloc.insert(
+            Address::from_word(keccak256(i.to_be_bytes())),
+            GenesisAccount {
+                balance: U256::from(i + 1),
+                ..Default::default()
+            },
+        );
+    }
+    let mut reference = Reference::new(&big);
+    let pre = reference.state.clone();
+    let existing = |i: u64| Address::from_word(keccak256(i.to_be_bytes()));
+    let block = vec![
+        sign(
+            &dev(0),
+            eip1559(0, call(existing(1)), 5, 21_000, Bytes::new()),
+        ),
+        sign(
+            &dev(1),
+            legacy(0, call(existing(2)), 0, 21_000, Bytes::new()),
+        ),
+        sign(
+            &dev(2),
+            eip1559(0, call(fresh("big").address()), 7, 21_000, Bytes::new()),
+        ),
+        sign(&dev(3), eip1559(0, call(STORE), 9, 60_000, Bytes::new())),
+    ];
+    let (items, roots) = reference.run(vec![block]);
+    let trace = checked_trace(pre, items, &roots);
+    fixtures.big_state_from = fixtures.kinds.len();
+    fixtures.add_trace(&trace);
+
+    for raw in decode_vectors() {
+        fixtures.decode_raws.push(hex::encode_prefixed(&raw));
+        fixtures.decode_expected.push(hex::encode_prefixed(
+            expected_decode(&raw)
+                .map(|t| t.abi_encode())
+                .unwrap_or_default(),
+        ));
+    }
+    let accepted = fixtures
+        .decode_expected
+        .iter()
+        .filter(|e| e.len() > 2)
+        .count();
+    assert!(
+        accepted > 20 && fixtures.decode_raws.len() - accepted > 60,
+        "{accepted} accepted"
+    );
+
     for kind in &fixtures.kinds {
         counts[*kind as usize] += 1;
     }
-    assert!(counts.iter().all(|c| *c > 0), "every kind of step: {counts:?}");
+    assert!(
+        counts.iter().all(|c| *c > 0),
+        "every kind of step: {counts:?}"
+    );
 
     let json = fixtures.json();
     assert!(json.len() < 2_000_000, "{} bytes", json.len());
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/test/fixtures/steps.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/test/fixtures/steps.json"
+    );
     if std::env::var_os("UPDATE_STEP_FIXTURES").is_some() {
         std::fs::create_dir_all(std::path::Path::new(path).parent().expect("dir")).expect("dir");
         std::fs::write(path, &json).expect("write fixtures");
@@ -769,7 +1001,13 @@ fn trace_of_thousands_of_transfers_over_a_hundred_thousand_accounts() {
                     nonces[from] += 1;
                     sign(
                         &dev(from),
-                        eip1559(nonces[from] - 1, call(to), 1 + rng.below(1000) as u128, 21_000, Bytes::new()),
+                        eip1559(
+                            nonces[from] - 1,
+                            call(to),
+                            1 + rng.below(1000) as u128,
+                            21_000,
+                            Bytes::new(),
+                        ),
                     )
                 })
                 .collect()
@@ -790,4 +1028,153 @@ fn trace_of_thousands_of_transfers_over_a_hundred_thousand_accounts() {
         trace.len(),
         reference.state.account_count()
     );
+}
+
+// ---------------------------------------------------------------------------
+// The decoder alone
+
+sol! {
+    /// `TxDecoder.Tx`.
+    struct DecodedTx {
+        uint8 txType;
+        uint64 nonce;
+        uint64 gasLimit;
+        uint256 maxFee;
+        uint256 maxPriorityFee;
+        bool isCreate;
+        address to;
+        uint256 value;
+        uint256 dataLength;
+        uint256 intrinsicGas;
+        uint256 floorGas;
+        address sender;
+        bytes32 hash;
+    }
+}
+
+/// What `TxDecoder.decode(raw, chainId)` must return: alloy's decoding and derivation's
+/// stateless checks but the block gas limit (the verifier checks it against the block).
+fn expected_decode(raw: &[u8]) -> Option<DecodedTx> {
+    let chain = ChainConfig {
+        gas_limit: u64::MAX,
+        ..chain()
+    };
+    if raw.len() > MAX_TX_BYTES {
+        return None;
+    }
+    let tx = check_envelope(TxEnvelope::decode_2718_exact(raw).ok()?, &chain).ok()?;
+    if let TxEnvelope::Eip7702(signed) = tx.inner()
+        && signed.tx().authorization_list.is_empty()
+    {
+        return None;
+    }
+    let gas = calculate_initial_tx_gas_for_tx(tx_env(&tx), ChainConfig::SPEC, None);
+    let inner = tx.inner();
+    Some(DecodedTx {
+        txType: inner.tx_type() as u8,
+        nonce: inner.nonce(),
+        gasLimit: inner.gas_limit(),
+        maxFee: U256::from(inner.max_fee_per_gas()),
+        maxPriorityFee: U256::from(inner.max_priority_fee_per_gas().unwrap_or_default()),
+        isCreate: inner.kind().is_create(),
+        to: inner.to().unwrap_or_default(),
+        value: inner.value(),
+        dataLength: U256::from(inner.input().len()),
+        intrinsicGas: U256::from(gas.initial_regular_gas),
+        floorGas: U256::from(gas.floor_gas),
+        sender: tx.signer(),
+        hash: keccak256(raw),
+    })
+}
+
+/// Valid transactions of every type and shape, and mutations of them (most of which a strict
+/// decoder refuses; a flipped signed field gives another sender).
+fn decode_vectors() -> Vec<Bytes> {
+    let data = Bytes::from_static(&[
+        0, 0, 1, 0, 0xff, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 9,
+    ]);
+    let auth = |nonce: u64, chain_id: u64| {
+        let auth = Authorization {
+            chain_id: U256::from(chain_id),
+            address: STORE,
+            nonce,
+        };
+        let sig = dev(3).sign_hash_sync(&auth.signature_hash()).expect("sign");
+        auth.into_signed(sig)
+    };
+    let mut big = eip1559(u64::MAX - 1, call(STORE), 0, 1_000_000, data.clone());
+    big.value = U256::MAX;
+    big.max_fee_per_gas = u128::MAX;
+    big.max_priority_fee_per_gas = u128::MAX - 1;
+    let bases = vec![
+        sign(&dev(0), legacy(0, call(STORE), 1, 21_000, Bytes::new())),
+        sign(
+            &dev(1),
+            legacy(300, TxKind::Create, 0, 200_000, data.clone()),
+        ),
+        sign(
+            &dev(2),
+            eip2930(1, call(DEV_ADDRESSES[1]), 1 << 40, 60_000, data.clone()),
+        ),
+        sign(
+            &dev(3),
+            eip1559(70_000, call(IDENTITY), 5, 50_000, data.clone()),
+        ),
+        sign(
+            &dev(4),
+            eip1559(2, TxKind::Create, 0, 100_000, data.clone()),
+        ),
+        sign(&dev(5), big),
+        sign(
+            &dev(6),
+            TxEip7702 {
+                chain_id: chain().chain_id,
+                nonce: 4,
+                gas_limit: 200_000,
+                max_fee_per_gas: 3 * GWEI,
+                max_priority_fee_per_gas: GWEI,
+                to: STORE,
+                value: U256::from(3),
+                access_list: eip2930(0, call(STORE), 0, 0, Bytes::new()).access_list,
+                authorization_list: vec![auth(0, 0), auth(9, chain().chain_id)],
+                input: data.clone(),
+            },
+        ),
+    ];
+    let mut rng = Rng(0xdecade);
+    let mut out = vec![
+        Bytes::new(),
+        Bytes::from_static(&[0x00]),
+        Bytes::from_static(&[0x80]),
+        Bytes::from_static(&[0xc0]),
+        Bytes::from_static(&[0x01, 0xc0]),
+        Bytes::from_static(&[0x05, 0xc0]),
+    ];
+    for base in bases {
+        assert!(TxEnvelope::decode_2718_exact(&base).is_ok());
+        out.push(base.clone());
+        for _ in 0..14 {
+            let mut raw = base.to_vec();
+            let i = rng.below(raw.len() as u64) as usize;
+            raw[i] ^= 1 << rng.below(8);
+            out.push(raw.into());
+        }
+        for _ in 0..3 {
+            let cut = rng.below(base.len() as u64) as usize;
+            out.push(base.slice(..cut));
+        }
+        for _ in 0..3 {
+            let mut raw = base.to_vec();
+            let i = rng.below(raw.len() as u64 + 1) as usize;
+            raw.insert(i, rng.next() as u8);
+            out.push(raw.into());
+        }
+        for _ in 0..2 {
+            let mut raw = base.to_vec();
+            raw.remove(rng.below(raw.len() as u64) as usize);
+            out.push(raw.into());
+        }
+    }
+    out
 }
