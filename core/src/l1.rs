@@ -490,19 +490,20 @@ mod tests {
         "error UnknownCommitment(uint256)",
         "error ZeroAddress()",
         "error ZeroChallengePeriod()",
+        "error ZeroInputsRoot()",
         "error ZeroStateRoot()",
         "event BatchChallenged(uint256 indexed,uint256)",
         "event BatchFinalized(uint256 indexed,bytes32,address indexed,uint256)",
         "event BatchInvalidated(uint256 indexed,uint256 indexed,uint256)",
         "event BatchPiecesStaged(uint256 indexed,uint256,bytes32[],uint8)",
         "event BatchPiecesSubmitted(uint256 indexed,uint256,bytes32[],uint8)",
-        "event BatchSubmitted(uint256 indexed,bytes32 indexed,bytes32,bytes32,uint64,uint64)",
+        "event BatchSubmitted(uint256 indexed,bytes32 indexed,bytes32,bytes32,bytes32,uint64,uint64)",
         "event BondCredited(address indexed,uint256)",
         "event BondWithdrawn(address indexed,uint256)",
         "event ChallengeDismissed(uint256 indexed,uint256)",
         "event DisputeGameFactorySet(address indexed)",
         "event StagedPiecesDiscarded(uint256 indexed,uint256)",
-        "event StateRootReplaced(uint256 indexed,bytes32,bytes32,uint256)",
+        "event StateRootReplaced(uint256 indexed,bytes32,bytes32,address indexed,uint256,uint256,uint32)",
         "function MAX_PIECES()(uint256) view",
         "function batcher()(address) view",
         "function bond()(uint256) view",
@@ -517,7 +518,7 @@ mod tests {
         "function finalizedL2Block()(uint64) view",
         "function finalizedStateRoot()(bytes32) view",
         "function genesisStateRoot()(bytes32) view",
-        "function getCommitment(uint256)((bytes32,bytes32,bytes32,uint64,uint64,uint64,uint64,address,uint96,uint8,uint8,uint32,uint32)) view",
+        "function getCommitment(uint256)((bytes32,bytes32,bytes32,bytes32,uint64,uint64,uint64,uint64,address,uint96,uint8,uint8,uint32,uint32,uint32)) view",
         "function head()(bool,uint256) view",
         "function latestStateRoot()(bytes32) view",
         "function lockedBonds()(uint256) view",
@@ -526,17 +527,73 @@ mod tests {
         "function nextL2Block()(uint64) view",
         "function owner()(address) view",
         "function pieceHashes(uint256)(bytes32[]) view",
-        "function replaceStateRoot(uint256,bytes32)() nonpayable",
+        "function replaceStateRoot(uint256,bytes32,address)() payable",
         "function setDisputeGameFactory(address)() nonpayable",
         "function stageBatchBlobs()() nonpayable",
         "function stageBatchData(bytes)() nonpayable",
         "function stagedKind()(uint8) view",
         "function stagedPieceCount()(uint256) view",
         "function stagedPieces()(bytes32[]) view",
-        "function submitBatch(bytes32,bytes32,uint64,uint64,bytes)(uint256) payable",
-        "function submitBatchBlobs(bytes32,bytes32,uint64,uint64)(uint256) payable",
+        "function submitBatch(bytes32,bytes32,uint64,uint64,bytes32,bytes)(uint256) payable",
+        "function submitBatchBlobs(bytes32,bytes32,uint64,uint64,bytes32)(uint256) payable",
         "function totalBondsHeld()(uint256) view",
         "function totalClaimable()(uint256) view",
+        "function withdraw()() nonpayable",
+    ];
+
+    /// The same for contracts/src/DisputeGames.sol.
+    const GAMES_FORGE_ABI: &[&str] = &[
+        "constructor(address,address,uint256,uint256,uint64) nonpayable",
+        "error BadPreState(uint256,bytes32,bytes32)",
+        "error BondTooLarge(uint256)",
+        "error ChallengeBondTooLow(uint256,uint256)",
+        "error ClaimMatchesProposal(uint256,bytes32)",
+        "error ClockExpired(uint256,uint256)",
+        "error ClockNotExpired(uint256,uint256)",
+        "error GameOver(uint256,uint8)",
+        "error NotAtLeaf(uint256,uint64,uint64)",
+        "error NotChallenger(uint256,address)",
+        "error NotDefender(uint256,address)",
+        "error NothingToWithdraw(address)",
+        "error TransferFailed(address,uint256)",
+        "error UnexpectedEther(address)",
+        "error UnknownGame(uint256)",
+        "error WrongBond(uint256,uint256)",
+        "error WrongTurn(uint256,uint8)",
+        "error ZeroAddress()",
+        "error ZeroClaimedRoot()",
+        "error ZeroClock()",
+        "event Bisected(uint256 indexed,address indexed,uint64,bytes32,uint8,uint64)",
+        "event BondCredited(address indexed,uint256)",
+        "event BondWithdrawn(address indexed,uint256)",
+        "event Chosen(uint256 indexed,bool,uint64,uint64,bytes32,bytes32,uint8,uint64)",
+        "event DefenderSet(address indexed,address indexed)",
+        "event GameOpened(uint256 indexed,uint256 indexed,address indexed,address,bytes32,bytes32,bytes32,bytes32,uint32)",
+        "event GameResolved(uint256 indexed,uint256 indexed,address indexed,uint8,uint256,bool,bool)",
+        "event Stepped(uint256 indexed,address indexed,uint64,bytes32,bool)",
+        "function DEPTH()(uint256) view",
+        "function bisect(uint256,bytes32)() payable",
+        "function challengeBond()(uint256) view",
+        "function choose(uint256,bool)() payable",
+        "function claimable(address)(uint256) view",
+        "function deadline(uint256)(uint256) view",
+        "function defenderDelegate(address)(address) view",
+        "function gameCount()(uint256) view",
+        "function getGame(uint256)((address,uint64,uint32,address,uint64,uint8,uint8,uint8,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,uint128,uint128)) view",
+        "function isStale(uint256)(bool) view",
+        "function lockedBonds()(uint256) view",
+        "function maxClockSeconds()(uint64) view",
+        "function moveBond(uint256)(uint256) view",
+        "function moveBondBase()(uint256) view",
+        "function open(uint256,bytes32)(uint256) payable",
+        "function replacementBond()(uint256) view",
+        "function rollup()(address) view",
+        "function setDefender(address)() nonpayable",
+        "function step(uint256,bytes,bytes)() nonpayable",
+        "function timeout(uint256)() nonpayable",
+        "function totalBondsHeld()(uint256) view",
+        "function totalClaimable()(uint256) view",
+        "function verifier()(address) view",
         "function withdraw()() nonpayable",
     ];
 
@@ -548,9 +605,8 @@ mod tests {
             .join(",")
     }
 
-    #[test]
-    fn bindings_match_the_compiled_contract_abi() {
-        let abi = Rollup::abi::contract();
+    /// The canonical lines of a binding's ABI, sorted as `FORGE_ABI` is.
+    fn canonical(abi: &alloy_sol_types::private::alloy_json_abi::JsonAbi) -> Vec<String> {
         let mut ours = Vec::new();
         if let Some(c) = &abi.constructor {
             ours.push(format!(
@@ -592,7 +648,13 @@ mod tests {
             ours.push(format!("error {}({})", e.name, types(&e.inputs)));
         }
         ours.sort();
-        assert_eq!(ours, FORGE_ABI);
+        ours
+    }
+
+    #[test]
+    fn bindings_match_the_compiled_contract_abi() {
+        assert_eq!(canonical(&Rollup::abi::contract()), FORGE_ABI);
+        assert_eq!(canonical(&DisputeGames::abi::contract()), GAMES_FORGE_ABI);
     }
 
     #[test]
@@ -600,10 +662,11 @@ mod tests {
         // `forge inspect Rollup methodIdentifiers`
         assert_eq!(
             Rollup::submitBatchCall::SIGNATURE,
-            "submitBatch(bytes32,bytes32,uint64,uint64,bytes)"
+            "submitBatch(bytes32,bytes32,uint64,uint64,bytes32,bytes)"
         );
-        assert_eq!(Rollup::submitBatchCall::SELECTOR, hex!("bcb898ab"));
-        assert_eq!(Rollup::submitBatchBlobsCall::SELECTOR, hex!("7c9e8568"));
+        assert_eq!(Rollup::submitBatchCall::SELECTOR, hex!("b23e6587"));
+        assert_eq!(Rollup::submitBatchBlobsCall::SELECTOR, hex!("00559bb3"));
+        assert_eq!(Rollup::replaceStateRootCall::SELECTOR, hex!("e07fe71c"));
         assert_eq!(Rollup::stageBatchDataCall::SELECTOR, hex!("1740b6ff"));
         assert_eq!(Rollup::stageBatchBlobsCall::SELECTOR, hex!("bba3cf7b"));
         assert_eq!(Rollup::discardStagedCall::SELECTOR, hex!("c2fa4879"));
@@ -612,7 +675,7 @@ mod tests {
         // `forge inspect Rollup events`
         assert_eq!(
             Rollup::BatchSubmitted::SIGNATURE_HASH,
-            b256!("382fc4c0b7b4756a99474cc7aeaf7ffd940d403eb4a6cd930dc320526f445cff")
+            b256!("73bc4bf40d2690e5c6d886c2a64903ebf97baf2c5696280aa165efd9ecfca1ae")
         );
         assert_eq!(
             Rollup::BatchPiecesStaged::SIGNATURE,
@@ -636,7 +699,21 @@ mod tests {
         assert_eq!(Rollup::PrevStateRootMismatch::SELECTOR, hex!("5db1512d"));
         assert_eq!(Rollup::RollupCalls::SELECTORS.len(), 35);
         assert_eq!(Rollup::RollupEvents::SELECTORS.len(), 12);
-        assert_eq!(Rollup::RollupErrors::SELECTORS.len(), 24);
+        assert_eq!(Rollup::RollupErrors::SELECTORS.len(), 25);
+    }
+
+    #[test]
+    fn decodes_errors_of_both_contracts() {
+        let wrong_turn = DisputeGames::WrongTurn {
+            gameId: U256::from(3),
+            turn: DisputeGames::Turn::Step,
+        }
+        .abi_encode();
+        let text = decode_l1_error(&wrong_turn).expect("a DisputeGames error");
+        assert!(text.contains("WrongTurn") && text.contains("Step"), "{text}");
+        let rollup = Rollup::ZeroInputsRoot {}.abi_encode();
+        assert_eq!(decode_l1_error(&rollup), decode_rollup_error(&rollup));
+        assert_eq!(decode_l1_error(&hex!("deadbeef")), None);
     }
 
     #[test]
@@ -735,7 +812,7 @@ mod tests {
             batchData: Bytes::from_static(&[0xc0, 0xff, 0xee]),
         };
         let data = call.abi_encode();
-        assert_eq!(data[..4], hex!("bcb898ab"));
+        assert_eq!(data[..4], hex!("b23e6587"));
         assert_eq!(Rollup::submitBatchCall::abi_decode(&data).unwrap(), call);
 
         let event = Rollup::BatchPiecesStaged {

@@ -24,6 +24,8 @@ import {RLPWriter} from "./RLPWriter.sol";
 ///         `get` accepts and ignores nodes after the path (so a deletion proof also serves `get`);
 ///         `update` requires the proof to be exactly the path plus the node the deletion rule asks for.
 /// @dev A trie path is a bytes32 of nibbles, left-aligned, with its length in nibbles (0..64).
+///      Nodes and leaf values longer than 65535 bytes are refused (`UnexpectedNode`); trie nodes are
+///      at most 532 bytes and account leaves about 110.
 library MerkleTrie {
     /// @notice Root of the empty trie, keccak256(rlp("")).
     bytes32 internal constant EMPTY_ROOT = 0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421;

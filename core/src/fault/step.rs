@@ -73,6 +73,16 @@ pub enum StepError {
     /// The EVM failed for a reason outside the transaction.
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// The end step would charge other gas than revm did: the machine and the reference differ.
+    #[error("transaction {hash}: the end step charges {machine} gas, revm charged {revm}")]
+    GasDiverged {
+        /// The transaction.
+        hash: B256,
+        /// Gas the end step charges.
+        machine: u64,
+        /// Gas revm charged.
+        revm: u64,
+    },
     /// revm refused a transaction the machine found valid: the machine and the reference differ.
     #[error("revm refused transaction {hash} that the step machine accepted: {rejection}")]
     Diverged {
@@ -635,11 +645,13 @@ impl Machine {
         state.success = result.is_success();
         state.evm = B256::ZERO;
         let used = gas_used(&state);
-        debug_assert_eq!(
-            used,
-            result.tx_gas_used(),
-            "the end step charges what revm did"
-        );
+        if used != result.tx_gas_used() {
+            return Err(StepError::GasDiverged {
+                hash,
+                machine: used,
+                revm: result.tx_gas_used(),
+            });
+        }
 
         // Back out the refund and the fees: the end step pays them again.
         let refund = U256::from(state.txGasLimit - used) * state.effectiveGasPrice;

@@ -315,7 +315,7 @@ impl Fixtures {
 }
 
 fn generate() -> Fixtures {
-    let mut rng = Rng(0x6d70_74);
+    let mut rng = Rng(0x006d_7074);
     let mut f = Fixtures::default();
     let key_styles = [Keys::Random, Keys::Clustered, Keys::Tail];
     let value_styles = [Values::Tiny, Values::Short, Values::Account];
