@@ -476,6 +476,7 @@ mod tests {
             tx_count: 3,
             prev_state_root: B256::repeat_byte(1),
             post_state_root: B256::repeat_byte(2),
+            inputs_root: B256::repeat_byte(3),
             data_kind: "calldata",
             data_bytes: 100,
             pieces: 1,

@@ -516,7 +516,7 @@ impl GamePlayer {
         let index = game.commitmentIndex;
         let role = if game.challenger == self.client.address() {
             Some(Role::Challenger)
-        } else if self.client.defends(&game).await? {
+        } else if self.client.defends(game).await? {
             Some(Role::Defender)
         } else {
             None
@@ -527,7 +527,7 @@ impl GamePlayer {
             }
             return Ok(0);
         };
-        let position = self.client.position(&game, now).await;
+        let position = self.client.position(game, now).await;
         let mut row = match row {
             Some(row) => row.clone(),
             None => GameRow {
@@ -555,7 +555,7 @@ impl GamePlayer {
             };
             tracing::info!(game_id = id, commitment = index, ?role, status = ?row.status, "game over");
             self.store.upsert_game(&row).await?;
-            self.show(&row, &game, &position);
+            self.show(&row, game, &position);
             self.done.insert(id);
             return Ok(0);
         }
@@ -567,12 +567,12 @@ impl GamePlayer {
                 "no derived trace for this game's commitment yet"
             );
             self.store.upsert_game(&row).await?;
-            self.show(&row, &game, &position);
+            self.show(&row, game, &position);
             return Ok(0);
         };
         if role == Role::Defender && case.derived_root != row.disputed_root {
             // Not ours to defend: the claim is wrong (our challenger side disputes it).
-            self.show(&row, &game, &position);
+            self.show(&row, game, &position);
             return Ok(0);
         }
         let trace = match case.trace() {
@@ -585,7 +585,7 @@ impl GamePlayer {
         let action = decide(&position, role, &Oracle(&trace));
         if action == Action::Wait {
             self.store.upsert_game(&row).await?;
-            self.show(&row, &game, &position);
+            self.show(&row, game, &position);
             return Ok(0);
         }
         let label = match &action {
@@ -602,7 +602,7 @@ impl GamePlayer {
                 row.last_action = Some(label);
                 row.last_tx_hash = Some(tx);
                 self.store.upsert_game(&row).await?;
-                self.show(&row, &game, &position);
+                self.show(&row, game, &position);
                 Ok(1)
             }
             Err(GamesError::Tx(TxManagerError::WouldRevert {

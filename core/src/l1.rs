@@ -15,140 +15,145 @@
 use alloy_primitives::{B256, keccak256};
 use alloy_sol_types::{GenericContractError, SolInterface};
 
-alloy_sol_types::sol! {
-    /// Every dispute game over the Rollup's commitments (`contracts/src/DisputeGames.sol`, rules
-    /// in its NatSpec; trace and step definition in docs/fault-proof.md).
-    #[sol(all_derives, abi)]
-    contract DisputeGames {
-        /// Whose move it is.
-        enum Turn {
-            /// The defender names the midpoint hash.
-            Defender,
-            /// The challenger agrees or disagrees with it.
-            Challenger,
-            /// One step is left to prove.
-            Step
+/// The game contract's bindings (its events carry more fields than clippy likes in a function).
+#[allow(clippy::too_many_arguments)]
+mod dispute_games {
+    alloy_sol_types::sol! {
+        /// Every dispute game over the Rollup's commitments (`contracts/src/DisputeGames.sol`, rules
+        /// in its NatSpec; trace and step definition in docs/fault-proof.md).
+        #[sol(all_derives, abi)]
+        contract DisputeGames {
+            /// Whose move it is.
+            enum Turn {
+                /// The defender names the midpoint hash.
+                Defender,
+                /// The challenger agrees or disagrees with it.
+                Challenger,
+                /// One step is left to prove.
+                Step
+            }
+            /// How a game stands.
+            enum GameStatus {
+                /// Being played.
+                InProgress,
+                /// The claim was proven wrong.
+                ChallengerWon,
+                /// The claim stood.
+                DefenderWon
+            }
+
+            /// One game.
+            struct Game {
+                address challenger;
+                uint64 commitmentIndex;
+                uint32 replacements;
+                address defender;
+                uint64 lo;
+                uint8 depth;
+                Turn turn;
+                GameStatus status;
+                uint64 hi;
+                uint64 defenderClock;
+                uint64 challengerClock;
+                uint64 lastMoveAt;
+                bytes32 claimedRoot;
+                bytes32 hashLo;
+                bytes32 hashHi;
+                bytes32 midHash;
+                uint128 defenderBonds;
+                uint128 challengerBonds;
+            }
+
+            error ZeroAddress();
+            error ZeroClock();
+            error BondTooLarge(uint256 amount);
+            error ChallengeBondTooLow(uint256 challengeBond, uint256 rollupBond);
+            error UnknownGame(uint256 gameId);
+            error GameOver(uint256 gameId, GameStatus status);
+            error WrongTurn(uint256 gameId, Turn turn);
+            error NotDefender(uint256 gameId, address caller);
+            error NotChallenger(uint256 gameId, address caller);
+            error WrongBond(uint256 sent, uint256 required);
+            error ClockExpired(uint256 gameId, uint256 deadline);
+            error ClockNotExpired(uint256 gameId, uint256 deadline);
+            error NotAtLeaf(uint256 gameId, uint64 lo, uint64 hi);
+            error BadPreState(uint256 gameId, bytes32 expected, bytes32 given);
+            error ZeroClaimedRoot();
+            error ClaimMatchesProposal(uint256 commitmentIndex, bytes32 root);
+            error UnexpectedEther(address sender);
+            error NothingToWithdraw(address account);
+            error TransferFailed(address to, uint256 amount);
+
+            event GameOpened(
+                uint256 indexed gameId,
+                uint256 indexed commitmentIndex,
+                address indexed challenger,
+                address defender,
+                bytes32 disputedRoot,
+                bytes32 claimedRoot,
+                bytes32 hashLo,
+                bytes32 hashHi,
+                uint32 replacements
+            );
+            event Bisected(
+                uint256 indexed gameId, address indexed mover, uint64 mid, bytes32 midHash, uint8 depth, uint64 defenderClock
+            );
+            event Chosen(
+                uint256 indexed gameId,
+                bool agree,
+                uint64 lo,
+                uint64 hi,
+                bytes32 hashLo,
+                bytes32 hashHi,
+                uint8 depth,
+                uint64 challengerClock
+            );
+            event Stepped(uint256 indexed gameId, address indexed caller, uint64 lo, bytes32 postHash, bool defenderWins);
+            event GameResolved(
+                uint256 indexed gameId,
+                uint256 indexed commitmentIndex,
+                address indexed winner,
+                GameStatus status,
+                uint256 payout,
+                bool stale,
+                bool timedOut
+            );
+            event DefenderSet(address indexed proposer, address indexed delegate);
+            event BondCredited(address indexed account, uint256 amount);
+            event BondWithdrawn(address indexed account, uint256 amount);
+
+            constructor(address rollup_, address verifier_, uint256 challengeBond_, uint256 moveBondBase_, uint64 maxClockSeconds_);
+
+            function DEPTH() external view returns (uint256);
+            function rollup() external view returns (address);
+            function verifier() external view returns (address);
+            function challengeBond() external view returns (uint256);
+            function moveBondBase() external view returns (uint256);
+            function maxClockSeconds() external view returns (uint64);
+            function replacementBond() external view returns (uint256);
+            function defenderDelegate(address proposer) external view returns (address);
+            function lockedBonds() external view returns (uint256);
+            function claimable(address account) external view returns (uint256);
+            function totalClaimable() external view returns (uint256);
+
+            function setDefender(address delegate) external;
+            function open(uint256 commitmentIndex, bytes32 claimedRoot) external payable returns (uint256 gameId);
+            function bisect(uint256 gameId, bytes32 midHash) external payable;
+            function choose(uint256 gameId, bool agree) external payable;
+            function step(uint256 gameId, bytes calldata preState, bytes calldata proof) external;
+            function timeout(uint256 gameId) external;
+            function withdraw() external;
+
+            function gameCount() external view returns (uint256);
+            function getGame(uint256 gameId) external view returns (Game memory);
+            function moveBond(uint256 depth) external view returns (uint256);
+            function deadline(uint256 gameId) external view returns (uint256);
+            function isStale(uint256 gameId) external view returns (bool stale);
+            function totalBondsHeld() external view returns (uint256);
         }
-        /// How a game stands.
-        enum GameStatus {
-            /// Being played.
-            InProgress,
-            /// The claim was proven wrong.
-            ChallengerWon,
-            /// The claim stood.
-            DefenderWon
-        }
-
-        /// One game.
-        struct Game {
-            address challenger;
-            uint64 commitmentIndex;
-            uint32 replacements;
-            address defender;
-            uint64 lo;
-            uint8 depth;
-            Turn turn;
-            GameStatus status;
-            uint64 hi;
-            uint64 defenderClock;
-            uint64 challengerClock;
-            uint64 lastMoveAt;
-            bytes32 claimedRoot;
-            bytes32 hashLo;
-            bytes32 hashHi;
-            bytes32 midHash;
-            uint128 defenderBonds;
-            uint128 challengerBonds;
-        }
-
-        error ZeroAddress();
-        error ZeroClock();
-        error BondTooLarge(uint256 amount);
-        error ChallengeBondTooLow(uint256 challengeBond, uint256 rollupBond);
-        error UnknownGame(uint256 gameId);
-        error GameOver(uint256 gameId, GameStatus status);
-        error WrongTurn(uint256 gameId, Turn turn);
-        error NotDefender(uint256 gameId, address caller);
-        error NotChallenger(uint256 gameId, address caller);
-        error WrongBond(uint256 sent, uint256 required);
-        error ClockExpired(uint256 gameId, uint256 deadline);
-        error ClockNotExpired(uint256 gameId, uint256 deadline);
-        error NotAtLeaf(uint256 gameId, uint64 lo, uint64 hi);
-        error BadPreState(uint256 gameId, bytes32 expected, bytes32 given);
-        error ZeroClaimedRoot();
-        error ClaimMatchesProposal(uint256 commitmentIndex, bytes32 root);
-        error UnexpectedEther(address sender);
-        error NothingToWithdraw(address account);
-        error TransferFailed(address to, uint256 amount);
-
-        event GameOpened(
-            uint256 indexed gameId,
-            uint256 indexed commitmentIndex,
-            address indexed challenger,
-            address defender,
-            bytes32 disputedRoot,
-            bytes32 claimedRoot,
-            bytes32 hashLo,
-            bytes32 hashHi,
-            uint32 replacements
-        );
-        event Bisected(
-            uint256 indexed gameId, address indexed mover, uint64 mid, bytes32 midHash, uint8 depth, uint64 defenderClock
-        );
-        event Chosen(
-            uint256 indexed gameId,
-            bool agree,
-            uint64 lo,
-            uint64 hi,
-            bytes32 hashLo,
-            bytes32 hashHi,
-            uint8 depth,
-            uint64 challengerClock
-        );
-        event Stepped(uint256 indexed gameId, address indexed caller, uint64 lo, bytes32 postHash, bool defenderWins);
-        event GameResolved(
-            uint256 indexed gameId,
-            uint256 indexed commitmentIndex,
-            address indexed winner,
-            GameStatus status,
-            uint256 payout,
-            bool stale,
-            bool timedOut
-        );
-        event DefenderSet(address indexed proposer, address indexed delegate);
-        event BondCredited(address indexed account, uint256 amount);
-        event BondWithdrawn(address indexed account, uint256 amount);
-
-        constructor(address rollup_, address verifier_, uint256 challengeBond_, uint256 moveBondBase_, uint64 maxClockSeconds_);
-
-        function DEPTH() external view returns (uint256);
-        function rollup() external view returns (address);
-        function verifier() external view returns (address);
-        function challengeBond() external view returns (uint256);
-        function moveBondBase() external view returns (uint256);
-        function maxClockSeconds() external view returns (uint64);
-        function replacementBond() external view returns (uint256);
-        function defenderDelegate(address proposer) external view returns (address);
-        function lockedBonds() external view returns (uint256);
-        function claimable(address account) external view returns (uint256);
-        function totalClaimable() external view returns (uint256);
-
-        function setDefender(address delegate) external;
-        function open(uint256 commitmentIndex, bytes32 claimedRoot) external payable returns (uint256 gameId);
-        function bisect(uint256 gameId, bytes32 midHash) external payable;
-        function choose(uint256 gameId, bool agree) external payable;
-        function step(uint256 gameId, bytes calldata preState, bytes calldata proof) external;
-        function timeout(uint256 gameId) external;
-        function withdraw() external;
-
-        function gameCount() external view returns (uint256);
-        function getGame(uint256 gameId) external view returns (Game memory);
-        function moveBond(uint256 depth) external view returns (uint256);
-        function deadline(uint256 gameId) external view returns (uint256);
-        function isStale(uint256 gameId) external view returns (bool stale);
-        function totalBondsHeld() external view returns (uint256);
     }
 }
+pub use dispute_games::DisputeGames;
 
 alloy_sol_types::sol! {
     /// The L1 record of the L2 chain: batch commitments, bonds, challenge hooks.
@@ -710,7 +715,10 @@ mod tests {
         }
         .abi_encode();
         let text = decode_l1_error(&wrong_turn).expect("a DisputeGames error");
-        assert!(text.contains("WrongTurn") && text.contains("Step"), "{text}");
+        assert!(
+            text.contains("WrongTurn") && text.contains("Step"),
+            "{text}"
+        );
         let rollup = Rollup::ZeroInputsRoot {}.abi_encode();
         assert_eq!(decode_l1_error(&rollup), decode_rollup_error(&rollup));
         assert_eq!(decode_l1_error(&hex!("deadbeef")), None);

@@ -366,6 +366,7 @@ pub(crate) async fn assert_l1_rederives(
 
 /// Submits blocks `first..=last` of the sequencer with `post_root` (or `data` instead of their
 /// real encoding) as the batcher key `key` would: a fault injector when `post_root` is wrong.
+#[allow(dead_code)] // the challenger's tests use it
 pub(crate) async fn submit_faulty(
     anvil: &Anvil,
     sequencer: &Sequencer,
@@ -398,6 +399,7 @@ pub(crate) async fn submit_faulty(
 }
 
 /// Sends `call` with the minimum bond from `key` and checks that the Rollup took it.
+#[allow(dead_code)] // the challenger's tests use it
 pub(crate) async fn send_submit(
     anvil: &Anvil,
     key: PrivateKeySigner,

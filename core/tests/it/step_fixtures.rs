@@ -706,6 +706,20 @@ fn scenario_batches() -> Vec<Blocks> {
         ..Default::default()
     };
     b.tx(sign(&dev(0), no_auth.clone()), Skip);
+    // Init code above EIP-3860's limit, and a transaction above 128 KiB.
+    let init = Bytes::from(vec![0u8; 0xc001]);
+    b.tx(
+        sign(&dev(0), eip1559(1, TxKind::Create, 0, 600_000, init)),
+        Skip,
+    );
+    let huge = Bytes::from(vec![0u8; 128 * 1024]);
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(1, call(DEV_ADDRESSES[1]), 0, 1_400_000, huge),
+        ),
+        Skip,
+    );
     // After all these, the valid one still goes through.
     b.tx(good, Transfer);
     // More gas than the block has left.
