@@ -195,6 +195,16 @@ async fn commitment_count(world: &World) -> u64 {
         .to::<u64>()
 }
 
+/// First L2 block of commitment `index`.
+async fn defender_first_block(world: &World, index: u64) -> u64 {
+    client(world, proposer())
+        .await
+        .commitment(index)
+        .await
+        .expect("commitment")
+        .firstL2Block
+}
+
 async fn client(world: &World, key: PrivateKeySigner) -> GameClient {
     GameClient::connect(world.anvil.url(), world.games, key)
         .await
@@ -362,7 +372,12 @@ async fn a_wrong_root_is_disputed_down_to_a_transaction_step_and_replaced() {
     let wrong = B256::repeat_byte(0xee);
     let (true_root, index) = post(&world, Some(wrong)).await;
     let trace = honest_trace(&world, index).await;
+    // The sequential step trace and the sequencer's (parallel) blocks agree on every root.
     assert_eq!(trace.post_state_root(), true_root);
+    let first = defender_first_block(&world, index).await;
+    for (offset, root) in trace.block_roots().iter().enumerate() {
+        assert_eq!(*root, world.sequencer.block(first + offset as u64).await.1);
+    }
     // The lying proposer defends its root with a trace that is right up to the first
     // transaction start and wrong from its post-state on.
     let tx_start = first_step(&trace, StepKind::TxStart);
