@@ -4,3 +4,5 @@ mod batch;
 mod executor;
 mod mpt_fixtures;
 mod step_fixtures;
+mod fuzz_tx;
+mod fuzz_witness;
