@@ -211,16 +211,21 @@ async fn client(world: &World, key: PrivateKeySigner) -> GameClient {
         .expect("game client")
 }
 
-/// The honest trace of commitment `index`, derived from L1 alone by a watcher of our own.
-async fn honest_trace(world: &World, index: u64) -> Arc<Trace> {
-    let mut watcher = Watcher::new(WatcherConfig {
+/// A watcher of the world's Rollup from L1 block 0.
+fn watcher(world: &World) -> Watcher {
+    Watcher::new(WatcherConfig {
         l1_rpc_url: world.anvil.url().into(),
         rollup: world.rollup,
         genesis: world.sequencer.genesis(),
         from_block: 0,
         poll: Duration::from_millis(50),
     })
-    .expect("watcher");
+    .expect("watcher")
+}
+
+/// The honest trace of commitment `index`, derived from L1 alone by a watcher of our own.
+async fn honest_trace(world: &World, index: u64) -> Arc<Trace> {
+    let mut watcher = watcher(world);
     watcher.check_new().await.expect("check");
     let case = watcher
         .cases()
@@ -270,14 +275,7 @@ impl Service {
         let store = Store::connect(&format!("sqlite://{}/c.db", db.path().display()))
             .await
             .expect("store");
-        let watcher = Watcher::new(WatcherConfig {
-            l1_rpc_url: world.anvil.url().into(),
-            rollup: world.rollup,
-            genesis: world.sequencer.genesis(),
-            from_block: 0,
-            poll: Duration::from_millis(50),
-        })
-        .expect("watcher");
+        let watcher = watcher(world);
         let player = GamePlayer::new(
             client(world, challenger_key()).await,
             store.clone(),

@@ -24,6 +24,18 @@ use rollup_core::{
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// A watcher of `rollup` on `anvil` from L1 block 0, deriving from the sequencer's genesis.
+fn watcher_of(anvil: &Anvil, rollup: alloy_primitives::Address, sequencer: &Sequencer) -> Watcher {
+    Watcher::new(WatcherConfig {
+        l1_rpc_url: anvil.url().into(),
+        rollup,
+        genesis: sequencer.genesis(),
+        from_block: 0,
+        poll: Duration::from_millis(50),
+    })
+    .expect("watcher")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_roots_pass_and_wrong_or_corrupt_ones_are_reported() {
     let anvil = Anvil::start();
@@ -47,14 +59,7 @@ async fn honest_roots_pass_and_wrong_or_corrupt_ones_are_reported() {
     post_through(&mut batcher, anvil.url(), rollup, through).await;
     drop(batcher);
 
-    let mut watcher = Watcher::new(WatcherConfig {
-        l1_rpc_url: anvil.url().into(),
-        rollup,
-        genesis: sequencer.genesis(),
-        from_block: 0,
-        poll: Duration::from_millis(50),
-    })
-    .expect("watcher");
+    let mut watcher = watcher_of(&anvil, rollup, &sequencer);
     watcher.check_genesis().await.expect("same genesis");
     let checked = watcher.check_new().await.expect("check");
     assert!(checked.len() >= 2, "several honest commitments");
@@ -163,14 +168,7 @@ async fn corrupt_batch_data_is_underivable_not_a_panic() {
         Some(truncated),
     )
     .await;
-    let mut watcher = Watcher::new(WatcherConfig {
-        l1_rpc_url: anvil.url().into(),
-        rollup,
-        genesis: sequencer.genesis(),
-        from_block: 0,
-        poll: Duration::from_millis(50),
-    })
-    .expect("watcher");
+    let mut watcher = watcher_of(&anvil, rollup, &sequencer);
     let flagged = watcher.check_new().await.expect("check");
     assert_eq!(flagged.len(), 1);
     assert!(
@@ -216,14 +214,7 @@ async fn corrupt_batch_data_is_underivable_not_a_panic() {
     .await;
     let mut verdicts = Vec::new();
     for _ in 0..2 {
-        let mut watcher = Watcher::new(WatcherConfig {
-            l1_rpc_url: anvil.url().into(),
-            rollup,
-            genesis: sequencer.genesis(),
-            from_block: 0,
-            poll: Duration::from_millis(50),
-        })
-        .expect("watcher");
+        let mut watcher = watcher_of(&anvil, rollup, &sequencer);
         let flagged = watcher.check_new().await.expect("check");
         assert_eq!(flagged.len(), 1);
         verdicts.push(flagged[0].verdict.clone());
