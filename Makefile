@@ -49,8 +49,8 @@ bench-batch: ## batch encoding and compression
 e2e-dispute: bootstrap ## dispute games end to end against anvil (wrong root, dishonest challenger, silent party)
 	cargo test -p rollup-challenger --test dispute
 
-chaos: ## kill -9 / restart tests of the services (not implemented yet)
-	@echo "chaos: not implemented yet" >&2; exit 1
+chaos: bootstrap ## long fuzz run of every target (the crash and fault suites of issue 7 are still to come)
+	anvil-scripts/fuzz.sh
 
 fuzz-steps: ## fuzz the one-step verifier against the off-chain step (not implemented yet)
 	@echo "fuzz-steps: not implemented yet" >&2; exit 1

@@ -38,6 +38,9 @@ contract OneStepVerifier is IStepVerifier {
     error SenderCodeMismatch(bytes32 codeHash, bytes32 computed);
     /// @notice The account trie holds a value under `key` that is not an account.
     error MalformedAccount(bytes32 key);
+    /// @notice A `TX_EXECUTED` pre-state no trace reaches: gas left or floor above the gas limit, or
+    ///         prices the transaction start step would not have produced.
+    error InvalidPreState();
 
     /// @dev An account of the trie (`exists` false: absent, all fields those of an empty account).
     struct Account {
@@ -215,6 +218,12 @@ contract OneStepVerifier is IStepVerifier {
         (MachineState.BlockItem memory blk, bytes[] memory callerProof, bytes[] memory beneficiaryProof) =
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
         _checkBlock(s, blk);
+        // The start step left gasLeft and floorGas <= txGasLimit, priorityFee <= effectiveGasPrice and
+        // txGasLimit * effectiveGasPrice <= 2^128; refuse any other state rather than overflow.
+        if (
+            s.gasLeft > s.txGasLimit || s.floorGas > s.txGasLimit || s.effectiveGasPrice > type(uint128).max
+                || s.priorityFee > s.effectiveGasPrice
+        ) revert InvalidPreState();
         uint256 used = _gasUsed(s);
         bytes32 root = _pay(s.stateRoot, s.caller, (s.txGasLimit - used) * s.effectiveGasPrice, callerProof);
         root = _pay(root, blk.beneficiary, used * s.priorityFee, beneficiaryProof);

@@ -1379,7 +1379,7 @@ fn check_consistent(decoded: Result<Batch, BatchDecodeError>) -> Result<(), Test
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::fuzz_tx::config(256))]
 
     #[test]
     fn random_batches_round_trip(batch in arb_batch()) {

@@ -9,8 +9,7 @@
 //! `anvil-scripts/fuzz.sh` sets it to 100,000 for the long run.
 
 use alloy_consensus::{
-    SignableTransaction, Signed, Transaction, TxEip1559, TxEip2930, TxEip7702, TxEnvelope,
-    TxLegacy,
+    SignableTransaction, Signed, Transaction, TxEip1559, TxEip2930, TxEip7702, TxEnvelope, TxLegacy,
 };
 use alloy_eips::{
     eip2718::Encodable2718,

@@ -2,7 +2,7 @@
 
 mod batch;
 mod executor;
-mod mpt_fixtures;
-mod step_fixtures;
 mod fuzz_tx;
 mod fuzz_witness;
+mod mpt_fixtures;
+mod step_fixtures;
