@@ -74,6 +74,17 @@ pub struct SequencerArgs {
     /// Gas cap of eth_call and eth_estimateGas.
     #[arg(long = "rpc.gas-cap", env = "SEQUENCER_RPC_GAS_CAP")]
     pub gas_cap: Option<u64>,
+    /// Wall-clock limit of one eth_call / eth_estimateGas / eth_createAccessList in
+    /// milliseconds, 0 for none [default: 5000].
+    #[arg(long = "rpc.evm-timeout-ms", env = "SEQUENCER_RPC_EVM_TIMEOUT_MS")]
+    pub evm_timeout_ms: Option<u64>,
+    /// Most open RPC connections (HTTP and WebSocket); above it, HTTP 503 [default: 5000].
+    #[arg(long = "rpc.max-connections", env = "SEQUENCER_RPC_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Milliseconds an HTTP connection may stay without sending a request before it
+    /// is closed, 0 for never [default: 30000].
+    #[arg(long = "rpc.idle-timeout-ms", env = "SEQUENCER_RPC_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
     /// Most transactions in the pool.
     #[arg(long = "pool.max-txs", env = "SEQUENCER_POOL_MAX_TXS")]
     pub pool_max_txs: Option<usize>,
@@ -114,6 +125,9 @@ struct FileConfig {
     max_batch: Option<usize>,
     max_logs_range: Option<u64>,
     gas_cap: Option<u64>,
+    evm_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    idle_timeout_ms: Option<u64>,
     pool_max_txs: Option<usize>,
     pool_max_per_sender: Option<usize>,
     exec_engine: Option<Engine>,
@@ -261,6 +275,19 @@ impl SequencerArgs {
                     .gas_cap
                     .or(file.gas_cap)
                     .unwrap_or(rpc_defaults.gas_cap),
+                evm_timeout: self
+                    .evm_timeout_ms
+                    .or(file.evm_timeout_ms)
+                    .map_or(rpc_defaults.evm_timeout, Duration::from_millis),
+                max_connections: self
+                    .max_connections
+                    .or(file.max_connections)
+                    .unwrap_or(rpc_defaults.max_connections)
+                    .max(1),
+                idle_timeout: self
+                    .idle_timeout_ms
+                    .or(file.idle_timeout_ms)
+                    .map_or(rpc_defaults.idle_timeout, Duration::from_millis),
             },
             l1: self
                 .l1_rpc_url
@@ -346,4 +373,45 @@ pub async fn launch(config: Config) -> eyre::Result<Running> {
             tasks
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_abuse_limits_merge_flags_over_toml_over_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sequencer.toml");
+        std::fs::write(
+            &path,
+            "evm-timeout-ms = 9\nmax-connections = 7\nidle-timeout-ms = 0\n",
+        )
+        .expect("write config");
+        let args = SequencerArgs::try_parse_from([
+            "sequencer",
+            "--config",
+            path.to_str().expect("utf-8 path"),
+            "--rpc.evm-timeout-ms",
+            "250",
+        ])
+        .expect("flags");
+        let rpc = args.into_config().expect("config").rpc;
+        assert_eq!(rpc.evm_timeout, Duration::from_millis(250), "flag wins");
+        assert_eq!(rpc.max_connections, 7, "from the file");
+        assert_eq!(rpc.idle_timeout, Duration::ZERO, "0 turns it off");
+
+        let defaults = SequencerArgs::try_parse_from(["sequencer"])
+            .expect("no flags")
+            .into_config()
+            .expect("config")
+            .rpc;
+        assert_eq!(defaults.evm_timeout, Duration::from_secs(5));
+        assert_eq!(defaults.max_connections, 5_000);
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.gas_cap, 50_000_000);
+        assert_eq!(defaults.max_body_bytes, 5 * 1024 * 1024);
+        assert_eq!(defaults.max_batch, 1000);
+        assert_eq!(defaults.max_logs_range, 10_000);
+    }
 }

@@ -15,14 +15,19 @@ use alloy_rpc_types_eth::{
     EIP1186StorageProof, FeeHistory, Filter, FilterBlockOption, Log, TransactionRequest,
     state::StateOverride,
 };
+use revm::context_interface::result::EVMError;
 use revm::{context::TxEnv, context_interface::result::ExecutionResult, primitives::KECCAK_EMPTY};
 use rollup_core::{
-    executor::{BlockInput, build_evm, run_tx},
+    error::StateError,
+    executor::{BlockInput, build_evm, rejection_of},
     state::{AccountState, Overlay, StateReader, WorldState},
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 fn param<T: DeserializeOwned>(params: &[Value], i: usize) -> RpcResult<T> {
     let v = params.get(i).cloned().unwrap_or(Value::Null);
@@ -152,7 +157,7 @@ pub async fn dispatch(
             let req: TransactionRequest = param(&p, 0)?;
             let id: BlockId = opt_param(&p, 1)?.unwrap_or_default();
             let overrides: Option<StateOverride> = opt_param(&p, 2)?;
-            let (result, _) = simulate(ctx, req, id, overrides, None).await?;
+            let (result, _) = simulate(ctx, req, id, overrides, None, call_deadline(ctx)).await?;
             match result {
                 ExecutionResult::Success { output, .. } => to_json(output.into_data()),
                 ExecutionResult::Revert { output, .. } => Err(RpcError::reverted(&output)),
@@ -458,10 +463,18 @@ async fn get_logs(ctx: &RpcContext, filter: &Filter) -> RpcResult<Vec<Log>> {
                 Some(BlockNumberOrTag::Number(n)) => n,
                 Some(_) => head,
             };
-            (resolve(from_block), resolve(to_block).min(head))
+            (resolve(from_block), resolve(to_block))
         }
     };
-    if from > to {
+    // The range asked for counts, not only its part below the head: a query over
+    // 100,000 blocks is refused even on a young chain.
+    if to >= from && to - from >= ctx.config.max_logs_range {
+        return Err(RpcError::server(format!(
+            "query exceeds max block range {}",
+            ctx.config.max_logs_range
+        )));
+    }
+    if from > to.min(head) {
         if from > head {
             return Ok(vec![]);
         }
@@ -469,12 +482,7 @@ async fn get_logs(ctx: &RpcContext, filter: &Filter) -> RpcResult<Vec<Log>> {
             "invalid block range params: fromBlock is after toBlock",
         ));
     }
-    if to - from >= ctx.config.max_logs_range {
-        return Err(RpcError::server(format!(
-            "query exceeds max block range {}",
-            ctx.config.max_logs_range
-        )));
-    }
+    let to = to.min(head);
     let mut out = Vec::new();
     let mut start = from;
     while start <= to {
@@ -589,43 +597,209 @@ fn apply_overrides<R: StateReader>(
     Ok(())
 }
 
+/// Why the head-state run of a simulation gave up: the head moved under it, so
+/// its reads might mix two blocks; the caller reruns on the stored state.
+struct HeadMoved;
+
+/// The head's state read through the head lock one access at a time, so that a long
+/// eth_call never holds the lock (which the builder needs to expose each block).
+/// Every read checks the head is still block `number`: a run that straddles a new
+/// block fails with [`HEAD_MOVED`] instead of mixing two states.
+struct HeadReader<'a> {
+    node: &'a crate::node::Node,
+    number: u64,
+}
+
+const HEAD_MOVED: &str = "head moved during the call";
+
+impl HeadReader<'_> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&WorldState) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        self.node.with_head(|h| {
+            if h.header.number == self.number {
+                f(&h.state)
+            } else {
+                Err(StateError::Backend(HEAD_MOVED.into()))
+            }
+        })
+    }
+}
+
+impl StateReader for HeadReader<'_> {
+    fn account(&self, address: Address) -> Result<Option<AccountState>, StateError> {
+        self.read(|s| s.account(address))
+    }
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, StateError> {
+        self.read(|s| s.storage(address, slot))
+    }
+    fn code(&self, code_hash: B256) -> Result<Option<revm::bytecode::Bytecode>, StateError> {
+        self.read(|s| s.code(code_hash))
+    }
+    fn block_hash(&self, number: u64) -> Result<B256, StateError> {
+        self.read(|s| s.block_hash(number))
+    }
+}
+
+/// Halts every frame once the wall-clock deadline has passed (geth's
+/// --rpc.evmtimeout): checked every [`Deadline::EVERY`] instructions.
+struct Deadline {
+    at: Instant,
+    steps: u32,
+    expired: bool,
+}
+
+impl Deadline {
+    const EVERY: u32 = 4096;
+}
+
+impl<CTX, INTR: revm::interpreter::InterpreterTypes> revm::Inspector<CTX, INTR> for Deadline {
+    fn step(&mut self, interp: &mut revm::interpreter::Interpreter<INTR>, _: &mut CTX) {
+        if !self.expired {
+            self.steps += 1;
+            if self.steps < Self::EVERY {
+                return;
+            }
+            self.steps = 0;
+            if Instant::now() < self.at {
+                return;
+            }
+            self.expired = true;
+        }
+        interp.halt(revm::interpreter::InstructionResult::OutOfGas);
+    }
+}
+
+/// The error of a call stopped by the RPC's EVM timeout, in geth's words.
+fn timeout_error(ctx: &RpcContext) -> RpcError {
+    RpcError::server(format!(
+        "execution aborted (timeout = {})",
+        fmt_duration(ctx.config.evm_timeout)
+    ))
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// When a simulation started now must stop (`None`: the timeout is off).
+fn call_deadline(ctx: &RpcContext) -> Option<Instant> {
+    (!ctx.config.evm_timeout.is_zero()).then(|| Instant::now() + ctx.config.evm_timeout)
+}
+
+type SimOutcome = (ExecutionResult, revm::state::EvmState);
+
+/// Runs `env` over `state` with `overrides`, stopping at `deadline`.
+fn run_simulation(
+    timeout: RpcError,
+    state: &dyn StateReader,
+    overrides: Option<&StateOverride>,
+    chain: &rollup_core::chain::ChainConfig,
+    block: &BlockInput,
+    env: TxEnv,
+    deadline: Option<Instant>,
+) -> Result<RpcResult<SimOutcome>, HeadMoved> {
+    use revm::InspectEvm;
+    let mut overlay = Overlay::new(state);
+    if let Some(o) = overrides
+        && let Err(e) = apply_overrides(&mut overlay, o)
+    {
+        return Ok(Err(e));
+    }
+    let no_fee = env.gas_price == 0;
+    let evm = build_evm(&overlay, chain, block, |cfg| {
+        cfg.disable_nonce_check = true;
+        cfg.disable_base_fee = no_fee;
+        cfg.disable_block_gas_limit = true;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+    });
+    let mut evm = evm.with_inspector(Deadline {
+        // Far enough to never fire when there is no deadline.
+        at: deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365)),
+        steps: 0,
+        expired: false,
+    });
+    let outcome = evm.inspect_tx(env);
+    if evm.inspector.expired {
+        return Ok(Err(timeout));
+    }
+    Ok(match outcome {
+        Ok(out) => Ok((out.result, out.state)),
+        Err(EVMError::Transaction(invalid)) => {
+            Err(RpcError::server(rejection_of(&invalid).to_string()))
+        }
+        Err(EVMError::Database(StateError::Backend(m))) if m == HEAD_MOVED => {
+            return Err(HeadMoved);
+        }
+        Err(EVMError::Database(e)) => Err(RpcError::internal(e)),
+        Err(other) => Err(RpcError::internal(format!("evm: {other}"))),
+    })
+}
+
 async fn simulate(
     ctx: &RpcContext,
     req: TransactionRequest,
     id: BlockId,
     overrides: Option<StateOverride>,
     gas: Option<u64>,
-) -> RpcResult<(ExecutionResult, revm::state::EvmState)> {
+    deadline: Option<Instant>,
+) -> RpcResult<SimOutcome> {
     let pending = id == BlockId::Number(BlockNumberOrTag::Pending);
     let n = resolve_block(ctx, id).await?.ok_or_else(header_not_found)?;
     let block = block_input_at(ctx, n, pending).await?;
     let env = call_env(ctx, &req, &block, gas)?;
-    let historical = state_for(ctx, n).await?;
+    let timeout = timeout_error(ctx);
     let chain = ctx.node.chain.clone();
-    let node = ctx.node.clone();
-    let run = move || -> RpcResult<(ExecutionResult, revm::state::EvmState)> {
-        let exec =
-            |state: &dyn StateReader| -> RpcResult<(ExecutionResult, revm::state::EvmState)> {
-                let mut overlay = Overlay::new(state);
-                if let Some(o) = &overrides {
-                    apply_overrides(&mut overlay, o)?;
-                }
-                let no_fee = env.gas_price == 0;
-                let mut evm = build_evm(&overlay, &chain, &block, |cfg| {
-                    cfg.disable_nonce_check = true;
-                    cfg.disable_base_fee = no_fee;
-                    cfg.disable_block_gas_limit = true;
-                    cfg.tx_gas_limit_cap = Some(u64::MAX);
-                });
-                match run_tx(&mut evm, env.clone()).map_err(RpcError::internal)? {
-                    Ok(out) => Ok(out),
-                    Err(rejection) => Err(RpcError::server(rejection.to_string())),
-                }
+    let overrides = overrides.map(Arc::new);
+    let historical = state_for(ctx, n).await?;
+    if historical.is_none() {
+        // At the head: read it in place, without holding its lock for the whole run.
+        let node = ctx.node.clone();
+        let (chain, block, env, timeout, o) = (
+            chain.clone(),
+            block.clone(),
+            env.clone(),
+            timeout.clone(),
+            overrides.clone(),
+        );
+        let run = move || {
+            let state = HeadReader {
+                node: &node,
+                number: n,
             };
-        match &historical {
-            Some(state) => exec(state),
-            None => node.with_head(|h| exec(&h.state)),
+            run_simulation(timeout, &state, o.as_deref(), &chain, &block, env, deadline)
+        };
+        if let Ok(result) = tokio::task::spawn_blocking(run)
+            .await
+            .map_err(RpcError::internal)?
+        {
+            return result;
         }
+    }
+    // A past block, or the head moved during the run: the state of block n from the store.
+    let state = match historical {
+        Some(state) => state,
+        None => ctx.node.store.load_state(n).await?,
+    };
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(timeout);
+    }
+    let run = move || {
+        run_simulation(
+            timeout,
+            &state,
+            overrides.as_deref(),
+            &chain,
+            &block,
+            env,
+            deadline,
+        )
+        .unwrap_or_else(|HeadMoved| Err(RpcError::internal(HEAD_MOVED)))
     };
     tokio::task::spawn_blocking(run)
         .await
@@ -676,7 +850,10 @@ async fn estimate_gas(
     overrides: Option<StateOverride>,
 ) -> RpcResult<u64> {
     let cap = req.gas.unwrap_or(ctx.config.gas_cap);
-    let (result, _) = simulate(ctx, req.clone(), id, overrides.clone(), Some(cap)).await?;
+    // One deadline for the whole search, as a client sees one request.
+    let deadline = call_deadline(ctx);
+    let (result, _) =
+        simulate(ctx, req.clone(), id, overrides.clone(), Some(cap), deadline).await?;
     let used = match &result {
         ExecutionResult::Success { .. } => result.tx_gas_used(),
         ExecutionResult::Revert { output, .. } => return Err(RpcError::reverted(output)),
@@ -693,7 +870,15 @@ async fn estimate_gas(
     let mut hi = cap;
     // Most transactions (transfers, calls without refunds) succeed at exactly their gas used.
     if used < hi {
-        let (r, _) = simulate(ctx, req.clone(), id, overrides.clone(), Some(used)).await?;
+        let (r, _) = simulate(
+            ctx,
+            req.clone(),
+            id,
+            overrides.clone(),
+            Some(used),
+            deadline,
+        )
+        .await?;
         if r.is_success() {
             return Ok(used);
         }
@@ -701,7 +886,15 @@ async fn estimate_gas(
     }
     let optimistic = (used + result.gas().total_gas_spent().saturating_sub(used) + 2300) * 64 / 63;
     if optimistic < hi {
-        let (r, _) = simulate(ctx, req.clone(), id, overrides.clone(), Some(optimistic)).await?;
+        let (r, _) = simulate(
+            ctx,
+            req.clone(),
+            id,
+            overrides.clone(),
+            Some(optimistic),
+            deadline,
+        )
+        .await?;
         if r.is_success() {
             hi = optimistic;
         } else {
@@ -713,7 +906,7 @@ async fn estimate_gas(
             break;
         }
         let mid = lo + (hi - lo) / 2;
-        let (r, _) = simulate(ctx, req.clone(), id, overrides.clone(), Some(mid)).await?;
+        let (r, _) = simulate(ctx, req.clone(), id, overrides.clone(), Some(mid), deadline).await?;
         if r.is_success() { hi = mid } else { lo = mid }
     }
     Ok(hi)
@@ -732,9 +925,10 @@ async fn create_access_list(
     );
     let mut list = AccessList::default();
     let mut last = None;
+    let deadline = call_deadline(ctx);
     for _ in 0..4 {
         req.access_list = Some(list.clone());
-        let (result, state) = simulate(ctx, req.clone(), id, None, None).await?;
+        let (result, state) = simulate(ctx, req.clone(), id, None, None, deadline).await?;
         let mut items: Vec<AccessListItem> = state
             .iter()
             .filter(|(a, _)| {

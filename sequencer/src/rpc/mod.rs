@@ -2,6 +2,7 @@
 //! JSON-RPC 2.0 envelopes and batches with size caps, dispatch to the method
 //! handlers in [`eth`], subscriptions over WebSocket.
 
+mod conn;
 pub mod convert;
 pub mod error;
 pub mod eth;
@@ -13,6 +14,7 @@ use axum::{
     body::Bytes,
     extract::{
         DefaultBodyLimit, State,
+        rejection::BytesRejection,
         ws::{Message, WebSocket, WebSocketUpgrade},
     },
     http::{StatusCode, header},
@@ -22,7 +24,7 @@ use axum::{
 use error::RpcError;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +39,16 @@ pub struct RpcConfig {
     pub max_logs_range: u64,
     /// Gas cap for eth_call / eth_estimateGas (geth: 50M).
     pub gas_cap: u64,
+    /// Wall-clock limit of one eth_call / eth_estimateGas / eth_createAccessList
+    /// (geth's --rpc.evmtimeout: 5 s); zero: none.
+    pub evm_timeout: Duration,
+    /// Most open connections (HTTP and WebSocket); above it a new connection
+    /// gets HTTP 503 and is closed.
+    pub max_connections: usize,
+    /// An HTTP connection that sends no complete request header for this long
+    /// (idle keep-alive, or a client that never sends) is closed; zero: never.
+    /// WebSocket connections are not subject to it.
+    pub idle_timeout: Duration,
 }
 
 impl Default for RpcConfig {
@@ -46,6 +58,9 @@ impl Default for RpcConfig {
             max_batch: 1000,
             max_logs_range: 10_000,
             gas_cap: 50_000_000,
+            evm_timeout: Duration::from_secs(5),
+            max_connections: 5_000,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -79,19 +94,31 @@ pub async fn serve(
         .with_state(ctx);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        let shutdown = cancel.clone();
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-        {
-            tracing::error!(error = %e, "rpc server stopped");
-        }
-    });
+    let task = tokio::spawn(conn::accept_loop(listener, app, config, cancel));
     Ok((bound, task))
 }
 
-async fn http_handler(State(ctx): State<Arc<RpcContext>>, body: Bytes) -> Response {
+async fn http_handler(
+    State(ctx): State<Arc<RpcContext>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            // geth: 413 "content length too large"; the body says it as JSON-RPC.
+            let error = RpcError::invalid_request(format!(
+                "request body too large: limit {} bytes",
+                ctx.config.max_body_bytes
+            ));
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                [(header::CONTENT_TYPE, "application/json")],
+                response(Value::Null, Err(error)).to_string(),
+            )
+                .into_response();
+        }
+        Err(rejection) => return rejection.into_response(),
+    };
     match handle_body(&ctx, &body, None).await {
         Some(v) => ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response(),
         None => StatusCode::OK.into_response(),

@@ -5,6 +5,7 @@
 //! Tools (`anvil`, `forge`, `cast`, `solc`) come from `ROLLUP_TOOLS_BIN`, then
 //! `<workspace>/.tools/bin` (`anvil-scripts/bootstrap.sh` installs them), then PATH.
 
+mod abuse;
 mod clients;
 mod differential;
 mod engines;
