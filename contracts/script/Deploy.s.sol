@@ -6,9 +6,13 @@ import {Rollup} from "../src/Rollup.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {DisputeGames} from "../src/DisputeGames.sol";
 import {IStepVerifier} from "../src/fault/IStepVerifier.sol";
+import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
+import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
+import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 
-/// @notice Deploys the L1 contracts: the Rollup, the one-step verifier and the DisputeGames
-///         factory. Run through anvil-scripts/deploy.sh, which passes the parameters and writes
+/// @notice Deploys the L1 contracts: the Rollup, the one-step verifier (with its EVM step
+///         verifiers: EvmEntryVerifier, then EvmStepVerifier, then OneStepVerifier) and the
+///         DisputeGames factory. Run through anvil-scripts/deploy.sh, which passes the parameters and writes
 ///         the addresses as JSON.
 /// @dev Devnet defaults vs production:
 ///        bond:             DEVNET_BOND (0.01 ether)   vs enough to pay a full dispute (>= 1 ether)
@@ -50,7 +54,9 @@ contract Deploy is Script {
     ) public returns (Rollup rollup, OneStepVerifier verifier, DisputeGames games) {
         vm.startBroadcast();
         rollup = new Rollup(batcher, bond, challengePeriod, genesisStateRoot);
-        verifier = new OneStepVerifier(l2ChainId);
+        IEvmStepVerifier entry = new EvmEntryVerifier(l2ChainId);
+        IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry);
+        verifier = new OneStepVerifier(l2ChainId, evm);
         games = new DisputeGames(rollup, IStepVerifier(address(verifier)), challengeBond, moveBondBase, maxClockSeconds);
         rollup.setDisputeGameFactory(address(games));
         vm.stopBroadcast();

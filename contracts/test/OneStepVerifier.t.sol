@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
+import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
+import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
 
@@ -49,8 +51,13 @@ contract OneStepVerifierTest is Test {
 
     OneStepVerifier internal verifier;
 
+    /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
+    function deploy(uint64 chainId) internal returns (OneStepVerifier) {
+        return new OneStepVerifier(chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId)));
+    }
+
     function setUp() public {
-        verifier = new OneStepVerifier(load().chainId);
+        verifier = deploy(load().chainId);
     }
 
     function load() internal view returns (Fixtures memory f) {
@@ -112,7 +119,7 @@ contract OneStepVerifierTest is Test {
     ///         (the transactions are skipped there), so the id is really checked.
     function test_chainIdIsChecked() public {
         Fixtures memory f = load();
-        OneStepVerifier other = new OneStepVerifier(f.chainId + 1);
+        OneStepVerifier other = deploy(f.chainId + 1);
         uint256 differing;
         for (uint256 i; i < f.kinds.length; ++i) {
             if (f.kinds[i] != TX_START) continue;

@@ -3,9 +3,13 @@ pragma solidity ^0.8.24;
 
 import {Test} from "forge-std/Test.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
+import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
+import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
+import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
+import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJsonFuzz {
@@ -36,9 +40,14 @@ contract OneStepVerifierFuzzTest is Test {
     OneStepVerifier internal verifier;
     uint256 internal steps;
 
+    /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
+    function deploy(uint64 chainId) internal returns (OneStepVerifier) {
+        return new OneStepVerifier(chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId)));
+    }
+
     function setUp() public {
         string memory json = VM_JSON.readFile(FIXTURES);
-        verifier = new OneStepVerifier(uint64(VM_JSON.parseJsonUint(json, ".chainId")));
+        verifier = deploy(uint64(VM_JSON.parseJsonUint(json, ".chainId")));
         steps = VM_JSON.parseJsonUintArray(json, ".kinds").length;
         assertGt(steps, 50);
     }
@@ -140,6 +149,16 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
+        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 1) {
+            (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
+            if (kind == 0) {
+                abi.decode(body, (bytes, bytes[], bytes[], bytes));
+            } else {
+                abi.decode(
+                    body,
+                    (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
+                );
+            }
         }
     }
 
@@ -153,7 +172,9 @@ contract OneStepVerifierFuzzTest is Test {
             || s == RLPReader.RLPOutOfBounds.selector || s == RLPReader.RLPNonCanonical.selector
             || s == RLPReader.RLPNotAList.selector || s == RLPReader.RLPNotAString.selector
             || s == RLPReader.RLPTrailingBytes.selector || s == RLPReader.RLPInvalidUint.selector
-            || s == RLPReader.RLPInvalidLength.selector;
+            || s == RLPReader.RLPInvalidLength.selector || s == IEvmStepVerifier.EvmStateMismatch.selector
+            || s == IEvmStepVerifier.EvmCodeMismatch.selector || s == IEvmStepVerifier.StackMismatch.selector
+            || s == IEvmStepVerifier.WordProofMismatch.selector || s == IEvmStepVerifier.UnexpectedWords.selector;
     }
 
     function _hex(uint256 v) internal pure returns (string memory) {

@@ -7,14 +7,16 @@ import {MerkleTrie} from "./MerkleTrie.sol";
 import {RLPReader} from "./RLPReader.sol";
 import {RLPWriter} from "./RLPWriter.sol";
 import {TxDecoder} from "./TxDecoder.sol";
+import {IEvmStepVerifier} from "./evm/IEvmStepVerifier.sol";
 
 /// @title OneStepVerifier
-/// @notice The one-step verifier of the fault-proof machine for every step except EVM execution
-///         (docs/fault-proof.md sections 4 and 5): finished (identity), block start, block end,
-///         transaction start (decoding, validity checks, fee prepayment and, for a transaction
-///         that runs no EVM code, the value transfer) and transaction end (refund and fees). A
-///         pre-state in phase `IN_TX` is refused with `UnsupportedStep`. Mirrored off chain by
-///         `core/src/fault/step.rs`.
+/// @notice The one-step verifier of the fault-proof machine (docs/fault-proof.md sections 4 and 5):
+///         finished (identity), block start, block end, transaction start (decoding, validity
+///         checks, fee prepayment and, for a transaction that runs no EVM code, the value
+///         transfer) and transaction end (refund and fees). A pre-state in phase `IN_TX` goes to
+///         the EVM step verifier `EVM` (docs/evm-steps.md: the entry and the stage-1 instruction
+///         steps; `UnsupportedStep(2)` for the rest). Mirrored off chain by `core/src/fault/step.rs`
+///         and `core/src/fault/evm.rs`.
 /// @dev A transaction the reference executor would skip is a valid step that consumes the item
 ///      and changes nothing else; only a witness that does not prove the step reverts.
 contract OneStepVerifier is IStepVerifier {
@@ -25,8 +27,11 @@ contract OneStepVerifier is IStepVerifier {
 
     /// @notice The L2 chain id transactions must carry.
     uint64 public immutable CHAIN_ID;
+    /// @notice The verifier of the `IN_TX` steps (docs/evm-steps.md).
+    IEvmStepVerifier public immutable EVM;
 
-    /// @notice No step is provable from a state of this phase (`IN_TX`: EVM execution; or an unknown phase).
+    /// @notice No step is provable from a state of this phase (an unknown phase; `IN_TX`: a step the EVM
+    ///         verifier does not prove yet, which it reverts with the same error).
     error UnsupportedStep(uint8 phase);
     /// @notice The step takes no witness and a non-empty one was given.
     error UnexpectedProof();
@@ -70,8 +75,9 @@ contract OneStepVerifier is IStepVerifier {
         bool evm;
     }
 
-    constructor(uint64 chainId) {
+    constructor(uint64 chainId, IEvmStepVerifier evm) {
         CHAIN_ID = chainId;
+        EVM = evm;
     }
 
     /// @inheritdoc IStepVerifier
@@ -92,6 +98,7 @@ contract OneStepVerifier is IStepVerifier {
             return MachineState.hash(_txStart(s, proof, CHAIN_ID));
         }
         if (s.phase == MachineState.TX_EXECUTED) return MachineState.hash(_txEnd(s, proof));
+        if (s.phase == MachineState.IN_TX) return EVM.step(s, proof);
         revert UnsupportedStep(s.phase);
     }
 

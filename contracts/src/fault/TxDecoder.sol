@@ -118,6 +118,31 @@ library TxDecoder {
         return (true, t);
     }
 
+    /// @notice The data field (call data or init code) of a transaction `decode` accepted.
+    function callData(bytes memory raw) internal pure returns (bytes memory data) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(raw, 32)
+        }
+        Reader memory r = Reader(base, base + raw.length, raw.length == 0);
+        // Fields before the data: legacy nonce, gasPrice, gasLimit, to, value; EIP-2930 also the
+        // chain id; EIP-1559 and EIP-7702 the chain id and two fees.
+        uint256 skip = 5;
+        if (raw.length > 0 && uint8(raw[0]) < 0xc0) {
+            r.pos += 1;
+            skip = uint8(raw[0]) == EIP2930 ? 6 : 7;
+        }
+        Reader memory list = _list(r);
+        for (uint256 i; i < skip; ++i) {
+            _item(list);
+        }
+        (uint256 start, uint256 length) = _string(list);
+        data = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(data, 32), start, length)
+        }
+    }
+
     /// @dev rlp([nonce, gasPrice, gasLimit, to, value, data, v, r, s]); returns the EIP-155
     ///      chain id (type(uint256).max when v is not an EIP-155 value).
     function _legacy(Reader memory r, Tx memory t, Sig memory sig) private pure returns (uint256 chainId) {

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {EvmTypes} from "./EvmTypes.sol";
+import {WordTree} from "./WordTree.sol";
+import {MachineState} from "../MachineState.sol";
+import {MerkleTrie} from "../MerkleTrie.sol";
+import {RLPReader} from "../RLPReader.sol";
+import {RLPWriter} from "../RLPWriter.sol";
+import {TxDecoder} from "../TxDecoder.sol";
+
+/// @title EvmEntryVerifier
+/// @notice The entry step of docs/evm-steps.md (section 1.1, witness in section 6): from `IN_TX`
+///         with the entry marker, a call transaction to a contract moves its value from the caller
+///         to the recipient and creates the depth-0 frame. Its own contract because it carries the
+///         transaction decoder and the Merkle Patricia trie; `EvmStepVerifier` forwards kind 0 here.
+contract EvmEntryVerifier is IEvmStepVerifier {
+    bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
+    uint256 internal constant LAST_PRECOMPILE = 0x11;
+
+    /// @notice The L2 chain id (the transaction decodes against it).
+    uint64 public immutable CHAIN_ID;
+
+    /// @dev An account of the trie (`exists` false: absent, all fields those of an empty account).
+    struct Account {
+        bool exists;
+        uint256 nonce;
+        uint256 balance;
+        bytes32 storageRoot;
+        bytes32 codeHash;
+    }
+
+    /// @dev The entry witness.
+    struct Entry {
+        bytes rawTx;
+        bytes[] callerProof;
+        bytes[] recipientProof;
+        bytes code;
+    }
+
+    constructor(uint64 chainId) {
+        CHAIN_ID = chainId;
+    }
+
+    /// @inheritdoc IEvmStepVerifier
+    function step(MachineState.State memory pre, bytes calldata proof) external view returns (bytes32) {
+        if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
+        (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
+        if (kind != 0) revert UnsupportedStep(MachineState.IN_TX);
+        Entry memory w;
+        (w.rawTx, w.callerProof, w.recipientProof, w.code) = abi.decode(body, (bytes, bytes[], bytes[], bytes));
+        bytes32 marker = EvmTypes.entryMarker(keccak256(w.rawTx));
+        if (marker != pre.evm) revert EvmStateMismatch(pre.evm, marker);
+        (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
+        if (!ok) revert InvalidPreState();
+        // Only calls to contracts enter the EVM at depth 0 in stage 1.
+        if (t.isCreate || t.txType == TxDecoder.EIP7702 || (uint160(t.to) != 0 && uint160(t.to) <= LAST_PRECOMPILE))
+        {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+
+        (bytes32 root, bytes32 codeHash) = _moveValue(pre, t, w);
+        pre.evm = EvmTypes.hash(_frame(pre, t, w.rawTx, codeHash));
+        pre.stateRoot = root;
+        return MachineState.hash(pre);
+    }
+
+    /// @dev The value moves (revm's frame entry): the caller's update first, then the recipient,
+    ///      read against the new root (read only when the value is zero). Returns the new root and
+    ///      the recipient's code hash, after checking its code.
+    function _moveValue(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w)
+        private
+        pure
+        returns (bytes32 root, bytes32 codeHash)
+    {
+        root = pre.stateRoot;
+        if (t.value > 0) {
+            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
+            Account memory caller = _read(root, callerKey, w.callerProof);
+            if (caller.balance < t.value) revert InvalidPreState();
+            caller.balance -= t.value;
+            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
+        } else if (w.callerProof.length != 0) {
+            revert UnexpectedProof();
+        }
+        bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
+        Account memory recipient = _read(root, recipientKey, w.recipientProof);
+        if (recipient.codeHash == EMPTY_CODE_HASH) revert InvalidPreState();
+        codeHash = keccak256(w.code);
+        if (codeHash != recipient.codeHash) revert EvmCodeMismatch(recipient.codeHash, codeHash);
+        // A delegated recipient (EIP-7702) runs its delegate's code: not entered in stage 1.
+        bytes memory code = w.code;
+        if (code.length == 23 && code[0] == 0xef && code[1] == 0x01 && code[2] == 0x00) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        if (t.value > 0) {
+            if (recipient.balance > type(uint256).max - t.value) revert InvalidPreState();
+            recipient.balance += t.value;
+            root = MerkleTrie.update(root, recipientKey, _encode(recipient), w.recipientProof);
+        }
+    }
+
+    /// @dev The depth-0 frame at its first instruction (docs/evm-steps.md section 1.1).
+    function _frame(MachineState.State memory pre, TxDecoder.Tx memory t, bytes memory rawTx, bytes32 codeHash)
+        private
+        pure
+        returns (EvmTypes.EvmState memory e)
+    {
+        bytes memory data = TxDecoder.callData(rawTx);
+        e.txHash = t.hash;
+        e.txStartRoot = pre.stateRoot;
+        e.self = t.to;
+        e.caller = pre.caller;
+        e.value = t.value;
+        e.codeHash = codeHash;
+        e.calldataRoot = WordTree.root(data);
+        // At most 128 KiB (TxDecoder.MAX_TX_BYTES).
+        // forge-lint: disable-next-line(unsafe-typecast)
+        e.calldataSize = uint32(data.length);
+        e.returnDataRoot = WordTree.EMPTY_ROOT;
+        e.gas = pre.gasLeft;
+        e.memRoot = WordTree.EMPTY_ROOT;
+    }
+
+    /// @dev The account under `key` (an empty one when absent).
+    function _read(bytes32 root, bytes32 key, bytes[] memory proof) private pure returns (Account memory a) {
+        (bool found, bytes memory value) = MerkleTrie.get(root, key, proof);
+        if (!found) {
+            a.storageRoot = MerkleTrie.EMPTY_ROOT;
+            a.codeHash = EMPTY_CODE_HASH;
+            return a;
+        }
+        (uint256[] memory offsets,) = RLPReader.readList(value);
+        if (offsets.length != 4) revert MalformedAccount(key);
+        a.exists = true;
+        a.nonce = RLPReader.readUint(value, offsets[0]);
+        if (a.nonce > type(uint64).max) revert MalformedAccount(key);
+        a.balance = RLPReader.readUint(value, offsets[1]);
+        a.storageRoot = RLPReader.readBytes32(value, offsets[2]);
+        a.codeHash = RLPReader.readBytes32(value, offsets[3]);
+    }
+
+    /// @dev `rlp([nonce, balance, storageRoot, codeHash])`.
+    function _encode(Account memory a) private pure returns (bytes memory) {
+        bytes[] memory items = new bytes[](4);
+        items[0] = RLPWriter.writeUint(a.nonce);
+        items[1] = RLPWriter.writeUint(a.balance);
+        items[2] = RLPWriter.writeBytes32(a.storageRoot);
+        items[3] = RLPWriter.writeBytes32(a.codeHash);
+        return RLPWriter.writeList(items);
+    }
+}

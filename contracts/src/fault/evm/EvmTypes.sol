@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+
+/// @title EvmTypes
+/// @notice The EVM frame of the fault-proof machine's `IN_TX` phase and the opening of a word of a
+///         word tree, exactly as docs/evm-steps.md (sections 2 and 3) defines them; mirrored in Rust
+///         by `core/src/fault/evm.rs`.
+library EvmTypes {
+    /// @notice One EVM call frame (docs/evm-steps.md section 2); the machine state's `evm` is
+    ///         `keccak256(abi.encode(EvmState))` during instruction steps.
+    struct EvmState {
+        bytes32 txHash;
+        bytes32 txStartRoot;
+        bytes32 substate;
+        uint16 depth;
+        bytes32 parent;
+        address self;
+        address caller;
+        uint256 value;
+        bool isStatic;
+        bytes32 codeHash;
+        bytes32 calldataRoot;
+        uint32 calldataSize;
+        bytes32 returnDataRoot;
+        uint32 returnDataSize;
+        uint32 pc;
+        uint64 gas;
+        uint16 stackSize;
+        bytes32 stack;
+        uint32 memSize;
+        bytes32 memRoot;
+    }
+
+    /// @notice A word of a word tree and its Merkle path (docs/evm-steps.md section 3).
+    struct WordProof {
+        uint32 index;
+        bytes32 word;
+        bytes32[20] siblings;
+    }
+
+    function hash(EvmState memory e) internal pure returns (bytes32) {
+        return keccak256(abi.encode(e));
+    }
+
+    /// @notice The entry marker: the machine's `evm` when a transaction has just entered `IN_TX`.
+    function entryMarker(bytes32 txHash) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(txHash));
+    }
+
+    /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
+    ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
+    ///         or with a kind other than 0 and 1 is a step the verifier does not prove
+    ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
+    function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
+        if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
+        kind = uint256(bytes32(proof[0:32]));
+        if (kind > 1) revert IEvmStepVerifier.UnsupportedStep(2);
+        uint256 off = uint256(bytes32(proof[32:64]));
+        if (off > proof.length - 32) revert();
+        uint256 len = uint256(bytes32(proof[off:off + 32]));
+        if (len > proof.length - off - 32) revert();
+        body = proof[off + 32:off + 32 + len];
+    }
+}

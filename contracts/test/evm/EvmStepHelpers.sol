@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test} from "forge-std/Test.sol";
+import {OneStepVerifier} from "../../src/fault/OneStepVerifier.sol";
+import {MachineState} from "../../src/fault/MachineState.sol";
+import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
+import {WordTree} from "../../src/fault/evm/WordTree.sol";
+import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
+import {EvmStepVerifier} from "../../src/fault/evm/EvmStepVerifier.sol";
+
+/// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
+library WordModel {
+    function words(bytes memory data) internal pure returns (bytes32[] memory out) {
+        out = new bytes32[]((data.length + 31) / 32);
+        bytes memory padded = bytes.concat(data, new bytes(out.length * 32 - data.length));
+        for (uint256 i; i < out.length; ++i) {
+            bytes32 w;
+            assembly {
+                w := mload(add(add(padded, 32), mul(i, 32)))
+            }
+            out[i] = w;
+        }
+    }
+
+    function node(bytes32[] memory ws, uint256 level, uint256 index) internal pure returns (bytes32) {
+        if ((index << level) >= ws.length) return WordTree.zero(level);
+        if (level == 0) return ws[index];
+        return keccak256(abi.encodePacked(node(ws, level - 1, 2 * index), node(ws, level - 1, 2 * index + 1)));
+    }
+
+    function root(bytes memory data) internal pure returns (bytes32) {
+        return node(words(data), 20, 0);
+    }
+
+    function proof(bytes memory data, uint256 index) internal pure returns (EvmTypes.WordProof memory p) {
+        bytes32[] memory ws = words(data);
+        p.index = uint32(index);
+        p.word = index < ws.length ? ws[index] : bytes32(0);
+        for (uint256 l; l < 20; ++l) {
+            p.siblings[l] = node(ws, l, (index >> l) ^ 1);
+        }
+    }
+}
+
+/// @dev Builds frames, witnesses and expected post-states of EVM instruction steps.
+abstract contract EvmStepHelpers is Test {
+    uint64 internal constant CHAIN_ID = 42_069;
+    address internal constant SELF = address(0xC0DE);
+    address internal constant CALLER = address(0xCA11E7);
+    address internal constant BENEFICIARY = address(0xFEE);
+    bytes32 internal constant TX_HASH = keccak256("tx");
+    bytes32 internal constant START_ROOT = keccak256("start root");
+    bytes32 internal constant ROOT_AFTER_VALUE = keccak256("root after value");
+
+    OneStepVerifier internal verifier;
+    EvmStepVerifier internal evm;
+
+    /// @dev One frame, in a readable form.
+    struct Frame {
+        bytes code;
+        uint256[] stack; // bottom first
+        bytes mem; // memSize bytes
+        bytes data; // call data
+        uint256 pc;
+        uint256 gas;
+        uint256 value;
+        uint256 returnDataSize;
+    }
+
+    function setUp() public virtual {
+        evm = new EvmStepVerifier(CHAIN_ID, new EvmEntryVerifier(CHAIN_ID));
+        verifier = new OneStepVerifier(CHAIN_ID, evm);
+    }
+
+    function blockItem() internal pure returns (MachineState.BlockItem memory b) {
+        b.number = 1234;
+        b.timestamp = 1_700_000_000;
+        b.gasLimit = 30_000_000;
+        b.baseFee = 7;
+        b.beneficiary = BENEFICIARY;
+        b.prevrandao = keccak256("randao");
+        b.l1OriginNumber = 99;
+        b.l1OriginHash = keccak256("l1");
+        b.txCount = 3;
+    }
+
+    function frame(bytes memory code, uint256[] memory stack) internal pure returns (Frame memory f) {
+        f.code = code;
+        f.stack = stack;
+        f.gas = 100_000;
+    }
+
+    function copy(Frame memory f) internal pure returns (Frame memory g) {
+        g = abi.decode(abi.encode(f), (Frame));
+    }
+
+    function stackHash(uint256[] memory stack, uint256 count) internal pure returns (bytes32 h) {
+        for (uint256 i; i < count; ++i) {
+            h = keccak256(abi.encodePacked(stack[i], h));
+        }
+    }
+
+    function state(Frame memory f) internal pure returns (EvmTypes.EvmState memory e) {
+        e.txHash = TX_HASH;
+        e.txStartRoot = START_ROOT;
+        e.self = SELF;
+        e.caller = CALLER;
+        e.value = f.value;
+        e.codeHash = keccak256(f.code);
+        e.calldataRoot = WordModel.root(f.data);
+        e.calldataSize = uint32(f.data.length);
+        e.returnDataRoot = WordTree.EMPTY_ROOT;
+        e.returnDataSize = uint32(f.returnDataSize);
+        e.pc = uint32(f.pc);
+        e.gas = uint64(f.gas);
+        e.stackSize = uint16(f.stack.length);
+        e.stack = stackHash(f.stack, f.stack.length);
+        e.memSize = uint32(f.mem.length);
+        e.memRoot = WordModel.root(f.mem);
+    }
+
+    function machine(Frame memory f) internal pure returns (MachineState.State memory s) {
+        s.phase = MachineState.IN_TX;
+        s.stateRoot = ROOT_AFTER_VALUE;
+        s.inputs = keccak256("inputs");
+        s.blockItem = MachineState.itemHash(blockItem());
+        s.blockGasUsed = 21_000;
+        s.txsLeft = 2;
+        s.caller = CALLER;
+        s.txGasLimit = 200_000;
+        s.effectiveGasPrice = 9;
+        s.priorityFee = 2;
+        s.gasLeft = 150_000;
+        s.floorGas = 21_000;
+        s.evm = EvmTypes.hash(state(f));
+    }
+
+    /// @dev The instruction witness for `f` opening the top `reads` items.
+    function witness(Frame memory f, uint256 reads, EvmTypes.WordProof[] memory words)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return witnessWith(f, reads, words, blockItem());
+    }
+
+    function witnessWith(
+        Frame memory f,
+        uint256 reads,
+        EvmTypes.WordProof[] memory words,
+        MachineState.BlockItem memory blk
+    ) internal pure returns (bytes memory) {
+        uint256 n = f.stack.length;
+        uint256[] memory top;
+        bytes32 rest;
+        if (n >= reads) {
+            top = new uint256[](reads);
+            for (uint256 i; i < reads; ++i) {
+                top[i] = f.stack[n - 1 - i];
+            }
+            rest = stackHash(f.stack, n - reads);
+        } else {
+            top = new uint256[](0);
+            rest = stackHash(f.stack, n);
+        }
+        return abi.encode(uint8(1), abi.encode(state(f), f.code, top, rest, words, blk));
+    }
+
+    function noWords() internal pure returns (EvmTypes.WordProof[] memory) {
+        return new EvmTypes.WordProof[](0);
+    }
+
+    function step(Frame memory f, bytes memory proof) internal view returns (bytes32) {
+        return verifier.step(abi.encode(machine(f)), proof);
+    }
+
+    /// @dev The post-state hash when the frame goes on as `post`.
+    function continued(Frame memory pre, Frame memory post) internal pure returns (bytes32) {
+        MachineState.State memory s = machine(pre);
+        s.evm = EvmTypes.hash(state(post));
+        return MachineState.hash(s);
+    }
+
+    /// @dev The post-state hash when the frame ends: `kind` 1 STOP/RETURN, 2 REVERT, 3 exceptional.
+    function halted(Frame memory pre, uint256 kind, uint256 cost) internal pure returns (bytes32) {
+        MachineState.State memory s = machine(pre);
+        s.phase = MachineState.TX_EXECUTED;
+        s.evm = bytes32(0);
+        s.refund = 0;
+        s.success = kind == 1;
+        if (kind != 1) s.stateRoot = START_ROOT;
+        s.gasLeft = kind == 3 ? 0 : uint64(pre.gas - cost);
+        return MachineState.hash(s);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Small builders
+
+    function one(uint256 a) internal pure returns (uint256[] memory s) {
+        s = new uint256[](1);
+        s[0] = a;
+    }
+
+    /// @dev A stack whose top is `a`, then `b` (bottom first: b, a).
+    function two(uint256 a, uint256 b) internal pure returns (uint256[] memory s) {
+        s = new uint256[](2);
+        s[0] = b;
+        s[1] = a;
+    }
+
+    function three(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory s) {
+        s = new uint256[](3);
+        s[0] = c;
+        s[1] = b;
+        s[2] = a;
+    }
+
+    function none() internal pure returns (uint256[] memory) {
+        return new uint256[](0);
+    }
+
+    /// @dev `below` with `items` pushed (the last one on top).
+    function pushed(uint256[] memory below, uint256[] memory items) internal pure returns (uint256[] memory s) {
+        s = new uint256[](below.length + items.length);
+        for (uint256 i; i < below.length; ++i) {
+            s[i] = below[i];
+        }
+        for (uint256 i; i < items.length; ++i) {
+            s[below.length + i] = items[i];
+        }
+    }
+
+    /// @dev `s` without its top `n` items.
+    function popped(uint256[] memory s, uint256 n) internal pure returns (uint256[] memory out) {
+        out = new uint256[](s.length - n);
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = s[i];
+        }
+    }
+
+    function op(uint8 code) internal pure returns (bytes memory) {
+        return abi.encodePacked(code);
+    }
+
+    function proofs1(EvmTypes.WordProof memory a) internal pure returns (EvmTypes.WordProof[] memory w) {
+        w = new EvmTypes.WordProof[](1);
+        w[0] = a;
+    }
+
+    function proofs2(EvmTypes.WordProof memory a, EvmTypes.WordProof memory b)
+        internal
+        pure
+        returns (EvmTypes.WordProof[] memory w)
+    {
+        w = new EvmTypes.WordProof[](2);
+        w[0] = a;
+        w[1] = b;
+    }
+
+    /// @dev `mem` grown (zero-filled) to at least `size` bytes.
+    function grown(bytes memory mem, uint256 size) internal pure returns (bytes memory) {
+        if (size <= mem.length) return bytes.concat(mem);
+        return bytes.concat(mem, new bytes(size - mem.length));
+    }
+
+    function memoryCost(uint256 words) internal pure returns (uint256) {
+        return 3 * words + words * words / 512;
+    }
+}
