@@ -1,27 +1,68 @@
-//! Reads committed batches back from L1 alone: the Rollup contract's logs name
+//! Reads committed batches back from L1 alone (feature `l1-reader`): the Rollup contract's logs name
 //! every commitment and the L1 transactions that carry its pieces; the pieces
 //! come from those transactions' calldata or blobs, are checked against the
 //! piece hashes the contract stored, and concatenate to the batch bytes. The
 //! challenger derives the L2 chain from these; the end-to-end tests use them to
-//! prove that what the batcher posted is exactly the sequencer's chain.
+//! prove that what the batcher posted is exactly the sequencer's chain, and the
+//! sequencer's `--sync-from-l1` rebuilds its store from them.
 //!
 //! Blobs are fetched with Anvil's `anvil_getBlobByHash`; a production L1 serves
 //! them from a beacon node's blob sidecar API, which is not wired in yet.
 
-use crate::rollup_view::{ViewError, call_view};
+use crate::{
+    batch::{Batch, BatchDecodeError, decode_batch},
+    l1::{Rollup, batch_data_hash},
+};
 use alloy::{
     consensus::Transaction as _,
     eips::eip4844::{Blob, builder::SidecarCoder, builder::SimpleCoder},
     providers::{Provider, RootProvider},
+    rpc::types::TransactionRequest,
     rpc::types::{Filter, Log},
 };
 use alloy_primitives::{Address, B256, Bytes, keccak256};
 use alloy_sol_types::{SolCall, SolEvent};
-use rollup_core::{
-    batch::{Batch, BatchDecodeError, decode_batch},
-    l1::{Rollup, batch_data_hash},
-};
 use std::{borrow::Cow, collections::HashMap};
+
+/// A view call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The L1 request failed.
+    #[error("L1 call {function}: {source}")]
+    Rpc {
+        /// The function's signature.
+        function: &'static str,
+        /// Cause.
+        source: alloy::transports::TransportError,
+    },
+    /// The answer does not decode as the function's return type.
+    #[error("L1 call {function}: undecodable answer: {detail}")]
+    Decode {
+        /// The function's signature.
+        function: &'static str,
+        /// Details.
+        detail: String,
+    },
+}
+
+/// Calls `call` on the Rollup at `rollup` and decodes its return value.
+pub async fn call_view<C: SolCall>(
+    l1: &RootProvider,
+    rollup: Address,
+    call: C,
+) -> Result<C::Return, ViewError> {
+    let request = TransactionRequest::default()
+        .to(rollup)
+        .input(Bytes::from(call.abi_encode()).into());
+    let output = l1.call(request).await.map_err(|source| ViewError::Rpc {
+        function: C::SIGNATURE,
+        source,
+    })?;
+    C::abi_decode_returns(&output).map_err(|e| ViewError::Decode {
+        function: C::SIGNATURE,
+        detail: e.to_string(),
+    })
+}
 
 /// Failures reading batches from L1.
 #[derive(Debug, thiserror::Error)]
@@ -259,7 +300,8 @@ impl BatchReader {
         Ok(blob.and_then(|b| Blob::try_from(b.as_ref()).ok()))
     }
 
-    async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ReaderError> {
+    /// Calls a view function of the Rollup contract at L1's latest block.
+    pub async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ReaderError> {
         Ok(call_view(&self.l1, self.rollup, call).await?)
     }
 }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod executor;
 pub mod fault;
 pub mod l1;
+#[cfg(feature = "l1-reader")]
+pub mod l1_reader;
 pub mod state;
 pub mod trie;
 pub mod tx;
