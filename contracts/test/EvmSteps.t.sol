@@ -82,6 +82,7 @@ contract EvmStepsTest is EvmStepHelpers {
     function pattern(uint256 words) internal pure returns (bytes memory m) {
         m = new bytes(words * 32);
         for (uint256 i; i < m.length; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
             m[i] = bytes1(uint8(i * 7 + 1));
         }
     }
@@ -113,7 +114,7 @@ contract EvmStepsTest is EvmStepHelpers {
         arith(0x09, o, 0, 8);
         arith2(0x0b, 0, 0xff, MAX, 5); // SIGNEXTEND
         arith2(0x0b, 0, 0x7f, 0x7f, 5);
-        arith2(0x0b, 1, 0x12_8000, neg(0x8000), 5);
+        arith2(0x0b, 1, 0x128000, neg(0x8000), 5);
         arith2(0x0b, 31, 0x1234, 0x1234, 5);
         arith2(0x0b, 1000, 0xff, 0xff, 5);
     }
@@ -207,15 +208,7 @@ contract EvmStepsTest is EvmStepHelpers {
     function test_push() public view {
         checkOp(hex"6042", 0, one(FILLER), 0, two(0x42, FILLER), 3, 2); // PUSH1
         bytes memory code = hex"7f0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2000";
-        checkOp(
-            code,
-            0,
-            none(),
-            0,
-            one(0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20),
-            3,
-            33
-        ); // PUSH32
+        checkOp(code, 0, none(), 0, one(0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20), 3, 33); // PUSH32
         // Past the end of the code the data is zero-padded and the pc leaves the code.
         checkOp(hex"00630102", 1, none(), 0, one(0x01020000), 3, 6); // PUSH4 with 2 bytes
         checkOp(hex"7f", 0, none(), 0, one(0), 3, 33);
@@ -291,8 +284,7 @@ contract EvmStepsTest is EvmStepHelpers {
         pre.stack = two(17, FILLER);
         post.stack = two(_at(mem, 17), FILLER);
         assertEq(
-            step(pre, witness(pre, 1, proofs2(WordModel.proof(mem, 0), WordModel.proof(mem, 1)))),
-            continued(pre, post)
+            step(pre, witness(pre, 1, proofs2(WordModel.proof(mem, 0), WordModel.proof(mem, 1)))), continued(pre, post)
         );
         // Growing the memory from 2 to 4 words: the new word is zero.
         pre.stack = two(96, FILLER);
@@ -306,8 +298,7 @@ contract EvmStepsTest is EvmStepHelpers {
         post.mem = grown(mem, 96);
         post.gas = pre.gas - 3 - (memoryCost(3) - memoryCost(2));
         assertEq(
-            step(pre, witness(pre, 1, proofs2(WordModel.proof(mem, 1), WordModel.proof(mem, 2)))),
-            continued(pre, post)
+            step(pre, witness(pre, 1, proofs2(WordModel.proof(mem, 1), WordModel.proof(mem, 2)))), continued(pre, post)
         );
     }
 
@@ -337,8 +328,7 @@ contract EvmStepsTest is EvmStepHelpers {
         post.gas = pre.gas - 3 - (memoryCost(3) - memoryCost(2));
         bytes memory half = written(grownMem, 50, _slice(abi.encode(value), 0, 14));
         assertEq(
-            step(pre, witness(pre, 2, proofs2(WordModel.proof(mem, 1), WordModel.proof(half, 2)))),
-            continued(pre, post)
+            step(pre, witness(pre, 2, proofs2(WordModel.proof(mem, 1), WordModel.proof(half, 2)))), continued(pre, post)
         );
         // Into empty memory at offset 0.
         pre = frame(op(0x52), three(0, value, FILLER));
@@ -519,7 +509,9 @@ contract EvmStepsTest is EvmStepHelpers {
             bytes32 rest,
             EvmTypes.WordProof[] memory words,
             MachineState.BlockItem memory blk
-        ) = abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem));
+        ) = abi.decode(
+            body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
+        );
         bytes memory proof = abi.encode(uint8(1), abi.encode(e, hex"02", top, rest, words, blk));
         vm.expectRevert(
             abi.encodeWithSelector(IEvmStepVerifier.EvmCodeMismatch.selector, e.codeHash, keccak256(hex"02"))
@@ -561,11 +553,17 @@ contract EvmStepsTest is EvmStepHelpers {
         // A wrong rest.
         top[1] = 2;
         vm.expectRevert(IEvmStepVerifier.StackMismatch.selector);
-        step(pre, abi.encode(uint8(1), abi.encode(state(pre), code, top, rest ^ bytes32(uint256(1)), noWords(), blockItem())));
+        step(
+            pre,
+            abi.encode(uint8(1), abi.encode(state(pre), code, top, rest ^ bytes32(uint256(1)), noWords(), blockItem()))
+        );
         // Underflow with items given.
         Frame memory small = frame(op(0x01), one(1));
         vm.expectRevert(IEvmStepVerifier.StackMismatch.selector);
-        step(small, abi.encode(uint8(1), abi.encode(state(small), small.code, one(1), bytes32(0), noWords(), blockItem())));
+        step(
+            small,
+            abi.encode(uint8(1), abi.encode(state(small), small.code, one(1), bytes32(0), noWords(), blockItem()))
+        );
     }
 
     function test_wrongWordProofs() public {
@@ -647,8 +645,30 @@ contract EvmStepsTest is EvmStepHelpers {
     // Fuzz: the verifier's arithmetic against Solidity's
 
     function testFuzz_arithmetic(uint256 which, uint256 a, uint256 b, uint256 c, bool small) public view {
-        uint8[22] memory ops =
-            [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1d];
+        uint8[22] memory ops = [
+            0x01,
+            0x02,
+            0x03,
+            0x04,
+            0x05,
+            0x06,
+            0x07,
+            0x08,
+            0x09,
+            0x0a,
+            0x0b,
+            0x10,
+            0x11,
+            0x12,
+            0x13,
+            0x14,
+            0x16,
+            0x17,
+            0x18,
+            0x1a,
+            0x1b,
+            0x1d
+        ];
         uint8 opc = ops[which % ops.length];
         if (small) {
             // Small operands hit the interesting cases (shift and byte indices, sign bytes, zero).
@@ -685,6 +705,8 @@ contract EvmStepsTest is EvmStepHelpers {
         }
     }
 
+    // Signed reinterpretations of words are the point of the reference below.
+    // forge-lint: disable-start(unsafe-typecast)
     function _sar(uint256 shift, uint256 value) internal pure returns (uint256) {
         if (shift >= 256) return int256(value) < 0 ? MAX : 0;
         return uint256(int256(value) >> shift);
@@ -723,9 +745,10 @@ contract EvmStepsTest is EvmStepHelpers {
             if (opc == 0x0b) {
                 if (a >= 31) return b;
                 uint256 bits = 8 * (a + 1);
-                uint256 low = b & ((1 << bits) - 1);
+                uint256 mask = (uint256(1) << bits) - 1;
+                uint256 low = b & mask;
                 bool negative = (b >> (bits - 1)) & 1 == 1;
-                return negative ? low | ~((1 << bits) - 1) : low;
+                return negative ? low | ~mask : low;
             }
             if (opc == 0x10) return a < b ? 1 : 0;
             if (opc == 0x11) return a > b ? 1 : 0;
@@ -740,4 +763,5 @@ contract EvmStepsTest is EvmStepHelpers {
             return _sar(a, b);
         }
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }

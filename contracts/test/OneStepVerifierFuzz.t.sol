@@ -155,8 +155,7 @@ contract OneStepVerifierFuzzTest is Test {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
             } else {
                 abi.decode(
-                    body,
-                    (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
+                    body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
                 );
             }
         }

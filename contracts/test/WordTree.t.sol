@@ -53,9 +53,8 @@ contract WordTreeTest is Test {
         bytes32 a = keccak256("a");
         bytes32 b = keccak256("b");
         bytes32 c = keccak256("c");
-        node = keccak256(
-            abi.encodePacked(keccak256(abi.encodePacked(a, b)), keccak256(abi.encodePacked(c, bytes32(0))))
-        );
+        node =
+            keccak256(abi.encodePacked(keccak256(abi.encodePacked(a, b)), keccak256(abi.encodePacked(c, bytes32(0)))));
         for (uint256 l = 2; l < 20; ++l) {
             node = keccak256(abi.encodePacked(node, WordTree.zero(l)));
         }

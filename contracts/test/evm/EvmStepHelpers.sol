@@ -35,6 +35,7 @@ library WordModel {
 
     function proof(bytes memory data, uint256 index) internal pure returns (EvmTypes.WordProof memory p) {
         bytes32[] memory ws = words(data);
+        // forge-lint: disable-next-line(unsafe-typecast)
         p.index = uint32(index);
         p.word = index < ws.length ? ws[index] : bytes32(0);
         for (uint256 l; l < 20; ++l) {
@@ -190,6 +191,7 @@ abstract contract EvmStepHelpers is Test {
         s.refund = 0;
         s.success = kind == 1;
         if (kind != 1) s.stateRoot = START_ROOT;
+        // forge-lint: disable-next-line(unsafe-typecast)
         s.gasLeft = kind == 3 ? 0 : uint64(pre.gas - cost);
         return MachineState.hash(s);
     }

@@ -55,8 +55,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
         if (!ok) revert InvalidPreState();
         // Only calls to contracts enter the EVM at depth 0 in stage 1.
-        if (t.isCreate || t.txType == TxDecoder.EIP7702 || (uint160(t.to) != 0 && uint160(t.to) <= LAST_PRECOMPILE))
-        {
+        if (t.isCreate || t.txType == TxDecoder.EIP7702 || (uint160(t.to) != 0 && uint160(t.to) <= LAST_PRECOMPILE)) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
 

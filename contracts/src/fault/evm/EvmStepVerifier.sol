@@ -405,19 +405,40 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (avail < 32) w &= ~(type(uint256).max >> (8 * avail));
     }
 
-    /// @dev A JUMPDEST inside the code that is not PUSH data (scanning the code from 0).
+    /// @dev A JUMPDEST inside the code that is not PUSH data (scanning the code from 0). Runs of
+    ///      32 bytes without a PUSH opcode are skipped a word at a time; otherwise a byte at a
+    ///      time, a PUSHn moving past its n data bytes.
     function _validJump(bytes memory code, uint256 target) private pure returns (bool ok) {
         if (target >= code.length) return false;
         assembly ("memory-safe") {
             let base := add(code, 32)
             if eq(byte(0, mload(add(base, target))), 0x5b) {
+                let highs := 0x8080808080808080808080808080808080808080808080808080808080808080
+                let tops := 0xe0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0
+                let pushes := 0x6060606060606060606060606060606060606060606060606060606060606060
                 let i := 0
                 for {} lt(i, target) {} {
-                    let op := byte(0, mload(add(base, i)))
-                    // PUSH1..PUSH32 (0x60..0x7f) skip their 1..32 data bytes.
-                    switch lt(sub(op, 0x60), 32)
-                    case 1 { i := add(i, sub(op, 0x5e)) }
-                    default { i := add(i, 1) }
+                    let w := mload(add(base, i))
+                    // Bit 7 of each byte of `np` is set iff that byte is not a PUSH opcode
+                    // (0x60..0x7f: its top three bits are 011).
+                    let y := xor(and(w, tops), pushes)
+                    let np := and(or(y, or(shl(1, y), shl(2, y))), highs)
+                    let end := add(i, 32)
+                    switch eq(np, highs)
+                    case 1 {
+                        // 32 opcodes: every one of them starts an instruction.
+                        i := end
+                        if gt(i, target) { i := target }
+                    }
+                    default {
+                        // Byte by byte through this word (a PUSH may jump past it).
+                        let start := i
+                        if gt(end, target) { end := target }
+                        for {} lt(i, end) {} {
+                            let op := byte(sub(i, start), w)
+                            i := add(i, add(1, mul(lt(sub(op, 0x60), 32), sub(op, 0x5f))))
+                        }
+                    }
                 }
                 ok := eq(i, target)
             }

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test} from "forge-std/Test.sol";
+import {console2 as console} from "forge-std/console2.sol";
+import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
+import {MachineState} from "../src/fault/MachineState.sol";
+import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
+import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
+
+/// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
+interface VmEvmFixtures {
+    function readFile(string calldata path) external view returns (string memory);
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
+    function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
+    function toString(uint256 value) external pure returns (string memory);
+    function skip(bool skipTest, string calldata reason) external;
+}
+
+/// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
+///         test/fixtures/evm_steps.json: `chainId`, and per step `opcodes` (256 for an entry step),
+///         `pres`, `proofs`, `posts`), replayed through `OneStepVerifier.step`: every step gives the
+///         Rust post-state, and a post-state differing in any one field has another hash. Skipped
+///         while the file does not exist.
+contract EvmFixturesTest is Test {
+    VmEvmFixtures internal constant VM_X = VmEvmFixtures(address(uint160(uint256(keccak256("hevm cheat code")))));
+    string internal constant FIXTURES = "test/fixtures/evm_steps.json";
+    uint256 internal constant ENTRY = 256;
+
+    struct Fixtures {
+        uint64 chainId;
+        uint256[] opcodes;
+        bytes[] pres;
+        bytes[] proofs;
+        bytes[] posts;
+    }
+
+    /// @dev Empty `pres` when the file is missing.
+    function load() internal view returns (bool found, Fixtures memory f) {
+        string memory json;
+        try VM_X.readFile(FIXTURES) returns (string memory j) {
+            json = j;
+        } catch {
+            return (false, f);
+        }
+        f.chainId = uint64(VM_X.parseJsonUint(json, ".chainId"));
+        f.opcodes = VM_X.parseJsonUintArray(json, ".opcodes");
+        f.pres = VM_X.parseJsonBytesArray(json, ".pres");
+        f.proofs = VM_X.parseJsonBytesArray(json, ".proofs");
+        f.posts = VM_X.parseJsonBytesArray(json, ".posts");
+        assertEq(f.pres.length, f.opcodes.length);
+        assertEq(f.proofs.length, f.opcodes.length);
+        assertEq(f.posts.length, f.opcodes.length);
+        return (true, f);
+    }
+
+    function test_replayRustEvmSteps() public {
+        (bool found, Fixtures memory f) = load();
+        if (!found) {
+            VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
+            return;
+        }
+        OneStepVerifier verifier =
+            new OneStepVerifier(f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId)));
+        uint256 groups = 10;
+        uint256[][] memory gas = new uint256[][](groups);
+        uint256[] memory counts = new uint256[](groups);
+        for (uint256 g; g < groups; ++g) {
+            gas[g] = new uint256[](f.opcodes.length);
+        }
+        for (uint256 i; i < f.opcodes.length; ++i) {
+            string memory label = string.concat("evm step ", VM_X.toString(i), " opcode ", VM_X.toString(f.opcodes[i]));
+            uint256 before = gasleft();
+            bytes32 post = verifier.step(f.pres[i], f.proofs[i]);
+            uint256 used = before - gasleft();
+            assertEq(post, keccak256(f.posts[i]), label);
+            uint256 g = group(f.opcodes[i]);
+            gas[g][counts[g]++] = used;
+            for (uint256 field; field < 15; ++field) {
+                MachineState.State memory claim = abi.decode(f.posts[i], (MachineState.State));
+                mutate(claim, field);
+                assertTrue(MachineState.hash(claim) != post, label);
+            }
+        }
+        string[10] memory names = [
+            "entry",
+            "arithmetic/bitwise",
+            "EXP",
+            "context",
+            "PUSH/DUP/SWAP/POP/JUMPDEST",
+            "MLOAD/MSTORE/MSTORE8",
+            "CALLDATALOAD",
+            "JUMP/JUMPI",
+            "STOP/RETURN/REVERT",
+            "other (halts)"
+        ];
+        for (uint256 g; g < groups; ++g) {
+            if (counts[g] == 0) continue;
+            (uint256 median, uint256 worst) = medianAndMax(gas[g], counts[g]);
+            console.log(string.concat(names[g], " (steps, median gas, worst gas)"), counts[g], median, worst);
+        }
+        console.log("evm steps replayed:", f.opcodes.length);
+    }
+
+    function group(uint256 op) internal pure returns (uint256) {
+        if (op == ENTRY) return 0;
+        if (op == 0x0a) return 2;
+        if ((op >= 0x01 && op <= 0x0b) || (op >= 0x10 && op <= 0x1d)) return 1;
+        if (op == 0x35) return 6;
+        if ((op >= 0x30 && op <= 0x4a) || op == 0x58 || op == 0x59 || op == 0x5a) return 3;
+        if ((op >= 0x5f && op <= 0x9f) || op == 0x50 || op == 0x5b) return 4;
+        if (op >= 0x51 && op <= 0x53) return 5;
+        if (op == 0x56 || op == 0x57) return 7;
+        if (op == 0x00 || op == 0xf3 || op == 0xfd) return 8;
+        return 9;
+    }
+
+    function mutate(MachineState.State memory s, uint256 field) internal pure {
+        if (field == 0) s.phase ^= 1;
+        else if (field == 1) s.stateRoot ^= bytes32(uint256(1));
+        else if (field == 2) s.inputs ^= bytes32(uint256(1));
+        else if (field == 3) s.blockItem ^= bytes32(uint256(1));
+        else if (field == 4) s.blockGasUsed ^= 1;
+        else if (field == 5) s.txsLeft ^= 1;
+        else if (field == 6) s.caller = address(uint160(s.caller) ^ 1);
+        else if (field == 7) s.txGasLimit ^= 1;
+        else if (field == 8) s.effectiveGasPrice ^= 1;
+        else if (field == 9) s.priorityFee ^= 1;
+        else if (field == 10) s.gasLeft ^= 1;
+        else if (field == 11) s.refund ^= 1;
+        else if (field == 12) s.floorGas ^= 1;
+        else if (field == 13) s.success = !s.success;
+        else s.evm ^= bytes32(uint256(1));
+    }
+
+    function medianAndMax(uint256[] memory values, uint256 n) internal pure returns (uint256 median, uint256 worst) {
+        for (uint256 i = 1; i < n; ++i) {
+            uint256 v = values[i];
+            uint256 j = i;
+            while (j > 0 && values[j - 1] > v) {
+                values[j] = values[j - 1];
+                --j;
+            }
+            values[j] = v;
+        }
+        return (values[n / 2], values[n - 1]);
+    }
+}
