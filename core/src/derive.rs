@@ -23,7 +23,7 @@ use crate::{
     chain::{ChainConfig, Genesis},
     error::TxRejection,
     executor::{ExecError, execute_block},
-    state::WorldState,
+    state::{StateChanges, WorldState},
     trie::StateCommitment,
     tx::{IntakeError, decode_and_check},
 };
@@ -96,6 +96,8 @@ pub struct DerivedBlock {
     pub block: SealedBlock,
     /// Skipped transactions (hash and reason); empty for an honest sequencer's batch.
     pub skipped: Vec<(B256, TxRejection)>,
+    /// The block's state changes (what a store persists for it).
+    pub changes: StateChanges,
 }
 
 /// Derives the L2 chain batch by batch, holding the state at its head in memory.
@@ -205,6 +207,7 @@ impl Deriver {
             next.commitment.apply(&outcome.changes);
             next.state.apply(&outcome.changes);
             let root = next.commitment.root();
+            let changes = outcome.changes.clone();
             let sealed = seal_block(next.head_hash, &input, outcome, root, block.l1_origin);
             next.state.record_block_hash(sealed.number(), sealed.hash);
             next.head = sealed.header.clone();
@@ -212,6 +215,7 @@ impl Deriver {
             derived.push(DerivedBlock {
                 block: sealed,
                 skipped,
+                changes,
             });
         }
         *self = next;

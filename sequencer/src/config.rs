@@ -9,6 +9,7 @@ use crate::{
     pool::PoolConfig,
     rpc::{RpcConfig, serve},
     store::Store,
+    sync_l1::{SyncConfig, SyncReport, sync_from_l1},
 };
 use alloy_primitives::Address;
 use clap::Parser;
@@ -62,6 +63,31 @@ pub struct SequencerArgs {
         env = "SEQUENCER_L1_ORIGIN_CONFIRMATIONS"
     )]
     pub l1_origin_confirmations: Option<u64>,
+    /// Before starting, rebuild the database from L1: read every batch posted to the
+    /// Rollup contract (--rollup.address) on --l1.rpc-url, derive its blocks from the
+    /// genesis as the challenger does, check each commitment's state roots, and store the
+    /// blocks (block hashes and state roots identical to the original sequencer's). Blocks
+    /// already stored must equal the derived ones; missing ones are appended. Then the node
+    /// runs as usual from the synced head, unless --exit-after-sync. An underivable
+    /// commitment or a wrong claimed root stops the sync with an error naming it (the
+    /// blocks before it stay stored) and the node does not start.
+    #[arg(long = "sync-from-l1", env = "SEQUENCER_SYNC_FROM_L1")]
+    pub sync_from_l1: bool,
+    /// With --sync-from-l1: exit (status 0) after the sync, printing the synced head as
+    /// one JSON line, instead of starting the node.
+    #[arg(
+        long = "exit-after-sync",
+        env = "SEQUENCER_EXIT_AFTER_SYNC",
+        requires = "sync_from_l1"
+    )]
+    pub exit_after_sync: bool,
+    /// The Rollup contract on L1 (needed by --sync-from-l1).
+    #[arg(long = "rollup.address", env = "SEQUENCER_ROLLUP_ADDRESS")]
+    pub rollup_address: Option<Address>,
+    /// First L1 block whose Rollup logs --sync-from-l1 reads (the contract's deployment
+    /// block) [default: 0].
+    #[arg(long = "l1.from-block", env = "SEQUENCER_L1_FROM_BLOCK")]
+    pub l1_from_block: Option<u64>,
     /// Largest JSON-RPC request body in bytes.
     #[arg(long = "rpc.max-body-bytes", env = "SEQUENCER_RPC_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -121,6 +147,8 @@ struct FileConfig {
     l1_rpc_url: Option<String>,
     l1_poll_ms: Option<u64>,
     l1_origin_confirmations: Option<u64>,
+    rollup_address: Option<Address>,
+    l1_from_block: Option<u64>,
     max_body_bytes: Option<usize>,
     max_batch: Option<usize>,
     max_logs_range: Option<u64>,
@@ -147,6 +175,8 @@ pub struct Config {
     pub rpc: RpcConfig,
     /// L1 to follow for L1 origins; `None` records origin 0.
     pub l1: Option<L1FollowConfig>,
+    /// Rebuild the store from L1 before starting (`--sync-from-l1`).
+    pub sync: Option<SyncConfig>,
 }
 
 impl Config {
@@ -168,6 +198,7 @@ impl Config {
             },
             rpc: RpcConfig::default(),
             l1: None,
+            sync: None,
         }
     }
 }
@@ -184,6 +215,9 @@ pub enum ConfigError {
     /// Genesis JSON invalid.
     #[error("genesis file {0}: {1}")]
     Genesis(PathBuf, serde_json::Error),
+    /// An option needs another one.
+    #[error("{0} needs {1}")]
+    Requires(&'static str, &'static str),
 }
 
 impl SequencerArgs {
@@ -219,6 +253,21 @@ impl SequencerArgs {
                     ..defaults
                 })
             }
+        };
+        let l1_rpc_url = self.l1_rpc_url.or(file.l1_rpc_url);
+        let sync = if self.sync_from_l1 {
+            Some(SyncConfig {
+                l1_rpc_url: l1_rpc_url
+                    .clone()
+                    .ok_or(ConfigError::Requires("--sync-from-l1", "--l1.rpc-url"))?,
+                rollup: self
+                    .rollup_address
+                    .or(file.rollup_address)
+                    .ok_or(ConfigError::Requires("--sync-from-l1", "--rollup.address"))?,
+                from_block: self.l1_from_block.or(file.l1_from_block).unwrap_or(0),
+            })
+        } else {
+            None
         };
         let rpc_defaults = RpcConfig::default();
         let pool_defaults = PoolConfig::default();
@@ -289,19 +338,17 @@ impl SequencerArgs {
                     .or(file.idle_timeout_ms)
                     .map_or(rpc_defaults.idle_timeout, Duration::from_millis),
             },
-            l1: self
-                .l1_rpc_url
-                .or(file.l1_rpc_url)
-                .map(|rpc_url| L1FollowConfig {
-                    rpc_url,
-                    poll_interval: Duration::from_millis(
-                        self.l1_poll_ms.or(file.l1_poll_ms).unwrap_or(1000).max(10),
-                    ),
-                    confirmations: self
-                        .l1_origin_confirmations
-                        .or(file.l1_origin_confirmations)
-                        .unwrap_or(0),
-                }),
+            sync,
+            l1: l1_rpc_url.map(|rpc_url| L1FollowConfig {
+                rpc_url,
+                poll_interval: Duration::from_millis(
+                    self.l1_poll_ms.or(file.l1_poll_ms).unwrap_or(1000).max(10),
+                ),
+                confirmations: self
+                    .l1_origin_confirmations
+                    .or(file.l1_origin_confirmations)
+                    .unwrap_or(0),
+            }),
         })
     }
 }
@@ -336,15 +383,41 @@ impl Running {
     }
 }
 
-/// Starts store, node, builder and RPC server.
-pub async fn launch(config: Config) -> eyre::Result<Running> {
-    if let Some(path) = config.db_url.strip_prefix("sqlite://")
+/// Connects to the configured store (creating a SQLite file's folder).
+async fn connect_store(db_url: &str) -> eyre::Result<Store> {
+    if let Some(path) = db_url.strip_prefix("sqlite://")
         && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)?;
     }
-    let store = Store::connect(&config.db_url).await?;
+    Ok(Store::connect(db_url).await?)
+}
+
+/// Rebuilds the configured store from L1 (`config.sync`, see [`crate::sync_l1`]);
+/// `None` when no sync is configured.
+pub async fn sync_store(config: &Config) -> eyre::Result<Option<SyncReport>> {
+    let Some(sync) = &config.sync else {
+        return Ok(None);
+    };
+    let store = connect_store(&config.db_url).await?;
+    let report = sync_from_l1(&store, &config.node.genesis, sync).await?;
+    tracing::info!(
+        commitments = report.commitments,
+        blocks_derived = report.blocks_derived,
+        blocks_written = report.blocks_written,
+        head = report.head,
+        hash = %report.head_hash,
+        state_root = %report.state_root,
+        "synced from L1"
+    );
+    Ok(Some(report))
+}
+
+/// Starts store, node, builder and RPC server (after a sync from L1 when configured).
+pub async fn launch(config: Config) -> eyre::Result<Running> {
+    sync_store(&config).await?;
+    let store = connect_store(&config.db_url).await?;
     let node = Node::open(config.node.clone(), store).await?;
     let cancel = CancellationToken::new();
     let mut tasks = Vec::new();
@@ -378,6 +451,53 @@ pub async fn launch(config: Config) -> eyre::Result<Running> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_from_l1_needs_an_l1_and_the_rollup() {
+        let missing = SequencerArgs::try_parse_from([
+            "sequencer",
+            "--sync-from-l1",
+            "--l1.rpc-url",
+            "http://127.0.0.1:8545",
+        ])
+        .expect("flags")
+        .into_config();
+        assert!(
+            matches!(
+                missing,
+                Err(ConfigError::Requires("--sync-from-l1", "--rollup.address"))
+            ),
+            "{missing:?}"
+        );
+        assert!(
+            SequencerArgs::try_parse_from(["sequencer", "--exit-after-sync"]).is_err(),
+            "--exit-after-sync alone is refused"
+        );
+        let config = SequencerArgs::try_parse_from([
+            "sequencer",
+            "--sync-from-l1",
+            "--exit-after-sync",
+            "--l1.rpc-url",
+            "http://127.0.0.1:8545",
+            "--rollup.address",
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "--l1.from-block",
+            "7",
+        ])
+        .expect("flags")
+        .into_config()
+        .expect("config");
+        let sync = config.sync.expect("sync configured");
+        assert_eq!(sync.l1_rpc_url, "http://127.0.0.1:8545");
+        assert_eq!(sync.from_block, 7);
+        assert_eq!(
+            sync.rollup,
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+                .parse::<Address>()
+                .expect("address")
+        );
+        assert!(config.l1.is_some(), "the synced node follows L1 too");
+    }
 
     #[test]
     fn rpc_abuse_limits_merge_flags_over_toml_over_defaults() {

@@ -9,3 +9,4 @@ pub mod parallel;
 pub mod pool;
 pub mod rpc;
 pub mod store;
+pub mod sync_l1;
