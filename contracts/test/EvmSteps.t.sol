@@ -683,6 +683,55 @@ contract EvmStepsTest is EvmStepHelpers {
         arith(opc, o, _reference(opc, a, b, c), cost);
     }
 
+    /// @notice MSTORE or MSTORE8 at a random offset, then MLOAD at another, against a plain byte array.
+    function testFuzz_memoryRoundTrip(uint256 offset, uint256 readAt, uint256 value, bool single) public view {
+        offset %= 160;
+        Frame memory pre = frame(op(single ? 0x53 : 0x52), three(offset, value, FILLER));
+        pre.mem = pattern(3);
+        // MSTORE8 writes the low byte.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bytes memory m = _write(pre, offset, single ? abi.encodePacked(uint8(value)) : abi.encode(value));
+        _read(m, readAt % 200);
+    }
+
+    function _write(Frame memory pre, uint256 offset, bytes memory data) internal view returns (bytes memory) {
+        bytes memory grownMem = grown(pre.mem, (offset + data.length + 31) / 32 * 32);
+        Frame memory post = copy(pre);
+        post.stack = one(FILLER);
+        post.pc = 1;
+        post.mem = written(grownMem, offset, data);
+        post.gas = pre.gas - 3 - (memoryCost(grownMem.length / 32) - memoryCost(3));
+        assertEq(step(pre, witness(pre, 2, _writeProofs(pre.mem, grownMem, offset, data))), continued(pre, post));
+        return post.mem;
+    }
+
+    /// @dev The word proofs of a write of `data` at `offset`: the second one after the first write.
+    function _writeProofs(bytes memory mem, bytes memory grownMem, uint256 offset, bytes memory data)
+        internal
+        pure
+        returns (EvmTypes.WordProof[] memory words)
+    {
+        words = proofs1(WordModel.proof(mem, offset / 32));
+        if (data.length == 32 && offset % 32 != 0) {
+            bytes memory half = written(grownMem, offset, _slice(data, 0, 32 - offset % 32));
+            words = proofs2(words[0], WordModel.proof(half, offset / 32 + 1));
+        }
+    }
+
+    function _read(bytes memory m, uint256 readAt) internal view {
+        Frame memory pre = frame(op(0x51), two(readAt, FILLER));
+        pre.mem = m;
+        bytes memory readMem = grown(m, (readAt + 32 + 31) / 32 * 32);
+        Frame memory post = copy(pre);
+        post.stack = two(_at(readMem, readAt), FILLER);
+        post.pc = 1;
+        post.mem = readMem;
+        post.gas = pre.gas - 3 - (memoryCost(readMem.length / 32) - memoryCost(m.length / 32));
+        EvmTypes.WordProof[] memory words = proofs1(WordModel.proof(m, readAt / 32));
+        if (readAt % 32 != 0) words = proofs2(words[0], WordModel.proof(m, readAt / 32 + 1));
+        assertEq(step(pre, witness(pre, 1, words)), continued(pre, post));
+    }
+
     function testFuzz_shiftsAndSar(uint256 shift, uint256 value) public view {
         shift %= 270;
         arith2(0x1b, shift, value, shift >= 256 ? 0 : value << shift, 3);
