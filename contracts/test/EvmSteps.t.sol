@@ -732,6 +732,74 @@ contract EvmStepsTest is EvmStepHelpers {
         assertEq(step(pre, witness(pre, 1, words)), continued(pre, post));
     }
 
+    /// @notice A valid witness (an unaligned MSTORE, or an entry-less ADD) with one byte changed
+    ///         either reverts with one of the verifier's errors (or the ABI decoder's empty revert;
+    ///         never a Panic other than the decoder's 0x41) or proves another post-state.
+    function testFuzz_mutatedWitness(uint256 pos, uint8 xor, bool memoryOp) public view {
+        Frame memory pre;
+        bytes memory proof;
+        if (memoryOp) {
+            pre = frame(op(0x52), three(50, type(uint256).max, FILLER));
+            pre.mem = pattern(2);
+            bytes memory half = written(grown(pre.mem, 96), 50, _slice(abi.encode(type(uint256).max), 0, 14));
+            proof = witness(pre, 2, proofs2(WordModel.proof(pre.mem, 1), WordModel.proof(half, 2)));
+        } else {
+            pre = frame(op(0x01), three(1, 2, FILLER));
+            proof = witness(pre, 2, noWords());
+        }
+        bytes32 honest = step(pre, proof);
+        if (xor == 0) xor = 1;
+        bytes memory original = bytes.concat(proof);
+        pos %= proof.length;
+        proof[pos] = proof[pos] ^ bytes1(xor);
+        // A change in the ABI padding of a `bytes` (which abi.decode ignores) is the same witness.
+        try this.reencode(proof) returns (bytes memory same) {
+            if (keccak256(same) == keccak256(original)) return;
+        } catch {}
+        try verifier.step(abi.encode(machine(pre)), proof) returns (bytes32 post) {
+            assertTrue(post != honest, "a changed witness proved the same post-state");
+        } catch (bytes memory reason) {
+            if (reason.length == 0) return;
+            // The first four bytes are the selector.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            bytes4 sel = bytes4(reason);
+            if (sel == bytes4(0x4e487b71)) {
+                uint256 code;
+                assembly {
+                    code := mload(add(reason, 36))
+                }
+                assertEq(code, 0x41, "panic");
+                return;
+            }
+            assertTrue(
+                sel == IEvmStepVerifier.EvmStateMismatch.selector || sel == IEvmStepVerifier.EvmCodeMismatch.selector
+                    || sel == IEvmStepVerifier.StackMismatch.selector
+                    || sel == IEvmStepVerifier.WordProofMismatch.selector
+                    || sel == IEvmStepVerifier.UnexpectedWords.selector
+                    || sel == IEvmStepVerifier.BlockItemMismatch.selector
+                    || sel == IEvmStepVerifier.UnsupportedStep.selector
+                    || sel == IEvmStepVerifier.InvalidPreState.selector,
+                "unknown revert"
+            );
+        }
+    }
+
+    /// @dev The instruction witness decoded and encoded again (canonical padding).
+    function reencode(bytes calldata proof) external pure returns (bytes memory) {
+        (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
+        (
+            EvmTypes.EvmState memory e,
+            bytes memory code,
+            uint256[] memory top,
+            bytes32 rest,
+            EvmTypes.WordProof[] memory words,
+            MachineState.BlockItem memory blk
+        ) = abi.decode(
+            body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
+        );
+        return abi.encode(kind, abi.encode(e, code, top, rest, words, blk));
+    }
+
     function testFuzz_shiftsAndSar(uint256 shift, uint256 value) public view {
         shift %= 270;
         arith2(0x1b, shift, value, shift >= 256 ? 0 : value << shift, 3);
