@@ -1,4 +1,21 @@
 //! `loadgen`: pre-signs EIP-1559 transfers from many funded senders, fires them at an eth_ JSON-RPC node (HTTP, HTTP batches or WebSocket) and reports sustained throughput and send→inclusion latency; `--compare-anvil` benchmarks our sequencer against anvil.
+//!
+//! Method, identical for every target (so the comparison with anvil is fair):
+//! - Before the clock starts: fund the senders from the dev accounts (waiting for
+//!   their receipts), read each sender's pending nonce, and sign every transfer.
+//! - Sending: `--concurrency` workers (64 by default) each keep one
+//!   `eth_sendRawTransaction` in flight (or one batch, or one WebSocket request);
+//!   a transaction's send time is when its request goes out, its ack when the
+//!   answer (its hash, which our node gives only once the transaction is durable)
+//!   comes back.
+//! - Inclusion: one watcher polls `eth_blockNumber` every `--poll-ms` and reads
+//!   each new block once with `eth_getBlockByNumber(n, false)` (hashes only); a
+//!   transaction is included at the moment its block was seen. No per-transaction
+//!   receipt polling, so the watcher costs the node a few requests per block.
+//! - Sustained tx/s = included transactions / (last inclusion − first send);
+//!   latency = inclusion − send (p50, p99). With block time T every run pays the
+//!   wait for the last block (up to T plus its build), so a short run at a high
+//!   rate is capped near `txs / (send time + T/2 + build)`.
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
