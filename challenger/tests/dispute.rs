@@ -41,7 +41,15 @@ use tokio_util::sync::CancellationToken;
 
 sol! {
     contract VerifierDeploy {
+        constructor(uint64 chainId, address evm);
+    }
+
+    contract EvmEntryDeploy {
         constructor(uint64 chainId);
+    }
+
+    contract EvmStepDeploy {
+        constructor(uint64 chainId, address entry);
     }
 }
 
@@ -63,8 +71,26 @@ async fn world() -> World {
     let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
     let (_, genesis_root) = sequencer.block(0).await;
     let rollup = deploy_rollup(anvil.url(), proposer().address(), genesis_root).await;
+    let mut code = contract_bytecode("EvmEntryVerifier").to_vec();
+    code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    let entry = deploy_code(anvil.url(), code).await;
+    let mut code = contract_bytecode("EvmStepVerifier").to_vec();
+    code.extend(
+        EvmStepDeploy::constructorCall {
+            chainId: CHAIN_ID,
+            entry,
+        }
+        .abi_encode(),
+    );
+    let evm = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("OneStepVerifier").to_vec();
-    code.extend(VerifierDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    code.extend(
+        VerifierDeploy::constructorCall {
+            chainId: CHAIN_ID,
+            evm,
+        }
+        .abi_encode(),
+    );
     let verifier = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("DisputeGames").to_vec();
     code.extend(

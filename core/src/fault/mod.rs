@@ -1,6 +1,7 @@
 //! Fault proofs, off-chain side: the step trace of a batch, its state hashes and the
 //! witnesses the one-step verifier on L1 checks (byte-level definition: docs/fault-proof.md).
 
+pub mod evm;
 pub mod inputs;
 pub mod machine;
 pub mod mpt;

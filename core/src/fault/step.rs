@@ -10,14 +10,19 @@
 //! recomputed from the storage of the accounts an EVM step changed.
 //!
 //! Transactions whose execution runs EVM code (CREATE, a recipient with code or a precompile,
-//! EIP-7702) go to `IN_TX` after the sender prepaid its gas; the `IN_TX` step runs the whole
-//! transaction with revm ([`crate::executor::run_tx`]) and yields `TX_EXECUTED` with the state
-//! revm left before the refund and the fees (the caller's balance less the refund of unused gas,
-//! the beneficiary's less its fee), so that the transaction end step reproduces revm's final
-//! balances exactly. Until the EVM is provable instruction by instruction, the `evm` field of an
-//! `IN_TX` state is `keccak256(txHash)`.
+//! EIP-7702) go to `IN_TX` after the sender prepaid its gas, with `evm = keccak256(txHash)` (the
+//! entry marker). A call to code is then entered and run one instruction per step
+//! (docs/evm-steps.md, [`super::evm`]) while the instructions are stage-1 instructions; the rest
+//! of a transaction (and every other kind) is one step that runs the whole transaction with revm
+//! and yields `TX_EXECUTED` with the state revm left before the refund and the fees (the
+//! caller's balance less the refund of unused gas, the beneficiary's less its fee), so that the
+//! transaction end step reproduces revm's final balances exactly.
 
 use super::{
+    evm::{
+        EvmEntry, EvmRun, EvmRunError, encode_entry, encode_in_tx, entry_marker, frame_base,
+        stage1_inputs,
+    },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
 };
@@ -39,7 +44,8 @@ use alloy_trie::{
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
 };
 use revm::{
-    context_interface::cfg::gas::calculate_initial_tx_gas_for_tx, primitives::KECCAK_EMPTY,
+    context::result::ExecutionResult, context_interface::cfg::gas::calculate_initial_tx_gas_for_tx,
+    primitives::KECCAK_EMPTY, state::EvmState as RevmState,
 };
 use std::{
     collections::BTreeMap,
@@ -82,6 +88,14 @@ pub enum StepError {
         machine: u64,
         /// Gas revm charged.
         revm: u64,
+    },
+    /// The EVM run of an entered transaction failed or diverged from the machine.
+    #[error("transaction {hash}: {source}")]
+    Evm {
+        /// The transaction.
+        hash: B256,
+        /// Why.
+        source: EvmRunError,
     },
     /// revm refused a transaction the machine found valid: the machine and the reference differ.
     #[error("revm refused transaction {hash} that the step machine accepted: {rejection}")]
@@ -386,8 +400,21 @@ fn effective_gas_price(tx: &TxEnvelope, base_fee: u64) -> u128 {
 #[derive(Clone, Debug)]
 struct Pending {
     tx: Recovered<TxEnvelope>,
+    /// Its raw bytes (the entry step's witness).
+    raw: Bytes,
     /// The sender before the transaction start step (revm runs from there).
     sender_before: Option<AccountState>,
+    /// Once entered (docs/evm-steps.md section 1): the frame and its recorded states.
+    entered: Option<Entered>,
+}
+
+/// An entered transaction: its frame, the recorded run, and the next instruction.
+#[derive(Clone, Debug)]
+struct Entered {
+    entry: Arc<EvmEntry>,
+    run: Arc<EvmRun>,
+    /// Index in `run.states` of the machine's current EVM state.
+    cursor: usize,
 }
 
 /// The step machine of one batch: the machine state, the world state, and the inputs.
@@ -452,7 +479,7 @@ impl Machine {
                 Ok(Bytes::new())
             }
             StepKind::TxStart => self.tx_start(witness),
-            StepKind::Evm => self.evm().map(|()| Bytes::new()),
+            StepKind::Evm => self.evm_step(witness),
             StepKind::TxEnd => self.tx_end(witness),
         }
     }
@@ -586,7 +613,9 @@ impl Machine {
         if evm {
             self.pending = Some(Pending {
                 tx: valid.tx.clone(),
+                raw: raw.clone(),
                 sender_before,
+                entered: None,
             });
         }
         let state = &mut self.state;
@@ -605,35 +634,224 @@ impl Machine {
         state.floorGas = valid.floor_gas;
         state.success = !evm;
         state.evm = if evm {
-            keccak256(tx.tx_hash())
+            entry_marker(*tx.tx_hash())
         } else {
             B256::ZERO
         };
         Ok(encode(w))
     }
 
-    /// EVM execution: revm runs the whole transaction from the state before its start.
-    fn evm(&mut self) -> Result<(), StepError> {
+    /// A step in `IN_TX` (docs/evm-steps.md): the entry of an entered transaction, one of its
+    /// instructions, or the rest of the transaction (revm's result, which the verifier refuses).
+    fn evm_step(&mut self, witness: bool) -> Result<Bytes, StepError> {
         let pending = self
             .pending
-            .take()
+            .as_mut()
             .ok_or(StepError::Inconsistent(Phase::InTx))?;
-        let block = self
-            .block
+        let Some(entered) = pending.entered.as_mut() else {
+            if self.entry_kind()? {
+                return self.evm_entry(witness);
+            }
+            let pending = self.pending.take().expect("checked above");
+            let (result, state) = self.run_whole(&pending)?;
+            self.finish(&pending, result, state)?;
+            return Ok(Bytes::new());
+        };
+        let index = entered.cursor;
+        let run = entered.run.clone();
+        let entry = entered.entry.clone();
+        if index + 1 < run.states.len() {
+            entered.cursor += 1;
+            self.state.evm = run.states[index + 1].hash();
+        }
+        let proof = if witness && stage1_inputs(run.opcodes[index]).is_some() {
+            self.instruction_witness(&entry, index)?
+        } else {
+            Bytes::new()
+        };
+        if index + 1 == run.states.len() {
+            let pending = self.pending.take().expect("checked above");
+            self.finish(&pending, run.result.clone(), run.state.clone())?;
+        }
+        Ok(proof)
+    }
+
+    /// Whether the pending transaction is of an entered kind: a call to an address that is not a
+    /// precompile, not EIP-7702, to code that is not a delegation.
+    fn entry_kind(&self) -> Result<bool, StepError> {
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        let tx = pending.tx.inner();
+        let TxKind::Call(to) = tx.kind() else {
+            return Ok(false);
+        };
+        if tx.is_eip7702() || is_precompile(to) {
+            return Ok(false);
+        }
+        let Some(recipient) = self.world.account(to) else {
+            return Ok(false);
+        };
+        let code = self.code(recipient.code_hash)?;
+        Ok(!code.is_empty() && !is_delegation(&code))
+    }
+
+    fn code(&self, hash: B256) -> Result<Bytes, StepError> {
+        if hash == KECCAK_EMPTY {
+            return Ok(Bytes::new());
+        }
+        Ok(self
+            .world
+            .state
+            .code(hash)?
+            .ok_or(StateError::MissingCode(hash))?
+            .original_bytes())
+    }
+
+    /// The entry step: the value moves, the frame starts (its states are recorded from revm).
+    fn evm_entry(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let pending = self.pending.as_ref().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        let hash = *tx.tx_hash();
+        let to = tx.to().expect("an entered kind is a call");
+        let caller = pending.tx.signer();
+        let value = tx.value();
+        let raw = pending.raw.clone();
+        let calldata = tx.input().clone();
+        let pre_root = self.state.stateRoot;
+        let caller_before = self.world.account(caller);
+        let recipient_before = self.world.account(to).expect("an entered kind has code");
+        let code = self.code(recipient_before.code_hash)?;
+        let (caller_proof, recipient_proof, root) = if value.is_zero() {
+            (Vec::new(), self.world.proof(to), pre_root)
+        } else {
+            let mut paying = caller_before.expect("the caller prepaid its gas");
+            paying.balance -= value;
+            let caller_proof = self.world.set(caller, Some(paying));
+            let mut receiving = self.world.account(to).expect("it has code");
+            receiving.balance += value;
+            let recipient_proof = self.world.set(to, Some(receiving));
+            let root = self.world.root();
+            // The world stays at the transaction start: the end applies revm's whole result.
+            self.world.set(to, Some(recipient_before));
+            self.world.set(caller, caller_before);
+            (caller_proof, recipient_proof, root)
+        };
+        let entry = Arc::new(EvmEntry {
+            base: frame_base(
+                hash,
+                pre_root,
+                to,
+                caller,
+                value,
+                recipient_before.code_hash,
+                &calldata,
+            ),
+            code: code.clone(),
+            calldata,
+        });
+        let run = self.record(&entry)?;
+        let first = run
+            .states
+            .first()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        if first.gas != self.state.gasLeft {
+            return Err(StepError::Evm {
+                hash,
+                source: EvmRunError::GasDiverged {
+                    revm: first.gas,
+                    machine: self.state.gasLeft,
+                },
+            });
+        }
+        self.state.stateRoot = root;
+        self.state.evm = first.hash();
+        let pending = self.pending.as_mut().expect("checked by the caller");
+        pending.entered = Some(Entered {
+            entry,
+            run: Arc::new(run),
+            cursor: 0,
+        });
+        Ok(if witness {
+            encode_in_tx(0, encode_entry(raw, caller_proof, recipient_proof, code))
+        } else {
+            Bytes::new()
+        })
+    }
+
+    /// The state revm runs the pending transaction on: the world at its start, with the sender
+    /// as it was before the start step.
+    fn tx_overlay(&self, pending: &Pending) -> Overlay<&WorldState> {
+        let mut overlay = Overlay::new(&self.world.state);
+        overlay
+            .changes
+            .accounts
+            .insert(pending.tx.signer(), pending.sender_before);
+        overlay
+    }
+
+    fn block_of_tx(&self) -> Result<BlockItem, StepError> {
+        self.block
             .clone()
-            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+            .ok_or(StepError::Inconsistent(Phase::InTx))
+    }
+
+    fn record(&self, entry: &EvmEntry) -> Result<EvmRun, StepError> {
+        let pending = self.pending.as_ref().expect("recorded in IN_TX");
+        let block = block_input(&self.block_of_tx()?);
+        EvmRun::record(
+            self.tx_overlay(pending),
+            &self.chain,
+            &block,
+            tx_env(&pending.tx),
+            entry,
+        )
+        .map_err(|source| StepError::Evm {
+            hash: *pending.tx.inner().tx_hash(),
+            source,
+        })
+    }
+
+    fn instruction_witness(&self, entry: &EvmEntry, index: usize) -> Result<Bytes, StepError> {
+        let pending = self.pending.as_ref().expect("witnessed in IN_TX");
+        let item = self.block_of_tx()?;
+        let hash = *pending.tx.inner().tx_hash();
+        let captured = EvmRun::witness(
+            self.tx_overlay(pending),
+            &self.chain,
+            &block_input(&item),
+            tx_env(&pending.tx),
+            entry,
+            index,
+        )
+        .map_err(|source| StepError::Evm { hash, source })?
+        .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        Ok(encode_in_tx(1, captured.encode(&item)))
+    }
+
+    /// The rest of the transaction: revm runs the whole transaction from the state before its
+    /// start.
+    fn run_whole(&self, pending: &Pending) -> Result<(ExecutionResult, RevmState), StepError> {
+        let block = self.block_of_tx()?;
+        let hash = *pending.tx.inner().tx_hash();
+        let overlay = self.tx_overlay(pending);
+        let mut evm = build_evm(&overlay, &self.chain, &block_input(&block), |_| {});
+        run_tx(&mut evm, tx_env(&pending.tx))?
+            .map_err(|rejection| StepError::Diverged { hash, rejection })
+    }
+
+    /// `TX_EXECUTED` from revm's result of the whole transaction: its state before the refund and
+    /// the fees (the end step pays them).
+    fn finish(
+        &mut self,
+        pending: &Pending,
+        result: ExecutionResult,
+        evm_state: RevmState,
+    ) -> Result<(), StepError> {
+        let block = self.block_of_tx()?;
         let caller = pending.tx.signer();
         let hash = *pending.tx.inner().tx_hash();
-        let (result, evm_state) = {
-            let mut overlay = Overlay::new(&self.world.state);
-            overlay
-                .changes
-                .accounts
-                .insert(caller, pending.sender_before);
-            let mut evm = build_evm(&overlay, &self.chain, &block_input(&block), |_| {});
-            run_tx(&mut evm, tx_env(&pending.tx))?
-                .map_err(|rejection| StepError::Diverged { hash, rejection })?
-        };
         let mut changes = StateChanges::default();
         changes.apply_evm_state(&evm_state);
 

@@ -52,16 +52,16 @@ const EMPTY: Address = address!("0x00000000000000000000000000000000e0e0e0e0");
 /// The identity precompile.
 const IDENTITY: Address = address!("0x0000000000000000000000000000000000000004");
 
-const GWEI: u128 = 1_000_000_000;
+pub(super) const GWEI: u128 = 1_000_000_000;
 
-fn chain() -> ChainConfig {
+pub(super) fn chain() -> ChainConfig {
     ChainConfig {
         fee_vault: DEV_ADDRESSES[9],
         ..ChainConfig::default()
     }
 }
 
-fn genesis() -> Genesis {
+pub(super) fn genesis() -> Genesis {
     let mut genesis = Genesis::dev(chain());
     let code = |hex: &str| GenesisAccount {
         code: Some(hex::decode(hex).expect("hex").into()),
@@ -84,7 +84,7 @@ fn genesis() -> Genesis {
     genesis
 }
 
-fn dev(i: usize) -> PrivateKeySigner {
+pub(super) fn dev(i: usize) -> PrivateKeySigner {
     DEV_PRIVATE_KEYS[i].parse().expect("dev key")
 }
 
@@ -100,7 +100,7 @@ where
     TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
 }
 
-fn sign<T: SignableTransaction<Signature>>(key: &PrivateKeySigner, mut tx: T) -> Bytes
+pub(super) fn sign<T: SignableTransaction<Signature>>(key: &PrivateKeySigner, mut tx: T) -> Bytes
 where
     TxEnvelope: From<Signed<T>>,
 {
@@ -108,7 +108,7 @@ where
     encode(tx, sig)
 }
 
-fn eip1559(nonce: u64, to: TxKind, value: u128, gas: u64, input: Bytes) -> TxEip1559 {
+pub(super) fn eip1559(nonce: u64, to: TxKind, value: u128, gas: u64, input: Bytes) -> TxEip1559 {
     TxEip1559 {
         chain_id: chain().chain_id,
         nonce,
@@ -150,7 +150,7 @@ fn eip2930(nonce: u64, to: TxKind, value: u128, gas: u64, input: Bytes) -> TxEip
     }
 }
 
-fn call(to: Address) -> TxKind {
+pub(super) fn call(to: Address) -> TxKind {
     TxKind::Call(to)
 }
 
@@ -213,9 +213,9 @@ enum Outcome {
 
 /// The reference: derivation's stateless checks (a transaction failing them is dropped) and
 /// `execute_block` + `StateCommitment`, block by block.
-struct Reference {
+pub(super) struct Reference {
     chain: ChainConfig,
-    state: WorldState,
+    pub(super) state: WorldState,
     commitment: StateCommitment,
     head: Header,
     head_hash: B256,
@@ -223,7 +223,7 @@ struct Reference {
 }
 
 impl Reference {
-    fn new(genesis: &Genesis) -> Self {
+    pub(super) fn new(genesis: &Genesis) -> Self {
         let mut state = genesis.state();
         let mut commitment = StateCommitment::from_state(&state);
         let head = genesis_header(&genesis.config, genesis.timestamp, commitment.root());
@@ -241,7 +241,7 @@ impl Reference {
 
     /// Executes `blocks` (one list of raw transactions each); returns the batch's input items
     /// and the state root after each block.
-    fn run(&mut self, blocks: Vec<Vec<Bytes>>) -> (Vec<InputItem>, Vec<B256>) {
+    pub(super) fn run(&mut self, blocks: Vec<Vec<Bytes>>) -> (Vec<InputItem>, Vec<B256>) {
         let batch = Batch {
             parent_hash: self.head_hash,
             first_block: self.head.number + 1,
@@ -284,7 +284,7 @@ impl Reference {
 }
 
 /// Runs `items` through a trace on `pre` and checks it against the reference's roots.
-fn checked_trace(pre: WorldState, items: Vec<InputItem>, roots: &[B256]) -> Trace {
+pub(super) fn checked_trace(pre: WorldState, items: Vec<InputItem>, roots: &[B256]) -> Trace {
     let prev_root = StateCommitment::from_state(&pre).root();
     let inputs = inputs_root(&items);
     let trace = Trace::new(pre, chain(), items).expect("trace");

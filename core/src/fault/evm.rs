@@ -1,0 +1,703 @@
+//! EVM instruction steps, off chain (docs/evm-steps.md): the EVM state and its hash, word
+//! trees, stack hashes, and the recorder that takes them from revm 43's interpreter.
+//!
+//! [`EvmRun::record`] runs a transaction once with revm and an inspector that, before every
+//! instruction of the transaction's own frame, builds the [`EvmState`] and keeps it; recording
+//! stops at the first instruction that is not a stage-1 instruction (the rest-of-transaction
+//! step) or when the frame ends. [`EvmRun::witness`] re-runs the transaction and captures, at
+//! one instruction, what the verifier needs: the stack items it reads, the word proofs, the
+//! code.
+
+use super::machine::BlockItem;
+use crate::{
+    chain::ChainConfig,
+    error::StateError,
+    executor::{BlockInput, ExecError, rejection_of},
+    state::{RevmDb, StateReader},
+};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
+use alloy_sol_types::{SolValue, sol};
+use revm::{
+    Context, InspectEvm, Inspector, MainBuilder, MainContext,
+    context::{
+        CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult},
+    },
+    database::CacheDB,
+    interpreter::{
+        Interpreter,
+        interpreter_types::{InputsTr, Jumps, LoopControl, MemoryTr, ReturnData},
+    },
+    state::EvmState as RevmState,
+};
+use std::sync::LazyLock;
+
+sol! {
+    /// The running EVM frame and the transaction's EVM context (docs/evm-steps.md section 2).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct EvmState {
+        bytes32 txHash;
+        bytes32 txStartRoot;
+        bytes32 substate;
+        uint16 depth;
+        bytes32 parent;
+        address target;
+        address caller;
+        uint256 value;
+        bool isStatic;
+        bytes32 codeHash;
+        bytes32 calldataRoot;
+        uint32 calldataSize;
+        bytes32 returnDataRoot;
+        uint32 returnDataSize;
+        uint32 pc;
+        uint64 gas;
+        uint16 stackSize;
+        bytes32 stack;
+        uint32 memSize;
+        bytes32 memRoot;
+    }
+
+    /// One word of a word tree with its siblings (docs/evm-steps.md section 3).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct WordProof {
+        uint32 index;
+        bytes32 word;
+        bytes32[20] siblings;
+    }
+}
+
+impl EvmState {
+    /// `keccak256(abi.encode(state))`, the machine state's `evm` field.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.abi_encode())
+    }
+}
+
+/// The `evm` field of an `IN_TX` state before the EVM is entered: `keccak256(txHash)`.
+pub fn entry_marker(tx_hash: B256) -> B256 {
+    keccak256(tx_hash)
+}
+
+/// Depth of a word tree: 2^20 words of 32 bytes.
+pub const WORD_DEPTH: usize = 20;
+
+/// `ZERO[k]`: the root of a subtree of height `k` whose words are all zero.
+static ZERO: LazyLock<[B256; WORD_DEPTH + 1]> = LazyLock::new(|| {
+    let mut zero = [B256::ZERO; WORD_DEPTH + 1];
+    for k in 1..=WORD_DEPTH {
+        zero[k] = node_hash(zero[k - 1], zero[k - 1]);
+    }
+    zero
+});
+
+fn node_hash(left: B256, right: B256) -> B256 {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(left.as_slice());
+    buf[32..].copy_from_slice(right.as_slice());
+    keccak256(buf)
+}
+
+/// The root of the empty byte array (and of an all-zero one).
+pub fn empty_word_root() -> B256 {
+    ZERO[WORD_DEPTH]
+}
+
+/// A word tree (docs/evm-steps.md section 3), sparse: only subtrees with a non-zero word are
+/// stored.
+#[derive(Clone, Debug, Default)]
+pub struct WordTree {
+    /// `(level, index) -> hash` for the non-zero nodes; level 0 holds the words.
+    nodes: HashMap<(u8, u32), B256>,
+}
+
+impl WordTree {
+    /// The tree of `data`, zero-padded to whole words.
+    pub fn from_bytes(data: &[u8]) -> Self {
+        let mut tree = Self::default();
+        for (index, chunk) in data.chunks(32).enumerate() {
+            let mut word = B256::ZERO;
+            word[..chunk.len()].copy_from_slice(chunk);
+            tree.set(index as u32, word);
+        }
+        tree
+    }
+
+    fn node(&self, level: usize, index: u32) -> B256 {
+        self.nodes
+            .get(&(level as u8, index))
+            .copied()
+            .unwrap_or(ZERO[level])
+    }
+
+    /// The root.
+    pub fn root(&self) -> B256 {
+        self.node(WORD_DEPTH, 0)
+    }
+
+    /// Word `index`.
+    pub fn word(&self, index: u32) -> B256 {
+        self.node(0, index)
+    }
+
+    /// Sets word `index` and rehashes its path.
+    pub fn set(&mut self, index: u32, word: B256) {
+        if self.word(index) == word {
+            return;
+        }
+        let mut hash = word;
+        let mut at = index;
+        for level in 0..=WORD_DEPTH {
+            if hash == ZERO[level] {
+                self.nodes.remove(&(level as u8, at));
+            } else {
+                self.nodes.insert((level as u8, at), hash);
+            }
+            if level == WORD_DEPTH {
+                break;
+            }
+            let sibling = self.node(level, at ^ 1);
+            hash = if at & 1 == 0 {
+                node_hash(hash, sibling)
+            } else {
+                node_hash(sibling, hash)
+            };
+            at >>= 1;
+        }
+    }
+
+    /// The proof of word `index` against the current root.
+    pub fn proof(&self, index: u32) -> WordProof {
+        let mut siblings = [B256::ZERO; WORD_DEPTH];
+        let mut at = index;
+        for (level, sibling) in siblings.iter_mut().enumerate() {
+            *sibling = self.node(level, at ^ 1);
+            at >>= 1;
+        }
+        WordProof {
+            index,
+            word: self.word(index),
+            siblings,
+        }
+    }
+}
+
+/// The root `proof` opens for `word` at its index (what the verifier computes).
+pub fn word_root(index: u32, word: B256, siblings: &[B256; WORD_DEPTH]) -> B256 {
+    let mut hash = word;
+    let mut at = index;
+    for sibling in siblings {
+        hash = if at & 1 == 0 {
+            node_hash(hash, *sibling)
+        } else {
+            node_hash(*sibling, hash)
+        };
+        at >>= 1;
+    }
+    hash
+}
+
+/// Stack hashes, kept for every height so that a push or a pop costs one hash.
+#[derive(Clone, Debug)]
+struct StackHasher {
+    items: Vec<U256>,
+    /// `prefix[i]`: the hash of the bottom `i` items.
+    prefix: Vec<B256>,
+}
+
+impl Default for StackHasher {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            prefix: vec![B256::ZERO],
+        }
+    }
+}
+
+/// `keccak256(abi.encodePacked(uint256 item, bytes32 rest))`.
+pub fn stack_push(rest: B256, item: U256) -> B256 {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(&item.to_be_bytes::<32>());
+    buf[32..].copy_from_slice(rest.as_slice());
+    keccak256(buf)
+}
+
+impl StackHasher {
+    /// Brings the hasher to `data` (bottom first), rehashing only above the first change.
+    fn update(&mut self, data: &[U256]) {
+        let same = self
+            .items
+            .iter()
+            .zip(data)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.items.truncate(same);
+        self.prefix.truncate(same + 1);
+        for item in &data[same..] {
+            let rest = *self.prefix.last().expect("prefix[0] exists");
+            self.prefix.push(stack_push(rest, *item));
+            self.items.push(*item);
+        }
+    }
+
+    fn hash(&self) -> B256 {
+        *self.prefix.last().expect("prefix[0] exists")
+    }
+}
+
+/// Opcodes of docs/evm-steps.md section 4 with the number of stack items each reads; an opcode
+/// byte Prague does not define is a stage-1 instruction that halts (it reads nothing).
+/// `None`: not a stage-1 instruction (the rest-of-transaction step).
+pub fn stage1_inputs(op: u8) -> Option<usize> {
+    Some(match op {
+        0x00 | 0x30 | 0x32..=0x34 | 0x36 | 0x38 | 0x3a | 0x3d | 0x41..=0x46 | 0x48 | 0x4a => 0,
+        0x58..=0x5b | 0x5f..=0x7f | 0xfe => 0,
+        0x15 | 0x19 | 0x35 | 0x49 | 0x50 | 0x51 | 0x56 => 1,
+        0x01..=0x07 | 0x0a | 0x0b | 0x10..=0x14 | 0x16..=0x18 | 0x1a..=0x1d => 2,
+        0x52 | 0x53 | 0x57 | 0xf3 | 0xfd => 2,
+        0x08 | 0x09 => 3,
+        0x80..=0x8f => usize::from(op - 0x7f),
+        0x90..=0x9f => usize::from(op - 0x8f) + 1,
+        // Undefined on Prague (halts): 0x0c-0x0f, 0x1e-0x1f (CLZ is Osaka), 0x21-0x2f,
+        // 0x4b-0x4f, 0xa5-0xef, 0xf6-0xf9, 0xfb, 0xfc.
+        0x0c..=0x0f | 0x1e | 0x1f | 0x21..=0x2f | 0x4b..=0x4f | 0xa5..=0xef => 0,
+        0xf6..=0xf9 | 0xfb | 0xfc => 0,
+        _ => return None,
+    })
+}
+
+/// What [`EvmRun`] needs to run a transaction: its revm environment and the frame's context.
+#[derive(Clone, Debug)]
+pub struct EvmEntry {
+    /// The state fields fixed for the whole frame (pc, gas, stack and memory are filled in).
+    pub base: EvmState,
+    /// The running code.
+    pub code: Bytes,
+    /// The call data.
+    pub calldata: Bytes,
+}
+
+/// The EVM states of a transaction's own frame, one before each recorded instruction, and
+/// revm's result of the whole transaction.
+#[derive(Clone, Debug)]
+pub struct EvmRun {
+    /// `states[i]`: the state before the `i`-th instruction.
+    pub states: Vec<EvmState>,
+    /// `opcodes[i]`: the `i`-th instruction (`code[pc]`, or 0 past the end).
+    pub opcodes: Vec<u8>,
+    /// revm's result.
+    pub result: ExecutionResult,
+    /// revm's state after the transaction.
+    pub state: RevmState,
+}
+
+/// The witness of one instruction step: `abi.encode(EvmState evm, bytes code, uint256[]
+/// stackTop, bytes32 stackRest, WordProof[] words, BlockItem block)`.
+#[derive(Clone, Debug, Default)]
+pub struct InstructionWitness {
+    /// The state before the instruction.
+    pub evm: EvmState,
+    /// The running code.
+    pub code: Bytes,
+    /// The stack items the instruction reads, top first.
+    pub stack_top: Vec<U256>,
+    /// The hash of the stack below them.
+    pub stack_rest: B256,
+    /// The word proofs, in the order the verifier uses them.
+    pub words: Vec<WordProof>,
+}
+
+impl InstructionWitness {
+    /// The `body` of an instruction step's proof.
+    pub fn encode(self, block: &BlockItem) -> Bytes {
+        (
+            self.evm,
+            self.code,
+            self.stack_top,
+            self.stack_rest,
+            self.words,
+            block.clone(),
+        )
+            .abi_encode_params()
+            .into()
+    }
+}
+
+/// Why an EVM run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvmRunError {
+    /// revm refused the transaction (the start step accepted it: the machine diverged).
+    #[error("revm refused the transaction: {0:?}")]
+    Refused(crate::error::TxRejection),
+    /// revm failed.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// The recorded frame does not start where the machine entered it.
+    #[error("the EVM frame started with {revm} gas, the machine entered it with {machine}")]
+    GasDiverged {
+        /// revm's gas at the first instruction.
+        revm: u64,
+        /// The machine's `gasLeft`.
+        machine: u64,
+    },
+}
+
+impl EvmRun {
+    /// Runs `tx` on `db` (the state before the transaction start) and records its frame.
+    pub fn record<R: StateReader>(
+        db: R,
+        chain: &ChainConfig,
+        block: &BlockInput,
+        tx: TxEnv,
+        entry: &EvmEntry,
+    ) -> Result<Self, EvmRunError> {
+        let mut recorder = Recorder::new(entry, None);
+        let (result, state) = run(db, chain, block, tx, &mut recorder)?;
+        Ok(Self {
+            states: recorder.states,
+            opcodes: recorder.opcodes,
+            result,
+            state,
+        })
+    }
+
+    /// Re-runs `tx` and captures the witness of instruction `index`.
+    pub fn witness<R: StateReader>(
+        db: R,
+        chain: &ChainConfig,
+        block: &BlockInput,
+        tx: TxEnv,
+        entry: &EvmEntry,
+        index: usize,
+    ) -> Result<Option<InstructionWitness>, EvmRunError> {
+        let mut recorder = Recorder::new(entry, Some(index));
+        run(db, chain, block, tx, &mut recorder)?;
+        Ok(recorder.captured)
+    }
+}
+
+fn run<R: StateReader>(
+    db: R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    tx: TxEnv,
+    recorder: &mut Recorder,
+) -> Result<(ExecutionResult, RevmState), EvmRunError> {
+    let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
+    cfg.chain_id = chain.chain_id;
+    let mut evm = Context::mainnet()
+        .with_db(CacheDB::new(RevmDb(db)))
+        .with_cfg(cfg)
+        .with_block(block.block_env())
+        .build_mainnet_with_inspector(recorder);
+    match evm.inspect_tx(tx) {
+        Ok(out) => Ok((out.result, out.state)),
+        Err(EVMError::Transaction(invalid)) => Err(EvmRunError::Refused(rejection_of(&invalid))),
+        Err(EVMError::Database(e)) => Err(ExecError::State(e).into()),
+        Err(other) => Err(ExecError::Evm(other.to_string()).into()),
+    }
+}
+
+impl From<StateError> for EvmRunError {
+    fn from(e: StateError) -> Self {
+        Self::Exec(ExecError::State(e))
+    }
+}
+
+/// A capture in progress: the parts known before the instruction runs.
+#[derive(Clone, Debug)]
+struct PendingCapture {
+    witness: InstructionWitness,
+    op: u8,
+    /// The memory tree before the instruction (writes are proven from it).
+    memory: WordTree,
+    /// The first stack item the instruction reads (an offset), if any.
+    offset: Option<U256>,
+}
+
+/// The inspector: builds the state before each instruction of the top frame.
+struct Recorder {
+    base: EvmState,
+    code: Bytes,
+    calldata: WordTree,
+    stack: StackHasher,
+    memory: WordTree,
+    /// Words written by the previous instruction (`first..=last`), to refresh from revm.
+    dirty: Option<(usize, usize)>,
+    top_depth: Option<usize>,
+    stopped: bool,
+    states: Vec<EvmState>,
+    opcodes: Vec<u8>,
+    capture: Option<usize>,
+    pending: Option<PendingCapture>,
+    captured: Option<InstructionWitness>,
+}
+
+impl Recorder {
+    fn new(entry: &EvmEntry, capture: Option<usize>) -> Self {
+        let calldata = WordTree::from_bytes(&entry.calldata);
+        Self {
+            base: entry.base.clone(),
+            code: entry.code.clone(),
+            calldata,
+            stack: StackHasher::default(),
+            memory: WordTree::default(),
+            dirty: None,
+            top_depth: None,
+            stopped: false,
+            states: Vec::new(),
+            opcodes: Vec::new(),
+            capture,
+            pending: None,
+            captured: None,
+        }
+    }
+
+    /// Copies `bytes` (revm's memory from word `first` on) into the tree.
+    fn refresh_words(&mut self, first: usize, bytes: &[u8]) {
+        for (i, chunk) in bytes.chunks(32).enumerate() {
+            let mut word = B256::ZERO;
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.memory.set((first + i) as u32, word);
+        }
+    }
+}
+
+/// The word span `[offset, offset + len)` touches, when it fits the tree.
+fn word_span(offset: U256, len: usize) -> Option<(usize, usize)> {
+    let offset = usize::try_from(offset).ok()?;
+    let end = offset.checked_add(len)?;
+    let last = (end - 1) / 32;
+    (last < 1 << WORD_DEPTH).then_some((offset / 32, last))
+}
+
+impl<CTX> Inspector<CTX> for Recorder {
+    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        if self.stopped {
+            return;
+        }
+        let depth = interp.input.depth();
+        let top = *self.top_depth.get_or_insert(depth);
+        if depth != top {
+            return;
+        }
+        let mem_size = interp.memory.size();
+        if let Some((first, last)) = self.dirty.take() {
+            let end = ((last + 1) * 32).min(mem_size);
+            if first * 32 < end {
+                let words = interp.memory.slice(first * 32..end).to_vec();
+                self.refresh_words(first, &words);
+            }
+        }
+        let data = interp.stack.data();
+        self.stack.update(data);
+        let return_data = interp.return_data.buffer();
+        let pc = interp.bytecode.pc();
+        let op = self.code.get(pc).copied().unwrap_or(0);
+        let state = EvmState {
+            pc: pc as u32,
+            gas: interp.gas.remaining(),
+            stackSize: data.len() as u16,
+            stack: self.stack.hash(),
+            memSize: mem_size as u32,
+            memRoot: self.memory.root(),
+            returnDataSize: return_data.len() as u32,
+            returnDataRoot: if return_data.is_empty() {
+                empty_word_root()
+            } else {
+                WordTree::from_bytes(return_data).root()
+            },
+            ..self.base.clone()
+        };
+        let index = self.states.len();
+        self.states.push(state.clone());
+        self.opcodes.push(op);
+        let Some(inputs) = stage1_inputs(op) else {
+            self.stopped = true;
+            return;
+        };
+        // Words this instruction may write, refreshed before the next one.
+        let top_item = data.last().copied();
+        self.dirty = match op {
+            0x52 => top_item.and_then(|o| word_span(o, 32)),
+            0x53 => top_item.and_then(|o| word_span(o, 1)),
+            _ => None,
+        };
+        if self.capture == Some(index) {
+            let (stack_top, stack_rest) = if data.len() >= inputs {
+                let below = data.len() - inputs;
+                (
+                    data[below..].iter().rev().copied().collect(),
+                    self.stack.prefix[below],
+                )
+            } else {
+                (Vec::new(), B256::ZERO)
+            };
+            self.pending = Some(PendingCapture {
+                witness: InstructionWitness {
+                    evm: state,
+                    code: self.code.clone(),
+                    stack_top,
+                    stack_rest,
+                    words: Vec::new(),
+                },
+                op,
+                memory: self.memory.clone(),
+                offset: if data.len() >= inputs { top_item } else { None },
+            });
+        }
+    }
+
+    fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        let Some(mut pending) = self.pending.take() else {
+            return;
+        };
+        let halted = interp.bytecode.action().is_some();
+        if !halted && let Some(offset) = pending.offset {
+            let memory = interp.memory.slice(0..interp.memory.size()).to_vec();
+            let span = |len| word_span(offset, len).expect("the instruction ran");
+            match pending.op {
+                // MLOAD: the words read.
+                0x51 => {
+                    let (first, last) = span(32);
+                    for index in first..=last {
+                        pending
+                            .witness
+                            .words
+                            .push(pending.memory.proof(index as u32));
+                    }
+                }
+                // MSTORE, MSTORE8: each word proven against the root the previous write left.
+                0x52 | 0x53 => {
+                    let (first, last) = span(if pending.op == 0x52 { 32 } else { 1 });
+                    let mut tree = pending.memory.clone();
+                    for index in first..=last {
+                        pending.witness.words.push(tree.proof(index as u32));
+                        let mut word = B256::ZERO;
+                        word.copy_from_slice(&memory[index * 32..index * 32 + 32]);
+                        tree.set(index as u32, word);
+                    }
+                }
+                // CALLDATALOAD: the call-data words, when the offset is inside the data.
+                0x35 if offset < U256::from(self.base.calldataSize) => {
+                    let (first, last) = span(32);
+                    for index in first..=last {
+                        pending
+                            .witness
+                            .words
+                            .push(self.calldata.proof(index as u32));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.captured = Some(pending.witness);
+    }
+}
+
+/// The entry witness: `abi.encode(bytes rawTx, bytes[] callerProof, bytes[] recipientProof,
+/// bytes code)`.
+pub fn encode_entry(
+    raw: Bytes,
+    caller_proof: Vec<Bytes>,
+    recipient_proof: Vec<Bytes>,
+    code: Bytes,
+) -> Bytes {
+    (raw, caller_proof, recipient_proof, code)
+        .abi_encode_params()
+        .into()
+}
+
+/// An `IN_TX` proof: `abi.encode(uint8 kind, bytes body)` (0: entry, 1: instruction).
+pub fn encode_in_tx(kind: u8, body: Bytes) -> Bytes {
+    // `uint8` encodes as one word, like a `uint256` of the same value.
+    (U256::from(kind), body).abi_encode_params().into()
+}
+
+/// The fixed fields of the transaction's own frame (docs/evm-steps.md section 1); the fields
+/// of later stages stay zero.
+pub fn frame_base(
+    tx_hash: B256,
+    tx_start_root: B256,
+    to: Address,
+    caller: Address,
+    value: U256,
+    code_hash: B256,
+    calldata: &[u8],
+) -> EvmState {
+    EvmState {
+        txHash: tx_hash,
+        txStartRoot: tx_start_root,
+        target: to,
+        caller,
+        value,
+        codeHash: code_hash,
+        calldataRoot: WordTree::from_bytes(calldata).root(),
+        calldataSize: calldata.len() as u32,
+        returnDataRoot: empty_word_root(),
+        memRoot: empty_word_root(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_trees_prove_their_words() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let mut tree = WordTree::from_bytes(&data);
+        for index in [0u32, 3, 6, 7, 1000] {
+            let proof = tree.proof(index);
+            assert_eq!(
+                word_root(index, proof.word, &proof.siblings),
+                tree.root(),
+                "word {index}"
+            );
+        }
+        assert_eq!(tree.word(6)[..8], data[192..200]);
+        assert_eq!(tree.word(7), B256::ZERO);
+        let before = tree.root();
+        tree.set(9, B256::repeat_byte(1));
+        assert_ne!(tree.root(), before);
+        tree.set(9, B256::ZERO);
+        assert_eq!(tree.root(), before, "clearing a word restores the root");
+        assert_eq!(WordTree::default().root(), empty_word_root());
+        assert_eq!(WordTree::from_bytes(&[0; 64]).root(), empty_word_root());
+    }
+
+    #[test]
+    fn stack_hashes_follow_pushes_and_pops() {
+        let mut hasher = StackHasher::default();
+        let items = [U256::from(1), U256::from(2), U256::from(3)];
+        hasher.update(&items);
+        let expected = items.iter().fold(B256::ZERO, |h, x| stack_push(h, *x));
+        assert_eq!(hasher.hash(), expected);
+        hasher.update(&items[..1]);
+        assert_eq!(hasher.hash(), stack_push(B256::ZERO, items[0]));
+        hasher.update(&[]);
+        assert_eq!(hasher.hash(), B256::ZERO);
+    }
+
+    #[test]
+    fn stage1_covers_exactly_the_listed_opcodes() {
+        for op in [0x20, 0x31, 0x37, 0x39, 0x3b, 0x3c, 0x3e, 0x3f, 0x40, 0x47] {
+            assert_eq!(stage1_inputs(op), None, "{op:#x}");
+        }
+        for op in [0x54, 0x55, 0x5c, 0x5d, 0x5e, 0xa0, 0xa4, 0xf0, 0xf1, 0xf2] {
+            assert_eq!(stage1_inputs(op), None, "{op:#x}");
+        }
+        for op in [0xf4, 0xf5, 0xfa, 0xff] {
+            assert_eq!(stage1_inputs(op), None, "{op:#x}");
+        }
+        assert_eq!(stage1_inputs(0x01), Some(2));
+        assert_eq!(stage1_inputs(0x8f), Some(16));
+        assert_eq!(stage1_inputs(0x9f), Some(17));
+        assert_eq!(stage1_inputs(0x1e), Some(0), "CLZ is not Prague");
+        let defined = (0..=255u8)
+            .filter(|op| stage1_inputs(*op).is_some())
+            .count();
+        assert_eq!(defined, 256 - 23);
+    }
+}

@@ -1,0 +1,587 @@
+//! EVM instruction steps (docs/evm-steps.md) against revm, and the fixtures of the Solidity EVM
+//! step verifier's test (`contracts/test/EvmStepFixtures.t.sol`).
+//!
+//! Hand-assembled contracts exercise every stage-1 instruction and every way the transaction's
+//! frame ends; each runs through a [`Trace`] whose block roots must equal the reference
+//! executor's, every instruction witness is checked here (state hash, code, stack opening,
+//! word proofs), and the halting rules of the spec are checked against revm's results. A sample
+//! of the steps (every entry and halt, a few of each opcode) goes to
+//! `contracts/test/fixtures/evm_steps.json`, which must equal what this test generates
+//! (`UPDATE_STEP_FIXTURES=1` rewrites it).
+
+use super::step_fixtures::{GWEI, Reference, call, chain, checked_trace, dev, eip1559, genesis};
+use alloy_consensus::TxLegacy;
+use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
+use alloy_sol_types::SolValue;
+use rollup_core::{
+    chain::GenesisAccount,
+    fault::{
+        MachineState, Phase, StepKind,
+        evm::{EvmState, WORD_DEPTH, WordProof, stack_push, stage1_inputs, word_root},
+        machine::BlockItem,
+    },
+};
+use std::collections::BTreeMap;
+
+/// A tiny assembler.
+#[derive(Default, Clone)]
+struct Asm(Vec<u8>);
+
+impl Asm {
+    fn op(mut self, op: u8) -> Self {
+        self.0.push(op);
+        self
+    }
+
+    fn ops(mut self, ops: &[u8]) -> Self {
+        self.0.extend_from_slice(ops);
+        self
+    }
+
+    /// The shortest PUSH of `value` (PUSH0 for zero).
+    fn push(mut self, value: U256) -> Self {
+        let bytes = value.to_be_bytes_trimmed_vec();
+        if bytes.is_empty() {
+            return self.op(0x5f);
+        }
+        self.0.push(0x5f + bytes.len() as u8);
+        self.0.extend_from_slice(&bytes);
+        self
+    }
+
+    /// `PUSH2 value`, for jump targets whose position must not depend on their size.
+    fn push2(mut self, value: u64) -> Self {
+        self.0.push(0x61);
+        self.0.extend_from_slice(&(value as u16).to_be_bytes());
+        self
+    }
+
+    fn pushu(self, value: u64) -> Self {
+        self.push(U256::from(value))
+    }
+
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn code(self) -> Bytes {
+        self.0.into()
+    }
+}
+
+const MIN: U256 = U256::from_limbs([0, 0, 0, 1 << 63]);
+
+fn neg(x: u64) -> U256 {
+    U256::ZERO.wrapping_sub(U256::from(x))
+}
+
+/// Every arithmetic, comparison and bitwise instruction on edge operands: `PUSH b PUSH a OP POP`.
+fn arithmetic() -> Bytes {
+    let big = U256::from_be_bytes(keccak256("big").0);
+    let m1 = U256::MAX;
+    let binary: &[(u8, U256, U256)] = &[
+        (0x01, m1, U256::from(2)),
+        (0x02, big, big),
+        (0x03, U256::ZERO, U256::from(1)),
+        (0x04, big, U256::ZERO),
+        (0x04, big, U256::from(7)),
+        (0x05, MIN, m1),
+        (0x05, neg(7), U256::from(2)),
+        (0x06, big, U256::ZERO),
+        (0x06, big, U256::from(1000)),
+        (0x07, neg(7), U256::from(3)),
+        (0x07, U256::from(7), neg(3)),
+        (0x0a, U256::from(2), U256::from(255)),
+        (0x0a, U256::from(3), U256::ZERO),
+        (0x0a, big, big),
+        (0x0b, U256::ZERO, U256::from(0xff)),
+        (0x0b, U256::from(1), U256::from(0x7fff)),
+        (0x0b, U256::from(31), big),
+        (0x0b, m1, big),
+        (0x10, U256::from(1), U256::from(2)),
+        (0x11, U256::from(1), U256::from(2)),
+        (0x12, neg(1), U256::from(1)),
+        (0x13, neg(1), U256::from(1)),
+        (0x14, big, big),
+        (0x16, big, m1),
+        (0x17, big, U256::from(1)),
+        (0x18, big, m1),
+        (0x1a, U256::ZERO, big),
+        (0x1a, U256::from(31), big),
+        (0x1a, U256::from(32), big),
+        (0x1b, U256::from(4), big),
+        (0x1b, U256::from(256), big),
+        (0x1c, U256::from(255), m1),
+        (0x1c, m1, big),
+        (0x1d, U256::from(4), neg(100)),
+        (0x1d, U256::from(300), neg(100)),
+        (0x1d, U256::from(300), U256::from(100)),
+    ];
+    let mut asm = Asm::default();
+    for (op, a, b) in binary {
+        asm = asm.push(*b).push(*a).op(*op).op(0x50);
+    }
+    for (op, a) in [(0x15, U256::ZERO), (0x15, big), (0x19, big)] {
+        asm = asm.push(a).op(op).op(0x50);
+    }
+    for (op, a, b, n) in [
+        (0x08, m1, m1, U256::from(12345)),
+        (0x08, U256::from(1), U256::from(2), U256::ZERO),
+        (0x09, m1, m1, U256::from(12345)),
+        (0x09, big, big, U256::ZERO),
+    ] {
+        asm = asm.push(n).push(b).push(a).op(op).op(0x50);
+    }
+    asm.op(0x00).code()
+}
+
+/// The context instructions, and CALLDATALOAD at offsets inside, across and past the data.
+fn context() -> Bytes {
+    let mut asm = Asm::default();
+    for op in [
+        0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48,
+        0x4a, 0x58, 0x59, 0x5a, 0x5f,
+    ] {
+        asm = asm.op(op).op(0x50);
+    }
+    for offset in [
+        U256::ZERO,
+        U256::from(4),
+        U256::from(31),
+        U256::from(35),
+        U256::from(36),
+        MIN,
+    ] {
+        asm = asm.push(offset).op(0x35).op(0x50);
+    }
+    asm.pushu(0).op(0x49).op(0x50).op(0x00).code()
+}
+
+/// Memory: aligned and unaligned stores and loads, MSTORE8, expansion.
+fn memory() -> Bytes {
+    let word = U256::from_be_bytes(keccak256("word").0);
+    Asm::default()
+        .push(word)
+        .pushu(0)
+        .op(0x52)
+        .push(neg(2))
+        .pushu(33)
+        .op(0x52)
+        .pushu(0xab)
+        .pushu(100)
+        .op(0x53)
+        .pushu(0)
+        .op(0x51)
+        .pushu(17)
+        .op(0x51)
+        .pushu(0x1000)
+        .op(0x51)
+        .op(0x59)
+        .push(word)
+        .pushu(0x2000 - 5)
+        .op(0x52)
+        .pushu(0x2000 - 20)
+        .op(0x51)
+        .ops(&[0x50, 0x50, 0x50, 0x50, 0x50])
+        .op(0x00)
+        .code()
+}
+
+/// Every PUSH, DUP and SWAP, jumps taken and not, a loop, then RETURN of 32 bytes.
+fn control() -> Bytes {
+    let mut asm = Asm::default();
+    for n in 1..=32u8 {
+        asm.0.push(0x5f + n);
+        asm.0
+            .extend((0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)));
+        asm = asm.op(0x50);
+    }
+    for i in 0..17u64 {
+        asm = asm.pushu(i + 1);
+    }
+    for op in 0x80..=0x8fu8 {
+        asm = asm.op(op).op(0x50);
+    }
+    for op in 0x90..=0x9fu8 {
+        asm = asm.op(op);
+    }
+    for _ in 0..17 {
+        asm = asm.op(0x50);
+    }
+    // JUMP over an INVALID to a JUMPDEST (targets as PUSH2).
+    let at = asm.len();
+    asm = asm.push2(at + 5).op(0x56).op(0xfe).op(0x5b);
+    // JUMPI not taken, then taken over an INVALID.
+    let at = asm.len();
+    let asm = asm
+        .op(0x5f)
+        .push2(at + 12)
+        .op(0x57)
+        .pushu(1)
+        .push2(at + 12)
+        .op(0x57)
+        .op(0xfe)
+        .op(0x5b);
+    // A countdown loop: 3 iterations.
+    let mut asm = asm.pushu(3);
+    let top = asm.len();
+    asm = asm
+        .op(0x5b)
+        .pushu(1)
+        .op(0x90)
+        .op(0x03)
+        .op(0x80)
+        .push2(top)
+        .op(0x57);
+    asm.op(0x50)
+        .op(0x58)
+        .pushu(0)
+        .op(0x52)
+        .pushu(32)
+        .pushu(0)
+        .op(0xf3)
+        .code()
+}
+
+/// A contract for each way the frame ends.
+fn halts() -> Vec<(&'static str, Bytes, u64)> {
+    let gas = 100_000;
+    let mut overflow = Asm::default();
+    for _ in 0..1025 {
+        overflow = overflow.op(0x5f);
+    }
+    vec![
+        (
+            "revert",
+            Asm::default()
+                .pushu(7)
+                .pushu(0)
+                .op(0x52)
+                .pushu(64)
+                .pushu(0)
+                .op(0xfd)
+                .code(),
+            gas,
+        ),
+        ("invalid", Asm::default().op(0xfe).code(), gas),
+        ("undefined", Asm::default().op(0x0c).code(), gas),
+        (
+            "clz-not-prague",
+            Asm::default().pushu(1).op(0x1e).code(),
+            gas,
+        ),
+        ("underflow", Asm::default().pushu(1).op(0x01).code(), gas),
+        ("overflow", overflow.code(), gas),
+        (
+            "jump-into-push-data",
+            Bytes::from_static(&[0x60, 0x04, 0x56, 0x60, 0x5b, 0x00]),
+            gas,
+        ),
+        (
+            "jump-past-end",
+            Asm::default().pushu(0xffff).op(0x56).code(),
+            gas,
+        ),
+        (
+            "jump-not-jumpdest",
+            Asm::default().pushu(0).op(0x56).code(),
+            gas,
+        ),
+        (
+            "jumpi-invalid",
+            Asm::default().pushu(1).pushu(1).op(0x57).op(0x5b).code(),
+            gas,
+        ),
+        (
+            "out-of-gas-loop",
+            Bytes::from_static(&[0x5b, 0x5f, 0x56]),
+            21_000 + 200,
+        ),
+        (
+            "memory-out-of-gas",
+            Asm::default().pushu(1 << 32).op(0x51).code(),
+            gas,
+        ),
+        (
+            "offset-past-u64",
+            Asm::default().push(U256::from(1) << 64).op(0x51).code(),
+            gas,
+        ),
+        (
+            "return-huge",
+            Asm::default().pushu(1 << 40).pushu(0).op(0xf3).code(),
+            gas,
+        ),
+        (
+            "revert-empty-huge-offset",
+            Asm::default().pushu(0).push(MIN).op(0xfd).code(),
+            gas,
+        ),
+        (
+            "runs-off-the-end",
+            Asm::default().pushu(1).pushu(2).op(0x01).code(),
+            gas,
+        ),
+        (
+            "truncated-push32",
+            Bytes::from_static(&[0x7f, 0x01, 0x02]),
+            gas,
+        ),
+        (
+            "exp-out-of-gas",
+            Asm::default().push(U256::MAX).pushu(3).op(0x0a).code(),
+            21_000 + 1_000,
+        ),
+        (
+            "sload-rest-of-transaction",
+            Asm::default().op(0x33).op(0x54).code(),
+            gas,
+        ),
+    ]
+}
+
+fn contract_address(i: u64) -> Address {
+    Address::left_padding_from(&(0xe7e0_0000 + i).to_be_bytes())
+}
+
+/// An instruction witness: state, code, stack items, stack rest, word proofs, block.
+type Instruction = (EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem);
+
+/// The `IN_TX` proof's parts.
+fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
+    let (kind, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
+    if kind != U256::from(1) {
+        assert_eq!(kind, U256::ZERO, "entry or instruction");
+        return None;
+    }
+    Some(<Instruction>::abi_decode_params(&body).expect("instruction witness"))
+}
+
+fn check_words(words: &[WordProof], root: B256) {
+    for (i, w) in words.iter().enumerate() {
+        let siblings: [B256; WORD_DEPTH] = w.siblings;
+        // Reads open the root; writes chain, so only the first is checked against it here.
+        if i == 0 {
+            assert_eq!(
+                word_root(w.index, w.word, &siblings),
+                root,
+                "word proof {i}"
+            );
+        }
+    }
+}
+
+#[derive(Default)]
+struct Fixtures {
+    opcodes: Vec<u16>,
+    pres: Vec<String>,
+    proofs: Vec<String>,
+    posts: Vec<String>,
+}
+
+impl Fixtures {
+    fn push(&mut self, opcode: u16, pre: &MachineState, proof: &[u8], post: &MachineState) {
+        self.opcodes.push(opcode);
+        self.pres.push(hex::encode_prefixed(pre.abi_encode()));
+        self.proofs.push(hex::encode_prefixed(proof));
+        self.posts.push(hex::encode_prefixed(post.abi_encode()));
+    }
+
+    fn json(&self) -> String {
+        let value = serde_json::json!({
+            "chainId": chain().chain_id,
+            "opcodes": self.opcodes,
+            "pres": self.pres,
+            "proofs": self.proofs,
+            "posts": self.posts,
+        });
+        serde_json::to_string_pretty(&value).expect("json") + "\n"
+    }
+}
+
+#[test]
+fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
+    let mut genesis = genesis();
+    let mut programs: Vec<(String, Bytes, u64, Bytes, u128)> = vec![
+        ("arithmetic".into(), arithmetic(), 300_000, Bytes::new(), 0),
+        (
+            "context".into(),
+            context(),
+            200_000,
+            Bytes::from(keccak256("calldata").to_vec())
+                .iter()
+                .chain([1u8, 2, 3, 4].iter())
+                .copied()
+                .collect(),
+            1234,
+        ),
+        ("memory".into(), memory(), 200_000, Bytes::new(), 0),
+        ("control".into(), control(), 200_000, Bytes::new(), 5),
+    ];
+    for (name, code, gas) in halts() {
+        programs.push((name.into(), code, gas, Bytes::new(), 0));
+    }
+    for (i, (_, code, ..)) in programs.iter().enumerate() {
+        genesis.alloc.insert(
+            contract_address(i as u64),
+            GenesisAccount {
+                code: Some(code.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    let mut reference = Reference::new(&genesis);
+    let mut fixtures = Fixtures::default();
+    let mut seen: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut halts_checked = 0;
+    let mut instructions = 0;
+    // One block per program, alternating senders and transaction types.
+    for (i, (name, _, gas, data, value)) in programs.iter().enumerate() {
+        let to = contract_address(i as u64);
+        let key = dev(i % 8);
+        let nonce = (i / 8) as u64;
+        let raw = if i % 5 == 4 {
+            super::step_fixtures::sign(
+                &key,
+                TxLegacy {
+                    chain_id: Some(chain().chain_id),
+                    nonce,
+                    gas_price: 2 * GWEI,
+                    gas_limit: *gas,
+                    to: call(to),
+                    value: U256::from(*value),
+                    input: data.clone(),
+                },
+            )
+        } else {
+            super::step_fixtures::sign(&key, eip1559(nonce, call(to), *value, *gas, data.clone()))
+        };
+        let pre = reference.state.clone();
+        let (items, roots) = reference.run(vec![vec![raw]]);
+        let trace = checked_trace(pre, items, &roots);
+        let mut entered = false;
+        for step in trace.steps() {
+            let step = step.expect("step");
+            if step.kind != StepKind::Evm {
+                continue;
+            }
+            if step.proof.is_empty() {
+                // The rest of the transaction: only where the next instruction is not stage 1.
+                assert!(entered, "{name}: every program is entered");
+                assert_eq!(step.post.phase(), Some(Phase::TxExecuted), "{name}");
+                continue;
+            }
+            let Some((evm, code, top, rest, words, block)) = decode_instruction(&step.proof) else {
+                entered = true;
+                fixtures.push(256, &step.pre, &step.proof, &step.post);
+                continue;
+            };
+            instructions += 1;
+            assert_eq!(evm.hash(), step.pre.evm, "{name}: state hash");
+            assert_eq!(keccak256(&code), evm.codeHash, "{name}: code");
+            assert_eq!(block.item_hash(), step.pre.blockItem, "{name}: block item");
+            let op = code.get(evm.pc as usize).copied().unwrap_or(0);
+            let inputs = stage1_inputs(op).expect("a stage-1 instruction has a witness");
+            if usize::from(evm.stackSize) >= inputs {
+                assert_eq!(top.len(), inputs, "{name}: stack items of {op:#x}");
+                let opened = top.iter().rev().fold(rest, |h, x| stack_push(h, *x));
+                assert_eq!(opened, evm.stack, "{name}: stack opening at pc {}", evm.pc);
+            } else {
+                assert!(top.is_empty());
+            }
+            match op {
+                0x51..=0x53 => check_words(&words, evm.memRoot),
+                0x35 => check_words(&words, evm.calldataRoot),
+                _ => assert!(words.is_empty(), "{name}: no words for {op:#x}"),
+            }
+            let halted = step.post.phase() == Some(Phase::TxExecuted);
+            if halted {
+                halts_checked += 1;
+                check_halt(name, op, &evm, &step.pre, &step.post);
+            } else {
+                assert_eq!(step.post.phase(), Some(Phase::InTx), "{name}");
+            }
+            let count = seen.entry(op).or_default();
+            *count += 1;
+            if halted || *count <= 3 {
+                fixtures.push(u16::from(op), &step.pre, &step.proof, &step.post);
+            }
+        }
+        assert!(entered, "{name} was entered");
+    }
+
+    // Every stage-1 opcode that Prague defines ran at least once.
+    let missing: Vec<String> = (0..=255u8)
+        .filter(|op| stage1_inputs(*op).is_some() && !seen.contains_key(op))
+        .filter(|op| ![0x0d, 0x0e, 0x0f, 0x1f].contains(op) && !(0x21..=0x2f).contains(op))
+        .filter(|op| !(0x4b..=0x4f).contains(op) && !(0xa5..=0xef).contains(op))
+        .filter(|op| !(0xf6..=0xf9).contains(op) && ![0xfb, 0xfc].contains(op))
+        .map(|op| format!("{op:#04x}"))
+        .collect();
+    assert!(missing.is_empty(), "stage-1 opcodes never run: {missing:?}");
+    assert!(halts_checked >= 18, "{halts_checked} halts");
+    assert!(instructions > 1000, "{instructions} instruction steps");
+
+    let json = fixtures.json();
+    assert!(json.len() < 4_000_000, "{} bytes", json.len());
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/test/fixtures/evm_steps.json"
+    );
+    if std::env::var_os("UPDATE_STEP_FIXTURES").is_some() {
+        std::fs::write(path, &json).expect("write fixtures");
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == json,
+        "{path} is not what the step machine generates; rerun with UPDATE_STEP_FIXTURES=1"
+    );
+}
+
+/// The spec's halting table (docs/evm-steps.md section 4) against revm's result.
+fn check_halt(name: &str, op: u8, evm: &EvmState, pre: &MachineState, post: &MachineState) {
+    assert_eq!(post.evm, B256::ZERO, "{name}");
+    assert_eq!(post.refund, 0, "{name}");
+    let fields = |s: &MachineState| {
+        (
+            s.caller,
+            s.txGasLimit,
+            s.effectiveGasPrice,
+            s.priorityFee,
+            s.floorGas,
+            s.inputs,
+            s.blockItem,
+            s.blockGasUsed,
+            s.txsLeft,
+        )
+    };
+    assert_eq!(fields(post), fields(pre), "{name}: transaction fields kept");
+    match (op, name) {
+        (0x00, _) => {
+            assert!(post.success, "{name}");
+            assert_eq!(post.gasLeft, evm.gas, "{name}: STOP costs nothing");
+            assert_eq!(post.stateRoot, pre.stateRoot, "{name}");
+        }
+        (0xf3, "control") => {
+            assert!(post.success, "{name}");
+            assert_eq!(post.stateRoot, pre.stateRoot, "{name}");
+            assert_eq!(
+                post.gasLeft, evm.gas,
+                "{name}: the memory is already 32 bytes"
+            );
+        }
+        (0xfd, _) => {
+            assert!(!post.success, "{name}");
+            assert_eq!(
+                post.stateRoot, evm.txStartRoot,
+                "{name}: reverted to the start"
+            );
+            assert!(post.gasLeft > 0, "{name}: REVERT keeps its gas");
+        }
+        _ => {
+            assert!(!post.success, "{name}: {op:#x} halts");
+            assert_eq!(post.gasLeft, 0, "{name}: an exceptional halt uses all gas");
+            assert_eq!(post.stateRoot, evm.txStartRoot, "{name}");
+        }
+    }
+}
