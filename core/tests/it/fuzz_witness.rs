@@ -162,6 +162,13 @@ fn fuzz_witness_fixtures_round_trip_and_verify() {
             continue;
         }
         witnesses += 1;
+        if StepKind::of(&state) == Some(StepKind::Evm) {
+            // `abi.encode(uint8 kind, bytes body)` (docs/evm-steps.md section 6).
+            let (kind, _) = <(U256, Bytes)>::abi_decode_params_validate(proof)
+                .expect("an IN_TX witness is a kind and a body");
+            assert!(kind <= U256::from(1), "entry or instruction");
+            continue;
+        }
         let as_start = <TxStartWitness>::abi_decode_params_validate(proof).ok();
         let as_end = <TxEndWitness>::abi_decode_params_validate(proof).ok();
         let as_block = <BlockStartWitness>::abi_decode_params_validate(proof).ok();
