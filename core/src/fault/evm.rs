@@ -11,7 +11,6 @@
 use super::machine::BlockItem;
 use crate::{
     chain::ChainConfig,
-    error::StateError,
     executor::{BlockInput, ExecError, rejection_of},
     state::{RevmDb, StateReader},
 };
@@ -395,12 +394,6 @@ fn run<R: StateReader>(
         Err(EVMError::Transaction(invalid)) => Err(EvmRunError::Refused(rejection_of(&invalid))),
         Err(EVMError::Database(e)) => Err(ExecError::State(e).into()),
         Err(other) => Err(ExecError::Evm(other.to_string()).into()),
-    }
-}
-
-impl From<StateError> for EvmRunError {
-    fn from(e: StateError) -> Self {
-        Self::Exec(ExecError::State(e))
     }
 }
 
