@@ -11,6 +11,11 @@ pub enum StateError {
     /// The backing store failed.
     #[error("state backend: {0}")]
     Backend(String),
+    /// A speculative read was abandoned on purpose: the parallel engine
+    /// leaves a transaction that reads contended state to its in-order
+    /// committer instead of running it on a guess.
+    #[error("speculative run deferred")]
+    Deferred,
 }
 
 impl revm::database::DBErrorMarker for StateError {}

@@ -215,10 +215,44 @@ pub fn receipt_with_bloom(
     cumulative_gas_used: u64,
     logs_bloom: Bloom,
 ) -> ReceiptEnvelope {
-    let receipt = Receipt {
-        status: Eip658Value::Eip658(result.is_success()),
+    receipt_of(
+        tx_type,
+        result.is_success(),
+        result.logs().to_vec(),
         cumulative_gas_used,
-        logs: result.logs().to_vec(),
+        logs_bloom,
+    )
+}
+
+/// [`receipt_with_bloom`] taking revm's result by value (its logs move into
+/// the receipt instead of being copied).
+pub fn receipt_from_result(
+    tx_type: TxType,
+    result: ExecutionResult,
+    cumulative_gas_used: u64,
+    logs_bloom: Bloom,
+) -> ReceiptEnvelope {
+    let success = result.is_success();
+    receipt_of(
+        tx_type,
+        success,
+        result.into_logs(),
+        cumulative_gas_used,
+        logs_bloom,
+    )
+}
+
+fn receipt_of(
+    tx_type: TxType,
+    success: bool,
+    logs: Vec<Log>,
+    cumulative_gas_used: u64,
+    logs_bloom: Bloom,
+) -> ReceiptEnvelope {
+    let receipt = Receipt {
+        status: Eip658Value::Eip658(success),
+        cumulative_gas_used,
+        logs,
     };
     let with_bloom = ReceiptWithBloom::new(receipt, logs_bloom);
     match tx_type {
@@ -269,19 +303,41 @@ impl BlockOutcome {
         bloom: Bloom,
     ) {
         self.changes.apply_evm_state(evm_state);
-        let gas_used = result.tx_gas_used();
-        self.gas_used += gas_used;
-        let receipt = receipt_with_bloom(tx.inner().tx_type(), result, self.gas_used, bloom);
+        self.gas_used += result.tx_gas_used();
+        self.executed
+            .push(ExecutedTx::new(tx, result, self.gas_used, bloom));
+    }
+}
+
+impl ExecutedTx {
+    /// An included transaction's record: its receipt carries the block's gas
+    /// used up to and including it.
+    pub fn new(
+        tx: Recovered<TxEnvelope>,
+        result: &ExecutionResult,
+        cumulative_gas_used: u64,
+        bloom: Bloom,
+    ) -> Self {
+        let receipt = receipt_with_bloom(tx.inner().tx_type(), result, cumulative_gas_used, bloom);
+        Self::with_receipt(tx, receipt, result.tx_gas_used())
+    }
+
+    /// An included transaction's record from its receipt.
+    pub fn with_receipt(
+        tx: Recovered<TxEnvelope>,
+        receipt: ReceiptEnvelope,
+        gas_used: u64,
+    ) -> Self {
         let contract_address = match tx.inner().kind() {
             TxKind::Create => Some(tx.signer().create(tx.inner().nonce())),
             TxKind::Call(_) => None,
         };
-        self.executed.push(ExecutedTx {
+        Self {
             tx,
             receipt,
             gas_used,
             contract_address,
-        });
+        }
     }
 }
 

@@ -90,44 +90,32 @@ impl StateChanges {
     /// Folds one transaction's revm output into this change set, with revm's
     /// commit rules plus EIP-161 clearing of touched empty accounts.
     pub fn apply_evm_state(&mut self, state: &EvmState) {
-        for (address, account) in state.iter() {
-            if !account.is_touched() {
-                continue;
-            }
-            let address = *address;
-            if account.is_selfdestructed() {
-                self.wipe(address);
-                self.accounts.insert(address, None);
-                continue;
-            }
-            if account.is_created() {
-                self.wipe(address);
-            }
-            let info = &account.info;
-            if let Some(code) = &info.code
-                && info.code_hash != KECCAK_EMPTY
-            {
-                self.codes
-                    .entry(info.code_hash)
-                    .or_insert_with(|| code.original_bytes());
-            }
-            let post = account_state_of(info);
-            if post.is_empty() {
-                self.wipe(address);
-                self.accounts.insert(address, None);
-                continue;
-            }
-            self.accounts.insert(address, Some(post));
-            let slots = self.storage.entry(address).or_default();
-            for (slot, value) in account.storage.iter() {
-                if value.is_changed() || account.is_created() {
-                    slots.insert(*slot, value.present_value);
+        self.apply_effects_shard(&TxEffects::from_evm_state(state), 0, 1);
+    }
+
+    /// Merges another shard of the same block's changes (see
+    /// [`StateChanges::apply_effects_shard`]): shards hold disjoint accounts
+    /// and disjoint slots.
+    pub fn append_shard(&mut self, mut other: StateChanges) {
+        self.accounts.append(&mut other.accounts);
+        self.destroyed.append(&mut other.destroyed);
+        self.codes.append(&mut other.codes);
+        for (address, mut slots) in other.storage {
+            match self.storage.entry(address) {
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    entry.insert(slots);
+                }
+                std::collections::btree_map::Entry::Occupied(mut entry) => {
+                    entry.get_mut().append(&mut slots);
                 }
             }
-            if slots.is_empty() {
-                self.storage.remove(&address);
-            }
         }
+    }
+
+    /// Records that an account's storage was wiped (EIP-161 clearing of an
+    /// empty account, self-destruction, re-creation).
+    pub fn wipe_storage(&mut self, address: Address) {
+        self.wipe(address);
     }
 
     fn wipe(&mut self, address: Address) {
@@ -151,6 +139,135 @@ impl StateChanges {
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty() && self.storage.is_empty() && self.destroyed.is_empty()
     }
+}
+
+/// One transaction's state changes digested from revm's output: exactly what
+/// [`StateChanges::apply_evm_state`] folds, in a compact form that can outlive
+/// revm's state (the parallel engine keeps one per transaction of a block).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxEffects {
+    /// Every account the transaction touched.
+    pub accounts: Vec<AccountEffect>,
+}
+
+/// What a transaction did to one account it touched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountEffect {
+    /// The account.
+    pub address: Address,
+    /// Its post-state; `None` when it was deleted (self-destructed, or
+    /// touched while empty, which EIP-161 deletes).
+    pub post: Option<AccountState>,
+    /// Its storage was wiped (created, or deleted) before `slots` were written.
+    pub wiped: bool,
+    /// Its code, by hash, when it has code.
+    pub code: Option<(B256, Bytes)>,
+    /// Post-values of the slots it wrote (every slot of a created account).
+    pub slots: Vec<(U256, U256)>,
+}
+
+impl TxEffects {
+    /// Digests revm's output with the rules of [`StateChanges::apply_evm_state`].
+    pub fn from_evm_state(state: &EvmState) -> Self {
+        let mut accounts = Vec::with_capacity(state.len());
+        for (address, account) in state.iter() {
+            if !account.is_touched() {
+                continue;
+            }
+            if account.is_selfdestructed() {
+                accounts.push(AccountEffect {
+                    address: *address,
+                    post: None,
+                    wiped: true,
+                    code: None,
+                    slots: Vec::new(),
+                });
+                continue;
+            }
+            let info = &account.info;
+            let code = match &info.code {
+                Some(code) if info.code_hash != KECCAK_EMPTY => {
+                    Some((info.code_hash, code.original_bytes()))
+                }
+                _ => None,
+            };
+            let post = account_state_of(info);
+            if post.is_empty() {
+                accounts.push(AccountEffect {
+                    address: *address,
+                    post: None,
+                    wiped: true,
+                    code,
+                    slots: Vec::new(),
+                });
+                continue;
+            }
+            accounts.push(AccountEffect {
+                address: *address,
+                post: Some(post),
+                wiped: account.is_created(),
+                code,
+                slots: account
+                    .storage
+                    .iter()
+                    .filter(|(_, value)| value.is_changed() || account.is_created())
+                    .map(|(slot, value)| (*slot, value.present_value))
+                    .collect(),
+            });
+        }
+        Self { accounts }
+    }
+
+    /// The effect on `address`, if the transaction touched it.
+    pub fn account(&self, address: &Address) -> Option<&AccountEffect> {
+        self.accounts.iter().find(|a| a.address == *address)
+    }
+}
+
+impl StateChanges {
+    /// Folds one shard of a transaction's digested effects, for a fold on
+    /// several threads: the accounts and the slots whose shard (of `shards`)
+    /// is `shard`; every shard applies every wipe to its own slots. Merging
+    /// all shards with [`StateChanges::append_shard`] gives the unsharded
+    /// result.
+    pub fn apply_effects_shard(&mut self, effects: &TxEffects, shard: usize, shards: usize) {
+        for effect in &effects.accounts {
+            let address = effect.address;
+            let own_account = account_shard(&address, shards) == shard;
+            if effect.wiped {
+                self.wipe(address);
+            }
+            if own_account {
+                if let Some((hash, code)) = &effect.code {
+                    self.codes.entry(*hash).or_insert_with(|| code.clone());
+                }
+                self.accounts.insert(address, effect.post);
+            }
+            if effect.post.is_none() {
+                continue;
+            }
+            let slots = self.storage.entry(address).or_default();
+            for (slot, value) in &effect.slots {
+                if slot_shard(&address, slot, shards) == shard {
+                    slots.insert(*slot, *value);
+                }
+            }
+            if slots.is_empty() {
+                self.storage.remove(&address);
+            }
+        }
+    }
+}
+
+/// The shard of an account in a sharded fold.
+fn account_shard(address: &Address, shards: usize) -> usize {
+    address.0[19] as usize % shards
+}
+
+/// The shard of a storage slot in a sharded fold (slots of one account, such
+/// as a token's balances, spread over all shards).
+fn slot_shard(address: &Address, slot: &U256, shards: usize) -> usize {
+    (address.0[19] as usize ^ slot.as_limbs()[0] as usize) % shards
 }
 
 /// Converts revm's account info into our account fields.

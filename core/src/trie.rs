@@ -3,6 +3,7 @@
 
 use crate::state::{AccountState, StateChanges, WorldState};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
+use alloy_rlp::Encodable as _;
 use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
 use std::collections::BTreeMap;
 
@@ -46,6 +47,10 @@ impl StateCommitment {
 
     /// Applies a block's changes; the next `root()` reflects them.
     pub fn apply(&mut self, changes: &StateChanges) {
+        self.apply_inner(changes, 1);
+    }
+
+    fn apply_inner(&mut self, changes: &StateChanges, threads: usize) {
         self.root = None;
         for address in &changes.destroyed {
             self.storage.remove(&keccak256(address));
@@ -78,7 +83,7 @@ impl StateCommitment {
                         .map(|a| a.storage_root)
                         .unwrap_or(EMPTY_ROOT_HASH);
                     let storage_root = if changes.destroyed.contains(address) {
-                        self.storage_root_hashed(&hashed)
+                        self.storage_root_hashed(&hashed, threads)
                     } else {
                         previous_root
                     };
@@ -88,7 +93,7 @@ impl StateCommitment {
             }
         }
         for hashed in dirty_storage {
-            let root = self.storage_root_hashed(&hashed);
+            let root = self.storage_root_hashed(&hashed, threads);
             if self.storage.get(&hashed).is_some_and(|s| s.is_empty()) {
                 self.storage.remove(&hashed);
             }
@@ -98,35 +103,44 @@ impl StateCommitment {
         }
         for address in &changes.destroyed {
             let hashed = keccak256(address);
-            let root = self.storage_root_hashed(&hashed);
+            let root = self.storage_root_hashed(&hashed, threads);
             if let Some(account) = self.accounts.get_mut(&hashed) {
                 account.storage_root = root;
             }
         }
     }
 
-    fn storage_root_hashed(&self, hashed: &B256) -> B256 {
+    fn storage_root_hashed(&self, hashed: &B256, threads: usize) -> B256 {
         self.storage
             .get(hashed)
-            .map(storage_root_of)
+            .map(|slots| storage_root_with_threads(slots, threads))
             .unwrap_or(EMPTY_ROOT_HASH)
     }
 
     /// The state root.
     pub fn root(&mut self) -> B256 {
+        self.root_with_threads(1)
+    }
+
+    /// The state root, hashed on up to `threads` threads (same result as
+    /// [`StateCommitment::root`]).
+    pub fn root_with_threads(&mut self, threads: usize) -> B256 {
         if let Some(root) = self.root {
             return root;
         }
-        let mut hb = HashBuilder::default();
-        let mut buf = Vec::with_capacity(128);
-        for (key, account) in &self.accounts {
-            buf.clear();
-            alloy_rlp::Encodable::encode(account, &mut buf);
-            hb.add_leaf(Nibbles::unpack(key), &buf);
-        }
-        let root = hb.root();
+        let root = trie_root(
+            &self.accounts,
+            |account, buf| alloy_rlp::Encodable::encode(account, buf),
+            threads,
+        );
         self.root = Some(root);
         root
+    }
+
+    /// [`StateCommitment::apply`] with the storage roots of large storage
+    /// tries hashed on up to `threads` threads.
+    pub fn apply_with_threads(&mut self, changes: &StateChanges, threads: usize) {
+        self.apply_inner(changes, threads);
     }
 
     /// EIP-1186 proof of an account and some of its slots against `root()`.
@@ -202,14 +216,114 @@ fn trie_account(account: &AccountState, storage_root: B256) -> TrieAccount {
 
 /// The root of one storage trie given its hashed-key leaves.
 pub fn storage_root_of(slots: &BTreeMap<B256, U256>) -> B256 {
-    if slots.is_empty() {
-        return EMPTY_ROOT_HASH;
+    storage_root_with_threads(slots, 1)
+}
+
+/// [`storage_root_of`] on up to `threads` threads.
+pub fn storage_root_with_threads(slots: &BTreeMap<B256, U256>, threads: usize) -> B256 {
+    trie_root(
+        slots,
+        |value, buf| alloy_rlp::Encodable::encode(value, buf),
+        threads,
+    )
+}
+
+/// Below this many leaves a trie is hashed on one thread.
+const PARALLEL_TRIE_MIN_LEAVES: usize = 2048;
+
+/// The Merkle Patricia root of a trie whose leaves are keyed by 32-byte
+/// hashes, each value RLP-encoded by `encode`.
+///
+/// On several threads, the sixteen subtries under the root's branch node are
+/// hashed independently (the keys stripped of their first nibble) and the
+/// branch is encoded from their hashes. With 64-nibble keys no node below the
+/// root is shorter than 32 bytes (a leaf holds a 63-nibble path; extensions
+/// and branches hold hashes), so every child is referenced by its hash and
+/// the result is exactly the one-pass root. A trie whose leaves share one
+/// first nibble has no branch at the root and is hashed in one pass.
+fn trie_root<V: Sync>(
+    leaves: &BTreeMap<B256, V>,
+    encode: impl Fn(&V, &mut Vec<u8>) + Sync,
+    threads: usize,
+) -> B256 {
+    let subtrie = |first: u8, strip: usize| {
+        let mut lo = B256::ZERO;
+        lo.0[0] = first << 4;
+        let mut hb = HashBuilder::default();
+        let mut buf = Vec::with_capacity(128);
+        let mut any = false;
+        let range = if strip == 0 {
+            leaves.range::<B256, _>(..)
+        } else if first == 15 {
+            leaves.range::<B256, _>(lo..)
+        } else {
+            let mut hi = B256::ZERO;
+            hi.0[0] = (first + 1) << 4;
+            leaves.range::<B256, _>(lo..hi)
+        };
+        for (key, value) in range {
+            buf.clear();
+            encode(value, &mut buf);
+            hb.add_leaf(Nibbles::unpack(key).slice(strip..), &buf);
+            any = true;
+        }
+        any.then(|| hb.root())
+    };
+    let spread = {
+        let first = leaves.keys().next().map(|k| k.0[0] >> 4);
+        let last = leaves.keys().next_back().map(|k| k.0[0] >> 4);
+        first != last
+    };
+    if threads <= 1 || leaves.len() < PARALLEL_TRIE_MIN_LEAVES || !spread {
+        return subtrie(0, 0).unwrap_or(EMPTY_ROOT_HASH);
     }
-    let mut hb = HashBuilder::default();
-    for (key, value) in slots {
-        hb.add_leaf(Nibbles::unpack(key), &alloy_rlp::encode(value));
+    let threads = threads.min(16);
+    let mut children = [None; 16];
+    std::thread::scope(|scope| {
+        let subtrie = &subtrie;
+        let handles: Vec<_> = (1..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..16)
+                        .step_by(threads)
+                        .map(|n| (n, subtrie(n as u8, 1)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for n in (0..16).step_by(threads) {
+            children[n] = subtrie(n as u8, 1);
+        }
+        for handle in handles {
+            for (n, child) in handle.join().expect("trie hashing does not panic") {
+                children[n] = child;
+            }
+        }
+    });
+    branch_hash(&children)
+}
+
+/// Keccak of a branch node with the given child hashes and no value.
+fn branch_hash(children: &[Option<B256>; 16]) -> B256 {
+    let payload_length: usize = children
+        .iter()
+        .map(|c| if c.is_some() { 33 } else { 1 })
+        .sum::<usize>()
+        + 1;
+    let mut out = Vec::with_capacity(payload_length + 3);
+    alloy_rlp::Header {
+        list: true,
+        payload_length,
     }
-    hb.root()
+    .encode(&mut out);
+    for child in children {
+        match child {
+            Some(hash) => hash.encode(&mut out),
+            None => out.push(alloy_rlp::EMPTY_STRING_CODE),
+        }
+    }
+    out.push(alloy_rlp::EMPTY_STRING_CODE);
+    keccak256(out)
 }
 
 /// An account's Merkle proof and its storage proofs.
@@ -289,5 +403,72 @@ mod tests {
         }
         let expected = alloy_trie::root::state_root_unhashed(reference);
         assert_eq!(StateCommitment::from_state(&state).root(), expected);
+    }
+
+    /// Leaves with keys from a small deterministic generator; `skew` puts
+    /// every key under one first nibble, or most of them.
+    fn leaves(n: u64, skew: Option<u8>) -> BTreeMap<B256, U256> {
+        (0..n)
+            .map(|i| {
+                let mut key = keccak256(i.to_be_bytes());
+                if let Some(nibble) = skew
+                    && (i % 10 != 0 || n < 5000)
+                {
+                    key.0[0] = (nibble << 4) | (key.0[0] & 0x0f);
+                }
+                (key, U256::from(i + 1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parallel_trie_root_equals_the_one_pass_root() {
+        for n in [0, 1, 2, 17, 2047, 2048, 3000, 20_000] {
+            for skew in [None, Some(0), Some(7), Some(15)] {
+                let slots = leaves(n, skew);
+                let one_pass = storage_root_of(&slots);
+                for threads in [2, 3, 16, 64] {
+                    assert_eq!(
+                        storage_root_with_threads(&slots, threads),
+                        one_pass,
+                        "{n} leaves, skew {skew:?}, {threads} threads"
+                    );
+                }
+            }
+        }
+        // And against alloy-trie's own root of the same leaves.
+        let slots = leaves(5000, None);
+        let expected = alloy_trie::root::storage_root(slots.iter().map(|(k, v)| (*k, *v)));
+        assert_eq!(storage_root_with_threads(&slots, 2), expected);
+    }
+
+    #[test]
+    fn parallel_apply_and_root_equal_sequential() {
+        let mut state = WorldState::default();
+        let token = Address::with_last_byte(0xee);
+        state.insert_account(token, AccountState::with_balance(U256::ZERO), None);
+        for i in 1..5000u64 {
+            let address = Address::from_word(keccak256(i.to_be_bytes()));
+            state.insert_account(address, AccountState::with_balance(U256::from(i)), None);
+            state.set_storage(token, U256::from(i), U256::from(i * 3));
+        }
+        let mut sequential = StateCommitment::from_state(&state);
+        let mut parallel = sequential.clone();
+        assert_eq!(sequential.root(), parallel.root_with_threads(2));
+        let mut changes = StateChanges::default();
+        for i in (1..5000u64).step_by(3) {
+            let address = Address::from_word(keccak256(i.to_be_bytes()));
+            changes
+                .accounts
+                .insert(address, Some(AccountState::with_balance(U256::from(i + 7))));
+            changes
+                .storage
+                .entry(token)
+                .or_default()
+                .insert(U256::from(i), U256::ZERO);
+        }
+        sequential.apply(&changes);
+        parallel.apply_with_threads(&changes, 2);
+        assert_eq!(sequential.root(), parallel.root_with_threads(2));
     }
 }

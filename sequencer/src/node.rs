@@ -436,10 +436,15 @@ impl Node {
             .map(|(h, _)| *h)
             .collect();
         let root = {
+            // The state root is hashed on the parallel engine's threads too.
+            let threads = match self.config.engine {
+                Engine::Parallel => self.config.parallel.threads,
+                Engine::Sequential => 1,
+            };
             let mut commitment = self.commitment.lock();
-            commitment.1.apply(&changes);
+            commitment.1.apply_with_threads(&changes, threads);
             commitment.0 = input.number;
-            commitment.1.root()
+            commitment.1.root_with_threads(threads)
         };
         let block = seal_block(parent_hash, &input, outcome, root, l1_origin);
         let _span =

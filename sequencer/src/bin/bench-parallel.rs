@@ -1,6 +1,10 @@
 //! `bench-parallel`: the parallel engine against the sequential reference
 //! executor on blocks of 10,000+ transactions over a 100,000-account state,
-//! one workload per conflict pattern. Prints a table and, last, one JSON line.
+//! one workload per conflict pattern. A block's time is its execution plus
+//! its state root (the trie updated with the block's changes and hashed), as
+//! a node spends it; both parts are reported. Every parallel result and root is
+//! checked against the sequential one before a figure is printed. Prints a
+//! table and, last, one JSON line.
 
 use alloy_consensus::{TxEnvelope, transaction::Recovered};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
@@ -9,6 +13,7 @@ use rollup_core::{
     chain::ChainConfig,
     executor::{BlockInput, BlockOutcome, execute_block},
     state::WorldState,
+    trie::StateCommitment,
 };
 use rollup_sequencer::parallel::{
     ParallelConfig, execute_block_parallel, execute_block_parallel_with_access,
@@ -165,7 +170,7 @@ fn workloads(args: &Args, d: &Deployed) -> Vec<Workload> {
                 .collect(),
         },
         Workload {
-            name: "counter",
+            name: "conflict",
             what: "one contract everyone writes",
             txs: (0..n).map(|i| counter(sender(i))).collect(),
         },
@@ -235,8 +240,9 @@ fn main() -> eyre::Result<()> {
         base_fee: 1_000_000_000,
         prevrandao: B256::repeat_byte(1),
     };
+    let commitment = StateCommitment::from_state(&pre);
     println!(
-        "{:<10} {:<44} {:>7} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>7}",
+        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
         "workload",
         "",
         "txs",
@@ -245,66 +251,87 @@ fn main() -> eyre::Result<()> {
         "seq Mg/s",
         "par Mg/s",
         "speedup",
+        "exec",
         "avail",
+        "seq rt",
+        "par rt",
         "re-run"
     );
     let mut results = serde_json::Map::new();
     for w in workloads(&args, &deployed) {
-        let mut seq_times = Vec::new();
-        let mut par_times = Vec::new();
+        let mut seq = Samples::default();
+        let mut par = Samples::default();
         let mut reference = None;
         let mut stats = None;
         for _ in 0..args.runs.max(1) {
-            let txs = w.txs.clone();
+            // Sequential reference: execute, then the state root on one thread.
+            let (txs, mut trie) = (w.txs.clone(), commitment.clone());
             let t = Instant::now();
             let out = execute_block(&pre, &chain, &block, txs)?;
-            seq_times.push(t.elapsed());
-            reference = Some(out);
-            let txs = w.txs.clone();
+            let executed = t.elapsed();
+            trie.apply(&out.changes);
+            let seq_root = trie.root();
+            seq.push(executed, t.elapsed());
+            reference = Some((out, seq_root));
+            // Parallel engine, then the state root on the same threads.
+            let (txs, mut trie) = (w.txs.clone(), commitment.clone());
             let t = Instant::now();
             let (out, s) = execute_block_parallel(&pre, &chain, &block, txs, &config)?;
-            par_times.push(t.elapsed());
+            let executed = t.elapsed();
+            trie.apply_with_threads(&out.changes, threads);
+            let par_root = trie.root_with_threads(threads);
+            par.push(executed, t.elapsed());
+            let (expected, expected_root) = reference.as_ref().expect("set above");
             eyre::ensure!(
-                same(&out, reference.as_ref().expect("set above")),
+                same(&out, expected) && par_root == *expected_root,
                 "{}: parallel result differs from sequential",
                 w.name
             );
             stats = Some(s);
         }
-        let reference = reference.expect("at least one run");
+        let (reference, _) = reference.expect("at least one run");
         let stats = stats.expect("at least one run");
         let (_, _, access) =
             execute_block_parallel_with_access(&pre, &chain, &block, w.txs.clone(), &config)?;
         let gas: Vec<u64> = reference.executed.iter().map(|e| e.gas_used).collect();
         let shape = schedule_shape(&access, &gas);
-        let (seq, par) = (median(seq_times), median(par_times));
+        let (seq_total, par_total) = (seq.total(), par.total());
         let included = reference.executed.len() as f64;
         let mgas = reference.gas_used as f64 / 1e6;
+        let round2 = |x: f64| (x * 100.0).round() / 100.0;
+        let ms = |d: Duration| round2(d.as_secs_f64() * 1e3);
         let row = json!({
             "txs": reference.executed.len(),
             "gas": reference.gas_used,
-            "seq_tps": (included / seq.as_secs_f64()).round(),
-            "par_tps": (included / par.as_secs_f64()).round(),
-            "seq_mgas_s": (mgas / seq.as_secs_f64() * 10.0).round() / 10.0,
-            "par_mgas_s": (mgas / par.as_secs_f64() * 10.0).round() / 10.0,
-            "speedup": (seq.as_secs_f64() / par.as_secs_f64() * 100.0).round() / 100.0,
-            "available_parallelism": (shape.available_parallelism * 100.0).round() / 100.0,
+            "sequential_tps": (included / seq_total.as_secs_f64()).round(),
+            "parallel_tps": (included / par_total.as_secs_f64()).round(),
+            "sequential_mgas_s": round2(mgas / seq_total.as_secs_f64()),
+            "parallel_mgas_s": round2(mgas / par_total.as_secs_f64()),
+            "speedup": round2(seq_total.as_secs_f64() / par_total.as_secs_f64()),
+            "execution_speedup": round2(seq.exec().as_secs_f64() / par.exec().as_secs_f64()),
+            "available_parallelism": round2(shape.available_parallelism),
+            "state_root_ms": ms(par.root()),
+            "sequential_state_root_ms": ms(seq.root()),
             "groups": shape.groups,
             "reexecuted": stats.reexecuted,
+            "deferred": stats.deferred,
             "fallback": stats.fallback.map(|r| format!("{r:?}")),
         });
         println!(
-            "{:<10} {:<44} {:>7} {:>10.0} {:>10.0} {:>9.1} {:>9.1} {:>7.2}x {:>7.2}x {:>7}",
+            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6}",
             w.name,
             w.what,
             reference.executed.len(),
-            included / seq.as_secs_f64(),
-            included / par.as_secs_f64(),
-            mgas / seq.as_secs_f64(),
-            mgas / par.as_secs_f64(),
-            seq.as_secs_f64() / par.as_secs_f64(),
+            included / seq_total.as_secs_f64(),
+            included / par_total.as_secs_f64(),
+            mgas / seq_total.as_secs_f64(),
+            mgas / par_total.as_secs_f64(),
+            seq_total.as_secs_f64() / par_total.as_secs_f64(),
+            seq.exec().as_secs_f64() / par.exec().as_secs_f64(),
             shape.available_parallelism,
-            stats.reexecuted,
+            seq.root().as_secs_f64() * 1e3,
+            par.root().as_secs_f64() * 1e3,
+            stats.reexecuted + stats.deferred,
         );
         results.insert(w.name.into(), row);
     }
@@ -313,4 +340,38 @@ fn main() -> eyre::Result<()> {
         json!({ "threads": threads, "accounts": args.accounts, "workloads": results })
     );
     Ok(())
+}
+
+/// Timed runs of one engine: execution alone and execution plus state root.
+#[derive(Default)]
+struct Samples {
+    exec: Vec<Duration>,
+    total: Vec<Duration>,
+}
+
+impl Samples {
+    fn push(&mut self, exec: Duration, total: Duration) {
+        self.exec.push(exec);
+        self.total.push(total);
+    }
+    /// Medians.
+    fn exec(&self) -> Duration {
+        median(self.exec.clone())
+    }
+    fn total(&self) -> Duration {
+        median(self.total.clone())
+    }
+    /// Median time of the state root (apply + hash), from the run with the
+    /// median total.
+    fn root(&self) -> Duration {
+        let mut runs: Vec<(Duration, Duration)> = self
+            .total
+            .iter()
+            .copied()
+            .zip(self.exec.iter().copied())
+            .collect();
+        runs.sort();
+        let (total, exec) = runs[runs.len() / 2];
+        total - exec
+    }
 }

@@ -1,18 +1,16 @@
 //! Read and write sets of executed transactions, and the conflict-free grouping
 //! they imply (used to report a schedule's available parallelism).
 
-use alloy_primitives::{
-    Address, U256,
-    map::{HashMap, HashSet},
-};
-use revm::state::EvmState;
+use alloy_primitives::{Address, U256, map::HashMap};
 
 /// One piece of state a transaction can observe or change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Location {
-    /// Balance, nonce, code and existence of an account (and, when it is
-    /// created or destroyed, its whole storage).
+    /// Balance, nonce, code and existence of an account.
     Account(Address),
+    /// An account's storage as a whole: written when the account is created
+    /// or deleted (its storage is wiped), read with every slot.
+    Storage(Address),
     /// One storage slot.
     Slot(Address, U256),
 }
@@ -24,55 +22,6 @@ pub struct AccessSet {
     pub reads: Vec<Location>,
     /// Everything whose value it changed.
     pub writes: Vec<Location>,
-}
-
-/// Every location a run loaded: its accounts and, under each, its slots.
-pub(crate) fn reads_of(state: &EvmState) -> impl Iterator<Item = Location> + '_ {
-    state.iter().flat_map(|(address, account)| {
-        std::iter::once(Location::Account(*address)).chain(
-            account
-                .storage
-                .keys()
-                .map(move |slot| Location::Slot(*address, *slot)),
-        )
-    })
-}
-
-/// True when a run read nothing in `written`.
-pub(crate) fn reads_none_of(state: &EvmState, written: &HashSet<Location>) -> bool {
-    written.is_empty() || reads_of(state).all(|location| !written.contains(&location))
-}
-
-/// The locations a run changed. `before` gives an account's (nonce, balance,
-/// code hash) as the run found it, `None` when it did not exist.
-///
-/// An account is written when its fields changed, when it was created or
-/// self-destructed, or when it was touched while empty (EIP-161 deletes it).
-/// A slot is written when its value changed.
-pub(crate) fn writes_of(
-    state: &EvmState,
-    mut before: impl FnMut(Address) -> Option<rollup_core::state::AccountState>,
-) -> Vec<Location> {
-    let mut writes = Vec::new();
-    for (address, account) in state.iter() {
-        if !account.is_touched() {
-            continue;
-        }
-        let post = rollup_core::state::account_state_of(&account.info);
-        if account.is_created()
-            || account.is_selfdestructed()
-            || post.is_empty()
-            || before(*address) != Some(post)
-        {
-            writes.push(Location::Account(*address));
-        }
-        for (slot, value) in account.storage.iter() {
-            if value.is_changed() {
-                writes.push(Location::Slot(*address, *slot));
-            }
-        }
-    }
-    writes
 }
 
 /// The conflict-free grouping of a block: transactions are in one group when

@@ -1,41 +1,48 @@
-//! The scheduler: speculative execution of every transaction against the
-//! pre-state on worker threads, and an in-order commit that keeps a
-//! speculative result only when nothing it read was written before it, and
-//! otherwise re-runs the transaction after its predecessors.
+//! The scheduler: speculative execution on worker threads against the
+//! block's multi-version state (the pre-state plus everything committed so
+//! far), an in-order commit that keeps a speculative result only when every
+//! value it read is still the committed one and otherwise re-runs the
+//! transaction on the committed prefix, then a parallel assembly of the
+//! receipts and the change set.
 
 use super::{
     FallbackReason, ParallelConfig, ParallelStats,
-    access::{AccessSet, Location, reads_none_of, reads_of, writes_of},
-    handler::{DeferredRun, EngineEvm, SpeculativeEvm, run_deferred},
+    access::{AccessSet, Location},
+    assemble::assemble,
+    handler::{DeferredRun, Digest, EvmOn, run_deferred},
+    pool::pool,
+    versioned::{Committed, Read, View},
 };
-use alloy_consensus::{TxEnvelope, transaction::Recovered};
-use alloy_primitives::{Address, U256, map::HashSet};
+use alloy_consensus::{TxEnvelope, TxType, transaction::Recovered};
+use alloy_primitives::Address;
 use parking_lot::Mutex;
-use revm::{
-    DatabaseCommit,
-    context::TxEnv,
-    context_interface::ContextTr,
-    database::AccountState as DbAccountState,
-    database_interface::WrapDatabaseRef,
-    state::{Account, AccountInfo},
-};
+use revm::{context::TxEnv, context_interface::ContextTr};
 use rollup_core::{
     chain::ChainConfig,
-    error::TxRejection,
-    executor::{BlockInput, BlockOutcome, ExecError, build_evm, build_evm_on, tx_env},
-    state::{AccountState, RevmDb, StateReader},
+    error::StateError,
+    executor::{BlockInput, BlockOutcome, ExecError, build_evm_on, tx_env},
+    state::StateReader,
 };
 use std::{
     sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::Duration,
 };
 
+/// A run together with what it read and wrote.
+struct Speculated {
+    run: Digest,
+    reads: Vec<Read>,
+    writes: Vec<Location>,
+    /// It loaded the fee vault, whose balance it would then have observed.
+    loaded_vault: bool,
+}
+
 /// One transaction's slot in the shared speculation table.
 struct Speculation {
     /// Set by whoever runs the transaction first (a worker or the committer).
     claimed: AtomicBool,
-    /// A worker's result against the pre-state.
-    result: Mutex<Option<Result<DeferredRun, ExecError>>>,
+    /// A worker's result.
+    result: Mutex<Option<Result<Speculated, ExecError>>>,
     /// Set once `result` holds the worker's answer.
     ready: AtomicBool,
 }
@@ -49,9 +56,12 @@ enum Abort {
     Error(ExecError),
 }
 
-/// Runs `txs` speculatively in parallel and commits them in order.
-/// Hands the transactions back (`Ok(Err(_))`) when the block must be
-/// executed sequentially instead.
+/// An EVM over one thread's view of the committed prefix.
+type VersionedEvm<'c, 'a, R> = EvmOn<View<'c, 'a, R>>;
+
+/// Runs `txs` speculatively in parallel, commits them in order and assembles
+/// the block. Hands the transactions back (`Ok(Err(_))`) when the block must
+/// be executed sequentially instead.
 pub(crate) fn execute<R: StateReader>(
     pre: &R,
     chain: &ChainConfig,
@@ -62,6 +72,7 @@ pub(crate) fn execute<R: StateReader>(
     access: Option<&mut Vec<AccessSet>>,
 ) -> Result<Result<BlockOutcome, Fallback>, ExecError> {
     let vault = block.beneficiary;
+    let vault_before = pre.account(vault)?;
     let envs: Vec<TxEnv> = txs.iter().map(tx_env).collect();
     let table: Vec<Speculation> = txs
         .iter()
@@ -72,101 +83,173 @@ pub(crate) fn execute<R: StateReader>(
             ready: AtomicBool::new(false),
         })
         .collect();
-    let next = AtomicUsize::new(0);
+    let committed = Committed::new(pre, txs.len());
     let stop = AtomicBool::new(false);
-    let speculated = AtomicUsize::new(0);
 
+    let shared = Shared {
+        committed: &committed,
+        chain,
+        block,
+        txs: &txs,
+        envs: &envs,
+        table: &table,
+        next: AtomicUsize::new(0),
+        speculated: AtomicUsize::new(0),
+    };
     let worker = || {
-        let mut evm = speculative_evm(pre, chain, block);
+        let mut evm = versioned_evm(&committed, chain, block);
         while !stop.load(Ordering::Relaxed) {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= table.len() {
+            if !shared.speculate_next(&mut evm) {
                 break;
             }
-            if table[i].claimed.swap(true, Ordering::AcqRel) {
-                continue;
-            }
-            // A panic must not leave the committer waiting for this slot: it
-            // becomes an error, and the committer re-runs the transaction itself.
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_deferred(&mut evm, envs[i].clone())
-            }))
-            .unwrap_or_else(|_| {
-                // Nothing of the interrupted run may leak into the next one.
-                evm = speculative_evm(pre, chain, block);
-                Err(ExecError::Evm("speculative run panicked".into()))
-            });
-            speculated.fetch_add(1, Ordering::Relaxed);
-            *table[i].result.lock() = Some(run);
-            table[i].ready.store(true, Ordering::Release);
         }
     };
 
-    let committed = std::thread::scope(|scope| {
+    let pool = pool(config.threads);
+    let outcome = pool.scope(|scope| {
         for _ in 1..config.threads.max(1) {
-            scope.spawn(worker);
+            scope.spawn(|_| worker());
         }
         if config.speculate_all_first && config.threads > 1 {
+            // Speculate alongside the workers (whose jobs may not even have
+            // started when other blocks hold the pool), then wait for the
+            // runs others claimed: each is in progress.
+            let mut evm = versioned_evm(&committed, chain, block);
+            loop {
+                if !shared.speculate_next(&mut evm) {
+                    break;
+                }
+            }
             for (entry, tx) in table.iter().zip(&txs) {
                 while !tx.inner().is_eip4844() && !entry.ready.load(Ordering::Acquire) {
                     std::thread::yield_now();
                 }
             }
         }
-        let out = commit_in_order(pre, chain, block, &txs, &envs, &table, vault, stats, access);
+        let out = commit_in_order(&shared, &txs, vault, stats, access);
         stop.store(true, Ordering::Relaxed);
         out
     });
-    stats.speculated = speculated.load(Ordering::Relaxed);
-    match committed {
-        Ok(outcome) => Ok(Ok(outcome)),
+    stats.speculated = shared.speculated.load(Ordering::Relaxed);
+    match outcome {
+        Ok(()) => Ok(Ok(assemble(
+            txs,
+            committed.into_runs(),
+            vault,
+            vault_before,
+            &pool,
+            config.threads,
+        ))),
         Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
         Err(Abort::Error(e)) => Err(e),
     }
 }
 
-/// An EVM that reads the pre-state directly and never commits.
-fn speculative_evm<'a, R: StateReader>(
-    pre: &'a R,
+/// An EVM whose database is a fresh view of the committed prefix.
+fn versioned_evm<'c, 'a, R: StateReader>(
+    committed: &'c Committed<'a, R>,
     chain: &ChainConfig,
     block: &BlockInput,
-) -> SpeculativeEvm<&'a R> {
-    build_evm_on(WrapDatabaseRef(RevmDb(pre)), chain, block, |_| {})
+) -> VersionedEvm<'c, 'a, R> {
+    build_evm_on(View::new(committed), chain, block, |_| {})
 }
 
-/// The committer: walks the block in order over its own view of the state,
-/// taking each transaction's speculative result when it is still valid.
-#[allow(clippy::too_many_arguments)]
+/// Runs one transaction on `evm`, collecting what it read and wrote, and
+/// digests its state on this thread.
+fn run_recorded<R: StateReader>(
+    evm: &mut VersionedEvm<'_, '_, R>,
+    env: &TxEnv,
+    tx_type: TxType,
+    speculating: bool,
+) -> Result<Speculated, ExecError> {
+    evm.ctx.db_mut().start(speculating);
+    let run = run_deferred(evm, env.clone())?;
+    let vault = evm.ctx.block.beneficiary;
+    let view = evm.ctx.db_mut();
+    Ok(Speculated {
+        writes: match &run {
+            DeferredRun::Included { state, .. } => view.writes_of(state),
+            DeferredRun::Rejected { .. } => Vec::new(),
+        },
+        // A copy of exactly the right size; the view keeps its capacity.
+        reads: view.reads.clone(),
+        loaded_vault: run.state().contains_key(&vault),
+        run: run.digest(tx_type),
+    })
+}
+
+/// What the committer and the workers share.
+struct Shared<'c, 'a, R> {
+    committed: &'c Committed<'a, R>,
+    chain: &'c ChainConfig,
+    block: &'c BlockInput,
+    txs: &'c [Recovered<TxEnvelope>],
+    envs: &'c [TxEnv],
+    table: &'c [Speculation],
+    /// The next transaction to claim.
+    next: AtomicUsize,
+    /// Transactions run speculatively.
+    speculated: AtomicUsize,
+}
+
+impl<'c, 'a, R: StateReader> Shared<'c, 'a, R> {
+    /// Claims the next transaction nobody runs yet and runs it against the
+    /// committed prefix; false when every transaction is taken.
+    fn speculate_next(&self, evm: &mut VersionedEvm<'c, 'a, R>) -> bool {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.table.len() {
+                return false;
+            }
+            if self.table[i].claimed.swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            // A panic must not leave the committer waiting for this slot: it
+            // becomes an error, and the committer re-runs the transaction itself.
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_recorded(evm, &self.envs[i], self.txs[i].inner().tx_type(), true)
+            }))
+            .unwrap_or_else(|_| {
+                // Nothing of the interrupted run may leak into the next one.
+                *evm = versioned_evm(self.committed, self.chain, self.block);
+                Err(ExecError::Evm("speculative run panicked".into()))
+            });
+            self.speculated.fetch_add(1, Ordering::Relaxed);
+            *self.table[i].result.lock() = Some(run);
+            self.table[i].ready.store(true, Ordering::Release);
+            return true;
+        }
+    }
+}
+
+/// The committer: walks the block in order, keeping each speculative result
+/// whose reads are still current and re-running the others on the committed
+/// prefix, which is then exactly the sequential state before the transaction.
+/// While the next transaction's speculation is still running elsewhere, it
+/// speculates on later transactions itself.
 fn commit_in_order<R: StateReader>(
-    pre: &R,
-    chain: &ChainConfig,
-    block: &BlockInput,
+    shared: &Shared<'_, '_, R>,
     txs: &[Recovered<TxEnvelope>],
-    envs: &[TxEnv],
-    table: &[Speculation],
     vault: Address,
     stats: &mut ParallelStats,
     mut access: Option<&mut Vec<AccessSet>>,
-) -> Result<BlockOutcome, Abort> {
-    let mut evm: EngineEvm<&R> = build_evm(pre, chain, block, |_| {});
-    let mut vault = VaultCredit::new(
-        vault,
-        pre.account(vault).map_err(|e| Abort::Error(e.into()))?,
-    );
-    let mut outcome = BlockOutcome::default();
-    // Locations changed by the committed prefix of the block.
-    let mut written: HashSet<Location> = HashSet::default();
+) -> Result<(), Abort> {
+    let (committed, table, envs) = (shared.committed, shared.table, shared.envs);
+    let mut evm = versioned_evm(committed, shared.chain, shared.block);
     for (i, tx) in txs.iter().enumerate() {
         if tx.inner().is_eip4844() {
-            outcome.reject(tx, TxRejection::BlobsUnsupported);
             continue;
         }
-        let run = if !table[i].claimed.swap(true, Ordering::AcqRel) {
+        let done = if !table[i].claimed.swap(true, Ordering::AcqRel) {
             stats.direct += 1;
-            run_deferred(&mut evm, envs[i].clone()).map_err(Abort::Error)?
+            run_recorded(&mut evm, &envs[i], tx.inner().tx_type(), false).map_err(Abort::Error)?
         } else {
             let mut backoff = 0u32;
             while !table[i].ready.load(Ordering::Acquire) {
+                // Rather than wait, speculate on a later transaction.
+                if shared.speculate_next(&mut evm) {
+                    continue;
+                }
                 backoff += 1;
                 if backoff < 64 {
                     std::hint::spin_loop();
@@ -181,99 +264,44 @@ fn commit_in_order<R: StateReader>(
                 .lock()
                 .take()
                 .expect("ready implies a result");
-            // The sender is read by validation even when revm rejects the
-            // transaction before loading anything else.
-            let sender = Location::Account(tx.signer());
+            // Every run reads its sender (validation loads it first), so a
+            // changed nonce or balance invalidates it like any other read.
+            let stale = match &speculative {
+                Ok(done) => committed.first_stale(&done.reads),
+                Err(_) => None,
+            };
             match speculative {
-                Ok(run) if !written.contains(&sender) && reads_none_of(run.state(), &written) => {
+                Ok(done) if stale.is_none() => {
                     stats.reused += 1;
-                    run
+                    done
                 }
-                _ => {
-                    stats.reexecuted += 1;
-                    run_deferred(&mut evm, envs[i].clone()).map_err(Abort::Error)?
+                failed => {
+                    match failed {
+                        Err(ExecError::State(StateError::Deferred)) => stats.deferred += 1,
+                        _ => stats.reexecuted += 1,
+                    }
+                    if let Some(location) = stale {
+                        committed.mark_hot(location);
+                    }
+                    run_recorded(&mut evm, &envs[i], tx.inner().tx_type(), false)
+                        .map_err(Abort::Error)?
                 }
             }
         };
         // The beneficiary is credited at the end of every transaction, so a
         // transaction that observes it depends on all its predecessors.
-        if run.state().contains_key(&vault.address) || tx.signer() == vault.address {
+        if done.loaded_vault || tx.signer() == vault {
             return Err(Abort::Fallback(FallbackReason::FeeVaultAccessed));
         }
-        let writes = writes_of(run.state(), |address| current_account(&evm, pre, address));
-        written.extend(writes.iter().copied());
         if let Some(access) = access.as_deref_mut() {
-            let mut reads: Vec<Location> = reads_of(run.state()).collect();
+            let mut reads: Vec<Location> = done.reads.iter().map(|r| r.location).collect();
             reads.push(Location::Account(tx.signer()));
-            access.push(AccessSet { reads, writes });
+            access.push(AccessSet {
+                reads,
+                writes: done.writes.clone(),
+            });
         }
-        match run {
-            DeferredRun::Rejected { rejection, .. } => outcome.reject(tx, rejection),
-            DeferredRun::Included {
-                result,
-                mut state,
-                reward,
-                bloom,
-            } => {
-                vault.credit(reward, &mut state);
-                outcome.include_with_bloom(tx.clone(), &result, &state, *bloom);
-                state.remove(&vault.address);
-                evm.ctx.db_mut().commit(state);
-            }
-        }
+        committed.commit(i, done.run, &done.writes);
     }
-    Ok(outcome)
-}
-
-/// An account as the committer's view holds it now.
-fn current_account<R: StateReader>(
-    evm: &EngineEvm<&R>,
-    pre: &R,
-    address: Address,
-) -> Option<AccountState> {
-    match evm.ctx.db().cache.accounts.get(&address) {
-        Some(db_account) => match db_account.account_state {
-            DbAccountState::NotExisting => None,
-            _ => Some(rollup_core::state::account_state_of(&db_account.info)),
-        },
-        // Not loaded by the committer yet: unchanged since the pre-state. A
-        // read error here would have failed the run that loaded it.
-        None => pre.account(address).ok().flatten(),
-    }
-}
-
-/// The fee vault's account as sequential execution would leave it after each
-/// transaction: credited with the transaction's priority fee and touched.
-struct VaultCredit {
-    address: Address,
-    before: AccountState,
-    balance: U256,
-}
-
-impl VaultCredit {
-    fn new(address: Address, before: Option<AccountState>) -> Self {
-        let before = before.unwrap_or(AccountState::with_balance(U256::ZERO));
-        Self {
-            address,
-            before,
-            balance: before.balance,
-        }
-    }
-
-    /// Credits `reward` and records the touched vault in `state`, which the
-    /// run itself never loaded (that would have made the block fall back).
-    fn credit(&mut self, reward: u128, state: &mut revm::state::EvmState) {
-        // As revm's `incr_balance`: an overflowing credit changes nothing.
-        if let Some(credited) = self.balance.checked_add(U256::from(reward)) {
-            self.balance = credited;
-        }
-        let mut account = Account::from(AccountInfo {
-            balance: self.balance,
-            nonce: self.before.nonce,
-            code_hash: self.before.code_hash,
-            ..Default::default()
-        });
-        account.mark_touch();
-        state.insert(self.address, account);
-    }
+    Ok(())
 }

@@ -2,9 +2,9 @@
 //! the beneficiary's fee credit, so that the fee vault is not a write in every
 //! transaction (the parallel engine credits it commutatively, in block order).
 
+use alloy_consensus::{ReceiptEnvelope, TxType};
 use alloy_primitives::{Bloom, logs_bloom};
 use core::{cell::Cell, marker::PhantomData};
-use revm::database_interface::WrapDatabaseRef;
 use revm::{
     context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
     context_interface::{Block, Cfg, ContextTr, JournalTr, Transaction as _},
@@ -14,8 +14,8 @@ use revm::{
 };
 use rollup_core::{
     error::{StateError, TxRejection},
-    executor::{ExecDb, ExecError, rejection_of},
-    state::RevmDb,
+    executor::{ExecError, receipt_from_result, rejection_of},
+    state::TxEffects,
 };
 
 /// Mainnet semantics minus the beneficiary credit, which it records instead.
@@ -69,12 +69,6 @@ where
     }
 }
 
-/// The committer's EVM: a cache over the pre-state that takes commits.
-pub(crate) type EngineEvm<R> = EvmOn<ExecDb<R>>;
-
-/// A speculating worker's EVM: reads the pre-state directly, caches nothing.
-pub(crate) type SpeculativeEvm<R> = EvmOn<WrapDatabaseRef<RevmDb<R>>>;
-
 /// A mainnet EVM over `DB`.
 pub(crate) type EvmOn<DB> = revm::handler::MainnetEvm<revm::handler::MainnetContext<DB>>;
 
@@ -103,6 +97,54 @@ impl DeferredRun {
             Self::Included { state, .. } | Self::Rejected { state, .. } => state,
         }
     }
+
+    /// What the engine keeps of the run once its reads and writes are known:
+    /// revm's state is digested and its receipt built (cumulative gas still
+    /// zero), on the thread that ran it, which also frees revm's state.
+    pub(crate) fn digest(self, tx_type: TxType) -> Digest {
+        match self {
+            Self::Included {
+                result,
+                state,
+                reward,
+                bloom,
+            } => Digest {
+                effects: TxEffects::from_evm_state(&state),
+                outcome: RunOutcome::Included {
+                    gas_used: result.tx_gas_used(),
+                    receipt: Box::new(receipt_from_result(tx_type, result, 0, *bloom)),
+                    reward,
+                },
+            },
+            // A rejected transaction changes nothing.
+            Self::Rejected { rejection, .. } => Digest {
+                effects: TxEffects::default(),
+                outcome: RunOutcome::Rejected(rejection),
+            },
+        }
+    }
+}
+
+/// A run as the engine keeps it until the block is assembled.
+#[derive(Debug)]
+pub(crate) struct Digest {
+    pub(crate) outcome: RunOutcome,
+    /// Its state changes (none for a rejected transaction).
+    pub(crate) effects: TxEffects,
+}
+
+/// Whether the transaction entered the block.
+#[derive(Debug)]
+pub(crate) enum RunOutcome {
+    /// Included: its gas, its receipt (cumulative gas not set yet) and the
+    /// credit owed to the beneficiary.
+    Included {
+        gas_used: u64,
+        receipt: Box<ReceiptEnvelope>,
+        reward: u128,
+    },
+    /// Invalid against the state it saw.
+    Rejected(TxRejection),
 }
 
 /// Runs `env` on `evm` without committing and without crediting the beneficiary.

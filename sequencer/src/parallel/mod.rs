@@ -1,22 +1,26 @@
 //! The parallel execution engine: produces exactly what `rollup_core`'s
 //! sequential executor produces for a block, using several threads.
 //!
-//! Every transaction is first run speculatively against the block's pre-state
-//! on worker threads. A committer then walks the block in order: a speculative
-//! result is kept when none of the accounts or slots it read was written by an
-//! earlier transaction of the block (it then saw exactly what sequential
-//! execution would have shown it); otherwise the transaction is re-run on the
-//! committed state. Transactions that conflict thereby end up executed one
-//! after the other, in block order, as one group; the others run in parallel.
-//! The fee vault is credited after each transaction in block order, outside
-//! the EVM, so it is no conflict; a transaction that observes the vault makes
-//! the whole block fall back to the sequential executor, as does a block whose
-//! gas limits could overflow the block gas limit. See `docs/parallel.md`.
+//! Every transaction is run speculatively on worker threads against the
+//! block's multi-version state: the pre-state plus what the transactions
+//! committed so far wrote, each value read with its version. A committer walks
+//! the block in order: a speculative result is kept when every value it read
+//! is still the committed one (it then saw exactly what sequential execution
+//! would have shown it); otherwise the transaction is re-run on the committed
+//! prefix. The committer does nothing else per transaction, so it stays right
+//! behind the workers; receipts and the change set are then assembled on all
+//! threads. The fee vault is credited in block order at assembly, outside the
+//! EVM, so it is no conflict; a transaction that observes the vault makes the
+//! whole block fall back to the sequential executor, as does a block whose gas
+//! limits could overflow the block gas limit. See `docs/parallel.md`.
 
 mod access;
+mod assemble;
 mod engine;
 pub mod fixtures;
 mod handler;
+mod pool;
+mod versioned;
 
 pub use access::{AccessSet, Location, ScheduleShape, conflict_groups, schedule_shape};
 
@@ -84,6 +88,9 @@ pub struct ParallelStats {
     pub reused: usize,
     /// Transactions re-run after their speculative result was invalidated.
     pub reexecuted: usize,
+    /// Speculative runs abandoned because they read a hot location (one
+    /// whose earlier reads went stale); the committer ran them instead.
+    pub deferred: usize,
     /// Transactions the committer reached before any worker and ran itself.
     pub direct: usize,
     /// Set when the block was executed sequentially instead.

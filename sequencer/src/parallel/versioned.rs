@@ -1,0 +1,452 @@
+//! The block's multi-version state: the pre-state plus what every committed
+//! transaction wrote, readable by speculating workers while the committer
+//! extends it, with the version of every value a run read recorded so that
+//! the committer can tell whether the run saw exactly the sequential state.
+
+use super::{access::Location, handler::Digest};
+use alloy_primitives::{
+    Address, B256, U256,
+    map::{DefaultHashBuilder, HashSet},
+};
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use revm::{
+    Database,
+    bytecode::Bytecode,
+    primitives::KECCAK_EMPTY,
+    state::{AccountInfo, EvmState},
+};
+use rollup_core::{
+    error::StateError,
+    state::{AccountEffect, AccountState, StateReader, account_state_of},
+};
+use std::sync::{
+    OnceLock,
+    atomic::{AtomicU64, Ordering},
+};
+
+/// Which transaction of the block last wrote a location (`None`: nobody, the
+/// value is the pre-state's).
+pub(crate) type Version = Option<u32>;
+
+/// One value a run observed and the version it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Read {
+    pub(crate) location: Location,
+    pub(crate) version: Version,
+}
+
+/// The committed prefix of the block, shared by the committer and the workers.
+///
+/// Only the committer writes, in block order: first the run into `runs`, then
+/// its new code, then its written locations into `writer`. A worker that finds
+/// a location's writer therefore finds that writer's run too.
+pub(crate) struct Committed<'a, R> {
+    pre: &'a R,
+    writer: DashMap<Location, u32, DefaultHashBuilder>,
+    codes: DashMap<B256, Bytecode, DefaultHashBuilder>,
+    runs: Vec<OnceLock<Digest>>,
+    /// Locations whose speculative reads turned out stale (a hot account or
+    /// slot that many transactions write), and a counter bumped on every
+    /// addition so that views refresh their copy only when it changes.
+    hot: Mutex<Vec<Location>>,
+    hot_generation: AtomicU64,
+}
+
+impl<'a, R: StateReader> Committed<'a, R> {
+    /// An empty committed prefix over `pre` for a block of `txs` transactions.
+    pub(crate) fn new(pre: &'a R, txs: usize) -> Self {
+        Self {
+            pre,
+            // Many shards: the committer's inserts rarely lock out a reader.
+            writer: DashMap::with_capacity_and_hasher_and_shard_amount(
+                txs * 2,
+                DefaultHashBuilder::default(),
+                256,
+            ),
+            codes: DashMap::with_hasher(DefaultHashBuilder::default()),
+            runs: (0..txs).map(|_| OnceLock::new()).collect(),
+            hot: Mutex::new(Vec::new()),
+            hot_generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The first location in `reads` whose committed version changed since it
+    /// was read (`None`: the run saw exactly the committed state).
+    pub(crate) fn first_stale(&self, reads: &[Read]) -> Option<Location> {
+        reads
+            .iter()
+            .find(|r| self.version(&r.location) != r.version)
+            .map(|r| r.location)
+    }
+
+    /// Marks a location as contended: speculative runs that read it are
+    /// deferred to the committer from now on.
+    pub(crate) fn mark_hot(&self, location: Location) {
+        let mut hot = self.hot.lock();
+        if !hot.contains(&location) {
+            hot.push(location);
+            self.hot_generation.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// The version of `location` in the committed prefix.
+    pub(crate) fn version(&self, location: &Location) -> Version {
+        self.writer.get(location).map(|w| *w)
+    }
+
+    /// Appends transaction `index`'s run and its writes to the committed prefix.
+    pub(crate) fn commit(&self, index: usize, run: Digest, writes: &[Location]) {
+        for effect in &run.effects.accounts {
+            if let Some((hash, code)) = &effect.code
+                && writes.contains(&Location::Account(effect.address))
+            {
+                self.codes
+                    .entry(*hash)
+                    .or_insert_with(|| Bytecode::new_raw(code.clone()));
+            }
+        }
+        if self.runs[index].set(run).is_err() {
+            unreachable!("transaction {index} committed twice");
+        }
+        let version = u32::try_from(index).expect("blocks hold fewer than 2^32 transactions");
+        for location in writes {
+            self.writer.insert(*location, version);
+        }
+    }
+
+    /// The committed runs in block order (`None` for transactions that never
+    /// ran: blob transactions).
+    pub(crate) fn into_runs(self) -> Vec<Option<Digest>> {
+        self.runs.into_iter().map(OnceLock::into_inner).collect()
+    }
+
+    /// What committed transaction `version` did to `address`.
+    fn effect(&self, version: u32, address: &Address) -> Option<&AccountEffect> {
+        self.runs[version as usize]
+            .get()
+            .expect("a location's writer is committed before it is published")
+            .effects
+            .account(address)
+    }
+
+    fn account(&self, address: Address) -> Result<(Version, Option<AccountState>), StateError> {
+        let version = self.version(&Location::Account(address));
+        let account = match version {
+            None => self.pre.account(address)?,
+            Some(w) => self.effect(w, &address).and_then(|effect| effect.post),
+        };
+        Ok((version, account))
+    }
+
+    fn storage(
+        &self,
+        address: Address,
+        slot: U256,
+    ) -> Result<(Version, Version, U256), StateError> {
+        let written = self.version(&Location::Slot(address, slot));
+        let wiped = self.version(&Location::Storage(address));
+        let value = match (written, wiped) {
+            (_, Some(wipe)) if written.is_none_or(|w| wipe > w) => U256::ZERO,
+            (Some(w), _) => self
+                .effect(w, &address)
+                .and_then(|effect| effect.slots.iter().find(|(s, _)| *s == slot))
+                .map_or(U256::ZERO, |(_, value)| *value),
+            (None, _) => self.pre.storage(address, slot)?,
+        };
+        Ok((written, wiped, value))
+    }
+
+    fn code(&self, code_hash: B256) -> Result<Bytecode, StateError> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        if let Some(code) = self.codes.get(&code_hash) {
+            return Ok(code.clone());
+        }
+        self.pre
+            .code(code_hash)?
+            .ok_or(StateError::MissingCode(code_hash))
+    }
+}
+
+/// One thread's revm database over the committed prefix: it answers from the
+/// latest committed values and records what it read for validation.
+pub(crate) struct View<'c, 'a, R> {
+    committed: &'c Committed<'a, R>,
+    /// Every location read by the current run, with its version.
+    pub(crate) reads: Vec<Read>,
+    /// Accounts as the current run found them (to tell which it changed).
+    pub(crate) found: Vec<(Address, Option<AccountState>)>,
+    /// Speculating: a read of a hot location abandons the run.
+    speculating: bool,
+    /// This view's copy of the hot locations, and the generation it is of.
+    hot: HashSet<Location>,
+    hot_generation: u64,
+}
+
+impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
+    pub(crate) fn new(committed: &'c Committed<'a, R>) -> Self {
+        Self {
+            committed,
+            reads: Vec::new(),
+            found: Vec::new(),
+            speculating: false,
+            hot: HashSet::default(),
+            hot_generation: 0,
+        }
+    }
+
+    /// Forgets the previous run's reads and prepares the next run: a
+    /// speculative one (abandoned when it reads a hot location) or an exact
+    /// one (on the committed prefix, by the committer).
+    pub(crate) fn start(&mut self, speculating: bool) {
+        self.reads.clear();
+        self.found.clear();
+        self.speculating = speculating;
+        let generation = self.committed.hot_generation.load(Ordering::Acquire);
+        if speculating && generation != self.hot_generation {
+            self.hot = self.committed.hot.lock().iter().copied().collect();
+            self.hot_generation = generation;
+        }
+    }
+
+    /// Records a read, or abandons a speculative run on a hot location.
+    fn read(&mut self, location: Location, version: Version) -> Result<(), StateError> {
+        if self.speculating && !self.hot.is_empty() && self.hot.contains(&location) {
+            return Err(StateError::Deferred);
+        }
+        self.reads.push(Read { location, version });
+        Ok(())
+    }
+
+    /// The locations the run changed, judged against what it read.
+    ///
+    /// An account is written when its fields changed, when it was created or
+    /// self-destructed, or when it was touched while empty (EIP-161 deletes
+    /// it); its storage as a whole is written when it was created or deleted.
+    /// A slot is written when its value changed (every slot of a created
+    /// account counts). This mirrors `StateChanges::apply_evm_state`.
+    pub(crate) fn writes_of(&self, state: &EvmState) -> Vec<Location> {
+        let mut writes = Vec::new();
+        for (address, account) in state.iter() {
+            if !account.is_touched() {
+                continue;
+            }
+            let post = account_state_of(&account.info);
+            let found = self
+                .found
+                .iter()
+                .find(|(a, _)| a == address)
+                .map(|(_, before)| *before);
+            let deleted = account.is_selfdestructed() || post.is_empty();
+            if account.is_created() || deleted || found != Some(Some(post)) {
+                writes.push(Location::Account(*address));
+            }
+            if account.is_created() || deleted {
+                writes.push(Location::Storage(*address));
+            }
+            if deleted {
+                continue;
+            }
+            for (slot, value) in account.storage.iter() {
+                if value.is_changed() || account.is_created() {
+                    writes.push(Location::Slot(*address, *slot));
+                }
+            }
+        }
+        writes
+    }
+}
+
+impl<R: StateReader> Database for View<'_, '_, R> {
+    type Error = StateError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, StateError> {
+        let (version, account) = self.committed.account(address)?;
+        self.read(Location::Account(address), version)?;
+        self.found.push((address, account));
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        let code = if account.code_hash == KECCAK_EMPTY {
+            None
+        } else {
+            Some(self.committed.code(account.code_hash)?)
+        };
+        Ok(Some(AccountInfo {
+            balance: account.balance,
+            nonce: account.nonce,
+            code_hash: account.code_hash,
+            code,
+            ..Default::default()
+        }))
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, StateError> {
+        self.committed.code(code_hash)
+    }
+
+    fn storage(&mut self, address: Address, slot: U256) -> Result<U256, StateError> {
+        let (written, wiped, value) = self.committed.storage(address, slot)?;
+        self.read(Location::Slot(address, slot), written)?;
+        self.read(Location::Storage(address), wiped)?;
+        Ok(value)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, StateError> {
+        self.committed.pre.block_hash(number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parallel::handler::DeferredRun;
+    use revm::{
+        context::result::{ExecutionResult, Output, SuccessReason},
+        primitives::Bytes,
+        state::{Account, EvmStorageSlot, TransactionId},
+    };
+    use rollup_core::state::WorldState;
+
+    const A: Address = Address::with_last_byte(0xaa);
+
+    fn pre() -> WorldState {
+        let mut state = WorldState::default();
+        state.insert_account(A, AccountState::with_balance(U256::from(100)), None);
+        state.set_storage(A, U256::from(1), U256::from(11));
+        state.set_storage(A, U256::from(2), U256::from(22));
+        state
+    }
+
+    /// A committed run that leaves `A` with `balance` and the given slots
+    /// (changed from `before`), created or self-destructed as asked.
+    fn run(balance: u64, slots: &[(u64, u64, u64)], created: bool, destroyed: bool) -> DeferredRun {
+        let mut account = Account::from(AccountInfo {
+            balance: U256::from(balance),
+            nonce: u64::from(created),
+            ..Default::default()
+        })
+        .with_storage(slots.iter().map(|&(slot, before, after)| {
+            (
+                U256::from(slot),
+                EvmStorageSlot::new_changed(
+                    U256::from(before),
+                    U256::from(after),
+                    TransactionId::ZERO,
+                ),
+            )
+        }));
+        account.mark_touch();
+        if created {
+            account.mark_created();
+        }
+        if destroyed {
+            account.mark_selfdestruct();
+        }
+        let mut state = EvmState::default();
+        state.insert(A, account);
+        DeferredRun::Included {
+            result: ExecutionResult::Success {
+                reason: SuccessReason::Stop,
+                gas: Default::default(),
+                logs: vec![],
+                output: Output::Call(Bytes::new()),
+            },
+            state,
+            reward: 0,
+            bloom: Box::default(),
+        }
+    }
+
+    /// Commits `run` as transaction `index`, with the writes its view computes.
+    fn commit(committed: &Committed<'_, WorldState>, index: usize, run: DeferredRun) {
+        let mut view = View::new(committed);
+        view.start(false);
+        view.basic(A).expect("reads");
+        let writes = view.writes_of(run.state());
+        committed.commit(index, run.digest(alloy_consensus::TxType::Eip1559), &writes);
+    }
+
+    fn slot(view: &mut View<'_, '_, WorldState>, slot: u64) -> U256 {
+        view.storage(A, U256::from(slot)).expect("reads")
+    }
+
+    #[test]
+    fn reads_see_the_latest_committed_values_with_their_versions() {
+        let pre = pre();
+        let committed = Committed::new(&pre, 4);
+        let mut view = View::new(&committed);
+        view.start(true);
+        assert_eq!(slot(&mut view, 1), U256::from(11));
+        let before = view.reads.clone();
+        assert_eq!(committed.first_stale(&before), None);
+
+        commit(&committed, 0, run(90, &[(1, 11, 12)], false, false));
+        view.start(true);
+        assert_eq!(view.basic(A).unwrap().unwrap().balance, U256::from(90));
+        assert_eq!(slot(&mut view, 1), U256::from(12));
+        assert_eq!(slot(&mut view, 2), U256::from(22));
+        assert_eq!(view.reads[0].version, Some(0));
+        // The read of slot 1 before the commit is stale now; this one is not.
+        assert_eq!(
+            committed.first_stale(&before),
+            Some(Location::Slot(A, U256::from(1)))
+        );
+        assert_eq!(committed.first_stale(&view.reads), None);
+    }
+
+    #[test]
+    fn destruction_and_recreation_wipe_earlier_slots() {
+        let pre = pre();
+        let committed = Committed::new(&pre, 4);
+        commit(&committed, 0, run(100, &[(1, 11, 13)], false, false));
+        commit(&committed, 1, run(0, &[], false, true));
+        let mut view = View::new(&committed);
+        view.start(true);
+        assert_eq!(view.basic(A).unwrap(), None);
+        assert_eq!(slot(&mut view, 1), U256::ZERO);
+        assert_eq!(slot(&mut view, 2), U256::ZERO);
+        // Re-created with one slot written in the same transaction.
+        commit(&committed, 2, run(5, &[(2, 0, 7)], true, false));
+        view.start(true);
+        assert_eq!(view.basic(A).unwrap().unwrap().nonce, 1);
+        assert_eq!(slot(&mut view, 1), U256::ZERO);
+        assert_eq!(slot(&mut view, 2), U256::from(7));
+    }
+
+    #[test]
+    fn unchanged_touched_accounts_are_not_writes_but_empty_ones_are() {
+        let pre = pre();
+        let committed = Committed::new(&pre, 2);
+        let mut view = View::new(&committed);
+        view.start(false);
+        view.basic(A).unwrap();
+        assert!(
+            view.writes_of(run(100, &[], false, false).state())
+                .is_empty()
+        );
+        assert_eq!(
+            view.writes_of(run(0, &[], false, false).state()),
+            vec![Location::Account(A), Location::Storage(A)]
+        );
+    }
+
+    #[test]
+    fn speculative_reads_of_hot_locations_are_deferred() {
+        let pre = pre();
+        let committed = Committed::new(&pre, 1);
+        committed.mark_hot(Location::Slot(A, U256::from(2)));
+        let mut view = View::new(&committed);
+        view.start(true);
+        assert_eq!(slot(&mut view, 1), U256::from(11));
+        assert!(matches!(
+            view.storage(A, U256::from(2)),
+            Err(StateError::Deferred)
+        ));
+        // The committer's exact runs read it.
+        view.start(false);
+        assert_eq!(slot(&mut view, 2), U256::from(22));
+    }
+}
