@@ -5,6 +5,7 @@ use crate::state::{AccountState, StateChanges, WorldState};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::Encodable as _;
 use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// Keeps the hashed-key leaves of the account trie and every storage trie so
@@ -56,11 +57,17 @@ impl StateCommitment {
             self.storage.remove(&keccak256(address));
         }
         let mut dirty_storage = Vec::new();
+        // The trie keys of every changed slot, hashed on all threads.
+        let slot_changes: Vec<(&U256, &U256)> = changes.storage.values().flatten().collect();
+        let mut slot_keys = parallel_map(&slot_changes, threads, |(slot, _)| {
+            keccak256(slot.to_be_bytes::<32>())
+        })
+        .into_iter();
         for (address, slots) in &changes.storage {
             let hashed = keccak256(address);
             let entry = self.storage.entry(hashed).or_default();
-            for (slot, value) in slots {
-                let key = keccak256(slot.to_be_bytes::<32>());
+            for value in slots.values() {
+                let key = slot_keys.next().expect("one key per changed slot");
                 if value.is_zero() {
                     entry.remove(&key);
                 } else {
@@ -69,8 +76,9 @@ impl StateCommitment {
             }
             dirty_storage.push(hashed);
         }
-        for (address, account) in &changes.accounts {
-            let hashed = keccak256(address);
+        let addresses: Vec<&Address> = changes.accounts.keys().collect();
+        let hashed_addresses = parallel_map(&addresses, threads, |address| keccak256(address));
+        for ((address, account), hashed) in changes.accounts.iter().zip(hashed_addresses) {
             match account {
                 None => {
                     self.accounts.remove(&hashed);
@@ -122,8 +130,9 @@ impl StateCommitment {
         self.root_with_threads(1)
     }
 
-    /// The state root, hashed on up to `threads` threads (same result as
-    /// [`StateCommitment::root`]).
+    /// The state root, hashed in parallel when `threads` > 1 (on the current
+    /// rayon pool: run it inside the pool whose threads it may use), the same
+    /// result as [`StateCommitment::root`].
     pub fn root_with_threads(&mut self, threads: usize) -> B256 {
         if let Some(root) = self.root {
             return root;
@@ -137,8 +146,8 @@ impl StateCommitment {
         root
     }
 
-    /// [`StateCommitment::apply`] with the storage roots of large storage
-    /// tries hashed on up to `threads` threads.
+    /// [`StateCommitment::apply`] with keys and large storage tries hashed in
+    /// parallel when `threads` > 1 (on the current rayon pool).
     pub fn apply_with_threads(&mut self, changes: &StateChanges, threads: usize) {
         self.apply_inner(changes, threads);
     }
@@ -219,7 +228,8 @@ pub fn storage_root_of(slots: &BTreeMap<B256, U256>) -> B256 {
     storage_root_with_threads(slots, 1)
 }
 
-/// [`storage_root_of`] on up to `threads` threads.
+/// [`storage_root_of`], hashed in parallel when `threads` > 1 (on the
+/// current rayon pool).
 pub fn storage_root_with_threads(slots: &BTreeMap<B256, U256>, threads: usize) -> B256 {
     trie_root(
         slots,
@@ -228,14 +238,27 @@ pub fn storage_root_with_threads(slots: &BTreeMap<B256, U256>, threads: usize) -
     )
 }
 
+/// `f` over `items`, in order, on rayon's threads when `threads` > 1 (one
+/// thread for short inputs).
+fn parallel_map<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> U + Sync + Send,
+) -> Vec<U> {
+    if threads <= 1 || items.len() < PARALLEL_TRIE_MIN_LEAVES {
+        return items.iter().map(f).collect();
+    }
+    items.par_iter().with_min_len(1024).map(f).collect()
+}
+
 /// Below this many leaves a trie is hashed on one thread.
 const PARALLEL_TRIE_MIN_LEAVES: usize = 2048;
 
 /// The Merkle Patricia root of a trie whose leaves are keyed by 32-byte
 /// hashes, each value RLP-encoded by `encode`.
 ///
-/// On several threads, the sixteen subtries under the root's branch node are
-/// hashed independently (the keys stripped of their first nibble) and the
+/// With `threads` > 1, the sixteen subtries under the root's branch node are
+/// hashed independently on rayon's threads (the keys stripped of their first nibble) and the
 /// branch is encoded from their hashes. With 64-nibble keys no node below the
 /// root is shorter than 32 bytes (a leaf holds a 63-nibble path; extensions
 /// and branches hold hashes), so every child is referenced by its hash and
@@ -243,7 +266,7 @@ const PARALLEL_TRIE_MIN_LEAVES: usize = 2048;
 /// first nibble has no branch at the root and is hashed in one pass.
 fn trie_root<V: Sync>(
     leaves: &BTreeMap<B256, V>,
-    encode: impl Fn(&V, &mut Vec<u8>) + Sync,
+    encode: impl Fn(&V, &mut Vec<u8>) + Sync + Send,
     threads: usize,
 ) -> B256 {
     let subtrie = |first: u8, strip: usize| {
@@ -277,34 +300,12 @@ fn trie_root<V: Sync>(
     if threads <= 1 || leaves.len() < PARALLEL_TRIE_MIN_LEAVES || !spread {
         return subtrie(0, 0).unwrap_or(EMPTY_ROOT_HASH);
     }
-    let threads = threads.min(16);
-    let mut children = [None; 16];
-    std::thread::scope(|scope| {
-        let subtrie = &subtrie;
-        let handles: Vec<_> = (1..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..16)
-                        .step_by(threads)
-                        .map(|n| (n, subtrie(n as u8, 1)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for n in (0..16).step_by(threads) {
-            children[n] = subtrie(n as u8, 1);
-        }
-        for handle in handles {
-            for (n, child) in handle.join().expect("trie hashing does not panic") {
-                children[n] = child;
-            }
-        }
-    });
+    let children: Vec<Option<B256>> = (0..16u8).into_par_iter().map(|n| subtrie(n, 1)).collect();
     branch_hash(&children)
 }
 
 /// Keccak of a branch node with the given child hashes and no value.
-fn branch_hash(children: &[Option<B256>; 16]) -> B256 {
+fn branch_hash(children: &[Option<B256>]) -> B256 {
     let payload_length: usize = children
         .iter()
         .map(|c| if c.is_some() { 33 } else { 1 })
@@ -447,7 +448,7 @@ mod tests {
         let mut state = WorldState::default();
         let token = Address::with_last_byte(0xee);
         state.insert_account(token, AccountState::with_balance(U256::ZERO), None);
-        for i in 1..5000u64 {
+        for i in 1..6000u64 {
             let address = Address::from_word(keccak256(i.to_be_bytes()));
             state.insert_account(address, AccountState::with_balance(U256::from(i)), None);
             state.set_storage(token, U256::from(i), U256::from(i * 3));
@@ -456,7 +457,8 @@ mod tests {
         let mut parallel = sequential.clone();
         assert_eq!(sequential.root(), parallel.root_with_threads(2));
         let mut changes = StateChanges::default();
-        for i in (1..5000u64).step_by(3) {
+        // Enough changed accounts and slots to be hashed on several threads.
+        for i in (1..6000u64).step_by(2) {
             let address = Address::from_word(keccak256(i.to_be_bytes()));
             changes
                 .accounts

@@ -3,7 +3,7 @@
 //! transaction is persisted before its hash is returned.
 
 use crate::{
-    parallel::{Engine, ParallelConfig, execute_with},
+    parallel::{Engine, ParallelConfig, execute_with, on_engine_threads},
     pool::{PoolConfig, PoolError, PoolTx, SenderState, TxPool},
     store::{Store, StoreError},
 };
@@ -442,9 +442,12 @@ impl Node {
                 Engine::Sequential => 1,
             };
             let mut commitment = self.commitment.lock();
-            commitment.1.apply_with_threads(&changes, threads);
             commitment.0 = input.number;
-            commitment.1.root_with_threads(threads)
+            let trie = &mut commitment.1;
+            on_engine_threads(threads, || {
+                trie.apply_with_threads(&changes, threads);
+                trie.root_with_threads(threads)
+            })
         };
         let block = seal_block(parent_hash, &input, outcome, root, l1_origin);
         let _span =

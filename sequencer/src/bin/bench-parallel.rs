@@ -18,7 +18,7 @@ use rollup_core::{
 use rollup_sequencer::parallel::{
     ParallelConfig, execute_block_parallel, execute_block_parallel_with_access,
     fixtures::{Deployed, TxFactory, account, pre_state, swap_call, transfer_call},
-    schedule_shape,
+    on_engine_threads, schedule_shape,
 };
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -278,8 +278,10 @@ fn main() -> eyre::Result<()> {
             let t = Instant::now();
             let (out, s) = execute_block_parallel(&pre, &chain, &block, txs, &config)?;
             let executed = t.elapsed();
-            trie.apply_with_threads(&out.changes, threads);
-            let par_root = trie.root_with_threads(threads);
+            let par_root = on_engine_threads(threads, || {
+                trie.apply_with_threads(&out.changes, threads);
+                trie.root_with_threads(threads)
+            });
             par.push(executed, t.elapsed());
             let (expected, expected_root) = reference.as_ref().expect("set above");
             eyre::ensure!(

@@ -84,7 +84,6 @@ pub(crate) fn execute<R: StateReader>(
         })
         .collect();
     let committed = Committed::new(pre, txs.len());
-    let stop = AtomicBool::new(false);
 
     let shared = Shared {
         committed: &committed,
@@ -95,10 +94,11 @@ pub(crate) fn execute<R: StateReader>(
         table: &table,
         next: AtomicUsize::new(0),
         speculated: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
     };
     let worker = || {
         let mut evm = versioned_evm(&committed, chain, block);
-        while !stop.load(Ordering::Relaxed) {
+        loop {
             if !shared.speculate_next(&mut evm) {
                 break;
             }
@@ -127,7 +127,7 @@ pub(crate) fn execute<R: StateReader>(
             }
         }
         let out = commit_in_order(&shared, &txs, vault, stats, access);
-        stop.store(true, Ordering::Relaxed);
+        shared.stop.store(true, Ordering::Relaxed);
         out
     });
     stats.speculated = shared.speculated.load(Ordering::Relaxed);
@@ -178,6 +178,9 @@ fn run_recorded<R: StateReader>(
     })
 }
 
+/// After this many transactions the committer judges whether speculation pays.
+const ADAPT_AFTER: usize = 64;
+
 /// What the committer and the workers share.
 struct Shared<'c, 'a, R> {
     committed: &'c Committed<'a, R>,
@@ -190,6 +193,9 @@ struct Shared<'c, 'a, R> {
     next: AtomicUsize,
     /// Transactions run speculatively.
     speculated: AtomicUsize,
+    /// Set when speculation stops (the block is committed, or speculation
+    /// turned out useless): nobody claims further transactions.
+    stop: AtomicBool,
 }
 
 impl<'c, 'a, R: StateReader> Shared<'c, 'a, R> {
@@ -197,6 +203,9 @@ impl<'c, 'a, R: StateReader> Shared<'c, 'a, R> {
     /// committed prefix; false when every transaction is taken.
     fn speculate_next(&self, evm: &mut VersionedEvm<'c, 'a, R>) -> bool {
         loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             if i >= self.table.len() {
                 return false;
@@ -288,6 +297,13 @@ fn commit_in_order<R: StateReader>(
                 }
             }
         };
+        // When nearly every speculation is wasted (a block of one long
+        // dependency chain), stop speculating: the committer then runs the
+        // rest directly, without handing each transaction over.
+        let wasted = stats.reexecuted + stats.deferred;
+        if i + 1 == ADAPT_AFTER && wasted * 10 >= ADAPT_AFTER * 9 {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
         // The beneficiary is credited at the end of every transaction, so a
         // transaction that observes it depends on all its predecessors.
         if done.loaded_vault || tx.signer() == vault {

@@ -156,6 +156,12 @@ fn execute_observed<R: StateReader>(
     Ok((execute_block(pre, chain, block, txs)?, stats))
 }
 
+/// Runs `work` on the engine's thread pool for `threads` threads, so that
+/// rayon-parallel work inside it (the state root) uses those threads.
+pub fn on_engine_threads<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+    pool::pool(threads).install(work)
+}
+
 /// Executes a block with the chosen engine.
 pub fn execute_with<R: StateReader>(
     engine: Engine,
