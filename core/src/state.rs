@@ -270,6 +270,17 @@ fn slot_shard(address: &Address, slot: &U256, shards: usize) -> usize {
     (address.0[19] as usize ^ slot.as_limbs()[0] as usize) % shards
 }
 
+/// revm's account info for our account fields and the account's code.
+pub fn account_info(account: AccountState, code: Option<Bytecode>) -> AccountInfo {
+    AccountInfo {
+        balance: account.balance,
+        nonce: account.nonce,
+        code_hash: account.code_hash,
+        code,
+        ..Default::default()
+    }
+}
+
 /// Converts revm's account info into our account fields.
 pub fn account_state_of(info: &AccountInfo) -> AccountState {
     AccountState {
@@ -473,13 +484,7 @@ impl<R: StateReader> revm::DatabaseRef for RevmDb<R> {
                     .ok_or(StateError::MissingCode(account.code_hash))?,
             )
         };
-        Ok(Some(AccountInfo {
-            balance: account.balance,
-            nonce: account.nonce,
-            code_hash: account.code_hash,
-            code,
-            ..Default::default()
-        }))
+        Ok(Some(account_info(account, code)))
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, StateError> {

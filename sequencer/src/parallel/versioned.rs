@@ -18,7 +18,7 @@ use revm::{
 };
 use rollup_core::{
     error::StateError,
-    state::{AccountEffect, AccountState, StateReader, account_state_of},
+    state::{AccountEffect, AccountState, StateReader, account_info, account_state_of},
 };
 use std::sync::{
     OnceLock,
@@ -274,13 +274,7 @@ impl<R: StateReader> Database for View<'_, '_, R> {
         } else {
             Some(self.committed.code(account.code_hash)?)
         };
-        Ok(Some(AccountInfo {
-            balance: account.balance,
-            nonce: account.nonce,
-            code_hash: account.code_hash,
-            code,
-            ..Default::default()
-        }))
+        Ok(Some(account_info(account, code)))
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, StateError> {
