@@ -157,6 +157,8 @@ pub async fn open_pool(
     };
     let pool = AnyPoolOptions::new()
         .max_connections(4)
+        // A store that is down fails a round in seconds, not sqlx's 30 s.
+        .acquire_timeout(std::time::Duration::from_secs(5))
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if !postgres {

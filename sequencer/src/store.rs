@@ -99,6 +99,10 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if postgres { 16 } else { 8 })
+            // A store that is down fails requests in seconds (sqlx waits 30 s
+            // by default): eth_sendRawTransaction answers with an error
+            // instead of hanging.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if !postgres {
