@@ -43,8 +43,9 @@ struct Args {
     /// Threads of the parallel engine [default: the machine's cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Timed runs per engine and workload (the median is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs per engine and workload (the median is reported; runs on
+    /// a small VM vary, so take several).
+    #[arg(long, default_value_t = 9)]
     runs: usize,
     /// Only these workloads (comma-separated).
     #[arg(long, value_delimiter = ',')]
