@@ -115,10 +115,6 @@ impl StateChanges {
     /// Records that an account's storage was wiped (EIP-161 clearing of an
     /// empty account, self-destruction, re-creation).
     pub fn wipe_storage(&mut self, address: Address) {
-        self.wipe(address);
-    }
-
-    fn wipe(&mut self, address: Address) {
         self.destroyed.insert(address);
         self.storage.remove(&address);
     }
@@ -126,7 +122,7 @@ impl StateChanges {
     /// Folds a later change set into this one (`later` wins).
     pub fn extend(&mut self, later: StateChanges) {
         for address in later.destroyed {
-            self.wipe(address);
+            self.wipe_storage(address);
         }
         self.accounts.extend(later.accounts);
         for (address, slots) in later.storage {
@@ -235,7 +231,7 @@ impl StateChanges {
             let address = effect.address;
             let own_account = account_shard(&address, shards) == shard;
             if effect.wiped {
-                self.wipe(address);
+                self.wipe_storage(address);
             }
             if own_account {
                 if let Some((hash, code)) = &effect.code {

@@ -9,7 +9,7 @@ use super::{
     FallbackReason, ParallelConfig, ParallelStats,
     access::{AccessSet, Location},
     assemble::assemble,
-    handler::{DeferredRun, Digest, EvmOn, run_deferred},
+    handler::{Digest, EvmOn, run_deferred},
     pool::pool,
     versioned::{Committed, Read, View},
 };
@@ -96,14 +96,7 @@ pub(crate) fn execute<R: StateReader>(
         speculated: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
     };
-    let worker = || {
-        let mut evm = versioned_evm(&committed, chain, block);
-        loop {
-            if !shared.speculate_next(&mut evm) {
-                break;
-            }
-        }
-    };
+    let worker = || shared.speculate_rest(&mut versioned_evm(&committed, chain, block));
 
     let pool = pool(config.threads);
     let outcome = pool.scope(|scope| {
@@ -114,12 +107,7 @@ pub(crate) fn execute<R: StateReader>(
             // Speculate alongside the workers (whose jobs may not even have
             // started when other blocks hold the pool), then wait for the
             // runs others claimed: each is in progress.
-            let mut evm = versioned_evm(&committed, chain, block);
-            loop {
-                if !shared.speculate_next(&mut evm) {
-                    break;
-                }
-            }
+            shared.speculate_rest(&mut versioned_evm(&committed, chain, block));
             for (entry, tx) in table.iter().zip(&txs) {
                 while !tx.inner().is_eip4844() && !entry.ready.load(Ordering::Acquire) {
                     std::thread::yield_now();
@@ -164,17 +152,16 @@ fn run_recorded<R: StateReader>(
 ) -> Result<Speculated, ExecError> {
     evm.ctx.db_mut().start(speculating);
     let run = run_deferred(evm, env.clone())?;
-    let vault = evm.ctx.block.beneficiary;
+    let loaded_vault = run.state().contains_key(&evm.ctx.block.beneficiary);
+    // A rejected transaction's digest has no effects, hence no writes.
+    let run = run.digest(tx_type);
     let view = evm.ctx.db_mut();
     Ok(Speculated {
-        writes: match &run {
-            DeferredRun::Included { state, .. } => view.writes_of(state),
-            DeferredRun::Rejected { .. } => Vec::new(),
-        },
+        writes: view.writes_of(&run.effects),
         // A copy of exactly the right size; the view keeps its capacity.
         reads: view.reads.clone(),
-        loaded_vault: run.state().contains_key(&vault),
-        run: run.digest(tx_type),
+        loaded_vault,
+        run,
     })
 }
 
@@ -199,6 +186,15 @@ struct Shared<'c, 'a, R> {
 }
 
 impl<'c, 'a, R: StateReader> Shared<'c, 'a, R> {
+    /// Speculates until every transaction is taken or speculation stops.
+    fn speculate_rest(&self, evm: &mut VersionedEvm<'c, 'a, R>) {
+        loop {
+            if !self.speculate_next(evm) {
+                break;
+            }
+        }
+    }
+
     /// Claims the next transaction nobody runs yet and runs it against the
     /// committed prefix; false when every transaction is taken.
     fn speculate_next(&self, evm: &mut VersionedEvm<'c, 'a, R>) -> bool {

@@ -10,15 +10,10 @@ use alloy_primitives::{
 };
 use dashmap::DashMap;
 use parking_lot::Mutex;
-use revm::{
-    Database,
-    bytecode::Bytecode,
-    primitives::KECCAK_EMPTY,
-    state::{AccountInfo, EvmState},
-};
+use revm::{Database, bytecode::Bytecode, primitives::KECCAK_EMPTY, state::AccountInfo};
 use rollup_core::{
     error::StateError,
-    state::{AccountEffect, AccountState, StateReader, account_info, account_state_of},
+    state::{AccountEffect, AccountState, StateReader, TxEffects, account_info},
 };
 use std::sync::{
     OnceLock,
@@ -220,40 +215,34 @@ impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
         Ok(())
     }
 
-    /// The locations the run changed, judged against what it read.
+    /// The locations the run changed, judged against what it read, from its
+    /// digested effects (which apply `StateChanges::apply_evm_state`'s rules).
     ///
-    /// An account is written when its fields changed, when it was created or
-    /// self-destructed, or when it was touched while empty (EIP-161 deletes
-    /// it); its storage as a whole is written when it was created or deleted.
-    /// A slot is written when its value changed (every slot of a created
-    /// account counts). This mirrors `StateChanges::apply_evm_state`.
-    pub(crate) fn writes_of(&self, state: &EvmState) -> Vec<Location> {
+    /// An account is written when its fields changed, when its storage was
+    /// wiped (created) or when it was deleted (self-destructed, or touched
+    /// while empty); its storage as a whole is written when wiped; a slot
+    /// when the effects list it.
+    pub(crate) fn writes_of(&self, effects: &TxEffects) -> Vec<Location> {
         let mut writes = Vec::new();
-        for (address, account) in state.iter() {
-            if !account.is_touched() {
-                continue;
-            }
-            let post = account_state_of(&account.info);
+        for effect in &effects.accounts {
+            let address = effect.address;
             let found = self
                 .found
                 .iter()
-                .find(|(a, _)| a == address)
+                .find(|(a, _)| *a == address)
                 .map(|(_, before)| *before);
-            let deleted = account.is_selfdestructed() || post.is_empty();
-            if account.is_created() || deleted || found != Some(Some(post)) {
-                writes.push(Location::Account(*address));
+            if effect.wiped || effect.post.is_none() || found != Some(effect.post) {
+                writes.push(Location::Account(address));
             }
-            if account.is_created() || deleted {
-                writes.push(Location::Storage(*address));
+            if effect.wiped {
+                writes.push(Location::Storage(address));
             }
-            if deleted {
-                continue;
-            }
-            for (slot, value) in account.storage.iter() {
-                if value.is_changed() || account.is_created() {
-                    writes.push(Location::Slot(*address, *slot));
-                }
-            }
+            writes.extend(
+                effect
+                    .slots
+                    .iter()
+                    .map(|(slot, _)| Location::Slot(address, *slot)),
+            );
         }
         writes
     }
@@ -300,7 +289,7 @@ mod tests {
     use revm::{
         context::result::{ExecutionResult, Output, SuccessReason},
         primitives::Bytes,
-        state::{Account, EvmStorageSlot, TransactionId},
+        state::{Account, EvmState, EvmStorageSlot, TransactionId},
     };
     use rollup_core::state::WorldState;
 
@@ -359,8 +348,9 @@ mod tests {
         let mut view = View::new(committed);
         view.start(false);
         view.basic(A).expect("reads");
-        let writes = view.writes_of(run.state());
-        committed.commit(index, run.digest(alloy_consensus::TxType::Eip1559), &writes);
+        let run = run.digest(alloy_consensus::TxType::Eip1559);
+        let writes = view.writes_of(&run.effects);
+        committed.commit(index, run, &writes);
     }
 
     fn slot(view: &mut View<'_, '_, WorldState>, slot: u64) -> U256 {
@@ -417,12 +407,13 @@ mod tests {
         let mut view = View::new(&committed);
         view.start(false);
         view.basic(A).unwrap();
+        let effects = |run: DeferredRun| run.digest(alloy_consensus::TxType::Eip1559).effects;
         assert!(
-            view.writes_of(run(100, &[], false, false).state())
+            view.writes_of(&effects(run(100, &[], false, false)))
                 .is_empty()
         );
         assert_eq!(
-            view.writes_of(run(0, &[], false, false).state()),
+            view.writes_of(&effects(run(0, &[], false, false))),
             vec![Location::Account(A), Location::Storage(A)]
         );
     }
