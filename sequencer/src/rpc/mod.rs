@@ -106,13 +106,19 @@ async fn http_handler(
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             // geth: 413 "content length too large"; the body says it as JSON-RPC.
+            // The unread rest of the body makes the connection unusable, so the
+            // response says `Connection: close`: a client that pooled it would
+            // otherwise send its next request into a socket the server drops.
             let error = RpcError::invalid_request(format!(
                 "request body too large: limit {} bytes",
                 ctx.config.max_body_bytes
             ));
             return (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                [(header::CONTENT_TYPE, "application/json")],
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CONNECTION, "close"),
+                ],
                 response(Value::Null, Err(error)).to_string(),
             )
                 .into_response();
