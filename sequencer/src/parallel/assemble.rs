@@ -28,6 +28,7 @@ pub(crate) fn assemble(
     let mut vault = VaultCredit::new(vault, vault_before);
     // Cumulative gas of every included transaction, by index.
     let mut cumulative = vec![None; runs.len()];
+    let mut included = 0;
     for (i, (tx, run)) in txs.iter().zip(&runs).enumerate() {
         match run.as_ref().map(|run| &run.outcome) {
             None => outcome.reject(tx, TxRejection::BlobsUnsupported),
@@ -38,6 +39,7 @@ pub(crate) fn assemble(
                 outcome.gas_used += gas_used;
                 vault.credit(*reward);
                 cumulative[i] = Some(outcome.gas_used);
+                included += 1;
             }
         }
     }
@@ -59,32 +61,33 @@ pub(crate) fn assemble(
             outcome.changes.append_shard(part);
         }
         // Receipts were built where each transaction ran: set their
-        // cumulative gas (the runs are freed as they go).
-        outcome.executed = runs
-            .into_iter()
-            .zip(txs)
-            .zip(cumulative)
-            .filter_map(|((run, tx), cumulative)| match (run, cumulative) {
-                (
-                    Some(Digest {
-                        outcome:
-                            RunOutcome::Included {
-                                gas_used,
-                                mut receipt,
-                                ..
-                            },
-                        ..
-                    }),
-                    Some(cumulative),
-                ) => {
-                    if let Some(receipt) = receipt.as_receipt_with_bloom_mut() {
-                        receipt.receipt.cumulative_gas_used = cumulative;
+        // cumulative gas (the runs are freed as they go). Sized up front: a
+        // growing vector of 10,000 receipts would be copied over and over.
+        outcome.executed = Vec::with_capacity(included);
+        outcome
+            .executed
+            .extend(runs.into_iter().zip(txs).zip(cumulative).filter_map(
+                |((run, tx), cumulative)| match (run, cumulative) {
+                    (
+                        Some(Digest {
+                            outcome:
+                                RunOutcome::Included {
+                                    gas_used,
+                                    mut receipt,
+                                    ..
+                                },
+                            ..
+                        }),
+                        Some(cumulative),
+                    ) => {
+                        if let Some(receipt) = receipt.as_receipt_with_bloom_mut() {
+                            receipt.receipt.cumulative_gas_used = cumulative;
+                        }
+                        Some(ExecutedTx::with_receipt(tx, *receipt, gas_used))
                     }
-                    Some(ExecutedTx::with_receipt(tx, *receipt, gas_used))
-                }
-                _ => None,
-            })
-            .collect();
+                    _ => None,
+                },
+            ));
     });
     if !outcome.executed.is_empty() {
         vault.apply(&mut outcome.changes);

@@ -272,7 +272,7 @@ fn commit_in_order<R: StateReader>(
             // Every run reads its sender (validation loads it first), so a
             // changed nonce or balance invalidates it like any other read.
             let stale = match &speculative {
-                Ok(done) => committed.first_stale(&done.reads),
+                Ok(done) => evm.ctx.db_mut().first_stale(&done.reads),
                 Err(_) => None,
             };
             match speculative {
@@ -313,7 +313,7 @@ fn commit_in_order<R: StateReader>(
                 writes: done.writes.clone(),
             });
         }
-        committed.commit(i, done.run, &done.writes);
+        committed.commit(i, done.run, done.writes);
     }
     Ok(())
 }

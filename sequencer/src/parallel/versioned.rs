@@ -2,11 +2,17 @@
 //! transaction wrote, readable by speculating workers while the committer
 //! extends it, with the version of every value a run read recorded so that
 //! the committer can tell whether the run saw exactly the sequential state.
+//!
+//! The committer publishes each committed transaction's written locations as
+//! an append-only log; every thread's [`View`] replays the log into its own
+//! map of last writers before a run. Lookups are then thread-local (no lock,
+//! no cache line shared with the committer), and the committer's own view is
+//! what it validates against.
 
 use super::{access::Location, handler::Digest};
 use alloy_primitives::{
     Address, B256, U256,
-    map::{DefaultHashBuilder, HashSet},
+    map::{DefaultHashBuilder, HashMap, HashSet},
 };
 use dashmap::DashMap;
 use parking_lot::Mutex;
@@ -17,7 +23,7 @@ use rollup_core::{
 };
 use std::sync::{
     OnceLock,
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 
 /// Which transaction of the block last wrote a location (`None`: nobody, the
@@ -33,14 +39,19 @@ pub(crate) struct Read {
 
 /// The committed prefix of the block, shared by the committer and the workers.
 ///
-/// Only the committer writes, in block order: first the run into `runs`, then
-/// its new code, then its written locations into `writer`. A worker that finds
-/// a location's writer therefore finds that writer's run too.
+/// Only the committer writes, in block order: the run into `runs`, its new
+/// code, its written locations into `writes`, then the prefix length into
+/// `upto` (release). A view that replays the log up to `upto` (acquire)
+/// therefore finds every writer's run and code.
 pub(crate) struct Committed<'a, R> {
     pre: &'a R,
-    writer: DashMap<Location, u32, DefaultHashBuilder>,
     codes: DashMap<B256, Bytecode, DefaultHashBuilder>,
     runs: Vec<OnceLock<Digest>>,
+    /// Each committed transaction's written locations (unset for blob
+    /// transactions, which never run).
+    writes: Vec<OnceLock<Vec<Location>>>,
+    /// How many transactions of the block are committed (or skipped).
+    upto: AtomicUsize,
     /// Locations whose speculative reads turned out stale (a hot account or
     /// slot that many transactions write), and a counter bumped on every
     /// addition so that views refresh their copy only when it changes.
@@ -53,30 +64,16 @@ impl<'a, R: StateReader> Committed<'a, R> {
     pub(crate) fn new(pre: &'a R, txs: usize) -> Self {
         Self {
             pre,
-            // Many shards: the committer's inserts rarely lock out a reader.
-            writer: DashMap::with_capacity_and_hasher_and_shard_amount(
-                txs * 2,
-                DefaultHashBuilder::default(),
-                256,
-            ),
             codes: DashMap::with_hasher(DefaultHashBuilder::default()),
             runs: (0..txs).map(|_| OnceLock::new()).collect(),
+            writes: (0..txs).map(|_| OnceLock::new()).collect(),
+            upto: AtomicUsize::new(0),
             hot: Mutex::new(Vec::new()),
             hot_generation: AtomicU64::new(0),
         }
     }
 
-    /// The first location in `reads` whose committed version changed since it
-    /// was read (`None`: the run saw exactly the committed state).
-    pub(crate) fn first_stale(&self, reads: &[Read]) -> Option<Location> {
-        reads
-            .iter()
-            .find(|r| self.version(&r.location) != r.version)
-            .map(|r| r.location)
-    }
-
-    /// Marks a location as contended: speculative runs that read it are
-    /// deferred to the committer from now on.
+    /// Marks `location` hot: later speculative runs that read it give up.
     pub(crate) fn mark_hot(&self, location: Location) {
         let mut hot = self.hot.lock();
         if !hot.contains(&location) {
@@ -85,13 +82,9 @@ impl<'a, R: StateReader> Committed<'a, R> {
         }
     }
 
-    /// The version of `location` in the committed prefix.
-    pub(crate) fn version(&self, location: &Location) -> Version {
-        self.writer.get(location).map(|w| *w)
-    }
-
-    /// Appends transaction `index`'s run and its writes to the committed prefix.
-    pub(crate) fn commit(&self, index: usize, run: Digest, writes: &[Location]) {
+    /// Appends transaction `index`'s run and its writes to the committed
+    /// prefix (every transaction before it is committed or never runs).
+    pub(crate) fn commit(&self, index: usize, run: Digest, writes: Vec<Location>) {
         for effect in &run.effects.accounts {
             if let Some((hash, code)) = &effect.code
                 && writes.contains(&Location::Account(effect.address))
@@ -101,13 +94,10 @@ impl<'a, R: StateReader> Committed<'a, R> {
                     .or_insert_with(|| Bytecode::new_raw(code.clone()));
             }
         }
-        if self.runs[index].set(run).is_err() {
+        if self.runs[index].set(run).is_err() || self.writes[index].set(writes).is_err() {
             unreachable!("transaction {index} committed twice");
         }
-        let version = u32::try_from(index).expect("blocks hold fewer than 2^32 transactions");
-        for location in writes {
-            self.writer.insert(*location, version);
-        }
+        self.upto.store(index + 1, Ordering::Release);
     }
 
     /// The committed runs in block order (`None` for transactions that never
@@ -125,33 +115,7 @@ impl<'a, R: StateReader> Committed<'a, R> {
             .account(address)
     }
 
-    fn account(&self, address: Address) -> Result<(Version, Option<AccountState>), StateError> {
-        let version = self.version(&Location::Account(address));
-        let account = match version {
-            None => self.pre.account(address)?,
-            Some(w) => self.effect(w, &address).and_then(|effect| effect.post),
-        };
-        Ok((version, account))
-    }
-
-    fn storage(
-        &self,
-        address: Address,
-        slot: U256,
-    ) -> Result<(Version, Version, U256), StateError> {
-        let written = self.version(&Location::Slot(address, slot));
-        let wiped = self.version(&Location::Storage(address));
-        let value = match (written, wiped) {
-            (_, Some(wipe)) if written.is_none_or(|w| wipe > w) => U256::ZERO,
-            (Some(w), _) => self
-                .effect(w, &address)
-                .and_then(|effect| effect.slots.iter().find(|(s, _)| *s == slot))
-                .map_or(U256::ZERO, |(_, value)| *value),
-            (None, _) => self.pre.storage(address, slot)?,
-        };
-        Ok((written, wiped, value))
-    }
-
+    /// A code by hash: the pre-state's or one a committed transaction deployed.
     fn code(&self, code_hash: B256) -> Result<Bytecode, StateError> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
@@ -178,6 +142,10 @@ pub(crate) struct View<'c, 'a, R> {
     /// This view's copy of the hot locations, and the generation it is of.
     hot: HashSet<Location>,
     hot_generation: u64,
+    /// The last committed writer of every location written so far, replayed
+    /// from the committer's log up to transaction `seen`.
+    writer: HashMap<Location, u32>,
+    seen: usize,
 }
 
 impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
@@ -189,13 +157,76 @@ impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
             speculating: false,
             hot: HashSet::default(),
             hot_generation: 0,
+            writer: HashMap::default(),
+            seen: 0,
         }
+    }
+
+    /// Replays the committer's log: afterwards this view answers from the
+    /// whole committed prefix as it is now.
+    fn catch_up(&mut self) {
+        let upto = self.committed.upto.load(Ordering::Acquire);
+        for index in self.seen..upto {
+            // Unset: a blob transaction, which never runs.
+            if let Some(writes) = self.committed.writes[index].get() {
+                let version =
+                    u32::try_from(index).expect("blocks hold fewer than 2^32 transactions");
+                for location in writes {
+                    self.writer.insert(*location, version);
+                }
+            }
+        }
+        self.seen = self.seen.max(upto);
+    }
+
+    /// The version of `location` in the committed prefix this view has seen.
+    pub(crate) fn version(&self, location: &Location) -> Version {
+        self.writer.get(location).copied()
+    }
+
+    /// The first location in `reads` whose committed version changed since it
+    /// was read (`None`: the run saw exactly the committed state), judged
+    /// against the whole committed prefix.
+    pub(crate) fn first_stale(&mut self, reads: &[Read]) -> Option<Location> {
+        self.catch_up();
+        reads
+            .iter()
+            .find(|r| self.version(&r.location) != r.version)
+            .map(|r| r.location)
+    }
+
+    fn account(&self, address: Address) -> Result<(Version, Option<AccountState>), StateError> {
+        let version = self.version(&Location::Account(address));
+        let account = match version {
+            None => self.committed.pre.account(address)?,
+            Some(w) => self
+                .committed
+                .effect(w, &address)
+                .and_then(|effect| effect.post),
+        };
+        Ok((version, account))
+    }
+
+    fn slot(&self, address: Address, slot: U256) -> Result<(Version, Version, U256), StateError> {
+        let written = self.version(&Location::Slot(address, slot));
+        let wiped = self.version(&Location::Storage(address));
+        let value = match (written, wiped) {
+            (_, Some(wipe)) if written.is_none_or(|w| wipe > w) => U256::ZERO,
+            (Some(w), _) => self
+                .committed
+                .effect(w, &address)
+                .and_then(|effect| effect.slots.iter().find(|(s, _)| *s == slot))
+                .map_or(U256::ZERO, |(_, value)| *value),
+            (None, _) => self.committed.pre.storage(address, slot)?,
+        };
+        Ok((written, wiped, value))
     }
 
     /// Forgets the previous run's reads and prepares the next run: a
     /// speculative one (abandoned when it reads a hot location) or an exact
     /// one (on the committed prefix, by the committer).
     pub(crate) fn start(&mut self, speculating: bool) {
+        self.catch_up();
         self.reads.clear();
         self.found.clear();
         self.speculating = speculating;
@@ -252,7 +283,7 @@ impl<R: StateReader> Database for View<'_, '_, R> {
     type Error = StateError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, StateError> {
-        let (version, account) = self.committed.account(address)?;
+        let (version, account) = self.account(address)?;
         self.read(Location::Account(address), version)?;
         self.found.push((address, account));
         let Some(account) = account else {
@@ -271,7 +302,7 @@ impl<R: StateReader> Database for View<'_, '_, R> {
     }
 
     fn storage(&mut self, address: Address, slot: U256) -> Result<U256, StateError> {
-        let (written, wiped, value) = self.committed.storage(address, slot)?;
+        let (written, wiped, value) = self.slot(address, slot)?;
         self.read(Location::Slot(address, slot), written)?;
         self.read(Location::Storage(address), wiped)?;
         Ok(value)
@@ -350,7 +381,7 @@ mod tests {
         view.basic(A).expect("reads");
         let run = run.digest(alloy_consensus::TxType::Eip1559);
         let writes = view.writes_of(&run.effects);
-        committed.commit(index, run, &writes);
+        committed.commit(index, run, writes);
     }
 
     fn slot(view: &mut View<'_, '_, WorldState>, slot: u64) -> U256 {
@@ -365,7 +396,7 @@ mod tests {
         view.start(true);
         assert_eq!(slot(&mut view, 1), U256::from(11));
         let before = view.reads.clone();
-        assert_eq!(committed.first_stale(&before), None);
+        assert_eq!(view.first_stale(&before), None);
 
         commit(&committed, 0, run(90, &[(1, 11, 12)], false, false));
         view.start(true);
@@ -375,10 +406,11 @@ mod tests {
         assert_eq!(view.reads[0].version, Some(0));
         // The read of slot 1 before the commit is stale now; this one is not.
         assert_eq!(
-            committed.first_stale(&before),
+            view.first_stale(&before),
             Some(Location::Slot(A, U256::from(1)))
         );
-        assert_eq!(committed.first_stale(&view.reads), None);
+        let reads = view.reads.clone();
+        assert_eq!(view.first_stale(&reads), None);
     }
 
     #[test]
