@@ -1,6 +1,10 @@
 //! State commitment: the Merkle Patricia state root and storage roots, computed
 //! exactly as Ethereum does, incrementally per block, and EIP-1186 proofs.
 
+mod cached;
+
+use cached::CachedTrie;
+
 use crate::state::{AccountState, StateChanges, WorldState};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::Encodable as _;
@@ -8,23 +12,23 @@ use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::Proo
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
-/// Keeps the hashed-key leaves of the account trie and every storage trie so
-/// that a block's state root costs one pass over sorted leaves, and storage
-/// roots are recomputed only for accounts whose storage changed.
+/// Keeps the hashed-key leaves of the account trie and every storage trie,
+/// with the hashes of their upper nodes, so that a block's state root
+/// rehashes only the paths to changed leaves, and storage roots are
+/// recomputed only for accounts whose storage changed.
 #[derive(Clone, Debug, Default)]
 pub struct StateCommitment {
     /// keccak(address) -> account (storage root filled in).
-    accounts: BTreeMap<B256, TrieAccount>,
+    accounts: CachedTrie<TrieAccount>,
     /// keccak(address) -> (keccak(slot) -> value), non-zero values only.
-    storage: HashMap<B256, BTreeMap<B256, U256>>,
-    /// Addresses whose hashed key we know, for proofs by address.
-    root: Option<B256>,
+    storage: HashMap<B256, CachedTrie<U256>>,
 }
 
 impl StateCommitment {
     /// Builds the commitment of a whole state.
     pub fn from_state(state: &WorldState) -> Self {
-        let mut this = Self::default();
+        let mut accounts = BTreeMap::new();
+        let mut storage = HashMap::default();
         for (address, account) in state.accounts() {
             let hashed = keccak256(address);
             let slots: BTreeMap<B256, U256> = state
@@ -36,14 +40,17 @@ impl StateCommitment {
                         .collect()
                 })
                 .unwrap_or_default();
-            let storage_root = storage_root_of(&slots);
+            let mut slots = CachedTrie::from(slots);
+            let storage_root = slots.root(&encode_value, 1);
             if !slots.is_empty() {
-                this.storage.insert(hashed, slots);
+                storage.insert(hashed, slots);
             }
-            this.accounts
-                .insert(hashed, trie_account(account, storage_root));
+            accounts.insert(hashed, trie_account(account, storage_root));
         }
-        this
+        Self {
+            accounts: CachedTrie::from(accounts),
+            storage,
+        }
     }
 
     /// Applies a block's changes; the next `root()` reflects them.
@@ -52,7 +59,6 @@ impl StateCommitment {
     }
 
     fn apply_inner(&mut self, changes: &StateChanges, threads: usize) {
-        self.root = None;
         for address in &changes.destroyed {
             self.storage.remove(&keccak256(address));
         }
@@ -91,7 +97,7 @@ impl StateCommitment {
                         .map(|a| a.storage_root)
                         .unwrap_or(EMPTY_ROOT_HASH);
                     let storage_root = if changes.destroyed.contains(address) {
-                        self.storage_root_hashed(&hashed, threads)
+                        self.storage_root_hashed(hashed, threads)
                     } else {
                         previous_root
                     };
@@ -101,27 +107,25 @@ impl StateCommitment {
             }
         }
         for hashed in dirty_storage {
-            let root = self.storage_root_hashed(&hashed, threads);
+            let root = self.storage_root_hashed(hashed, threads);
             if self.storage.get(&hashed).is_some_and(|s| s.is_empty()) {
                 self.storage.remove(&hashed);
             }
-            if let Some(account) = self.accounts.get_mut(&hashed) {
-                account.storage_root = root;
-            }
+            self.accounts
+                .update(&hashed, |account| account.storage_root = root);
         }
         for address in &changes.destroyed {
             let hashed = keccak256(address);
-            let root = self.storage_root_hashed(&hashed, threads);
-            if let Some(account) = self.accounts.get_mut(&hashed) {
-                account.storage_root = root;
-            }
+            let root = self.storage_root_hashed(hashed, threads);
+            self.accounts
+                .update(&hashed, |account| account.storage_root = root);
         }
     }
 
-    fn storage_root_hashed(&self, hashed: &B256, threads: usize) -> B256 {
+    fn storage_root_hashed(&mut self, hashed: B256, threads: usize) -> B256 {
         self.storage
-            .get(hashed)
-            .map(|slots| storage_root_with_threads(slots, threads))
+            .get_mut(&hashed)
+            .map(|slots| slots.root(&encode_value, threads))
             .unwrap_or(EMPTY_ROOT_HASH)
     }
 
@@ -134,16 +138,7 @@ impl StateCommitment {
     /// rayon pool: run it inside the pool whose threads it may use), the same
     /// result as [`StateCommitment::root`].
     pub fn root_with_threads(&mut self, threads: usize) -> B256 {
-        if let Some(root) = self.root {
-            return root;
-        }
-        let root = trie_root(
-            &self.accounts,
-            |account, buf| alloy_rlp::Encodable::encode(account, buf),
-            threads,
-        );
-        self.root = Some(root);
-        root
+        self.accounts.root(&encode_value, threads)
     }
 
     /// [`StateCommitment::apply`] with keys and large storage tries hashed in
@@ -158,7 +153,7 @@ impl StateCommitment {
         let target = Nibbles::unpack(hashed);
         let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
         let mut buf = Vec::with_capacity(128);
-        for (key, account) in &self.accounts {
+        for (key, account) in self.accounts.leaves() {
             buf.clear();
             alloy_rlp::Encodable::encode(account, &mut buf);
             hb.add_leaf(Nibbles::unpack(key), &buf);
@@ -167,7 +162,10 @@ impl StateCommitment {
         let account_proof = proof_path(hb.take_proof_nodes(), &target);
         let account = self.accounts.get(&hashed).copied();
         let empty = BTreeMap::new();
-        let storage = self.storage.get(&hashed).unwrap_or(&empty);
+        let storage = self
+            .storage
+            .get(&hashed)
+            .map_or(&empty, |slots| slots.leaves());
         let storage_proofs = slots
             .iter()
             .map(|slot| {
@@ -212,6 +210,11 @@ fn proof_path(nodes: alloy_trie::proof::ProofNodes, target: &Nibbles) -> Vec<Byt
         .into_iter()
         .map(|(_, node)| node)
         .collect()
+}
+
+/// A trie leaf's value: its RLP encoding.
+fn encode_value<T: alloy_rlp::Encodable>(value: &T, buf: &mut Vec<u8>) {
+    value.encode(buf);
 }
 
 fn trie_account(account: &AccountState, storage_root: B256) -> TrieAccount {
@@ -456,21 +459,33 @@ mod tests {
         let mut sequential = StateCommitment::from_state(&state);
         let mut parallel = sequential.clone();
         assert_eq!(sequential.root(), parallel.root_with_threads(2));
-        let mut changes = StateChanges::default();
-        // Enough changed accounts and slots to be hashed on several threads.
-        for i in (1..6000u64).step_by(2) {
-            let address = Address::from_word(keccak256(i.to_be_bytes()));
-            changes
-                .accounts
-                .insert(address, Some(AccountState::with_balance(U256::from(i + 7))));
-            changes
-                .storage
-                .entry(token)
-                .or_default()
-                .insert(U256::from(i), U256::ZERO);
+        // Blocks of changed accounts and slots, enough to be hashed on several
+        // threads; the cached roots carried from block to block equal the
+        // root of the resulting state hashed from scratch.
+        for round in 0..3u64 {
+            let mut changes = StateChanges::default();
+            for i in (1 + round..6000u64).step_by(2 + round as usize) {
+                let address = Address::from_word(keccak256(i.to_be_bytes()));
+                changes.accounts.insert(
+                    address,
+                    Some(AccountState::with_balance(U256::from(i + 7 + round))),
+                );
+                changes
+                    .storage
+                    .entry(token)
+                    .or_default()
+                    .insert(U256::from(i), U256::from(round * i));
+            }
+            state.apply(&changes);
+            sequential.apply(&changes);
+            parallel.apply_with_threads(&changes, 2);
+            let root = sequential.root();
+            assert_eq!(root, parallel.root_with_threads(2), "round {round}");
+            assert_eq!(
+                root,
+                StateCommitment::from_state(&state).root(),
+                "round {round}"
+            );
         }
-        sequential.apply(&changes);
-        parallel.apply_with_threads(&changes, 2);
-        assert_eq!(sequential.root(), parallel.root_with_threads(2));
     }
 }

@@ -1,0 +1,425 @@
+//! A trie's leaves together with the hashes of its upper nodes, kept between
+//! blocks: after a block's changes the root rehashes only the nodes above
+//! changed leaves instead of the whole trie.
+//!
+//! The hash of "the node of the leaves under prefix `p`, keys stripped of
+//! `p`'s nibbles" depends on those leaves alone, whatever the trie above it
+//! looks like. So such hashes are cached for every prefix of up to
+//! [`MAX_CACHED_DEPTH`] nibbles, and a changed leaf forgets exactly the
+//! cached hashes of its own prefixes. With 64-nibble keys every node below
+//! the root encodes to at least 32 bytes, so a parent always refers to a
+//! child by its hash, and a branch's hash follows from its children's.
+
+use alloy_primitives::B256;
+use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Deepest prefix length whose nodes are cached (16^4 = 65,536 nodes).
+const MAX_CACHED_DEPTH: usize = 4;
+
+/// Below this many leaves nothing is cached: hashing the trie in one pass
+/// costs about as much as walking the cache.
+const MIN_CACHED_LEAVES: usize = 4096;
+
+/// What the cache knows of the node under one prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cached {
+    /// Never computed, or a leaf under the prefix changed since.
+    Unknown,
+    /// No leaf under the prefix.
+    Empty,
+    /// The node's hash.
+    Node(B256),
+}
+
+/// Hashed-key leaves (the value RLP-encoded by the caller's encoder) and the
+/// cached hashes of the nodes above them.
+#[derive(Clone, Debug)]
+pub(crate) struct CachedTrie<V> {
+    leaves: BTreeMap<B256, V>,
+    /// `levels[d - 1][p]`: the node of the leaves under the `d`-nibble
+    /// prefix `p`, for `d` in `1..=levels.len()` (none for small tries).
+    levels: Vec<Vec<Cached>>,
+    /// The root, while no leaf changed.
+    root: Option<B256>,
+}
+
+impl<V> Default for CachedTrie<V> {
+    fn default() -> Self {
+        Self {
+            leaves: BTreeMap::new(),
+            levels: Vec::new(),
+            root: None,
+        }
+    }
+}
+
+impl<V> From<BTreeMap<B256, V>> for CachedTrie<V> {
+    fn from(leaves: BTreeMap<B256, V>) -> Self {
+        Self {
+            leaves,
+            ..Self::default()
+        }
+    }
+}
+
+impl<V: Sync> CachedTrie<V> {
+    /// The leaves, by hashed key.
+    pub(crate) fn leaves(&self) -> &BTreeMap<B256, V> {
+        &self.leaves
+    }
+
+    pub(crate) fn get(&self, key: &B256) -> Option<&V> {
+        self.leaves.get(key)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Sets a leaf.
+    pub(crate) fn insert(&mut self, key: B256, value: V) {
+        self.leaves.insert(key, value);
+        self.forget(&key);
+    }
+
+    /// Removes a leaf (if present).
+    pub(crate) fn remove(&mut self, key: &B256) {
+        if self.leaves.remove(key).is_some() {
+            self.forget(key);
+        }
+    }
+
+    /// Changes a leaf in place (if present).
+    pub(crate) fn update(&mut self, key: &B256, change: impl FnOnce(&mut V)) {
+        if let Some(value) = self.leaves.get_mut(key) {
+            change(value);
+            self.forget(key);
+        }
+    }
+
+    /// Forgets the cached hashes of every node above `key`'s leaf.
+    fn forget(&mut self, key: &B256) {
+        self.root = None;
+        for (depth, level) in (1..).zip(self.levels.iter_mut()) {
+            level[prefix_of(key, depth)] = Cached::Unknown;
+        }
+    }
+
+    /// The trie's Merkle Patricia root, each value encoded by `encode`;
+    /// nodes hashed on rayon's threads when `threads` > 1 (run it inside
+    /// the pool whose threads it may use).
+    pub(crate) fn root(
+        &mut self,
+        encode: &(impl Fn(&V, &mut Vec<u8>) + Sync),
+        threads: usize,
+    ) -> B256 {
+        if let Some(root) = self.root {
+            return root;
+        }
+        let depth = cached_depth(self.leaves.len());
+        if depth != self.levels.len() {
+            self.levels = (1..=depth)
+                .map(|d| vec![Cached::Unknown; 1 << (4 * d)])
+                .collect();
+        }
+        let root = if depth == 0 {
+            super::trie_root(&self.leaves, encode, threads)
+        } else {
+            self.cached_root(encode, threads)
+        };
+        self.root = Some(root);
+        root
+    }
+
+    /// The root from the sixteen depth-1 nodes, each from the cache or
+    /// rebuilt below it (in parallel when `threads` > 1).
+    fn cached_root(&mut self, encode: &(impl Fn(&V, &mut Vec<u8>) + Sync), threads: usize) -> B256 {
+        let walk = Walk {
+            leaves: &self.leaves,
+            encode,
+            depth: self.levels.len(),
+        };
+        // Each depth-1 subtree gets its own part of every level.
+        let mut parts: Vec<Vec<&mut [Cached]>> = (0..16).map(|_| Vec::new()).collect();
+        for level in &mut self.levels {
+            let size = level.len() / 16;
+            for (part, chunk) in parts.iter_mut().zip(level.chunks_mut(size)) {
+                part.push(chunk);
+            }
+        }
+        let children: Vec<Cached> = if threads > 1 {
+            parts
+                .into_par_iter()
+                .enumerate()
+                .map(|(nibble, mut memo)| walk.node(&mut memo, 1, nibble))
+                .collect()
+        } else {
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(nibble, mut memo)| walk.node(&mut memo, 1, nibble))
+                .collect()
+        };
+        match children.iter().filter(|c| **c != Cached::Empty).count() {
+            0 => EMPTY_ROOT_HASH,
+            // One first nibble only: the root is an extension or a leaf.
+            1 => walk.hash_range(0, 0).unwrap_or(EMPTY_ROOT_HASH),
+            _ => super::branch_hash(&hashes(&children)),
+        }
+    }
+}
+
+/// The read-only side of a root computation.
+struct Walk<'t, V, E> {
+    leaves: &'t BTreeMap<B256, V>,
+    encode: &'t E,
+    /// Deepest cached prefix length.
+    depth: usize,
+}
+
+impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
+    /// The node of the leaves under the `depth`-nibble `prefix`, with
+    /// `memo[d - 1]` the cache of this depth-1 subtree at depth `d` (indexed
+    /// by the prefix's nibbles after the first).
+    fn node(&self, memo: &mut [&mut [Cached]], depth: usize, prefix: usize) -> Cached {
+        let index = prefix & ((1 << (4 * (depth - 1))) - 1);
+        let cached = memo[depth - 1][index];
+        if cached != Cached::Unknown {
+            return cached;
+        }
+        let node = if depth == self.depth {
+            self.hashed(depth, prefix)
+        } else {
+            let children: Vec<Cached> = (0..16)
+                .map(|nibble| self.node(memo, depth + 1, prefix << 4 | nibble))
+                .collect();
+            match children.iter().filter(|c| **c != Cached::Empty).count() {
+                0 => Cached::Empty,
+                // One child: this node is an extension (or a leaf), not a branch.
+                1 => self.hashed(depth, prefix),
+                _ => Cached::Node(super::branch_hash(&hashes(&children))),
+            }
+        };
+        memo[depth - 1][index] = node;
+        node
+    }
+
+    fn hashed(&self, depth: usize, prefix: usize) -> Cached {
+        self.hash_range(depth, prefix)
+            .map_or(Cached::Empty, Cached::Node)
+    }
+
+    /// The node of the leaves under `prefix`, hashed in one pass with their
+    /// keys stripped of its `depth` nibbles (`None`: no leaf).
+    fn hash_range(&self, depth: usize, prefix: usize) -> Option<B256> {
+        let low = prefix_key(prefix, depth);
+        let range = if prefix + 1 == 1 << (4 * depth) {
+            self.leaves.range(low..)
+        } else {
+            self.leaves.range(low..prefix_key(prefix + 1, depth))
+        };
+        let mut hb = HashBuilder::default();
+        let mut buf = Vec::with_capacity(128);
+        let mut any = false;
+        for (key, value) in range {
+            buf.clear();
+            (self.encode)(value, &mut buf);
+            hb.add_leaf(Nibbles::unpack(key).slice(depth..), &buf);
+            any = true;
+        }
+        any.then(|| hb.root())
+    }
+}
+
+/// Child hashes of a branch (`None`: no child under that nibble).
+fn hashes(children: &[Cached]) -> Vec<Option<B256>> {
+    children
+        .iter()
+        .map(|c| match c {
+            Cached::Node(hash) => Some(*hash),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How deep to cache for `leaves` leaves: about one leaf or more per
+/// deepest cached node (0: no cache).
+fn cached_depth(leaves: usize) -> usize {
+    if leaves < MIN_CACHED_LEAVES {
+        return 0;
+    }
+    let mut depth = 1;
+    while depth < MAX_CACHED_DEPTH && leaves >> (4 * (depth + 1)) > 0 {
+        depth += 1;
+    }
+    depth
+}
+
+/// The first `depth` nibbles of `key` as a number.
+fn prefix_of(key: &B256, depth: usize) -> usize {
+    let head = u32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
+    (head >> (32 - 4 * depth)) as usize
+}
+
+/// The smallest key with the `depth`-nibble `prefix`.
+fn prefix_key(prefix: usize, depth: usize) -> B256 {
+    let mut key = B256::ZERO;
+    // Depth 0: the empty prefix, whose smallest key is zero.
+    let head = (prefix as u32)
+        .checked_shl(32 - 4 * depth as u32)
+        .unwrap_or(0);
+    key.0[..4].copy_from_slice(&head.to_be_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{U256, keccak256};
+
+    fn encode(value: &U256, buf: &mut Vec<u8>) {
+        alloy_rlp::Encodable::encode(value, buf);
+    }
+
+    fn key(i: u64) -> B256 {
+        keccak256(i.to_be_bytes())
+    }
+
+    /// The root of the same leaves computed from scratch in one pass.
+    fn one_pass(trie: &CachedTrie<U256>) -> B256 {
+        super::super::trie_root(trie.leaves(), encode, 1)
+    }
+
+    #[test]
+    fn depths_and_prefixes() {
+        assert_eq!(cached_depth(4095), 0);
+        assert_eq!(cached_depth(4096), 3);
+        assert_eq!(cached_depth(65_535), 3);
+        assert_eq!(cached_depth(65_536), 4);
+        assert_eq!(cached_depth(10_000_000), 4);
+        let k = B256::from([0xab; 32]);
+        assert_eq!(prefix_of(&k, 1), 0xa);
+        assert_eq!(prefix_of(&k, 4), 0xabab);
+        assert_eq!(prefix_key(0xabab, 4).0[..3], [0xab, 0xab, 0]);
+        assert_eq!(prefix_key(0xa, 1).0[0], 0xa0);
+    }
+
+    /// Blocks of inserts, updates and removals on a trie that grows past
+    /// each cache depth and shrinks back: after every block the cached root
+    /// equals the one-pass root, on one thread and on several.
+    #[test]
+    fn cached_roots_equal_one_pass_roots_block_after_block() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut single = CachedTrie::<U256>::default();
+        let mut parallel = CachedTrie::<U256>::default();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        let plan: &[(u64, u64, u64)] = &[
+            // (inserted keys, updated, removed) per block
+            (100, 0, 0),
+            (5000, 50, 10),
+            (2, 1, 1),
+            (70_000, 3000, 500),
+            (0, 20_000, 0),
+            (0, 0, 0),
+            (10, 5, 2),
+            (0, 1, 70_000),
+            (0, 0, 4000),
+        ];
+        let mut live: Vec<u64> = Vec::new();
+        let mut fresh = 0u64;
+        for (block, &(inserts, updates, removals)) in plan.iter().enumerate() {
+            for _ in 0..inserts {
+                fresh += 1;
+                live.push(fresh);
+                single.insert(key(fresh), U256::from(fresh));
+                parallel.insert(key(fresh), U256::from(fresh));
+            }
+            for _ in 0..updates.min(live.len() as u64) {
+                let i = live[(next() % live.len() as u64) as usize];
+                let value = U256::from(next());
+                single.update(&key(i), |v| *v = value);
+                parallel.update(&key(i), |v| *v = value);
+            }
+            for _ in 0..removals.min(live.len() as u64) {
+                let i = live.swap_remove((next() % live.len() as u64) as usize);
+                single.remove(&key(i));
+                parallel.remove(&key(i));
+            }
+            let expected = one_pass(&single);
+            assert_eq!(
+                single.root(&encode, 1),
+                expected,
+                "block {block}, one thread"
+            );
+            assert_eq!(
+                pool.install(|| parallel.root(&encode, 3)),
+                expected,
+                "block {block}, three threads"
+            );
+            assert_eq!(single.len(), live.len());
+        }
+        assert!(single.is_empty() || single.len() == live.len());
+    }
+
+    /// Keys crowded under one prefix: nodes above the cached depth with a
+    /// single child (extensions), and a root that is not a branch.
+    #[test]
+    fn crowded_prefixes_hash_like_one_pass() {
+        for shared in [1usize, 2, 3, 5] {
+            let mut trie = CachedTrie::<U256>::default();
+            for i in 0..6000u64 {
+                let mut k = key(i);
+                // The first `shared` nibbles are all 0x7 for most keys.
+                if i % 50 != 0 {
+                    for n in 0..shared {
+                        let byte = &mut k.0[n / 2];
+                        *byte = if n % 2 == 0 {
+                            (*byte & 0x0f) | 0x70
+                        } else {
+                            (*byte & 0xf0) | 0x07
+                        };
+                    }
+                }
+                trie.insert(k, U256::from(i + 1));
+            }
+            assert_eq!(trie.root(&encode, 1), one_pass(&trie), "{shared} shared");
+            // Only the crowded keys are left: the root itself is an extension.
+            for i in (0..6000u64).step_by(50) {
+                trie.remove(&key(i));
+            }
+            assert_eq!(
+                trie.root(&encode, 2),
+                one_pass(&trie),
+                "{shared} shared, crowded only"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_alloy_tries_storage_root() {
+        let mut trie = CachedTrie::<U256>::default();
+        for i in 0..9000u64 {
+            trie.insert(key(i), U256::from(i * 7 + 1));
+        }
+        let expected = alloy_trie::root::storage_root(trie.leaves().iter().map(|(k, v)| (*k, *v)));
+        assert_eq!(trie.root(&encode, 1), expected);
+        trie.update(&key(5), |v| *v = U256::from(1234));
+        let expected = alloy_trie::root::storage_root(trie.leaves().iter().map(|(k, v)| (*k, *v)));
+        assert_eq!(trie.root(&encode, 1), expected);
+    }
+}
