@@ -26,11 +26,27 @@ pub(crate) fn assemble(
 ) -> BlockOutcome {
     let mut outcome = BlockOutcome::default();
     let mut vault = VaultCredit::new(vault, vault_before);
+    // The change set and the receipts are built at the same time from
+    // separate halves of the runs.
+    let mut effects = Vec::with_capacity(runs.len());
+    let mut outcomes = Vec::with_capacity(runs.len());
+    for run in runs {
+        match run {
+            Some(Digest {
+                outcome,
+                effects: changed,
+            }) => {
+                effects.push(changed);
+                outcomes.push(Some(outcome));
+            }
+            None => outcomes.push(None),
+        }
+    }
     // Cumulative gas of every included transaction, by index.
-    let mut cumulative = vec![None; runs.len()];
+    let mut cumulative = vec![None; outcomes.len()];
     let mut included = 0;
-    for (i, (tx, run)) in txs.iter().zip(&runs).enumerate() {
-        match run.as_ref().map(|run| &run.outcome) {
+    for (i, (tx, run)) in txs.iter().zip(&outcomes).enumerate() {
+        match run {
             None => outcome.reject(tx, TxRejection::BlobsUnsupported),
             Some(RunOutcome::Rejected(rejection)) => outcome.reject(tx, rejection.clone()),
             Some(RunOutcome::Included {
@@ -44,55 +60,62 @@ pub(crate) fn assemble(
         }
     }
     let shards = threads.max(1);
-    pool.install(|| {
-        // The change set: one shard of accounts and slots per thread, each
-        // folding every run in block order.
-        let parts: Vec<StateChanges> = (0..shards)
-            .into_par_iter()
-            .map(|shard| {
-                let mut changes = StateChanges::default();
-                for run in runs.iter().flatten() {
-                    changes.apply_effects_shard(&run.effects, shard, shards);
-                }
-                changes
-            })
-            .collect();
-        for part in parts {
-            outcome.changes.append_shard(part);
-        }
-        // Receipts were built where each transaction ran: set their
-        // cumulative gas (the runs are freed as they go). Sized up front: a
-        // growing vector of 10,000 receipts would be copied over and over.
-        outcome.executed = Vec::with_capacity(included);
-        outcome
-            .executed
-            .extend(runs.into_iter().zip(txs).zip(cumulative).filter_map(
-                |((run, tx), cumulative)| match (run, cumulative) {
-                    (
-                        Some(Digest {
-                            outcome:
-                                RunOutcome::Included {
-                                    gas_used,
-                                    mut receipt,
-                                    ..
-                                },
-                            ..
-                        }),
-                        Some(cumulative),
-                    ) => {
-                        if let Some(receipt) = receipt.as_receipt_with_bloom_mut() {
-                            receipt.receipt.cumulative_gas_used = cumulative;
+    let (parts, executed) = pool.install(|| {
+        rayon::join(
+            // The change set: one shard of accounts and slots per thread,
+            // each folding every run in block order.
+            || {
+                (0..shards)
+                    .into_par_iter()
+                    .map(|shard| {
+                        let mut changes = StateChanges::default();
+                        for changed in &effects {
+                            changes.apply_effects_shard(changed, shard, shards);
                         }
-                        Some(ExecutedTx::with_receipt(tx, *receipt, gas_used))
-                    }
-                    _ => None,
-                },
-            ));
+                        changes
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || receipts(txs, outcomes, cumulative, included),
+        )
     });
+    for part in parts {
+        outcome.changes.append_shard(part);
+    }
+    outcome.executed = executed;
     if !outcome.executed.is_empty() {
         vault.apply(&mut outcome.changes);
     }
     outcome
+}
+
+/// The included transactions' records: receipts were built where each
+/// transaction ran, only their cumulative gas is set here. Sized up front: a
+/// growing vector of 10,000 receipts would be copied over and over.
+fn receipts(
+    txs: Vec<Recovered<TxEnvelope>>,
+    outcomes: Vec<Option<RunOutcome>>,
+    cumulative: Vec<Option<u64>>,
+    included: usize,
+) -> Vec<ExecutedTx> {
+    let mut executed = Vec::with_capacity(included);
+    for ((run, tx), cumulative) in outcomes.into_iter().zip(txs).zip(cumulative) {
+        if let (
+            Some(RunOutcome::Included {
+                gas_used,
+                mut receipt,
+                ..
+            }),
+            Some(cumulative),
+        ) = (run, cumulative)
+        {
+            if let Some(receipt) = receipt.as_receipt_with_bloom_mut() {
+                receipt.receipt.cumulative_gas_used = cumulative;
+            }
+            executed.push(ExecutedTx::with_receipt(tx, *receipt, gas_used));
+        }
+    }
+    executed
 }
 
 /// The fee vault as sequential execution leaves it: credited with each

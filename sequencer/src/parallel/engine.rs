@@ -294,10 +294,14 @@ fn commit_in_order<R: StateReader>(
             }
         };
         // When nearly every speculation is wasted (a block of one long
-        // dependency chain), stop speculating: the committer then runs the
-        // rest directly, without handing each transaction over.
+        // dependency chain), the sequential executor runs the block: it does
+        // less per transaction than the engine's bookkeeping. A run that
+        // records access sets keeps going, only without speculation.
         let wasted = stats.reexecuted + stats.deferred;
         if i + 1 == ADAPT_AFTER && wasted * 10 >= ADAPT_AFTER * 9 {
+            if access.is_none() {
+                return Err(Abort::Fallback(FallbackReason::MostlyConflicting));
+            }
             shared.stop.store(true, Ordering::Relaxed);
         }
         // The beneficiary is credited at the end of every transaction, so a

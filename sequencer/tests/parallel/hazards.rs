@@ -8,7 +8,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use rollup_core::state::{AccountState, StateReader, WorldState};
 use rollup_sequencer::parallel::{
-    FallbackReason,
+    FallbackReason, ParallelConfig, execute_block_parallel_with_access,
     fixtures::{
         Deployed, balance_slot, counter_runtime, deploy_code, factory_child, pre_state,
         suicide_init, swap_call, transfer_call,
@@ -210,6 +210,43 @@ fn one_contract_everyone_writes_uses_transient_storage() {
         stats.reexecuted + stats.deferred + stats.direct >= 9,
         "{stats:?}"
     );
+}
+
+#[test]
+fn a_block_of_one_dependency_chain_runs_sequentially() {
+    let (pre, d) = state();
+    // 96 increments of one counter: every speculation after the first is stale.
+    let txs: Vec<_> = (0..96u64)
+        .map(|i| call(i % 32, i / 32, d.counter, Bytes::new()))
+        .collect();
+    let (stats, outcome) = assert_equivalent(&pre, &txs, 2);
+    assert_eq!(
+        stats.fallback,
+        Some(FallbackReason::MostlyConflicting),
+        "{stats:?}"
+    );
+    assert_eq!(
+        outcome.changes.storage[&d.counter][&U256::ZERO],
+        U256::from(96)
+    );
+    // A run that records access sets (the bench's schedule analysis) keeps
+    // the parallel schedule, committing the chain in order.
+    let config = ParallelConfig {
+        threads: 2,
+        min_txs: 0,
+        speculate_all_first: true,
+    };
+    let (observed, stats, access) = execute_block_parallel_with_access(
+        &pre,
+        &crate::chain(),
+        &crate::block(),
+        txs.clone(),
+        &config,
+    )
+    .expect("parallel");
+    assert_eq!(stats.fallback, None, "{stats:?}");
+    assert_eq!(access.len(), txs.len());
+    assert_eq!(observed.changes, outcome.changes);
 }
 
 #[test]
