@@ -62,63 +62,72 @@ impl StateCommitment {
         for address in &changes.destroyed {
             self.storage.remove(&keccak256(address));
         }
-        let mut dirty_storage = Vec::new();
         // The trie keys of every changed slot, hashed on all threads.
         let slot_changes: Vec<(&U256, &U256)> = changes.storage.values().flatten().collect();
         let mut slot_keys = parallel_map(&slot_changes, threads, |(slot, _)| {
             keccak256(slot.to_be_bytes::<32>())
         })
         .into_iter();
+        // Storage tries whose root must be recomputed: changed or destroyed.
+        let mut dirty: Vec<B256> = Vec::with_capacity(changes.storage.len());
         for (address, slots) in &changes.storage {
             let hashed = keccak256(address);
-            let entry = self.storage.entry(hashed).or_default();
-            for value in slots.values() {
-                let key = slot_keys.next().expect("one key per changed slot");
-                if value.is_zero() {
-                    entry.remove(&key);
-                } else {
-                    entry.insert(key, *value);
-                }
-            }
-            dirty_storage.push(hashed);
+            let batch: Vec<(B256, U256)> = slots
+                .values()
+                .map(|value| (slot_keys.next().expect("one key per changed slot"), *value))
+                .collect();
+            self.storage
+                .entry(hashed)
+                .or_default()
+                .apply(batch, threads, &|_, _, value: U256| {
+                    (!value.is_zero()).then_some(value)
+                });
+            dirty.push(hashed);
         }
-        let addresses: Vec<&Address> = changes.accounts.keys().collect();
-        let hashed_addresses = parallel_map(&addresses, threads, |address| keccak256(address));
-        for ((address, account), hashed) in changes.accounts.iter().zip(hashed_addresses) {
-            match account {
-                None => {
-                    self.accounts.remove(&hashed);
-                    self.storage.remove(&hashed);
-                }
-                Some(account) => {
-                    let previous_root = self
-                        .accounts
-                        .get(&hashed)
-                        .map(|a| a.storage_root)
-                        .unwrap_or(EMPTY_ROOT_HASH);
-                    let storage_root = if changes.destroyed.contains(address) {
-                        self.storage_root_hashed(hashed, threads)
-                    } else {
-                        previous_root
-                    };
-                    self.accounts
-                        .insert(hashed, trie_account(account, storage_root));
-                }
-            }
-        }
-        for hashed in dirty_storage {
+        dirty.extend(changes.destroyed.iter().map(keccak256));
+        let mut storage_roots: HashMap<B256, B256> = HashMap::default();
+        for hashed in dirty {
             let root = self.storage_root_hashed(hashed, threads);
             if self.storage.get(&hashed).is_some_and(|s| s.is_empty()) {
                 self.storage.remove(&hashed);
             }
-            self.accounts
-                .update(&hashed, |account| account.storage_root = root);
+            storage_roots.insert(hashed, root);
         }
-        for address in &changes.destroyed {
-            let hashed = keccak256(address);
-            let root = self.storage_root_hashed(hashed, threads);
-            self.accounts
-                .update(&hashed, |account| account.storage_root = root);
+        // The accounts, each part of the trie on its own thread: a storage
+        // root recomputed above, or the leaf's own, or that of no storage.
+        let addresses: Vec<&Address> = changes.accounts.keys().collect();
+        let hashed_addresses = parallel_map(&addresses, threads, |address| keccak256(address));
+        let batch: Vec<(B256, Option<&AccountState>)> = hashed_addresses
+            .iter()
+            .zip(changes.accounts.values())
+            .map(|(hashed, account)| (*hashed, account.as_ref()))
+            .collect();
+        self.accounts
+            .apply(batch, threads, &|hashed, leaf, account| {
+                account.map(|account| {
+                    let storage_root = storage_roots
+                        .get(hashed)
+                        .copied()
+                        .or(leaf.map(|leaf| leaf.storage_root))
+                        .unwrap_or(EMPTY_ROOT_HASH);
+                    trie_account(account, storage_root)
+                })
+            });
+        // Storage changed without the account itself in the change set.
+        for (hashed, root) in &storage_roots {
+            if self
+                .accounts
+                .get(hashed)
+                .is_some_and(|a| a.storage_root != *root)
+            {
+                self.accounts
+                    .update(hashed, |account| account.storage_root = *root);
+            }
+        }
+        for (hashed, account) in hashed_addresses.iter().zip(changes.accounts.values()) {
+            if account.is_none() {
+                self.storage.remove(hashed);
+            }
         }
     }
 
@@ -153,7 +162,7 @@ impl StateCommitment {
         let target = Nibbles::unpack(hashed);
         let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
         let mut buf = Vec::with_capacity(128);
-        for (key, account) in self.accounts.leaves() {
+        for (key, account) in self.accounts.iter() {
             buf.clear();
             alloy_rlp::Encodable::encode(account, &mut buf);
             hb.add_leaf(Nibbles::unpack(key), &buf);
@@ -161,11 +170,11 @@ impl StateCommitment {
         let _ = hb.root();
         let account_proof = proof_path(hb.take_proof_nodes(), &target);
         let account = self.accounts.get(&hashed).copied();
-        let empty = BTreeMap::new();
-        let storage = self
+        let storage: Vec<(&B256, &U256)> = self
             .storage
             .get(&hashed)
-            .map_or(&empty, |slots| slots.leaves());
+            .map(|slots| slots.iter().collect())
+            .unwrap_or_default();
         let storage_proofs = slots
             .iter()
             .map(|slot| {
@@ -173,11 +182,16 @@ impl StateCommitment {
                 let target = Nibbles::unpack(key);
                 let mut hb =
                     HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
-                for (k, v) in storage {
+                for (k, v) in &storage {
                     hb.add_leaf(Nibbles::unpack(k), &alloy_rlp::encode(v));
                 }
                 let _ = hb.root();
-                let value = storage.get(&key).copied().unwrap_or_default();
+                let value = self
+                    .storage
+                    .get(&hashed)
+                    .and_then(|slots| slots.get(&key))
+                    .copied()
+                    .unwrap_or_default();
                 StorageProof {
                     slot: *slot,
                     value,

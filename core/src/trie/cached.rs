@@ -35,79 +35,210 @@ enum Cached {
 
 /// Hashed-key leaves (the value RLP-encoded by the caller's encoder) and the
 /// cached hashes of the nodes above them.
+///
+/// A large trie keeps its leaves in sixteen parts, one per first nibble, each
+/// with its own cache, so that a block's changes are applied and the
+/// sixteen subtrees under the root are hashed on separate threads.
 #[derive(Clone, Debug)]
 pub(crate) struct CachedTrie<V> {
-    leaves: BTreeMap<B256, V>,
-    /// `levels[d - 1][p]`: the node of the leaves under the `d`-nibble
-    /// prefix `p`, for `d` in `1..=levels.len()` (none for small tries).
-    levels: Vec<Vec<Cached>>,
+    /// The leaves of a small trie (empty once it is split into parts).
+    small: BTreeMap<B256, V>,
+    /// A large trie's leaves by first nibble (none while it is small).
+    parts: Vec<Part<V>>,
+    /// Number of leaves.
+    len: usize,
+    /// Deepest cached prefix length (0 while small).
+    depth: usize,
     /// The root, while no leaf changed.
     root: Option<B256>,
+}
+
+/// The leaves under one first nibble and the cached nodes above them.
+#[derive(Clone, Debug)]
+struct Part<V> {
+    leaves: BTreeMap<B256, V>,
+    /// `levels[d - 1][q]`: the node of the leaves under the `d`-nibble prefix
+    /// made of this part's nibble and then `q`'s `d - 1` nibbles.
+    levels: Vec<Vec<Cached>>,
+}
+
+impl<V> Part<V> {
+    fn new(leaves: BTreeMap<B256, V>, depth: usize) -> Self {
+        Self {
+            leaves,
+            levels: (1..=depth)
+                .map(|d| vec![Cached::Unknown; 1 << (4 * (d - 1))])
+                .collect(),
+        }
+    }
+
+    /// Sets or removes one leaf: `merge` gets the present value and says
+    /// what the leaf becomes; returns how the leaf count changed.
+    fn apply<C>(
+        &mut self,
+        key: B256,
+        change: C,
+        merge: &(impl Fn(&B256, Option<&V>, C) -> Option<V> + Sync),
+    ) -> isize {
+        let delta = match merge(&key, self.leaves.get(&key), change) {
+            Some(value) => isize::from(self.leaves.insert(key, value).is_none()),
+            None => -isize::from(self.leaves.remove(&key).is_some()),
+        };
+        self.forget(&key);
+        delta
+    }
+
+    /// Forgets the cached hashes of every node above `key`'s leaf.
+    fn forget(&mut self, key: &B256) {
+        for (depth, level) in (1..).zip(self.levels.iter_mut()) {
+            level[prefix_of(key, depth) & ((1 << (4 * (depth - 1))) - 1)] = Cached::Unknown;
+        }
+    }
 }
 
 impl<V> Default for CachedTrie<V> {
     fn default() -> Self {
         Self {
-            leaves: BTreeMap::new(),
-            levels: Vec::new(),
+            small: BTreeMap::new(),
+            parts: Vec::new(),
+            len: 0,
+            depth: 0,
             root: None,
         }
     }
 }
 
-impl<V> From<BTreeMap<B256, V>> for CachedTrie<V> {
+impl<V: Send + Sync> From<BTreeMap<B256, V>> for CachedTrie<V> {
     fn from(leaves: BTreeMap<B256, V>) -> Self {
-        Self {
-            leaves,
+        let mut trie = Self {
+            len: leaves.len(),
+            small: leaves,
             ..Self::default()
-        }
+        };
+        trie.reshape();
+        trie
     }
 }
 
-impl<V: Sync> CachedTrie<V> {
-    /// The leaves, by hashed key.
-    pub(crate) fn leaves(&self) -> &BTreeMap<B256, V> {
-        &self.leaves
+impl<V: Send + Sync> CachedTrie<V> {
+    /// Every leaf, in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&B256, &V)> {
+        self.small
+            .iter()
+            .chain(self.parts.iter().flat_map(|part| part.leaves.iter()))
     }
 
     pub(crate) fn get(&self, key: &B256) -> Option<&V> {
-        self.leaves.get(key)
+        if self.parts.is_empty() {
+            self.small.get(key)
+        } else {
+            self.parts[prefix_of(key, 1)].leaves.get(key)
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
+        self.len == 0
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.leaves.len()
+        self.len
     }
 
     /// Sets a leaf.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, key: B256, value: V) {
-        self.leaves.insert(key, value);
-        self.forget(&key);
+        self.apply(vec![(key, value)], 1, &|_, _, value| Some(value));
     }
 
     /// Removes a leaf (if present).
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, key: &B256) {
-        if self.leaves.remove(key).is_some() {
-            self.forget(key);
-        }
+        self.apply(vec![(*key, ())], 1, &|_, _, ()| None);
     }
 
     /// Changes a leaf in place (if present).
     pub(crate) fn update(&mut self, key: &B256, change: impl FnOnce(&mut V)) {
-        if let Some(value) = self.leaves.get_mut(key) {
-            change(value);
-            self.forget(key);
+        if self.parts.is_empty() {
+            if let Some(value) = self.small.get_mut(key) {
+                change(value);
+                self.root = None;
+            }
+        } else {
+            let part = &mut self.parts[prefix_of(key, 1)];
+            if let Some(value) = part.leaves.get_mut(key) {
+                change(value);
+                part.forget(key);
+                self.root = None;
+            }
         }
     }
 
-    /// Forgets the cached hashes of every node above `key`'s leaf.
-    fn forget(&mut self, key: &B256) {
+    /// Applies a batch of changes: for each key, `merge` gets the present
+    /// value (if any) and the change and says what the leaf becomes (`None`:
+    /// removed). A split trie applies each part's changes on its own thread
+    /// when `threads` > 1 (on the current rayon pool).
+    pub(crate) fn apply<C: Send>(
+        &mut self,
+        changes: Vec<(B256, C)>,
+        threads: usize,
+        merge: &(impl Fn(&B256, Option<&V>, C) -> Option<V> + Sync),
+    ) {
+        if changes.is_empty() {
+            return;
+        }
         self.root = None;
-        for (depth, level) in (1..).zip(self.levels.iter_mut()) {
-            level[prefix_of(key, depth)] = Cached::Unknown;
+        let delta: isize = if self.parts.is_empty() {
+            changes
+                .into_iter()
+                .map(
+                    |(key, change)| match merge(&key, self.small.get(&key), change) {
+                        Some(value) => isize::from(self.small.insert(key, value).is_none()),
+                        None => -isize::from(self.small.remove(&key).is_some()),
+                    },
+                )
+                .sum()
+        } else {
+            let mut by_part: Vec<Vec<(B256, C)>> = (0..16).map(|_| Vec::new()).collect();
+            for (key, change) in changes {
+                by_part[prefix_of(&key, 1)].push((key, change));
+            }
+            let apply_part = |(part, changes): (&mut Part<V>, Vec<(B256, C)>)| -> isize {
+                changes
+                    .into_iter()
+                    .map(|(key, change)| part.apply(key, change, merge))
+                    .sum()
+            };
+            if threads > 1 {
+                self.parts.par_iter_mut().zip(by_part).map(apply_part).sum()
+            } else {
+                self.parts.iter_mut().zip(by_part).map(apply_part).sum()
+            }
+        };
+        self.len = self.len.saturating_add_signed(delta);
+        self.reshape();
+    }
+
+    /// Splits a trie that grew large into parts, or joins one that shrank
+    /// (with some slack, so that a trie near the threshold does not flip).
+    fn reshape(&mut self) {
+        if self.parts.is_empty() && self.len >= MIN_CACHED_LEAVES {
+            let mut leaves = std::mem::take(&mut self.small);
+            let depth = cached_depth(self.len);
+            let mut parts = Vec::with_capacity(16);
+            for nibble in (1..16u8).rev() {
+                let mut low = B256::ZERO;
+                low.0[0] = nibble << 4;
+                parts.push(Part::new(leaves.split_off(&low), depth));
+            }
+            parts.push(Part::new(leaves, depth));
+            parts.reverse();
+            self.parts = parts;
+            self.depth = depth;
+        } else if !self.parts.is_empty() && self.len < MIN_CACHED_LEAVES / 2 {
+            for part in std::mem::take(&mut self.parts) {
+                self.small.extend(part.leaves);
+            }
+            self.depth = 0;
         }
     }
 
@@ -122,15 +253,20 @@ impl<V: Sync> CachedTrie<V> {
         if let Some(root) = self.root {
             return root;
         }
-        let depth = cached_depth(self.leaves.len());
-        if depth != self.levels.len() {
-            self.levels = (1..=depth)
-                .map(|d| vec![Cached::Unknown; 1 << (4 * d)])
-                .collect();
-        }
-        let root = if depth == 0 {
-            super::trie_root(&self.leaves, encode, threads)
+        let root = if self.parts.is_empty() {
+            super::trie_root(&self.small, encode, threads)
         } else {
+            // A split trie that shrank below the caching threshold (but not
+            // enough to be joined) still hashes its parts apart.
+            let depth = cached_depth(self.len).max(1);
+            if depth != self.depth {
+                let parts = std::mem::take(&mut self.parts);
+                self.parts = parts
+                    .into_iter()
+                    .map(|part| Part::new(part.leaves, depth))
+                    .collect();
+                self.depth = depth;
+            }
             self.cached_root(encode, threads)
         };
         self.root = Some(root);
@@ -140,42 +276,39 @@ impl<V: Sync> CachedTrie<V> {
     /// The root from the sixteen depth-1 nodes, each from the cache or
     /// rebuilt below it (in parallel when `threads` > 1).
     fn cached_root(&mut self, encode: &(impl Fn(&V, &mut Vec<u8>) + Sync), threads: usize) -> B256 {
-        let walk = Walk {
-            leaves: &self.leaves,
-            encode,
-            depth: self.levels.len(),
+        let depth = self.depth;
+        let node = |(nibble, part): (usize, &mut Part<V>)| {
+            let walk = Walk {
+                leaves: &part.leaves,
+                encode,
+                depth,
+            };
+            walk.node(&mut part.levels, 1, nibble)
         };
-        // Each depth-1 subtree gets its own part of every level.
-        let mut parts: Vec<Vec<&mut [Cached]>> = (0..16).map(|_| Vec::new()).collect();
-        for level in &mut self.levels {
-            let size = level.len() / 16;
-            for (part, chunk) in parts.iter_mut().zip(level.chunks_mut(size)) {
-                part.push(chunk);
-            }
-        }
         let children: Vec<Cached> = if threads > 1 {
-            parts
-                .into_par_iter()
-                .enumerate()
-                .map(|(nibble, mut memo)| walk.node(&mut memo, 1, nibble))
-                .collect()
+            self.parts.par_iter_mut().enumerate().map(node).collect()
         } else {
-            parts
-                .into_iter()
-                .enumerate()
-                .map(|(nibble, mut memo)| walk.node(&mut memo, 1, nibble))
-                .collect()
+            self.parts.iter_mut().enumerate().map(node).collect()
         };
         match children.iter().filter(|c| **c != Cached::Empty).count() {
             0 => EMPTY_ROOT_HASH,
             // One first nibble only: the root is an extension or a leaf.
-            1 => walk.hash_range(0, 0).unwrap_or(EMPTY_ROOT_HASH),
+            1 => {
+                let mut hb = HashBuilder::default();
+                let mut buf = Vec::with_capacity(128);
+                for (key, value) in self.iter() {
+                    buf.clear();
+                    encode(value, &mut buf);
+                    hb.add_leaf(Nibbles::unpack(key), &buf);
+                }
+                hb.root()
+            }
             _ => super::branch_hash(&hashes(&children)),
         }
     }
 }
 
-/// The read-only side of a root computation.
+/// The read-only side of a root computation, within one part.
 struct Walk<'t, V, E> {
     leaves: &'t BTreeMap<B256, V>,
     encode: &'t E,
@@ -185,9 +318,9 @@ struct Walk<'t, V, E> {
 
 impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
     /// The node of the leaves under the `depth`-nibble `prefix`, with
-    /// `memo[d - 1]` the cache of this depth-1 subtree at depth `d` (indexed
-    /// by the prefix's nibbles after the first).
-    fn node(&self, memo: &mut [&mut [Cached]], depth: usize, prefix: usize) -> Cached {
+    /// `memo[d - 1]` the part's cache at depth `d` (indexed by the prefix's
+    /// nibbles after the first).
+    fn node(&self, memo: &mut [Vec<Cached>], depth: usize, prefix: usize) -> Cached {
         let index = prefix & ((1 << (4 * (depth - 1))) - 1);
         let cached = memo[depth - 1][index];
         if cached != Cached::Unknown {
@@ -210,14 +343,9 @@ impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
         node
     }
 
+    /// The node of the leaves under the `depth`-nibble `prefix` (`depth` ≥ 1),
+    /// hashed in one pass with their keys stripped of its nibbles.
     fn hashed(&self, depth: usize, prefix: usize) -> Cached {
-        self.hash_range(depth, prefix)
-            .map_or(Cached::Empty, Cached::Node)
-    }
-
-    /// The node of the leaves under `prefix`, hashed in one pass with their
-    /// keys stripped of its `depth` nibbles (`None`: no leaf).
-    fn hash_range(&self, depth: usize, prefix: usize) -> Option<B256> {
         let low = prefix_key(prefix, depth);
         let range = if prefix + 1 == 1 << (4 * depth) {
             self.leaves.range(low..)
@@ -233,7 +361,11 @@ impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
             hb.add_leaf(Nibbles::unpack(key).slice(depth..), &buf);
             any = true;
         }
-        any.then(|| hb.root())
+        if any {
+            Cached::Node(hb.root())
+        } else {
+            Cached::Empty
+        }
     }
 }
 
@@ -293,7 +425,8 @@ mod tests {
 
     /// The root of the same leaves computed from scratch in one pass.
     fn one_pass(trie: &CachedTrie<U256>) -> B256 {
-        super::super::trie_root(trie.leaves(), encode, 1)
+        let leaves: BTreeMap<B256, U256> = trie.iter().map(|(k, v)| (*k, *v)).collect();
+        super::super::trie_root(&leaves, encode, 1)
     }
 
     #[test]
@@ -338,29 +471,45 @@ mod tests {
             (0, 0, 0),
             (10, 5, 2),
             (0, 1, 70_000),
-            (0, 0, 4000),
+            // Below the caching threshold but still split, then joined.
+            (0, 0, 2000),
+            (3, 3, 0),
+            (0, 0, 1000),
+            (0, 0, 2000),
         ];
+        // The same blocks applied as one batch each, parts on three threads.
+        let mut batched = CachedTrie::<U256>::default();
         let mut live: Vec<u64> = Vec::new();
         let mut fresh = 0u64;
         for (block, &(inserts, updates, removals)) in plan.iter().enumerate() {
+            let mut batch = Vec::new();
             for _ in 0..inserts {
                 fresh += 1;
                 live.push(fresh);
                 single.insert(key(fresh), U256::from(fresh));
                 parallel.insert(key(fresh), U256::from(fresh));
+                batch.push((key(fresh), Some(U256::from(fresh))));
             }
             for _ in 0..updates.min(live.len() as u64) {
                 let i = live[(next() % live.len() as u64) as usize];
                 let value = U256::from(next());
                 single.update(&key(i), |v| *v = value);
                 parallel.update(&key(i), |v| *v = value);
+                batch.push((key(i), Some(value)));
             }
             for _ in 0..removals.min(live.len() as u64) {
                 let i = live.swap_remove((next() % live.len() as u64) as usize);
                 single.remove(&key(i));
                 parallel.remove(&key(i));
+                batch.push((key(i), None));
             }
+            pool.install(|| {
+                batched.apply(batch, 3, &|_, _, change| change);
+                batched.root(&encode, 3)
+            });
             let expected = one_pass(&single);
+            assert_eq!(batched.root(&encode, 1), expected, "block {block}, batched");
+            assert_eq!(batched.len(), live.len());
             assert_eq!(
                 single.root(&encode, 1),
                 expected,
@@ -416,10 +565,10 @@ mod tests {
         for i in 0..9000u64 {
             trie.insert(key(i), U256::from(i * 7 + 1));
         }
-        let expected = alloy_trie::root::storage_root(trie.leaves().iter().map(|(k, v)| (*k, *v)));
+        let expected = alloy_trie::root::storage_root(trie.iter().map(|(k, v)| (*k, *v)));
         assert_eq!(trie.root(&encode, 1), expected);
         trie.update(&key(5), |v| *v = U256::from(1234));
-        let expected = alloy_trie::root::storage_root(trie.leaves().iter().map(|(k, v)| (*k, *v)));
+        let expected = alloy_trie::root::storage_root(trie.iter().map(|(k, v)| (*k, *v)));
         assert_eq!(trie.root(&encode, 1), expected);
     }
 }

@@ -241,6 +241,8 @@ fn commit_in_order<R: StateReader>(
 ) -> Result<(), Abort> {
     let (committed, table, envs) = (shared.committed, shared.table, shared.envs);
     let mut evm = versioned_evm(committed, shared.chain, shared.block);
+    // Whether speculation has been judged worth it yet.
+    let mut judged = false;
     for (i, tx) in txs.iter().enumerate() {
         if tx.inner().is_eip4844() {
             continue;
@@ -293,16 +295,23 @@ fn commit_in_order<R: StateReader>(
                 }
             }
         };
-        // When nearly every speculation is wasted (a block of one long
-        // dependency chain), the sequential executor runs the block: it does
-        // less per transaction than the engine's bookkeeping. A run that
+        // When two thirds or more of the speculative results are wasted (a
+        // block of long dependency chains), the committer would run most of
+        // the block alone, and the sequential executor runs it instead: it
+        // does less per transaction than the engine's bookkeeping. Judged once
+        // enough speculative results were examined (the committer runs the
+        // first transactions itself while the workers wake up). A run that
         // records access sets keeps going, only without speculation.
         let wasted = stats.reexecuted + stats.deferred;
-        if i + 1 == ADAPT_AFTER && wasted * 10 >= ADAPT_AFTER * 9 {
-            if access.is_none() {
-                return Err(Abort::Fallback(FallbackReason::MostlyConflicting));
+        let examined = stats.reused + wasted;
+        if !judged && (i + 1) % ADAPT_AFTER == 0 && examined >= ADAPT_AFTER / 2 {
+            judged = true;
+            if wasted * 3 >= examined * 2 {
+                if access.is_none() {
+                    return Err(Abort::Fallback(FallbackReason::MostlyConflicting));
+                }
+                shared.stop.store(true, Ordering::Relaxed);
             }
-            shared.stop.store(true, Ordering::Relaxed);
         }
         // The beneficiary is credited at the end of every transaction, so a
         // transaction that observes it depends on all its predecessors.

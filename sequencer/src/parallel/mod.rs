@@ -77,9 +77,10 @@ pub enum FallbackReason {
     /// A transaction read or wrote the fee vault, whose balance depends on
     /// every earlier transaction's fee.
     FeeVaultAccessed,
-    /// Nearly every early speculation was wasted: the block is one long
-    /// dependency chain (one hot account, one counter, a few pools), which
-    /// the sequential executor runs faster than the engine's bookkeeping.
+    /// Two thirds or more of the early speculative results were wasted: the
+    /// block is made of long dependency chains (one hot account, one
+    /// counter, a few pools), which the sequential executor runs faster than
+    /// the engine's bookkeeping.
     MostlyConflicting,
 }
 

@@ -157,7 +157,9 @@ impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
             speculating: false,
             hot: HashSet::default(),
             hot_generation: 0,
-            writer: HashMap::default(),
+            // About two written locations per transaction: sized once, not
+            // rehashed as the block commits.
+            writer: HashMap::with_capacity_and_hasher(committed.runs.len() * 2, Default::default()),
             seen: 0,
         }
     }
