@@ -228,7 +228,12 @@ impl Replayer {
         let head = self.head();
         let state = store.load_state(head.number).await?;
         let root = StateCommitment::from_state(&state).root();
-        check(head.number, "stateRoot (stored state)", root, head.state_root)?;
+        check(
+            head.number,
+            "stateRoot (stored state)",
+            root,
+            head.state_root,
+        )?;
         Ok(root)
     }
 }
@@ -246,7 +251,12 @@ pub async fn verify_store(store: &Store, genesis: &Genesis) -> Result<VerifyRepo
     })
 }
 
-fn check(number: u64, field: &'static str, stored: B256, replayed: B256) -> Result<(), VerifyError> {
+fn check(
+    number: u64,
+    field: &'static str,
+    stored: B256,
+    replayed: B256,
+) -> Result<(), VerifyError> {
     if stored == replayed {
         Ok(())
     } else {

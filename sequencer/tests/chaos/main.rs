@@ -39,7 +39,7 @@ use std::{
 };
 
 /// The tests of this binary run one at a time: each drives a node as hard as two cores allow.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How long acknowledged transactions may take to get receipts after a restart.
 const RECEIPT_WAIT: Duration = Duration::from_secs(60);
@@ -143,6 +143,8 @@ struct Ack {
     nonce: u64,
     /// When the request was sent.
     sent: Instant,
+    /// When the answer came.
+    answered: Instant,
 }
 
 /// A refusal: eth_sendRawTransaction answered with an error.
@@ -187,6 +189,7 @@ async fn send_loop(
                     sender,
                     nonce: next as u64,
                     sent,
+                    answered: Instant::now(),
                 };
                 feed.acks.lock().expect("acks").push(ack);
                 next += 1;
@@ -514,19 +517,41 @@ impl Checker {
         }
     }
 
-    /// The final, independent verification: a fresh replay of the whole store.
+    /// The final, independent verification, once the node is stopped: a fresh replay of
+    /// the whole store from the genesis (every block, and the stored state at its head),
+    /// compared with every block the RPC exposed (the node may have sealed a few more,
+    /// empty ones, after the last walk).
     async fn verify_whole_store(&mut self, counts: &mut Counts) {
         let genesis = self.genesis.clone();
         let store = self.store().await.clone();
-        match verify_store(&store, &genesis).await {
-            Ok(report) => {
-                let rpc_head = self.walked.last().copied();
-                if rpc_head != Some((report.head.hash, report.head.state_root)) {
+        let result = async {
+            let mut replayer = Replayer::open(&store, &genesis).await?;
+            let blocks = replayer.advance(&store, None).await?;
+            replayer.check_stored_state(&store).await?;
+            let report = verify_store(&store, &genesis).await?;
+            Ok::<_, rollup_sequencer::verify::VerifyError>((blocks, report))
+        }
+        .await;
+        match result {
+            Ok((blocks, report)) => {
+                let exposed = self.walked.len().saturating_sub(1) as u64;
+                let head = blocks.last().map_or(0, |b| b.number);
+                if head < exposed || report.head.number != head {
                     counts.root_mismatches += 1;
                     counts.problem(format!(
-                        "fresh replay ends at {:?}, the RPC head is {rpc_head:?}",
-                        report.head
+                        "the stored chain ends at {head} (verify_store: {}), the RPC exposed {exposed}",
+                        report.head.number
                     ));
+                }
+                for block in blocks.iter().filter(|b| b.number <= exposed) {
+                    let (hash, root) = self.walked[block.number as usize];
+                    if (hash, root) != (block.hash, block.state_root) {
+                        counts.root_mismatches += 1;
+                        counts.problem(format!(
+                            "block {}: RPC said hash {hash} root {root}, fresh replay gives {} {}",
+                            block.number, block.hash, block.state_root
+                        ));
+                    }
                 }
             }
             Err(e) => {
@@ -624,6 +649,7 @@ impl Driver {
                 sender: from.address(),
                 nonce,
                 sent,
+                answered: Instant::now(),
             });
         }
         self.record(acks);
@@ -746,8 +772,8 @@ impl Driver {
         }
         let rpc = seq.rpc.clone();
         self.check(&rpc, true).await;
-        self.checker.verify_whole_store(&mut self.counts).await;
         seq.kill9();
+        self.checker.verify_whole_store(&mut self.counts).await;
     }
 
     /// Prints the table and, last, the JSON line; fails on any loss.
@@ -759,7 +785,9 @@ impl Driver {
         println!(
             "| store | kills | of which in recovery | acked | lost | duplicate nonces | root mismatches | rewritten blocks | refused sends | blocks | txs in chain | seconds |"
         );
-        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        println!(
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             self.name,
@@ -914,7 +942,9 @@ impl PgCluster {
     fn start() -> Result<Self, String> {
         for tool in ["initdb", "pg_ctl"] {
             if which(tool).is_none() {
-                return Err(format!("`{tool}` is not installed (looked in /usr/local/bin and PATH)"));
+                return Err(format!(
+                    "`{tool}` is not installed (looked in /usr/local/bin and PATH)"
+                ));
             }
         }
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
@@ -945,7 +975,17 @@ impl PgCluster {
         let data = cluster.data.display().to_string();
         cluster.pg(
             "initdb",
-            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+            &[
+                "-D",
+                &data,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
         )?;
         let mut last = String::new();
         for _ in 0..3 {
@@ -994,7 +1034,9 @@ impl PgCluster {
         let data = self.data.display().to_string();
         self.pg(
             "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"],
+            &[
+                "-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
+            ],
         )
         .map(drop)
     }
@@ -1043,7 +1085,7 @@ fn command_output(program: &str, args: &[&str]) -> Result<String, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_chaos_on_sqlite() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}/seq.db", dir.path().display());
     let mut driver = Driver::new("sqlite", db_url, seed());
@@ -1053,7 +1095,7 @@ async fn kill_9_chaos_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_chaos_on_postgres() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let Some(db) = shared_postgres().await else {
         return;
     };
@@ -1067,7 +1109,7 @@ async fn kill_9_chaos_on_postgres() {
 /// back, and everything acknowledged before, during and after must be included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_server_crash_under_load() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let cluster = match PgCluster::start() {
         Ok(cluster) => cluster,
         Err(reason) => {
@@ -1102,16 +1144,20 @@ async fn postgres_server_crash_under_load() {
     println!("chaos [postgres-server-crash]: server crashed");
     // Sends while the server is down: wait until some have been refused (the store
     // gives up after its 5 s acquire timeout), and a little longer.
-    harness::wait_until("sends refused while the database is down", RECEIPT_WAIT, || {
-        let refused = feed
-            .refusals
-            .lock()
-            .expect("refusals")
-            .iter()
-            .filter(|r| r.sent >= down)
-            .count();
-        async move { (refused >= SENDERS).then_some(()) }
-    })
+    harness::wait_until(
+        "sends refused while the database is down",
+        RECEIPT_WAIT,
+        || {
+            let refused = feed
+                .refusals
+                .lock()
+                .expect("refusals")
+                .iter()
+                .filter(|r| r.sent >= down)
+                .count();
+            async move { (refused >= 8).then_some(()) }
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(driver.rng.range(0, 1000))).await;
     cluster.pg_start().expect("restarting the server");
@@ -1121,16 +1167,20 @@ async fn postgres_server_crash_under_load() {
         (up - down).as_secs_f64()
     );
     // The node recovers: new sends are acknowledged again.
-    harness::wait_until("acknowledgements after the server is back", RECEIPT_WAIT, || {
-        let fresh = feed
-            .acks
-            .lock()
-            .expect("acks")
-            .iter()
-            .filter(|a| a.sent >= up)
-            .count();
-        async move { (fresh >= SENDERS).then_some(()) }
-    })
+    harness::wait_until(
+        "acknowledgements after the server is back",
+        RECEIPT_WAIT,
+        || {
+            let fresh = feed
+                .acks
+                .lock()
+                .expect("acks")
+                .iter()
+                .filter(|a| a.sent >= up)
+                .count();
+            async move { (fresh >= SENDERS).then_some(()) }
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(driver.rng.range(200, 1000))).await;
     let acked_while_down = feed
@@ -1138,7 +1188,7 @@ async fn postgres_server_crash_under_load() {
         .lock()
         .expect("acks")
         .iter()
-        .filter(|a| a.sent >= down && a.sent < up)
+        .filter(|a| a.sent >= down && a.answered < up)
         .count();
     let refused_while_down = feed
         .refusals
@@ -1167,8 +1217,8 @@ async fn postgres_server_crash_under_load() {
     seq = driver.start().await;
     let rpc = seq.rpc.clone();
     driver.check(&rpc, true).await;
-    driver.checker.verify_whole_store(&mut driver.counts).await;
     seq.kill9();
+    driver.checker.verify_whole_store(&mut driver.counts).await;
     driver
         .report(json!({
             "server_crashes": 1,
