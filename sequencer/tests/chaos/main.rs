@@ -233,6 +233,8 @@ struct Counts {
     rewritten_blocks: usize,
     wrong_hashes: u64,
     refused: usize,
+    /// Refusals by reason (the message up to its first colon).
+    refusal_reasons: std::collections::BTreeMap<String, usize>,
     blocks: u64,
     chain_txs: usize,
     checks: usize,
@@ -718,7 +720,15 @@ impl Driver {
         }
         let acks = std::mem::take(&mut *feed.acks.lock().expect("acks"));
         self.record(acks);
-        self.counts.refused += feed.refusals.lock().expect("refusals").len();
+        for refusal in feed.refusals.lock().expect("refusals").iter() {
+            self.counts.refused += 1;
+            let reason = refusal.message.split(':').next().unwrap_or_default();
+            *self
+                .counts
+                .refusal_reasons
+                .entry(reason.to_string())
+                .or_default() += 1;
+        }
         self.counts.wrong_hashes += feed.wrong_hashes.load(Ordering::Relaxed);
     }
 
@@ -803,6 +813,12 @@ impl Driver {
             c.chain_txs,
             secs
         );
+        if !c.refusal_reasons.is_empty() {
+            println!(
+                "refused sends (retried; not acknowledged): {:?}",
+                c.refusal_reasons
+            );
+        }
         println!(
             "logs: {} (sequencer), {} (acknowledged: hash sender nonce)",
             self.log.display(),
@@ -1235,4 +1251,92 @@ async fn postgres_server_crash_under_load() {
         "no send was refused while the database server was down"
     );
     drop(db);
+}
+
+/// The verifier is not vacuous: a store the binary wrote verifies, and the same store with
+/// one stored balance changed, or one transaction removed from a block, does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_store_catches_a_tampered_store() {
+    use sqlx::Connection;
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}/seq.db", dir.path().display());
+    let log = dir.path().join("sequencer.log");
+    let mut seq = SequencerProcess::start(&db_url, 0, &log).await;
+    let key: PrivateKeySigner = DEV_PRIVATE_KEYS[0].parse().expect("dev key");
+    let to = recipient(7);
+    let mut hashes = Vec::new();
+    for nonce in 0..10u64 {
+        let (hash, raw) = sign_transfer(&key, nonce, to, U256::from(1_000 + nonce));
+        assert_eq!(seq.rpc.send_raw_ok(&raw).await, hash);
+        hashes.push(hash);
+    }
+    let mut last_block = 0;
+    for hash in &hashes {
+        let receipt = seq.rpc.wait_receipt(*hash, RECEIPT_WAIT).await;
+        last_block = last_block.max(hex_u64(&receipt["blockNumber"]));
+    }
+    let head = seq.rpc.block("latest").await;
+    seq.kill9();
+
+    let genesis = Config::dev(CHAIN_ID, &db_url).node.genesis;
+    let store = Store::connect(&db_url).await.expect("store");
+    let report = verify_store(&store, &genesis)
+        .await
+        .expect("the untouched store verifies");
+    assert_eq!(report.txs, 10, "{report:?}");
+    assert_eq!(report.head.hash, hex_b256(&head["hash"]), "{report:?}");
+    assert_eq!(report.head.state_root, hex_b256(&head["stateRoot"]));
+    store.close().await;
+
+    // One stored balance changed: the replay still matches every header, the state stored
+    // at the head does not hash to the head's root.
+    let mut db = sqlx::sqlite::SqliteConnection::connect(&db_url)
+        .await
+        .expect("sqlite");
+    let balance = U256::from(999_999u64).to_be_bytes::<32>().to_vec();
+    let changed = sqlx::query(
+        "UPDATE account_history SET balance = $1 WHERE address = $2 \
+         AND block_number = (SELECT MAX(block_number) FROM account_history WHERE address = $2)",
+    )
+    .bind(balance)
+    .bind(to.to_vec())
+    .execute(&mut db)
+    .await
+    .expect("tampering with a balance");
+    assert_eq!(changed.rows_affected(), 1);
+    let store = Store::connect(&db_url).await.expect("store");
+    let error = verify_store(&store, &genesis)
+        .await
+        .expect_err("a changed balance must not verify");
+    assert!(error.is_state_root(), "{error}");
+    assert!(
+        error.to_string().contains("stored state"),
+        "the stored state is what differs: {error}"
+    );
+
+    // One transaction removed from the last block that has any: its replay gives another
+    // state root than the stored header.
+    let removed = sqlx::query(
+        "DELETE FROM transactions WHERE block_number = $1 \
+         AND tx_index = (SELECT MAX(tx_index) FROM transactions WHERE block_number = $1)",
+    )
+    .bind(last_block as i64)
+    .execute(&mut db)
+    .await
+    .expect("removing a transaction");
+    assert_eq!(removed.rows_affected(), 1);
+    let error = verify_store(&store, &genesis)
+        .await
+        .expect_err("a block without one of its transactions must not verify");
+    assert!(
+        matches!(
+            &error,
+            rollup_sequencer::verify::VerifyError::Mismatch { number, field: "stateRoot", .. }
+                if *number == last_block
+        ),
+        "{error}"
+    );
+    store.close().await;
+    let _ = db.close().await;
 }
