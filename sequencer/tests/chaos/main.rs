@@ -237,6 +237,9 @@ struct Counts {
     refusal_reasons: std::collections::BTreeMap<String, usize>,
     blocks: u64,
     chain_txs: usize,
+    /// Included transactions whose send got no answer: the kill came between the durable
+    /// commit and the acknowledgement.
+    stored_unanswered: usize,
     checks: usize,
     problems: Vec<String>,
 }
@@ -338,6 +341,8 @@ impl Checker {
         counts.acked = self.acked.len();
         counts.blocks = self.walked.len().saturating_sub(1) as u64;
         counts.chain_txs = self.included.len();
+        let acked: HashSet<B256> = self.acked.iter().map(|a| a.hash).collect();
+        counts.stored_unanswered = self.included.keys().filter(|h| !acked.contains(*h)).count();
     }
 
     async fn wait_receipts(&mut self, rpc: &Rpc, counts: &mut Counts) {
@@ -793,13 +798,13 @@ impl Driver {
         let secs = self.started.elapsed().as_secs_f64();
         println!();
         println!(
-            "| store | kills | of which in recovery | acked | lost | duplicate nonces | root mismatches | rewritten blocks | refused sends | blocks | txs in chain | seconds |"
+            "| store | kills | of which in recovery | acked | lost | duplicate nonces | root mismatches | rewritten blocks | refused sends | blocks | txs in chain | stored, unanswered | seconds |"
         );
         println!(
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             self.name,
             c.kills,
             c.recovery_kills,
@@ -811,6 +816,7 @@ impl Driver {
             c.refused,
             c.blocks,
             c.chain_txs,
+            c.stored_unanswered,
             secs
         );
         if !c.refusal_reasons.is_empty() {
@@ -835,6 +841,7 @@ impl Driver {
             "rewritten_blocks": c.rewritten_blocks,
             "wrong_hashes": c.wrong_hashes,
             "blocks": c.blocks,
+            "stored_unanswered": c.stored_unanswered,
             "seconds": (secs * 10.0).round() / 10.0,
         });
         if let (Value::Object(line), Value::Object(extra)) = (&mut line, extra) {
