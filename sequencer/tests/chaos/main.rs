@@ -774,7 +774,9 @@ impl Driver {
             let tasks = self.spawn_load(&seq.rpc, &feed, true);
             // Random moments: sometimes within the first milliseconds, mostly deep in the
             // load, where blocks are being executed and committed.
+            // The first phase always runs long enough to acknowledge something.
             let delay = match self.rng.range(0, 3) {
+                _ if self.counts.kills == 0 => self.rng.range(300, 1500),
                 0 => self.rng.range(1, 100),
                 _ => self.rng.range(100, 1500),
             };
