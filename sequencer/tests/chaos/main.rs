@@ -1184,6 +1184,9 @@ async fn postgres_server_crash_under_load() {
         )
         .await;
         tokio::time::sleep(Duration::from_millis(driver.rng.range(0, 1000))).await;
+        // The server may accept connections before `pg_ctl start -w` returns: answers are
+        // "while down" only up to the moment it is started.
+        let restarting = Instant::now();
         cluster.pg_start().expect("restarting the server");
         let up = Instant::now();
         // The node recovers: new sends are acknowledged again.
@@ -1209,13 +1212,13 @@ async fn postgres_server_crash_under_load() {
             .lock()
             .expect("acks")
             .iter()
-            .filter(|a| a.sent >= down && a.answered < up)
+            .filter(|a| a.sent >= down && a.answered < restarting)
             .count();
         let (refused, sample) = {
             let refusals = feed.refusals.lock().expect("refusals");
             let during: Vec<_> = refusals
                 .iter()
-                .filter(|r| r.sent >= down && r.sent < up)
+                .filter(|r| r.sent >= down && r.sent < restarting)
                 .collect();
             let sample = during
                 .first()
@@ -1226,7 +1229,7 @@ async fn postgres_server_crash_under_load() {
         driver.join_load(tasks, &feed).await;
         println!(
             "chaos [postgres-server-crash]: round {round}/{rounds}: down {:.1} s, {refused} sends refused (e.g. {sample:?}), {false_acks} acknowledged",
-            (up - down).as_secs_f64()
+            (restarting - down).as_secs_f64()
         );
         acked_while_down += false_acks;
         refused_while_down += refused;
