@@ -49,7 +49,11 @@ bench-batch: ## batch encoding and compression
 e2e-dispute: bootstrap ## dispute games end to end against anvil (wrong root, dishonest challenger, silent party)
 	cargo test -p rollup-challenger --test dispute
 
-chaos: bootstrap ## long fuzz run of every target (the crash and fault suites of issue 7 are still to come)
+# Kills per store of the crash suite in `make chaos` (`make chaos CHAOS_KILLS=200`).
+CHAOS_KILLS ?= 50
+
+chaos: bootstrap ## crash suite (kill -9 the sequencer 50 times per store, crash Postgres), then a long fuzz run of every target
+	CHAOS_KILLS=$(CHAOS_KILLS) cargo test -p rollup-sequencer --test chaos -- --nocapture --test-threads=1
 	anvil-scripts/fuzz.sh
 
 fuzz-steps: ## fuzz the one-step verifier against the off-chain step (not implemented yet)

@@ -10,3 +10,4 @@ pub mod pool;
 pub mod rpc;
 pub mod store;
 pub mod sync_l1;
+pub mod verify;

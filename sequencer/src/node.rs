@@ -16,7 +16,7 @@ use rollup_core::{
     chain::{ChainConfig, Genesis},
     error::StateError,
     executor::BlockInput,
-    state::{AccountState, StateReader, WorldState},
+    state::{AccountState, StateChanges, StateReader, WorldState},
     trie::StateCommitment,
     tx::{IntakeError, decode_and_check},
 };
@@ -87,6 +87,16 @@ pub struct Head {
     pub state: WorldState,
 }
 
+/// A sealed block whose commit reported an error. It is retried exactly as it is, never
+/// rebuilt: the commit may have reached the database although its answer did not (a
+/// database server that crashed in between), and then this block, not another one with
+/// the same number, is the chain.
+struct Unpersisted {
+    block: SealedBlock,
+    changes: StateChanges,
+    dropped: Vec<B256>,
+}
+
 struct PoolWrite {
     tx: Arc<PoolTx>,
     done: oneshot::Sender<Result<(), String>>,
@@ -108,6 +118,8 @@ pub struct Node {
     wake_builder: tokio::sync::Notify,
     /// The L1 block the next L2 block refers to (see [`L1Origin`]); only moves forward.
     l1_origin: Mutex<L1Origin>,
+    /// A sealed block not known to be stored yet (owned by the builder).
+    unpersisted: Mutex<Option<Unpersisted>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -185,6 +197,7 @@ impl Node {
             pool_writes,
             wake_builder: tokio::sync::Notify::new(),
             l1_origin: Mutex::new(l1_origin),
+            unpersisted: Mutex::new(None),
         });
         tokio::spawn(pool_writer(store.clone(), writes_rx));
         node.reload_pool().await?;
@@ -389,9 +402,14 @@ impl Node {
         true
     }
 
-    /// Builds, persists and exposes one block. Runs on a blocking thread.
+    /// Builds, persists and exposes one block. Runs on a blocking thread. A block whose
+    /// commit failed is retried first, as it is.
     pub fn build_block_blocking(&self) -> Result<Option<Arc<SealedBlock>>, String> {
         let rt = tokio::runtime::Handle::current();
+        let pending = self.unpersisted.lock().take();
+        if let Some(pending) = pending {
+            return self.persist_and_expose(&rt, pending).map(Some);
+        }
         let (input, parent_hash, outcome) = {
             let head = self.head.read();
             let input = next_block_input(&self.chain, &head.header, head.hash, now_secs());
@@ -450,15 +468,56 @@ impl Node {
             })
         };
         let block = seal_block(parent_hash, &input, outcome, root, l1_origin);
-        let _span =
-            tracing::info_span!("block", number = block.number(), txs = block.txs.len()).entered();
-        if let Err(e) = rt.block_on(self.store.insert_block(&block, &changes, &dropped)) {
-            // Nothing was exposed: rebuild the commitment from the head and retry later.
-            let head = self.head.read();
-            *self.commitment.lock() =
-                (head.header.number, StateCommitment::from_state(&head.state));
-            return Err(format!("persisting block {}: {e}", block.number()));
+        self.persist_and_expose(
+            &rt,
+            Unpersisted {
+                block,
+                changes,
+                dropped,
+            },
+        )
+        .map(Some)
+    }
+
+    /// Commits `pending` to the store, then exposes it. When the commit reports an error
+    /// the block is exposed anyway if the store holds it (the commit went through and only
+    /// its answer was lost); otherwise nothing is exposed and the block is kept to be
+    /// retried as it is (the state commitment stays at it).
+    fn persist_and_expose(
+        &self,
+        rt: &tokio::runtime::Handle,
+        pending: Unpersisted,
+    ) -> Result<Arc<SealedBlock>, String> {
+        let Unpersisted {
+            block,
+            changes,
+            dropped,
+        } = &pending;
+        let number = block.number();
+        let _span = tracing::info_span!("block", number, txs = block.txs.len()).entered();
+        if let Err(e) = rt.block_on(self.store.insert_block(block, changes, dropped)) {
+            match rt.block_on(self.store.header_by_number(number)) {
+                Ok(Some((_, hash))) if hash == block.hash => {
+                    tracing::warn!(error = %e, "the block's commit reported an error, but the block is stored");
+                }
+                Ok(Some((_, hash))) => {
+                    let message = format!(
+                        "persisting block {number}: the store holds another block {hash} at this number (is another node writing to it?)"
+                    );
+                    *self.unpersisted.lock() = Some(pending);
+                    return Err(message);
+                }
+                _ => {
+                    *self.unpersisted.lock() = Some(pending);
+                    return Err(format!("persisting block {number}: {e}"));
+                }
+            }
         }
+        let Unpersisted {
+            block,
+            changes,
+            dropped,
+        } = pending;
         let block = Arc::new(block);
         {
             let mut head = self.head.write();
@@ -490,7 +549,7 @@ impl Node {
             }
         }
         let _ = self.events.send(ChainEvent::NewBlock(block.clone()));
-        Ok(Some(block))
+        Ok(block)
     }
 }
 

@@ -133,6 +133,11 @@ impl Store {
         Ok(Self { pool, postgres })
     }
 
+    /// Closes the connections (waits for those in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// True when backed by Postgres.
     pub fn is_postgres(&self) -> bool {
         self.postgres
