@@ -13,10 +13,10 @@ use super::{
     pool::pool,
     versioned::{Committed, Read, View},
 };
-use alloy_consensus::{TxEnvelope, TxType, transaction::Recovered};
+use alloy_consensus::{TxEnvelope, transaction::Recovered};
 use alloy_primitives::Address;
 use parking_lot::Mutex;
-use revm::{context::TxEnv, context_interface::ContextTr};
+use revm::context_interface::ContextTr;
 use rollup_core::{
     chain::ChainConfig,
     error::StateError,
@@ -73,7 +73,6 @@ pub(crate) fn execute<R: StateReader>(
 ) -> Result<Result<BlockOutcome, Fallback>, ExecError> {
     let vault = block.beneficiary;
     let vault_before = pre.account(vault)?;
-    let envs: Vec<TxEnv> = txs.iter().map(tx_env).collect();
     let table: Vec<Speculation> = txs
         .iter()
         .map(|tx| Speculation {
@@ -90,7 +89,6 @@ pub(crate) fn execute<R: StateReader>(
         chain,
         block,
         txs: &txs,
-        envs: &envs,
         table: &table,
         next: AtomicUsize::new(0),
         speculated: AtomicUsize::new(0),
@@ -146,15 +144,16 @@ fn versioned_evm<'c, 'a, R: StateReader>(
 /// digests its state on this thread.
 fn run_recorded<R: StateReader>(
     evm: &mut VersionedEvm<'_, '_, R>,
-    env: &TxEnv,
-    tx_type: TxType,
+    tx: &Recovered<TxEnvelope>,
     speculating: bool,
 ) -> Result<Speculated, ExecError> {
     evm.ctx.db_mut().start(speculating);
-    let run = run_deferred(evm, env.clone())?;
+    // Built where it runs (a clone would cost as much), so that a block
+    // handed to the sequential executor has not paid for them upfront.
+    let run = run_deferred(evm, tx_env(tx))?;
     let loaded_vault = run.state().contains_key(&evm.ctx.block.beneficiary);
     // A rejected transaction's digest has no effects, hence no writes.
-    let run = run.digest(tx_type);
+    let run = run.digest(tx.inner().tx_type());
     let view = evm.ctx.db_mut();
     Ok(Speculated {
         writes: view.writes_of(&run.effects),
@@ -174,7 +173,6 @@ struct Shared<'c, 'a, R> {
     chain: &'c ChainConfig,
     block: &'c BlockInput,
     txs: &'c [Recovered<TxEnvelope>],
-    envs: &'c [TxEnv],
     table: &'c [Speculation],
     /// The next transaction to claim.
     next: AtomicUsize,
@@ -212,7 +210,7 @@ impl<'c, 'a, R: StateReader> Shared<'c, 'a, R> {
             // A panic must not leave the committer waiting for this slot: it
             // becomes an error, and the committer re-runs the transaction itself.
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_recorded(evm, &self.envs[i], self.txs[i].inner().tx_type(), true)
+                run_recorded(evm, &self.txs[i], true)
             }))
             .unwrap_or_else(|_| {
                 // Nothing of the interrupted run may leak into the next one.
@@ -239,7 +237,7 @@ fn commit_in_order<R: StateReader>(
     stats: &mut ParallelStats,
     mut access: Option<&mut Vec<AccessSet>>,
 ) -> Result<(), Abort> {
-    let (committed, table, envs) = (shared.committed, shared.table, shared.envs);
+    let (committed, table) = (shared.committed, shared.table);
     let mut evm = versioned_evm(committed, shared.chain, shared.block);
     // Whether speculation has been judged worth it yet.
     let mut judged = false;
@@ -249,7 +247,7 @@ fn commit_in_order<R: StateReader>(
         }
         let done = if !table[i].claimed.swap(true, Ordering::AcqRel) {
             stats.direct += 1;
-            run_recorded(&mut evm, &envs[i], tx.inner().tx_type(), false).map_err(Abort::Error)?
+            run_recorded(&mut evm, tx, false).map_err(Abort::Error)?
         } else {
             let mut backoff = 0u32;
             while !table[i].ready.load(Ordering::Acquire) {
@@ -290,8 +288,7 @@ fn commit_in_order<R: StateReader>(
                     if let Some(location) = stale {
                         committed.mark_hot(location);
                     }
-                    run_recorded(&mut evm, &envs[i], tx.inner().tx_type(), false)
-                        .map_err(Abort::Error)?
+                    run_recorded(&mut evm, tx, false).map_err(Abort::Error)?
                 }
             }
         };
