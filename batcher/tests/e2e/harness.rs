@@ -185,6 +185,21 @@ impl Sequencer {
         self.running.as_ref().expect("running").node.head_number()
     }
 
+    /// Hashes of block `n`'s transactions, in order.
+    pub(crate) async fn block_txs(&self, n: u64) -> Vec<B256> {
+        self.running
+            .as_ref()
+            .expect("running")
+            .node
+            .store
+            .block_txs(n)
+            .await
+            .expect("store")
+            .into_iter()
+            .map(|tx| *tx.tx.tx_hash())
+            .collect()
+    }
+
     /// Hash and state root of block `n`.
     pub(crate) async fn block(&self, n: u64) -> (B256, B256) {
         let (header, hash) = self

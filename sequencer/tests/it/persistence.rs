@@ -137,6 +137,7 @@ async fn pooled_transactions_and_blocks_survive_kill_9_on_postgres() {
 async fn acknowledged_transactions_survive_kill_9_under_a_stream_of_sends() {
     const KEYS: usize = 4;
     const PER_KEY: u64 = 200;
+    const SEND_WINDOW: u64 = 32;
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}/seq.db", dir.path().display());
     let log = dir.path().join("sequencer.log");
@@ -161,8 +162,27 @@ async fn acknowledged_transactions_survive_kill_9_under_a_stream_of_sends() {
     let mut senders = Vec::new();
     for (key, txs) in signed.into_iter().enumerate() {
         let (rpc, acked, refused) = (seq.rpc.clone(), acked.clone(), refused.clone());
+        let from = dev_key(key).address();
         senders.push(tokio::spawn(async move {
             for (nonce, (hash, raw)) in txs.into_iter().enumerate() {
+                // Stay within the pool's per-sender window (64 nonces ahead of
+                // the chain): a node whose blocks lag may refuse more, and
+                // that backpressure is not what this test is about.
+                if nonce as u64 >= SEND_WINDOW {
+                    loop {
+                        match rpc
+                            .try_call("eth_getTransactionCount", json!([from, "latest"]))
+                            .await
+                        {
+                            Ok(r) if hex_u64(&r["result"]) + SEND_WINDOW > nonce as u64 => break,
+                            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                            Err(e) => {
+                                eprintln!("sender {key} stops at nonce {nonce}: {e}");
+                                return;
+                            }
+                        }
+                    }
+                }
                 match rpc.try_call("eth_sendRawTransaction", json!([raw])).await {
                     Ok(response) if response.get("result").is_some() => {
                         assert_eq!(response["result"], json!(hash), "returned hash");
