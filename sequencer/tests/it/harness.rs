@@ -563,31 +563,40 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        // Best effort, on a thread of its own: Drop may run inside a runtime.
-        let _ = std::thread::spawn(move || {
-            use sqlx::Connection;
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&url).await {
-                    let _ = sqlx::query("SET lock_timeout = '5s'")
+        drop_on_postgres(
+            &self.admin_url,
+            &[
+                "SET lock_timeout = '5s'".to_string(),
+                format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+            ],
+        );
+    }
+}
+
+/// Runs `statements` on the Postgres at `url`, best effort, on a thread of its
+/// own with its own runtime (a `Drop` may run inside a runtime): test
+/// clean-up of schemas and databases.
+pub(crate) fn drop_on_postgres(url: &str, statements: &[String]) {
+    let (url, statements) = (url.to_string(), statements.to_vec());
+    let _ = std::thread::spawn(move || {
+        use sqlx::Connection;
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&url).await {
+                for statement in statements {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
                         .execute(&mut conn)
                         .await;
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
-                    )))
-                    .execute(&mut conn)
-                    .await;
                 }
-            });
-        })
-        .join();
-    }
+            }
+        });
+    })
+    .join();
 }
 
 // ---------------------------------------------------------------- tools and processes
