@@ -270,6 +270,47 @@ pub(crate) async fn send_load(l2: &str, count: usize) {
     }
 }
 
+/// A rollup under test: an Anvil as L1 with the Rollup contract deployed for
+/// dev key `key` (the batcher's), and a sequencer following it (100 ms blocks)
+/// that has included `txs` L2 transactions.
+pub(crate) struct TestRollup {
+    pub(crate) anvil: Anvil,
+    pub(crate) sequencer: Sequencer,
+    pub(crate) address: Address,
+    pub(crate) key: PrivateKeySigner,
+}
+
+impl TestRollup {
+    pub(crate) async fn start(key: usize, txs: usize) -> Self {
+        let anvil = Anvil::start();
+        let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
+        let (_, genesis_root) = sequencer.block(0).await;
+        let key = dev_key(key);
+        let address = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
+        send_load(&sequencer.url, txs).await;
+        Self {
+            anvil,
+            sequencer,
+            address,
+            key,
+        }
+    }
+
+    /// A calldata batcher for it, its store under `db`.
+    pub(crate) async fn calldata_batcher(&self, db: &TempDir) -> Batcher {
+        Batcher::new(batcher_config(
+            &self.anvil,
+            &self.sequencer.url,
+            self.address,
+            self.key.clone(),
+            db,
+            DataKind::Calldata,
+        ))
+        .await
+        .expect("batcher starts")
+    }
+}
+
 /// Batcher configuration for tests: small batches, no waiting.
 pub(crate) fn batcher_config(
     anvil: &Anvil,

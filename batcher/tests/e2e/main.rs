@@ -71,23 +71,10 @@ async fn blob_batches_rederive_the_sequencer_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
-    let anvil = Anvil::start();
-    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
-    let (_, genesis_root) = sequencer.block(0).await;
-    let key = dev_key(3);
-    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
-    send_load(&sequencer.url, 60).await;
+    let setup = TestRollup::start(3, 60).await;
+    let (anvil, sequencer, rollup) = (&setup.anvil, &setup.sequencer, setup.address);
     let db = tempfile::tempdir().expect("tempdir");
-    let mut batcher = Batcher::new(batcher_config(
-        &anvil,
-        &sequencer.url,
-        rollup,
-        key,
-        &db,
-        DataKind::Calldata,
-    ))
-    .await
-    .expect("batcher starts");
+    let mut batcher = setup.calldata_batcher(&db).await;
 
     // Post one batch, then take L1 back to before it.
     let snapshot = anvil.snapshot().await;
@@ -115,29 +102,16 @@ async fn a_batch_removed_by_an_l1_reorg_is_posted_again() {
         .expect("rows");
     assert_eq!(dropped.len(), 1, "the removed batch is recorded as dropped");
     assert_eq!(dropped[0].last_block, first);
-    assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
+    assert_l1_rederives(anvil.url(), rollup, sequencer, through).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_sequencer_store_is_rebuilt_from_l1_with_identical_blocks() {
-    let anvil = Anvil::start();
-    let sequencer = Sequencer::start(anvil.url(), Duration::from_millis(100)).await;
-    let (_, genesis_root) = sequencer.block(0).await;
-    let key = dev_key(5);
-    let rollup = deploy_rollup(anvil.url(), key.address(), genesis_root).await;
-    send_load(&sequencer.url, 120).await;
+    let setup = TestRollup::start(5, 120).await;
+    let (anvil, sequencer, rollup) = (&setup.anvil, &setup.sequencer, setup.address);
     let through = sequencer.head();
     let db = tempfile::tempdir().expect("tempdir");
-    let mut batcher = Batcher::new(batcher_config(
-        &anvil,
-        &sequencer.url,
-        rollup,
-        key,
-        &db,
-        DataKind::Calldata,
-    ))
-    .await
-    .expect("batcher starts");
+    let mut batcher = setup.calldata_batcher(&db).await;
     post_through(&mut batcher, anvil.url(), rollup, through).await;
 
     // An empty store (the sequencer's database wiped), rebuilt from L1 alone.
