@@ -55,10 +55,12 @@ impl StateCommitment {
 
     /// Applies a block's changes; the next `root()` reflects them.
     pub fn apply(&mut self, changes: &StateChanges) {
-        self.apply_inner(changes, 1);
+        self.apply_with_threads(changes, 1);
     }
 
-    fn apply_inner(&mut self, changes: &StateChanges, threads: usize) {
+    /// [`StateCommitment::apply`] with keys hashed and the tries' parts
+    /// updated in parallel when `threads` > 1 (on the current rayon pool).
+    pub fn apply_with_threads(&mut self, changes: &StateChanges, threads: usize) {
         for address in &changes.destroyed {
             self.storage.remove(&keccak256(address));
         }
@@ -150,12 +152,6 @@ impl StateCommitment {
         self.accounts.root(&encode_value, threads)
     }
 
-    /// [`StateCommitment::apply`] with keys and large storage tries hashed in
-    /// parallel when `threads` > 1 (on the current rayon pool).
-    pub fn apply_with_threads(&mut self, changes: &StateChanges, threads: usize) {
-        self.apply_inner(changes, threads);
-    }
-
     /// EIP-1186 proof of an account and some of its slots against `root()`.
     pub fn proof(&self, address: Address, slots: &[B256]) -> AccountProof {
         let hashed = keccak256(address);
@@ -170,11 +166,9 @@ impl StateCommitment {
         let _ = hb.root();
         let account_proof = proof_path(hb.take_proof_nodes(), &target);
         let account = self.accounts.get(&hashed).copied();
-        let storage: Vec<(&B256, &U256)> = self
-            .storage
-            .get(&hashed)
-            .map(|slots| slots.iter().collect())
-            .unwrap_or_default();
+        let trie = self.storage.get(&hashed);
+        let storage: Vec<(&B256, &U256)> =
+            trie.map(|slots| slots.iter().collect()).unwrap_or_default();
         let storage_proofs = slots
             .iter()
             .map(|slot| {
@@ -186,9 +180,7 @@ impl StateCommitment {
                     hb.add_leaf(Nibbles::unpack(k), &alloy_rlp::encode(v));
                 }
                 let _ = hb.root();
-                let value = self
-                    .storage
-                    .get(&hashed)
+                let value = trie
                     .and_then(|slots| slots.get(&key))
                     .copied()
                     .unwrap_or_default();

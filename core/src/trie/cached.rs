@@ -47,8 +47,6 @@ pub(crate) struct CachedTrie<V> {
     parts: Vec<Part<V>>,
     /// Number of leaves.
     len: usize,
-    /// Deepest cached prefix length (0 while small).
-    depth: usize,
     /// The root, while no leaf changed.
     root: Option<B256>,
 }
@@ -91,7 +89,7 @@ impl<V> Part<V> {
     /// Forgets the cached hashes of every node above `key`'s leaf.
     fn forget(&mut self, key: &B256) {
         for (depth, level) in (1..).zip(self.levels.iter_mut()) {
-            level[prefix_of(key, depth) & ((1 << (4 * (depth - 1))) - 1)] = Cached::Unknown;
+            level[index_in_part(prefix_of(key, depth), depth)] = Cached::Unknown;
         }
     }
 }
@@ -102,7 +100,6 @@ impl<V> Default for CachedTrie<V> {
             small: BTreeMap::new(),
             parts: Vec::new(),
             len: 0,
-            depth: 0,
             root: None,
         }
     }
@@ -233,12 +230,10 @@ impl<V: Send + Sync> CachedTrie<V> {
             parts.push(Part::new(leaves, depth));
             parts.reverse();
             self.parts = parts;
-            self.depth = depth;
         } else if !self.parts.is_empty() && self.len < MIN_CACHED_LEAVES / 2 {
             for part in std::mem::take(&mut self.parts) {
                 self.small.extend(part.leaves);
             }
-            self.depth = 0;
         }
     }
 
@@ -259,13 +254,12 @@ impl<V: Send + Sync> CachedTrie<V> {
             // A split trie that shrank below the caching threshold (but not
             // enough to be joined) still hashes its parts apart.
             let depth = cached_depth(self.len).max(1);
-            if depth != self.depth {
+            if depth != self.parts[0].levels.len() {
                 let parts = std::mem::take(&mut self.parts);
                 self.parts = parts
                     .into_iter()
                     .map(|part| Part::new(part.leaves, depth))
                     .collect();
-                self.depth = depth;
             }
             self.cached_root(encode, threads)
         };
@@ -276,12 +270,11 @@ impl<V: Send + Sync> CachedTrie<V> {
     /// The root from the sixteen depth-1 nodes, each from the cache or
     /// rebuilt below it (in parallel when `threads` > 1).
     fn cached_root(&mut self, encode: &(impl Fn(&V, &mut Vec<u8>) + Sync), threads: usize) -> B256 {
-        let depth = self.depth;
         let node = |(nibble, part): (usize, &mut Part<V>)| {
             let walk = Walk {
                 leaves: &part.leaves,
                 encode,
-                depth,
+                depth: part.levels.len(),
             };
             walk.node(&mut part.levels, 1, nibble)
         };
@@ -290,18 +283,22 @@ impl<V: Send + Sync> CachedTrie<V> {
         } else {
             self.parts.iter_mut().enumerate().map(node).collect()
         };
-        match children.iter().filter(|c| **c != Cached::Empty).count() {
-            0 => EMPTY_ROOT_HASH,
-            // One first nibble only: the root is an extension or a leaf.
-            1 => {
-                let mut hb = HashBuilder::default();
-                let mut buf = Vec::with_capacity(128);
-                for (key, value) in self.iter() {
-                    buf.clear();
-                    encode(value, &mut buf);
-                    hb.add_leaf(Nibbles::unpack(key), &buf);
+        let filled: Vec<usize> = (0..16).filter(|&n| children[n] != Cached::Empty).collect();
+        match filled[..] {
+            [] => EMPTY_ROOT_HASH,
+            // One first nibble only: the root is an extension or a leaf,
+            // hashed from that part's leaves with their whole keys.
+            [nibble] => {
+                let part = &self.parts[nibble];
+                let walk = Walk {
+                    leaves: &part.leaves,
+                    encode,
+                    depth: part.levels.len(),
+                };
+                match walk.hashed(0, 0) {
+                    Cached::Node(root) => root,
+                    _ => unreachable!("the part holds leaves"),
                 }
-                hb.root()
             }
             _ => super::branch_hash(&hashes(&children)),
         }
@@ -321,7 +318,7 @@ impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
     /// `memo[d - 1]` the part's cache at depth `d` (indexed by the prefix's
     /// nibbles after the first).
     fn node(&self, memo: &mut [Vec<Cached>], depth: usize, prefix: usize) -> Cached {
-        let index = prefix & ((1 << (4 * (depth - 1))) - 1);
+        let index = index_in_part(prefix, depth);
         let cached = memo[depth - 1][index];
         if cached != Cached::Unknown {
             return cached;
@@ -343,8 +340,9 @@ impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
         node
     }
 
-    /// The node of the leaves under the `depth`-nibble `prefix` (`depth` ≥ 1),
-    /// hashed in one pass with their keys stripped of its nibbles.
+    /// The node of the leaves under the `depth`-nibble `prefix`, hashed in
+    /// one pass with their keys stripped of its nibbles (depth 0: the whole
+    /// trie of these leaves).
     fn hashed(&self, depth: usize, prefix: usize) -> Cached {
         let low = prefix_key(prefix, depth);
         let range = if prefix + 1 == 1 << (4 * depth) {
@@ -397,6 +395,12 @@ fn cached_depth(leaves: usize) -> usize {
 fn prefix_of(key: &B256, depth: usize) -> usize {
     let head = u32::from_be_bytes([key.0[0], key.0[1], key.0[2], key.0[3]]);
     (head >> (32 - 4 * depth)) as usize
+}
+
+/// Where a part's cache keeps the node of the `depth`-nibble `prefix`
+/// (`depth` ≥ 1): its nibbles after the first.
+fn index_in_part(prefix: usize, depth: usize) -> usize {
+    prefix & ((1 << (4 * (depth - 1))) - 1)
 }
 
 /// The smallest key with the `depth`-nibble `prefix`.

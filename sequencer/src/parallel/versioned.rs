@@ -178,11 +178,12 @@ impl<'c, 'a, R: StateReader> View<'c, 'a, R> {
                 }
             }
         }
-        self.seen = self.seen.max(upto);
+        // `upto` only grows: this view has now seen all of it.
+        self.seen = upto;
     }
 
     /// The version of `location` in the committed prefix this view has seen.
-    pub(crate) fn version(&self, location: &Location) -> Version {
+    fn version(&self, location: &Location) -> Version {
         self.writer.get(location).copied()
     }
 
