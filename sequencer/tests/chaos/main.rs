@@ -24,7 +24,7 @@ use rollup_core::chain::{DEV_PRIVATE_KEYS, Genesis};
 use rollup_sequencer::{
     config::Config,
     store::Store,
-    verify::{Replayer, verify_store},
+    verify::{ReplayedBlock, Replayer, verify_store},
 };
 use serde_json::{Value, json};
 use std::{
@@ -497,16 +497,7 @@ impl Checker {
         .await;
         match result {
             Ok(replayed) => {
-                for block in replayed {
-                    let (hash, root) = self.walked[block.number as usize];
-                    if (hash, root) != (block.hash, block.state_root) {
-                        counts.root_mismatches += 1;
-                        counts.problem(format!(
-                            "block {}: RPC says hash {hash} root {root}, replay gives {} {}",
-                            block.number, block.hash, block.state_root
-                        ));
-                    }
-                }
+                self.compare_with_walked(&replayed, "replay", counts);
                 let replayed_head = self.replayer.as_ref().expect("replayer").head();
                 if replayed_head.number != head {
                     counts.root_mismatches += 1;
@@ -520,6 +511,21 @@ impl Checker {
                 counts.root_mismatches += 1;
                 counts.problem(format!("replay and verify: {e}"));
                 self.replay_broken = true;
+            }
+        }
+    }
+
+    /// Counts every replayed block whose hash or state root differs from what
+    /// the RPC exposed at that number.
+    fn compare_with_walked(&self, replayed: &[ReplayedBlock], what: &str, counts: &mut Counts) {
+        for block in replayed {
+            let (hash, root) = self.walked[block.number as usize];
+            if (hash, root) != (block.hash, block.state_root) {
+                counts.root_mismatches += 1;
+                counts.problem(format!(
+                    "block {}: RPC says hash {hash} root {root}, {what} gives {} {}",
+                    block.number, block.hash, block.state_root
+                ));
             }
         }
     }
@@ -550,16 +556,9 @@ impl Checker {
                         report.head.number
                     ));
                 }
-                for block in blocks.iter().filter(|b| b.number <= exposed) {
-                    let (hash, root) = self.walked[block.number as usize];
-                    if (hash, root) != (block.hash, block.state_root) {
-                        counts.root_mismatches += 1;
-                        counts.problem(format!(
-                            "block {}: RPC said hash {hash} root {root}, fresh replay gives {} {}",
-                            block.number, block.hash, block.state_root
-                        ));
-                    }
-                }
+                let exposed_blocks: Vec<ReplayedBlock> =
+                    blocks.into_iter().filter(|b| b.number <= exposed).collect();
+                self.compare_with_walked(&exposed_blocks, "fresh replay", counts);
             }
             Err(e) => {
                 counts.root_mismatches += 1;
@@ -877,23 +876,12 @@ struct PgDatabase {
     url: String,
 }
 
-static PG_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl PgDatabase {
     /// Creates a uniquely named database through `admin_url` (any database on the server).
     async fn create(admin_url: &str) -> Result<Self, sqlx::Error> {
         use sqlx::Connection;
         let mut conn = sqlx::postgres::PgConnection::connect(admin_url).await?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .subsec_nanos();
-        let name = format!(
-            "chaos_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            PG_COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = harness::unique_pg_name("chaos");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await?;

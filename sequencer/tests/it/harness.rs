@@ -518,6 +518,21 @@ pub(crate) struct PgSchema {
 
 static PG_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A Postgres identifier no other test (of this process or another) uses:
+/// `prefix`, the process id, the clock's nanoseconds and a counter.
+pub(crate) fn unique_pg_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        PG_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 impl PgSchema {
     /// Creates a schema, or returns `None` (with a note on stderr) when Postgres
     /// is unreachable; with `ROLLUP_REQUIRE_POSTGRES=1` that is a failure instead.
@@ -536,16 +551,7 @@ impl PgSchema {
                 return None;
             }
         };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .subsec_nanos();
-        let name = format!(
-            "t_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            PG_COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = unique_pg_name("t");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
             .execute(&mut conn)
             .await
