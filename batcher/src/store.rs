@@ -159,6 +159,11 @@ pub async fn open_pool(
         .max_connections(4)
         // A store that is down fails a round in seconds, not sqlx's 30 s.
         .acquire_timeout(std::time::Duration::from_secs(5))
+        // A connection still inside a transaction when it comes back is not reused (SQLite
+        // rolls back by itself on a full disk; see the sequencer's store).
+        .after_release(|conn, _| {
+            Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+        })
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if !postgres {

@@ -103,6 +103,14 @@ impl Store {
             // by default): eth_sendRawTransaction answers with an error
             // instead of hanging.
             .acquire_timeout(std::time::Duration::from_secs(5))
+            // A connection still inside a transaction when it comes back is not reused.
+            // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL on a
+            // full disk); sqlx's ROLLBACK then fails and leaves the connection counting an
+            // open transaction, so its next BEGIN becomes a SAVEPOINT whose own rollback
+            // keeps the write lock: every other writer then waits ("database is locked").
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if !postgres {

@@ -2,7 +2,7 @@
 //! real `sequencer` binary under load from many senders is killed with SIGKILL at random
 //! moments (seeded, the seed is printed) and restarted on the same store, SQLite and
 //! Postgres; a private Postgres server is also crashed (`pg_ctl stop -m immediate`) under
-//! the live node. After every restart and at the end: every acknowledged hash has a
+//! the live node, and SQLite's disk is filled up under it. After every restart and at the end: every acknowledged hash has a
 //! receipt, no (sender, nonce) is included twice, no exposed block changed, and every
 //! block replays from the genesis with the reference executor to the stored hash and
 //! state root (`rollup_sequencer::verify`).
@@ -792,6 +792,104 @@ impl Driver {
         self.checker.verify_whole_store(&mut self.counts).await;
     }
 
+    /// `rounds` store outages under load: `begin` takes the store away while senders
+    /// keep sending, then, once some sends were refused, `end` brings it back and the
+    /// node must acknowledge again; after each round everything acknowledged must be
+    /// included. Counts what was answered while the store was away.
+    async fn store_outages(
+        &mut self,
+        rpc: &Rpc,
+        rounds: u64,
+        what: &str,
+        begin: impl Fn(),
+        end: impl Fn(),
+    ) -> Outages {
+        let mut outages = Outages::default();
+        for round in 1..=rounds {
+            // Load that outlives the outage (refusals are retried, the node stays up),
+            // with enough transfers for the whole round at full speed.
+            self.sign_ahead(AHEAD + 400).await;
+            let feed = Arc::new(Feed::default());
+            let tasks = self.spawn_load(rpc, &feed, false);
+            tokio::time::sleep(Duration::from_millis(self.rng.range(300, 1200))).await;
+            begin();
+            let down = Instant::now();
+            println!("chaos [{}]: round {round}/{rounds}: {what}", self.name);
+            // Sends while the store is away: wait until some have been refused, and a
+            // little longer.
+            harness::wait_until(
+                "sends refused while the store is away",
+                RECEIPT_WAIT,
+                || {
+                    let refused = feed
+                        .refusals
+                        .lock()
+                        .expect("refusals")
+                        .iter()
+                        .filter(|r| r.sent >= down)
+                        .count();
+                    async move { (refused >= 8).then_some(()) }
+                },
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(self.rng.range(0, 1000))).await;
+            // The store may serve before `end` returns: answers count as "while away"
+            // only up to the moment it is called.
+            let restoring = Instant::now();
+            end();
+            let up = Instant::now();
+            // The node recovers: new sends are acknowledged again.
+            harness::wait_until(
+                "acknowledgements after the store is back",
+                RECEIPT_WAIT,
+                || {
+                    let fresh = feed
+                        .acks
+                        .lock()
+                        .expect("acks")
+                        .iter()
+                        .filter(|a| a.sent >= up)
+                        .count();
+                    async move { (fresh >= SENDERS).then_some(()) }
+                },
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(self.rng.range(200, 1000))).await;
+            // Asked after the store went away, answered before it came back.
+            let acked = feed
+                .acks
+                .lock()
+                .expect("acks")
+                .iter()
+                .filter(|a| a.sent >= down && a.answered < restoring)
+                .count();
+            let (refused, sample) = {
+                let refusals = feed.refusals.lock().expect("refusals");
+                let during: Vec<_> = refusals
+                    .iter()
+                    .filter(|r| r.sent >= down && r.sent < restoring)
+                    .collect();
+                let sample = during
+                    .first()
+                    .map(|r| r.message.clone())
+                    .unwrap_or_default();
+                (during.len(), sample)
+            };
+            self.join_load(tasks, &feed).await;
+            println!(
+                "chaos [{}]: round {round}/{rounds}: away {:.1} s, {refused} sends refused (e.g. {sample:?}), {acked} acknowledged",
+                self.name,
+                (restoring - down).as_secs_f64()
+            );
+            outages.acked += acked;
+            outages.refused += refused;
+            outages.rounds_without_refusal += usize::from(refused == 0);
+            // Everything acknowledged before, during and after the outage is included.
+            self.check(&rpc.clone(), false).await;
+        }
+        outages
+    }
+
     /// Prints the table and, last, the JSON line; fails on any loss.
     async fn report(mut self, extra: Value) {
         self.checker.close().await;
@@ -863,6 +961,81 @@ impl Driver {
             self.name,
             c.acked
         );
+    }
+}
+
+/// What [`Driver::store_outages`] saw while the store was away.
+#[derive(Default)]
+struct Outages {
+    /// Sends answered with a hash.
+    acked: usize,
+    /// Sends answered with an error.
+    refused: usize,
+    rounds_without_refusal: usize,
+}
+
+// ---------------------------------------------------------------- a disk that fills up
+
+/// A small tmpfs (mounting needs root), so that the test can fill the disk under SQLite
+/// with another file and free it again. Unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts `megabytes` of tmpfs on a fresh folder; `Err` says why it cannot here.
+    fn mount(megabytes: u64) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+        let path = dir.path().display().to_string();
+        command_output(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={megabytes}m"),
+                "tmpfs",
+                &path,
+            ],
+        )?;
+        Ok(Self { dir })
+    }
+
+    fn filler(&self) -> PathBuf {
+        self.dir.path().join("filler")
+    }
+
+    /// Writes a file until the disk refuses another byte.
+    fn fill(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.filler())?;
+        for chunk in [1 << 20, 4096, 1] {
+            let block = vec![0xa5u8; chunk];
+            loop {
+                match file.write(&block) {
+                    Ok(n) if n == chunk => {}
+                    Ok(_) => break,
+                    Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the filler.
+    fn free(&self) -> std::io::Result<()> {
+        std::fs::remove_file(self.filler())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let path = self.dir.path().display().to_string();
+        let _ = command_output("umount", &["-l", &path]);
     }
 }
 
@@ -1128,89 +1301,15 @@ async fn postgres_server_crash_under_load() {
     let mut seq = driver.start().await;
     driver.fund(&seq.rpc).await;
     driver.check(&seq.rpc.clone(), false).await;
-    let (mut acked_while_down, mut refused_while_down) = (0, 0);
-    let mut rounds_without_refusal = 0;
-    for round in 1..=rounds {
-        // Load that outlives the outage (refusals are retried, the node stays up), with
-        // enough transfers for the whole round at full speed.
-        driver.sign_ahead(AHEAD + 400).await;
-        let feed = Arc::new(Feed::default());
-        let tasks = driver.spawn_load(&seq.rpc, &feed, false);
-        tokio::time::sleep(Duration::from_millis(driver.rng.range(300, 1200))).await;
-        cluster.crash().expect("pg_ctl stop -m immediate");
-        let down = Instant::now();
-        println!("chaos [postgres-server-crash]: round {round}/{rounds}: server crashed");
-        // Sends while the server is down: wait until some have been refused (the store
-        // gives up after its 5 s acquire timeout), and a little longer.
-        harness::wait_until(
-            "sends refused while the database is down",
-            RECEIPT_WAIT,
-            || {
-                let refused = feed
-                    .refusals
-                    .lock()
-                    .expect("refusals")
-                    .iter()
-                    .filter(|r| r.sent >= down)
-                    .count();
-                async move { (refused >= 8).then_some(()) }
-            },
+    let outages = driver
+        .store_outages(
+            &seq.rpc,
+            rounds,
+            "server crashed",
+            || cluster.crash().expect("pg_ctl stop -m immediate"),
+            || cluster.pg_start().expect("restarting the server"),
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(driver.rng.range(0, 1000))).await;
-        // The server may accept connections before `pg_ctl start -w` returns: answers are
-        // "while down" only up to the moment it is started.
-        let restarting = Instant::now();
-        cluster.pg_start().expect("restarting the server");
-        let up = Instant::now();
-        // The node recovers: new sends are acknowledged again.
-        harness::wait_until(
-            "acknowledgements after the server is back",
-            RECEIPT_WAIT,
-            || {
-                let fresh = feed
-                    .acks
-                    .lock()
-                    .expect("acks")
-                    .iter()
-                    .filter(|a| a.sent >= up)
-                    .count();
-                async move { (fresh >= SENDERS).then_some(()) }
-            },
-        )
-        .await;
-        tokio::time::sleep(Duration::from_millis(driver.rng.range(200, 1000))).await;
-        // A false acknowledgement: asked after the crash, answered before the restart.
-        let false_acks = feed
-            .acks
-            .lock()
-            .expect("acks")
-            .iter()
-            .filter(|a| a.sent >= down && a.answered < restarting)
-            .count();
-        let (refused, sample) = {
-            let refusals = feed.refusals.lock().expect("refusals");
-            let during: Vec<_> = refusals
-                .iter()
-                .filter(|r| r.sent >= down && r.sent < restarting)
-                .collect();
-            let sample = during
-                .first()
-                .map(|r| r.message.clone())
-                .unwrap_or_default();
-            (during.len(), sample)
-        };
-        driver.join_load(tasks, &feed).await;
-        println!(
-            "chaos [postgres-server-crash]: round {round}/{rounds}: down {:.1} s, {refused} sends refused (e.g. {sample:?}), {false_acks} acknowledged",
-            (restarting - down).as_secs_f64()
-        );
-        acked_while_down += false_acks;
-        refused_while_down += refused;
-        rounds_without_refusal += usize::from(refused == 0);
-        // Everything acknowledged before, during and after the outage is included.
-        driver.check(&seq.rpc.clone(), false).await;
-    }
     // Then one kill -9 of the node on the recovered server, and everything again.
     seq.kill9();
     driver.counts.kills += 1;
@@ -1222,19 +1321,74 @@ async fn postgres_server_crash_under_load() {
     driver
         .report(json!({
             "server_crashes": rounds,
-            "refused_while_down": refused_while_down,
-            "acked_while_down": acked_while_down,
+            "refused_while_down": outages.refused,
+            "acked_while_down": outages.acked,
         }))
         .await;
+    // A server that is down cannot have made anything durable.
     assert_eq!(
-        acked_while_down, 0,
+        outages.acked, 0,
         "sends were acknowledged while the database server was down"
     );
     assert_eq!(
-        rounds_without_refusal, 0,
+        outages.rounds_without_refusal, 0,
         "in some outages no send was refused while the database server was down"
     );
     drop(db);
+}
+
+/// SQLite on a full disk under a live node (a small tmpfs, filled by another file): sends
+/// must fail with an error once SQLite cannot write, no partial block may appear, the node
+/// must recover once space is freed, and everything acknowledged before, during and after
+/// must be included (a send SQLite could still make durable in its free pages is a true
+/// acknowledgement: the checks below hold it to that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_full_disk_under_load() {
+    let _serial = SERIAL.lock().await;
+    let disk = match SmallDisk::mount(64) {
+        Ok(disk) => disk,
+        Err(reason) => {
+            println!("SKIPPED (SQLite full disk): cannot mount a small tmpfs: {reason}");
+            return;
+        }
+    };
+    let db_url = format!("sqlite://{}/seq.db", disk.dir.path().display());
+    let mut driver = Driver::new("sqlite-full-disk", db_url, seed());
+    let rounds = env_u64("CHAOS_FULL_DISKS")
+        .or_else(|| env_u64("CHAOS_KILLS").map(|k| k / 10))
+        .unwrap_or(1)
+        .max(1);
+    let mut seq = driver.start().await;
+    driver.fund(&seq.rpc).await;
+    driver.check(&seq.rpc.clone(), false).await;
+    let outages = driver
+        .store_outages(
+            &seq.rpc,
+            rounds,
+            "disk filled",
+            || disk.fill().expect("filling the disk"),
+            || disk.free().expect("freeing the disk"),
+        )
+        .await;
+    // Then one kill -9 of the node on the recovered disk, and everything again.
+    seq.kill9();
+    driver.counts.kills += 1;
+    seq = driver.start().await;
+    let rpc = seq.rpc.clone();
+    driver.check(&rpc, true).await;
+    seq.kill9();
+    driver.checker.verify_whole_store(&mut driver.counts).await;
+    driver
+        .report(json!({
+            "full_disks": rounds,
+            "refused_while_full": outages.refused,
+            "acked_while_full": outages.acked,
+        }))
+        .await;
+    assert_eq!(
+        outages.rounds_without_refusal, 0,
+        "in some rounds no send was refused while the disk was full"
+    );
 }
 
 /// The verifier is not vacuous: a store the binary wrote verifies, and the same store with
