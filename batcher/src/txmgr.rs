@@ -490,6 +490,17 @@ pub enum TxManagerError {
         /// The hashes we broadcast with it.
         ours: Vec<TxHash>,
     },
+    /// Nonces below ours are unknown to L1, mined or pending (L1 lost them: a node that
+    /// restarted from an older state, a deep reorg): ours can never be mined.
+    #[error(
+        "nonce {nonce} can never be mined: L1's next nonce for us is {l1_next} and nothing of ours fills the gap"
+    )]
+    NonceGap {
+        /// Our transaction's nonce.
+        nonce: u64,
+        /// L1's `pending` nonce of our account.
+        l1_next: u64,
+    },
     /// The node's chain id differs from the configured one.
     #[error("L1 chain id is {l1}, configured {configured}")]
     ChainIdMismatch {
@@ -984,6 +995,21 @@ impl TxManager {
             nonce_used_since = None;
             if last_broadcast.elapsed() >= self.config.resubmit_after {
                 last_broadcast = Instant::now();
+                if mined_nonce < nonce {
+                    // A fee bump cannot help a transaction stuck behind a gap.
+                    let l1_next = self
+                        .rpc("eth_getTransactionCount", || {
+                            self.provider
+                                .get_transaction_count(self.address())
+                                .pending()
+                        })
+                        .await?;
+                    if l1_next < nonce {
+                        tracing::warn!(url = %self.url, nonce, l1_next, hash = %last.hash, "L1 lost our earlier transactions; giving this one up and resyncing the nonce");
+                        self.reset_nonce().await;
+                        return Err(TxManagerError::NonceGap { nonce, l1_next });
+                    }
+                }
                 let net = self.network_fees(prepared.blobs.is_some()).await?;
                 match bump_bid(&bid, &net, &self.config) {
                     Ok(new_bid) => {

@@ -742,6 +742,36 @@ async fn reorg_drops_an_included_tx() {
 }
 
 #[tokio::test]
+async fn a_tx_behind_a_nonce_gap_is_given_up_and_the_nonce_resynced() {
+    // L1 loses our earlier transaction (a node restarted from an older state): the one
+    // after it can never be mined, whatever its fees.
+    let anvil = Anvil::start_with(&["--no-mining"]);
+    let mgr = manager(anvil.url(), 0, fast_config());
+    let lost = mgr.send(calldata(bytes!("01"))).await.expect("first");
+    let stuck = mgr.send(calldata(bytes!("02"))).await.expect("second");
+    assert_eq!(stuck.nonce, lost.nonce + 1);
+    anvil.rpc("anvil_dropTransaction", json!([lost.hash])).await;
+    let err = mgr
+        .resume(calldata(bytes!("02")), vec![stuck.clone()], |_: &Sent| {})
+        .await
+        .expect_err("stuck behind the gap");
+    match err {
+        TxManagerError::NonceGap { nonce, l1_next } => {
+            assert_eq!((nonce, l1_next), (stuck.nonce, lost.nonce));
+        }
+        other => panic!("expected NonceGap, got {other:?}"),
+    }
+    // The next send takes L1's nonce again, and is mined.
+    anvil
+        .rpc("anvil_dropTransaction", json!([stuck.hash]))
+        .await;
+    anvil.set_automine(true).await;
+    let resent = mgr.send(calldata(bytes!("03"))).await.expect("resent");
+    assert_eq!(resent.nonce, lost.nonce);
+    wait_included(&mgr, resent.hash).await;
+}
+
+#[tokio::test]
 async fn l1_down_gives_up_after_the_configured_time() {
     let port = free_port(); // nothing listens there
     let config = TxManagerConfig {

@@ -226,3 +226,131 @@ async fn kill_9_and_restart_posts_every_block_exactly_once() {
     child.wait().expect("reap");
     assert_l1_rederives(anvil.url(), rollup, &sequencer, through).await;
 }
+
+/// How long L1 stays down in the outage test: `L1_OUTAGE_SECS` (`make chaos` runs 60).
+fn l1_outage() -> Duration {
+    let secs = std::env::var("L1_OUTAGE_SECS")
+        .ok()
+        .map(|v| v.parse().expect("L1_OUTAGE_SECS is a number of seconds"))
+        .unwrap_or(5);
+    Duration::from_secs(secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_l1_outage_is_ridden_out_and_l1_restarts_from_its_saved_state() {
+    // Anvil keeps its state in a file (written every second): killed with SIGKILL it
+    // loses what it mined since the last write, like a crashed L1 node restarting from
+    // disk, i.e. a reorg of its last blocks.
+    let l1_dir = tempfile::tempdir().expect("tempdir");
+    let state = l1_dir.path().join("l1-state.json").display().to_string();
+    let l1_args = ["--state", state.as_str(), "--state-interval", "1"];
+    let mut anvil = Some(Anvil::start_with(&l1_args));
+    let (port, l1) = {
+        let a = anvil.as_ref().expect("anvil");
+        (a.port(), a.url().to_string())
+    };
+    let sequencer = Sequencer::start(&l1, Duration::from_millis(100)).await;
+    let (_, genesis_root) = sequencer.block(0).await;
+    let key = dev_key(6);
+    let rollup = deploy_rollup(&l1, key.address(), genesis_root).await;
+    let db = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}/batcher.db", db.path().display());
+    let log_path = db.path().join("batcher.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut batcher = std::process::Command::new(env!("CARGO_BIN_EXE_batcher"))
+        .args(["--l1.rpc-url", &l1, "--l2.rpc-url", &sequencer.url])
+        .args(["--db.url", &db_url, "--rollup.address", &rollup.to_string()])
+        .args(["--private-key", rollup_core::chain::DEV_PRIVATE_KEYS[6]])
+        .args(["--batch.max-blocks", "4", "--batch.interval-ms", "0"])
+        .args(["--poll-ms", "50", "--batch.compression-quality", "5"])
+        .env("RUST_LOG", "info")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start the batcher binary");
+    let load = tokio::spawn({
+        let url = sequencer.url.clone();
+        async move { send_load(&url, 200).await }
+    });
+
+    // Some batches land, L1 saves its state, more batches land; then L1 dies.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while next_l2_block(&l1, rollup).await <= 4 {
+        assert!(std::time::Instant::now() < deadline, "nothing was posted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let l1_head_before = anvil.as_ref().expect("anvil").block_number().await;
+    let posted_before = next_l2_block(&l1, rollup).await - 1;
+    drop(anvil.take()); // SIGKILL
+    let outage = l1_outage();
+    println!(
+        "L1 killed at block {l1_head_before} (L2 posted through {posted_before}); down for {outage:?}"
+    );
+    tokio::time::sleep(outage).await;
+    assert!(
+        batcher.try_wait().expect("batcher status").is_none(),
+        "the batcher exited while L1 was down:\n{}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    let l2_head_during = sequencer.head();
+
+    // L1 comes back on the same port from its saved state.
+    let restarted = std::time::Instant::now();
+    let anvil = Anvil::start_on(port, &l1_args);
+    let l1_head_after = anvil.block_number().await;
+    println!(
+        "L1 restarted from its saved state at block {l1_head_after} ({} blocks lost)",
+        l1_head_before.saturating_sub(l1_head_after)
+    );
+    load.await.expect("load");
+    let through = sequencer.head();
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while next_l2_block(&l1, rollup).await <= through {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after L1 came back the batcher did not post through {through}:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caught_up = restarted.elapsed();
+    batcher.kill().expect("kill");
+    batcher.wait().expect("reap");
+    let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let retries = log_text.matches("retrying").count() + log_text.matches("step failed").count();
+    assert!(
+        retries > 0,
+        "the batcher logged no retry while L1 was down:\n{log_text}"
+    );
+    let commitments = assert_l1_rederives(&l1, rollup, &sequencer, through).await;
+    let store = rollup_batcher::store::Store::connect(&db_url)
+        .await
+        .expect("batcher store");
+    let dropped = store
+        .batches_in(&[BatchStatus::Dropped])
+        .await
+        .expect("rows")
+        .len();
+    println!(
+        "| L1 down s | L1 blocks lost | L2 posted before | L2 head while down | batches re-posted | commitments | posted through | caught up s |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {} | {} | {posted_before} | {l2_head_during} | {dropped} | {commitments} | {through} | {:.1} |",
+        outage.as_secs(),
+        l1_head_before.saturating_sub(l1_head_after),
+        caught_up.as_secs_f64()
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "l1_outage_secs": outage.as_secs(),
+            "l1_blocks_lost": l1_head_before.saturating_sub(l1_head_after),
+            "batches_reposted": dropped,
+            "commitments": commitments,
+            "l2_blocks_rederived": through,
+            "caught_up_secs": (caught_up.as_secs_f64() * 10.0).round() / 10.0,
+        })
+    );
+}
