@@ -11,7 +11,7 @@ export ROLLUP_TOOLS_BIN := $(TOOLS_BIN)
 
 .DEFAULT_GOAL := help
 .PHONY: help bootstrap devnet test build fmt contracts-test \
-	bench-rpc bench-parallel bench-batch e2e-dispute chaos fuzz-steps
+	bench-rpc bench-parallel bench-batch e2e-dispute chaos soak fuzz-steps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,9 +52,16 @@ e2e-dispute: bootstrap ## dispute games end to end against anvil (wrong root, di
 # Kills per store of the crash suite in `make chaos` (`make chaos CHAOS_KILLS=200`).
 CHAOS_KILLS ?= 50
 
-chaos: bootstrap ## crash suite (kill -9 the sequencer 50 times per store, crash Postgres), then a long fuzz run of every target
-	CHAOS_KILLS=$(CHAOS_KILLS) cargo test -p rollup-sequencer --test chaos -- --nocapture --test-threads=1
-	anvil-scripts/fuzz.sh
+# Seconds Anvil stays down in `make chaos`'s L1 outage, and length of the soak.
+L1_OUTAGE_SECS ?= 60
+SOAK_SECS ?= 1800
+
+chaos: bootstrap ## reliability suite: kill -9 x50 per store, Postgres crash, full disk, L1 down 60 s, 30-min soak, long fuzz; one JSON line
+	CHAOS_KILLS=$(CHAOS_KILLS) L1_OUTAGE_SECS=$(L1_OUTAGE_SECS) SOAK_SECS=$(SOAK_SECS) anvil-scripts/chaos.sh
+
+soak: ## SOAK_SECS (1800) of closed-loop transfers against the sequencer: latency per minute, node memory
+	cargo build --release -p rollup-sequencer --bins
+	$${CARGO_TARGET_DIR:-target}/release/loadgen --soak-secs $(SOAK_SECS) --block-time-ms 0
 
 fuzz-steps: ## fuzz the one-step verifier against the off-chain step (not implemented yet)
 	@echo "fuzz-steps: not implemented yet" >&2; exit 1

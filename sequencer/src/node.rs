@@ -410,6 +410,7 @@ impl Node {
         if let Some(pending) = pending {
             return self.persist_and_expose(&rt, pending).map(Some);
         }
+        let started = std::time::Instant::now();
         let (input, parent_hash, outcome) = {
             let head = self.head.read();
             let input = next_block_input(&self.chain, &head.header, head.hash, now_secs());
@@ -439,6 +440,7 @@ impl Node {
             .map_err(|e| e.to_string())?;
             (input, head.hash, outcome)
         };
+        let executed = started.elapsed();
         let l1_origin = self.l1_origin();
         let changes = outcome.changes.clone();
         let dropped: Vec<B256> = outcome
@@ -468,15 +470,24 @@ impl Node {
             })
         };
         let block = seal_block(parent_hash, &input, outcome, root, l1_origin);
-        self.persist_and_expose(
+        let sealed = started.elapsed();
+        let exposed = self.persist_and_expose(
             &rt,
             Unpersisted {
                 block,
                 changes,
                 dropped,
             },
-        )
-        .map(Some)
+        )?;
+        tracing::debug!(
+            number = exposed.number(),
+            txs = exposed.txs.len(),
+            execute_ms = executed.as_secs_f64() * 1e3,
+            root_ms = (sealed - executed).as_secs_f64() * 1e3,
+            persist_ms = (started.elapsed() - sealed).as_secs_f64() * 1e3,
+            "built block"
+        );
+        Ok(Some(exposed))
     }
 
     /// Commits `pending` to the store, then exposes it. When the commit reports an error

@@ -931,7 +931,7 @@ impl Driver {
         );
         let mut line = json!({
             "store": self.name,
-            "seed": self.seed,
+            "seed": self.seed.to_string(),
             "kills": c.kills,
             "acked": c.acked,
             "lost": c.lost,

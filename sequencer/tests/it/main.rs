@@ -13,4 +13,5 @@ mod harness;
 mod l1_origin;
 mod persistence;
 mod rpc_basics;
+mod soak;
 mod txs;

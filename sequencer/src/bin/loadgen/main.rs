@@ -41,6 +41,8 @@ use std::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
+mod soak;
+
 /// Transport used to send the transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Transport {
@@ -123,6 +125,14 @@ struct Args {
     /// Keep the temp dir (sequencer DB and node logs).
     #[arg(long)]
     keep_tmp: bool,
+    /// Soak instead: start our sequencer and keep `--concurrency` transfers in flight for
+    /// this many seconds (signed as they go), reporting send→inclusion latency and the
+    /// node's memory per window.
+    #[arg(long)]
+    soak_secs: Option<u64>,
+    /// With --soak-secs: length of a reporting window in seconds.
+    #[arg(long, default_value_t = 60)]
+    soak_window_secs: u64,
 }
 
 // ---------------------------------------------------------------------------
@@ -302,8 +312,19 @@ struct Workload {
     hashes: Vec<B256>,
 }
 
-/// Funds the senders from the dev accounts (waiting for receipts) and pre-signs the transfers.
-async fn prepare(rpc: &Rpc, args: &Args) -> eyre::Result<Workload> {
+/// Funded senders, ready to sign.
+struct Senders {
+    chain_id: u64,
+    fees: Fees,
+    keys: Vec<PrivateKeySigner>,
+    addrs: Vec<Address>,
+    /// Each sender's next (pending) nonce.
+    nonces: Vec<u64>,
+}
+
+/// Funds `args.senders` senders from the dev accounts for `per_sender` transfers each
+/// (waiting for receipts) and reads their pending nonces.
+async fn fund_senders(rpc: &Rpc, args: &Args, per_sender: usize) -> eyre::Result<Senders> {
     let chain_id = hex_u64(&rpc.call("eth_chainId", json!([])).await?)?;
     let fees = Fees {
         max_fee: args.max_fee_gwei as u128 * 1_000_000_000,
@@ -312,7 +333,7 @@ async fn prepare(rpc: &Rpc, args: &Args) -> eyre::Result<Workload> {
     let k = args.senders.max(1);
     let senders = sender_keys(args.seed, k)?;
     let addrs: Vec<Address> = senders.iter().map(|s| s.address()).collect();
-    let share = args.txs.div_ceil(k) as u128;
+    let share = per_sender as u128;
     // Each sender pays at most 21000 * max_fee + 1 wei per transfer; double it for margin.
     let need = U256::from(share * (21_000 * fees.max_fee + 1) * 2 + 1_000_000_000_000_000);
 
@@ -382,7 +403,26 @@ async fn prepare(rpc: &Rpc, args: &Args) -> eyre::Result<Workload> {
         .into_iter()
         .map(|r| hex_u64(&r.map_err(|e| eyre!(e))?))
         .collect::<eyre::Result<_>>()?;
+    Ok(Senders {
+        chain_id,
+        fees,
+        keys: senders,
+        addrs,
+        nonces,
+    })
+}
 
+/// Funds the senders and pre-signs `args.txs` transfers.
+async fn prepare(rpc: &Rpc, args: &Args) -> eyre::Result<Workload> {
+    let k = args.senders.max(1);
+    let share = args.txs.div_ceil(k);
+    let Senders {
+        chain_id,
+        fees,
+        keys: senders,
+        addrs,
+        nonces,
+    } = fund_senders(rpc, args, share).await?;
     let t = Instant::now();
     // Round-robin over senders so each sender's nonces go out in order.
     let signed: Vec<(B256, String)> = (0..args.txs)
@@ -789,6 +829,18 @@ struct TempDir {
     keep: bool,
 }
 
+impl TempDir {
+    /// A fresh folder under the system's temp dir.
+    fn new(keep: bool) -> eyre::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!("loadgen-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self { path, keep })
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         if self.keep {
@@ -947,14 +999,7 @@ async fn start_anvil(args: &Args, dir: &Path) -> eyre::Result<(ChildGuard, Strin
 }
 
 async fn compare(args: &Args) -> eyre::Result<()> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_nanos();
-    let tmp = TempDir {
-        path: std::env::temp_dir().join(format!("loadgen-{}-{nanos}", std::process::id())),
-        keep: args.keep_tmp,
-    };
-    std::fs::create_dir_all(&tmp.path)?;
+    let tmp = TempDir::new(args.keep_tmp)?;
     eprintln!(
         "workload: {} transfers from {} senders, {:?} x{} (batch {}), block time {} ms, gas limit {}",
         args.txs,
@@ -1014,6 +1059,9 @@ async fn compare(args: &Args) -> eyre::Result<()> {
 }
 
 async fn run(args: Args) -> eyre::Result<()> {
+    if let Some(secs) = args.soak_secs {
+        return soak::soak(&args, secs).await;
+    }
     if args.compare_anvil {
         return compare(&args).await;
     }
