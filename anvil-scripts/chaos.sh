@@ -2,6 +2,7 @@
 # `make chaos`: the long reliability suite (issue 7), every part against real processes:
 #   crash   kill -9 of the sequencer under load, CHAOS_KILLS per store (SQLite, Postgres),
 #           a private Postgres server crashed, SQLite's disk filled up;
+#   abuse   sendRawTransaction p99 with 1,000 idle connections and an endless eth_call;
 #   l1      Anvil killed for L1_OUTAGE_SECS and restarted from its saved state while the
 #           batcher runs; L1 must re-derive the sequencer's chain, each block once;
 #   soak    SOAK_SECS of closed-loop transfers: send→inclusion p50/p99, node memory;
@@ -30,6 +31,7 @@ part() {
 }
 
 part crash env CHAOS_KILLS="$KILLS" cargo test -p rollup-sequencer --test chaos -- --nocapture --test-threads=1
+part abuse cargo test -p rollup-sequencer --test it abuse::send_raw_transaction_is_served_under_idle_connections_and_endless_calls -- --nocapture
 part l1 env L1_OUTAGE_SECS="$OUTAGE" cargo test -p rollup-batcher --test e2e an_l1_outage -- --nocapture
 cargo build --release -p rollup-sequencer --bins
 part soak "$TARGET/release/loadgen" --soak-secs "$SOAK" --block-time-ms 0
@@ -55,6 +57,7 @@ console.log(JSON.stringify({
     duplicate_nonces: sum("duplicate_nonces"),
     root_mismatches: sum("root_mismatches"),
     crash,
+    rpc_abuse: lines("abuse").at(-1) ?? null,
     l1_outage: lines("l1").at(-1) ?? null,
     soak: lines("soak").at(-1) ?? null,
     fuzz: lines("fuzz").at(-1) ?? null,

@@ -437,6 +437,16 @@ async fn send_raw_transaction_is_served_under_idle_connections_and_endless_calls
         calls.load(Ordering::Relaxed),
         p99_loaded.as_secs_f64() / p99_unloaded.as_secs_f64().max(1e-9),
     );
+    let ms = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
+    println!(
+        "{}",
+        json!({
+            "send_p99_unloaded_ms": ms(p99_unloaded),
+            "send_p99_under_abuse_ms": ms(p99_loaded),
+            "ratio": (p99_loaded.as_secs_f64() / p99_unloaded.as_secs_f64().max(1e-9) * 100.0).round() / 100.0,
+            "idle_connections": IDLE,
+        })
+    );
     assert_eq!(closed, 0, "idle connections under the cap stay open");
     assert!(
         calls.load(Ordering::Relaxed) >= 1,
