@@ -742,6 +742,51 @@ async fn reorg_drops_an_included_tx() {
 }
 
 #[tokio::test]
+async fn a_tx_dropped_from_the_l1_mempool_is_sent_again_with_bumped_fees() {
+    let anvil = Anvil::start_with(&["--no-mining"]);
+    let mgr = Arc::new(manager(anvil.url(), 0, fast_config()));
+    let sent = Arc::new(Mutex::new(Vec::<Sent>::new()));
+    let task = tokio::spawn({
+        let (mgr, sent) = (mgr.clone(), sent.clone());
+        async move {
+            mgr.send_and_wait(calldata(bytes!("d0")), |s: &Sent| {
+                sent.lock().expect("sent").push(s.clone())
+            })
+            .await
+        }
+    });
+    let first = loop {
+        if let Some(first) = sent.lock().expect("sent").first().cloned() {
+            break first;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // L1 forgets it (a node restart, mempool eviction).
+    anvil
+        .rpc("anvil_dropTransaction", json!([first.hash]))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent.lock().expect("sent").len() < 2 {
+        assert!(Instant::now() < deadline, "no replacement was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    anvil.set_automine(true).await;
+    anvil.mine().await;
+    let receipt = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("in time")
+        .expect("task")
+        .expect("mined");
+    let replacement = sent.lock().expect("sent")[1].clone();
+    assert_eq!(replacement.nonce, first.nonce);
+    assert!(replacement.max_fee_per_gas > first.max_fee_per_gas);
+    assert_ne!(
+        receipt.transaction_hash, first.hash,
+        "the dropped one cannot be mined"
+    );
+}
+
+#[tokio::test]
 async fn a_tx_behind_a_nonce_gap_is_given_up_and_the_nonce_resynced() {
     // L1 loses our earlier transaction (a node restarted from an older state): the one
     // after it can never be mined, whatever its fees.
