@@ -15,7 +15,7 @@ use sqlx::{
     Any, AnyPool, Row, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
 };
-use std::str::FromStr;
+use std::{str::FromStr, sync::Arc};
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +60,12 @@ pub struct StoredTx {
 /// The sequencer's database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// Reads (and, on Postgres, writes too).
     pool: AnyPool,
-    /// Writes. On SQLite one connection: writers queue here in order instead of meeting
-    /// on SQLite's write lock, whose busy handler sleeps in steps of up to 100 ms (seen
-    /// as send→inclusion latency spikes of a few hundred milliseconds under load).
-    writer: AnyPool,
+    /// SQLite: taken around every write transaction, so that our writers queue in order
+    /// instead of meeting on SQLite's write lock, whose busy handler sleeps in steps of up
+    /// to 100 ms (seen as send→inclusion latency spikes of a few hundred milliseconds
+    /// under load). Postgres locks rows, not the database: none.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     postgres: bool,
 }
 
@@ -102,39 +102,36 @@ impl Store {
             url.to_string()
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool_options = |max_connections: u32| {
-            AnyPoolOptions::new()
-                .max_connections(max_connections)
-                // A store that is down fails requests in seconds (sqlx waits 30 s
-                // by default): eth_sendRawTransaction answers with an error
-                // instead of hanging.
-                .acquire_timeout(std::time::Duration::from_secs(5))
-                // A connection still inside a transaction when it comes back is not
-                // reused. SQLite rolls a transaction back by itself on some errors
-                // (SQLITE_FULL on a full disk); sqlx's ROLLBACK then fails and leaves the
-                // connection counting an open transaction, so its next BEGIN becomes a
-                // SAVEPOINT whose own rollback keeps the write lock: every other writer
-                // then waits ("database is locked").
-                .after_release(|conn, _| {
-                    Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
-                })
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        if !postgres {
-                            for pragma in [
-                                "PRAGMA journal_mode=WAL",
-                                "PRAGMA synchronous=FULL",
-                                "PRAGMA busy_timeout=10000",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
-                            }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 16 } else { 8 })
+            // A store that is down fails requests in seconds (sqlx waits 30 s
+            // by default): eth_sendRawTransaction answers with an error
+            // instead of hanging.
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            // A connection still inside a transaction when it comes back is not
+            // reused. SQLite rolls a transaction back by itself on some errors
+            // (SQLITE_FULL on a full disk); sqlx's ROLLBACK then fails and leaves the
+            // connection counting an open transaction, so its next BEGIN becomes a
+            // SAVEPOINT whose own rollback keeps the write lock: every other writer
+            // then waits ("database is locked").
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !postgres {
+                        for pragma in [
+                            "PRAGMA journal_mode=WAL",
+                            "PRAGMA synchronous=FULL",
+                            "PRAGMA busy_timeout=10000",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
                         }
-                        Ok(())
-                    })
+                    }
+                    Ok(())
                 })
-        };
-        let pool = pool_options(if postgres { 16 } else { 8 })
-            .connect_with(options.clone())
+            })
+            .connect_with(options)
             .await?;
         if postgres {
             sqlx::migrate!("../migrations/sequencer/postgres")
@@ -145,21 +142,23 @@ impl Store {
                 .run(&pool)
                 .await?;
         }
-        let writer = if postgres {
-            pool.clone()
-        } else {
-            pool_options(1).connect_with(options).await?
-        };
         Ok(Self {
             pool,
-            writer,
+            write_lock: (!postgres).then(Default::default),
             postgres,
         })
     }
 
+    /// Waits for this store's turn to write (SQLite only).
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
+    }
+
     /// Closes the connections (waits for those in use to be returned).
     pub async fn close(&self) {
-        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -179,21 +178,23 @@ impl Store {
 
     /// Writes a metadata value.
     pub async fn set_meta(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("DELETE FROM meta WHERE key = $1")
             .bind(key)
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
             .bind(key)
             .bind(value.to_vec())
-            .execute(&self.writer)
+            .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     /// Makes pool transactions durable, all in one commit (group commit).
     pub async fn insert_pool_txs(&self, txs: &[(B256, u64, Bytes)]) -> StoreResult<()> {
-        let mut db = self.writer.begin().await?;
+        let _turn = self.write_turn().await;
+        let mut db = self.pool.begin().await?;
         for chunk in txs.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO pool (hash, seq, raw) VALUES {} ON CONFLICT (hash) DO NOTHING",
@@ -214,7 +215,8 @@ impl Store {
 
     /// Removes transactions from the durable pool (dropped or replaced).
     pub async fn delete_pool_txs(&self, hashes: &[B256]) -> StoreResult<()> {
-        let mut db = self.writer.begin().await?;
+        let _turn = self.write_turn().await;
+        let mut db = self.pool.begin().await?;
         delete_pool(&mut db, hashes).await?;
         db.commit().await?;
         Ok(())
@@ -239,7 +241,8 @@ impl Store {
         changes: &StateChanges,
         dropped: &[B256],
     ) -> StoreResult<()> {
-        let mut db = self.writer.begin().await?;
+        let _turn = self.write_turn().await;
+        let mut db = self.pool.begin().await?;
         let number = block.number() as i64;
         sqlx::query("INSERT INTO blocks (number, hash, header) VALUES ($1, $2, $3)")
             .bind(number)

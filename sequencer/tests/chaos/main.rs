@@ -163,6 +163,8 @@ struct Feed {
     wrong_hashes: AtomicU64,
     /// Sends answered "already known" / "nonce too low" (settled, not acknowledged).
     known: AtomicU64,
+    /// Sends that got no answer (retried).
+    transport_errors: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -211,7 +213,10 @@ async fn send_loop(
                 }
             }
             Err(_) if stop_when_gone => break,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) => {
+                feed.transport_errors.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
     }
     next
@@ -817,21 +822,33 @@ impl Driver {
             println!("chaos [{}]: round {round}/{rounds}: {what}", self.name);
             // Sends while the store is away: wait until some have been refused, and a
             // little longer.
-            harness::wait_until(
-                "sends refused while the store is away",
-                RECEIPT_WAIT,
-                || {
-                    let refused = feed
-                        .refusals
-                        .lock()
-                        .expect("refusals")
-                        .iter()
-                        .filter(|r| r.sent >= down)
-                        .count();
-                    async move { (refused >= 8).then_some(()) }
-                },
-            )
-            .await;
+            loop {
+                let refused = feed
+                    .refusals
+                    .lock()
+                    .expect("refusals")
+                    .iter()
+                    .filter(|r| r.sent >= down && r.message.starts_with(STORE_REFUSAL))
+                    .count();
+                if refused >= 8 {
+                    break;
+                }
+                let acked = feed
+                    .acks
+                    .lock()
+                    .expect("acks")
+                    .iter()
+                    .filter(|a| a.sent >= down)
+                    .count();
+                assert!(
+                    down.elapsed() < RECEIPT_WAIT,
+                    "chaos [{}]: {RECEIPT_WAIT:?} after the store went away only {refused} sends were refused ({acked} acknowledged, {} already known or nonce too low, {} transport errors)",
+                    self.name,
+                    feed.known.load(Ordering::Relaxed),
+                    feed.transport_errors.load(Ordering::Relaxed),
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             tokio::time::sleep(Duration::from_millis(self.rng.range(0, 1000))).await;
             // The store may serve before `end` returns: answers count as "while away"
             // only up to the moment it is called.
@@ -867,7 +884,9 @@ impl Driver {
                 let refusals = feed.refusals.lock().expect("refusals");
                 let during: Vec<_> = refusals
                     .iter()
-                    .filter(|r| r.sent >= down && r.sent < restoring)
+                    .filter(|r| {
+                        r.sent >= down && r.sent < restoring && r.message.starts_with(STORE_REFUSAL)
+                    })
                     .collect();
                 let sample = during
                     .first()
@@ -964,12 +983,15 @@ impl Driver {
     }
 }
 
+/// How the node refuses a send it could not make durable.
+const STORE_REFUSAL: &str = "transaction not stored";
+
 /// What [`Driver::store_outages`] saw while the store was away.
 #[derive(Default)]
 struct Outages {
     /// Sends answered with a hash.
     acked: usize,
-    /// Sends answered with an error.
+    /// Sends refused because the store could not take them.
     refused: usize,
     rounds_without_refusal: usize,
 }

@@ -771,7 +771,10 @@ impl SequencerProcess {
                 .args(["--db.url", db_url])
                 .args(["--chain.id", &CHAIN_ID.to_string()])
                 .args(["--block.time-ms", &block_time_ms.to_string()])
-                .env("RUST_LOG", "info")
+                .env(
+                    "RUST_LOG",
+                    std::env::var("TEST_NODE_LOG").unwrap_or_else(|_| "info".into()),
+                )
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().expect("log"))
                 .stderr(out)
