@@ -90,6 +90,14 @@ fn seed() -> u64 {
 }
 
 /// Kills per store: `CHAOS_KILLS`, else `default`.
+/// Outage rounds: `var` when set, else one per ten `CHAOS_KILLS`, at least one.
+fn outage_rounds(var: &str) -> u64 {
+    env_u64(var)
+        .or_else(|| env_u64("CHAOS_KILLS").map(|k| k / 10))
+        .unwrap_or(1)
+        .max(1)
+}
+
 fn kills(default: usize) -> usize {
     env_u64("CHAOS_KILLS").map_or(default, |k| k as usize)
 }
@@ -797,6 +805,30 @@ impl Driver {
         self.checker.verify_whole_store(&mut self.counts).await;
     }
 
+    /// A whole outage run: start and fund, [`Driver::store_outages`], then one kill -9
+    /// of the node on the recovered store, a fresh check of everything and a replay of
+    /// the whole store.
+    async fn run_outages(
+        &mut self,
+        rounds: u64,
+        what: &str,
+        begin: impl Fn(),
+        end: impl Fn(),
+    ) -> Outages {
+        let mut seq = self.start().await;
+        self.fund(&seq.rpc).await;
+        self.check(&seq.rpc.clone(), false).await;
+        let outages = self.store_outages(&seq.rpc, rounds, what, begin, end).await;
+        seq.kill9();
+        self.counts.kills += 1;
+        seq = self.start().await;
+        let rpc = seq.rpc.clone();
+        self.check(&rpc, true).await;
+        seq.kill9();
+        self.checker.verify_whole_store(&mut self.counts).await;
+        outages
+    }
+
     /// `rounds` store outages under load: `begin` takes the store away while senders
     /// keep sending, then, once some sends were refused, `end` brings it back and the
     /// node must acknowledge again; after each round everything acknowledged must be
@@ -1315,31 +1347,15 @@ async fn postgres_server_crash_under_load() {
         .await
         .expect("a database on the private cluster");
     let mut driver = Driver::new("postgres-server-crash", db.url.clone(), seed());
-    // One crash by default; `CHAOS_SERVER_CRASHES`, else one per ten `CHAOS_KILLS`.
-    let rounds = env_u64("CHAOS_SERVER_CRASHES")
-        .or_else(|| env_u64("CHAOS_KILLS").map(|k| k / 10))
-        .unwrap_or(1)
-        .max(1);
-    let mut seq = driver.start().await;
-    driver.fund(&seq.rpc).await;
-    driver.check(&seq.rpc.clone(), false).await;
+    let rounds = outage_rounds("CHAOS_SERVER_CRASHES");
     let outages = driver
-        .store_outages(
-            &seq.rpc,
+        .run_outages(
             rounds,
             "server crashed",
             || cluster.crash().expect("pg_ctl stop -m immediate"),
             || cluster.pg_start().expect("restarting the server"),
         )
         .await;
-    // Then one kill -9 of the node on the recovered server, and everything again.
-    seq.kill9();
-    driver.counts.kills += 1;
-    seq = driver.start().await;
-    let rpc = seq.rpc.clone();
-    driver.check(&rpc, true).await;
-    seq.kill9();
-    driver.checker.verify_whole_store(&mut driver.counts).await;
     driver
         .report(json!({
             "server_crashes": rounds,
@@ -1376,30 +1392,15 @@ async fn sqlite_full_disk_under_load() {
     };
     let db_url = format!("sqlite://{}/seq.db", disk.dir.path().display());
     let mut driver = Driver::new("sqlite-full-disk", db_url, seed());
-    let rounds = env_u64("CHAOS_FULL_DISKS")
-        .or_else(|| env_u64("CHAOS_KILLS").map(|k| k / 10))
-        .unwrap_or(1)
-        .max(1);
-    let mut seq = driver.start().await;
-    driver.fund(&seq.rpc).await;
-    driver.check(&seq.rpc.clone(), false).await;
+    let rounds = outage_rounds("CHAOS_FULL_DISKS");
     let outages = driver
-        .store_outages(
-            &seq.rpc,
+        .run_outages(
             rounds,
             "disk filled",
             || disk.fill().expect("filling the disk"),
             || disk.free().expect("freeing the disk"),
         )
         .await;
-    // Then one kill -9 of the node on the recovered disk, and everything again.
-    seq.kill9();
-    driver.counts.kills += 1;
-    seq = driver.start().await;
-    let rpc = seq.rpc.clone();
-    driver.check(&rpc, true).await;
-    seq.kill9();
-    driver.checker.verify_whole_store(&mut driver.counts).await;
     driver
         .report(json!({
             "full_disks": rounds,

@@ -312,6 +312,19 @@ struct Workload {
     hashes: Vec<B256>,
 }
 
+/// The `pending` nonce of each address, in one batch.
+async fn pending_nonces(rpc: &Rpc, addrs: &[Address]) -> eyre::Result<Vec<u64>> {
+    let calls: Vec<(&str, Value)> = addrs
+        .iter()
+        .map(|a| ("eth_getTransactionCount", json!([a, "pending"])))
+        .collect();
+    rpc.batch(&calls)
+        .await?
+        .into_iter()
+        .map(|r| hex_u64(&r.map_err(|e| eyre!(e))?))
+        .collect()
+}
+
 /// Funded senders, ready to sign.
 struct Senders {
     chain_id: u64,
@@ -341,20 +354,12 @@ async fn fund_senders(rpc: &Rpc, args: &Args, per_sender: usize) -> eyre::Result
         .iter()
         .map(|k| PrivateKeySigner::from_bytes(&B256::from_str(k)?).map_err(|e| eyre!("{e}")))
         .collect::<eyre::Result<_>>()?;
-    let dev_nonce_calls: Vec<(&str, Value)> = devs
-        .iter()
-        .map(|d| ("eth_getTransactionCount", json!([d.address(), "pending"])))
-        .collect();
+    let dev_addrs: Vec<Address> = devs.iter().map(|d| d.address()).collect();
     let balance_calls: Vec<(&str, Value)> = addrs
         .iter()
         .map(|a| ("eth_getBalance", json!([a, "latest"])))
         .collect();
-    let dev_nonces: Vec<u64> = rpc
-        .batch(&dev_nonce_calls)
-        .await?
-        .into_iter()
-        .map(|r| hex_u64(&r.map_err(|e| eyre!(e))?))
-        .collect::<eyre::Result<_>>()?;
+    let dev_nonces = pending_nonces(rpc, &dev_addrs).await?;
     let balances: Vec<U256> = rpc
         .batch(&balance_calls)
         .await?
@@ -393,16 +398,7 @@ async fn fund_senders(rpc: &Rpc, args: &Args, per_sender: usize) -> eyre::Result
         t.elapsed().as_secs_f64()
     );
 
-    let nonce_calls: Vec<(&str, Value)> = addrs
-        .iter()
-        .map(|a| ("eth_getTransactionCount", json!([a, "pending"])))
-        .collect();
-    let nonces: Vec<u64> = rpc
-        .batch(&nonce_calls)
-        .await?
-        .into_iter()
-        .map(|r| hex_u64(&r.map_err(|e| eyre!(e))?))
-        .collect::<eyre::Result<_>>()?;
+    let nonces = pending_nonces(rpc, &addrs).await?;
     Ok(Senders {
         chain_id,
         fees,
