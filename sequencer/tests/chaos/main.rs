@@ -45,6 +45,8 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const RECEIPT_WAIT: Duration = Duration::from_secs(60);
 /// Fresh funded senders driving the load.
 const SENDERS: usize = 32;
+/// Senders that stay idle in an outage round until the store is gone.
+const OUTAGE_PROBES: usize = 4;
 /// Signed transactions kept ready per sender before each load phase.
 const AHEAD: usize = 120;
 /// Recipients of the transfers (a small set, so that transactions of a block conflict).
@@ -711,8 +713,9 @@ impl Driver {
         rpc: &Rpc,
         feed: &Arc<Feed>,
         stop_when_gone: bool,
+        senders: std::ops::Range<usize>,
     ) -> Vec<tokio::task::JoinHandle<usize>> {
-        self.senders
+        self.senders[senders]
             .iter()
             .map(|s| {
                 tokio::spawn(send_loop(
@@ -727,7 +730,7 @@ impl Driver {
             .collect()
     }
 
-    /// Waits for the sender tasks and takes their progress and acknowledgements.
+    /// Waits for the sender tasks (one per sender, in order) and takes their progress and acknowledgements.
     async fn join_load(&mut self, tasks: Vec<tokio::task::JoinHandle<usize>>, feed: &Arc<Feed>) {
         feed.stop.store(true, Ordering::Relaxed);
         for (sender, task) in self.senders.iter_mut().zip(tasks) {
@@ -783,7 +786,7 @@ impl Driver {
             }
             self.sign_ahead(AHEAD).await;
             let feed = Arc::new(Feed::default());
-            let tasks = self.spawn_load(&seq.rpc, &feed, true);
+            let tasks = self.spawn_load(&seq.rpc, &feed, true, 0..SENDERS);
             // Random moments: sometimes within the first milliseconds, mostly deep in the
             // load, where blocks are being executed and committed.
             // The first phase always runs long enough to acknowledge something.
@@ -847,10 +850,16 @@ impl Driver {
             // with enough transfers for the whole round at full speed.
             self.sign_ahead(AHEAD + 400).await;
             let feed = Arc::new(Feed::default());
-            let tasks = self.spawn_load(rpc, &feed, false);
+            let busy = SENDERS - OUTAGE_PROBES;
+            let mut tasks = self.spawn_load(rpc, &feed, false, 0..busy);
             tokio::time::sleep(Duration::from_millis(self.rng.range(300, 1200))).await;
             begin();
             let down = Instant::now();
+            // The busy senders may have filled their pool windows before the store went
+            // away (blocks cannot be stored now, so their sends are refused by the pool,
+            // "nonce too high", before reaching the store): the probes start with empty
+            // windows, so their sends must reach the store and be refused by it.
+            tasks.extend(self.spawn_load(rpc, &feed, false, busy..SENDERS));
             println!("chaos [{}]: round {round}/{rounds}: {what}", self.name);
             // Sends while the store is away: wait until some have been refused, and a
             // little longer.
@@ -872,13 +881,24 @@ impl Driver {
                     .iter()
                     .filter(|a| a.sent >= down)
                     .count();
-                assert!(
-                    down.elapsed() < RECEIPT_WAIT,
-                    "chaos [{}]: {RECEIPT_WAIT:?} after the store went away only {refused} sends were refused ({acked} acknowledged, {} already known or nonce too low, {} transport errors)",
-                    self.name,
-                    feed.known.load(Ordering::Relaxed),
-                    feed.transport_errors.load(Ordering::Relaxed),
-                );
+                if down.elapsed() >= RECEIPT_WAIT {
+                    let refusals = feed.refusals.lock().expect("refusals");
+                    let other: Vec<_> = refusals
+                        .iter()
+                        .filter(|r| r.sent >= down && !r.message.starts_with(STORE_REFUSAL))
+                        .collect();
+                    panic!(
+                        "chaos [{}]: {RECEIPT_WAIT:?} after the store went away only {refused} sends were refused by the store ({acked} acknowledged, {} other refusals (e.g. {:?}), {} already known or nonce too low, {} transport errors)",
+                        self.name,
+                        other.len(),
+                        other
+                            .first()
+                            .map(|r| r.message.as_str())
+                            .unwrap_or_default(),
+                        feed.known.load(Ordering::Relaxed),
+                        feed.transport_errors.load(Ordering::Relaxed),
+                    );
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             tokio::time::sleep(Duration::from_millis(self.rng.range(0, 1000))).await;
