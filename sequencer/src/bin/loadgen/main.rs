@@ -994,6 +994,58 @@ async fn start_anvil(args: &Args, dir: &Path) -> eyre::Result<(ChildGuard, Strin
     Ok((guard, url))
 }
 
+/// The most transfers per second any node could take in on this machine: the cost of
+/// decoding a signed transfer, recovering its sender (libsecp256k1, as the sequencer does)
+/// and checking it, measured on one thread, times the machine's cores. Nothing else (HTTP,
+/// JSON, execution, storage, the load generator itself) is counted, so a node's real rate
+/// is below it.
+struct IntakeCeiling {
+    micros_per_tx: f64,
+    cores: usize,
+    tps: f64,
+}
+
+fn intake_ceiling(args: &Args) -> eyre::Result<IntakeCeiling> {
+    const SAMPLE: u64 = 4_000;
+    let signer = sender_keys(args.seed, 1)?.remove(0);
+    let fees = Fees {
+        max_fee: 1_000_000_000_000,
+        tip: 1,
+    };
+    let raws = (0..SAMPLE)
+        .map(|nonce| {
+            sign_transfer(
+                &signer,
+                args.chain_id,
+                nonce,
+                Address::ZERO,
+                U256::from(1),
+                &fees,
+            )
+        })
+        .collect::<eyre::Result<Vec<_>>>()?;
+    let chain = rollup_core::chain::ChainConfig {
+        chain_id: args.chain_id,
+        ..Default::default()
+    };
+    // Best of three passes: the figure is a ceiling, so the least disturbed pass counts.
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        for (_, raw) in &raws {
+            rollup_core::tx::decode_and_check(raw, &chain)
+                .map_err(|e| eyre!("a loadgen transfer was refused: {e}"))?;
+        }
+        best = best.min(started.elapsed().as_secs_f64() * 1e6 / SAMPLE as f64);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(IntakeCeiling {
+        micros_per_tx: best,
+        cores,
+        tps: cores as f64 * 1e6 / best,
+    })
+}
+
 async fn compare(args: &Args) -> eyre::Result<()> {
     let tmp = TempDir::new(args.keep_tmp)?;
     eprintln!(
@@ -1041,6 +1093,22 @@ async fn compare(args: &Args) -> eyre::Result<()> {
         (Some(s), Some(a)) if a.tps > 0.0 => Some(s.tps / a.tps),
         _ => None,
     };
+    let ceiling = intake_ceiling(args)?;
+    let ceiling_ratio = anvil
+        .as_ref()
+        .filter(|a| a.tps > 0.0)
+        .map(|a| ceiling.tps / a.tps);
+    println!();
+    println!(
+        "intake ceiling: decoding, recovering and checking a transfer takes {:.1} us on one core; \
+         {} cores doing nothing else take in at most {:.0} tx/s{}",
+        ceiling.micros_per_tx,
+        ceiling.cores,
+        ceiling.tps,
+        ceiling_ratio
+            .map(|r| format!(", {r:.2}x Anvil's rate"))
+            .unwrap_or_default()
+    );
     let line = json!({
         "sequencer_tps": num(seq.as_ref().map(|r| r.tps)),
         "anvil_tps": num(anvil.as_ref().map(|r| r.tps)),
@@ -1049,6 +1117,9 @@ async fn compare(args: &Args) -> eyre::Result<()> {
         "sequencer_p99_ms": num(seq.as_ref().map(|r| r.p99_ms)),
         "anvil_p50_ms": num(anvil.as_ref().map(|r| r.p50_ms)),
         "anvil_p99_ms": num(anvil.as_ref().map(|r| r.p99_ms)),
+        "intake_us_per_tx": num(Some(ceiling.micros_per_tx)),
+        "intake_ceiling_tps": num(Some(ceiling.tps.round())),
+        "intake_ceiling_ratio": num(ceiling_ratio),
     });
     println!("{line}");
     Ok(())
