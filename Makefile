@@ -11,7 +11,7 @@ export ROLLUP_TOOLS_BIN := $(TOOLS_BIN)
 
 .DEFAULT_GOAL := help
 .PHONY: help bootstrap devnet test build fmt contracts-test \
-	bench-rpc bench-parallel bench-batch e2e-dispute chaos soak fuzz-steps
+	bench-rpc bench-parallel bench-proof bench-batch e2e-dispute chaos soak fuzz-steps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ bench-rpc: bootstrap ## JSON-RPC load test, compared with anvil
 
 bench-parallel: ## parallel vs sequential block execution
 	cargo run --release -p rollup-sequencer --bin bench-parallel
+
+bench-proof: ## eth_getProof from cached trie hashes vs from every leaf
+	cargo run --release -p rollup-sequencer --bin bench-proof
 
 bench-batch: ## batch encoding and compression
 	cargo run --release -p rollup-batcher --bin bench-batch

@@ -8,7 +8,7 @@ use cached::CachedTrie;
 use crate::state::{AccountState, StateChanges, WorldState};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_rlp::Encodable as _;
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
+use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, TrieAccount};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -153,41 +153,41 @@ impl StateCommitment {
     }
 
     /// EIP-1186 proof of an account and some of its slots against `root()`.
+    /// Right after `root()` it hashes only the leaves near each key's path
+    /// (the cached subtree hashes serve the rest), so a proof costs about the
+    /// same at any state size.
     pub fn proof(&self, address: Address, slots: &[B256]) -> AccountProof {
+        self.proof_with(address, slots, true)
+    }
+
+    /// [`StateCommitment::proof`] built by hashing every leaf of the tries on
+    /// the paths: the same proof, at a cost that grows with the state (the
+    /// reference for tests and `bench-proof`).
+    pub fn proof_hashing_every_leaf(&self, address: Address, slots: &[B256]) -> AccountProof {
+        self.proof_with(address, slots, false)
+    }
+
+    fn proof_with(&self, address: Address, slots: &[B256], from_cache: bool) -> AccountProof {
         let hashed = keccak256(address);
-        let target = Nibbles::unpack(hashed);
-        let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
-        let mut buf = Vec::with_capacity(128);
-        for (key, account) in self.accounts.iter() {
-            buf.clear();
-            alloy_rlp::Encodable::encode(account, &mut buf);
-            hb.add_leaf(Nibbles::unpack(key), &buf);
-        }
-        let _ = hb.root();
-        let account_proof = proof_path(hb.take_proof_nodes(), &target);
+        let account_proof = proof_path(
+            self.accounts.proof(&hashed, &encode_value, from_cache),
+            &Nibbles::unpack(hashed),
+        );
         let account = self.accounts.get(&hashed).copied();
         let trie = self.storage.get(&hashed);
-        let storage: Vec<(&B256, &U256)> =
-            trie.map(|slots| slots.iter().collect()).unwrap_or_default();
+        let empty = CachedTrie::default();
         let storage_proofs = slots
             .iter()
             .map(|slot| {
                 let key = keccak256(slot);
-                let target = Nibbles::unpack(key);
-                let mut hb =
-                    HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
-                for (k, v) in &storage {
-                    hb.add_leaf(Nibbles::unpack(k), &alloy_rlp::encode(v));
-                }
-                let _ = hb.root();
-                let value = trie
-                    .and_then(|slots| slots.get(&key))
-                    .copied()
-                    .unwrap_or_default();
+                let trie = trie.unwrap_or(&empty);
                 StorageProof {
                     slot: *slot,
-                    value,
-                    proof: proof_path(hb.take_proof_nodes(), &target),
+                    value: trie.get(&key).copied().unwrap_or_default(),
+                    proof: proof_path(
+                        trie.proof(&key, &encode_value, from_cache),
+                        &Nibbles::unpack(key),
+                    ),
                 }
             })
             .collect();
@@ -337,7 +337,7 @@ fn branch_hash(children: &[Option<B256>]) -> B256 {
 }
 
 /// An account's Merkle proof and its storage proofs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountProof {
     /// The account proven.
     pub address: Address,
@@ -350,7 +350,7 @@ pub struct AccountProof {
 }
 
 /// A storage slot's Merkle proof.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorageProof {
     /// The slot (unhashed key).
     pub slot: B256,
@@ -364,6 +364,53 @@ pub struct StorageProof {
 mod tests {
     use super::*;
     use alloy_primitives::address;
+
+    /// Proofs served from the cached hashes equal proofs from every leaf, for
+    /// present and absent accounts and slots, before and after a block.
+    #[test]
+    fn proofs_from_the_cache_equal_proofs_from_every_leaf() {
+        let contract = Address::repeat_byte(0xcc);
+        let mut state = WorldState::default();
+        for i in 0..20_000u64 {
+            let mut a = Address::ZERO;
+            a.0[12..20].copy_from_slice(&i.to_be_bytes());
+            state.insert_account(a, AccountState::with_balance(U256::from(i + 1)), None);
+            state.set_storage(contract, U256::from(i), U256::from(i * 3 + 1));
+        }
+        state.insert_account(contract, AccountState::with_balance(U256::ZERO), None);
+        let mut commitment = StateCommitment::from_state(&state);
+        let check = |commitment: &mut StateCommitment, what: &str| {
+            let root = commitment.root();
+            for i in (0..20_000u64).step_by(1999).chain([5_000_000]) {
+                let mut a = Address::ZERO;
+                a.0[12..20].copy_from_slice(&i.to_be_bytes());
+                let slots = [
+                    B256::from(U256::from(i)),
+                    B256::from(U256::from(i + 1_000_000)),
+                ];
+                for address in [a, contract] {
+                    let proof = commitment.proof(address, &slots);
+                    assert_eq!(
+                        proof,
+                        commitment.proof_hashing_every_leaf(address, &slots),
+                        "{what}: {address}"
+                    );
+                    let first = proof.account_proof.first().expect("a root node");
+                    assert_eq!(keccak256(first), root, "{what}: proof from the root");
+                }
+            }
+        };
+        check(&mut commitment, "pre-state");
+        let mut changes = StateChanges::default();
+        changes.storage.insert(
+            contract,
+            (0..500u64)
+                .map(|i| (U256::from(i * 7), U256::ZERO))
+                .collect(),
+        );
+        commitment.apply(&changes);
+        check(&mut commitment, "after a block");
+    }
 
     #[test]
     fn empty_state_has_the_empty_root() {

@@ -9,9 +9,16 @@
 //! cached hashes of its own prefixes. With 64-nibble keys every node below
 //! the root encodes to at least 32 bytes, so a parent always refers to a
 //! child by its hash, and a branch's hash follows from its children's.
+//!
+//! The same hashes make a proof cheap: the nodes on a key's path are built
+//! from the cached hashes of the subtrees beside the path and the few leaves
+//! under the key's deepest cached prefix, not from every leaf.
 
 use alloy_primitives::B256;
-use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles};
+use alloy_trie::{
+    EMPTY_ROOT_HASH, HashBuilder, Nibbles,
+    proof::{ProofNodes, ProofRetainer},
+};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -31,6 +38,26 @@ enum Cached {
     Empty,
     /// The node's hash.
     Node(B256),
+}
+
+/// What a proof feeds the hash builder: a subtree's cached hash or a leaf.
+enum ProofItem<'a, V> {
+    Subtree(B256),
+    Leaf(&'a V),
+}
+
+/// The leaves under the `depth`-nibble `prefix` (`depth` 0: all of them).
+fn leaves_under<V>(
+    leaves: &BTreeMap<B256, V>,
+    depth: usize,
+    prefix: usize,
+) -> std::collections::btree_map::Range<'_, B256, V> {
+    let low = prefix_key(prefix, depth);
+    if prefix + 1 == 1 << (4 * depth) {
+        leaves.range(low..)
+    } else {
+        leaves.range(low..prefix_key(prefix + 1, depth))
+    }
 }
 
 /// Hashed-key leaves (the value RLP-encoded by the caller's encoder) and the
@@ -215,6 +242,115 @@ impl<V: Send + Sync> CachedTrie<V> {
         self.reshape();
     }
 
+    /// The Merkle Patricia proof nodes of `key`'s path (the key present or
+    /// absent), each value encoded by `encode`. Right after [`CachedTrie::root`]
+    /// every cached hash is known, and only the leaves under the key's deepest
+    /// cached prefix are hashed (the subtrees beside the path are taken from
+    /// the cache); otherwise every leaf is. `from_cache: false` hashes every
+    /// leaf (the reference).
+    pub(crate) fn proof(
+        &self,
+        key: &B256,
+        encode: &impl Fn(&V, &mut Vec<u8>),
+        from_cache: bool,
+    ) -> ProofNodes {
+        let target = Nibbles::unpack(key);
+        let mut items: Vec<(Nibbles, ProofItem<'_, V>)> = Vec::new();
+        match self.path_plan(key).filter(|_| from_cache) {
+            Some((beside, leaves)) => {
+                items.extend(
+                    beside
+                        .into_iter()
+                        .map(|(path, hash)| (path, ProofItem::Subtree(hash))),
+                );
+                if let Some((depth, prefix)) = leaves {
+                    let part = &self.parts[prefix >> (4 * (depth - 1))];
+                    items.extend(
+                        leaves_under(&part.leaves, depth, prefix)
+                            .map(|(k, v)| (Nibbles::unpack(k), ProofItem::Leaf(v))),
+                    );
+                }
+                items.sort_unstable_by_key(|(path, _)| *path);
+            }
+            None => items.extend(
+                self.iter()
+                    .map(|(k, v)| (Nibbles::unpack(k), ProofItem::Leaf(v))),
+            ),
+        }
+        let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
+        let mut buf = Vec::with_capacity(128);
+        for (path, item) in items {
+            match item {
+                ProofItem::Subtree(hash) => hb.add_branch(path, hash, false),
+                ProofItem::Leaf(value) => {
+                    buf.clear();
+                    encode(value, &mut buf);
+                    hb.add_leaf(path, &buf);
+                }
+            }
+        }
+        let _ = hb.root();
+        hb.take_proof_nodes()
+    }
+
+    /// What a proof of `key` needs, from the cache: the subtrees beside the
+    /// key's path (their prefixes and cached hashes), and the prefix
+    /// `(depth, prefix)` whose leaves must be hashed (none when the path
+    /// ends in a branch without the key's child). `None` when the cache
+    /// cannot serve (a small trie, or hashes not known since a change).
+    ///
+    /// A subtree beside the path is taken from the cache only when its
+    /// parent is a branch (two children or more), so that its hash is what
+    /// the parent refers to; a parent with one child is an extension or a
+    /// leaf the hash builder forms itself from what lies below.
+    #[allow(clippy::type_complexity)]
+    fn path_plan(&self, key: &B256) -> Option<(Vec<(Nibbles, B256)>, Option<(usize, usize)>)> {
+        if self.parts.is_empty() || self.root.is_none() {
+            return None;
+        }
+        let deepest = self.parts[0].levels.len();
+        let mut beside = Vec::new();
+        // The key's first `depth - 1` nibbles.
+        let mut prefix = 0usize;
+        for depth in 1..=deepest {
+            let on_path = prefix_of(key, depth) & 0xf;
+            let mut children = [Cached::Empty; 16];
+            for (nibble, child) in children.iter_mut().enumerate() {
+                let at = prefix << 4 | nibble;
+                *child =
+                    self.parts[at >> (4 * (depth - 1))].levels[depth - 1][index_in_part(at, depth)];
+                if *child == Cached::Unknown {
+                    return None;
+                }
+            }
+            let filled = children.iter().filter(|c| **c != Cached::Empty).count();
+            match filled {
+                0 => return Some((beside, None)),
+                1 if children[on_path] != Cached::Empty => {}
+                // One child, off the path: the node here is a leaf or an
+                // extension that diverges from the key, formed from its leaves.
+                1 if depth == 1 => return None,
+                1 => return Some((beside, Some((depth - 1, prefix)))),
+                _ => {
+                    for (nibble, child) in children.iter().enumerate() {
+                        if let (true, Cached::Node(hash)) = (nibble != on_path, child) {
+                            let at = prefix << 4 | nibble;
+                            beside.push((
+                                Nibbles::unpack(prefix_key(at, depth)).slice(..depth),
+                                *hash,
+                            ));
+                        }
+                    }
+                    if children[on_path] == Cached::Empty {
+                        return Some((beside, None));
+                    }
+                }
+            }
+            prefix = prefix << 4 | on_path;
+        }
+        Some((beside, Some((deepest, prefix))))
+    }
+
     /// Splits a trie that grew large into parts, or joins one that shrank
     /// (with some slack, so that a trie near the threshold does not flip).
     fn reshape(&mut self) {
@@ -344,12 +480,7 @@ impl<V, E: Fn(&V, &mut Vec<u8>)> Walk<'_, V, E> {
     /// one pass with their keys stripped of its nibbles (depth 0: the whole
     /// trie of these leaves).
     fn hashed(&self, depth: usize, prefix: usize) -> Cached {
-        let low = prefix_key(prefix, depth);
-        let range = if prefix + 1 == 1 << (4 * depth) {
-            self.leaves.range(low..)
-        } else {
-            self.leaves.range(low..prefix_key(prefix + 1, depth))
-        };
+        let range = leaves_under(self.leaves, depth, prefix);
         let mut hb = HashBuilder::default();
         let mut buf = Vec::with_capacity(128);
         let mut any = false;
@@ -538,7 +669,7 @@ mod tests {
             for i in 0..6000u64 {
                 let mut k = key(i);
                 // The first `shared` nibbles are all 0x7 for most keys.
-                if i % 50 != 0 {
+                if !i.is_multiple_of(50) {
                     for n in 0..shared {
                         let byte = &mut k.0[n / 2];
                         *byte = if n % 2 == 0 {
@@ -560,6 +691,104 @@ mod tests {
                 one_pass(&trie),
                 "{shared} shared, crowded only"
             );
+        }
+    }
+
+    /// The proof built by hashing every leaf, as the cache-less path does.
+    fn one_pass_proof(
+        trie: &CachedTrie<U256>,
+        key: &B256,
+    ) -> Vec<(Nibbles, alloy_primitives::Bytes)> {
+        let target = Nibbles::unpack(key);
+        let mut hb = HashBuilder::default().with_proof_retainer(ProofRetainer::new(vec![target]));
+        for (k, v) in trie.iter() {
+            hb.add_leaf(Nibbles::unpack(k), &alloy_rlp::encode(v));
+        }
+        let _ = hb.root();
+        hb.take_proof_nodes()
+            .matching_nodes_sorted(&target)
+            .into_iter()
+            .collect()
+    }
+
+    fn assert_proofs_like_one_pass(
+        trie: &mut CachedTrie<U256>,
+        keys: impl Iterator<Item = B256>,
+        what: &str,
+    ) {
+        trie.root(&encode, 1);
+        let mut served = 0;
+        for key in keys {
+            served += usize::from(trie.path_plan(&key).is_some());
+            let proof: Vec<_> = trie
+                .proof(&key, &encode, true)
+                .matching_nodes_sorted(&Nibbles::unpack(key))
+                .into_iter()
+                .collect();
+            assert_eq!(proof, one_pass_proof(trie, &key), "{what}: key {key}");
+        }
+        assert!(
+            trie.parts.is_empty() || served > 0,
+            "{what}: the cache served no proof"
+        );
+    }
+
+    /// Proofs of present and absent keys served from the cache equal the
+    /// proofs built from every leaf, at every cache depth, after changes,
+    /// and with keys crowded under a few prefixes (extensions above and
+    /// below the cached depth, a root that is an extension).
+    #[test]
+    fn cached_proofs_equal_one_pass_proofs() {
+        let mut trie = CachedTrie::<U256>::default();
+        let mut inserted = 0u64;
+        // (keys added, every how many a present key is proven, absent keys proven)
+        for (grow, step, absent, what) in [
+            (3000u64, 97, 20, "small"),
+            (2000, 251, 20, "depth 3"),
+            (70_000, 9973, 8, "depth 4"),
+        ] {
+            for i in inserted..inserted + grow {
+                trie.insert(key(i), U256::from(i + 1));
+            }
+            inserted += grow;
+            let present = (0..inserted).step_by(step).map(key);
+            let absent = (0..absent).map(|i| key(1_000_000 + i));
+            assert_proofs_like_one_pass(&mut trie, present.chain(absent), what);
+        }
+        for i in (0..inserted).step_by(3) {
+            trie.remove(&key(i));
+        }
+        trie.update(&key(1), |v| *v = U256::from(7));
+        let keys = (0..60u64).map(key).chain([key(1), key(2_000_000)]);
+        assert_proofs_like_one_pass(&mut trie, keys, "after removals");
+        for shared in [1usize, 2, 3, 5] {
+            let mut trie = CachedTrie::<U256>::default();
+            let crowd = |i: u64| {
+                let mut k = key(i);
+                if !i.is_multiple_of(50) {
+                    for n in 0..shared {
+                        let byte = &mut k.0[n / 2];
+                        *byte = if n % 2 == 0 {
+                            (*byte & 0x0f) | 0x70
+                        } else {
+                            (*byte & 0xf0) | 0x07
+                        };
+                    }
+                }
+                k
+            };
+            for i in 0..6000u64 {
+                trie.insert(crowd(i), U256::from(i + 1));
+            }
+            let keys = (0..6000u64)
+                .step_by(37)
+                .map(crowd)
+                .chain((0..20u64).map(|i| crowd(9_000_000 + i)));
+            assert_proofs_like_one_pass(&mut trie, keys.clone(), &format!("{shared} shared"));
+            for i in (0..6000u64).step_by(50) {
+                trie.remove(&crowd(i));
+            }
+            assert_proofs_like_one_pass(&mut trie, keys, &format!("{shared} shared, crowded only"));
         }
     }
 

@@ -3,8 +3,8 @@
 //! deserialization of what the node serves (HTTP and WebSocket).
 
 use crate::harness::{
-    CHAIN_ID, GWEI, TestNode, WAIT, assert_error, dev_key, eip1559, eth, hex_b256, hex_u64,
-    is_data, is_quantity, random_key, sign, tx_hash, within,
+    CHAIN_ID, GWEI, TestNode, WAIT, assert_error, dev_key, eip1559, eip1559_create, eth, hex_b256,
+    hex_u64, is_data, is_quantity, random_key, sign, tx_hash, within,
 };
 use alloy::{
     eips::BlockNumberOrTag,
@@ -578,4 +578,80 @@ async fn websocket_serves_requests_and_new_heads() {
         "newHeads hash equals the receipt's block hash"
     );
     node.stop().await;
+}
+
+/// eth_getProof, read through alloy's provider: the account proof verifies against the
+/// block's state root and each storage proof against the account's storage hash (alloy-trie's
+/// verifier), for an account with storage, an absent slot and an absent account, at the head
+/// (served from the node's trie cache) and at an earlier block (rebuilt from the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_proof_verifies_against_the_blocks_state_root() {
+    use alloy::primitives::{Bytes, keccak256};
+    use alloy_trie::{Nibbles, TrieAccount, proof::verify_proof};
+
+    let node = TestNode::start().await;
+    let provider = ProviderBuilder::new().connect_http(node.http_url().parse().expect("url"));
+    // Init code that stores 0x2a at slot 1 and 0x07 at slot 2 and deploys no code.
+    let init = Bytes::from_static(&[
+        0x60, 0x2a, 0x60, 0x01, 0x55, 0x60, 0x07, 0x60, 0x02, 0x55, 0x00,
+    ]);
+    let (_, raw) = sign(&dev_key(1), eip1559_create(0, init, 200_000)).await;
+    let receipt = node
+        .rpc
+        .wait_receipt(node.rpc.send_raw_ok(&raw).await, WAIT)
+        .await;
+    let deployed_in = hex_u64(&receipt["blockNumber"]);
+    let contract = DEV_ADDRESSES[1].create(0);
+    one_transfer(&node).await;
+    let head = node.rpc.block_number().await;
+    assert!(head > deployed_in);
+
+    let slots: Vec<B256> = [1u64, 2, 3].map(|s| B256::from(U256::from(s))).to_vec();
+    for (block, what) in [(head, "head"), (deployed_in, "earlier block")] {
+        let header = node.rpc.block(&format!("0x{block:x}")).await;
+        let state_root = hex_b256(&header["stateRoot"]);
+        for (address, slots, exists) in [
+            (contract, slots.clone(), true),
+            (DEV_ADDRESSES[0], vec![], true),
+            (Address::repeat_byte(0x5a), slots[..1].to_vec(), false),
+        ] {
+            let proof = provider
+                .get_proof(address, slots.clone())
+                .number(block)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: eth_getProof({address}): {e}"));
+            let leaf = exists.then(|| {
+                alloy_rlp::encode(TrieAccount {
+                    nonce: proof.nonce,
+                    balance: proof.balance,
+                    storage_root: proof.storage_hash,
+                    code_hash: proof.code_hash,
+                })
+            });
+            verify_proof(
+                state_root,
+                Nibbles::unpack(keccak256(address)),
+                leaf,
+                &proof.account_proof,
+            )
+            .unwrap_or_else(|e| panic!("{what}: account proof of {address}: {e}"));
+            assert_eq!(proof.storage_proof.len(), slots.len());
+            for (slot, sp) in slots.iter().zip(&proof.storage_proof) {
+                let value = sp.value;
+                let expected = match (address == contract, U256::from_be_bytes(slot.0)) {
+                    (true, s) if s == U256::from(1) => U256::from(0x2a),
+                    (true, s) if s == U256::from(2) => U256::from(7),
+                    _ => U256::ZERO,
+                };
+                assert_eq!(value, expected, "{what}: value of {address} slot {slot}");
+                verify_proof(
+                    proof.storage_hash,
+                    Nibbles::unpack(keccak256(slot)),
+                    (!value.is_zero()).then(|| alloy_rlp::encode(value)),
+                    &sp.proof,
+                )
+                .unwrap_or_else(|e| panic!("{what}: storage proof of {address} {slot}: {e}"));
+            }
+        }
+    }
 }
