@@ -246,7 +246,7 @@ fn main() -> eyre::Result<()> {
     let mut commitment = StateCommitment::from_state(&pre);
     commitment.root();
     println!(
-        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
+        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7}",
         "workload",
         "",
         "txs",
@@ -259,7 +259,10 @@ fn main() -> eyre::Result<()> {
         "avail",
         "seq rt",
         "par rt",
-        "re-run"
+        "re-run",
+        "seq ex",
+        "par run",
+        "par asm"
     );
     let mut results = serde_json::Map::new();
     for w in workloads(&args, &deployed) {
@@ -267,6 +270,9 @@ fn main() -> eyre::Result<()> {
         let mut par = Samples::default();
         let mut reference = None;
         let mut stats = None;
+        // The parallel engine's phases per run: speculation with the in-order
+        // commit, then assembly.
+        let (mut run_phase, mut assemble_phase) = (Vec::new(), Vec::new());
         for _ in 0..args.runs.max(1) {
             // Sequential reference: execute, then the state root on one thread.
             let (txs, mut trie) = (w.txs.clone(), commitment.clone());
@@ -293,6 +299,8 @@ fn main() -> eyre::Result<()> {
                 "{}: parallel result differs from sequential",
                 w.name
             );
+            run_phase.push(s.run_phase);
+            assemble_phase.push(s.assemble_phase);
             stats = Some(s);
         }
         let (reference, _) = reference.expect("at least one run");
@@ -322,9 +330,13 @@ fn main() -> eyre::Result<()> {
             "reexecuted": stats.reexecuted,
             "deferred": stats.deferred,
             "fallback": stats.fallback.map(|r| format!("{r:?}")),
+            "sequential_exec_ms": ms(seq.exec()),
+            "parallel_exec_ms": ms(par.exec()),
+            "parallel_run_phase_ms": ms(median(run_phase.clone())),
+            "parallel_assemble_phase_ms": ms(median(assemble_phase.clone())),
         });
         println!(
-            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6}",
+            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6} {:>7.1} {:>7.1} {:>7.1}",
             w.name,
             w.what,
             reference.executed.len(),
@@ -338,6 +350,9 @@ fn main() -> eyre::Result<()> {
             seq.root().as_secs_f64() * 1e3,
             par.root().as_secs_f64() * 1e3,
             stats.reexecuted + stats.deferred,
+            ms(seq.exec()),
+            ms(median(run_phase.clone())),
+            ms(median(assemble_phase.clone())),
         );
         results.insert(w.name.into(), row);
     }

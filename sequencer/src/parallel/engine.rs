@@ -71,6 +71,7 @@ pub(crate) fn execute<R: StateReader>(
     stats: &mut ParallelStats,
     access: Option<&mut Vec<AccessSet>>,
 ) -> Result<Result<BlockOutcome, Fallback>, ExecError> {
+    let started = std::time::Instant::now();
     let vault = block.beneficiary;
     let vault_before = pre.account(vault)?;
     let table: Vec<Speculation> = txs
@@ -117,15 +118,20 @@ pub(crate) fn execute<R: StateReader>(
         out
     });
     stats.speculated = shared.speculated.load(Ordering::Relaxed);
+    stats.run_phase = started.elapsed();
     match outcome {
-        Ok(()) => Ok(Ok(assemble(
-            txs,
-            committed.into_runs(),
-            vault,
-            vault_before,
-            &pool,
-            config.threads,
-        ))),
+        Ok(()) => {
+            let outcome = assemble(
+                txs,
+                committed.into_runs(),
+                vault,
+                vault_before,
+                &pool,
+                config.threads,
+            );
+            stats.assemble_phase = started.elapsed() - stats.run_phase;
+            Ok(Ok(outcome))
+        }
         Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
         Err(Abort::Error(e)) => Err(e),
     }

@@ -100,6 +100,11 @@ pub struct ParallelStats {
     pub direct: usize,
     /// Set when the block was executed sequentially instead.
     pub fallback: Option<FallbackReason>,
+    /// Time from the start of the block to the last transaction committed
+    /// (speculation and the in-order commit, which overlap).
+    pub run_phase: std::time::Duration,
+    /// Time spent assembling receipts and the change set after the commit.
+    pub assemble_phase: std::time::Duration,
 }
 
 /// Executes a block in parallel; same result as `rollup_core::executor::execute_block`.
