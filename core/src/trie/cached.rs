@@ -660,6 +660,22 @@ mod tests {
         assert!(single.is_empty() || single.len() == live.len());
     }
 
+    /// `key(i)`, except that for most `i` the first `shared` nibbles are all 0x7.
+    fn crowded_key(i: u64, shared: usize) -> B256 {
+        let mut k = key(i);
+        if !i.is_multiple_of(50) {
+            for n in 0..shared {
+                let byte = &mut k.0[n / 2];
+                *byte = if n % 2 == 0 {
+                    (*byte & 0x0f) | 0x70
+                } else {
+                    (*byte & 0xf0) | 0x07
+                };
+            }
+        }
+        k
+    }
+
     /// Keys crowded under one prefix: nodes above the cached depth with a
     /// single child (extensions), and a root that is not a branch.
     #[test]
@@ -667,19 +683,7 @@ mod tests {
         for shared in [1usize, 2, 3, 5] {
             let mut trie = CachedTrie::<U256>::default();
             for i in 0..6000u64 {
-                let mut k = key(i);
-                // The first `shared` nibbles are all 0x7 for most keys.
-                if !i.is_multiple_of(50) {
-                    for n in 0..shared {
-                        let byte = &mut k.0[n / 2];
-                        *byte = if n % 2 == 0 {
-                            (*byte & 0x0f) | 0x70
-                        } else {
-                            (*byte & 0xf0) | 0x07
-                        };
-                    }
-                }
-                trie.insert(k, U256::from(i + 1));
+                trie.insert(crowded_key(i, shared), U256::from(i + 1));
             }
             assert_eq!(trie.root(&encode, 1), one_pass(&trie), "{shared} shared");
             // Only the crowded keys are left: the root itself is an extension.
@@ -763,20 +767,7 @@ mod tests {
         assert_proofs_like_one_pass(&mut trie, keys, "after removals");
         for shared in [1usize, 2, 3, 5] {
             let mut trie = CachedTrie::<U256>::default();
-            let crowd = |i: u64| {
-                let mut k = key(i);
-                if !i.is_multiple_of(50) {
-                    for n in 0..shared {
-                        let byte = &mut k.0[n / 2];
-                        *byte = if n % 2 == 0 {
-                            (*byte & 0x0f) | 0x70
-                        } else {
-                            (*byte & 0xf0) | 0x07
-                        };
-                    }
-                }
-                k
-            };
+            let crowd = |i: u64| crowded_key(i, shared);
             for i in 0..6000u64 {
                 trie.insert(crowd(i), U256::from(i + 1));
             }
