@@ -178,6 +178,18 @@ struct Feed {
     stop: AtomicBool,
 }
 
+impl Feed {
+    /// How many acknowledgements so far `keep` selects.
+    fn count_acks(&self, keep: impl Fn(&Ack) -> bool) -> usize {
+        self.acks
+            .lock()
+            .expect("acks")
+            .iter()
+            .filter(|a| keep(a))
+            .count()
+    }
+}
+
 /// Sends `signed[next..]` one after the other until `stop`, the end of the list, or (with
 /// `stop_when_gone`) a transport error, i.e. the node was killed. Returns the new `next`.
 async fn send_loop(
@@ -874,13 +886,7 @@ impl Driver {
                 if refused >= 8 {
                     break;
                 }
-                let acked = feed
-                    .acks
-                    .lock()
-                    .expect("acks")
-                    .iter()
-                    .filter(|a| a.sent >= down)
-                    .count();
+                let acked = feed.count_acks(|a| a.sent >= down);
                 if down.elapsed() >= RECEIPT_WAIT {
                     let refusals = feed.refusals.lock().expect("refusals");
                     let other: Vec<_> = refusals
@@ -912,26 +918,14 @@ impl Driver {
                 "acknowledgements after the store is back",
                 RECEIPT_WAIT,
                 || {
-                    let fresh = feed
-                        .acks
-                        .lock()
-                        .expect("acks")
-                        .iter()
-                        .filter(|a| a.sent >= up)
-                        .count();
+                    let fresh = feed.count_acks(|a| a.sent >= up);
                     async move { (fresh >= SENDERS).then_some(()) }
                 },
             )
             .await;
             tokio::time::sleep(Duration::from_millis(self.rng.range(200, 1000))).await;
             // Asked after the store went away, answered before it came back.
-            let acked = feed
-                .acks
-                .lock()
-                .expect("acks")
-                .iter()
-                .filter(|a| a.sent >= down && a.answered < restoring)
-                .count();
+            let acked = feed.count_acks(|a| a.sent >= down && a.answered < restoring);
             let (refused, sample) = {
                 let refusals = feed.refusals.lock().expect("refusals");
                 let during: Vec<_> = refusals
