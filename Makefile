@@ -66,5 +66,14 @@ soak: ## SOAK_SECS (1800) of closed-loop transfers against the sequencer: latenc
 	cargo build --release -p rollup-sequencer --bins
 	$${CARGO_TARGET_DIR:-target}/release/loadgen --soak-secs $(SOAK_SECS) --block-time-ms 0
 
-fuzz-steps: ## fuzz the one-step verifier against the off-chain step (not implemented yet)
-	@echo "fuzz-steps: not implemented yet" >&2; exit 1
+# Random programs in `make fuzz-steps` (`make fuzz-steps FUZZ_STEPS_PROGRAMS=100000`; about 70 steps
+# each) and their seed (a new one per run unless given).
+FUZZ_STEPS_PROGRAMS ?= 10000
+FUZZ_STEPS_SEED ?= $(shell date +%s)
+
+fuzz-steps: bootstrap ## EVM instruction steps of random programs checked on the Solidity verifiers; one JSON line
+	@set +e; log=$${TMPDIR:-/tmp}/fuzz-steps.log; \
+	FUZZ_STEPS_PROGRAMS=$(FUZZ_STEPS_PROGRAMS) FUZZ_STEPS_SEED=$(FUZZ_STEPS_SEED) \
+		cargo test -p rollup-core --test it evm_step_fuzz -- --nocapture >$$log 2>&1; status=$$?; \
+	grep -E '^(programs|mismatch)' $$log; grep -E '^\{"steps_checked"' $$log | tail -1; \
+	[ $$status -eq 0 ] || echo "fuzz-steps failed; full output in $$log" >&2; exit $$status

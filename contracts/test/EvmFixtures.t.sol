@@ -63,7 +63,7 @@ contract EvmFixturesTest is Test {
         }
         OneStepVerifier verifier =
             new OneStepVerifier(f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId)));
-        uint256 groups = 10;
+        uint256 groups = 11;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);
         for (uint256 g; g < groups; ++g) {
@@ -83,7 +83,7 @@ contract EvmFixturesTest is Test {
                 assertTrue(MachineState.hash(claim) != post, label);
             }
         }
-        string[10] memory names = [
+        string[11] memory names = [
             "entry",
             "arithmetic/bitwise",
             "EXP",
@@ -93,7 +93,8 @@ contract EvmFixturesTest is Test {
             "CALLDATALOAD",
             "JUMP/JUMPI",
             "STOP/RETURN/REVERT",
-            "other (halts)"
+            "other (halts)",
+            "KECCAK256/copies"
         ];
         for (uint256 g; g < groups; ++g) {
             if (counts[g] == 0) continue;
@@ -108,6 +109,7 @@ contract EvmFixturesTest is Test {
         if (op == 0x0a) return 2;
         if ((op >= 0x01 && op <= 0x0b) || (op >= 0x10 && op <= 0x1d)) return 1;
         if (op == 0x35) return 6;
+        if (op == 0x20 || op == 0x37 || op == 0x39 || op == 0x3e || op == 0x5e) return 10;
         if ((op >= 0x30 && op <= 0x4a) || op == 0x58 || op == 0x59 || op == 0x5a) return 3;
         if ((op >= 0x5f && op <= 0x9f) || op == 0x50 || op == 0x5b) return 4;
         if (op >= 0x51 && op <= 0x53) return 5;

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {console2 as console} from "forge-std/console2.sol";
 import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
-import {EvmStepHelpers, WordModel} from "./evm/EvmStepHelpers.sol";
+import {EvmStepHelpers, RangeModel, WordModel} from "./evm/EvmStepHelpers.sol";
 
 /// @notice Gas of `OneStepVerifier.step` for EVM instruction steps, per instruction group: each
 ///         instruction once in a 1-byte-scale code and once at the end of a 24,576-byte code (the
@@ -147,6 +147,62 @@ contract EvmGasTest is EvmStepHelpers {
         both(hex"fe", s, 0, mem, 0);
         report("halts (STOP/RETURN/REVERT/INVALID)");
         console.log("largest step calldata (bytes)", worstCalldata);
+    }
+
+    function measureRanges(Frame memory f, uint256 reads, EvmTypes.WordRange[] memory ranges) internal {
+        bytes memory pre = abi.encode(machine(f));
+        bytes memory proof = rangeWitness(f, reads, ranges);
+        gasUsed.push(this.gasOfStep(pre, proof));
+        if (proof.length + pre.length > worstCalldata) worstCalldata = proof.length + pre.length;
+    }
+
+    /// @notice Stage 2: KECCAK256 of a mapping key (64 bytes), 1 KiB and the largest range one
+    ///         step proves (512 words); a copy from call data and code of 100 bytes; MCOPY of 1 KiB
+    ///         and of 512 words (the worst step: 512 words read, 512 written).
+    function test_gasOfHashingAndCopies() public {
+        worstCalldata = 0;
+        uint256 big = 512 * 32;
+        bytes memory mem = new bytes(2 * big);
+        for (uint256 i; i < mem.length; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            mem[i] = bytes1(uint8(i * 13 + 1));
+        }
+        uint256[3] memory lens = [uint256(64), 1024, big];
+        for (uint256 k; k < 3; ++k) {
+            Frame memory f = frame(op(0x20), two(0, lens[k]));
+            f.mem = mem;
+            f.gas = 1_000_000;
+            measureRanges(f, 2, ranges1(RangeModel.range(mem, 0, lens[k] / 32 - 1)));
+        }
+        report("KECCAK256 (64 B, 1 KiB, 16 KiB)");
+        Frame memory c = frame(hex"37", three(7, 3, 100));
+        c.mem = mem;
+        c.data = new bytes(200);
+        EvmTypes.WordRange[] memory r = new EvmTypes.WordRange[](2);
+        r[0] = RangeModel.range(c.data, 0, 3);
+        r[1] = RangeModel.range(mem, 0, 3);
+        measureRanges(c, 3, r);
+        c.code = bytes.concat(hex"39", new bytes(200));
+        EvmTypes.WordRange[] memory one1 = new EvmTypes.WordRange[](1);
+        one1[0] = RangeModel.range(mem, 0, 3);
+        measureRanges(c, 3, one1);
+        report("CALLDATACOPY/CODECOPY (100 B)");
+        for (uint256 k = 1; k < 3; ++k) {
+            Frame memory f = frame(op(0x5e), three(big, 0, lens[k]));
+            f.mem = mem;
+            f.gas = 1_000_000;
+            uint256 last = lens[k] / 32 - 1;
+            r[0] = RangeModel.range(mem, 0, last);
+            r[1] = RangeModel.range(mem, 512, 512 + last);
+            measureRanges(f, 3, r);
+        }
+        report("MCOPY (1 KiB, 16 KiB)");
+        console.log("largest stage-2 step calldata (bytes)", worstCalldata);
+    }
+
+    function ranges1(EvmTypes.WordRange memory a) internal pure returns (EvmTypes.WordRange[] memory r) {
+        r = new EvmTypes.WordRange[](1);
+        r[0] = a;
     }
 
     function memoryWrites(bytes memory mem) internal {

@@ -4,6 +4,7 @@
 //! the sequencer's chain, every block exactly once.
 
 use crate::common::anvil::Anvil;
+pub(crate) use crate::common::contracts::contract_bytecode;
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
     providers::{Provider, ProviderBuilder},
@@ -26,12 +27,7 @@ use rollup_sequencer::{
     config::{Config, Running, launch},
     l1_origin::L1FollowConfig,
 };
-use std::{
-    path::PathBuf,
-    process::{Command, Stdio},
-    sync::OnceLock,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// L2 chain id of the test sequencers.
@@ -44,13 +40,6 @@ sol! {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
-
 /// Logs of the in-process services, shown for failing tests (RUST_LOG filters).
 fn init_logs() {
     let _ = tracing_subscriber::fmt()
@@ -59,47 +48,6 @@ fn init_logs() {
         )
         .with_test_writer()
         .try_init();
-}
-
-/// A tool from the project's pinned tools folder, else from PATH.
-pub(crate) fn tool(name: &str) -> PathBuf {
-    let bin = std::env::var_os("ROLLUP_TOOLS_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/bin"));
-    let pinned = bin.join(name);
-    if pinned.exists() {
-        return pinned;
-    }
-    PathBuf::from(name)
-}
-
-/// Runs `forge build` once per test binary.
-fn forge_build() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(tool("forge"))
-            .arg("build")
-            .current_dir(workspace_root().join("contracts"))
-            .env("FOUNDRY_SOLC", tool("solc"))
-            .stdout(Stdio::null())
-            .status()
-            .expect("run forge build");
-        assert!(status.success(), "forge build failed");
-    });
-}
-
-/// Creation code of contract `name` (in `contracts/src/**/<name>.sol`), from `forge build`.
-pub(crate) fn contract_bytecode(name: &str) -> Bytes {
-    forge_build();
-    let path = workspace_root().join(format!("contracts/out/{name}.sol/{name}.json"));
-    let artifact = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("artifact {}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&artifact).expect("artifact JSON");
-    json["bytecode"]["object"]
-        .as_str()
-        .expect("bytecode")
-        .parse()
-        .expect("hex bytecode")
 }
 
 /// The Rollup's creation code.

@@ -44,6 +44,33 @@ library WordModel {
     }
 }
 
+/// @dev Range proofs of the plain model (docs/evm-steps.md section 3): the words `first..last`
+///      and, level by level from the words up, the left then the right neighbour of the range.
+library RangeModel {
+    function range(bytes memory data, uint256 first, uint256 last) internal pure returns (EvmTypes.WordRange memory r) {
+        bytes32[] memory ws = WordModel.words(data);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        r.first = uint32(first);
+        r.words = new bytes32[](last - first + 1);
+        for (uint256 i = first; i <= last; ++i) {
+            r.words[i - first] = i < ws.length ? ws[i] : bytes32(0);
+        }
+        bytes32[] memory siblings = new bytes32[](40);
+        uint256 n;
+        (uint256 lo, uint256 hi) = (first, last);
+        for (uint256 l; l < 20; ++l) {
+            if (lo & 1 == 1) siblings[n++] = WordModel.node(ws, l, lo - 1);
+            if (hi & 1 == 0) siblings[n++] = WordModel.node(ws, l, hi + 1);
+            lo >>= 1;
+            hi >>= 1;
+        }
+        r.siblings = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            r.siblings[i] = siblings[i];
+        }
+    }
+}
+
 /// @dev Builds frames, witnesses and expected post-states of EVM instruction steps.
 abstract contract EvmStepHelpers is Test {
     uint64 internal constant CHAIN_ID = 42_069;
@@ -166,6 +193,21 @@ abstract contract EvmStepHelpers is Test {
             rest = stackHash(f.stack, n);
         }
         return abi.encode(uint8(1), abi.encode(state(f), f.code, top, rest, words, blk));
+    }
+
+    /// @dev The stage-2 witness (kind 2) for `f` opening the top `reads` items.
+    function rangeWitness(Frame memory f, uint256 reads, EvmTypes.WordRange[] memory ranges)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        uint256 n = f.stack.length;
+        uint256[] memory top = new uint256[](n >= reads ? reads : 0);
+        for (uint256 i; i < top.length; ++i) {
+            top[i] = f.stack[n - 1 - i];
+        }
+        bytes32 rest = stackHash(f.stack, n - top.length);
+        return abi.encode(uint8(2), abi.encode(state(f), f.code, top, rest, ranges));
     }
 
     function noWords() internal pure returns (EvmTypes.WordProof[] memory) {

@@ -64,6 +64,15 @@ sol! {
         bytes32 word;
         bytes32[20] siblings;
     }
+
+    /// Consecutive words of a word tree with the siblings that open them together
+    /// (docs/evm-steps.md section 3).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct WordRange {
+        uint32 first;
+        bytes32[] words;
+        bytes32[] siblings;
+    }
 }
 
 impl EvmState {
@@ -181,6 +190,74 @@ impl WordTree {
     }
 }
 
+impl WordTree {
+    /// The range proof of words `first..=last` against the current root: at each level from the
+    /// words up, the left neighbour of the range when its first node is a right child, then the
+    /// right neighbour when its last node is a left child.
+    pub fn range(&self, first: u32, last: u32) -> WordRange {
+        let words = (first..=last).map(|index| self.word(index)).collect();
+        let mut siblings = Vec::new();
+        let (mut lo, mut hi) = (first, last);
+        for level in 0..WORD_DEPTH {
+            if lo & 1 == 1 {
+                siblings.push(self.node(level, lo - 1));
+            }
+            if hi & 1 == 0 {
+                siblings.push(self.node(level, hi + 1));
+            }
+            lo >>= 1;
+            hi >>= 1;
+        }
+        WordRange {
+            first,
+            words,
+            siblings,
+        }
+    }
+}
+
+/// The root a range proof opens with `words` in its place (what the verifier computes); `None`
+/// when the range leaves the tree, is empty, or the siblings are not exactly those it needs.
+pub fn range_root(first: u32, words: &[B256], siblings: &[B256]) -> Option<B256> {
+    let mut level = words.to_vec();
+    if level.is_empty() || first as usize + level.len() > 1 << WORD_DEPTH {
+        return None;
+    }
+    let mut siblings = siblings.iter().copied();
+    let mut lo = first as usize;
+    for _ in 0..WORD_DEPTH {
+        let hi = lo + level.len() - 1;
+        let left = if lo & 1 == 1 {
+            siblings.next()?
+        } else {
+            B256::ZERO
+        };
+        let right = if hi & 1 == 0 {
+            siblings.next()?
+        } else {
+            B256::ZERO
+        };
+        let parents = (hi >> 1) - (lo >> 1) + 1;
+        let node = |i: usize| {
+            if i < lo {
+                left
+            } else if i > hi {
+                right
+            } else {
+                level[i - lo]
+            }
+        };
+        level = (0..parents)
+            .map(|j| {
+                let parent = (lo >> 1) + j;
+                node_hash(node(2 * parent), node(2 * parent + 1))
+            })
+            .collect();
+        lo >>= 1;
+    }
+    siblings.next().is_none().then(|| level[0])
+}
+
 /// The root `proof` opens for `word` at its index (what the verifier computes).
 pub fn word_root(index: u32, word: B256, siblings: &[B256; WORD_DEPTH]) -> B256 {
     let mut hash = word;
@@ -265,6 +342,78 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
     })
 }
 
+/// Most words one range of a stage-2 step may span (16 KiB): a larger copy or hash is a
+/// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
+pub const MAX_RANGE_WORDS: usize = 512;
+
+/// Stage 2 (docs/evm-steps.md section 4): KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
+/// MCOPY, with the number of stack items each reads. Their witnesses are word ranges (kind 2).
+pub fn stage2_inputs(op: u8) -> Option<usize> {
+    match op {
+        0x20 => Some(2),
+        0x37 | 0x39 | 0x3e | 0x5e => Some(3),
+        _ => None,
+    }
+}
+
+/// The stack items an instruction with a witness (stage 1 or 2) reads; `None`: a
+/// rest-of-transaction step.
+pub fn instruction_inputs(op: u8) -> Option<usize> {
+    stage1_inputs(op).or_else(|| stage2_inputs(op))
+}
+
+/// The word tree a range of a stage-2 step opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RangeTree {
+    Memory,
+    Calldata,
+    ReturnData,
+}
+
+/// The word ranges `(tree, first, last)` a stage-2 instruction that does not halt reads and
+/// writes, in the verifier's order (the source, then the destination); `items` are its stack
+/// items, top first. Memory offsets of an instruction that ran fit in 64 bits; source offsets
+/// saturate, as revm's do.
+fn stage2_ranges(
+    op: u8,
+    items: &[U256],
+    calldata_size: usize,
+    return_data_size: usize,
+) -> Vec<(RangeTree, usize, usize)> {
+    let at = |i: usize| usize::try_from(items[i]).unwrap_or(usize::MAX);
+    let span = |offset: usize, len: usize| (offset / 32, (offset + len - 1) / 32);
+    let len = at(if op == 0x20 { 1 } else { 2 });
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut ranges = Vec::new();
+    let source = at(1);
+    match op {
+        0x20 => {
+            let (first, last) = span(at(0), len);
+            return vec![(RangeTree::Memory, first, last)];
+        }
+        // CALLDATACOPY: the call data it copies (bytes past its end are zero).
+        0x37 if source < calldata_size => {
+            let end = source.saturating_add(len).min(calldata_size);
+            ranges.push((RangeTree::Calldata, source / 32, (end - 1) / 32));
+        }
+        0x3e => {
+            let (first, last) = span(source, len);
+            debug_assert!(source + len <= return_data_size, "the copy ran");
+            ranges.push((RangeTree::ReturnData, first, last));
+        }
+        0x5e => {
+            let (first, last) = span(source, len);
+            ranges.push((RangeTree::Memory, first, last));
+        }
+        _ => {}
+    }
+    let (first, last) = span(at(0), len);
+    ranges.push((RangeTree::Memory, first, last));
+    ranges
+}
+
 /// What [`EvmRun`] needs to run a transaction: its revm environment and the frame's context.
 #[derive(Clone, Debug)]
 pub struct EvmEntry {
@@ -288,6 +437,9 @@ pub struct EvmRun {
     pub result: ExecutionResult,
     /// revm's state after the transaction.
     pub state: RevmState,
+    /// Recording stopped at an instruction the verifier does not prove (the last state is
+    /// before a rest-of-transaction step).
+    pub unproven_last: bool,
 }
 
 /// The witness of one instruction step: `abi.encode(EvmState evm, bytes code, uint256[]
@@ -302,13 +454,43 @@ pub struct InstructionWitness {
     pub stack_top: Vec<U256>,
     /// The hash of the stack below them.
     pub stack_rest: B256,
-    /// The word proofs, in the order the verifier uses them.
+    /// The word proofs, in the order the verifier uses them (stage 1).
     pub words: Vec<WordProof>,
+    /// The word ranges, in the order the verifier uses them (stage 2).
+    pub ranges: Vec<WordRange>,
 }
 
 impl InstructionWitness {
-    /// The `body` of an instruction step's proof.
+    /// The instruction.
+    pub fn opcode(&self) -> u8 {
+        self.code.get(self.evm.pc as usize).copied().unwrap_or(0)
+    }
+
+    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2 (docs/evm-steps.md section 6).
+    pub fn kind(&self) -> u8 {
+        if stage2_inputs(self.opcode()).is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The `body` of an instruction step's proof: `abi.encode(EvmState evm, bytes code,
+    /// uint256[] stackTop, bytes32 stackRest, WordProof[] words, BlockItem block)` for stage 1,
+    /// `abi.encode(EvmState evm, bytes code, uint256[] stackTop, bytes32 stackRest, WordRange[]
+    /// ranges)` for stage 2.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 2 {
+            return (
+                self.evm,
+                self.code,
+                self.stack_top,
+                self.stack_rest,
+                self.ranges,
+            )
+                .abi_encode_params()
+                .into();
+        }
         (
             self.evm,
             self.code,
@@ -319,6 +501,12 @@ impl InstructionWitness {
         )
             .abi_encode_params()
             .into()
+    }
+
+    /// The whole `IN_TX` proof.
+    pub fn into_proof(self, block: &BlockItem) -> Bytes {
+        let kind = self.kind();
+        encode_in_tx(kind, self.encode(block))
     }
 }
 
@@ -357,7 +545,13 @@ impl EvmRun {
             opcodes: recorder.opcodes,
             result,
             state,
+            unproven_last: recorder.unproven,
         })
+    }
+
+    /// Whether instruction `index` has a witness the verifier proves.
+    pub fn provable(&self, index: usize) -> bool {
+        index < self.states.len() && !(self.unproven_last && index + 1 == self.states.len())
     }
 
     /// Re-runs `tx` and captures the witness of instruction `index`.
@@ -419,6 +613,11 @@ struct Recorder {
     dirty: Option<(usize, usize)>,
     top_depth: Option<usize>,
     stopped: bool,
+    /// Recording stopped at an instruction the verifier does not prove.
+    unproven: bool,
+    /// The stage-2 instruction in progress and its stack items (top first): its ranges are
+    /// known once it has run (it may halt first).
+    stage2: Option<(u8, Vec<U256>)>,
     states: Vec<EvmState>,
     opcodes: Vec<u8>,
     capture: Option<usize>,
@@ -438,6 +637,8 @@ impl Recorder {
             dirty: None,
             top_depth: None,
             stopped: false,
+            unproven: false,
+            stage2: None,
             states: Vec::new(),
             opcodes: Vec::new(),
             capture,
@@ -505,17 +706,32 @@ impl<CTX> Inspector<CTX> for Recorder {
         let index = self.states.len();
         self.states.push(state.clone());
         self.opcodes.push(op);
-        let Some(inputs) = stage1_inputs(op) else {
+        let Some(inputs) = instruction_inputs(op) else {
             self.stopped = true;
+            self.unproven = true;
             return;
         };
         // Words this instruction may write, refreshed before the next one.
         let top_item = data.last().copied();
+        let item = |i: usize| data.len().checked_sub(i + 1).map(|at| data[at]);
         self.dirty = match op {
             0x52 => top_item.and_then(|o| word_span(o, 32)),
             0x53 => top_item.and_then(|o| word_span(o, 1)),
+            // The copies write `len` bytes at the top item.
+            0x37 | 0x39 | 0x3e | 0x5e => match (top_item, item(2)) {
+                (Some(o), Some(len)) if len > U256::ZERO => {
+                    usize::try_from(len).ok().and_then(|len| word_span(o, len))
+                }
+                _ => None,
+            },
             _ => None,
         };
+        self.stage2 = (stage2_inputs(op).is_some() && data.len() >= inputs).then(|| {
+            (
+                op,
+                data[data.len() - inputs..].iter().rev().copied().collect(),
+            )
+        });
         if self.capture == Some(index) {
             let (stack_top, stack_rest) = if data.len() >= inputs {
                 let below = data.len() - inputs;
@@ -533,6 +749,7 @@ impl<CTX> Inspector<CTX> for Recorder {
                     stack_top,
                     stack_rest,
                     words: Vec::new(),
+                    ranges: Vec::new(),
                 },
                 op,
                 memory: self.memory.clone(),
@@ -542,10 +759,45 @@ impl<CTX> Inspector<CTX> for Recorder {
     }
 
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+        let halted = interp.bytecode.action().is_some();
+        if let Some((op, items)) = self.stage2.take()
+            && !halted
+        {
+            let return_data = interp.return_data.buffer();
+            let ranges = stage2_ranges(
+                op,
+                &items,
+                self.base.calldataSize as usize,
+                return_data.len(),
+            );
+            if ranges
+                .iter()
+                .any(|(_, first, last)| last - first + 1 > MAX_RANGE_WORDS)
+            {
+                // Too large for one step: the rest of the transaction.
+                self.stopped = true;
+                self.unproven = true;
+                self.pending = None;
+                return;
+            }
+            if let Some(pending) = self.pending.as_mut() {
+                let return_tree = WordTree::from_bytes(return_data);
+                pending.witness.ranges = ranges
+                    .into_iter()
+                    .map(|(tree, first, last)| {
+                        let tree = match tree {
+                            RangeTree::Memory => &self.memory,
+                            RangeTree::Calldata => &self.calldata,
+                            RangeTree::ReturnData => &return_tree,
+                        };
+                        tree.range(first as u32, last as u32)
+                    })
+                    .collect();
+            }
+        }
         let Some(mut pending) = self.pending.take() else {
             return;
         };
-        let halted = interp.bytecode.action().is_some();
         if !halted && let Some(offset) = pending.offset {
             let memory = interp.memory.slice(0..interp.memory.size()).to_vec();
             let span = |len| word_span(offset, len).expect("the instruction ran");
@@ -658,6 +910,87 @@ mod tests {
         assert_eq!(tree.root(), before, "clearing a word restores the root");
         assert_eq!(WordTree::default().root(), empty_word_root());
         assert_eq!(WordTree::from_bytes(&[0; 64]).root(), empty_word_root());
+    }
+
+    #[test]
+    fn range_proofs_open_their_words_and_nothing_else() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let tree = WordTree::from_bytes(&data);
+        for (first, last) in [
+            (0, 0),
+            (0, 1),
+            (1, 1),
+            (1, 2),
+            (3, 17),
+            (5, 62),
+            (0, 63),
+            (61, 70),
+        ] {
+            let range = tree.range(first, last);
+            assert_eq!(range.words.len(), (last - first + 1) as usize);
+            assert_eq!(
+                range_root(first, &range.words, &range.siblings),
+                Some(tree.root()),
+                "{first}..={last}"
+            );
+            // New words under the same siblings give the root of the tree holding them.
+            let mut changed = tree.clone();
+            let words: Vec<B256> = (first..=last).map(|i| B256::repeat_byte(i as u8)).collect();
+            for (i, word) in (first..).zip(&words) {
+                changed.set(i, *word);
+            }
+            assert_eq!(
+                range_root(first, &words, &range.siblings),
+                Some(changed.root())
+            );
+            // One sibling too many or too few, or another position, opens nothing.
+            let mut more = range.siblings.clone();
+            more.push(B256::ZERO);
+            assert_eq!(range_root(first, &range.words, &more), None);
+            assert_eq!(range_root(first, &range.words, &range.siblings[1..]), None);
+            assert_ne!(
+                range_root(first + 2, &range.words, &range.siblings),
+                Some(tree.root())
+            );
+        }
+        let top = (1u32 << WORD_DEPTH) - 1;
+        let edge = tree.range(top - 1, top);
+        assert_eq!(
+            range_root(top - 1, &edge.words, &edge.siblings),
+            Some(tree.root())
+        );
+        assert_eq!(range_root(top, &edge.words, &edge.siblings), None);
+        assert_eq!(range_root(0, &[], &[]), None);
+    }
+
+    #[test]
+    fn stage2_ranges_cover_the_source_then_the_destination() {
+        let u = |x: u64| U256::from(x);
+        // KECCAK256 of 64 bytes at 40: words 1..=3.
+        assert_eq!(
+            stage2_ranges(0x20, &[u(40), u(64)], 0, 0),
+            vec![(RangeTree::Memory, 1, 3)]
+        );
+        // CALLDATACOPY of 100 bytes from 50 of 70-byte call data to 0: call-data words 1..=2,
+        // memory words 0..=3.
+        assert_eq!(
+            stage2_ranges(0x37, &[u(0), u(50), u(100)], 70, 0),
+            vec![(RangeTree::Calldata, 1, 2), (RangeTree::Memory, 0, 3)]
+        );
+        // From past the call data (or a huge offset): zeros, no source.
+        assert_eq!(
+            stage2_ranges(0x37, &[u(32), U256::MAX, u(1)], 70, 0),
+            vec![(RangeTree::Memory, 1, 1)]
+        );
+        assert_eq!(
+            stage2_ranges(0x39, &[u(31), u(0), u(2)], 0, 0),
+            vec![(RangeTree::Memory, 0, 1)]
+        );
+        assert_eq!(
+            stage2_ranges(0x5e, &[u(64), u(0), u(33)], 0, 0),
+            vec![(RangeTree::Memory, 0, 1), (RangeTree::Memory, 2, 3)]
+        );
+        assert!(stage2_ranges(0x3e, &[u(5), u(9), u(0)], 0, 0).is_empty());
     }
 
     #[test]

@@ -19,10 +19,7 @@
 //! transaction end step reproduces revm's final balances exactly.
 
 use super::{
-    evm::{
-        EvmEntry, EvmRun, EvmRunError, encode_entry, encode_in_tx, entry_marker, frame_base,
-        stage1_inputs,
-    },
+    evm::{EvmEntry, EvmRun, EvmRunError, encode_entry, encode_in_tx, entry_marker, frame_base},
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
 };
@@ -664,7 +661,7 @@ impl Machine {
             entered.cursor += 1;
             self.state.evm = run.states[index + 1].hash();
         }
-        let proof = if witness && stage1_inputs(run.opcodes[index]).is_some() {
+        let proof = if witness && run.provable(index) {
             self.instruction_witness(&entry, index)?
         } else {
             Bytes::new()
@@ -827,7 +824,7 @@ impl Machine {
         )
         .map_err(|source| StepError::Evm { hash, source })?
         .ok_or(StepError::Inconsistent(Phase::InTx))?;
-        Ok(encode_in_tx(1, captured.encode(&item)))
+        Ok(captured.into_proof(&item))
     }
 
     /// The rest of the transaction: revm runs the whole transaction from the state before its

@@ -17,7 +17,10 @@ use rollup_core::{
     chain::GenesisAccount,
     fault::{
         MachineState, Phase, StepKind,
-        evm::{EvmState, WORD_DEPTH, WordProof, stack_push, stage1_inputs, word_root},
+        evm::{
+            EvmState, MAX_RANGE_WORDS, WORD_DEPTH, WordProof, WordRange, instruction_inputs,
+            range_root, stack_push, stage2_inputs, word_root,
+        },
         machine::BlockItem,
     },
 };
@@ -187,6 +190,73 @@ fn memory() -> Bytes {
         .code()
 }
 
+/// Stage 2: KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY, aligned and not, empty,
+/// past the end of their source, overlapping, expanding the memory; then a hash of the memory.
+fn copies() -> Bytes {
+    let word = U256::from_be_bytes(keccak256("word").0);
+    let other = U256::from_be_bytes(keccak256("other").0);
+    // (op, len, src, dst); KECCAK256 takes (len, offset).
+    let huge = U256::from(1) << 70;
+    let steps: Vec<(u8, U256, U256, U256)> = vec![
+        (0x20, U256::ZERO, MIN, U256::ZERO),
+        (0x20, U256::from(64), U256::ZERO, U256::ZERO),
+        (0x20, U256::from(50), U256::from(13), U256::ZERO),
+        (0x20, U256::from(40), U256::from(200), U256::ZERO),
+        (0x37, U256::from(40), U256::from(3), U256::from(300)),
+        (0x37, U256::from(64), U256::from(50), U256::from(7)),
+        (0x37, U256::from(10), U256::from(1000), U256::from(100)),
+        (0x37, U256::from(5), U256::MAX, U256::ZERO),
+        (0x37, U256::ZERO, U256::ZERO, MIN),
+        (0x39, U256::from(100), U256::from(5), U256::from(64)),
+        (
+            0x39,
+            U256::from(50),
+            U256::from(COPIES_CODE_LEN - 10),
+            U256::from(500),
+        ),
+        (0x39, U256::from(33), huge, U256::from(31)),
+        (0x3e, U256::ZERO, U256::ZERO, U256::ZERO),
+        (0x5e, U256::from(80), U256::ZERO, U256::from(16)),
+        (0x5e, U256::from(80), U256::from(40), U256::from(10)),
+        (0x5e, U256::from(32), U256::from(900), U256::ZERO),
+        (0x5e, U256::ZERO, MIN, MIN),
+        (0x20, U256::from(1024), U256::ZERO, U256::ZERO),
+        // The largest ranges one step proves: 512 words read and 512 written, 512 hashed.
+        (
+            0x5e,
+            U256::from(32 * MAX_RANGE_WORDS),
+            U256::ZERO,
+            U256::from(32 * MAX_RANGE_WORDS),
+        ),
+        (
+            0x20,
+            U256::from(32 * MAX_RANGE_WORDS),
+            U256::ZERO,
+            U256::ZERO,
+        ),
+    ];
+    let mut asm = Asm::default()
+        .push(word)
+        .pushu(0)
+        .op(0x52)
+        .push(other)
+        .pushu(45)
+        .op(0x52);
+    for (op, len, src, dst) in steps {
+        asm = if op == 0x20 {
+            asm.push(len).push(src).op(0x20).op(0x50)
+        } else {
+            asm.push(len).push(src).push(dst).op(op)
+        };
+    }
+    let code = asm.op(0x00).code();
+    assert_eq!(code.len() as u64, COPIES_CODE_LEN, "update COPIES_CODE_LEN");
+    code
+}
+
+/// The length of [`copies`]' code (it copies from near its own end).
+const COPIES_CODE_LEN: u64 = 364;
+
 /// Every PUSH, DUP and SWAP, jumps taken and not, a loop, then RETURN of 32 bytes.
 fn control() -> Bytes {
     let mut asm = Asm::default();
@@ -333,6 +403,66 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             21_000 + 1_000,
         ),
         (
+            "keccak-out-of-gas",
+            Asm::default().pushu(1 << 40).pushu(0).op(0x20).code(),
+            gas,
+        ),
+        (
+            "keccak-length-past-u64",
+            Asm::default()
+                .push(U256::from(1) << 64)
+                .pushu(0)
+                .op(0x20)
+                .code(),
+            gas,
+        ),
+        (
+            "returndatacopy-out-of-bounds",
+            Asm::default().pushu(1).pushu(0).pushu(0).op(0x3e).code(),
+            gas,
+        ),
+        (
+            "returndatacopy-empty-past-end",
+            Asm::default().pushu(0).pushu(1).pushu(0).op(0x3e).code(),
+            gas,
+        ),
+        (
+            "mcopy-offset-past-u64",
+            Asm::default()
+                .pushu(1)
+                .push(U256::from(1) << 64)
+                .pushu(0)
+                .op(0x5e)
+                .code(),
+            gas,
+        ),
+        (
+            "calldatacopy-underflow",
+            Asm::default().pushu(1).pushu(2).op(0x37).code(),
+            gas,
+        ),
+        (
+            "codecopy-memory-out-of-gas",
+            Asm::default()
+                .pushu(1)
+                .pushu(0)
+                .pushu(1 << 30)
+                .op(0x39)
+                .code(),
+            gas,
+        ),
+        (
+            "copy-too-large-rest-of-transaction",
+            Asm::default()
+                .pushu(32 * MAX_RANGE_WORDS as u64 + 1)
+                .pushu(0)
+                .pushu(0)
+                .op(0x37)
+                .op(0x00)
+                .code(),
+            gas,
+        ),
+        (
             "sload-rest-of-transaction",
             Asm::default().op(0x33).op(0x54).code(),
             gas,
@@ -344,17 +474,52 @@ fn contract_address(i: u64) -> Address {
     Address::left_padding_from(&(0xe7e0_0000 + i).to_be_bytes())
 }
 
-/// An instruction witness: state, code, stack items, stack rest, word proofs, block.
-type Instruction = (EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem);
+/// An instruction witness: state, code, stack items, stack rest, word proofs (stage 1), word
+/// ranges (stage 2), block (stage 1).
+type Instruction = (
+    EvmState,
+    Bytes,
+    Vec<U256>,
+    B256,
+    Vec<WordProof>,
+    Vec<WordRange>,
+    Option<BlockItem>,
+);
 
-/// The `IN_TX` proof's parts.
-fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
+/// The `IN_TX` proof's parts; `None` for an entry.
+pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
     let (kind, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
-    if kind != U256::from(1) {
-        assert_eq!(kind, U256::ZERO, "entry or instruction");
-        return None;
+    match kind.to::<u8>() {
+        0 => None,
+        1 => {
+            let (evm, code, top, rest, words, block) =
+                <(EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem)>::abi_decode_params(
+                    &body,
+                )
+                .expect("stage-1 witness");
+            Some((evm, code, top, rest, words, Vec::new(), Some(block)))
+        }
+        2 => {
+            let (evm, code, top, rest, ranges) =
+                <(EvmState, Bytes, Vec<U256>, B256, Vec<WordRange>)>::abi_decode_params(&body)
+                    .expect("stage-2 witness");
+            Some((evm, code, top, rest, Vec::new(), ranges, None))
+        }
+        other => panic!("IN_TX proof of kind {other}"),
     }
-    Some(<Instruction>::abi_decode_params(&body).expect("instruction witness"))
+}
+
+/// Every range opens one of the frame's word trees.
+fn check_ranges(name: &str, ranges: &[WordRange], evm: &EvmState) {
+    for (i, range) in ranges.iter().enumerate() {
+        let root = range_root(range.first, &range.words, &range.siblings).expect("a range proof");
+        assert!(
+            [evm.memRoot, evm.calldataRoot, evm.returnDataRoot].contains(&root),
+            "{name}: range {i} at pc {} opens none of the frame's trees",
+            evm.pc
+        );
+        assert!(range.words.len() <= MAX_RANGE_WORDS);
+    }
 }
 
 fn check_words(words: &[WordProof], root: B256) {
@@ -417,6 +582,13 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         ),
         ("memory".into(), memory(), 200_000, Bytes::new(), 0),
         ("control".into(), control(), 200_000, Bytes::new(), 5),
+        (
+            "copies".into(),
+            copies(),
+            300_000,
+            (0..70u8).map(|i| i.wrapping_mul(29) | 1).collect(),
+            0,
+        ),
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));
@@ -471,7 +643,9 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 assert_eq!(step.post.phase(), Some(Phase::TxExecuted), "{name}");
                 continue;
             }
-            let Some((evm, code, top, rest, words, block)) = decode_instruction(&step.proof) else {
+            let Some((evm, code, top, rest, words, ranges, block)) =
+                decode_instruction(&step.proof)
+            else {
                 entered = true;
                 fixtures.push(256, &step.pre, &step.proof, &step.post);
                 continue;
@@ -479,9 +653,11 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             instructions += 1;
             assert_eq!(evm.hash(), step.pre.evm, "{name}: state hash");
             assert_eq!(keccak256(&code), evm.codeHash, "{name}: code");
-            assert_eq!(block.item_hash(), step.pre.blockItem, "{name}: block item");
+            if let Some(block) = block {
+                assert_eq!(block.item_hash(), step.pre.blockItem, "{name}: block item");
+            }
             let op = code.get(evm.pc as usize).copied().unwrap_or(0);
-            let inputs = stage1_inputs(op).expect("a stage-1 instruction has a witness");
+            let inputs = instruction_inputs(op).expect("an instruction with a witness");
             if usize::from(evm.stackSize) >= inputs {
                 assert_eq!(top.len(), inputs, "{name}: stack items of {op:#x}");
                 let opened = top.iter().rev().fold(rest, |h, x| stack_push(h, *x));
@@ -494,6 +670,11 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 0x35 => check_words(&words, evm.calldataRoot),
                 _ => assert!(words.is_empty(), "{name}: no words for {op:#x}"),
             }
+            if stage2_inputs(op).is_some() {
+                check_ranges(name, &ranges, &evm);
+            } else {
+                assert!(ranges.is_empty(), "{name}: no ranges for {op:#x}");
+            }
             let halted = step.post.phase() == Some(Phase::TxExecuted);
             if halted {
                 halts_checked += 1;
@@ -503,22 +684,22 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             }
             let count = seen.entry(op).or_default();
             *count += 1;
-            if halted || *count <= 3 {
+            if halted || *count <= 3 || stage2_inputs(op).is_some() {
                 fixtures.push(u16::from(op), &step.pre, &step.proof, &step.post);
             }
         }
         assert!(entered, "{name} was entered");
     }
 
-    // Every stage-1 opcode that Prague defines ran at least once.
+    // Every stage-1 and stage-2 opcode that Prague defines ran at least once.
     let missing: Vec<String> = (0..=255u8)
-        .filter(|op| stage1_inputs(*op).is_some() && !seen.contains_key(op))
+        .filter(|op| instruction_inputs(*op).is_some() && !seen.contains_key(op))
         .filter(|op| ![0x0d, 0x0e, 0x0f, 0x1f].contains(op) && !(0x21..=0x2f).contains(op))
         .filter(|op| !(0x4b..=0x4f).contains(op) && !(0xa5..=0xef).contains(op))
         .filter(|op| !(0xf6..=0xf9).contains(op) && ![0xfb, 0xfc].contains(op))
         .map(|op| format!("{op:#04x}"))
         .collect();
-    assert!(missing.is_empty(), "stage-1 opcodes never run: {missing:?}");
+    assert!(missing.is_empty(), "opcodes never run: {missing:?}");
     assert!(halts_checked >= 18, "{halts_checked} halts");
     assert!(instructions > 1000, "{instructions} instruction steps");
 

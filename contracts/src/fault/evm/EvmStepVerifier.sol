@@ -5,6 +5,8 @@ import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {EvmTypes} from "./EvmTypes.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
+import {EvmFrame} from "./EvmFrame.sol";
+import {EvmCopyVerifier} from "./EvmCopyVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 
 /// @title EvmStepVerifier
@@ -20,16 +22,16 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The entry step's verifier.
     IEvmStepVerifier public immutable ENTRY;
 
+    /// @notice Stage 2 (KECCAK256 and the copies, kind 2), created with this verifier.
+    IEvmStepVerifier public immutable COPY;
+
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
 
-    // Outcomes of an instruction.
-    uint256 internal constant CONTINUE = 0;
-    /// @dev STOP, RETURN.
-    uint256 internal constant SUCCESS = 1;
-    uint256 internal constant REVERTED = 2;
-    /// @dev Out of gas, stack underflow or overflow, invalid jump, invalid or undefined opcode.
-    uint256 internal constant EXCEPTION = 3;
+    uint256 internal constant CONTINUE = EvmFrame.CONTINUE;
+    uint256 internal constant SUCCESS = EvmFrame.SUCCESS;
+    uint256 internal constant REVERTED = EvmFrame.REVERTED;
+    uint256 internal constant EXCEPTION = EvmFrame.EXCEPTION;
 
     // Opcode classes.
     /// @dev Not defined on Prague (or INVALID): halts.
@@ -61,6 +63,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
     constructor(uint64 chainId, IEvmStepVerifier entry) {
         CHAIN_ID = chainId;
         ENTRY = entry;
+        COPY = new EvmCopyVerifier();
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -68,6 +71,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 0) return ENTRY.step(pre, proof);
+        if (kind == 2) return COPY.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
@@ -83,7 +87,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         r.memSize = r.e.memSize;
         uint256 outcome = _execute(pre, r);
         if (r.used != r.words.length) revert UnexpectedWords();
-        return _post(pre, r, outcome);
+        return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -327,19 +331,11 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///      `num_words(offset.saturating_add(len))` words, `3w + w²/512` in saturating u64). False
     ///      when an operand does not fit in 64 bits or the gas does not cover the cost.
     function _expand(Run memory r, uint256 offset, uint256 len) private pure returns (bool) {
-        if (offset > MAX_U64 || len > MAX_U64) return false;
-        uint256 end = _min(offset + len, MAX_U64);
-        uint256 words = _min(end + 31, MAX_U64) / 32;
-        uint256 oldWords = r.memSize / 32;
-        if (words > oldWords) {
-            r.cost += _memoryCost(words) - _memoryCost(oldWords);
-            r.memSize = words * 32;
-        }
+        (bool ok, uint256 memSize, uint256 cost) = EvmFrame.expansion(r.memSize, offset, len);
+        if (!ok) return false;
+        r.memSize = memSize;
+        r.cost += cost;
         return r.cost <= r.e.gas;
-    }
-
-    function _memoryCost(uint256 words) private pure returns (uint256) {
-        return _min(_min(3 * words, MAX_U64) + _min(words * words, MAX_U64) / 512, MAX_U64);
     }
 
     /// @dev The 32 bytes at `offset` of the word tree `root`: word `offset / 32` and, when
@@ -446,34 +442,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
     }
 
     // ------------------------------------------------------------------------------------------
-    // The post-state
-
-    function _post(MachineState.State memory pre, Run memory r, uint256 outcome) private pure returns (bytes32) {
-        EvmTypes.EvmState memory e = r.e;
-        if (outcome == CONTINUE) {
-            // A memory past 4 GiB (over 3 * 10^13 gas) does not fit the state.
-            if (r.memSize > type(uint32).max) revert UnsupportedStep(MachineState.IN_TX);
-            e.memSize = uint32(r.memSize);
-            e.gas -= uint64(r.cost);
-            pre.evm = EvmTypes.hash(e);
-            return MachineState.hash(pre);
-        }
-        // The depth-0 frame ends: the transaction has executed (docs/evm-steps.md section 4, "Halting").
-        pre.phase = MachineState.TX_EXECUTED;
-        pre.refund = 0;
-        pre.evm = bytes32(0);
-        pre.success = outcome == SUCCESS;
-        if (outcome != SUCCESS) pre.stateRoot = e.txStartRoot;
-        pre.gasLeft = outcome == EXCEPTION ? 0 : uint64(e.gas - r.cost);
-        return MachineState.hash(pre);
-    }
-
-    // ------------------------------------------------------------------------------------------
     // Helpers
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
-    }
 
     /// @dev Number of bytes of `x` without its leading zero bytes.
     function _byteLength(uint256 x) private pure returns (uint256 n) {

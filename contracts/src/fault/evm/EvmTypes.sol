@@ -40,6 +40,14 @@ library EvmTypes {
         bytes32[20] siblings;
     }
 
+    /// @notice Consecutive words of a word tree and the siblings that open them together
+    ///         (docs/evm-steps.md section 3; `WordTree.rangeRoot`).
+    struct WordRange {
+        uint32 first;
+        bytes32[] words;
+        bytes32[] siblings;
+    }
+
     function hash(EvmState memory e) internal pure returns (bytes32) {
         return keccak256(abi.encode(e));
     }
@@ -51,12 +59,12 @@ library EvmTypes {
 
     /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
     ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
-    ///         or with a kind other than 0 and 1 is a step the verifier does not prove
+    ///         or with a kind other than 0, 1 and 2 is a step the verifier does not prove
     ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
     function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
         if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
         kind = uint256(bytes32(proof[0:32]));
-        if (kind > 1) revert IEvmStepVerifier.UnsupportedStep(2);
+        if (kind > 2) revert IEvmStepVerifier.UnsupportedStep(2);
         uint256 off = uint256(bytes32(proof[32:64]));
         if (off > proof.length - 32) revert();
         uint256 len = uint256(bytes32(proof[off:off + 32]));

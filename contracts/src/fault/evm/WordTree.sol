@@ -91,6 +91,59 @@ library WordTree {
         return (true, newRoot);
     }
 
+    /// @notice The root a range proof opens (docs/evm-steps.md section 3): `words` are words
+    ///         `first ..` of the tree and `siblings` the nodes beside the range, from the words up:
+    ///         at each level the left neighbour when the range's first node is a right child, then
+    ///         the right neighbour when its last node is a left child. `ok` false when the range is
+    ///         empty or leaves the tree, or the siblings are not exactly the ones it needs.
+    function rangeRoot(uint256 first, bytes32[] memory words, bytes32[] memory siblings)
+        internal
+        pure
+        returns (bool ok, bytes32 node)
+    {
+        uint256 n = words.length;
+        if (n == 0 || first >= WORDS || n > WORDS - first) return (false, bytes32(0));
+        // The level being hashed, in place: parent j overwrites a node it no longer needs.
+        bytes32[] memory level = new bytes32[](n);
+        assembly ("memory-safe") {
+            mcopy(add(level, 32), add(words, 32), mul(n, 32))
+        }
+        uint256 lo = first;
+        uint256 used;
+        for (uint256 depth = 0; depth < WORD_DEPTH; depth++) {
+            uint256 hi = lo + n - 1;
+            bytes32 left;
+            bytes32 right;
+            if (lo & 1 == 1) {
+                if (used == siblings.length) return (false, bytes32(0));
+                left = siblings[used++];
+            }
+            if (hi & 1 == 0) {
+                if (used == siblings.length) return (false, bytes32(0));
+                right = siblings[used++];
+            }
+            uint256 base = lo >> 1;
+            uint256 parents = (hi >> 1) - base + 1;
+            assembly ("memory-safe") {
+                let data := add(level, 32)
+                for { let j := 0 } lt(j, parents) { j := add(j, 1) } {
+                    let l := mul(add(base, j), 2)
+                    let a := left
+                    if iszero(lt(l, lo)) { a := mload(add(data, mul(sub(l, lo), 32))) }
+                    let b := right
+                    if iszero(gt(add(l, 1), hi)) { b := mload(add(data, mul(sub(add(l, 1), lo), 32))) }
+                    mstore(0, a)
+                    mstore(32, b)
+                    mstore(add(data, mul(j, 32)), keccak256(0, 64))
+                }
+            }
+            n = parents;
+            lo = base;
+        }
+        if (used != siblings.length) return (false, bytes32(0));
+        return (true, level[0]);
+    }
+
     /// @notice The root of the word tree of `data` (at most 2^20 words; longer data reverts).
     function root(bytes memory data) internal pure returns (bytes32 r) {
         uint256 n = (data.length + 31) / 32;

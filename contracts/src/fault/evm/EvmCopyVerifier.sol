@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {EvmTypes} from "./EvmTypes.sol";
+import {EvmFrame} from "./EvmFrame.sol";
+import {StackHash} from "./StackHash.sol";
+import {WordTree} from "./WordTree.sol";
+import {MachineState} from "../MachineState.sol";
+
+/// @title EvmCopyVerifier
+/// @notice Stage 2 of docs/evm-steps.md (section 4, "Hashing and copies"; witness kind 2): KECCAK256,
+///         CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY in the depth-0 frame, with gas exactly as
+///         revm 43 (Prague) charges it. The bytes they read and the memory they write are opened by
+///         word ranges (one multiproof per range, `WordTree.rangeRoot`); a range of more than
+///         `MAX_RANGE_WORDS` words is a rest-of-transaction step. `EvmStepVerifier` forwards kind 2
+///         here. Mirrored off chain by `core/src/fault/evm.rs`.
+contract EvmCopyVerifier is IEvmStepVerifier {
+    /// @notice Most words one range may span (16 KiB).
+    uint256 public constant MAX_RANGE_WORDS = 512;
+
+    uint256 internal constant MAX_U64 = type(uint64).max;
+    bytes32 internal constant EMPTY_HASH = keccak256("");
+
+    /// @dev One step: the witness and the working values.
+    struct Run {
+        EvmTypes.EvmState e;
+        bytes code;
+        uint256[] top;
+        bytes32 rest;
+        EvmTypes.WordRange[] ranges;
+        /// @dev Gas the instruction costs so far.
+        uint256 cost;
+        /// @dev Ranges consumed.
+        uint256 used;
+        /// @dev Memory size after the instruction.
+        uint256 memSize;
+    }
+
+    /// @inheritdoc IEvmStepVerifier
+    function step(MachineState.State memory pre, bytes calldata proof) external pure returns (bytes32) {
+        if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
+        (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
+        if (kind != 2) revert UnsupportedStep(MachineState.IN_TX);
+        Run memory r;
+        (r.e, r.code, r.top, r.rest, r.ranges) =
+            abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
+        bytes32 computed = EvmTypes.hash(r.e);
+        if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
+        computed = keccak256(r.code);
+        if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
+        if (r.e.depth != 0) revert UnsupportedStep(MachineState.IN_TX);
+        uint256 pc = r.e.pc;
+        uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
+        if (op != 0x20 && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        r.memSize = r.e.memSize;
+        uint256 reads = op == 0x20 ? 2 : 3;
+        uint256 outcome;
+        if (r.e.stackSize < reads) {
+            if (r.top.length != 0) revert StackMismatch();
+            outcome = EvmFrame.EXCEPTION;
+        } else {
+            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
+            outcome = _execute(r, op);
+        }
+        if (r.used != r.ranges.length) revert UnexpectedWords();
+        return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
+    }
+
+    /// @dev The instruction, whose stack items are open: its gas in revm's order, then its effect.
+    function _execute(Run memory r, uint256 op) private pure returns (uint256) {
+        EvmTypes.EvmState memory e = r.e;
+        uint256[] memory top = r.top;
+        // KECCAK256 offset len | CALLDATACOPY, CODECOPY, RETURNDATACOPY dst src len | MCOPY dst src len
+        uint256 len = op == 0x20 ? top[1] : top[2];
+        r.cost = op == 0x20 ? 30 : 3;
+        if (r.cost > e.gas || len > MAX_U64) return EvmFrame.EXCEPTION;
+        uint256 src = EvmFrame.min(top[1], MAX_U64);
+        // RETURNDATACOPY: the range must lie inside the return data (even when empty).
+        if (op == 0x3e && EvmFrame.min(src + len, MAX_U64) > e.returnDataSize) return EvmFrame.EXCEPTION;
+        r.cost += (op == 0x20 ? 6 : 3) * ((len + 31) / 32);
+        if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        bytes32 stack = r.rest;
+        if (len == 0) {
+            if (op == 0x20) stack = StackHash.push(stack, uint256(EMPTY_HASH));
+        } else {
+            uint256 at = top[0];
+            if (op == 0x5e) {
+                if (top[0] > MAX_U64 || top[1] > MAX_U64) return EvmFrame.EXCEPTION;
+                at = top[0] > top[1] ? top[0] : top[1];
+            }
+            (bool ok, uint256 memSize, uint256 cost) = EvmFrame.expansion(r.memSize, at, len);
+            if (!ok) return EvmFrame.EXCEPTION;
+            r.memSize = memSize;
+            r.cost += cost;
+            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+            if (op == 0x20) {
+                stack = StackHash.push(stack, uint256(_hash(r, top[0], len)));
+            } else {
+                e.memRoot = _write(r, top[0], _source(r, op, src, len));
+            }
+        }
+        e.stack = stack;
+        // KECCAK256 pops 2 and pushes 1, a copy pops 3.
+        e.stackSize -= op == 0x20 ? 1 : 3;
+        e.pc += 1;
+        return EvmFrame.CONTINUE;
+    }
+
+    /// @dev KECCAK256 of `len > 0` bytes of memory at `offset` (the memory range is opened against
+    ///      the root before the instruction; words past the old size are zero in it).
+    function _hash(Run memory r, uint256 offset, uint256 len) private pure returns (bytes32 h) {
+        bytes32[] memory words = _read(r, r.e.memRoot, offset, len);
+        assembly ("memory-safe") {
+            h := keccak256(add(add(words, 32), mod(offset, 32)), len)
+        }
+    }
+
+    /// @dev The `len > 0` bytes a copy writes: call data, code or return data from `src`
+    ///      (saturated to 64 bits; call data and code are zero past their end), or memory.
+    function _source(Run memory r, uint256 op, uint256 src, uint256 len) private pure returns (bytes memory data) {
+        data = new bytes(len);
+        if (op == 0x39) {
+            // CODECOPY: the code is in the witness.
+            uint256 codeLen = r.code.length;
+            if (src < codeLen) _copy(r.code, src, data, EvmFrame.min(len, codeLen - src));
+            return data;
+        }
+        bytes32 root = r.e.memRoot;
+        uint256 avail = len;
+        if (op == 0x37) {
+            uint256 size = r.e.calldataSize;
+            if (src >= size) return data;
+            root = r.e.calldataRoot;
+            avail = EvmFrame.min(len, size - src);
+        } else if (op == 0x3e) {
+            root = r.e.returnDataRoot;
+        }
+        bytes32[] memory words = _read(r, root, src, avail);
+        assembly ("memory-safe") {
+            mcopy(add(data, 32), add(add(words, 32), mod(src, 32)), avail)
+        }
+    }
+
+    /// @dev The next range, which must open the words holding `len > 0` bytes at `offset` of `root`.
+    function _read(Run memory r, bytes32 root, uint256 offset, uint256 len) private pure returns (bytes32[] memory) {
+        EvmTypes.WordRange memory w = _next(r, offset, len);
+        (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
+        if (!ok || opened != root) revert WordProofMismatch(r.used - 1);
+        return w.words;
+    }
+
+    /// @dev Writes `data` into memory at `offset`: the next range opens the words it covers against
+    ///      the memory root before the instruction; returns the root after.
+    function _write(Run memory r, uint256 offset, bytes memory data) private pure returns (bytes32) {
+        EvmTypes.WordRange memory w = _next(r, offset, data.length);
+        (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
+        if (!ok || opened != r.e.memRoot) revert WordProofMismatch(r.used - 1);
+        uint256 n = w.words.length;
+        bytes32[] memory written = new bytes32[](n);
+        assembly ("memory-safe") {
+            let dst := add(written, 32)
+            mcopy(dst, add(mload(add(w, 32)), 32), mul(n, 32))
+            mcopy(add(dst, mod(offset, 32)), add(data, 32), mload(data))
+        }
+        bytes32 root;
+        (ok, root) = WordTree.rangeRoot(w.first, written, w.siblings);
+        return root;
+    }
+
+    /// @dev The next range, checked to span exactly the words of `len > 0` bytes at `offset`.
+    function _next(Run memory r, uint256 offset, uint256 len) private pure returns (EvmTypes.WordRange memory w) {
+        uint256 first = offset / 32;
+        uint256 count = (offset + len - 1) / 32 - first + 1;
+        if (count > MAX_RANGE_WORDS) revert UnsupportedStep(MachineState.IN_TX);
+        uint256 i = r.used;
+        if (i >= r.ranges.length) revert UnexpectedWords();
+        w = r.ranges[i];
+        if (w.first != first || w.words.length != count) revert UnexpectedWords();
+        r.used = i + 1;
+    }
+
+    /// @dev Copies `n` bytes of `from` at `start` to the beginning of `to`.
+    function _copy(bytes memory from, uint256 start, bytes memory to, uint256 n) private pure {
+        assembly ("memory-safe") {
+            mcopy(add(to, 32), add(add(from, 32), start), n)
+        }
+    }
+}

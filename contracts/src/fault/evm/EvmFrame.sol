@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {EvmTypes} from "./EvmTypes.sol";
+import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {MachineState} from "../MachineState.sol";
+
+/// @title EvmFrame
+/// @notice What every instruction verifier shares (docs/evm-steps.md section 4): the outcomes of an
+///         instruction, memory expansion priced as revm 43 prices it, and the post-state of a step
+///         of the depth-0 frame, continuing or ending the transaction.
+library EvmFrame {
+    uint256 internal constant MAX_U64 = type(uint64).max;
+
+    // Outcomes of an instruction.
+    uint256 internal constant CONTINUE = 0;
+    /// @dev STOP, RETURN.
+    uint256 internal constant SUCCESS = 1;
+    uint256 internal constant REVERTED = 2;
+    /// @dev Out of gas, stack underflow or overflow, invalid jump, invalid or undefined opcode,
+    ///      an operand out of range.
+    uint256 internal constant EXCEPTION = 3;
+
+    /// @notice The memory expansion of an access to `len > 0` bytes at `offset` (revm:
+    ///         `num_words(offset.saturating_add(len))` words, `3w + w²/512` in saturating u64):
+    ///         the memory size after it and its cost. `ok` false when an operand does not fit in
+    ///         64 bits (the instruction halts).
+    function expansion(uint256 memSize, uint256 offset, uint256 len)
+        internal
+        pure
+        returns (bool ok, uint256 newMemSize, uint256 cost)
+    {
+        if (offset > MAX_U64 || len > MAX_U64) return (false, memSize, 0);
+        uint256 end = min(offset + len, MAX_U64);
+        uint256 words = min(end + 31, MAX_U64) / 32;
+        uint256 oldWords = memSize / 32;
+        if (words <= oldWords) return (true, memSize, 0);
+        return (true, words * 32, memoryCost(words) - memoryCost(oldWords));
+    }
+
+    function memoryCost(uint256 words) internal pure returns (uint256) {
+        return min(min(3 * words, MAX_U64) + min(words * words, MAX_U64) / 512, MAX_U64);
+    }
+
+    /// @notice The post-state of an instruction of the depth-0 frame with `outcome`, costing `cost`
+    ///         and leaving the memory `memSize` bytes long; `e` holds the frame after it (pc, stack,
+    ///         memory root) when it continues.
+    function post(
+        MachineState.State memory pre,
+        EvmTypes.EvmState memory e,
+        uint256 outcome,
+        uint256 cost,
+        uint256 memSize
+    ) internal pure returns (bytes32) {
+        if (outcome == CONTINUE) {
+            // A memory past 4 GiB (over 3 * 10^13 gas) does not fit the state.
+            if (memSize > type(uint32).max) revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.memSize = uint32(memSize);
+            // The cost is at most the gas left (checked by the instruction).
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.gas -= uint64(cost);
+            pre.evm = EvmTypes.hash(e);
+            return MachineState.hash(pre);
+        }
+        // The depth-0 frame ends: the transaction has executed (docs/evm-steps.md section 4, "Halting").
+        pre.phase = MachineState.TX_EXECUTED;
+        pre.refund = 0;
+        pre.evm = bytes32(0);
+        pre.success = outcome == SUCCESS;
+        if (outcome != SUCCESS) pre.stateRoot = e.txStartRoot;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        pre.gasLeft = outcome == EXCEPTION ? 0 : uint64(e.gas - cost);
+        return MachineState.hash(pre);
+    }
+
+    function min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}

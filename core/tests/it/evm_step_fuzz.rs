@@ -1,0 +1,479 @@
+//! Differential fuzzing of the EVM instruction steps (docs/evm-steps.md): random programs of the
+//! instructions the verifiers prove (stages 1 and 2) run through the step machine, which takes
+//! every state from revm, and every `IN_TX` step's witness is replayed through the Solidity
+//! verifiers (`OneStepVerifier` → `EvmStepVerifier` → entry and copy verifiers), compiled by forge
+//! and executed in revm: the verifier's post-state hash must be the machine's.
+//!
+//! `FUZZ_STEPS_PROGRAMS` sets the number of programs (default: a few thousand steps for the normal
+//! suite) and `FUZZ_STEPS_SEED` the seed; `make fuzz-steps` runs a long mode. The test prints its
+//! figures and, last, one JSON line `{"steps_checked":…,"opcodes_covered":…,"opcodes_total":…,
+//! "mismatches":…}`.
+
+use super::contracts::contract_bytecode;
+use super::evm_fixtures::decode_instruction;
+use super::step_fixtures::{Reference, call, chain, checked_trace, dev, eip1559, genesis, sign};
+use alloy_primitives::{Address, B256, Bytes, U256, hex};
+use alloy_sol_types::{SolCall, SolValue, sol};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::{CfgEnv, TxEnv, result::ExecutionResult},
+    database::{CacheDB, EmptyDB},
+};
+use rollup_core::{
+    chain::{ChainConfig, GenesisAccount},
+    fault::{MachineState, Phase, StepKind, evm::MAX_RANGE_WORDS},
+};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Instant,
+};
+
+sol! {
+    function step(bytes preState, bytes proof) external view returns (bytes32 postStateHash);
+}
+
+/// Opcodes Prague defines, INVALID (0xfe) included.
+const OPCODES_TOTAL: usize = 149;
+
+/// Whether Prague defines `op` (docs/evm-steps.md section 4 lists the others).
+fn defined(op: u8) -> bool {
+    !matches!(op, 0x0c..=0x0f | 0x1e | 0x1f | 0x21..=0x2f | 0x4b..=0x4f | 0xa5..=0xef)
+        && !matches!(op, 0xf6..=0xf9 | 0xfb | 0xfc)
+}
+
+/// The verifiers, deployed in an in-process revm.
+struct Verifier {
+    evm: revm::handler::MainnetEvm<revm::handler::MainnetContext<CacheDB<EmptyDB>>>,
+    address: Address,
+}
+
+const DEPLOYER: Address = Address::repeat_byte(0xd0);
+
+impl Verifier {
+    fn deploy(chain_id: u64) -> Self {
+        let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
+        cfg.disable_nonce_check = true;
+        cfg.disable_base_fee = true;
+        cfg.disable_block_gas_limit = true;
+        let evm = Context::mainnet()
+            .with_db(CacheDB::new(EmptyDB::default()))
+            .with_cfg(cfg)
+            .build_mainnet();
+        let mut verifier = Self {
+            evm,
+            address: Address::ZERO,
+        };
+        let id = U256::from(chain_id);
+        let entry = verifier.create("EvmEntryVerifier", id.abi_encode());
+        let steps = verifier.create("EvmStepVerifier", (id, entry).abi_encode_params());
+        verifier.address = verifier.create("OneStepVerifier", (id, steps).abi_encode_params());
+        verifier
+    }
+
+    fn create(&mut self, name: &str, args: Vec<u8>) -> Address {
+        let mut code = contract_bytecode(name).to_vec();
+        code.extend(args);
+        let tx = TxEnv::builder()
+            .caller(DEPLOYER)
+            .create()
+            .data(code.into())
+            .gas_limit(16_000_000)
+            .build_fill();
+        let out = self.evm.transact(tx).expect("deploys");
+        let ExecutionResult::Success { output, .. } = &out.result else {
+            panic!("deploying {name} failed: {:?}", out.result);
+        };
+        let address = output.address().copied().expect("a creation");
+        revm::DatabaseCommit::commit(&mut self.evm.ctx.journaled_state.database, out.state);
+        address
+    }
+
+    /// `OneStepVerifier.step`: the post-state hash, or the revert data.
+    fn step(&mut self, pre: &MachineState, proof: &Bytes) -> Result<B256, Bytes> {
+        let data = stepCall {
+            preState: pre.abi_encode().into(),
+            proof: proof.clone(),
+        }
+        .abi_encode();
+        let tx = TxEnv::builder()
+            .caller(DEPLOYER)
+            .call(self.address)
+            .data(data.into())
+            .gas_limit(16_000_000)
+            .build_fill();
+        match self.evm.transact(tx).expect("runs").result {
+            ExecutionResult::Success { output, .. } => {
+                Ok(B256::abi_decode(output.data()).expect("a bytes32"))
+            }
+            ExecutionResult::Revert { output, .. } => Err(output),
+            ExecutionResult::Halt { reason, .. } => Err(format!("{reason:?}").into_bytes().into()),
+        }
+    }
+}
+
+/// A deterministic xorshift generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// Any stack value: small, an offset, a boundary, or random.
+    fn value(&mut self) -> U256 {
+        match self.below(10) {
+            0..=3 => U256::from(self.below(64)),
+            4..=5 => U256::from(self.below(2048)),
+            6 => self.pick(&[
+                U256::ZERO,
+                U256::from(1),
+                U256::from(31),
+                U256::from(32),
+                U256::from(255),
+                U256::from(256),
+                U256::from(u64::MAX),
+                U256::from(1) << 64,
+                U256::from(1) << 255,
+                U256::MAX,
+            ]),
+            7 => U256::from(self.next()),
+            _ => U256::from_limbs([self.next(), self.next(), self.next(), self.next()]),
+        }
+    }
+
+    /// A memory offset or length: mostly small, rarely anything.
+    fn memory(&mut self, most: u64) -> U256 {
+        match self.below(40) {
+            0 => self.value(),
+            1..=3 => U256::from(self.below(40)),
+            _ => U256::from(self.below(most)),
+        }
+    }
+}
+
+/// A program under construction.
+#[derive(Default)]
+struct Program {
+    code: Vec<u8>,
+}
+
+impl Program {
+    fn push(&mut self, value: U256) {
+        let bytes = value.to_be_bytes_trimmed_vec();
+        if bytes.is_empty() {
+            self.code.push(0x5f);
+        } else {
+            self.code.push(0x5f + bytes.len() as u8);
+            self.code.extend_from_slice(&bytes);
+        }
+    }
+}
+
+/// Instructions that only read and write the stack and the context (a few pop their result).
+const SIMPLE: &[u8] = &[
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x14,
+    0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x30, 0x32, 0x33, 0x34, 0x35, 0x36, 0x38,
+    0x3a, 0x3d, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x49, 0x4a, 0x58, 0x59, 0x5a, 0x5b,
+];
+
+/// A random program: 17 values for DUP and SWAP, then random instructions with fitting
+/// operands, then one way to end.
+fn program(rng: &mut Rng) -> Bytes {
+    let mut p = Program::default();
+    for _ in 0..17 {
+        let v = rng.value();
+        p.push(v);
+    }
+    let len = 5 + rng.below(60);
+    for _ in 0..len {
+        match rng.below(20) {
+            0..=6 => {
+                let op = rng.pick(SIMPLE);
+                let inputs = rollup_core::fault::evm::instruction_inputs(op).unwrap_or(0);
+                for _ in 0..inputs {
+                    let v = rng.value();
+                    p.push(v);
+                }
+                p.code.push(op);
+                if rng.below(2) == 0 {
+                    p.code.push(0x50);
+                }
+            }
+            7 => {
+                // PUSHn with n random bytes, then POP.
+                let n = 1 + rng.below(32) as usize;
+                p.code.push(0x5f + n as u8);
+                p.code.extend((0..n).map(|_| rng.next() as u8));
+                p.code.push(0x50);
+            }
+            8 => {
+                let op = 0x80 + rng.below(16) as u8;
+                p.code.extend([op, 0x50]);
+            }
+            9 => p.code.push(0x90 + rng.below(16) as u8),
+            10..=11 => {
+                // MLOAD, MSTORE, MSTORE8.
+                let op = rng.pick(&[0x51, 0x52, 0x53]);
+                if op != 0x51 {
+                    let v = rng.value();
+                    p.push(v);
+                }
+                let at = rng.memory(1500);
+                p.push(at);
+                p.code.push(op);
+                if op == 0x51 {
+                    p.code.push(0x50);
+                }
+            }
+            12..=16 => {
+                // KECCAK256 and the copies.
+                let op = rng.pick(&[0x20, 0x37, 0x39, 0x3e, 0x5e, 0x37, 0x39, 0x5e]);
+                let len = rng.memory(700);
+                p.push(len);
+                if op != 0x20 {
+                    let src = if op == 0x3e {
+                        U256::ZERO
+                    } else {
+                        rng.memory(1500)
+                    };
+                    p.push(src);
+                }
+                let at = rng.memory(1500);
+                p.push(at);
+                p.code.push(op);
+                if op == 0x20 {
+                    p.code.push(0x50);
+                }
+            }
+            17 => {
+                // A jump (or a JUMPI taken) over junk to a JUMPDEST, or a JUMPI not taken.
+                let taken = rng.below(3) != 0;
+                let skip = if taken { rng.below(4) as usize } else { 0 };
+                let jumpi = !taken || rng.below(2) == 0;
+                if jumpi {
+                    p.code.push(if taken { 0x60 } else { 0x5f });
+                    if taken {
+                        p.code.push(1 + rng.below(255) as u8);
+                    }
+                }
+                let target = p.code.len() + 4 + skip;
+                p.code.push(0x61);
+                p.code.extend_from_slice(&(target as u16).to_be_bytes());
+                p.code.push(if jumpi { 0x57 } else { 0x56 });
+                p.code.extend((0..skip).map(|_| 0xfe));
+                p.code.push(0x5b);
+            }
+            _ => {
+                let op = rng.pick(&[0x5f, 0x58, 0x59, 0x5a]);
+                p.code.extend([op, 0x50]);
+            }
+        }
+    }
+    // How the frame ends.
+    match rng.below(10) {
+        0 => p.code.push(0x00),
+        1 | 2 => {
+            let (len, at) = (rng.memory(200), rng.memory(600));
+            p.push(len);
+            p.push(at);
+            p.code.push(rng.pick(&[0xf3, 0xfd]));
+        }
+        3 => p
+            .code
+            .push(rng.pick(&[0xfe, 0xfe, 0xfe, 0x0c, 0x21, 0x4b, 0xa5, 0xef, 0xfc])),
+        4 => {
+            // A jump to anywhere.
+            let to = rng.value();
+            p.push(to);
+            p.code.push(0x56);
+        }
+        5 => {
+            // RETURNDATACOPY past the (empty) return data.
+            p.code.extend([0x60, 0x01, 0x5f, 0x5f, 0x3e]);
+        }
+        6 => {
+            // Stack underflow: pop everything, then ADD.
+            p.code.extend(std::iter::repeat_n(0x50, 1100));
+            p.code.push(0x01);
+        }
+        7 => {
+            // An instruction no stage proves yet (SLOAD), or a copy too large for one step:
+            // the rest of the transaction.
+            if rng.below(2) == 0 {
+                p.code.extend([0x5f, 0x54]);
+            } else {
+                let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
+                p.push(U256::from(len));
+                p.code.extend([0x5f, 0x5f, 0x37]);
+            }
+        }
+        _ => {} // runs off the end of the code
+    }
+    p.code.into()
+}
+
+fn program_address(i: usize) -> Address {
+    Address::left_padding_from(&(0xf022_0000 + i as u64).to_be_bytes())
+}
+
+#[derive(Default)]
+struct Tally {
+    checked: usize,
+    entries: usize,
+    rest_of_transaction: usize,
+    opcodes: BTreeMap<u8, usize>,
+    mismatches: Vec<String>,
+}
+
+/// Runs `count` programs (one block each, in batches sharing one genesis) and checks every
+/// `IN_TX` step on the verifier.
+fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
+    let mut rng = Rng(seed | 1);
+    let per_genesis = 16;
+    for chunk in 0..count.div_ceil(per_genesis) {
+        let n = per_genesis.min(count - chunk * per_genesis);
+        let mut genesis = genesis();
+        let programs: Vec<Bytes> = (0..n).map(|_| program(&mut rng)).collect();
+        for (i, code) in programs.iter().enumerate() {
+            genesis.alloc.insert(
+                program_address(i),
+                GenesisAccount {
+                    code: Some(code.clone()),
+                    ..Default::default()
+                },
+            );
+        }
+        let mut reference = Reference::new(&genesis);
+        for (i, code) in programs.iter().enumerate() {
+            let data: Bytes = (0..rng.below(120)).map(|_| rng.next() as u8).collect();
+            let gas = if rng.below(5) == 0 {
+                25_000 + rng.below(8_000)
+            } else {
+                100_000 + rng.below(400_000)
+            };
+            let value = if rng.below(3) == 0 {
+                rng.below(1000)
+            } else {
+                0
+            };
+            let raw = sign(
+                &dev(i % 8),
+                eip1559(
+                    (i / 8) as u64,
+                    call(program_address(i)),
+                    value.into(),
+                    gas,
+                    data,
+                ),
+            );
+            let pre = reference.state.clone();
+            let (items, roots) = reference.run(vec![vec![raw]]);
+            let trace = checked_trace(pre, items, &roots);
+            for step in trace.steps() {
+                let step = step.expect("step");
+                if step.kind != StepKind::Evm {
+                    continue;
+                }
+                if step.proof.is_empty() {
+                    assert_eq!(step.post.phase(), Some(Phase::TxExecuted));
+                    tally.rest_of_transaction += 1;
+                    continue;
+                }
+                let op = match decode_instruction(&step.proof) {
+                    None => {
+                        tally.entries += 1;
+                        None
+                    }
+                    Some((evm, code, ..)) => Some(code.get(evm.pc as usize).copied().unwrap_or(0)),
+                };
+                tally.checked += 1;
+                if let Some(op) = op {
+                    *tally.opcodes.entry(op).or_default() += 1;
+                }
+                let expected = step.post.hash();
+                match verifier.step(&step.pre, &step.proof) {
+                    Ok(got) if got == expected => {}
+                    outcome => {
+                        let what = match outcome {
+                            Ok(got) => format!("post-state {got}, expected {expected}"),
+                            Err(data) => format!("reverted {}", hex::encode_prefixed(data)),
+                        };
+                        tally.mismatches.push(format!(
+                            "seed {seed} program {} step {} opcode {op:02x?}: {what}; code {}",
+                            chunk * per_genesis + i,
+                            step.index,
+                            hex::encode_prefixed(code),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
+    let count: usize = std::env::var("FUZZ_STEPS_PROGRAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let seed: u64 = std::env::var("FUZZ_STEPS_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed_2026);
+    let started = Instant::now();
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let mut tally = Tally::default();
+    fuzz(seed, count, &mut verifier, &mut tally);
+    let covered: BTreeSet<u8> = tally
+        .opcodes
+        .keys()
+        .copied()
+        .filter(|op| defined(*op))
+        .collect();
+    let unproven: Vec<String> = (0..=255u8)
+        .filter(|op| defined(*op) && !covered.contains(op))
+        .map(|op| format!("{op:#04x}"))
+        .collect();
+    println!(
+        "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
+         instructions), {} rest-of-transaction steps; {} of {OPCODES_TOTAL} defined opcodes \
+         covered; not covered: {}",
+        started.elapsed(),
+        tally.checked,
+        tally.entries,
+        tally.checked - tally.entries,
+        tally.rest_of_transaction,
+        covered.len(),
+        unproven.join(" ")
+    );
+    for m in tally.mismatches.iter().take(5) {
+        println!("mismatch: {m}");
+    }
+    println!(
+        "{{\"steps_checked\":{},\"opcodes_covered\":{},\"opcodes_total\":{OPCODES_TOTAL},\"mismatches\":{}}}",
+        tally.checked,
+        covered.len(),
+        tally.mismatches.len()
+    );
+    assert!(tally.mismatches.is_empty(), "{:#?}", tally.mismatches);
+    if count >= 256 {
+        assert!(tally.checked >= 2_000, "{} steps", tally.checked);
+        // Every defined opcode of stages 1 and 2 ran on the verifier.
+        let expected = (0..=255u8)
+            .filter(|op| defined(*op) && rollup_core::fault::evm::instruction_inputs(*op).is_some())
+            .count();
+        assert_eq!(covered.len(), expected, "not covered: {unproven:?}");
+    }
+}
