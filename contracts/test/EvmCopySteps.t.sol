@@ -34,25 +34,6 @@ contract EvmCopyStepsTest is EvmStepHelpers {
         }
     }
 
-    function ranges1(EvmTypes.WordRange memory a) internal pure returns (EvmTypes.WordRange[] memory r) {
-        r = new EvmTypes.WordRange[](1);
-        r[0] = a;
-    }
-
-    function ranges2(EvmTypes.WordRange memory a, EvmTypes.WordRange memory b)
-        internal
-        pure
-        returns (EvmTypes.WordRange[] memory r)
-    {
-        r = new EvmTypes.WordRange[](2);
-        r[0] = a;
-        r[1] = b;
-    }
-
-    function noRanges() internal pure returns (EvmTypes.WordRange[] memory) {
-        return new EvmTypes.WordRange[](0);
-    }
-
     /// @dev The frame after a copy of `data` to `dst` costing `cost`.
     function afterCopy(Frame memory pre, uint256 dst, bytes memory data, uint256 cost)
         internal

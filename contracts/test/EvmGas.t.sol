@@ -200,11 +200,6 @@ contract EvmGasTest is EvmStepHelpers {
         console.log("largest stage-2 step calldata (bytes)", worstCalldata);
     }
 
-    function ranges1(EvmTypes.WordRange memory a) internal pure returns (EvmTypes.WordRange[] memory r) {
-        r = new EvmTypes.WordRange[](1);
-        r[0] = a;
-    }
-
     function memoryWrites(bytes memory mem) internal {
         uint256[2] memory sizes = [uint256(1), MAX_CODE];
         for (uint256 k; k < 2; ++k) {

@@ -302,6 +302,25 @@ abstract contract EvmStepHelpers is Test {
         w[1] = b;
     }
 
+    function ranges1(EvmTypes.WordRange memory a) internal pure returns (EvmTypes.WordRange[] memory r) {
+        r = new EvmTypes.WordRange[](1);
+        r[0] = a;
+    }
+
+    function ranges2(EvmTypes.WordRange memory a, EvmTypes.WordRange memory b)
+        internal
+        pure
+        returns (EvmTypes.WordRange[] memory r)
+    {
+        r = new EvmTypes.WordRange[](2);
+        r[0] = a;
+        r[1] = b;
+    }
+
+    function noRanges() internal pure returns (EvmTypes.WordRange[] memory) {
+        return new EvmTypes.WordRange[](0);
+    }
+
     /// @dev `mem` grown (zero-filled) to at least `size` bytes.
     function grown(bytes memory mem, uint256 size) internal pure returns (bytes memory) {
         if (size <= mem.length) return bytes.concat(mem);

@@ -11,7 +11,9 @@
 
 use super::contracts::contract_bytecode;
 use super::evm_fixtures::decode_instruction;
-use super::step_fixtures::{Reference, call, chain, checked_trace, dev, eip1559, genesis, sign};
+use super::step_fixtures::{
+    Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
+};
 use alloy_primitives::{Address, B256, Bytes, U256, hex};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
@@ -111,21 +113,8 @@ impl Verifier {
     }
 }
 
-/// A deterministic xorshift generator.
-struct Rng(u64);
-
+/// Stack values for random programs.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u64) as usize]
     }

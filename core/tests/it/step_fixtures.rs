@@ -309,18 +309,18 @@ pub(super) fn checked_trace(pre: WorldState, items: Vec<InputItem>, roots: &[B25
 // ---------------------------------------------------------------------------
 // Random batches against the deriver
 
-/// A deterministic xorshift generator.
-struct Rng(u64);
+/// A deterministic xorshift generator (also the EVM step fuzzer's).
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
