@@ -3,8 +3,8 @@
 //! in-process sequencer making transfer-only blocks, and the challenger service playing with
 //! its own key. The opposing party is a test harness that plays from a lying trace: honest
 //! up to a chosen step, garbage after it, so that the game ends on a real one-step proof of
-//! that step (a transaction start or end, with Merkle Patricia proofs) executed by the
-//! verifier on L1.
+//! that step (a transaction start or end, with Merkle Patricia proofs, or an EVM instruction
+//! of a contract call) executed by the verifier on L1.
 
 #[path = "../../batcher/tests/common/mod.rs"]
 mod common;
@@ -29,8 +29,13 @@ use rollup_challenger::{
     store::{GameStatus, Store},
     watcher::{Watcher, WatcherConfig},
 };
+use alloy_sol_types::SolValue;
 use rollup_core::{
-    fault::{step::StepKind, trace::Trace},
+    fault::{
+        evm::{EvmState, WordRange},
+        step::StepKind,
+        trace::Trace,
+    },
     l1::{DisputeGames, Rollup},
 };
 use std::{
@@ -184,6 +189,57 @@ async fn send_transfers(l2: &str, count: usize) {
     }
 }
 
+/// A contract that hashes its call data with stage-2 instructions only:
+/// `CALLDATACOPY(0, 0, CALLDATASIZE) KECCAK256(0, CALLDATASIZE) MSTORE(0, hash) RETURN(0, 32)`.
+const HASHER: [u8; 14] = [
+    0x36, 0x5f, 0x5f, 0x37, 0x36, 0x5f, 0x20, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3, 0x00,
+];
+
+/// Deploys [`HASHER`] on L2 and calls it with 100 bytes of call data; returns its address.
+async fn deploy_and_call_hasher(l2: &str) -> Address {
+    let key = dev_key(5);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(l2.parse().expect("url"));
+    // PUSH1 len DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN, then the code.
+    let mut init = vec![0x60, HASHER.len() as u8, 0x80, 0x60, 9, 0x5f, 0x39, 0x5f, 0xf3];
+    init.extend_from_slice(&HASHER);
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_deploy_code(init)
+                .with_chain_id(CHAIN_ID)
+                .with_gas_limit(100_000)
+                .with_max_fee_per_gas(10_000_000_000)
+                .with_max_priority_fee_per_gas(1_000_000_000),
+        )
+        .await
+        .expect("deploy")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "deployed");
+    let hasher = receipt.contract_address.expect("a contract");
+    let data: Vec<u8> = (0..100u8).collect();
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(hasher)
+                .with_input(data)
+                .with_chain_id(CHAIN_ID)
+                .with_gas_limit(100_000)
+                .with_max_fee_per_gas(10_000_000_000)
+                .with_max_priority_fee_per_gas(1_000_000_000),
+        )
+        .await
+        .expect("call")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "the call succeeded");
+    hasher
+}
+
 /// Posts the sequencer's blocks after the Rollup's head, claiming `root` (the true root when
 /// `None`); returns the true root and the new commitment's index.
 async fn post(world: &World, root: Option<B256>) -> (B256, u64) {
@@ -267,6 +323,27 @@ fn first_step(trace: &Trace, kind: StepKind) -> u64 {
     (0..trace.len())
         .find(|&k| trace.step_at(k).expect("step").kind == kind)
         .expect("the batch has such a step")
+}
+
+/// The first EVM instruction step of `trace` whose instruction is `opcode` (a stage-2
+/// instruction: its witness is of kind 2).
+fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
+    (0..trace.len())
+        .find(|&k| {
+            let step = trace.step_at(k).expect("step");
+            if step.kind != StepKind::Evm || step.proof.is_empty() {
+                return false;
+            }
+            let (kind, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
+            if kind != U256::from(2) {
+                return false;
+            }
+            let (evm, code, ..) =
+                <(EvmState, Bytes, Vec<U256>, B256, Vec<WordRange>)>::abi_decode_params(&body)
+                    .expect("stage-2 witness");
+            code.get(evm.pc as usize) == Some(&opcode)
+        })
+        .expect("the batch runs the instruction")
 }
 
 /// A trace that is honest through index `last_true` and garbage after it.
@@ -428,6 +505,37 @@ async fn a_wrong_root_is_disputed_down_to_a_transaction_step_and_replaced() {
     );
     assert_eq!(commitment.proposer, challenger_key().address());
     assert_eq!(commitment.status, Rollup::Status::Pending);
+    let rows = service.stop().await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].role, Role::Challenger);
+    assert_eq!(rows[0].status, GameStatus::Won);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_is_disputed_down_to_a_keccak256_instruction_and_replaced() {
+    let world = world().await;
+    deploy_and_call_hasher(&world.sequencer.url).await;
+    let wrong = B256::repeat_byte(0xef);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    // The lying proposer is right up to the KECCAK256 of the call and wrong after it: the game
+    // ends on that instruction, which EvmCopyVerifier proves on L1 from a range of memory words.
+    let keccak = first_instruction(&trace, 0x20);
+    let liar = Liar {
+        honest: trace.clone(),
+        last_true: keccak,
+    };
+    let service = Service::start(&world).await;
+    let defender = client(&world, proposer()).await;
+    wait_for_game(&defender, 0).await;
+    let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
+
+    assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
+    assert_eq!((game.lo, game.hi), (keccak, keccak + 1), "ended on KECCAK256");
+    let commitment = defender.commitment(index).await.expect("commitment");
+    assert_eq!(commitment.postStateRoot, true_root, "the wrong root was replaced");
+    assert_eq!(commitment.proposer, challenger_key().address());
     let rows = service.stop().await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].role, Role::Challenger);

@@ -16,6 +16,7 @@ contract EvmCopyStepsTest is EvmStepHelpers {
     function pattern(uint256 words) internal pure returns (bytes memory m) {
         m = new bytes(words * 32);
         for (uint256 i; i < m.length; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
             m[i] = bytes1(uint8(i * 7 + 1));
         }
     }
@@ -28,7 +29,7 @@ contract EvmCopyStepsTest is EvmStepHelpers {
     }
 
     function written(bytes memory mem, uint256 offset, bytes memory data) internal pure returns (bytes memory out) {
-        out = grown(mem, ((offset + data.length + 31) / 32) * 32);
+        out = grown(mem, (offset + data.length + 31) & ~uint256(31));
         for (uint256 i; i < data.length; ++i) {
             out[offset + i] = data[i];
         }
