@@ -19,6 +19,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_sol_types::SolValue;
 use alloy_sol_types::{SolCall, SolConstructor, sol};
 use common::anvil::Anvil;
 use harness::*;
@@ -29,7 +30,6 @@ use rollup_challenger::{
     store::{GameStatus, Store},
     watcher::{Watcher, WatcherConfig},
 };
-use alloy_sol_types::SolValue;
 use rollup_core::{
     fault::{
         evm::{EvmState, WordRange},
@@ -202,7 +202,17 @@ async fn deploy_and_call_hasher(l2: &str) -> Address {
         .wallet(EthereumWallet::from(key))
         .connect_http(l2.parse().expect("url"));
     // PUSH1 len DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN, then the code.
-    let mut init = vec![0x60, HASHER.len() as u8, 0x80, 0x60, 9, 0x5f, 0x39, 0x5f, 0xf3];
+    let mut init = vec![
+        0x60,
+        HASHER.len() as u8,
+        0x80,
+        0x60,
+        9,
+        0x5f,
+        0x39,
+        0x5f,
+        0xf3,
+    ];
     init.extend_from_slice(&HASHER);
     let receipt = provider
         .send_transaction(
@@ -532,9 +542,16 @@ async fn a_wrong_root_is_disputed_down_to_a_keccak256_instruction_and_replaced()
     let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
 
     assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
-    assert_eq!((game.lo, game.hi), (keccak, keccak + 1), "ended on KECCAK256");
+    assert_eq!(
+        (game.lo, game.hi),
+        (keccak, keccak + 1),
+        "ended on KECCAK256"
+    );
     let commitment = defender.commitment(index).await.expect("commitment");
-    assert_eq!(commitment.postStateRoot, true_root, "the wrong root was replaced");
+    assert_eq!(
+        commitment.postStateRoot, true_root,
+        "the wrong root was replaced"
+    );
     assert_eq!(commitment.proposer, challenger_key().address());
     let rows = service.stop().await;
     assert_eq!(rows.len(), 1);
