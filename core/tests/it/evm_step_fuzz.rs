@@ -323,6 +323,11 @@ struct Tally {
     rest_of_transaction: usize,
     opcodes: BTreeMap<u8, usize>,
     mismatches: Vec<String>,
+    /// Witnesses with one byte changed that the verifier refused (or that still proved the
+    /// honest post-state).
+    tampered: usize,
+    /// Witnesses with one byte changed that proved another post-state: each a soundness bug.
+    forgeries: Vec<String>,
 }
 
 /// Runs `count` programs (one block each, in batches sharing one genesis) and checks every
@@ -406,6 +411,24 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                         ));
                     }
                 }
+                // One step in four again with one byte of its witness changed: the verifier
+                // must refuse it or prove the same post-state, never another one.
+                if rng.below(4) == 0 {
+                    let mut forged = step.proof.to_vec();
+                    let at = rng.below(forged.len() as u64) as usize;
+                    forged[at] ^= 1 + rng.below(255) as u8;
+                    tally.tampered += 1;
+                    if let Ok(got) = verifier.step(&step.pre, &forged.into())
+                        && got != expected
+                    {
+                        tally.forgeries.push(format!(
+                            "seed {seed} program {} step {} opcode {op:02x?}: byte {at} changed \
+                             proves {got}, expected {expected}",
+                            chunk * per_genesis + i,
+                            step.index,
+                        ));
+                    }
+                }
             }
         }
     }
@@ -447,16 +470,24 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         covered.len(),
         unproven.join(" ")
     );
-    for m in tally.mismatches.iter().take(5) {
+    println!(
+        "tampered witnesses: {} (one byte changed), {} proved another post-state",
+        tally.tampered,
+        tally.forgeries.len()
+    );
+    for m in tally.mismatches.iter().chain(&tally.forgeries).take(5) {
         println!("mismatch: {m}");
     }
     println!(
-        "{{\"steps_checked\":{},\"opcodes_covered\":{},\"opcodes_total\":{OPCODES_TOTAL},\"mismatches\":{}}}",
+        "{{\"steps_checked\":{},\"opcodes_covered\":{},\"opcodes_total\":{OPCODES_TOTAL},\"mismatches\":{},\"tampered_witnesses\":{},\"forgeries\":{}}}",
         tally.checked,
         covered.len(),
-        tally.mismatches.len()
+        tally.mismatches.len(),
+        tally.tampered,
+        tally.forgeries.len()
     );
     assert!(tally.mismatches.is_empty(), "{:#?}", tally.mismatches);
+    assert!(tally.forgeries.is_empty(), "{:#?}", tally.forgeries);
     if count >= 256 {
         assert!(tally.checked >= 2_000, "{} steps", tally.checked);
         // Every defined opcode of stages 1 and 2 ran on the verifier.
