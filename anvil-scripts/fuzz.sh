@@ -8,11 +8,15 @@
 #     JSON-RPC params      sequencer/tests/fuzz_rpc.rs    requests over HTTP to an in-process node
 #   Solidity (forge fuzz, FOUNDRY_FUZZ_RUNS):
 #     one-step verifier    contracts/test/OneStepVerifierFuzz.t.sol
+#   Differential (Rust step machine vs the Solidity verifiers in revm, FUZZ_STEPS_PROGRAMS):
+#     EVM steps            core/tests/it/evm_step_fuzz.rs (random programs; every step, and one
+#                          in four with a byte of its witness changed)
 #
 # Prints a table, then, last, one JSON line {"targets":N,"cases":N,"crashes":N}; exits 1 when a
 # target failed. Variables: FUZZ_CASES (Rust cases per target, default 100000), FUZZ_RPC_CASES
 # (default FUZZ_CASES), FUZZ_FORGE_RUNS (runs per forge fuzz test, default 10000: a run costs
-# ~20 ms), FUZZ_SEED (forge seed; default random, printed), FUZZ_FILTER (only targets whose name
+# ~20 ms), FUZZ_STEP_PROGRAMS (random programs of the EVM step target, default FUZZ_CASES / 10:
+# about 70 steps each), FUZZ_SEED (forge and step seed; default random, printed), FUZZ_FILTER (only targets whose name
 # contains it). proptest draws a fresh seed on every run and saves failing cases under
 # */proptest-regressions/.
 set -euo pipefail
@@ -27,6 +31,7 @@ export ROLLUP_TOOLS_BIN="$REPO_ROOT/.tools/bin"
 CASES=${FUZZ_CASES:-100000}
 RPC_CASES=${FUZZ_RPC_CASES:-$CASES}
 FORGE_RUNS=${FUZZ_FORGE_RUNS:-10000}
+STEP_PROGRAMS=${FUZZ_STEP_PROGRAMS:-$((CASES / 10))}
 SEED=${FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}
 FILTER=${FUZZ_FILTER:-}
 LOG_DIR=${FUZZ_LOG_DIR:-$REPO_ROOT/target/fuzz-logs}
@@ -50,12 +55,13 @@ TARGETS=(
     "verifier: mutated pre-state|forge|$FORGE_RUNS|forge test --mc OneStepVerifierFuzzTest --mt testFuzz_mutatedPreState"
     "verifier: both mutated|forge|$FORGE_RUNS|forge test --mc OneStepVerifierFuzzTest --mt testFuzz_mutatedBoth"
     "verifier: random bytes|forge|$FORGE_RUNS|forge test --mc OneStepVerifierFuzzTest --mt testFuzz_randomBytes"
+    "evm steps: vs the verifiers|steps|$STEP_PROGRAMS|cargo test -p rollup-core --test it -- --exact evm_step_fuzz::evm_steps_agree_with_the_solidity_verifiers_on_random_programs --nocapture"
 )
 
 selected() { [[ -z $FILTER || $1 == *"$FILTER"* ]]; }
 
 echo "fuzz: building (Rust cases $CASES, RPC cases $RPC_CASES, forge runs $FORGE_RUNS, forge seed $SEED)" >&2
-if selected "tx" || selected "batch" || selected "witness"; then
+if selected "tx" || selected "batch" || selected "witness" || selected "evm steps"; then
     cargo test -p rollup-core --test it --no-run >&2
 fi
 if selected "rpc"; then cargo test -p rollup-sequencer --test fuzz_rpc --no-run >&2; fi
@@ -77,6 +83,11 @@ for entry in "${TARGETS[@]}"; do
         # shellcheck disable=SC2086
         if ! ROLLUP_FUZZ_CASES=$cases $cmd >"$log" 2>&1; then status=FAILED; fi
         # A filter that matched nothing would pass silently.
+        grep -q "test result: ok. 1 passed" "$log" || status=FAILED
+        ;;
+    steps)
+        # shellcheck disable=SC2086
+        if ! FUZZ_STEPS_PROGRAMS=$cases FUZZ_STEPS_SEED=$SEED $cmd >"$log" 2>&1; then status=FAILED; fi
         grep -q "test result: ok. 1 passed" "$log" || status=FAILED
         ;;
     forge)
