@@ -23,7 +23,7 @@ use revm::{
 };
 use rollup_core::{
     chain::{ChainConfig, GenesisAccount},
-    fault::{MachineState, Phase, StepKind, evm::MAX_RANGE_WORDS},
+    fault::{Machine, MachineState, Phase, StepKind, World, evm::MAX_RANGE_WORDS},
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -52,6 +52,16 @@ struct Verifier {
 const DEPLOYER: Address = Address::repeat_byte(0xd0);
 
 impl Verifier {
+    /// The runtime code deployed at `address`.
+    fn code_at(&self, address: Address) -> Bytes {
+        self.evm.ctx.journaled_state.database.cache.accounts[&address]
+            .info
+            .code
+            .as_ref()
+            .expect("deployed code")
+            .original_bytes()
+    }
+
     fn deploy(chain_id: u64) -> Self {
         let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
         cfg.disable_nonce_check = true;
@@ -328,6 +338,8 @@ struct Tally {
     tampered: usize,
     /// Witnesses with one byte changed that proved another post-state: each a soundness bug.
     forgeries: Vec<String>,
+    /// A few instruction steps of each kind (1, 2) with their post-state hash.
+    samples: Vec<(u8, MachineState, Bytes, B256)>,
 }
 
 /// Runs `count` programs (one block each, in batches sharing one genesis) and checks every
@@ -396,6 +408,12 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                     *tally.opcodes.entry(op).or_default() += 1;
                 }
                 let expected = step.post.hash();
+                let kind = step.proof[31];
+                if kind != 0 && tally.samples.iter().filter(|s| s.0 == kind).count() < 4 {
+                    tally
+                        .samples
+                        .push((kind, step.pre.clone(), step.proof.clone(), expected));
+                }
                 match verifier.step(&step.pre, &step.proof) {
                     Ok(got) if got == expected => {}
                     outcome => {
@@ -496,4 +514,113 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
             .count();
         assert_eq!(covered.len(), expected, "not covered: {unproven:?}");
     }
+}
+
+sol! {
+    function COPY() external view returns (address);
+    function EVM() external view returns (address);
+}
+
+/// `EvmStepVerifier.step` and `EvmCopyVerifier.step` (a view and a pure function) use only
+/// stage-1 and stage-2 instructions on stage-1 and stage-2 witnesses: deployed on L2 and called
+/// there, each is a long solc-compiled execution (ABI decoding, loops, hashing, checked
+/// arithmetic) that the machine must prove instruction by instruction. The whole call is
+/// recorded without a rest-of-transaction step, ends as revm ends it, and sampled steps are
+/// checked on the verifiers.
+#[test]
+fn the_verifiers_own_code_runs_provably_on_l2() {
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let mut tally = Tally::default();
+    fuzz(0xc0de, 16, &mut verifier, &mut tally);
+    let view = |verifier: &mut Verifier, to: Address, data: Vec<u8>| {
+        let tx = TxEnv::builder()
+            .caller(DEPLOYER)
+            .call(to)
+            .data(data.into())
+            .gas_limit(1_000_000)
+            .build_fill();
+        let out = verifier.evm.transact(tx).expect("runs").result;
+        Address::abi_decode(out.output().expect("an address")).expect("an address")
+    };
+    let one_step = verifier.address;
+    let steps = view(&mut verifier, one_step, EVMCall {}.abi_encode());
+    let copies = view(&mut verifier, steps, COPYCall {}.abi_encode());
+    let codes = [verifier.code_at(steps), verifier.code_at(copies)];
+    let mut genesis = genesis();
+    for (i, code) in codes.iter().enumerate() {
+        genesis.alloc.insert(
+            program_address(i),
+            GenesisAccount {
+                code: Some(code.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    let mut reference = Reference::new(&genesis);
+    let mut rng = Rng(0x5e1f);
+    let (mut sampled, mut longest) = (0, 0);
+    for (n, (kind, pre, proof, _)) in tally.samples.iter().enumerate() {
+        // `step(MachineState pre, bytes proof)` of both verifiers.
+        let mut data = hex::decode("7ca0c1d5").expect("selector");
+        data.extend((pre.clone(), proof.clone()).abi_encode_params());
+        let to = program_address(usize::from(*kind == 2));
+        let raw = sign(
+            &dev(n % 8),
+            eip1559((n / 8) as u64, call(to), 0, 3_000_000, data.into()),
+        );
+        let state = reference.state.clone();
+        let (items, roots) = reference.run(vec![vec![raw]]);
+        checked_trace(state.clone(), items.clone(), &roots);
+        // A first pass of the machine counts the call's instruction steps, a second witnesses
+        // 16 of them at random, the first two and the last (the frame's end).
+        let pass = |picks: &BTreeSet<usize>| {
+            let mut machine = Machine::new(chain(), World::new(state.clone()), items.clone());
+            let (mut instructions, mut witnessed) = (0usize, Vec::new());
+            while !machine.is_finished() {
+                let pre = machine.state().clone();
+                let evm = StepKind::of(&pre) == Some(StepKind::Evm);
+                let pick = evm && picks.contains(&instructions);
+                let proof = machine.step(pick).expect("step");
+                if evm {
+                    if pick {
+                        witnessed.push((instructions, pre, proof, machine.state().clone()));
+                    }
+                    instructions += 1;
+                }
+            }
+            (instructions, witnessed)
+        };
+        let (count, _) = pass(&BTreeSet::new());
+        longest = longest.max(count);
+        let mut picks: BTreeSet<usize> =
+            (0..16).map(|_| rng.below(count as u64) as usize).collect();
+        picks.extend([0, 1, count - 1]);
+        let (_, witnessed) = pass(&picks);
+        for (i, pre, proof, post) in witnessed {
+            assert!(
+                !proof.is_empty(),
+                "kind {kind}: instruction {i} of {count} is provable (no rest-of-transaction step)"
+            );
+            assert_eq!(
+                verifier.step(&pre, &proof),
+                Ok(post.hash()),
+                "kind {kind}: instruction {i} of {count}"
+            );
+            if i == count - 1 {
+                assert_eq!(post.phase(), Some(Phase::TxExecuted));
+                assert!(
+                    post.success,
+                    "kind {kind}: the verifier's step returned on L2"
+                );
+            }
+            sampled += 1;
+        }
+    }
+    println!(
+        "the verifiers' own code on L2: {} calls, up to {longest} instruction steps each, {sampled} \
+         steps checked on the verifier",
+        tally.samples.len()
+    );
+    assert_eq!(tally.samples.len(), 8, "samples of both kinds");
+    assert!(longest > 5_000, "{longest} steps");
 }
