@@ -174,18 +174,18 @@ contract EvmCopyStepsTest is EvmStepHelpers {
     }
 
     function test_rangesTooLargeAreRestOfTransaction() public {
-        Frame memory pre = frame(op(0x20), two(0, 512 * 32 + 1));
+        Frame memory pre = frame(op(0x20), two(0, 1024 * 32 + 1));
         pre.gas = 1_000_000;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
         this.stepExternal(pre, rangeWitness(pre, 2, noRanges()));
-        // 512 words are one step.
-        pre.stack = two(0, 512 * 32);
-        pre.mem = new bytes(512 * 32);
-        bytes memory proof = rangeWitness(pre, 2, ranges1(RangeModel.range(pre.mem, 0, 511)));
+        // 1024 words are one step.
+        pre.stack = two(0, 1024 * 32);
+        pre.mem = new bytes(1024 * 32);
+        bytes memory proof = rangeWitness(pre, 2, ranges1(RangeModel.range(pre.mem, 0, 1023)));
         Frame memory post = copy(pre);
         post.stack = one(uint256(keccak256(pre.mem)));
         post.pc = 1;
-        post.gas = pre.gas - 30 - 6 * 512;
+        post.gas = pre.gas - 30 - 6 * 1024;
         assertEq(step(pre, proof), continued(pre, post));
     }
 

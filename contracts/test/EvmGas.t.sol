@@ -157,11 +157,11 @@ contract EvmGasTest is EvmStepHelpers {
     }
 
     /// @notice Stage 2: KECCAK256 of a mapping key (64 bytes), 1 KiB and the largest range one
-    ///         step proves (512 words); a copy from call data and code of 100 bytes; MCOPY of 1 KiB
-    ///         and of 512 words (the worst step: 512 words read, 512 written).
+    ///         step proves (1024 words); a copy from call data and code of 100 bytes; MCOPY of 1 KiB
+    ///         and of 1024 words (the worst step: 1024 words read, 1024 written).
     function test_gasOfHashingAndCopies() public {
         worstCalldata = 0;
-        uint256 big = 512 * 32;
+        uint256 big = 1024 * 32;
         bytes memory mem = new bytes(2 * big);
         for (uint256 i; i < mem.length; ++i) {
             // forge-lint: disable-next-line(unsafe-typecast)
@@ -174,7 +174,7 @@ contract EvmGasTest is EvmStepHelpers {
             f.gas = 1_000_000;
             measureRanges(f, 2, ranges1(RangeModel.range(mem, 0, lens[k] / 32 - 1)));
         }
-        report("KECCAK256 (64 B, 1 KiB, 16 KiB)");
+        report("KECCAK256 (64 B, 1 KiB, 32 KiB)");
         Frame memory c = frame(hex"37", three(7, 3, 100));
         c.mem = mem;
         c.data = new bytes(200);
@@ -193,10 +193,10 @@ contract EvmGasTest is EvmStepHelpers {
             f.gas = 1_000_000;
             uint256 last = lens[k] / 32 - 1;
             r[0] = RangeModel.range(mem, 0, last);
-            r[1] = RangeModel.range(mem, 512, 512 + last);
+            r[1] = RangeModel.range(mem, 1024, 1024 + last);
             measureRanges(f, 3, r);
         }
-        report("MCOPY (1 KiB, 16 KiB)");
+        report("MCOPY (1 KiB, 32 KiB)");
         console.log("largest stage-2 step calldata (bytes)", worstCalldata);
     }
 

@@ -342,9 +342,9 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
     })
 }
 
-/// Most words one range of a stage-2 step may span (16 KiB): a larger copy or hash is a
+/// Most words one range of a stage-2 step may span (32 KiB): a larger copy or hash is a
 /// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
-pub const MAX_RANGE_WORDS: usize = 512;
+pub const MAX_RANGE_WORDS: usize = 1024;
 
 /// Stage 2 (docs/evm-steps.md section 4): KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
 /// MCOPY, with the number of stack items each reads. Their witnesses are word ranges (kind 2).

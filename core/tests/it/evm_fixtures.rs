@@ -221,7 +221,7 @@ fn copies() -> Bytes {
         (0x5e, U256::from(32), U256::from(900), U256::ZERO),
         (0x5e, U256::ZERO, MIN, MIN),
         (0x20, U256::from(1024), U256::ZERO, U256::ZERO),
-        // The largest ranges one step proves: 512 words read and 512 written, 512 hashed.
+        // The largest ranges one step proves: 1024 words read and 1024 written, 1024 hashed.
         (
             0x5e,
             U256::from(32 * MAX_RANGE_WORDS),

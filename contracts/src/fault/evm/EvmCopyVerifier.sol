@@ -16,8 +16,8 @@ import {MachineState} from "../MachineState.sol";
 ///         `MAX_RANGE_WORDS` words is a rest-of-transaction step. `EvmStepVerifier` forwards kind 2
 ///         here. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmCopyVerifier is IEvmStepVerifier {
-    /// @notice Most words one range may span (16 KiB).
-    uint256 public constant MAX_RANGE_WORDS = 512;
+    /// @notice Most words one range may span (32 KiB).
+    uint256 public constant MAX_RANGE_WORDS = 1024;
 
     uint256 internal constant MAX_U64 = type(uint64).max;
     bytes32 internal constant EMPTY_HASH = keccak256("");
