@@ -319,6 +319,10 @@ pub fn block_input(item: &BlockItem) -> BlockInput {
     }
 }
 
+/// The precompiles a transaction may call in one step (docs/evm-steps.md section 1.1):
+/// ECRECOVER, SHA256, RIPEMD160, IDENTITY.
+pub const LAST_PRICED_PRECOMPILE: u64 = 0x04;
+
 /// True for the precompiles of Prague.
 pub fn is_precompile(address: Address) -> bool {
     let value = U256::from_be_slice(address.as_slice());
@@ -649,6 +653,9 @@ impl Machine {
             if self.entry_kind()? {
                 return self.evm_entry(witness);
             }
+            if self.priced_precompile_call()? {
+                return self.precompile_call(witness);
+            }
             let pending = self.pending.take().expect("checked above");
             let (result, state) = self.run_whole(&pending)?;
             self.finish(&pending, result, state)?;
@@ -692,6 +699,58 @@ impl Machine {
         };
         let code = self.code(recipient.code_hash)?;
         Ok(!code.is_empty() && !is_delegation(&code))
+    }
+
+    /// Whether the pending transaction calls ECRECOVER, SHA256, RIPEMD160 or IDENTITY, which is
+    /// one step (docs/evm-steps.md section 1.1): not EIP-7702, and no empty account at the
+    /// precompile's address (EIP-161 would delete it).
+    fn priced_precompile_call(&self) -> Result<bool, StepError> {
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        let tx = pending.tx.inner();
+        let TxKind::Call(to) = tx.kind() else {
+            return Ok(false);
+        };
+        let id = U256::from_be_slice(to.as_slice());
+        let priced = !id.is_zero() && id <= U256::from(LAST_PRICED_PRECOMPILE);
+        Ok(priced && !tx.is_eip7702() && !self.world.account(to).is_some_and(|a| a.is_empty()))
+    }
+
+    /// A call to a priced precompile: the value moves (proofs as for an entry), and revm's
+    /// result of the whole transaction ends it.
+    fn precompile_call(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let pending = self.pending.take().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        let to = tx.to().expect("a call");
+        let caller = pending.tx.signer();
+        let value = tx.value();
+        let (caller_proof, recipient_proof) = if value.is_zero() {
+            (Vec::new(), self.world.proof(to))
+        } else {
+            let caller_before = self.world.account(caller);
+            let recipient_before = self.world.account(to);
+            let mut paying = caller_before.expect("the caller prepaid its gas");
+            paying.balance -= value;
+            let caller_proof = self.world.set(caller, Some(paying));
+            let recipient_proof = self.world.credit(to, value);
+            // The world stays at the transaction start: the end applies revm's whole result.
+            self.world.set(to, recipient_before);
+            self.world.set(caller, caller_before);
+            (caller_proof, recipient_proof)
+        };
+        let raw = pending.raw.clone();
+        let (result, state) = self.run_whole(&pending)?;
+        self.finish(&pending, result, state)?;
+        Ok(if witness {
+            encode_in_tx(
+                0,
+                encode_entry(raw, caller_proof, recipient_proof, Bytes::new()),
+            )
+        } else {
+            Bytes::new()
+        })
     }
 
     fn code(&self, hash: B256) -> Result<Bytes, StepError> {

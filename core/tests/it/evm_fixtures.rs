@@ -691,6 +691,51 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         assert!(entered, "{name} was entered");
     }
 
+    // Transactions calling a priced precompile (docs/evm-steps.md section 1.1): one step each,
+    // at the edge of their price, with and without value, to absent and existing accounts.
+    // Call data of nonzero bytes: 16 gas a byte of intrinsic gas, a floor of 21,000 + 40 a byte.
+    let floor = |len: u64| 21_000 + 40 * len;
+    let cases: [(u8, u64, u64, u128, bool); 8] = [
+        (1, 128, 100_000, 0, true),
+        (1, 64, floor(64), 0, false),
+        (2, 100, 50_000, 777, true),
+        (2, 100, 50_000, 1, true),
+        (3, 33, floor(33), 5, false),
+        (3, 0, 21_600, 0, true),
+        (4, 0, 21_015, 3, true),
+        (4, 0, 21_014, 0, false),
+    ];
+    for (n, (id, len, gas, value, succeeds)) in cases.into_iter().enumerate() {
+        let data: Bytes = (0..len).map(|i| (i as u8) | 1).collect();
+        let to = Address::with_last_byte(id);
+        let raw =
+            super::step_fixtures::sign(&dev(8), eip1559(n as u64, call(to), value, gas, data));
+        let pre = reference.state.clone();
+        let (items, roots) = reference.run(vec![vec![raw]]);
+        let trace = checked_trace(pre, items, &roots);
+        let steps: Vec<_> = trace
+            .steps()
+            .map(|s| s.expect("step"))
+            .filter(|s| s.kind == StepKind::Evm)
+            .collect();
+        assert_eq!(steps.len(), 1, "precompile {id}: one step");
+        let step = &steps[0];
+        assert!(!step.proof.is_empty(), "precompile {id}: provable");
+        assert_eq!(step.post.phase(), Some(Phase::TxExecuted));
+        assert_eq!(step.post.success, succeeds, "precompile {id} case {n}");
+        if succeeds {
+            assert_eq!(
+                step.post.stateRoot != step.pre.stateRoot,
+                value > 0,
+                "the value moved"
+            );
+        } else {
+            assert_eq!(step.post.gasLeft, 0, "out of gas uses all gas");
+            assert_eq!(step.post.stateRoot, step.pre.stateRoot, "the value stays");
+        }
+        fixtures.push(256, &step.pre, &step.proof, &step.post);
+    }
+
     // Every stage-1 and stage-2 opcode that Prague defines ran at least once.
     let missing: Vec<String> = (0..=255u8)
         .filter(|op| instruction_inputs(*op).is_some() && !seen.contains_key(op))

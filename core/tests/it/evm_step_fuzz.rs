@@ -373,15 +373,18 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
             } else {
                 0
             };
+            // One transaction in 16 calls a priced precompile instead (one step), with gas
+            // around its price: 21,000 plus the call data's floor plus a little.
+            let (to, gas) = if rng.below(16) == 0 {
+                let id = 1 + rng.below(4) as u8;
+                let floor = 21_000 + 40 * data.len() as u64;
+                (Address::with_last_byte(id), floor + rng.below(3_500))
+            } else {
+                (program_address(i), gas)
+            };
             let raw = sign(
                 &dev(i % 8),
-                eip1559(
-                    (i / 8) as u64,
-                    call(program_address(i)),
-                    value.into(),
-                    gas,
-                    data,
-                ),
+                eip1559((i / 8) as u64, call(to), value.into(), gas, data),
             );
             let pre = reference.state.clone();
             let (items, roots) = reference.run(vec![vec![raw]]);

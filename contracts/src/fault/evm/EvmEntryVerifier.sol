@@ -18,6 +18,8 @@ import {TxDecoder} from "../TxDecoder.sol";
 contract EvmEntryVerifier is IEvmStepVerifier {
     bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
+    /// @dev The precompiles a transaction may call in one step: 0x01..0x04.
+    uint256 internal constant LAST_PRICED = 0x04;
 
     /// @notice The L2 chain id (the transaction decodes against it).
     uint64 public immutable CHAIN_ID;
@@ -54,6 +56,10 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (marker != pre.evm) revert EvmStateMismatch(pre.evm, marker);
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
         if (!ok) revert InvalidPreState();
+        // A call to ECRECOVER, SHA256, RIPEMD160 or IDENTITY is one step (section 1.1).
+        if (!t.isCreate && t.txType != TxDecoder.EIP7702 && uint160(t.to) != 0 && uint160(t.to) <= LAST_PRICED) {
+            return _precompileCall(pre, t, w);
+        }
         // Only calls to contracts enter the EVM at depth 0 in stage 1.
         if (t.isCreate || t.txType == TxDecoder.EIP7702 || (uint160(t.to) != 0 && uint160(t.to) <= LAST_PRECOMPILE)) {
             revert UnsupportedStep(MachineState.IN_TX);
@@ -62,6 +68,58 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         (bytes32 root, bytes32 codeHash) = _moveValue(pre, t, w);
         pre.evm = EvmTypes.hash(_frame(pre, t, w.rawTx, codeHash));
         pre.stateRoot = root;
+        return MachineState.hash(pre);
+    }
+
+    /// @dev A transaction calling ECRECOVER (3,000 gas), SHA256 (60 + 12 a word of input),
+    ///      RIPEMD160 (600 + 120 a word) or IDENTITY (15 + 3 a word) ends in this step
+    ///      (docs/evm-steps.md section 1.1): these fail only when the gas left is below their
+    ///      price, and their output changes no state. The value moves as for an entry; an empty
+    ///      account at the precompile's address (which EIP-161 would delete) is not provable
+    ///      here. Success keeps the value's move and charges the price; out of gas keeps the
+    ///      state before the value and uses all the gas.
+    function _precompileCall(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w)
+        private
+        pure
+        returns (bytes32)
+    {
+        if (w.code.length != 0) revert EvmCodeMismatch(EMPTY_CODE_HASH, keccak256(w.code));
+        bytes32 root = pre.stateRoot;
+        if (t.value > 0) {
+            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
+            Account memory caller = _read(root, callerKey, w.callerProof);
+            if (caller.balance < t.value) revert InvalidPreState();
+            caller.balance -= t.value;
+            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
+        } else if (w.callerProof.length != 0) {
+            revert UnexpectedProof();
+        }
+        bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
+        Account memory recipient = _read(root, recipientKey, w.recipientProof);
+        if (recipient.exists && recipient.nonce == 0 && recipient.balance == 0 && recipient.codeHash == EMPTY_CODE_HASH)
+        {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        if (t.value > 0) {
+            if (recipient.balance > type(uint256).max - t.value) revert InvalidPreState();
+            recipient.balance += t.value;
+            recipient.exists = true;
+            root = MerkleTrie.update(root, recipientKey, _encode(recipient), w.recipientProof);
+        }
+        uint256 words = (t.dataLength + 31) / 32;
+        uint256 id = uint160(t.to);
+        uint256 price = id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words;
+        pre.phase = MachineState.TX_EXECUTED;
+        pre.refund = 0;
+        pre.evm = bytes32(0);
+        pre.success = price <= pre.gasLeft;
+        if (pre.success) {
+            pre.stateRoot = root;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            pre.gasLeft -= uint64(price);
+        } else {
+            pre.gasLeft = 0;
+        }
         return MachineState.hash(pre);
     }
 
