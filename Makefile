@@ -75,5 +75,5 @@ fuzz-steps: bootstrap ## EVM instruction steps of random programs checked on the
 	@set +e; log=$${TMPDIR:-/tmp}/fuzz-steps.log; \
 	FUZZ_STEPS_PROGRAMS=$(FUZZ_STEPS_PROGRAMS) FUZZ_STEPS_SEED=$(FUZZ_STEPS_SEED) \
 		cargo test -p rollup-core --test it evm_step_fuzz -- --nocapture >$$log 2>&1; status=$$?; \
-	grep -E '^(programs|mismatch)' $$log; grep -E '^\{"steps_checked"' $$log | tail -1; \
+	grep -E '^(programs|tampered|mismatch)' $$log; grep -E '^\{"steps_checked"' $$log | tail -1; \
 	[ $$status -eq 0 ] || echo "fuzz-steps failed; full output in $$log" >&2; exit $$status
