@@ -492,22 +492,34 @@ async fn a_wrong_root_is_disputed_down_to_a_transaction_step_and_replaced() {
     // The lying proposer defends its root with a trace that is right up to the first
     // transaction start and wrong from its post-state on.
     let tx_start = first_step(&trace, StepKind::TxStart);
-    let liar = Liar {
-        honest: trace.clone(),
-        last_true: tx_start,
-    };
+    challenger_wins_on(&world, index, trace, tx_start, true_root).await;
+}
 
-    let service = Service::start(&world).await;
-    let defender = client(&world, proposer()).await;
+/// The lying proposer defends commitment `index` with `trace` right through step `at` and
+/// wrong after it, against the challenger service: the challenger wins on step `at` and the
+/// true root replaces the wrong one.
+async fn challenger_wins_on(
+    world: &World,
+    index: u64,
+    trace: Arc<Trace>,
+    at: u64,
+    true_root: B256,
+) {
+    let liar = Liar {
+        honest: trace,
+        last_true: at,
+    };
+    let service = Service::start(world).await;
+    let defender = client(world, proposer()).await;
     wait_for_game(&defender, 0).await;
     let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
 
     assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
     assert_eq!(
-        game.lo, tx_start,
-        "the game ended on the transaction start step"
+        (game.lo, game.hi),
+        (at, at + 1),
+        "the game ended on step {at}"
     );
-    assert_eq!(game.hi, tx_start + 1);
     let commitment = defender.commitment(index).await.expect("commitment");
     assert_eq!(
         commitment.postStateRoot, true_root,
@@ -532,31 +544,7 @@ async fn a_wrong_root_is_disputed_down_to_a_keccak256_instruction_and_replaced()
     // The lying proposer is right up to the KECCAK256 of the call and wrong after it: the game
     // ends on that instruction, which EvmCopyVerifier proves on L1 from a range of memory words.
     let keccak = first_instruction(&trace, 0x20);
-    let liar = Liar {
-        honest: trace.clone(),
-        last_true: keccak,
-    };
-    let service = Service::start(&world).await;
-    let defender = client(&world, proposer()).await;
-    wait_for_game(&defender, 0).await;
-    let game = play_until_over(&defender, 0, Role::Defender, &liar, true).await;
-
-    assert_eq!(game.status, DisputeGames::GameStatus::ChallengerWon);
-    assert_eq!(
-        (game.lo, game.hi),
-        (keccak, keccak + 1),
-        "ended on KECCAK256"
-    );
-    let commitment = defender.commitment(index).await.expect("commitment");
-    assert_eq!(
-        commitment.postStateRoot, true_root,
-        "the wrong root was replaced"
-    );
-    assert_eq!(commitment.proposer, challenger_key().address());
-    let rows = service.stop().await;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].role, Role::Challenger);
-    assert_eq!(rows[0].status, GameStatus::Won);
+    challenger_wins_on(&world, index, trace, keccak, true_root).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

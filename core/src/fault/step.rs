@@ -683,15 +683,10 @@ impl Machine {
     /// Whether the pending transaction is of an entered kind: a call to an address that is not a
     /// precompile, not EIP-7702, to code that is not a delegation.
     fn entry_kind(&self) -> Result<bool, StepError> {
-        let pending = self
-            .pending
-            .as_ref()
-            .ok_or(StepError::Inconsistent(Phase::InTx))?;
-        let tx = pending.tx.inner();
-        let TxKind::Call(to) = tx.kind() else {
+        let Some(to) = self.pending_call()? else {
             return Ok(false);
         };
-        if tx.is_eip7702() || is_precompile(to) {
+        if is_precompile(to) {
             return Ok(false);
         }
         let Some(recipient) = self.world.account(to) else {
@@ -701,21 +696,29 @@ impl Machine {
         Ok(!code.is_empty() && !is_delegation(&code))
     }
 
-    /// Whether the pending transaction calls ECRECOVER, SHA256, RIPEMD160 or IDENTITY, which is
-    /// one step (docs/evm-steps.md section 1.1): not EIP-7702, and no empty account at the
-    /// precompile's address (EIP-161 would delete it).
-    fn priced_precompile_call(&self) -> Result<bool, StepError> {
+    /// The pending transaction's recipient when it is a call and not EIP-7702.
+    fn pending_call(&self) -> Result<Option<Address>, StepError> {
         let pending = self
             .pending
             .as_ref()
             .ok_or(StepError::Inconsistent(Phase::InTx))?;
         let tx = pending.tx.inner();
-        let TxKind::Call(to) = tx.kind() else {
+        Ok(match tx.kind() {
+            TxKind::Call(to) if !tx.is_eip7702() => Some(to),
+            _ => None,
+        })
+    }
+
+    /// Whether the pending transaction calls ECRECOVER, SHA256, RIPEMD160 or IDENTITY, which is
+    /// one step (docs/evm-steps.md section 1.1): not EIP-7702, and no empty account at the
+    /// precompile's address (EIP-161 would delete it).
+    fn priced_precompile_call(&self) -> Result<bool, StepError> {
+        let Some(to) = self.pending_call()? else {
             return Ok(false);
         };
         let id = U256::from_be_slice(to.as_slice());
         let priced = !id.is_zero() && id <= U256::from(LAST_PRICED_PRECOMPILE);
-        Ok(priced && !tx.is_eip7702() && !self.world.account(to).is_some_and(|a| a.is_empty()))
+        Ok(priced && !self.world.account(to).is_some_and(|a| a.is_empty()))
     }
 
     /// A call to a priced precompile: the value moves (proofs as for an entry), and revm's

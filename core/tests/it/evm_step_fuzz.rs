@@ -22,7 +22,7 @@ use revm::{
     database::{CacheDB, EmptyDB},
 };
 use rollup_core::{
-    chain::{ChainConfig, GenesisAccount},
+    chain::{ChainConfig, Genesis, GenesisAccount},
     fault::{Machine, MachineState, Phase, StepKind, World, evm::MAX_RANGE_WORDS},
 };
 use std::{
@@ -322,6 +322,21 @@ fn program(rng: &mut Rng) -> Bytes {
     p.code.into()
 }
 
+/// The fixtures' genesis with `codes` deployed at [`program_address`]es.
+fn genesis_with(codes: &[Bytes]) -> Genesis {
+    let mut genesis = genesis();
+    for (i, code) in codes.iter().enumerate() {
+        genesis.alloc.insert(
+            program_address(i),
+            GenesisAccount {
+                code: Some(code.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    genesis
+}
+
 fn program_address(i: usize) -> Address {
     Address::left_padding_from(&(0xf022_0000 + i as u64).to_be_bytes())
 }
@@ -349,18 +364,8 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
     let per_genesis = 16;
     for chunk in 0..count.div_ceil(per_genesis) {
         let n = per_genesis.min(count - chunk * per_genesis);
-        let mut genesis = genesis();
         let programs: Vec<Bytes> = (0..n).map(|_| program(&mut rng)).collect();
-        for (i, code) in programs.iter().enumerate() {
-            genesis.alloc.insert(
-                program_address(i),
-                GenesisAccount {
-                    code: Some(code.clone()),
-                    ..Default::default()
-                },
-            );
-        }
-        let mut reference = Reference::new(&genesis);
+        let mut reference = Reference::new(&genesis_with(&programs));
         for (i, code) in programs.iter().enumerate() {
             let data: Bytes = (0..rng.below(120)).map(|_| rng.next() as u8).collect();
             let gas = if rng.below(5) == 0 {
@@ -549,17 +554,7 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     let steps = view(&mut verifier, one_step, EVMCall {}.abi_encode());
     let copies = view(&mut verifier, steps, COPYCall {}.abi_encode());
     let codes = [verifier.code_at(steps), verifier.code_at(copies)];
-    let mut genesis = genesis();
-    for (i, code) in codes.iter().enumerate() {
-        genesis.alloc.insert(
-            program_address(i),
-            GenesisAccount {
-                code: Some(code.clone()),
-                ..Default::default()
-            },
-        );
-    }
-    let mut reference = Reference::new(&genesis);
+    let mut reference = Reference::new(&genesis_with(&codes));
     let mut rng = Rng(0x5e1f);
     let (mut sampled, mut longest) = (0, 0);
     for (n, (kind, pre, proof, _)) in tally.samples.iter().enumerate() {

@@ -84,28 +84,14 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         returns (bytes32)
     {
         if (w.code.length != 0) revert EvmCodeMismatch(EMPTY_CODE_HASH, keccak256(w.code));
-        bytes32 root = pre.stateRoot;
-        if (t.value > 0) {
-            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
-            Account memory caller = _read(root, callerKey, w.callerProof);
-            if (caller.balance < t.value) revert InvalidPreState();
-            caller.balance -= t.value;
-            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
-        } else if (w.callerProof.length != 0) {
-            revert UnexpectedProof();
-        }
+        bytes32 root = _debitCaller(pre, t, w);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Account memory recipient = _read(root, recipientKey, w.recipientProof);
         if (recipient.exists && recipient.nonce == 0 && recipient.balance == 0 && recipient.codeHash == EMPTY_CODE_HASH)
         {
             revert UnsupportedStep(MachineState.IN_TX);
         }
-        if (t.value > 0) {
-            if (recipient.balance > type(uint256).max - t.value) revert InvalidPreState();
-            recipient.balance += t.value;
-            recipient.exists = true;
-            root = MerkleTrie.update(root, recipientKey, _encode(recipient), w.recipientProof);
-        }
+        root = _creditRecipient(root, recipientKey, recipient, t.value, w.recipientProof);
         uint256 words = (t.dataLength + 31) / 32;
         uint256 id = uint160(t.to);
         uint256 price = id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words;
@@ -131,16 +117,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         pure
         returns (bytes32 root, bytes32 codeHash)
     {
-        root = pre.stateRoot;
-        if (t.value > 0) {
-            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
-            Account memory caller = _read(root, callerKey, w.callerProof);
-            if (caller.balance < t.value) revert InvalidPreState();
-            caller.balance -= t.value;
-            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
-        } else if (w.callerProof.length != 0) {
-            revert UnexpectedProof();
-        }
+        root = _debitCaller(pre, t, w);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Account memory recipient = _read(root, recipientKey, w.recipientProof);
         if (recipient.codeHash == EMPTY_CODE_HASH) revert InvalidPreState();
@@ -151,11 +128,39 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (code.length == 23 && code[0] == 0xef && code[1] == 0x01 && code[2] == 0x00) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
+        root = _creditRecipient(root, recipientKey, recipient, t.value, w.recipientProof);
+    }
+
+    /// @dev The root after the caller pays the value (unchanged, and no caller proof, when the
+    ///      value is zero).
+    function _debitCaller(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w)
+        private
+        pure
+        returns (bytes32 root)
+    {
+        root = pre.stateRoot;
         if (t.value > 0) {
-            if (recipient.balance > type(uint256).max - t.value) revert InvalidPreState();
-            recipient.balance += t.value;
-            root = MerkleTrie.update(root, recipientKey, _encode(recipient), w.recipientProof);
+            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
+            Account memory caller = _read(root, callerKey, w.callerProof);
+            if (caller.balance < t.value) revert InvalidPreState();
+            caller.balance -= t.value;
+            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
+        } else if (w.callerProof.length != 0) {
+            revert UnexpectedProof();
         }
+    }
+
+    /// @dev The root after `recipient` (read under `key` from `root`) receives `value`; an absent
+    ///      recipient is created.
+    function _creditRecipient(bytes32 root, bytes32 key, Account memory recipient, uint256 value, bytes[] memory proof)
+        private
+        pure
+        returns (bytes32)
+    {
+        if (value == 0) return root;
+        if (recipient.balance > type(uint256).max - value) revert InvalidPreState();
+        recipient.balance += value;
+        return MerkleTrie.update(root, key, _encode(recipient), proof);
     }
 
     /// @dev The depth-0 frame at its first instruction (docs/evm-steps.md section 1.1).
