@@ -320,8 +320,11 @@ pub fn block_input(item: &BlockItem) -> BlockInput {
 }
 
 /// The precompiles a transaction may call in one step (docs/evm-steps.md section 1.1):
-/// ECRECOVER, SHA256, RIPEMD160, IDENTITY.
-pub const LAST_PRICED_PRECOMPILE: u64 = 0x04;
+/// ECRECOVER, SHA256, RIPEMD160, IDENTITY and BLAKE2F.
+pub fn is_priced_precompile(address: Address) -> bool {
+    let id = U256::from_be_slice(address.as_slice());
+    (!id.is_zero() && id <= U256::from(4)) || id == U256::from(9)
+}
 
 /// True for the precompiles of Prague.
 pub fn is_precompile(address: Address) -> bool {
@@ -709,16 +712,14 @@ impl Machine {
         })
     }
 
-    /// Whether the pending transaction calls ECRECOVER, SHA256, RIPEMD160 or IDENTITY, which is
+    /// Whether the pending transaction calls a priced precompile ([`is_priced_precompile`]), which is
     /// one step (docs/evm-steps.md section 1.1): not EIP-7702, and no empty account at the
     /// precompile's address (EIP-161 would delete it).
     fn priced_precompile_call(&self) -> Result<bool, StepError> {
         let Some(to) = self.pending_call()? else {
             return Ok(false);
         };
-        let id = U256::from_be_slice(to.as_slice());
-        let priced = !id.is_zero() && id <= U256::from(LAST_PRICED_PRECOMPILE);
-        Ok(priced && !self.world.account(to).is_some_and(|a| a.is_empty()))
+        Ok(is_priced_precompile(to) && !self.world.account(to).is_some_and(|a| a.is_empty()))
     }
 
     /// A call to a priced precompile: the value moves (proofs as for an entry), and revm's

@@ -692,21 +692,50 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     }
 
     // Transactions calling a priced precompile (docs/evm-steps.md section 1.1): one step each,
-    // at the edge of their price, with and without value, to absent and existing accounts.
-    // Call data of nonzero bytes: 16 gas a byte of intrinsic gas, a floor of 21,000 + 40 a byte.
-    let floor = |len: u64| 21_000 + 40 * len;
-    let cases: [(u8, u64, u64, u128, bool); 8] = [
-        (1, 128, 100_000, 0, true),
-        (1, 64, floor(64), 0, false),
-        (2, 100, 50_000, 777, true),
-        (2, 100, 50_000, 1, true),
-        (3, 33, floor(33), 5, false),
-        (3, 0, 21_600, 0, true),
-        (4, 0, 21_015, 3, true),
-        (4, 0, 21_014, 0, false),
+    // at the edge of their price, with and without value, to absent and existing accounts, and
+    // BLAKE2F inputs of the wrong length or final-block flag.
+    let nonzero = |len: u64| -> Bytes { (0..len).map(|i| (i as u8) | 1).collect() };
+    // Intrinsic gas and the EIP-7623 floor of a call with `data`.
+    let intrinsic = |data: &Bytes| {
+        21_000
+            + data
+                .iter()
+                .map(|b| if *b == 0 { 4 } else { 16 })
+                .sum::<u64>()
+    };
+    let floor = |data: &Bytes| {
+        21_000
+            + data
+                .iter()
+                .map(|b| if *b == 0 { 10 } else { 40 })
+                .sum::<u64>()
+    };
+    let blake = |rounds: u32, len: usize, flag: u8| -> Bytes {
+        let mut input = vec![0x11u8; len];
+        input[..4].copy_from_slice(&rounds.to_be_bytes());
+        if len > 212 {
+            input[212] = flag;
+        }
+        input.into()
+    };
+    let b6000 = blake(6000, 213, 1);
+    let cases: Vec<(u8, Bytes, u64, u128, bool)> = vec![
+        (1, nonzero(128), 100_000, 0, true),
+        (1, nonzero(64), floor(&nonzero(64)), 0, false),
+        (2, nonzero(100), 50_000, 777, true),
+        (2, nonzero(100), 50_000, 1, true),
+        (3, nonzero(33), floor(&nonzero(33)), 5, false),
+        (3, Bytes::new(), 21_600, 0, true),
+        (4, Bytes::new(), 21_015, 3, true),
+        (4, Bytes::new(), 21_014, 0, false),
+        (9, b6000.clone(), intrinsic(&b6000) + 6000, 9, true),
+        (9, b6000.clone(), intrinsic(&b6000) + 5999, 0, false),
+        (9, blake(12, 213, 0), 100_000, 0, true),
+        (9, blake(12, 213, 2), 100_000, 0, false),
+        (9, blake(12, 212, 1), 100_000, 0, false),
     ];
-    for (n, (id, len, gas, value, succeeds)) in cases.into_iter().enumerate() {
-        let data: Bytes = (0..len).map(|i| (i as u8) | 1).collect();
+    for (n, (id, data, gas, value, succeeds)) in cases.into_iter().enumerate() {
+        assert!(gas >= floor(&data), "case {n}: at least the floor");
         let to = Address::with_last_byte(id);
         let raw =
             super::step_fixtures::sign(&dev(8), eip1559(n as u64, call(to), value, gas, data));

@@ -18,8 +18,9 @@ import {TxDecoder} from "../TxDecoder.sol";
 contract EvmEntryVerifier is IEvmStepVerifier {
     bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
-    /// @dev The precompiles a transaction may call in one step: 0x01..0x04.
+    /// @dev The precompiles a transaction may call in one step: 0x01..0x04 and BLAKE2F.
     uint256 internal constant LAST_PRICED = 0x04;
+    uint256 internal constant BLAKE2F = 0x09;
 
     /// @notice The L2 chain id (the transaction decodes against it).
     uint64 public immutable CHAIN_ID;
@@ -56,8 +57,9 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (marker != pre.evm) revert EvmStateMismatch(pre.evm, marker);
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
         if (!ok) revert InvalidPreState();
-        // A call to ECRECOVER, SHA256, RIPEMD160 or IDENTITY is one step (section 1.1).
-        if (!t.isCreate && t.txType != TxDecoder.EIP7702 && uint160(t.to) != 0 && uint160(t.to) <= LAST_PRICED) {
+        // A call to ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F is one step (section 1.1).
+        uint256 id = uint160(t.to);
+        if (!t.isCreate && t.txType != TxDecoder.EIP7702 && ((id != 0 && id <= LAST_PRICED) || id == BLAKE2F)) {
             return _precompileCall(pre, t, w);
         }
         // Only calls to contracts enter the EVM at depth 0 in stage 1.
@@ -72,9 +74,10 @@ contract EvmEntryVerifier is IEvmStepVerifier {
     }
 
     /// @dev A transaction calling ECRECOVER (3,000 gas), SHA256 (60 + 12 a word of input),
-    ///      RIPEMD160 (600 + 120 a word) or IDENTITY (15 + 3 a word) ends in this step
-    ///      (docs/evm-steps.md section 1.1): these fail only when the gas left is below their
-    ///      price, and their output changes no state. The value moves as for an entry; an empty
+    ///      RIPEMD160 (600 + 120 a word), IDENTITY (15 + 3 a word) or BLAKE2F (one a round)
+    ///      ends in this step (docs/evm-steps.md section 1.1): these fail only when the gas left
+    ///      is below their price or (BLAKE2F) the input is not 213 bytes ending in a final-block
+    ///      flag of 0 or 1, and their output changes no state. The value moves as for an entry; an empty
     ///      account at the precompile's address (which EIP-161 would delete) is not provable
     ///      here. Success keeps the value's move and charges the price; out of gas keeps the
     ///      state before the value and uses all the gas.
@@ -95,10 +98,16 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         uint256 words = (t.dataLength + 31) / 32;
         uint256 id = uint160(t.to);
         uint256 price = id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words;
+        bool valid = true;
+        if (id == BLAKE2F) {
+            bytes memory input = TxDecoder.callData(w.rawTx);
+            valid = input.length == 213 && uint8(input[212]) <= 1;
+            price = valid ? uint32(bytes4(input)) : 0;
+        }
         pre.phase = MachineState.TX_EXECUTED;
         pre.refund = 0;
         pre.evm = bytes32(0);
-        pre.success = price <= pre.gasLeft;
+        pre.success = valid && price <= pre.gasLeft;
         if (pre.success) {
             pre.stateRoot = root;
             // forge-lint: disable-next-line(unsafe-typecast)
