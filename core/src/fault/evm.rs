@@ -188,9 +188,7 @@ impl WordTree {
             siblings,
         }
     }
-}
 
-impl WordTree {
     /// The range proof of words `first..=last` against the current root: at each level from the
     /// words up, the left neighbour of the range when its first node is a right child, then the
     /// right neighbour when its last node is a left child.
@@ -712,18 +710,11 @@ impl<CTX> Inspector<CTX> for Recorder {
             return;
         };
         // Words this instruction may write, refreshed before the next one.
+        // (The copies' destination is known once they have run: `step_end`.)
         let top_item = data.last().copied();
-        let item = |i: usize| data.len().checked_sub(i + 1).map(|at| data[at]);
         self.dirty = match op {
             0x52 => top_item.and_then(|o| word_span(o, 32)),
             0x53 => top_item.and_then(|o| word_span(o, 1)),
-            // The copies write `len` bytes at the top item.
-            0x37 | 0x39 | 0x3e | 0x5e => match (top_item, item(2)) {
-                (Some(o), Some(len)) if len > U256::ZERO => {
-                    usize::try_from(len).ok().and_then(|len| word_span(o, len))
-                }
-                _ => None,
-            },
             _ => None,
         };
         self.stage2 = (stage2_inputs(op).is_some() && data.len() >= inputs).then(|| {
@@ -779,6 +770,12 @@ impl<CTX> Inspector<CTX> for Recorder {
                 self.unproven = true;
                 self.pending = None;
                 return;
+            }
+            // A copy writes its last range, refreshed from revm before the next instruction.
+            if op != 0x20
+                && let Some(&(_, first, last)) = ranges.last()
+            {
+                self.dirty = Some((first, last));
             }
             if let Some(pending) = self.pending.as_mut() {
                 let return_tree = WordTree::from_bytes(return_data);

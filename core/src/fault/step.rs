@@ -729,21 +729,7 @@ impl Machine {
         let tx = pending.tx.inner();
         let to = tx.to().expect("a call");
         let caller = pending.tx.signer();
-        let value = tx.value();
-        let (caller_proof, recipient_proof) = if value.is_zero() {
-            (Vec::new(), self.world.proof(to))
-        } else {
-            let caller_before = self.world.account(caller);
-            let recipient_before = self.world.account(to);
-            let mut paying = caller_before.expect("the caller prepaid its gas");
-            paying.balance -= value;
-            let caller_proof = self.world.set(caller, Some(paying));
-            let recipient_proof = self.world.credit(to, value);
-            // The world stays at the transaction start: the end applies revm's whole result.
-            self.world.set(to, recipient_before);
-            self.world.set(caller, caller_before);
-            (caller_proof, recipient_proof)
-        };
+        let (caller_proof, recipient_proof, _) = self.value_move(caller, to, tx.value());
         let raw = pending.raw.clone();
         let (result, state) = self.run_whole(&pending)?;
         self.finish(&pending, result, state)?;
@@ -755,6 +741,31 @@ impl Machine {
         } else {
             Bytes::new()
         })
+    }
+
+    /// The value's move at a call's entry, as the entry verifier checks it: the caller's proof
+    /// (none for a zero value), the recipient's (read only for a zero value; an absent recipient
+    /// is created) and the state root after the move. The world stays at the transaction
+    /// start: the end applies revm's whole result.
+    fn value_move(
+        &mut self,
+        caller: Address,
+        to: Address,
+        value: U256,
+    ) -> (Vec<Bytes>, Vec<Bytes>, B256) {
+        if value.is_zero() {
+            return (Vec::new(), self.world.proof(to), self.state.stateRoot);
+        }
+        let caller_before = self.world.account(caller);
+        let recipient_before = self.world.account(to);
+        let mut paying = caller_before.expect("the caller prepaid its gas");
+        paying.balance -= value;
+        let caller_proof = self.world.set(caller, Some(paying));
+        let recipient_proof = self.world.credit(to, value);
+        let root = self.world.root();
+        self.world.set(to, recipient_before);
+        self.world.set(caller, caller_before);
+        (caller_proof, recipient_proof, root)
     }
 
     fn code(&self, hash: B256) -> Result<Bytes, StepError> {
@@ -780,24 +791,9 @@ impl Machine {
         let raw = pending.raw.clone();
         let calldata = tx.input().clone();
         let pre_root = self.state.stateRoot;
-        let caller_before = self.world.account(caller);
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
-        let (caller_proof, recipient_proof, root) = if value.is_zero() {
-            (Vec::new(), self.world.proof(to), pre_root)
-        } else {
-            let mut paying = caller_before.expect("the caller prepaid its gas");
-            paying.balance -= value;
-            let caller_proof = self.world.set(caller, Some(paying));
-            let mut receiving = self.world.account(to).expect("it has code");
-            receiving.balance += value;
-            let recipient_proof = self.world.set(to, Some(receiving));
-            let root = self.world.root();
-            // The world stays at the transaction start: the end applies revm's whole result.
-            self.world.set(to, Some(recipient_before));
-            self.world.set(caller, caller_before);
-            (caller_proof, recipient_proof, root)
-        };
+        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
         let entry = Arc::new(EvmEntry {
             base: frame_base(
                 hash,

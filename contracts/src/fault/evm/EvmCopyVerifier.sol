@@ -144,20 +144,26 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         }
     }
 
-    /// @dev The next range, which must open the words holding `len > 0` bytes at `offset` of `root`.
+    /// @dev The words holding `len > 0` bytes at `offset` of `root`, opened by the next range.
     function _read(Run memory r, bytes32 root, uint256 offset, uint256 len) private pure returns (bytes32[] memory) {
-        EvmTypes.WordRange memory w = _next(r, offset, len);
+        return _open(r, root, offset, len).words;
+    }
+
+    /// @dev The next range, which must open the words holding `len > 0` bytes at `offset` of `root`.
+    function _open(Run memory r, bytes32 root, uint256 offset, uint256 len)
+        private
+        pure
+        returns (EvmTypes.WordRange memory w)
+    {
+        w = _next(r, offset, len);
         (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
         if (!ok || opened != root) revert WordProofMismatch(r.used - 1);
-        return w.words;
     }
 
     /// @dev Writes `data` into memory at `offset`: the next range opens the words it covers against
     ///      the memory root before the instruction; returns the root after.
-    function _write(Run memory r, uint256 offset, bytes memory data) private pure returns (bytes32) {
-        EvmTypes.WordRange memory w = _next(r, offset, data.length);
-        (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
-        if (!ok || opened != r.e.memRoot) revert WordProofMismatch(r.used - 1);
+    function _write(Run memory r, uint256 offset, bytes memory data) private pure returns (bytes32 root) {
+        EvmTypes.WordRange memory w = _open(r, r.e.memRoot, offset, data.length);
         uint256 n = w.words.length;
         bytes32[] memory written = new bytes32[](n);
         assembly ("memory-safe") {
@@ -165,9 +171,8 @@ contract EvmCopyVerifier is IEvmStepVerifier {
             mcopy(dst, add(mload(add(w, 32)), 32), mul(n, 32))
             mcopy(add(dst, mod(offset, 32)), add(data, 32), mload(data))
         }
-        bytes32 root;
-        (ok, root) = WordTree.rangeRoot(w.first, written, w.siblings);
-        return root;
+        // The same span and siblings as the range just opened: always a root.
+        (, root) = WordTree.rangeRoot(w.first, written, w.siblings);
     }
 
     /// @dev The next range, checked to span exactly the words of `len > 0` bytes at `offset`.

@@ -14,7 +14,8 @@ import {MachineState} from "../MachineState.sol";
 ///         step (kind 0, forwarded to `ENTRY`, an `EvmEntryVerifier`) and one instruction of the
 ///         depth-0 frame (kind 1): the stack, memory, call data, code, block and transaction
 ///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
-///         frame's end into `TX_EXECUTED`. Every other instruction is a rest-of-transaction step
+///         frame's end into `TX_EXECUTED`. Stage 2 (KECCAK256 and the copies, kind 2) is forwarded
+///         to `COPY`, an `EvmCopyVerifier`. Every other instruction is a rest-of-transaction step
 ///         and reverts `UnsupportedStep(2)`. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (CHAINID).
