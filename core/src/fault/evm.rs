@@ -8,7 +8,7 @@
 //! one instruction, what the verifier needs: the stack items it reads, the word proofs, the
 //! code.
 
-use super::machine::BlockItem;
+use super::{machine::BlockItem, step::AccountTrie};
 use crate::{
     chain::ChainConfig,
     executor::{BlockInput, ExecError, rejection_of},
@@ -16,6 +16,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_sol_types::{SolValue, sol};
+use alloy_trie::EMPTY_ROOT_HASH;
 use revm::{
     Context, InspectEvm, Inspector, MainBuilder, MainContext,
     context::{
@@ -73,6 +74,49 @@ sol! {
         bytes32[] words;
         bytes32[] siblings;
     }
+
+    /// What a storage instruction opens (docs/evm-steps.md section 6, kind 3): the substate's
+    /// tries and the Merkle Patricia proofs of the slot.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct StorageWitness {
+        bytes32 warmSlots;
+        bytes32 transientStorage;
+        bytes[] warmProof;
+        bytes[] accountProof;
+        bytes[] storageProof;
+        bytes[] originalAccountProof;
+        bytes[] originalStorageProof;
+        bytes[] transientProof;
+    }
+}
+
+/// The `substate` of a frame whose transaction's access list names storage keys: they start
+/// warm, which the substate's tries cannot hold yet, so its storage instructions are
+/// rest-of-transaction steps (docs/evm-steps.md section 2).
+pub const ACCESS_LIST_SUBSTATE: B256 = B256::with_last_byte(1);
+
+/// The frame's `substate`: 0 when both tries are empty, else `keccak256(abi.encode(warmSlots,
+/// transientStorage))`.
+pub fn substate_hash(warm_slots: B256, transient_storage: B256) -> B256 {
+    if warm_slots == EMPTY_ROOT_HASH && transient_storage == EMPTY_ROOT_HASH {
+        return B256::ZERO;
+    }
+    keccak256((warm_slots, transient_storage).abi_encode())
+}
+
+/// The key of `slot` of `account` in the warm-slot and transient-storage tries:
+/// `keccak256(abi.encodePacked(account, slot))`.
+pub fn slot_key(account: Address, slot: U256) -> B256 {
+    let mut buf = [0u8; 52];
+    buf[..20].copy_from_slice(account.as_slice());
+    buf[20..].copy_from_slice(&slot.to_be_bytes::<32>());
+    keccak256(buf)
+}
+
+/// A storage slot's leaf payload in a storage (or transient-storage) trie: `rlp(value)`; `None`
+/// for 0 (no leaf).
+pub fn slot_leaf(value: U256) -> Option<Bytes> {
+    (!value.is_zero()).then(|| alloy_rlp::encode(value).into())
 }
 
 impl EvmState {
@@ -354,10 +398,22 @@ pub fn stage2_inputs(op: u8) -> Option<usize> {
     }
 }
 
-/// The stack items an instruction with a witness (stage 1 or 2) reads; `None`: a
+/// Stage 3 (docs/evm-steps.md section 4, "Storage"): SLOAD, SSTORE, TLOAD and TSTORE, with
+/// the number of stack items each reads. Their witnesses are storage proofs (kind 3).
+pub fn stage3_inputs(op: u8) -> Option<usize> {
+    match op {
+        0x54 | 0x5c => Some(1),
+        0x55 | 0x5d => Some(2),
+        _ => None,
+    }
+}
+
+/// The stack items an instruction with a witness (stages 1 to 3) reads; `None`: a
 /// rest-of-transaction step.
 pub fn instruction_inputs(op: u8) -> Option<usize> {
-    stage1_inputs(op).or_else(|| stage2_inputs(op))
+    stage1_inputs(op)
+        .or_else(|| stage2_inputs(op))
+        .or_else(|| stage3_inputs(op))
 }
 
 /// The word tree a range of a stage-2 step opens.
@@ -438,6 +494,10 @@ pub struct EvmRun {
     /// Recording stopped at an instruction the verifier does not prove (the last state is
     /// before a rest-of-transaction step).
     pub unproven_last: bool,
+    /// The SSTOREs that ran, in order: `(instruction index, slot, value)`.
+    pub writes: Vec<(usize, U256, U256)>,
+    /// `refunds[i]`: the refund counter before the `i`-th instruction.
+    pub refunds: Vec<u64>,
 }
 
 /// The witness of one instruction step: `abi.encode(EvmState evm, bytes code, uint256[]
@@ -456,6 +516,9 @@ pub struct InstructionWitness {
     pub words: Vec<WordProof>,
     /// The word ranges, in the order the verifier uses them (stage 2).
     pub ranges: Vec<WordRange>,
+    /// The substate's tries and the slot's proofs (stage 3); the step machine adds the
+    /// account and storage proofs ([`StorageWitness`]).
+    pub storage: StorageWitness,
 }
 
 impl InstructionWitness {
@@ -464,10 +527,14 @@ impl InstructionWitness {
         self.code.get(self.evm.pc as usize).copied().unwrap_or(0)
     }
 
-    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2 (docs/evm-steps.md section 6).
+    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2, 3 for stage 3
+    /// (docs/evm-steps.md section 6).
     pub fn kind(&self) -> u8 {
-        if stage2_inputs(self.opcode()).is_some() {
+        let op = self.opcode();
+        if stage2_inputs(op).is_some() {
             2
+        } else if stage3_inputs(op).is_some() {
+            3
         } else {
             1
         }
@@ -478,6 +545,17 @@ impl InstructionWitness {
     /// `abi.encode(EvmState evm, bytes code, uint256[] stackTop, bytes32 stackRest, WordRange[]
     /// ranges)` for stage 2.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 3 {
+            return (
+                self.evm,
+                self.code,
+                self.stack_top,
+                self.stack_rest,
+                self.storage,
+            )
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 2 {
             return (
                 self.evm,
@@ -544,6 +622,8 @@ impl EvmRun {
             result,
             state,
             unproven_last: recorder.unproven,
+            writes: recorder.writes,
+            refunds: recorder.refunds,
         })
     }
 
@@ -616,6 +696,14 @@ struct Recorder {
     /// The stage-2 instruction in progress and its stack items (top first): its ranges are
     /// known once it has run (it may halt first).
     stage2: Option<(u8, Vec<U256>)>,
+    /// The stage-3 instruction in progress: `(op, slot, value)` (value 0 for the loads).
+    stage3: Option<(u8, U256, U256)>,
+    /// The substate's tries (docs/evm-steps.md section 2) and its hash.
+    warm_slots: AccountTrie,
+    transient_storage: AccountTrie,
+    substate: B256,
+    writes: Vec<(usize, U256, U256)>,
+    refunds: Vec<u64>,
     states: Vec<EvmState>,
     opcodes: Vec<u8>,
     capture: Option<usize>,
@@ -637,12 +725,40 @@ impl Recorder {
             stopped: false,
             unproven: false,
             stage2: None,
+            stage3: None,
+            substate: entry.base.substate,
+            warm_slots: AccountTrie::default(),
+            transient_storage: AccountTrie::default(),
+            writes: Vec::new(),
+            refunds: Vec::new(),
             states: Vec::new(),
             opcodes: Vec::new(),
             capture,
             pending: None,
             captured: None,
         }
+    }
+
+    /// The substate's part of a stage-3 witness before the instruction in progress: the tries'
+    /// roots and the proof of its slot's key in the trie it reads (and writes).
+    fn storage_witness(&mut self) -> StorageWitness {
+        let mut witness = StorageWitness {
+            warmSlots: self.warm_slots.root(),
+            transientStorage: self.transient_storage.root(),
+            ..Default::default()
+        };
+        if let Some((op, slot, value)) = self.stage3 {
+            let key = slot_key(self.base.target, slot);
+            match op {
+                0x5c | 0x5d => {
+                    witness.transientProof = self
+                        .transient_storage
+                        .proof(&key, op == 0x5d && value.is_zero())
+                }
+                _ => witness.warmProof = self.warm_slots.proof(&key, false),
+            }
+        }
+        witness
     }
 
     /// Copies `bytes` (revm's memory from word `first` on) into the tree.
@@ -699,12 +815,20 @@ impl<CTX> Inspector<CTX> for Recorder {
             } else {
                 WordTree::from_bytes(return_data).root()
             },
+            substate: self.substate,
             ..self.base.clone()
         };
         let index = self.states.len();
         self.states.push(state.clone());
         self.opcodes.push(op);
-        let Some(inputs) = instruction_inputs(op) else {
+        // The refund counter of the depth-0 frame never goes below zero (docs/evm-steps.md
+        // section 4, "Storage").
+        self.refunds
+            .push(u64::try_from(interp.gas.refunded()).unwrap_or_default());
+        let storage_op = stage3_inputs(op).is_some();
+        let Some(inputs) = instruction_inputs(op)
+            .filter(|_| !(storage_op && self.base.substate == ACCESS_LIST_SUBSTATE))
+        else {
             self.stopped = true;
             self.unproven = true;
             return;
@@ -722,6 +846,15 @@ impl<CTX> Inspector<CTX> for Recorder {
                 op,
                 data[data.len() - inputs..].iter().rev().copied().collect(),
             )
+        });
+        self.stage3 = (storage_op && data.len() >= inputs).then(|| {
+            let slot = data[data.len() - 1];
+            let value = if inputs == 2 {
+                data[data.len() - 2]
+            } else {
+                U256::ZERO
+            };
+            (op, slot, value)
         });
         if self.capture == Some(index) {
             let (stack_top, stack_rest) = if data.len() >= inputs {
@@ -741,6 +874,7 @@ impl<CTX> Inspector<CTX> for Recorder {
                     stack_rest,
                     words: Vec::new(),
                     ranges: Vec::new(),
+                    storage: self.storage_witness(),
                 },
                 op,
                 memory: self.memory.clone(),
@@ -751,6 +885,25 @@ impl<CTX> Inspector<CTX> for Recorder {
 
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         let halted = interp.bytecode.action().is_some();
+        if let Some((op, slot, value)) = self.stage3.take()
+            && !halted
+        {
+            let key = slot_key(self.base.target, slot);
+            match op {
+                0x5d => match slot_leaf(value) {
+                    Some(leaf) => self.transient_storage.insert(key, leaf),
+                    None => self.transient_storage.remove(&key),
+                },
+                0x5c => {}
+                _ => {
+                    self.warm_slots.insert(key, Bytes::from_static(&[1]));
+                    if op == 0x55 {
+                        self.writes.push((self.states.len() - 1, slot, value));
+                    }
+                }
+            }
+            self.substate = substate_hash(self.warm_slots.root(), self.transient_storage.root());
+        }
         if let Some((op, items)) = self.stage2.take()
             && !halted
         {

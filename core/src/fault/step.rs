@@ -19,7 +19,10 @@
 //! transaction end step reproduces revm's final balances exactly.
 
 use super::{
-    evm::{EvmEntry, EvmRun, EvmRunError, encode_entry, encode_in_tx, entry_marker, frame_base},
+    evm::{
+        ACCESS_LIST_SUBSTATE, EvmEntry, EvmRun, EvmRunError, InstructionWitness, encode_entry,
+        encode_in_tx, entry_marker, frame_base, slot_leaf,
+    },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
 };
@@ -34,7 +37,7 @@ use crate::{
 use alloy_consensus::{Transaction, TxEnvelope, transaction::Recovered};
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256, map::HashMap};
-use alloy_rlp::Encodable;
+use alloy_rlp::{Decodable, Encodable};
 use alloy_sol_types::SolValue;
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieAccount, TrieMask,
@@ -142,6 +145,9 @@ pub struct World {
     trie: AccountTrie,
     /// Storage roots of the accounts with storage (absent: the empty root).
     storage_roots: HashMap<Address, B256>,
+    /// Storage tries of the accounts whose storage an instruction step read or wrote (built
+    /// when first needed, then kept up to date).
+    storage_tries: HashMap<Address, AccountTrie>,
     /// Whether updates produce proofs (off while a trace only computes state hashes).
     proofs: bool,
 }
@@ -170,8 +176,21 @@ impl World {
             trie,
             state,
             storage_roots,
+            storage_tries: HashMap::default(),
             proofs: false,
         }
+    }
+
+    /// The storage trie of `address` (leaves `keccak256(slot) -> rlp(value)`).
+    fn storage_trie(&mut self, address: Address) -> &mut AccountTrie {
+        let state = &self.state;
+        self.storage_tries.entry(address).or_insert_with(|| {
+            let mut trie = AccountTrie::default();
+            for (key, value) in hashed_slots(state.storage_of(&address).into_iter().flatten()) {
+                trie.insert(key, alloy_rlp::encode(value).into());
+            }
+            trie
+        })
     }
 
     /// The account trie root.
@@ -225,6 +244,7 @@ impl World {
             }
             None => {
                 self.storage_roots.remove(&address);
+                self.storage_tries.remove(&address);
                 let proof = if self.proofs {
                     self.trie.proof(&key, true)
                 } else {
@@ -240,12 +260,30 @@ impl World {
     fn apply(&mut self, changes: &StateChanges) {
         self.state.apply(changes);
         let mut touched: Vec<Address> = changes.accounts.keys().copied().collect();
+        for address in &changes.destroyed {
+            self.storage_tries.remove(address);
+        }
         for address in changes.storage.keys().chain(&changes.destroyed) {
-            let root = self
-                .state
-                .storage_of(address)
-                .map(|slots| storage_root_of(&hashed_slots(slots.iter())))
-                .unwrap_or(EMPTY_ROOT_HASH);
+            let root = match (
+                self.storage_tries.get_mut(address),
+                changes.storage.get(address),
+            ) {
+                (Some(trie), Some(slots)) => {
+                    for (slot, value) in slots {
+                        let key = keccak256(slot.to_be_bytes::<32>());
+                        match slot_leaf(*value) {
+                            Some(leaf) => trie.insert(key, leaf),
+                            None => trie.remove(&key),
+                        }
+                    }
+                    trie.root()
+                }
+                _ => self
+                    .state
+                    .storage_of(address)
+                    .map(|slots| storage_root_of(&hashed_slots(slots.iter())))
+                    .unwrap_or(EMPTY_ROOT_HASH),
+            };
             if root == EMPTY_ROOT_HASH {
                 self.storage_roots.remove(address);
             } else {
@@ -264,6 +302,7 @@ impl World {
                 }
                 None => {
                     self.storage_roots.remove(&address);
+                    self.storage_tries.remove(&address);
                     self.trie.remove(&key);
                 }
             }
@@ -419,6 +458,20 @@ struct Entered {
     run: Arc<EvmRun>,
     /// Index in `run.states` of the machine's current EVM state.
     cursor: usize,
+    /// The state root after the entry (the value moved).
+    entry_root: B256,
+    /// `roots[k]`: the state root after the run's `k`-th SSTORE (`run.writes[k]`).
+    roots: Vec<B256>,
+}
+
+impl Entered {
+    /// The machine's state root before instruction `index`: after the SSTOREs before it.
+    fn root_before(&self, index: usize) -> B256 {
+        match self.run.writes.partition_point(|write| write.0 < index) {
+            0 => self.entry_root,
+            written => self.roots[written - 1],
+        }
+    }
 }
 
 /// The step machine of one batch: the machine state, the world state, and the inputs.
@@ -670,9 +723,11 @@ impl Machine {
         if index + 1 < run.states.len() {
             entered.cursor += 1;
             self.state.evm = run.states[index + 1].hash();
+            self.state.stateRoot = entered.root_before(index + 1);
+            self.state.refund = run.refunds[index + 1];
         }
         let proof = if witness && run.provable(index) {
-            self.instruction_witness(&entry, index)?
+            self.instruction_witness(&entry, &run, index)?
         } else {
             Bytes::new()
         };
@@ -790,24 +845,32 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let calldata = tx.input().clone();
+        let access_list_keys = tx
+            .access_list()
+            .is_some_and(|list| list.iter().any(|item| !item.storage_keys.is_empty()));
         let pre_root = self.state.stateRoot;
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
         let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
+        let mut base = frame_base(
+            hash,
+            pre_root,
+            to,
+            caller,
+            value,
+            recipient_before.code_hash,
+            &calldata,
+        );
+        if access_list_keys {
+            base.substate = ACCESS_LIST_SUBSTATE;
+        }
         let entry = Arc::new(EvmEntry {
-            base: frame_base(
-                hash,
-                pre_root,
-                to,
-                caller,
-                value,
-                recipient_before.code_hash,
-                &calldata,
-            ),
+            base,
             code: code.clone(),
             calldata,
         });
         let run = self.record(&entry)?;
+        let roots = self.in_frame(caller, to, value, &run.writes, |_, roots| roots);
         let first = run
             .states
             .first()
@@ -828,6 +891,8 @@ impl Machine {
             entry,
             run: Arc::new(run),
             cursor: 0,
+            entry_root: root,
+            roots,
         });
         Ok(if witness {
             encode_in_tx(0, encode_entry(raw, caller_proof, recipient_proof, code))
@@ -869,11 +934,115 @@ impl Machine {
         })
     }
 
-    fn instruction_witness(&self, entry: &EvmEntry, index: usize) -> Result<Bytes, StepError> {
+    /// Runs `f` on the world as it is inside the pending call's frame: the value moved from
+    /// `caller` to `to`, then `writes` (SSTOREs to `to`'s storage) done in order; `f` also gets
+    /// the state root after each write. The world is restored after (it stays at the
+    /// transaction start while the transaction runs).
+    fn in_frame<T>(
+        &mut self,
+        caller: Address,
+        to: Address,
+        value: U256,
+        writes: &[(usize, U256, U256)],
+        f: impl FnOnce(&mut World, Vec<B256>) -> T,
+    ) -> T {
+        let world = &mut self.world;
+        let caller_before = world.account(caller);
+        let to_before = world.account(to);
+        if !value.is_zero() {
+            let mut paying = caller_before.expect("the caller prepaid its gas");
+            paying.balance -= value;
+            world.set(caller, Some(paying));
+            world.credit(to, value);
+        }
+        let account = world
+            .account(to)
+            .expect("an entered call's recipient has code");
+        let account_key = keccak256(to);
+        let mut undo = Vec::with_capacity(writes.len());
+        let mut roots = Vec::with_capacity(writes.len());
+        for &(_, slot, value) in writes {
+            let key = keccak256(slot.to_be_bytes::<32>());
+            let trie = world.storage_trie(to);
+            undo.push((key, trie.get(&key).cloned()));
+            match slot_leaf(value) {
+                Some(leaf) => trie.insert(key, leaf),
+                None => trie.remove(&key),
+            }
+            let storage_root = trie.root();
+            world
+                .trie
+                .insert(account_key, encode_account(&account, storage_root).into());
+            roots.push(world.trie.root());
+        }
+        let out = f(world, roots);
+        let trie = world.storage_trie(to);
+        for (key, before) in undo.into_iter().rev() {
+            match before {
+                Some(leaf) => trie.insert(key, leaf),
+                None => trie.remove(&key),
+            }
+        }
+        world.set(to, to_before);
+        world.set(caller, caller_before);
+        out
+    }
+
+    /// The proofs of an SLOAD's or SSTORE's slot (docs/evm-steps.md section 6, kind 3): the
+    /// frame's account and the slot against the state root before the instruction (after the
+    /// run's earlier SSTOREs) and, for an SSTORE that changes the slot, against the root at the
+    /// transaction's start.
+    fn storage_proofs(
+        &mut self,
+        run: &EvmRun,
+        index: usize,
+        witness: &mut InstructionWitness,
+    ) -> Result<(), StepError> {
+        let op = witness.opcode();
+        if !matches!(op, 0x54 | 0x55) || witness.stack_top.is_empty() {
+            return Ok(());
+        }
+        let pending = self.pending.as_ref().expect("witnessed in IN_TX");
+        let caller = pending.tx.signer();
+        let value = pending.tx.inner().value();
+        let to = witness.evm.target;
+        let slot = witness.stack_top[0];
+        let new = witness.stack_top.get(1).copied().unwrap_or_default();
+        let key = keccak256(slot.to_be_bytes::<32>());
+        let original_account = self.world.trie.proof(&keccak256(to), false);
+        let original_storage = self.world.storage_trie(to).proof(&key, false);
+        let written = run.writes.partition_point(|write| write.0 < index);
+        let (account, storage, current) =
+            self.in_frame(caller, to, value, &run.writes[..written], |world, _| {
+                let account = world.trie.proof(&keccak256(to), false);
+                let trie = world.storage_trie(to);
+                let current = trie.get(&key).cloned();
+                (account, trie.proof(&key, new.is_zero()), current)
+            });
+        let current = match current {
+            Some(leaf) => U256::decode(&mut leaf.as_ref())
+                .map_err(|_| StepError::Inconsistent(Phase::InTx))?,
+            None => U256::ZERO,
+        };
+        witness.storage.accountProof = account;
+        witness.storage.storageProof = storage;
+        if op == 0x55 && new != current {
+            witness.storage.originalAccountProof = original_account;
+            witness.storage.originalStorageProof = original_storage;
+        }
+        Ok(())
+    }
+
+    fn instruction_witness(
+        &mut self,
+        entry: &EvmEntry,
+        run: &EvmRun,
+        index: usize,
+    ) -> Result<Bytes, StepError> {
         let pending = self.pending.as_ref().expect("witnessed in IN_TX");
         let item = self.block_of_tx()?;
         let hash = *pending.tx.inner().tx_hash();
-        let captured = EvmRun::witness(
+        let mut captured = EvmRun::witness(
             self.tx_overlay(pending),
             &self.chain,
             &block_input(&item),
@@ -883,6 +1052,7 @@ impl Machine {
         )
         .map_err(|source| StepError::Evm { hash, source })?
         .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        self.storage_proofs(run, index, &mut captured)?;
         Ok(captured.into_proof(&item))
     }
 

@@ -18,8 +18,9 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            EvmState, MAX_RANGE_WORDS, WORD_DEPTH, WordProof, WordRange, instruction_inputs,
-            range_root, stack_push, stage2_inputs, word_root,
+            EvmState, MAX_RANGE_WORDS, StorageWitness, WORD_DEPTH, WordProof, WordRange,
+            instruction_inputs, range_root, stack_push, stage2_inputs, stage3_inputs,
+            substate_hash, word_root,
         },
         machine::BlockItem,
     },
@@ -314,6 +315,52 @@ fn control() -> Bytes {
 }
 
 /// A contract for each way the frame ends.
+/// The genesis storage of the `storage` program's contract: slots 1, 2 and 3 hold 11, 22, 33.
+fn storage_genesis() -> BTreeMap<B256, B256> {
+    (1..=3u64)
+        .map(|slot| {
+            (
+                B256::from(U256::from(slot)),
+                B256::from(U256::from(11 * slot)),
+            )
+        })
+        .collect()
+}
+
+/// SLOAD, SSTORE, TLOAD and TSTORE (stage 3) through every case of EIP-2929 access and
+/// EIP-2200/3529 pricing and refunds, on slots that start set (1, 2, 3) or empty (7, 8, 9).
+fn storage() -> Bytes {
+    let sstore = |a: Asm, slot: u64, value: u64| a.pushu(value).pushu(slot).op(0x55);
+    let sload = |a: Asm, slot: u64| a.pushu(slot).op(0x54).op(0x50);
+    let mut a = Asm::default();
+    a = sload(a, 1); // cold, set
+    a = sload(a, 1); // warm
+    a = sload(a, 7); // cold, empty
+    a = sstore(a, 1, 11); // warm, unchanged value
+    a = sstore(a, 2, 22); // cold, unchanged value
+    a = sstore(a, 3, 34); // cold reset (original == current != 0)
+    a = sstore(a, 3, 35); // dirty: warm read cost
+    a = sstore(a, 3, 33); // back to the original: refund 2800
+    a = sstore(a, 1, 0); // clear: refund 4800
+    a = sstore(a, 1, 5); // dirty from zero: refund -4800
+    a = sstore(a, 1, 0); // cleared again: +4800
+    a = sstore(a, 1, 11); // restored: -4800 + 2800
+    a = sstore(a, 8, 80); // cold set (original 0): 22100
+    a = sstore(a, 8, 0); // back to the original 0: refund 19900
+    a = sstore(a, 9, 90); // set, kept
+    a = sstore(a, 2, 0); // cleared, kept: refund 4800
+    a = sload(a, 9);
+    // Transient storage: absent, set, read, overwritten, cleared.
+    a = a.pushu(4).op(0x5c).op(0x50);
+    a = a.pushu(44).pushu(4).op(0x5d);
+    a = a.pushu(4).op(0x5c).op(0x50);
+    a = a.push(neg(1)).pushu(4).op(0x5d);
+    a = a.pushu(5).pushu(5).op(0x5d);
+    a = a.pushu(0).pushu(4).op(0x5d);
+    a = a.pushu(4).op(0x5c).op(0x50);
+    a.op(0x00).code()
+}
+
 fn halts() -> Vec<(&'static str, Bytes, u64)> {
     let gas = 100_000;
     let mut overflow = Asm::default();
@@ -334,6 +381,49 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         ("invalid", Asm::default().op(0xfe).code(), gas),
+        // EIP-2200's sentry: an SSTORE with at most 2300 gas left (21000 + 6 before it).
+        (
+            "sstore-sentry",
+            Asm::default().pushu(1).pushu(7).op(0x55).code(),
+            21_000 + 6 + 2300,
+        ),
+        // Past the sentry, out of gas for the cold set.
+        (
+            "sstore-out-of-gas",
+            Asm::default().pushu(1).pushu(7).op(0x55).code(),
+            21_000 + 6 + 2301,
+        ),
+        // A cold SLOAD with 2099 gas left (21000 + 3 before it).
+        (
+            "sload-cold-out-of-gas",
+            Asm::default().pushu(7).op(0x54).code(),
+            21_000 + 3 + 2099,
+        ),
+        (
+            "sstore-underflow",
+            Asm::default().pushu(1).op(0x55).code(),
+            gas,
+        ),
+        ("tload-underflow", Asm::default().op(0x5c).code(), gas),
+        // Writes, then a REVERT: the state and the refund are dropped.
+        (
+            "sstore-revert",
+            Asm::default()
+                .pushu(0)
+                .pushu(7)
+                .op(0x55)
+                .pushu(9)
+                .pushu(7)
+                .op(0x55)
+                .pushu(1)
+                .pushu(1)
+                .op(0x5d)
+                .pushu(0)
+                .pushu(0)
+                .op(0xfd)
+                .code(),
+            gas,
+        ),
         ("undefined", Asm::default().op(0x0c).code(), gas),
         (
             "clz-not-prague",
@@ -463,8 +553,8 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         (
-            "sload-rest-of-transaction",
-            Asm::default().op(0x33).op(0x54).code(),
+            "balance-rest-of-transaction",
+            Asm::default().op(0x33).op(0x31).code(),
             gas,
         ),
     ]
@@ -504,6 +594,17 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
                 <(EvmState, Bytes, Vec<U256>, B256, Vec<WordRange>)>::abi_decode_params(&body)
                     .expect("stage-2 witness");
             Some((evm, code, top, rest, Vec::new(), ranges, None))
+        }
+        3 => {
+            let (evm, code, top, rest, storage) =
+                <(EvmState, Bytes, Vec<U256>, B256, StorageWitness)>::abi_decode_params(&body)
+                    .expect("stage-3 witness");
+            assert_eq!(
+                substate_hash(storage.warmSlots, storage.transientStorage),
+                evm.substate,
+                "the substate opens"
+            );
+            Some((evm, code, top, rest, Vec::new(), Vec::new(), None))
         }
         other => panic!("IN_TX proof of kind {other}"),
     }
@@ -589,15 +690,21 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             (0..70u8).map(|i| i.wrapping_mul(29) | 1).collect(),
             0,
         ),
+        ("storage".into(), storage(), 300_000, Bytes::new(), 9),
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));
     }
-    for (i, (_, code, ..)) in programs.iter().enumerate() {
+    for (i, (name, code, ..)) in programs.iter().enumerate() {
         genesis.alloc.insert(
             contract_address(i as u64),
             GenesisAccount {
                 code: Some(code.clone()),
+                storage: if name.starts_with("s") {
+                    storage_genesis()
+                } else {
+                    BTreeMap::new()
+                },
                 ..Default::default()
             },
         );
@@ -684,7 +791,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             }
             let count = seen.entry(op).or_default();
             *count += 1;
-            if halted || *count <= 3 || stage2_inputs(op).is_some() {
+            if halted || *count <= 3 || stage2_inputs(op).is_some() || stage3_inputs(op).is_some() {
                 fixtures.push(u16::from(op), &step.pre, &step.proof, &step.post);
             }
         }
@@ -796,7 +903,14 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
 /// The spec's halting table (docs/evm-steps.md section 4) against revm's result.
 fn check_halt(name: &str, op: u8, evm: &EvmState, pre: &MachineState, post: &MachineState) {
     assert_eq!(post.evm, B256::ZERO, "{name}");
-    assert_eq!(post.refund, 0, "{name}");
+    // The refund counter (SSTORE's) stays when the frame succeeds, capped at a fifth of the gas
+    // spent.
+    let refund = if matches!(op, 0x00 | 0xf3) {
+        pre.refund.min((pre.txGasLimit - post.gasLeft) / 5)
+    } else {
+        0
+    };
+    assert_eq!(post.refund, refund, "{name}");
     let fields = |s: &MachineState| {
         (
             s.caller,

@@ -1063,6 +1063,7 @@ sol! {
         uint256 floorGas;
         address sender;
         bytes32 hash;
+        uint256 accessListKeys;
     }
 }
 
@@ -1098,6 +1099,16 @@ fn expected_decode(raw: &[u8]) -> Option<DecodedTx> {
         floorGas: U256::from(gas.floor_gas),
         sender: tx.signer(),
         hash: keccak256(raw),
+        accessListKeys: U256::from(
+            inner
+                .access_list()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| item.storage_keys.len())
+                        .sum::<usize>()
+                })
+                .unwrap_or_default(),
+        ),
     })
 }
 

@@ -65,12 +65,19 @@ library EvmFrame {
         }
         // The depth-0 frame ends: the transaction has executed (docs/evm-steps.md section 4, "Halting").
         pre.phase = MachineState.TX_EXECUTED;
-        pre.refund = 0;
         pre.evm = bytes32(0);
         pre.success = outcome == SUCCESS;
         if (outcome != SUCCESS) pre.stateRoot = e.txStartRoot;
         // forge-lint: disable-next-line(unsafe-typecast)
         pre.gasLeft = outcome == EXCEPTION ? 0 : uint64(e.gas - cost);
+        // The refund counter (SSTORE's) stays when the frame succeeds, capped as revm reports it
+        // (EIP-3529: a fifth of the gas spent); a failure drops it.
+        if (outcome != SUCCESS) {
+            pre.refund = 0;
+        } else {
+            uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
+            if (pre.refund > cap) pre.refund = cap;
+        }
         return MachineState.hash(pre);
     }
 

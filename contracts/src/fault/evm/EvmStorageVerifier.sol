@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {EvmTypes} from "./EvmTypes.sol";
+import {EvmFrame} from "./EvmFrame.sol";
+import {StackHash} from "./StackHash.sol";
+import {MachineState} from "../MachineState.sol";
+import {MerkleTrie} from "../MerkleTrie.sol";
+import {RLPReader} from "../RLPReader.sol";
+import {RLPWriter} from "../RLPWriter.sol";
+
+/// @title EvmStorageVerifier
+/// @notice Stage 3 of docs/evm-steps.md (section 4, "Storage"; witness kind 3): SLOAD, SSTORE, TLOAD
+///         and TSTORE in the depth-0 frame, with EIP-2929 warm and cold slots, EIP-2200/3529 SSTORE
+///         pricing and refunds exactly as revm 43 (Prague) charges them. Storage is read and written
+///         through Merkle Patricia proofs against the machine's state root (an SSTORE updates the
+///         account's storage root and so the state root), the value at the transaction's start
+///         against `txStartRoot`; the warm slots and the transient storage are tries of the frame's
+///         substate; the refund counter is the machine state's `refund`. `EvmStepVerifier` forwards
+///         kind 3 here. Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
+contract EvmStorageVerifier is IEvmStepVerifier {
+    /// @notice The substate's preimage given does not hash to the frame's `substate`.
+    error SubstateMismatch(bytes32 expected, bytes32 computed);
+
+    /// @notice The substate of a transaction whose access list names storage keys: its warm slots
+    ///         are not a trie yet, so its storage instructions are rest-of-transaction steps.
+    bytes32 public constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
+
+    // revm 43, Prague (EIP-2929, EIP-2200, EIP-3529).
+    uint256 internal constant WARM_READ = 100;
+    uint256 internal constant COLD_SLOAD_EXTRA = 2000;
+    uint256 internal constant COLD_SLOAD = 2100;
+    uint256 internal constant CALL_STIPEND = 2300;
+    uint256 internal constant SSTORE_SET_EXTRA = 19_900;
+    uint256 internal constant SSTORE_RESET_EXTRA = 2800;
+    uint256 internal constant CLEARS_REFUND = 4800;
+
+    /// @notice The storage witness (docs/evm-steps.md section 6, kind 3).
+    struct StorageWitness {
+        /// @dev The substate's preimage (both `MerkleTrie.EMPTY_ROOT` when `substate` is 0).
+        bytes32 warmSlots;
+        bytes32 transientStorage;
+        /// @dev SLOAD, SSTORE: the slot's key in `warmSlots`.
+        bytes[] warmProof;
+        /// @dev SLOAD, SSTORE: the frame's account against the state root, and the slot in its storage.
+        bytes[] accountProof;
+        bytes[] storageProof;
+        /// @dev SSTORE changing the slot: the account against `txStartRoot`, and the slot in its storage.
+        bytes[] originalAccountProof;
+        bytes[] originalStorageProof;
+        /// @dev TLOAD, TSTORE: the slot's key in `transientStorage`.
+        bytes[] transientProof;
+    }
+
+    /// @dev One step: the witness and the working values.
+    struct Run {
+        EvmTypes.EvmState e;
+        bytes code;
+        uint256[] top;
+        bytes32 rest;
+        StorageWitness w;
+        uint256 cost;
+    }
+
+    /// @inheritdoc IEvmStepVerifier
+    function step(MachineState.State memory pre, bytes calldata proof) external pure returns (bytes32) {
+        if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
+        (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
+        if (kind != 3) revert UnsupportedStep(MachineState.IN_TX);
+        Run memory r;
+        (r.e, r.code, r.top, r.rest, r.w) =
+            abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StorageWitness));
+        bytes32 computed = EvmTypes.hash(r.e);
+        if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
+        computed = keccak256(r.code);
+        if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
+        if (r.e.depth != 0 || r.e.substate == ACCESS_LIST_SUBSTATE) revert UnsupportedStep(MachineState.IN_TX);
+        uint256 pc = r.e.pc;
+        uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
+        // SLOAD, SSTORE, TLOAD, TSTORE.
+        if (op != 0x54 && op != 0x55 && op != 0x5c && op != 0x5d) revert UnsupportedStep(MachineState.IN_TX);
+        if (r.e.substate == 0) {
+            if (r.w.warmSlots != MerkleTrie.EMPTY_ROOT || r.w.transientStorage != MerkleTrie.EMPTY_ROOT) {
+                revert SubstateMismatch(0, substateHash(r.w.warmSlots, r.w.transientStorage));
+            }
+        } else {
+            computed = substateHash(r.w.warmSlots, r.w.transientStorage);
+            if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
+        }
+        uint256 reads = op == 0x54 || op == 0x5c ? 1 : 2;
+        uint256 outcome;
+        if (r.e.stackSize < reads) {
+            if (r.top.length != 0) revert StackMismatch();
+            outcome = EvmFrame.EXCEPTION;
+        } else {
+            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
+            outcome = _execute(pre, r, op);
+        }
+        return EvmFrame.post(pre, r.e, outcome, r.cost, r.e.memSize);
+    }
+
+    /// @notice The frame's `substate`: 0 for the empty one (no warm slot, no transient value), else
+    ///         `keccak256(abi.encode(warmSlots, transientStorage))`.
+    function substateHash(bytes32 warmSlots, bytes32 transientStorage) public pure returns (bytes32) {
+        if (warmSlots == MerkleTrie.EMPTY_ROOT && transientStorage == MerkleTrie.EMPTY_ROOT) return 0;
+        return keccak256(abi.encode(warmSlots, transientStorage));
+    }
+
+    /// @notice The key of `slot` of `account` in the warm-slot and transient-storage tries.
+    function slotKey(address account, uint256 slot) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(account, slot));
+    }
+
+    /// @dev The instruction, whose stack items are open: its gas in revm's order, then its effect.
+    function _execute(MachineState.State memory pre, Run memory r, uint256 op) private pure returns (uint256) {
+        EvmTypes.EvmState memory e = r.e;
+        StorageWitness memory w = r.w;
+        uint256 slot = r.top[0];
+        bytes32 key = slotKey(e.self, slot);
+        // SSTORE and TSTORE in a static frame halt (revm checks it first; either way the frame halts).
+        if ((op == 0x55 || op == 0x5d) && e.isStatic) return EvmFrame.EXCEPTION;
+        // EIP-2200: an SSTORE with at most the call stipend left halts.
+        if (op == 0x55 && e.gas <= CALL_STIPEND) return EvmFrame.EXCEPTION;
+        r.cost = WARM_READ;
+        if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        bytes32 stack = r.rest;
+        if (op == 0x5c) {
+            // TLOAD
+            (bool found, bytes memory value) = MerkleTrie.get(w.transientStorage, key, w.transientProof);
+            stack = StackHash.push(stack, found ? RLPReader.readUint(value, 0) : 0);
+        } else if (op == 0x5d) {
+            // TSTORE
+            w.transientStorage = MerkleTrie.update(w.transientStorage, key, _slotValue(r.top[1]), w.transientProof);
+        } else {
+            (bool warm,) = MerkleTrie.get(w.warmSlots, key, w.warmProof);
+            if (!warm) {
+                r.cost += op == 0x54 ? COLD_SLOAD_EXTRA : COLD_SLOAD;
+                if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+            }
+            (bytes32 storageRoot, bytes memory account) = _storageRoot(pre.stateRoot, e.self, w.accountProof);
+            uint256 current = _slot(storageRoot, slot, w.storageProof);
+            if (op == 0x54) {
+                // SLOAD
+                stack = StackHash.push(stack, current);
+            } else if (!_sstore(pre, r, storageRoot, account, current)) {
+                return EvmFrame.EXCEPTION;
+            }
+            if (!warm) w.warmSlots = MerkleTrie.update(w.warmSlots, key, hex"01", w.warmProof);
+        }
+        e.substate = substateHash(w.warmSlots, w.transientStorage);
+        e.stack = stack;
+        // Loads pop 1 and push 1, stores pop 2.
+        if (op == 0x55 || op == 0x5d) e.stackSize -= 2;
+        e.pc += 1;
+        return EvmFrame.CONTINUE;
+    }
+
+    /// @dev SSTORE of `r.top[1]` into a slot holding `current`, its warm or cold cost already in
+    ///      `r.cost`: EIP-2200's set or reset cost, EIP-3529's refund, the new storage and state
+    ///      roots. False when out of gas.
+    function _sstore(
+        MachineState.State memory pre,
+        Run memory r,
+        bytes32 storageRoot,
+        bytes memory account,
+        uint256 current
+    ) private pure returns (bool) {
+        uint256 slot = r.top[0];
+        uint256 value = r.top[1];
+        // Writing the value the slot holds costs the warm read and refunds nothing.
+        if (value == current) return true;
+        StorageWitness memory w = r.w;
+        (bytes32 originalRoot,) = _storageRoot(r.e.txStartRoot, r.e.self, w.originalAccountProof);
+        uint256 original = _slot(originalRoot, slot, w.originalStorageProof);
+        if (original == current) r.cost += original == 0 ? SSTORE_SET_EXTRA : SSTORE_RESET_EXTRA;
+        if (r.cost > r.e.gas) return false;
+        // EIP-3529 refunds (revm's `sstore_refund`); the counter of the depth-0 frame never goes
+        // below zero (a clearing refund is taken back only after it was given).
+        uint256 refund = pre.refund;
+        if (original == current) {
+            if (value == 0) refund += CLEARS_REFUND;
+        } else {
+            if (original != 0) {
+                if (current == 0) refund -= CLEARS_REFUND;
+                else if (value == 0) refund += CLEARS_REFUND;
+            }
+            if (original == value) refund += original == 0 ? SSTORE_SET_EXTRA : SSTORE_RESET_EXTRA;
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        pre.refund = uint64(refund);
+        pre.stateRoot = _write(pre.stateRoot, r.e.self, storageRoot, account, slot, value, w);
+        return true;
+    }
+
+    /// @dev The state root after `slot` of `self` (whose leaf is `account`, with storage root
+    ///      `storageRoot`) is set to `value`: the new storage root, the account with it.
+    function _write(
+        bytes32 stateRoot,
+        address self,
+        bytes32 storageRoot,
+        bytes memory account,
+        uint256 slot,
+        uint256 value,
+        StorageWitness memory w
+    ) private pure returns (bytes32) {
+        bytes32 newStorageRoot =
+            MerkleTrie.update(storageRoot, keccak256(abi.encode(slot)), _slotValue(value), w.storageProof);
+        (uint256[] memory offsets, uint256[] memory lengths) = RLPReader.readList(account);
+        bytes[] memory items = new bytes[](4);
+        for (uint256 i; i < 4; ++i) {
+            items[i] = RLPReader.slice(account, offsets[i], lengths[i]);
+        }
+        items[2] = RLPWriter.writeBytes32(newStorageRoot);
+        return
+            MerkleTrie.update(stateRoot, keccak256(abi.encodePacked(self)), RLPWriter.writeList(items), w.accountProof);
+    }
+
+    /// @dev The storage root of `account` in the state with root `root` (the empty root when the
+    ///      account is absent), and its leaf.
+    function _storageRoot(bytes32 root, address self, bytes[] memory proof)
+        private
+        pure
+        returns (bytes32 storageRoot, bytes memory account)
+    {
+        bool found;
+        bytes32 key = keccak256(abi.encodePacked(self));
+        (found, account) = MerkleTrie.get(root, key, proof);
+        if (!found) return (MerkleTrie.EMPTY_ROOT, account);
+        (uint256[] memory offsets,) = RLPReader.readList(account);
+        if (offsets.length != 4) revert MalformedAccount(key);
+        storageRoot = RLPReader.readBytes32(account, offsets[2]);
+    }
+
+    /// @dev The value of `slot` in the storage trie with root `root` (0 when absent).
+    function _slot(bytes32 root, uint256 slot, bytes[] memory proof) private pure returns (uint256) {
+        (bool found, bytes memory value) = MerkleTrie.get(root, keccak256(abi.encode(slot)), proof);
+        return found ? RLPReader.readUint(value, 0) : 0;
+    }
+
+    /// @dev A slot's leaf payload, `rlp(value)`, or empty (deleted) for 0.
+    function _slotValue(uint256 value) private pure returns (bytes memory) {
+        return value == 0 ? bytes("") : RLPWriter.writeUint(value);
+    }
+}
