@@ -14,6 +14,7 @@ use super::evm_fixtures::decode_instruction;
 use super::step_fixtures::{
     Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
 };
+use alloy_eips::eip2930::{AccessList, AccessListItem};
 use alloy_primitives::{Address, B256, Bytes, U256, hex};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
@@ -196,7 +197,31 @@ fn program(rng: &mut Rng) -> Bytes {
     }
     let len = 5 + rng.below(60);
     for _ in 0..len {
-        match rng.below(20) {
+        match rng.below(23) {
+            20..=22 => {
+                // SLOAD, SSTORE, TLOAD, TSTORE on a few slots (1 to 4 start set, see
+                // `genesis_with`), with values that restore, clear or set them.
+                let op = rng.pick(&[0x54, 0x55, 0x55, 0x5c, 0x5d]);
+                if op == 0x55 || op == 0x5d {
+                    let slot_values = [0, 7, 14, 21, 28, 1];
+                    let v = if rng.below(4) == 0 {
+                        rng.value()
+                    } else {
+                        U256::from(rng.pick(&slot_values))
+                    };
+                    p.push(v);
+                }
+                let slot = if rng.below(8) == 0 {
+                    rng.value()
+                } else {
+                    U256::from(rng.below(6))
+                };
+                p.push(slot);
+                p.code.push(op);
+                if op == 0x54 || op == 0x5c {
+                    p.code.push(0x50);
+                }
+            }
             0..=6 => {
                 let op = rng.pick(SIMPLE);
                 let inputs = rollup_core::fault::evm::instruction_inputs(op).unwrap_or(0);
@@ -307,10 +332,10 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // An instruction no stage proves yet (SLOAD), or a copy too large for one step:
+            // An instruction no stage proves yet (BALANCE), or a copy too large for one step:
             // the rest of the transaction.
             if rng.below(2) == 0 {
-                p.code.extend([0x5f, 0x54]);
+                p.code.extend([0x5f, 0x31]);
             } else {
                 let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
                 p.push(U256::from(len));
@@ -322,14 +347,24 @@ fn program(rng: &mut Rng) -> Bytes {
     p.code.into()
 }
 
-/// The fixtures' genesis with `codes` deployed at [`program_address`]es.
+/// The fixtures' genesis with `codes` deployed at [`program_address`]es, each with slots 1 to
+/// 4 holding 7, 14, 21 and 28.
 fn genesis_with(codes: &[Bytes]) -> Genesis {
     let mut genesis = genesis();
+    let storage: BTreeMap<B256, B256> = (1..=4u64)
+        .map(|slot| {
+            (
+                B256::from(U256::from(slot)),
+                B256::from(U256::from(7 * slot)),
+            )
+        })
+        .collect();
     for (i, code) in codes.iter().enumerate() {
         genesis.alloc.insert(
             program_address(i),
             GenesisAccount {
                 code: Some(code.clone()),
+                storage: storage.clone(),
                 ..Default::default()
             },
         );
@@ -353,7 +388,7 @@ struct Tally {
     tampered: usize,
     /// Witnesses with one byte changed that proved another post-state: each a soundness bug.
     forgeries: Vec<String>,
-    /// A few instruction steps of each kind (1, 2) with their post-state hash.
+    /// A few instruction steps of each kind (1, 2, 3) with their post-state hash.
     samples: Vec<(u8, MachineState, Bytes, B256)>,
 }
 
@@ -387,10 +422,16 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
             } else {
                 (program_address(i), gas)
             };
-            let raw = sign(
-                &dev(i % 8),
-                eip1559((i / 8) as u64, call(to), value.into(), gas, data),
-            );
+            let mut tx = eip1559((i / 8) as u64, call(to), value.into(), gas, data);
+            // One transaction in 16 names a storage key in its access list: its storage
+            // instructions are rest-of-transaction steps (docs/evm-steps.md section 2).
+            if gas >= 100_000 && rng.below(16) == 0 {
+                tx.access_list = AccessList(vec![AccessListItem {
+                    address: to,
+                    storage_keys: vec![B256::with_last_byte(1)],
+                }]);
+            }
+            let raw = sign(&dev(i % 8), tx);
             let pre = reference.state.clone();
             let (items, roots) = reference.run(vec![vec![raw]]);
             let trace = checked_trace(pre, items, &roots);
@@ -526,13 +567,15 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
 
 sol! {
     function COPY() external view returns (address);
+    function STORAGE() external view returns (address);
     function EVM() external view returns (address);
 }
 
-/// `EvmStepVerifier.step` and `EvmCopyVerifier.step` (a view and a pure function) use only
-/// stage-1 and stage-2 instructions on stage-1 and stage-2 witnesses: deployed on L2 and called
-/// there, each is a long solc-compiled execution (ABI decoding, loops, hashing, checked
-/// arithmetic) that the machine must prove instruction by instruction. The whole call is
+/// `EvmStepVerifier.step`, `EvmCopyVerifier.step` and `EvmStorageVerifier.step` (a view and two
+/// pure functions) use only stage-1 and stage-2 instructions on their own witnesses: deployed on
+/// L2 and called there, each is a long solc-compiled execution (ABI decoding, loops, hashing,
+/// checked arithmetic, Merkle Patricia proofs) that the machine must prove instruction by
+/// instruction. The whole call is
 /// recorded without a rest-of-transaction step, ends as revm ends it, and sampled steps are
 /// checked on the verifiers.
 #[test]
@@ -553,15 +596,20 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     let one_step = verifier.address;
     let steps = view(&mut verifier, one_step, EVMCall {}.abi_encode());
     let copies = view(&mut verifier, steps, COPYCall {}.abi_encode());
-    let codes = [verifier.code_at(steps), verifier.code_at(copies)];
+    let storage = view(&mut verifier, steps, STORAGECall {}.abi_encode());
+    let codes = [
+        verifier.code_at(steps),
+        verifier.code_at(copies),
+        verifier.code_at(storage),
+    ];
     let mut reference = Reference::new(&genesis_with(&codes));
     let mut rng = Rng(0x5e1f);
     let (mut sampled, mut longest) = (0, 0);
     for (n, (kind, pre, proof, _)) in tally.samples.iter().enumerate() {
-        // `step(MachineState pre, bytes proof)` of both verifiers.
+        // `step(MachineState pre, bytes proof)` of the three verifiers.
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
-        let to = program_address(usize::from(*kind == 2));
+        let to = program_address(usize::from(*kind - 1));
         let raw = sign(
             &dev(n % 8),
             eip1559((n / 8) as u64, call(to), 0, 3_000_000, data.into()),
@@ -619,6 +667,6 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
          steps checked on the verifier",
         tally.samples.len()
     );
-    assert_eq!(tally.samples.len(), 8, "samples of both kinds");
+    assert_eq!(tally.samples.len(), 12, "samples of the three kinds");
     assert!(longest > 5_000, "{longest} steps");
 }
