@@ -610,7 +610,7 @@ contract EvmStepsTest is EvmStepHelpers {
     }
 
     function test_unsupportedSteps() public {
-        uint8[8] memory ops = [0x20, 0x31, 0x3b, 0x47, 0xf1, 0xf0, 0xa0, 0xff];
+        uint8[8] memory ops = [0x20, 0x31, 0x3b, 0x47, 0xf1, 0xf0, 0xf4, 0xff];
         for (uint256 i; i < ops.length; ++i) {
             Frame memory pre = frame(op(ops[i]), three(1, 2, 3));
             vm.expectRevert(abi.encodeWithSelector(OneStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));

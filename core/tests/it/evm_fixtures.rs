@@ -358,6 +358,19 @@ fn storage() -> Bytes {
     a = a.pushu(5).pushu(5).op(0x5d);
     a = a.pushu(0).pushu(4).op(0x5d);
     a = a.pushu(4).op(0x5c).op(0x50);
+    // Logs: empty at a huge offset (no expansion), growing the memory, every topic count.
+    a = a.pushu(0).push(U256::MAX).op(0xa0);
+    a = a.pushu(7).pushu(40).pushu(100).op(0xa1);
+    a = a.pushu(2).pushu(1).pushu(33).pushu(0).op(0xa2);
+    a = a.pushu(3).pushu(2).pushu(1).pushu(0).pushu(0).op(0xa3);
+    a = a
+        .pushu(4)
+        .pushu(3)
+        .pushu(2)
+        .pushu(1)
+        .pushu(64)
+        .pushu(1000)
+        .op(0xa4);
     a.op(0x00).code()
 }
 
@@ -405,6 +418,32 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         ("tload-underflow", Asm::default().op(0x5c).code(), gas),
+        (
+            "log-length-past-64-bits",
+            Asm::default()
+                .push(U256::from(1) << 64)
+                .pushu(0)
+                .op(0xa0)
+                .code(),
+            gas,
+        ),
+        (
+            "log4-underflow",
+            Asm::default()
+                .pushu(1)
+                .pushu(2)
+                .pushu(3)
+                .pushu(4)
+                .pushu(5)
+                .op(0xa4)
+                .code(),
+            gas,
+        ),
+        (
+            "log-memory-out-of-gas",
+            Asm::default().pushu(1 << 20).pushu(0).op(0xa0).code(),
+            gas,
+        ),
         // Writes, then a REVERT: the state and the refund are dropped.
         (
             "sstore-revert",

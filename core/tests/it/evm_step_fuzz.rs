@@ -197,7 +197,19 @@ fn program(rng: &mut Rng) -> Bytes {
     }
     let len = 5 + rng.below(60);
     for _ in 0..len {
-        match rng.below(23) {
+        match rng.below(24) {
+            23 => {
+                // LOG0..LOG4 of a memory range with random topics.
+                let n = rng.below(5) as u8;
+                for _ in 0..n {
+                    let v = rng.value();
+                    p.push(v);
+                }
+                let (len, at) = (rng.memory(300), rng.memory(1500));
+                p.push(len);
+                p.push(at);
+                p.code.push(0xa0 + n);
+            }
             20..=22 => {
                 // SLOAD, SSTORE, TLOAD, TSTORE on a few slots (1 to 4 start set, see
                 // `genesis_with`), with values that restore, clear or set them.

@@ -167,6 +167,14 @@ contract EvmStepVerifier is IEvmStepVerifier {
             if (top[1] > MAX_U64) return EXCEPTION;
             if (top[1] != 0 && !_expand(r, top[0], top[1])) return EXCEPTION;
             return op == 0xf3 ? SUCCESS : REVERTED;
+        } else if (op >= 0xa0) {
+            // LOG0..LOG4 (offset len topics...): a static frame halts; 375 a topic and 8 a byte, then
+            // the memory range (only when it is not empty). The log itself is not committed
+            // (docs/fault-proof.md section 1): the step proves its price, not its content.
+            if (e.isStatic || top[1] > MAX_U64) return EXCEPTION;
+            r.cost += 375 * (op - 0xa0) + 8 * top[1];
+            if (r.cost > e.gas) return EXCEPTION;
+            if (top[1] != 0 && !_expand(r, top[0], top[1])) return EXCEPTION;
         } else {
             // 0x50..0x5f: POP MLOAD MSTORE MSTORE8 JUMP JUMPI PC MSIZE GAS JUMPDEST PUSH0.
             bool ok;
@@ -321,11 +329,11 @@ contract EvmStepVerifier is IEvmStepVerifier {
             return (UNSUPPORTED, 0, 0, 0, 0); // SLOAD SSTORE TLOAD TSTORE MCOPY
         }
         if (op == 0xf3 || op == 0xfd) return (STAGE1, 2, 2, 0, 0); // RETURN REVERT
-        // KECCAK256 LOG0..LOG4 CREATE CALL CALLCODE DELEGATECALL CREATE2 STATICCALL SELFDESTRUCT
-        if (
-            op == 0x20 || (op >= 0xa0 && op <= 0xa4) || (op >= 0xf0 && op <= 0xf2) || op == 0xf4 || op == 0xf5
-                || op == 0xfa || op == 0xff
-        ) return (UNSUPPORTED, 0, 0, 0, 0);
+        if (op >= 0xa0 && op <= 0xa4) return (STAGE1, op - 0x9e, op - 0x9e, 0, 375); // LOG0..LOG4
+        // KECCAK256 CREATE CALL CALLCODE DELEGATECALL CREATE2 STATICCALL SELFDESTRUCT
+        if (op == 0x20 || (op >= 0xf0 && op <= 0xf2) || op == 0xf4 || op == 0xf5 || op == 0xfa || op == 0xff) {
+            return (UNSUPPORTED, 0, 0, 0, 0);
+        }
         // INVALID and the opcodes Prague does not define (0x0c..0x0f, 0x1e, 0x1f, 0x21..0x2f,
         // 0x4b..0x4f, 0xa5..0xef, 0xf6..0xf9, 0xfb, 0xfc, 0xfe).
         return (UNDEFINED, 0, 0, 0, 0);
