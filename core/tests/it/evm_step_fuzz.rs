@@ -1,5 +1,5 @@
 //! Differential fuzzing of the EVM instruction steps (docs/evm-steps.md): random programs of the
-//! instructions the verifiers prove (stages 1 and 2) run through the step machine, which takes
+//! instructions the verifiers prove (stages 1 to 3) run through the step machine, which takes
 //! every state from revm, and every `IN_TX` step's witness is replayed through the Solidity
 //! verifiers (`OneStepVerifier` → `EvmStepVerifier` → entry and copy verifiers), compiled by forge
 //! and executed in revm: the verifier's post-state hash must be the machine's.
@@ -15,7 +15,7 @@ use super::step_fixtures::{
     Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
 };
 use alloy_eips::eip2930::{AccessList, AccessListItem};
-use alloy_primitives::{Address, B256, Bytes, U256, hex};
+use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
@@ -575,6 +575,195 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
             .count();
         assert_eq!(covered.len(), expected, "not covered: {unproven:?}");
     }
+}
+
+sol! {
+    /// `sequencer/tests/clients/TestToken.sol`, a plain solc-compiled ERC-20.
+    interface ITestToken {
+        function transfer(address to, uint256 value) external returns (bool);
+        function approve(address spender, uint256 value) external returns (bool);
+        function transferFrom(address from, address to, uint256 value) external returns (bool);
+    }
+}
+
+/// A solc-compiled ERC-20 (`TestToken`, with events) is proven instruction by instruction:
+/// transfers to new and existing holders, of a whole balance (a cleared slot and its refund),
+/// to oneself, approvals and `transferFrom` through the nested allowance mapping, and the
+/// reverts of an empty balance, a missing allowance and the zero address. Every transaction is
+/// recorded without a rest-of-transaction step, and every one of its steps is checked on the
+/// Solidity verifiers.
+#[test]
+fn erc20_transfers_are_proven_instruction_by_instruction() {
+    let artifact: serde_json::Value =
+        serde_json::from_str(include_str!("../../../sequencer/tests/clients/erc20.json"))
+            .expect("erc20.json");
+    let code: Bytes = artifact["deployedBytecode"]
+        .as_str()
+        .expect("deployedBytecode")
+        .parse()
+        .expect("hex");
+    let token = Address::repeat_byte(0x7e);
+    let holder = |i: usize| dev(i).address();
+    // TestToken's layout: totalSupply at 2, balanceOf at 3, allowance at 4.
+    let balance_slot = |owner: Address| keccak256((owner, U256::from(3)).abi_encode());
+    let mut storage = BTreeMap::new();
+    storage.insert(B256::with_last_byte(2), B256::from(U256::from(10_000)));
+    for i in 0..4 {
+        storage.insert(
+            balance_slot(holder(i)),
+            B256::from(U256::from(1000 * (i + 1))),
+        );
+    }
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        token,
+        GenesisAccount {
+            code: Some(code),
+            storage,
+            ..Default::default()
+        },
+    );
+    let fresh = Address::repeat_byte(0x5a);
+    let calls: Vec<(usize, Vec<u8>, bool)> = vec![
+        (
+            0,
+            ITestToken::transferCall {
+                to: fresh,
+                value: U256::from(10),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            1,
+            ITestToken::transferCall {
+                to: holder(2),
+                value: U256::from(7),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            3,
+            ITestToken::transferCall {
+                to: holder(0),
+                value: U256::from(4000),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            2,
+            ITestToken::transferCall {
+                to: holder(2),
+                value: U256::from(1),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            4,
+            ITestToken::transferCall {
+                to: fresh,
+                value: U256::from(1),
+            }
+            .abi_encode(),
+            false,
+        ),
+        (
+            0,
+            ITestToken::approveCall {
+                spender: holder(1),
+                value: U256::from(50),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            1,
+            ITestToken::transferFromCall {
+                from: holder(0),
+                to: holder(5),
+                value: U256::from(20),
+            }
+            .abi_encode(),
+            true,
+        ),
+        (
+            1,
+            ITestToken::transferFromCall {
+                from: holder(2),
+                to: holder(5),
+                value: U256::from(1),
+            }
+            .abi_encode(),
+            false,
+        ),
+        (
+            0,
+            ITestToken::transferCall {
+                to: Address::ZERO,
+                value: U256::from(1),
+            }
+            .abi_encode(),
+            false,
+        ),
+    ];
+    let mut nonces = [0u64; 8];
+    let raws: Vec<Bytes> = calls
+        .iter()
+        .map(|(from, data, _)| {
+            let nonce = nonces[*from];
+            nonces[*from] += 1;
+            sign(
+                &dev(*from),
+                eip1559(nonce, call(token), 0, 200_000, data.clone().into()),
+            )
+        })
+        .collect();
+    let mut reference = Reference::new(&genesis);
+    let pre = reference.state.clone();
+    let (items, roots) = reference.run(vec![raws]);
+    let trace = checked_trace(pre, items, &roots);
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let (mut checked, mut outcomes, mut opcodes) = (0, Vec::new(), BTreeSet::new());
+    for step in trace.steps() {
+        let step = step.expect("step");
+        if step.kind != StepKind::Evm {
+            continue;
+        }
+        assert!(
+            !step.proof.is_empty(),
+            "step {}: an ERC-20 call has no rest-of-transaction step",
+            step.index
+        );
+        if let Some((evm, code, ..)) = decode_instruction(&step.proof) {
+            opcodes.insert(code.get(evm.pc as usize).copied().unwrap_or(0));
+        }
+        assert_eq!(
+            verifier.step(&step.pre, &step.proof),
+            Ok(step.post.hash()),
+            "step {}",
+            step.index
+        );
+        checked += 1;
+        if step.post.phase() == Some(Phase::TxExecuted) {
+            outcomes.push(step.post.success);
+        }
+    }
+    let expected: Vec<bool> = calls.iter().map(|c| c.2).collect();
+    assert_eq!(
+        outcomes, expected,
+        "each call succeeds or reverts as expected"
+    );
+    for op in [0x54, 0x55, 0xa3, 0xfd, 0xf3] {
+        assert!(opcodes.contains(&op), "{op:#x} ran");
+    }
+    println!(
+        "ERC-20: {} calls, {checked} steps checked on the verifiers, {} distinct opcodes",
+        calls.len(),
+        opcodes.len()
+    );
 }
 
 sol! {
