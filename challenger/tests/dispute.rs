@@ -32,7 +32,7 @@ use rollup_challenger::{
 };
 use rollup_core::{
     fault::{
-        evm::{EvmState, WordRange},
+        evm::{EvmState, StorageWitness, WordRange},
         step::StepKind,
         trace::Trace,
     },
@@ -250,6 +250,73 @@ async fn deploy_and_call_hasher(l2: &str) -> Address {
     hasher
 }
 
+sol! {
+    /// `sequencer/tests/clients/TestToken.sol`.
+    interface ITestToken {
+        function transfer(address to, uint256 value) external returns (bool);
+    }
+}
+
+/// Deploys the ERC-20 `TestToken` (solc's output in `sequencer/tests/clients/erc20.json`) on L2
+/// and transfers some of it to a new holder; returns the token's address.
+async fn deploy_token_and_transfer(l2: &str) -> Address {
+    let artifact: serde_json::Value =
+        serde_json::from_str(include_str!("../../sequencer/tests/clients/erc20.json"))
+            .expect("erc20.json");
+    let mut init: Vec<u8> = artifact["bytecode"]
+        .as_str()
+        .expect("bytecode")
+        .parse::<Bytes>()
+        .expect("hex")
+        .to_vec();
+    init.extend(
+        (
+            "Token".to_string(),
+            "TOK".to_string(),
+            U256::from(1_000_000u64),
+        )
+            .abi_encode_params(),
+    );
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(6)))
+        .connect_http(l2.parse().expect("url"));
+    let send = |request: TransactionRequest| {
+        let provider = provider.clone();
+        async move {
+            let receipt = provider
+                .send_transaction(
+                    request
+                        .with_chain_id(CHAIN_ID)
+                        .with_gas_limit(1_500_000)
+                        .with_max_fee_per_gas(10_000_000_000)
+                        .with_max_priority_fee_per_gas(1_000_000_000),
+                )
+                .await
+                .expect("send")
+                .get_receipt()
+                .await
+                .expect("receipt");
+            assert!(receipt.status(), "succeeded");
+            receipt
+        }
+    };
+    let token = send(TransactionRequest::default().with_deploy_code(init))
+        .await
+        .contract_address
+        .expect("a contract");
+    let transfer = ITestToken::transferCall {
+        to: Address::repeat_byte(0x42),
+        value: U256::from(1234),
+    };
+    send(
+        TransactionRequest::default()
+            .with_to(token)
+            .with_input(transfer.abi_encode()),
+    )
+    .await;
+    token
+}
+
 /// Posts the sequencer's blocks after the Rollup's head, claiming `root` (the true root when
 /// `None`); returns the true root and the new commitment's index.
 async fn post(world: &World, root: Option<B256>) -> (B256, u64) {
@@ -335,8 +402,8 @@ fn first_step(trace: &Trace, kind: StepKind) -> u64 {
         .expect("the batch has such a step")
 }
 
-/// The first EVM instruction step of `trace` whose instruction is `opcode` (a stage-2
-/// instruction: its witness is of kind 2).
+/// The first EVM instruction step of `trace` whose instruction is `opcode` (of stage 2 or 3:
+/// its witness is of kind 2 or 3).
 fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
     (0..trace.len())
         .find(|&k| {
@@ -345,15 +412,38 @@ fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
                 return false;
             }
             let (kind, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
-            if kind != U256::from(2) {
-                return false;
-            }
-            let (evm, code, ..) =
-                <(EvmState, Bytes, Vec<U256>, B256, Vec<WordRange>)>::abi_decode_params(&body)
-                    .expect("stage-2 witness");
+            let (evm, code) = match kind.to::<u8>() {
+                2 => {
+                    let (evm, code, ..) =
+                        <(EvmState, Bytes, Vec<U256>, B256, Vec<WordRange>)>::abi_decode_params(
+                            &body,
+                        )
+                        .expect("stage-2 witness");
+                    (evm, code)
+                }
+                3 => {
+                    let (evm, code, ..) =
+                        <(EvmState, Bytes, Vec<U256>, B256, StorageWitness)>::abi_decode_params(
+                            &body,
+                        )
+                        .expect("stage-3 witness");
+                    (evm, code)
+                }
+                _ => return false,
+            };
             code.get(evm.pc as usize) == Some(&opcode)
         })
         .expect("the batch runs the instruction")
+}
+
+/// The number of `IN_TX` steps of `trace` without a witness (rest-of-transaction steps).
+fn unproven_steps(trace: &Trace) -> usize {
+    (0..trace.len())
+        .filter(|&k| {
+            let step = trace.step_at(k).expect("step");
+            step.kind == StepKind::Evm && step.proof.is_empty()
+        })
+        .count()
 }
 
 /// A trace that is honest through index `last_true` and garbage after it.
@@ -545,6 +635,24 @@ async fn a_wrong_root_is_disputed_down_to_a_keccak256_instruction_and_replaced()
     // ends on that instruction, which EvmCopyVerifier proves on L1 from a range of memory words.
     let keccak = first_instruction(&trace, 0x20);
     challenger_wins_on(&world, index, trace, keccak, true_root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_over_an_erc20_transfer_is_disputed_down_to_an_sstore_and_replaced() {
+    let world = world().await;
+    deploy_token_and_transfer(&world.sequencer.url).await;
+    let wrong = B256::repeat_byte(0xe2);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    // The deployment (a creation) is one rest-of-transaction step; the transfer is proven
+    // instruction by instruction.
+    assert_eq!(unproven_steps(&trace), 1, "only the deployment is unproven");
+    // The lying proposer is right up to the transfer's first SSTORE (the sender's balance) and
+    // wrong after it: the game ends on that instruction, which EvmStorageVerifier proves on L1
+    // through the token's storage trie and the state trie.
+    let sstore = first_instruction(&trace, 0x55);
+    challenger_wins_on(&world, index, trace, sstore, true_root).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
