@@ -103,6 +103,12 @@ impl Verifier {
 
     /// `OneStepVerifier.step`: the post-state hash, or the revert data.
     fn step(&mut self, pre: &MachineState, proof: &Bytes) -> Result<B256, Bytes> {
+        self.step_with_gas(pre, proof).0
+    }
+
+    /// [`Self::step`] and the gas of the L1 transaction that calls it (21,000, the call data and
+    /// the execution).
+    fn step_with_gas(&mut self, pre: &MachineState, proof: &Bytes) -> (Result<B256, Bytes>, u64) {
         let data = stepCall {
             preState: pre.abi_encode().into(),
             proof: proof.clone(),
@@ -114,13 +120,16 @@ impl Verifier {
             .data(data.into())
             .gas_limit(16_000_000)
             .build_fill();
-        match self.evm.transact(tx).expect("runs").result {
+        let result = self.evm.transact(tx).expect("runs").result;
+        let gas = result.tx_gas_used();
+        let outcome = match result {
             ExecutionResult::Success { output, .. } => {
                 Ok(B256::abi_decode(output.data()).expect("a bytes32"))
             }
             ExecutionResult::Revert { output, .. } => Err(output),
             ExecutionResult::Halt { reason, .. } => Err(format!("{reason:?}").into_bytes().into()),
-        }
+        };
+        (outcome, gas)
     }
 }
 
@@ -763,6 +772,108 @@ fn erc20_transfers_are_proven_instruction_by_instruction() {
         "ERC-20: {} calls, {checked} steps checked on the verifiers, {} distinct opcodes",
         calls.len(),
         opcodes.len()
+    );
+}
+
+/// The L1 gas of the storage steps (SLOAD, SSTORE, TLOAD, TSTORE) on a large state: 100,000
+/// accounts and a contract with 20,000 slots, so that the account and storage proofs are as deep
+/// as on a busy chain. Prints the gas of each step (the L1 transaction: 21,000, the call data
+/// and the execution) and checks the largest stays under the 5M target.
+#[test]
+fn storage_steps_fit_an_l1_block_on_a_large_state() {
+    let contract = Address::repeat_byte(0x5c);
+    let slots = 20_000u64;
+    // SLOAD of a set slot (cold, then warm); SSTOREs that reset, set, clear, restore and keep a
+    // value; a cold SSTORE that keeps its value; TSTORE and TLOAD.
+    let mut p = Program::default();
+    let sload = |p: &mut Program, slot: u64| {
+        p.push(U256::from(slot));
+        p.code.extend([0x54, 0x50]);
+    };
+    let store = |p: &mut Program, op: u8, slot: u64, value: u64| {
+        p.push(U256::from(value));
+        p.push(U256::from(slot));
+        p.code.push(op);
+    };
+    sload(&mut p, 7);
+    sload(&mut p, 7);
+    store(&mut p, 0x55, 7, 1234); // reset
+    store(&mut p, 0x55, slots + 5, 1); // set
+    store(&mut p, 0x55, 9, 0); // clear
+    store(&mut p, 0x55, 7, 8); // dirty
+    store(&mut p, 0x55, 9, 10); // restore
+    store(&mut p, 0x55, 11, 11); // cold, unchanged
+    store(&mut p, 0x5d, 3, 33);
+    p.push(U256::from(3));
+    p.code.extend([0x5c, 0x50, 0x00]);
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        contract,
+        GenesisAccount {
+            code: Some(p.code.into()),
+            storage: (1..=slots)
+                .map(|slot| (B256::from(U256::from(slot)), B256::from(U256::from(slot))))
+                .collect(),
+            ..Default::default()
+        },
+    );
+    for i in 0..100_000u64 {
+        genesis.alloc.insert(
+            Address::from_word(keccak256(i.to_be_bytes())),
+            GenesisAccount {
+                balance: U256::from(1 + i),
+                ..Default::default()
+            },
+        );
+    }
+    let mut reference = Reference::new(&genesis);
+    let pre = reference.state.clone();
+    let raw = sign(
+        &dev(0),
+        eip1559(0, call(contract), 0, 300_000, Bytes::new()),
+    );
+    let (items, roots) = reference.run(vec![vec![raw]]);
+    let trace = checked_trace(pre, items, &roots);
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let names = [
+        "SLOAD cold",
+        "SLOAD warm",
+        "SSTORE reset (cold)",
+        "SSTORE set (cold)",
+        "SSTORE clear (cold)",
+        "SSTORE dirty",
+        "SSTORE restore",
+        "SSTORE unchanged (cold)",
+        "TSTORE",
+        "TLOAD",
+    ];
+    let mut rows = Vec::new();
+    for step in trace.steps() {
+        let step = step.expect("step");
+        if step.kind != StepKind::Evm || step.proof.get(31) != Some(&3) {
+            continue;
+        }
+        let (outcome, gas) = verifier.step_with_gas(&step.pre, &step.proof);
+        assert_eq!(outcome, Ok(step.post.hash()), "step {}", step.index);
+        rows.push((names[rows.len()], step.proof.len(), gas));
+    }
+    assert_eq!(rows.len(), names.len(), "every storage step ran");
+    println!("| storage step (100,000 accounts, 20,000 slots) | witness bytes | L1 gas |");
+    println!("| --- | ---: | ---: |");
+    for (name, bytes, gas) in &rows {
+        println!("| {name} | {bytes} | {gas} |");
+    }
+    let worst = rows.iter().map(|r| r.2).max().expect("rows");
+    let mut sorted: Vec<u64> = rows.iter().map(|r| r.2).collect();
+    sorted.sort_unstable();
+    println!(
+        "{{\"storage_steps\":{},\"median_gas\":{},\"worst_gas\":{worst}}}",
+        rows.len(),
+        sorted[sorted.len() / 2]
+    );
+    assert!(
+        worst < 5_000_000,
+        "the largest storage step costs {worst} gas"
     );
 }
 
