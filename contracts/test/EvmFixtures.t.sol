@@ -63,7 +63,7 @@ contract EvmFixturesTest is Test {
         }
         OneStepVerifier verifier =
             new OneStepVerifier(f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId)));
-        uint256 groups = 11;
+        uint256 groups = 13;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);
         for (uint256 g; g < groups; ++g) {
@@ -83,7 +83,7 @@ contract EvmFixturesTest is Test {
                 assertTrue(MachineState.hash(claim) != post, label);
             }
         }
-        string[11] memory names = [
+        string[13] memory names = [
             "entry",
             "arithmetic/bitwise",
             "EXP",
@@ -94,7 +94,9 @@ contract EvmFixturesTest is Test {
             "JUMP/JUMPI",
             "STOP/RETURN/REVERT",
             "other (halts)",
-            "KECCAK256/copies"
+            "KECCAK256/copies",
+            "LOG0-LOG4",
+            "SLOAD/SSTORE/TLOAD/TSTORE"
         ];
         for (uint256 g; g < groups; ++g) {
             if (counts[g] == 0) continue;
@@ -115,6 +117,8 @@ contract EvmFixturesTest is Test {
         if (op >= 0x51 && op <= 0x53) return 5;
         if (op == 0x56 || op == 0x57) return 7;
         if (op == 0x00 || op == 0xf3 || op == 0xfd) return 8;
+        if (op >= 0xa0 && op <= 0xa4) return 11;
+        if (op == 0x54 || op == 0x55 || op == 0x5c || op == 0x5d) return 12;
         return 9;
     }
 

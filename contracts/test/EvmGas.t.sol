@@ -146,6 +146,15 @@ contract EvmGasTest is EvmStepHelpers {
         both(hex"00", s, 0, mem, 0);
         both(hex"fe", s, 0, mem, 0);
         report("halts (STOP/RETURN/REVERT/INVALID)");
+        // LOG0..LOG4 of 64 bytes at offset 0: the price and the memory (the log is not committed).
+        for (uint256 n; n <= 4; ++n) {
+            s = stackOf(n + 3);
+            s[n + 2] = 0;
+            s[n + 1] = 64;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            both(abi.encodePacked(uint8(0xa0 + n)), s, n + 2, mem, 0);
+        }
+        report("LOG0-LOG4");
         console.log("largest step calldata (bytes)", worstCalldata);
     }
 
