@@ -10,6 +10,7 @@ import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
 import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
+import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJsonFuzz {
@@ -149,10 +150,24 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
-        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 1) {
+        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 3) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
+            } else if (kind == 2) {
+                abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
+            } else if (kind == 3) {
+                abi.decode(
+                    body,
+                    (
+                        EvmTypes.EvmState,
+                        bytes,
+                        uint256[],
+                        bytes32,
+                        EvmStateVerifier.StateWitness,
+                        MachineState.BlockItem
+                    )
+                );
             } else {
                 abi.decode(
                     body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
@@ -173,7 +188,8 @@ contract OneStepVerifierFuzzTest is Test {
             || s == RLPReader.RLPTrailingBytes.selector || s == RLPReader.RLPInvalidUint.selector
             || s == RLPReader.RLPInvalidLength.selector || s == IEvmStepVerifier.EvmStateMismatch.selector
             || s == IEvmStepVerifier.EvmCodeMismatch.selector || s == IEvmStepVerifier.StackMismatch.selector
-            || s == IEvmStepVerifier.WordProofMismatch.selector || s == IEvmStepVerifier.UnexpectedWords.selector;
+            || s == IEvmStepVerifier.WordProofMismatch.selector || s == IEvmStepVerifier.UnexpectedWords.selector
+            || s == EvmStateVerifier.SubstateMismatch.selector || s == IEvmStepVerifier.BlockItemMismatch.selector;
     }
 
     function _hex(uint256 v) internal pure returns (string memory) {

@@ -59,8 +59,8 @@ library TxDecoder {
         address sender;
         /// @dev keccak256(raw): the transaction hash.
         bytes32 hash;
-        /// @dev The number of storage keys its access list names (EIP-2930).
-        uint256 accessListKeys;
+        /// @dev The number of addresses its access list names (EIP-2930).
+        uint256 accessListAddresses;
     }
 
     /// @dev A cursor over RLP in memory: absolute memory addresses `pos <= end`; `bad` once
@@ -197,7 +197,7 @@ library TxDecoder {
         t.value = _uint(list, 32);
         (uint256 dataStart, uint256 dataLength) = _string(list);
         (uint256 accounts, uint256 keys) = _accessList(list);
-        t.accessListKeys = keys;
+        t.accessListAddresses = accounts;
         uint256 authorizations;
         if (t.txType == EIP7702) {
             authorizations = _authorizationList(list);

@@ -75,33 +75,50 @@ sol! {
         bytes32[] siblings;
     }
 
-    /// What a storage instruction opens (docs/evm-steps.md section 6, kind 3): the substate's
-    /// tries and the Merkle Patricia proofs of the slot.
+    /// What a state-access instruction opens (docs/evm-steps.md section 6, kind 3): the
+    /// substate's tries and the Merkle Patricia proofs of the slot or account.
     #[derive(Debug, Default, PartialEq, Eq)]
-    struct StorageWitness {
+    struct StateWitness {
         bytes32 warmSlots;
         bytes32 transientStorage;
+        bytes32 warmAccounts;
         bytes[] warmProof;
         bytes[] accountProof;
         bytes[] storageProof;
         bytes[] originalAccountProof;
         bytes[] originalStorageProof;
         bytes[] transientProof;
+        bytes extCode;
     }
 }
 
-/// The `substate` of a frame whose transaction's access list names storage keys: they start
-/// warm, which the substate's tries cannot hold yet, so its storage instructions are
-/// rest-of-transaction steps (docs/evm-steps.md section 2).
+/// The `substate` of a frame whose transaction has an access list: the accounts and slots it
+/// names start warm, which the substate's tries cannot hold yet, so its state-access
+/// instructions are rest-of-transaction steps (docs/evm-steps.md section 2).
 pub const ACCESS_LIST_SUBSTATE: B256 = B256::with_last_byte(1);
 
-/// The frame's `substate`: 0 when both tries are empty, else `keccak256(abi.encode(warmSlots,
-/// transientStorage))`.
-pub fn substate_hash(warm_slots: B256, transient_storage: B256) -> B256 {
-    if warm_slots == EMPTY_ROOT_HASH && transient_storage == EMPTY_ROOT_HASH {
+/// The frame's `substate`: 0 when the three tries are empty, else
+/// `keccak256(abi.encode(warmSlots, transientStorage, warmAccounts))`.
+pub fn substate_hash(warm_slots: B256, transient_storage: B256, warm_accounts: B256) -> B256 {
+    if [warm_slots, transient_storage, warm_accounts] == [EMPTY_ROOT_HASH; 3] {
         return B256::ZERO;
     }
-    keccak256((warm_slots, transient_storage).abi_encode())
+    keccak256((warm_slots, transient_storage, warm_accounts).abi_encode())
+}
+
+/// Whether `address` is warm from the start of the transaction's frame (EIP-2929, EIP-3651):
+/// the sender, the recipient, the block's beneficiary, or a precompile.
+pub fn warm_from_start(
+    address: Address,
+    sender: Address,
+    to: Address,
+    beneficiary: Address,
+) -> bool {
+    let id = U256::from_be_slice(address.as_slice());
+    address == sender
+        || address == to
+        || address == beneficiary
+        || (id >= U256::from(1) && id <= U256::from(0x11))
 }
 
 /// The key of `slot` of `account` in the warm-slot and transient-storage tries:
@@ -400,14 +417,22 @@ pub fn stage2_inputs(op: u8) -> Option<usize> {
     }
 }
 
-/// Stage 3 (docs/evm-steps.md section 4, "Storage"): SLOAD, SSTORE, TLOAD and TSTORE, with
-/// the number of stack items each reads. Their witnesses are storage proofs (kind 3).
+/// Stage 3 (docs/evm-steps.md section 4, "State access"): SLOAD, SSTORE, TLOAD, TSTORE,
+/// BALANCE, EXTCODESIZE, EXTCODEHASH and SELFBALANCE, with the number of stack items each
+/// reads. Their witnesses are state proofs (kind 3).
 pub fn stage3_inputs(op: u8) -> Option<usize> {
     match op {
-        0x54 | 0x5c => Some(1),
+        0x54 | 0x5c | 0x31 | 0x3b | 0x3f => Some(1),
         0x55 | 0x5d => Some(2),
+        0x47 => Some(0),
         _ => None,
     }
+}
+
+/// Whether `op` reads another account (BALANCE, EXTCODESIZE, EXTCODEHASH): the address on top
+/// of the stack becomes warm.
+fn reads_account(op: u8) -> bool {
+    matches!(op, 0x31 | 0x3b | 0x3f)
 }
 
 /// The stack items an instruction with a witness (stages 1 to 3) reads; `None`: a
@@ -479,6 +504,8 @@ pub struct EvmEntry {
     pub code: Bytes,
     /// The call data.
     pub calldata: Bytes,
+    /// The block's beneficiary (warm from the start, EIP-3651).
+    pub coinbase: Address,
 }
 
 /// The EVM states of a transaction's own frame, one before each recorded instruction, and
@@ -518,9 +545,9 @@ pub struct InstructionWitness {
     pub words: Vec<WordProof>,
     /// The word ranges, in the order the verifier uses them (stage 2).
     pub ranges: Vec<WordRange>,
-    /// The substate's tries and the slot's proofs (stage 3); the step machine adds the
-    /// account and storage proofs ([`StorageWitness`]).
-    pub storage: StorageWitness,
+    /// The substate's tries and the proof of the slot's or account's key in them (stage 3);
+    /// the step machine adds the account and storage proofs and the code ([`StateWitness`]).
+    pub state: StateWitness,
 }
 
 impl InstructionWitness {
@@ -553,7 +580,8 @@ impl InstructionWitness {
                 self.code,
                 self.stack_top,
                 self.stack_rest,
-                self.storage,
+                self.state,
+                block.clone(),
             )
                 .abi_encode_params()
                 .into();
@@ -698,11 +726,15 @@ struct Recorder {
     /// The stage-2 instruction in progress and its stack items (top first): its ranges are
     /// known once it has run (it may halt first).
     stage2: Option<(u8, Vec<U256>)>,
-    /// The stage-3 instruction in progress: `(op, slot, value)` (value 0 for the loads).
+    /// The stage-3 instruction in progress: `(op, slot or address, value)` (value 0 but for the
+    /// stores).
     stage3: Option<(u8, U256, U256)>,
+    /// The block's beneficiary (warm from the start).
+    coinbase: Address,
     /// The substate's tries (docs/evm-steps.md section 2) and its hash.
     warm_slots: AccountTrie,
     transient_storage: AccountTrie,
+    warm_accounts: AccountTrie,
     substate: B256,
     writes: Vec<(usize, U256, U256)>,
     refunds: Vec<u64>,
@@ -729,8 +761,10 @@ impl Recorder {
             stage2: None,
             stage3: None,
             substate: entry.base.substate,
+            coinbase: entry.coinbase,
             warm_slots: AccountTrie::default(),
             transient_storage: AccountTrie::default(),
+            warm_accounts: AccountTrie::default(),
             writes: Vec::new(),
             refunds: Vec::new(),
             states: Vec::new(),
@@ -742,22 +776,33 @@ impl Recorder {
     }
 
     /// The substate's part of a stage-3 witness before the instruction in progress: the tries'
-    /// roots and the proof of its slot's key in the trie it reads (and writes).
-    fn storage_witness(&mut self) -> StorageWitness {
-        let mut witness = StorageWitness {
+    /// roots and the proof of its slot's or account's key in the trie it reads (and writes).
+    fn state_witness(&mut self) -> StateWitness {
+        let mut witness = StateWitness {
             warmSlots: self.warm_slots.root(),
             transientStorage: self.transient_storage.root(),
+            warmAccounts: self.warm_accounts.root(),
             ..Default::default()
         };
-        if let Some((op, slot, value)) = self.stage3 {
-            let key = slot_key(self.base.target, slot);
+        if let Some((op, item, value)) = self.stage3 {
             match op {
                 0x5c | 0x5d => {
-                    witness.transientProof = self
-                        .transient_storage
-                        .proof(&key, op == 0x5d && value.is_zero())
+                    witness.transientProof = self.transient_storage.proof(
+                        &slot_key(self.base.target, item),
+                        op == 0x5d && value.is_zero(),
+                    )
                 }
-                _ => witness.warmProof = self.warm_slots.proof(&key, false),
+                0x54 | 0x55 => {
+                    witness.warmProof = self
+                        .warm_slots
+                        .proof(&slot_key(self.base.target, item), false)
+                }
+                op if reads_account(op) => {
+                    witness.warmProof = self
+                        .warm_accounts
+                        .proof(&keccak256(Address::from_word(item.into())), false)
+                }
+                _ => {}
             }
         }
         witness
@@ -850,13 +895,17 @@ impl<CTX> Inspector<CTX> for Recorder {
             )
         });
         self.stage3 = (storage_op && data.len() >= inputs).then(|| {
-            let slot = data[data.len() - 1];
+            let item = if inputs >= 1 {
+                data[data.len() - 1]
+            } else {
+                U256::ZERO
+            };
             let value = if inputs == 2 {
                 data[data.len() - 2]
             } else {
                 U256::ZERO
             };
-            (op, slot, value)
+            (op, item, value)
         });
         if self.capture == Some(index) {
             let (stack_top, stack_rest) = if data.len() >= inputs {
@@ -876,7 +925,7 @@ impl<CTX> Inspector<CTX> for Recorder {
                     stack_rest,
                     words: Vec::new(),
                     ranges: Vec::new(),
-                    storage: self.storage_witness(),
+                    state: self.state_witness(),
                 },
                 op,
                 memory: self.memory.clone(),
@@ -887,24 +936,36 @@ impl<CTX> Inspector<CTX> for Recorder {
 
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         let halted = interp.bytecode.action().is_some();
-        if let Some((op, slot, value)) = self.stage3.take()
+        if let Some((op, item, value)) = self.stage3.take()
             && !halted
         {
-            let key = slot_key(self.base.target, slot);
+            let key = slot_key(self.base.target, item);
             match op {
                 0x5d => match slot_leaf(value) {
                     Some(leaf) => self.transient_storage.insert(key, leaf),
                     None => self.transient_storage.remove(&key),
                 },
-                0x5c => {}
-                _ => {
+                0x54 | 0x55 => {
                     self.warm_slots.insert(key, Bytes::from_static(&[1]));
                     if op == 0x55 {
-                        self.writes.push((self.states.len() - 1, slot, value));
+                        self.writes.push((self.states.len() - 1, item, value));
                     }
                 }
+                op if reads_account(op) => {
+                    let address = Address::from_word(item.into());
+                    let base = &self.base;
+                    if !warm_from_start(address, base.caller, base.target, self.coinbase) {
+                        self.warm_accounts
+                            .insert(keccak256(address), Bytes::from_static(&[1]));
+                    }
+                }
+                _ => {}
             }
-            self.substate = substate_hash(self.warm_slots.root(), self.transient_storage.root());
+            self.substate = substate_hash(
+                self.warm_slots.root(),
+                self.transient_storage.root(),
+                self.warm_accounts.root(),
+            );
         }
         if let Some((op, items)) = self.stage2.take()
             && !halted

@@ -845,9 +845,7 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let calldata = tx.input().clone();
-        let access_list_keys = tx
-            .access_list()
-            .is_some_and(|list| list.iter().any(|item| !item.storage_keys.is_empty()));
+        let access_list = tx.access_list().is_some_and(|list| !list.is_empty());
         let pre_root = self.state.stateRoot;
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
@@ -861,13 +859,14 @@ impl Machine {
             recipient_before.code_hash,
             &calldata,
         );
-        if access_list_keys {
+        if access_list {
             base.substate = ACCESS_LIST_SUBSTATE;
         }
         let entry = Arc::new(EvmEntry {
             base,
             code: code.clone(),
             calldata,
+            coinbase: self.block_of_tx()?.beneficiary,
         });
         let run = self.record(&entry)?;
         let roots = self.in_frame(caller, to, value, &run.writes, |_, roots| roots);
@@ -988,30 +987,52 @@ impl Machine {
         out
     }
 
-    /// The proofs of an SLOAD's or SSTORE's slot (docs/evm-steps.md section 6, kind 3): the
-    /// frame's account and the slot against the state root before the instruction (after the
-    /// run's earlier SSTOREs) and, for an SSTORE that changes the slot, against the root at the
-    /// transaction's start.
-    fn storage_proofs(
+    /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
+    /// the state root before it (after the run's earlier SSTOREs): for SLOAD and SSTORE, the
+    /// frame's account and the slot (and, for an SSTORE that changes the slot, both at the
+    /// transaction's start); for BALANCE, EXTCODESIZE and EXTCODEHASH the address's account
+    /// (and EXTCODESIZE its code); for SELFBALANCE the frame's account.
+    fn state_proofs(
         &mut self,
         run: &EvmRun,
         index: usize,
         witness: &mut InstructionWitness,
     ) -> Result<(), StepError> {
         let op = witness.opcode();
-        if !matches!(op, 0x54 | 0x55) || witness.stack_top.is_empty() {
-            return Ok(());
-        }
         let pending = self.pending.as_ref().expect("witnessed in IN_TX");
         let caller = pending.tx.signer();
         let value = pending.tx.inner().value();
         let to = witness.evm.target;
+        let written = run.writes.partition_point(|write| write.0 < index);
+        if matches!(op, 0x31 | 0x3b | 0x3f | 0x47) && (op == 0x47 || !witness.stack_top.is_empty())
+        {
+            let address = match op {
+                0x47 => to,
+                _ => Address::from_word(witness.stack_top[0].into()),
+            };
+            let (proof, account) =
+                self.in_frame(caller, to, value, &run.writes[..written], |world, _| {
+                    (
+                        world.trie.proof(&keccak256(address), false),
+                        world.account(address),
+                    )
+                });
+            witness.state.accountProof = proof;
+            if op == 0x3b
+                && let Some(account) = account
+            {
+                witness.state.extCode = self.code(account.code_hash)?;
+            }
+            return Ok(());
+        }
+        if !matches!(op, 0x54 | 0x55) || witness.stack_top.is_empty() {
+            return Ok(());
+        }
         let slot = witness.stack_top[0];
         let new = witness.stack_top.get(1).copied().unwrap_or_default();
         let key = keccak256(slot.to_be_bytes::<32>());
         let original_account = self.world.trie.proof(&keccak256(to), false);
         let original_storage = self.world.storage_trie(to).proof(&key, false);
-        let written = run.writes.partition_point(|write| write.0 < index);
         let (account, storage, current) =
             self.in_frame(caller, to, value, &run.writes[..written], |world, _| {
                 let account = world.trie.proof(&keccak256(to), false);
@@ -1024,11 +1045,11 @@ impl Machine {
                 .map_err(|_| StepError::Inconsistent(Phase::InTx))?,
             None => U256::ZERO,
         };
-        witness.storage.accountProof = account;
-        witness.storage.storageProof = storage;
+        witness.state.accountProof = account;
+        witness.state.storageProof = storage;
         if op == 0x55 && new != current {
-            witness.storage.originalAccountProof = original_account;
-            witness.storage.originalStorageProof = original_storage;
+            witness.state.originalAccountProof = original_account;
+            witness.state.originalStorageProof = original_storage;
         }
         Ok(())
     }
@@ -1052,7 +1073,7 @@ impl Machine {
         )
         .map_err(|source| StepError::Evm { hash, source })?
         .ok_or(StepError::Inconsistent(Phase::InTx))?;
-        self.storage_proofs(run, index, &mut captured)?;
+        self.state_proofs(run, index, &mut captured)?;
         Ok(captured.into_proof(&item))
     }
 

@@ -18,8 +18,8 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            EvmState, MAX_RANGE_WORDS, StorageWitness, WORD_DEPTH, WordProof, WordRange,
-            instruction_inputs, range_root, stack_push, stage2_inputs, stage3_inputs,
+            ACCESS_LIST_SUBSTATE, EvmState, MAX_RANGE_WORDS, StateWitness, WORD_DEPTH, WordProof,
+            WordRange, instruction_inputs, range_root, stack_push, stage2_inputs, stage3_inputs,
             substate_hash, word_root,
         },
         machine::BlockItem,
@@ -374,6 +374,32 @@ fn storage() -> Bytes {
     a.op(0x00).code()
 }
 
+/// BALANCE, EXTCODESIZE, EXTCODEHASH and SELFBALANCE (stage 3) of accounts warm from the start
+/// (the sender, the contract itself, the beneficiary, a precompile) and cold ones (a contract,
+/// an absent account, an existing empty one), each twice (cold, then warm).
+fn accounts() -> Bytes {
+    let address = |a: Address| U256::from_be_slice(a.as_slice());
+    let read = |a: Asm, op: u8, who: U256| a.push(who).op(op).op(0x50);
+    let mut a = Asm::default();
+    a = a.op(0x32).op(0x31).op(0x50); // BALANCE(ORIGIN): warm
+    a = a.op(0x30).op(0x3b).op(0x50); // EXTCODESIZE(ADDRESS): warm
+    a = a.op(0x41).op(0x3f).op(0x50); // EXTCODEHASH(COINBASE): warm
+    a = read(a, 0x3b, U256::from(4)); // a precompile: warm, no code
+    let contract = address(contract_address(0));
+    a = read(a, 0x3b, contract); // cold, with code
+    a = read(a, 0x3f, contract); // warm now
+    a = read(a, 0x31, contract);
+    let absent = U256::from(0xabcdefu64);
+    a = read(a, 0x3f, absent); // cold, absent: 0
+    a = read(a, 0x31, absent);
+    a = read(a, 0x3b, absent);
+    let empty = address(super::step_fixtures::EMPTY);
+    a = read(a, 0x3f, empty); // an existing empty account: 0
+    a = read(a, 0x31, U256::MAX); // the address is the low 20 bytes
+    a = a.op(0x47).op(0x50); // SELFBALANCE
+    a.op(0x00).code()
+}
+
 fn halts() -> Vec<(&'static str, Bytes, u64)> {
     let gas = 100_000;
     let mut overflow = Asm::default();
@@ -418,6 +444,24 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         ("tload-underflow", Asm::default().op(0x5c).code(), gas),
+        // A cold BALANCE with 2599 gas left (21000 + 3 before it).
+        (
+            "balance-cold-out-of-gas",
+            Asm::default().pushu(0xabcdef).op(0x31).code(),
+            21_000 + 3 + 2599,
+        ),
+        ("extcodehash-underflow", Asm::default().op(0x3f).code(), gas),
+        (
+            "selfbalance-overflow",
+            {
+                let mut full = Asm::default();
+                for _ in 0..1024 {
+                    full = full.op(0x5f);
+                }
+                full.op(0x47).code()
+            },
+            gas,
+        ),
         (
             "log-length-past-64-bits",
             Asm::default()
@@ -592,8 +636,14 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         (
-            "balance-rest-of-transaction",
-            Asm::default().op(0x33).op(0x31).code(),
+            "extcodecopy-rest-of-transaction",
+            Asm::default()
+                .pushu(32)
+                .pushu(0)
+                .pushu(0)
+                .op(0x33)
+                .op(0x3c)
+                .code(),
             gas,
         ),
     ]
@@ -635,15 +685,19 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
             Some((evm, code, top, rest, Vec::new(), ranges, None))
         }
         3 => {
-            let (evm, code, top, rest, storage) =
-                <(EvmState, Bytes, Vec<U256>, B256, StorageWitness)>::abi_decode_params(&body)
-                    .expect("stage-3 witness");
-            assert_eq!(
-                substate_hash(storage.warmSlots, storage.transientStorage),
-                evm.substate,
-                "the substate opens"
-            );
-            Some((evm, code, top, rest, Vec::new(), Vec::new(), None))
+            let (evm, code, top, rest, state, block) =
+                <(EvmState, Bytes, Vec<U256>, B256, StateWitness, BlockItem)>::abi_decode_params(
+                    &body,
+                )
+                .expect("stage-3 witness");
+            if evm.substate != ACCESS_LIST_SUBSTATE {
+                assert_eq!(
+                    substate_hash(state.warmSlots, state.transientStorage, state.warmAccounts),
+                    evm.substate,
+                    "the substate opens"
+                );
+            }
+            Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
         }
         other => panic!("IN_TX proof of kind {other}"),
     }
@@ -730,6 +784,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             0,
         ),
         ("storage".into(), storage(), 300_000, Bytes::new(), 9),
+        ("accounts".into(), accounts(), 300_000, Bytes::new(), 3),
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));

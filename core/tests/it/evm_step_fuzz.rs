@@ -206,7 +206,31 @@ fn program(rng: &mut Rng) -> Bytes {
     }
     let len = 5 + rng.below(60);
     for _ in 0..len {
-        match rng.below(24) {
+        match rng.below(26) {
+            24..=25 => {
+                // BALANCE, EXTCODESIZE, EXTCODEHASH of the accounts around (warm from the start
+                // or not, with code or without, absent), and SELFBALANCE.
+                let op = rng.pick(&[0x31, 0x3b, 0x3f, 0x47]);
+                if op != 0x47 {
+                    match rng.below(8) {
+                        0 => p.code.push(rng.pick(&[0x30, 0x32, 0x33, 0x41])),
+                        1 => p.push(U256::from(1 + rng.below(0x12))),
+                        2 => {
+                            let other = program_address(rng.below(16) as usize);
+                            p.push(U256::from_be_slice(other.as_slice()));
+                        }
+                        3 => {
+                            let dev = dev(rng.below(8) as usize).address();
+                            p.push(U256::from_be_slice(dev.as_slice()));
+                        }
+                        _ => {
+                            let v = rng.value();
+                            p.push(v);
+                        }
+                    }
+                }
+                p.code.extend([op, 0x50]);
+            }
             23 => {
                 // LOG0..LOG4 of a memory range with random topics.
                 let n = rng.below(5) as u8;
@@ -353,10 +377,10 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // An instruction no stage proves yet (BALANCE), or a copy too large for one step:
-            // the rest of the transaction.
+            // An instruction no stage proves yet (EXTCODECOPY), or a copy too large for one
+            // step: the rest of the transaction.
             if rng.below(2) == 0 {
-                p.code.extend([0x5f, 0x31]);
+                p.code.extend([0x5f, 0x5f, 0x5f, 0x5f, 0x3c]);
             } else {
                 let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
                 p.push(U256::from(len));
@@ -879,11 +903,11 @@ fn storage_steps_fit_an_l1_block_on_a_large_state() {
 
 sol! {
     function COPY() external view returns (address);
-    function STORAGE() external view returns (address);
+    function STATE() external view returns (address);
     function EVM() external view returns (address);
 }
 
-/// `EvmStepVerifier.step`, `EvmCopyVerifier.step` and `EvmStorageVerifier.step` (a view and two
+/// `EvmStepVerifier.step`, `EvmCopyVerifier.step` and `EvmStateVerifier.step` (a view and two
 /// pure functions) use only stage-1 and stage-2 instructions on their own witnesses: deployed on
 /// L2 and called there, each is a long solc-compiled execution (ABI decoding, loops, hashing,
 /// checked arithmetic, Merkle Patricia proofs) that the machine must prove instruction by
@@ -908,7 +932,7 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     let one_step = verifier.address;
     let steps = view(&mut verifier, one_step, EVMCall {}.abi_encode());
     let copies = view(&mut verifier, steps, COPYCall {}.abi_encode());
-    let storage = view(&mut verifier, steps, STORAGECall {}.abi_encode());
+    let storage = view(&mut verifier, steps, STATECall {}.abi_encode());
     let codes = [
         verifier.code_at(steps),
         verifier.code_at(copies),

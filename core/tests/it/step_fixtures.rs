@@ -48,7 +48,7 @@ const REVERT: Address = address!("0x00000000000000000000000000000000c0de0002");
 /// Sends CALLVALUE to COINBASE: `CALL(GAS, COINBASE, CALLVALUE, 0, 0, 0, 0)`.
 const PAY_COINBASE: Address = address!("0x00000000000000000000000000000000c0de0003");
 /// An account that exists and is empty (nonce 0, balance 0, no code).
-const EMPTY: Address = address!("0x00000000000000000000000000000000e0e0e0e0");
+pub(super) const EMPTY: Address = address!("0x00000000000000000000000000000000e0e0e0e0");
 /// The identity precompile.
 const IDENTITY: Address = address!("0x0000000000000000000000000000000000000004");
 
@@ -1063,7 +1063,7 @@ sol! {
         uint256 floorGas;
         address sender;
         bytes32 hash;
-        uint256 accessListKeys;
+        uint256 accessListAddresses;
     }
 }
 
@@ -1099,14 +1099,10 @@ fn expected_decode(raw: &[u8]) -> Option<DecodedTx> {
         floorGas: U256::from(gas.floor_gas),
         sender: tx.signer(),
         hash: keccak256(raw),
-        accessListKeys: U256::from(
+        accessListAddresses: U256::from(
             inner
                 .access_list()
-                .map(|list| {
-                    list.iter()
-                        .map(|item| item.storage_keys.len())
-                        .sum::<usize>()
-                })
+                .map(|list| list.len())
                 .unwrap_or_default(),
         ),
     })

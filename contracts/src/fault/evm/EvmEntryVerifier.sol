@@ -192,8 +192,8 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         e.returnDataRoot = WordTree.EMPTY_ROOT;
         e.gas = pre.gasLeft;
         e.memRoot = WordTree.EMPTY_ROOT;
-        // Access-list storage keys start warm; the substate cannot hold them yet (section 2).
-        if (t.accessListKeys != 0) e.substate = bytes32(uint256(1));
+        // An access list's accounts and keys start warm; the substate cannot hold them yet (section 2).
+        if (t.accessListAddresses != 0) e.substate = bytes32(uint256(1));
     }
 
     /// @dev The account under `key` (an empty one when absent).

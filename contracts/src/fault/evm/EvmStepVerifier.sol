@@ -7,7 +7,7 @@ import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmFrame} from "./EvmFrame.sol";
 import {EvmCopyVerifier} from "./EvmCopyVerifier.sol";
-import {EvmStorageVerifier} from "./EvmStorageVerifier.sol";
+import {EvmStateVerifier} from "./EvmStateVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 
 /// @title EvmStepVerifier
@@ -16,7 +16,7 @@ import {MachineState} from "../MachineState.sol";
 ///         depth-0 frame (kind 1): the stack, memory, call data, code, block and transaction
 ///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
 ///         frame's end into `TX_EXECUTED`. Stage 2 (KECCAK256 and the copies, kind 2) is forwarded
-///         to `COPY`, an `EvmCopyVerifier`; stage 3 (storage, kind 3) to `STORAGE`, an `EvmStorageVerifier`. Every other instruction is a rest-of-transaction step
+///         to `COPY`, an `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`. Every other instruction is a rest-of-transaction step
 ///         and reverts `UnsupportedStep(2)`. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (CHAINID).
@@ -27,8 +27,9 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice Stage 2 (KECCAK256 and the copies, kind 2), created with this verifier.
     IEvmStepVerifier public immutable COPY;
 
-    /// @notice Stage 3 (SLOAD, SSTORE, TLOAD, TSTORE, kind 3), created with this verifier.
-    IEvmStepVerifier public immutable STORAGE;
+    /// @notice Stage 3 (storage, transient storage and account reads, kind 3), created with this
+    ///         verifier.
+    IEvmStepVerifier public immutable STATE;
 
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
@@ -69,7 +70,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         CHAIN_ID = chainId;
         ENTRY = entry;
         COPY = new EvmCopyVerifier();
-        STORAGE = new EvmStorageVerifier();
+        STATE = new EvmStateVerifier();
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -78,7 +79,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 0) return ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
-        if (kind == 3) return STORAGE.step(pre, proof);
+        if (kind == 3) return STATE.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)

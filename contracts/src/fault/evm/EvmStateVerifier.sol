@@ -10,22 +10,27 @@ import {MerkleTrie} from "../MerkleTrie.sol";
 import {RLPReader} from "../RLPReader.sol";
 import {RLPWriter} from "../RLPWriter.sol";
 
-/// @title EvmStorageVerifier
-/// @notice Stage 3 of docs/evm-steps.md (section 4, "Storage"; witness kind 3): SLOAD, SSTORE, TLOAD
-///         and TSTORE in the depth-0 frame, with EIP-2929 warm and cold slots, EIP-2200/3529 SSTORE
-///         pricing and refunds exactly as revm 43 (Prague) charges them. Storage is read and written
-///         through Merkle Patricia proofs against the machine's state root (an SSTORE updates the
-///         account's storage root and so the state root), the value at the transaction's start
-///         against `txStartRoot`; the warm slots and the transient storage are tries of the frame's
-///         substate; the refund counter is the machine state's `refund`. `EvmStepVerifier` forwards
-///         kind 3 here. Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
-contract EvmStorageVerifier is IEvmStepVerifier {
+/// @title EvmStateVerifier
+/// @notice Stage 3 of docs/evm-steps.md (section 4, "State access"; witness kind 3): SLOAD, SSTORE,
+///         TLOAD, TSTORE, BALANCE, SELFBALANCE, EXTCODESIZE and EXTCODEHASH in the depth-0 frame,
+///         with EIP-2929 warm and cold slots and accounts, EIP-2200/3529 SSTORE pricing and refunds
+///         exactly as revm 43 (Prague) charges them. Storage and accounts are read (and storage
+///         written) through Merkle Patricia proofs against the machine's state root (an SSTORE
+///         updates the account's storage root and so the state root), a slot's value at the
+///         transaction's start against `txStartRoot`; the warm slots, the warm accounts and the
+///         transient storage are tries of the frame's substate; the refund counter is the machine
+///         state's `refund`. `EvmStepVerifier` forwards kind 3 here. Mirrored off chain by
+///         `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
+contract EvmStateVerifier is IEvmStepVerifier {
     /// @notice The substate's preimage given does not hash to the frame's `substate`.
     error SubstateMismatch(bytes32 expected, bytes32 computed);
 
-    /// @notice The substate of a transaction whose access list names storage keys: its warm slots
-    ///         are not a trie yet, so its storage instructions are rest-of-transaction steps.
+    /// @notice The substate of a transaction with an access list: the accounts and slots it names
+    ///         start warm, which the substate's tries do not hold, so its state-access instructions
+    ///         are rest-of-transaction steps.
     bytes32 public constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
+    /// @dev The precompiles (0x01..0x11) start warm.
+    uint256 internal constant LAST_PRECOMPILE = 0x11;
 
     // revm 43, Prague (EIP-2929, EIP-2200, EIP-3529).
     uint256 internal constant WARM_READ = 100;
@@ -35,22 +40,31 @@ contract EvmStorageVerifier is IEvmStepVerifier {
     uint256 internal constant SSTORE_SET_EXTRA = 19_900;
     uint256 internal constant SSTORE_RESET_EXTRA = 2800;
     uint256 internal constant CLEARS_REFUND = 4800;
+    uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
+    uint256 internal constant STACK_LIMIT = 1024;
+    bytes32 internal constant EMPTY_CODE_HASH = keccak256("");
 
-    /// @notice The storage witness (docs/evm-steps.md section 6, kind 3).
-    struct StorageWitness {
-        /// @dev The substate's preimage (both `MerkleTrie.EMPTY_ROOT` when `substate` is 0).
+    /// @notice The state-access witness (docs/evm-steps.md section 6, kind 3).
+    struct StateWitness {
+        /// @dev The substate's preimage (all `MerkleTrie.EMPTY_ROOT` when `substate` is 0).
         bytes32 warmSlots;
         bytes32 transientStorage;
-        /// @dev SLOAD, SSTORE: the slot's key in `warmSlots`.
+        bytes32 warmAccounts;
+        /// @dev SLOAD, SSTORE: the slot's key in `warmSlots`; BALANCE, EXTCODESIZE, EXTCODEHASH: the
+        ///      address's key in `warmAccounts`.
         bytes[] warmProof;
-        /// @dev SLOAD, SSTORE: the frame's account against the state root, and the slot in its storage.
+        /// @dev SLOAD, SSTORE, SELFBALANCE: the frame's account against the state root; BALANCE,
+        ///      EXTCODESIZE, EXTCODEHASH: the address's.
         bytes[] accountProof;
+        /// @dev SLOAD, SSTORE: the slot in the frame's storage.
         bytes[] storageProof;
         /// @dev SSTORE changing the slot: the account against `txStartRoot`, and the slot in its storage.
         bytes[] originalAccountProof;
         bytes[] originalStorageProof;
         /// @dev TLOAD, TSTORE: the slot's key in `transientStorage`.
         bytes[] transientProof;
+        /// @dev EXTCODESIZE: the address's code.
+        bytes extCode;
     }
 
     /// @dev One step: the witness and the working values.
@@ -59,7 +73,9 @@ contract EvmStorageVerifier is IEvmStepVerifier {
         bytes code;
         uint256[] top;
         bytes32 rest;
-        StorageWitness w;
+        StateWitness w;
+        /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH: the block (its beneficiary starts warm).
+        MachineState.BlockItem blk;
         uint256 cost;
     }
 
@@ -69,8 +85,8 @@ contract EvmStorageVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind != 3) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
-        (r.e, r.code, r.top, r.rest, r.w) =
-            abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StorageWitness));
+        (r.e, r.code, r.top, r.rest, r.w, r.blk) =
+            abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StateWitness, MachineState.BlockItem));
         bytes32 computed = EvmTypes.hash(r.e);
         if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
         computed = keccak256(r.code);
@@ -78,33 +94,97 @@ contract EvmStorageVerifier is IEvmStepVerifier {
         if (r.e.depth != 0 || r.e.substate == ACCESS_LIST_SUBSTATE) revert UnsupportedStep(MachineState.IN_TX);
         uint256 pc = r.e.pc;
         uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
-        // SLOAD, SSTORE, TLOAD, TSTORE.
-        if (op != 0x54 && op != 0x55 && op != 0x5c && op != 0x5d) revert UnsupportedStep(MachineState.IN_TX);
-        if (r.e.substate == 0) {
-            if (r.w.warmSlots != MerkleTrie.EMPTY_ROOT || r.w.transientStorage != MerkleTrie.EMPTY_ROOT) {
-                revert SubstateMismatch(0, substateHash(r.w.warmSlots, r.w.transientStorage));
-            }
-        } else {
-            computed = substateHash(r.w.warmSlots, r.w.transientStorage);
-            if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
-        }
-        uint256 reads = op == 0x54 || op == 0x5c ? 1 : 2;
+        uint256 reads = _reads(op);
+        computed = substateHash(r.w.warmSlots, r.w.transientStorage, r.w.warmAccounts);
+        if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
         uint256 outcome;
         if (r.e.stackSize < reads) {
             if (r.top.length != 0) revert StackMismatch();
             outcome = EvmFrame.EXCEPTION;
         } else {
             if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
-            outcome = _execute(pre, r, op);
+            outcome = op == 0x31 || op == 0x3b || op == 0x3f || op == 0x47 ? _account(pre, r, op) : _execute(pre, r, op);
         }
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.e.memSize);
     }
 
-    /// @notice The frame's `substate`: 0 for the empty one (no warm slot, no transient value), else
-    ///         `keccak256(abi.encode(warmSlots, transientStorage))`.
-    function substateHash(bytes32 warmSlots, bytes32 transientStorage) public pure returns (bytes32) {
-        if (warmSlots == MerkleTrie.EMPTY_ROOT && transientStorage == MerkleTrie.EMPTY_ROOT) return 0;
-        return keccak256(abi.encode(warmSlots, transientStorage));
+    /// @notice The frame's `substate`: 0 for the empty one (no warm slot or account, no transient
+    ///         value), else `keccak256(abi.encode(warmSlots, transientStorage, warmAccounts))`.
+    function substateHash(bytes32 warmSlots, bytes32 transientStorage, bytes32 warmAccounts)
+        public
+        pure
+        returns (bytes32)
+    {
+        if (
+            warmSlots == MerkleTrie.EMPTY_ROOT && transientStorage == MerkleTrie.EMPTY_ROOT
+                && warmAccounts == MerkleTrie.EMPTY_ROOT
+        ) return 0;
+        return keccak256(abi.encode(warmSlots, transientStorage, warmAccounts));
+    }
+
+    /// @dev The stack items a state-access instruction reads; reverts `UnsupportedStep` for any other.
+    function _reads(uint256 op) private pure returns (uint256) {
+        // SLOAD TLOAD BALANCE EXTCODESIZE EXTCODEHASH | SSTORE TSTORE | SELFBALANCE
+        if (op == 0x54 || op == 0x5c || op == 0x31 || op == 0x3b || op == 0x3f) return 1;
+        if (op == 0x55 || op == 0x5d) return 2;
+        if (op == 0x47) return 0;
+        revert UnsupportedStep(MachineState.IN_TX);
+    }
+
+    /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH (100 warm, 2600 cold; the address is then warm) and
+    ///      SELFBALANCE (5), reading an account against the state root.
+    function _account(MachineState.State memory pre, Run memory r, uint256 op) private pure returns (uint256) {
+        EvmTypes.EvmState memory e = r.e;
+        StateWitness memory w = r.w;
+        address account = e.self;
+        if (op == 0x47) {
+            r.cost = 5;
+            if (r.cost > e.gas || e.stackSize >= STACK_LIMIT) return EvmFrame.EXCEPTION;
+        } else {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            account = address(uint160(r.top[0]));
+            r.cost = WARM_READ;
+            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+            bytes32 computed = MachineState.itemHash(r.blk);
+            if (computed != pre.blockItem) revert BlockItemMismatch(pre.blockItem, computed);
+            bytes32 key = keccak256(abi.encodePacked(account));
+            (bool warm,) = MerkleTrie.get(w.warmAccounts, key, w.warmProof);
+            // Warm from the start (EIP-2929, EIP-3651): the sender, the recipient, the block's
+            // beneficiary and the precompiles.
+            if (
+                !warm && account != pre.caller && account != e.self && account != r.blk.beneficiary
+                    && (uint160(account) == 0 || uint160(account) > LAST_PRECOMPILE)
+            ) {
+                r.cost += COLD_ACCOUNT_EXTRA;
+                if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+                w.warmAccounts = MerkleTrie.update(w.warmAccounts, key, hex"01", w.warmProof);
+            }
+        }
+        (bool found, bytes memory leaf) =
+            MerkleTrie.get(pre.stateRoot, keccak256(abi.encodePacked(account)), w.accountProof);
+        uint256 result;
+        if (found) {
+            (uint256[] memory offsets,) = RLPReader.readList(leaf);
+            if (offsets.length != 4) revert MalformedAccount(keccak256(abi.encodePacked(account)));
+            uint256 nonce = RLPReader.readUint(leaf, offsets[0]);
+            uint256 balance = RLPReader.readUint(leaf, offsets[1]);
+            bytes32 codeHash = RLPReader.readBytes32(leaf, offsets[3]);
+            if (op == 0x31 || op == 0x47) {
+                result = balance;
+            } else if (op == 0x3f) {
+                // EXTCODEHASH: 0 for an empty account.
+                if (nonce != 0 || balance != 0 || codeHash != EMPTY_CODE_HASH) result = uint256(codeHash);
+            } else {
+                bytes32 computed = keccak256(w.extCode);
+                if (computed != codeHash) revert EvmCodeMismatch(codeHash, computed);
+                result = w.extCode.length;
+            }
+        }
+        e.substate = substateHash(w.warmSlots, w.transientStorage, w.warmAccounts);
+        e.stack = StackHash.push(r.rest, result);
+        if (op == 0x47) e.stackSize += 1;
+        e.pc += 1;
+        return EvmFrame.CONTINUE;
     }
 
     /// @notice The key of `slot` of `account` in the warm-slot and transient-storage tries.
@@ -115,7 +195,7 @@ contract EvmStorageVerifier is IEvmStepVerifier {
     /// @dev The instruction, whose stack items are open: its gas in revm's order, then its effect.
     function _execute(MachineState.State memory pre, Run memory r, uint256 op) private pure returns (uint256) {
         EvmTypes.EvmState memory e = r.e;
-        StorageWitness memory w = r.w;
+        StateWitness memory w = r.w;
         uint256 slot = r.top[0];
         bytes32 key = slotKey(e.self, slot);
         // SSTORE and TSTORE in a static frame halt (revm checks it first; either way the frame halts).
@@ -148,7 +228,7 @@ contract EvmStorageVerifier is IEvmStepVerifier {
             }
             if (!warm) w.warmSlots = MerkleTrie.update(w.warmSlots, key, hex"01", w.warmProof);
         }
-        e.substate = substateHash(w.warmSlots, w.transientStorage);
+        e.substate = substateHash(w.warmSlots, w.transientStorage, w.warmAccounts);
         e.stack = stack;
         // Loads pop 1 and push 1, stores pop 2.
         if (op == 0x55 || op == 0x5d) e.stackSize -= 2;
@@ -170,7 +250,7 @@ contract EvmStorageVerifier is IEvmStepVerifier {
         uint256 value = r.top[1];
         // Writing the value the slot holds costs the warm read and refunds nothing.
         if (value == current) return true;
-        StorageWitness memory w = r.w;
+        StateWitness memory w = r.w;
         (bytes32 originalRoot,) = _storageRoot(r.e.txStartRoot, r.e.self, w.originalAccountProof);
         uint256 original = _slot(originalRoot, slot, w.originalStorageProof);
         if (original == current) r.cost += original == 0 ? SSTORE_SET_EXTRA : SSTORE_RESET_EXTRA;
@@ -202,7 +282,7 @@ contract EvmStorageVerifier is IEvmStepVerifier {
         bytes memory account,
         uint256 slot,
         uint256 value,
-        StorageWitness memory w
+        StateWitness memory w
     ) private pure returns (bytes32) {
         bytes32 newStorageRoot =
             MerkleTrie.update(storageRoot, keccak256(abi.encode(slot)), _slotValue(value), w.storageProof);
