@@ -32,7 +32,8 @@ use rollup_challenger::{
 };
 use rollup_core::{
     fault::{
-        evm::{EvmState, StorageWitness, WordRange},
+        BlockItem,
+        evm::{EvmState, StateWitness, WordRange},
         step::StepKind,
         trace::Trace,
     },
@@ -422,11 +423,15 @@ fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
                     (evm, code)
                 }
                 3 => {
-                    let (evm, code, ..) =
-                        <(EvmState, Bytes, Vec<U256>, B256, StorageWitness)>::abi_decode_params(
-                            &body,
-                        )
-                        .expect("stage-3 witness");
+                    let (evm, code, ..) = <(
+                        EvmState,
+                        Bytes,
+                        Vec<U256>,
+                        B256,
+                        StateWitness,
+                        BlockItem,
+                    )>::abi_decode_params(&body)
+                    .expect("stage-3 witness");
                     (evm, code)
                 }
                 _ => return false,
@@ -649,7 +654,7 @@ async fn a_wrong_root_over_an_erc20_transfer_is_disputed_down_to_an_sstore_and_r
     // instruction by instruction.
     assert_eq!(unproven_steps(&trace), 1, "only the deployment is unproven");
     // The lying proposer is right up to the transfer's first SSTORE (the sender's balance) and
-    // wrong after it: the game ends on that instruction, which EvmStorageVerifier proves on L1
+    // wrong after it: the game ends on that instruction, which EvmStateVerifier proves on L1
     // through the token's storage trie and the state trie.
     let sstore = first_instruction(&trace, 0x55);
     challenger_wins_on(&world, index, trace, sstore, true_root).await;
