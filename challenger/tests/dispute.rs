@@ -55,7 +55,7 @@ sol! {
     }
 
     contract EvmStepDeploy {
-        constructor(uint64 chainId, address entry);
+        constructor(uint64 chainId, address entry, address call);
     }
 }
 
@@ -80,11 +80,13 @@ async fn world() -> World {
     let mut code = contract_bytecode("EvmEntryVerifier").to_vec();
     code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
     let entry = deploy_code(anvil.url(), code).await;
+    let call = deploy_code(anvil.url(), contract_bytecode("EvmCallVerifier").to_vec()).await;
     let mut code = contract_bytecode("EvmStepVerifier").to_vec();
     code.extend(
         EvmStepDeploy::constructorCall {
             chainId: CHAIN_ID,
             entry,
+            call,
         }
         .abi_encode(),
     );

@@ -9,6 +9,7 @@ import {IStepVerifier} from "../src/fault/IStepVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
+import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 
 /// @notice Deploys the L1 contracts: the Rollup, the one-step verifier (with its EVM step
 ///         verifiers: EvmEntryVerifier, then EvmStepVerifier, then OneStepVerifier) and the
@@ -55,7 +56,7 @@ contract Deploy is Script {
         vm.startBroadcast();
         rollup = new Rollup(batcher, bond, challengePeriod, genesisStateRoot);
         IEvmStepVerifier entry = new EvmEntryVerifier(l2ChainId);
-        IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry);
+        IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry, new EvmCallVerifier());
         verifier = new OneStepVerifier(l2ChainId, evm);
         games = new DisputeGames(rollup, IStepVerifier(address(verifier)), challengeBond, moveBondBase, maxClockSeconds);
         rollup.setDisputeGameFactory(address(games));

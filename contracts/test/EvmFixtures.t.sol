@@ -7,6 +7,7 @@ import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
+import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmEvmFixtures {
@@ -61,9 +62,10 @@ contract EvmFixturesTest is Test {
             VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
             return;
         }
-        OneStepVerifier verifier =
-            new OneStepVerifier(f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId)));
-        uint256 groups = 13;
+        OneStepVerifier verifier = new OneStepVerifier(
+            f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId), new EvmCallVerifier())
+        );
+        uint256 groups = 14;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);
         for (uint256 g; g < groups; ++g) {
@@ -83,7 +85,7 @@ contract EvmFixturesTest is Test {
                 assertTrue(MachineState.hash(claim) != post, label);
             }
         }
-        string[13] memory names = [
+        string[14] memory names = [
             "entry",
             "arithmetic/bitwise",
             "EXP",
@@ -96,7 +98,8 @@ contract EvmFixturesTest is Test {
             "other (halts)",
             "KECCAK256/copies",
             "LOG0-LOG4",
-            "SLOAD/SSTORE/TLOAD/TSTORE"
+            "state access (SLOAD/SSTORE/TLOAD/TSTORE/BALANCE/EXT*/SELFBALANCE)",
+            "calls without a frame"
         ];
         for (uint256 g; g < groups; ++g) {
             if (counts[g] == 0) continue;
@@ -108,6 +111,8 @@ contract EvmFixturesTest is Test {
 
     function group(uint256 op) internal pure returns (uint256) {
         if (op == ENTRY) return 0;
+        if (op == 0x31 || op == 0x3b || op == 0x3f || op == 0x47) return 12;
+        if (op == 0xf1 || op == 0xf2 || op == 0xf4 || op == 0xfa) return 13;
         if (op == 0x0a) return 2;
         if ((op >= 0x01 && op <= 0x0b) || (op >= 0x10 && op <= 0x1d)) return 1;
         if (op == 0x35) return 6;

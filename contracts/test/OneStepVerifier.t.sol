@@ -6,6 +6,7 @@ import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
+import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
 
@@ -53,7 +54,9 @@ contract OneStepVerifierTest is Test {
 
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
-        return new OneStepVerifier(chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId)));
+        return new OneStepVerifier(
+            chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId), new EvmCallVerifier())
+        );
     }
 
     function setUp() public {

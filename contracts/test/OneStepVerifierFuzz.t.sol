@@ -5,12 +5,14 @@ import {Test} from "forge-std/Test.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
+import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
 import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
+import {Accounts} from "../src/fault/Accounts.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJsonFuzz {
@@ -43,7 +45,9 @@ contract OneStepVerifierFuzzTest is Test {
 
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
-        return new OneStepVerifier(chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId)));
+        return new OneStepVerifier(
+            chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId), new EvmCallVerifier())
+        );
     }
 
     function setUp() public {
@@ -150,12 +154,17 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
-        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 3) {
+        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 4) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
             } else if (kind == 2) {
                 abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
+            } else if (kind == 4) {
+                abi.decode(
+                    body,
+                    (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmCallVerifier.CallWitness, MachineState.BlockItem)
+                );
             } else if (kind == 3) {
                 abi.decode(
                     body,
@@ -189,7 +198,8 @@ contract OneStepVerifierFuzzTest is Test {
             || s == RLPReader.RLPInvalidLength.selector || s == IEvmStepVerifier.EvmStateMismatch.selector
             || s == IEvmStepVerifier.EvmCodeMismatch.selector || s == IEvmStepVerifier.StackMismatch.selector
             || s == IEvmStepVerifier.WordProofMismatch.selector || s == IEvmStepVerifier.UnexpectedWords.selector
-            || s == EvmStateVerifier.SubstateMismatch.selector || s == IEvmStepVerifier.BlockItemMismatch.selector;
+            || s == EvmStateVerifier.SubstateMismatch.selector || s == IEvmStepVerifier.BlockItemMismatch.selector
+            || s == Accounts.MalformedAccount.selector;
     }
 
     function _hex(uint256 v) internal pure returns (string memory) {

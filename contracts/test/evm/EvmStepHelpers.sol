@@ -8,6 +8,7 @@ import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {WordTree} from "../../src/fault/evm/WordTree.sol";
 import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../../src/fault/evm/EvmStepVerifier.sol";
+import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
 
 /// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
 library WordModel {
@@ -97,7 +98,7 @@ abstract contract EvmStepHelpers is Test {
     }
 
     function setUp() public virtual {
-        evm = new EvmStepVerifier(CHAIN_ID, new EvmEntryVerifier(CHAIN_ID));
+        evm = new EvmStepVerifier(CHAIN_ID, new EvmEntryVerifier(CHAIN_ID), new EvmCallVerifier());
         verifier = new OneStepVerifier(CHAIN_ID, evm);
     }
 

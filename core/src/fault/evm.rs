@@ -90,6 +90,36 @@ sol! {
         bytes[] transientProof;
         bytes extCode;
     }
+
+    /// What a call without a frame opens (docs/evm-steps.md section 6, kind 4).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct CallWitness {
+        bytes32 warmSlots;
+        bytes32 transientStorage;
+        bytes32 warmAccounts;
+        bytes[] warmProof;
+        bytes[] calleeProof;
+        bytes[] selfProof;
+    }
+}
+
+/// A change of the world state inside the recorded frame, in the order it ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// SSTORE of `value` into `slot` of the frame's account.
+    Store {
+        /// The slot.
+        slot: U256,
+        /// Its new value.
+        value: U256,
+    },
+    /// A CALL without a frame moved `value` from the frame's account to `to`.
+    Transfer {
+        /// The callee.
+        to: Address,
+        /// The value.
+        value: U256,
+    },
 }
 
 /// The `substate` of a frame whose transaction has an access list: the accounts and slots it
@@ -435,12 +465,24 @@ fn reads_account(op: u8) -> bool {
     matches!(op, 0x31 | 0x3b | 0x3f)
 }
 
-/// The stack items an instruction with a witness (stages 1 to 3) reads; `None`: a
+/// Calls (docs/evm-steps.md section 4, "Calls without a frame"): CALL, CALLCODE, DELEGATECALL
+/// and STATICCALL, with the number of stack items each reads. Their witnesses are kind 4; a
+/// call that starts a frame (or reaches a precompile) is a rest-of-transaction step.
+pub fn call_inputs(op: u8) -> Option<usize> {
+    match op {
+        0xf1 | 0xf2 => Some(7),
+        0xf4 | 0xfa => Some(6),
+        _ => None,
+    }
+}
+
+/// The stack items an instruction with a witness (stages 1 to 3, and calls) reads; `None`: a
 /// rest-of-transaction step.
 pub fn instruction_inputs(op: u8) -> Option<usize> {
     stage1_inputs(op)
         .or_else(|| stage2_inputs(op))
         .or_else(|| stage3_inputs(op))
+        .or_else(|| call_inputs(op))
 }
 
 /// The word tree a range of a stage-2 step opens.
@@ -523,8 +565,10 @@ pub struct EvmRun {
     /// Recording stopped at an instruction the verifier does not prove (the last state is
     /// before a rest-of-transaction step).
     pub unproven_last: bool,
-    /// The SSTOREs that ran, in order: `(instruction index, slot, value)`.
-    pub writes: Vec<(usize, U256, U256)>,
+    /// The state changes of the frame, in order: `(instruction index, effect)`.
+    pub effects: Vec<(usize, Effect)>,
+    /// The calls that returned without a frame: `(instruction index, callee)`.
+    pub calls: Vec<(usize, Address)>,
     /// `refunds[i]`: the refund counter before the `i`-th instruction.
     pub refunds: Vec<u64>,
 }
@@ -548,6 +592,11 @@ pub struct InstructionWitness {
     /// The substate's tries and the proof of the slot's or account's key in them (stage 3);
     /// the step machine adds the account and storage proofs and the code ([`StateWitness`]).
     pub state: StateWitness,
+    /// A call's callee against the state root, and with a value the frame's account (kind 4;
+    /// added by the step machine).
+    pub callee_proof: Vec<Bytes>,
+    /// See `callee_proof`.
+    pub self_proof: Vec<Bytes>,
 }
 
 impl InstructionWitness {
@@ -564,6 +613,8 @@ impl InstructionWitness {
             2
         } else if stage3_inputs(op).is_some() {
             3
+        } else if call_inputs(op).is_some() {
+            4
         } else {
             1
         }
@@ -574,6 +625,26 @@ impl InstructionWitness {
     /// `abi.encode(EvmState evm, bytes code, uint256[] stackTop, bytes32 stackRest, WordRange[]
     /// ranges)` for stage 2.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 4 {
+            let call = CallWitness {
+                warmSlots: self.state.warmSlots,
+                transientStorage: self.state.transientStorage,
+                warmAccounts: self.state.warmAccounts,
+                warmProof: self.state.warmProof,
+                calleeProof: self.callee_proof,
+                selfProof: self.self_proof,
+            };
+            return (
+                self.evm,
+                self.code,
+                self.stack_top,
+                self.stack_rest,
+                call,
+                block.clone(),
+            )
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 3 {
             return (
                 self.evm,
@@ -652,7 +723,8 @@ impl EvmRun {
             result,
             state,
             unproven_last: recorder.unproven,
-            writes: recorder.writes,
+            effects: recorder.effects,
+            calls: recorder.calls,
             refunds: recorder.refunds,
         })
     }
@@ -736,7 +808,11 @@ struct Recorder {
     transient_storage: AccountTrie,
     warm_accounts: AccountTrie,
     substate: B256,
-    writes: Vec<(usize, U256, U256)>,
+    effects: Vec<(usize, Effect)>,
+    calls: Vec<(usize, Address)>,
+    /// The call in progress: `(instruction index, op, callee, value)`; it ran without a frame
+    /// when the next instruction is the frame's own.
+    call: Option<(usize, u8, Address, U256)>,
     refunds: Vec<u64>,
     states: Vec<EvmState>,
     opcodes: Vec<u8>,
@@ -765,7 +841,9 @@ impl Recorder {
             warm_slots: AccountTrie::default(),
             transient_storage: AccountTrie::default(),
             warm_accounts: AccountTrie::default(),
-            writes: Vec::new(),
+            effects: Vec::new(),
+            calls: Vec::new(),
+            call: None,
             refunds: Vec::new(),
             states: Vec::new(),
             opcodes: Vec::new(),
@@ -797,7 +875,7 @@ impl Recorder {
                         .warm_slots
                         .proof(&slot_key(self.base.target, item), false)
                 }
-                op if reads_account(op) => {
+                op if reads_account(op) || call_inputs(op).is_some() => {
                     witness.warmProof = self
                         .warm_accounts
                         .proof(&keccak256(Address::from_word(item.into())), false)
@@ -834,6 +912,12 @@ impl<CTX> Inspector<CTX> for Recorder {
         let depth = interp.input.depth();
         let top = *self.top_depth.get_or_insert(depth);
         if depth != top {
+            // The call in progress started a frame: not provable yet, it is the last recorded
+            // instruction.
+            if self.call.take().is_some() {
+                self.stopped = true;
+                self.unproven = true;
+            }
             return;
         }
         let mem_size = interp.memory.size();
@@ -845,6 +929,22 @@ impl<CTX> Inspector<CTX> for Recorder {
             }
         }
         let data = interp.stack.data();
+        if let Some((index, op, to, value)) = self.call.take() {
+            // The call returned without a frame: 1 on the stack when it succeeded.
+            if op == 0xf1 && !value.is_zero() && data.last() == Some(&U256::from(1)) {
+                self.effects.push((index, Effect::Transfer { to, value }));
+            }
+            if !warm_from_start(to, self.base.caller, self.base.target, self.coinbase) {
+                self.warm_accounts
+                    .insert(keccak256(to), Bytes::from_static(&[1]));
+                self.substate = substate_hash(
+                    self.warm_slots.root(),
+                    self.transient_storage.root(),
+                    self.warm_accounts.root(),
+                );
+            }
+            self.calls.push((index, to));
+        }
         self.stack.update(data);
         let return_data = interp.return_data.buffer();
         let pc = interp.bytecode.pc();
@@ -872,7 +972,7 @@ impl<CTX> Inspector<CTX> for Recorder {
         // section 4, "Storage").
         self.refunds
             .push(u64::try_from(interp.gas.refunded()).unwrap_or_default());
-        let storage_op = stage3_inputs(op).is_some();
+        let storage_op = stage3_inputs(op).is_some() || call_inputs(op).is_some();
         let Some(inputs) = instruction_inputs(op)
             .filter(|_| !(storage_op && self.base.substate == ACCESS_LIST_SUBSTATE))
         else {
@@ -895,18 +995,21 @@ impl<CTX> Inspector<CTX> for Recorder {
             )
         });
         self.stage3 = (storage_op && data.len() >= inputs).then(|| {
-            let item = if inputs >= 1 {
-                data[data.len() - 1]
-            } else {
-                U256::ZERO
-            };
-            let value = if inputs == 2 {
-                data[data.len() - 2]
-            } else {
-                U256::ZERO
-            };
-            (op, item, value)
+            let at = |i: usize| data[data.len() - 1 - i];
+            match op {
+                // A call: the callee, and the value of CALL and CALLCODE.
+                0xf1 | 0xf2 => (op, at(1), at(2)),
+                0xf4 | 0xfa => (op, at(1), U256::ZERO),
+                _ if inputs == 0 => (op, U256::ZERO, U256::ZERO),
+                _ if inputs == 1 => (op, at(0), U256::ZERO),
+                _ => (op, at(0), at(1)),
+            }
         });
+        if let Some((op, callee, value)) = self.stage3
+            && call_inputs(op).is_some()
+        {
+            self.call = Some((index, op, Address::from_word(callee.into()), value));
+        }
         if self.capture == Some(index) {
             let (stack_top, stack_rest) = if data.len() >= inputs {
                 let below = data.len() - inputs;
@@ -926,6 +1029,8 @@ impl<CTX> Inspector<CTX> for Recorder {
                     words: Vec::new(),
                     ranges: Vec::new(),
                     state: self.state_witness(),
+                    callee_proof: Vec::new(),
+                    self_proof: Vec::new(),
                 },
                 op,
                 memory: self.memory.clone(),
@@ -948,7 +1053,8 @@ impl<CTX> Inspector<CTX> for Recorder {
                 0x54 | 0x55 => {
                     self.warm_slots.insert(key, Bytes::from_static(&[1]));
                     if op == 0x55 {
-                        self.writes.push((self.states.len() - 1, item, value));
+                        let store = Effect::Store { slot: item, value };
+                        self.effects.push((self.states.len() - 1, store));
                     }
                 }
                 op if reads_account(op) => {

@@ -20,8 +20,8 @@
 
 use super::{
     evm::{
-        ACCESS_LIST_SUBSTATE, EvmEntry, EvmRun, EvmRunError, InstructionWitness, encode_entry,
-        encode_in_tx, entry_marker, frame_base, slot_leaf,
+        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness,
+        call_inputs, encode_entry, encode_in_tx, entry_marker, frame_base, slot_leaf,
     },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
@@ -460,17 +460,65 @@ struct Entered {
     cursor: usize,
     /// The state root after the entry (the value moved).
     entry_root: B256,
-    /// `roots[k]`: the state root after the run's `k`-th SSTORE (`run.writes[k]`).
+    /// `roots[k]`: the state root after the run's `k`-th effect (`run.effects[k]`).
     roots: Vec<B256>,
 }
 
 impl Entered {
-    /// The machine's state root before instruction `index`: after the SSTOREs before it.
+    /// The machine's state root before instruction `index`: after the effects before it.
     fn root_before(&self, index: usize) -> B256 {
-        match self.run.writes.partition_point(|write| write.0 < index) {
+        match self.run.effects.partition_point(|effect| effect.0 < index) {
             0 => self.entry_root,
             written => self.roots[written - 1],
         }
+    }
+}
+
+/// The accounts changed inside a frame replayed by [`Machine::in_frame`], with the account
+/// trie's leaves they replaced.
+#[derive(Default)]
+struct Changed {
+    accounts: BTreeMap<Address, Option<AccountState>>,
+    /// `(key, leaf before)` of each account at its first change.
+    saved: Vec<(B256, Option<Bytes>)>,
+    /// The frame's storage trie changed (its root is no longer the cached one).
+    stored: bool,
+}
+
+impl Changed {
+    /// `address` as the frame has it now.
+    fn account(&self, world: &World, address: Address) -> Option<AccountState> {
+        self.accounts
+            .get(&address)
+            .copied()
+            .unwrap_or_else(|| world.account(address))
+    }
+
+    /// Sets `address` to `account` in the account trie (the frame's account `frame` with its
+    /// storage root as the frame left it).
+    fn put(
+        &mut self,
+        world: &mut World,
+        frame: Address,
+        address: Address,
+        account: Option<AccountState>,
+    ) {
+        let key = keccak256(address);
+        if !self.accounts.contains_key(&address) {
+            self.saved.push((key, world.trie.get(&key).cloned()));
+        }
+        let storage_root = if address == frame && self.stored {
+            world.storage_trie(frame).root()
+        } else {
+            world.storage_root(&address)
+        };
+        match account {
+            Some(account) => world
+                .trie
+                .insert(key, encode_account(&account, storage_root).into()),
+            None => world.trie.remove(&key),
+        }
+        self.accounts.insert(address, account);
     }
 }
 
@@ -869,7 +917,7 @@ impl Machine {
             coinbase: self.block_of_tx()?.beneficiary,
         });
         let run = self.record(&entry)?;
-        let roots = self.in_frame(caller, to, value, &run.writes, |_, roots| roots);
+        let roots = self.in_frame(caller, to, value, &run.effects, |_, _, roots| roots);
         let first = run
             .states
             .first()
@@ -920,7 +968,7 @@ impl Machine {
     fn record(&self, entry: &EvmEntry) -> Result<EvmRun, StepError> {
         let pending = self.pending.as_ref().expect("recorded in IN_TX");
         let block = block_input(&self.block_of_tx()?);
-        EvmRun::record(
+        let mut run = EvmRun::record(
             self.tx_overlay(pending),
             &self.chain,
             &block,
@@ -930,65 +978,157 @@ impl Machine {
         .map_err(|source| StepError::Evm {
             hash: *pending.tx.inner().tx_hash(),
             source,
-        })
+        })?;
+        // A call without a frame is provable when its callee is not a precompile, has no code
+        // (nor an EIP-7702 delegation) and is not an existing empty account (docs/evm-steps.md
+        // section 4); the first other one is the rest of the transaction.
+        let unprovable = run.calls.iter().find(|(_, callee)| {
+            is_precompile(*callee)
+                || self
+                    .world
+                    .account(*callee)
+                    .is_some_and(|a| a.code_hash != KECCAK_EMPTY || a.is_empty())
+        });
+        if let Some(&(index, _)) = unprovable {
+            run.states.truncate(index + 1);
+            run.opcodes.truncate(index + 1);
+            run.refunds.truncate(index + 1);
+            run.effects.retain(|effect| effect.0 < index);
+            run.calls.retain(|call| call.0 < index);
+            run.unproven_last = true;
+        }
+        Ok(run)
     }
 
-    /// Runs `f` on the world as it is inside the pending call's frame: the value moved from
-    /// `caller` to `to`, then `writes` (SSTOREs to `to`'s storage) done in order; `f` also gets
-    /// the state root after each write. The world is restored after (it stays at the
-    /// transaction start while the transaction runs).
+    /// Runs `f` on the world as it is inside the pending call's frame (docs/evm-steps.md section
+    /// 7): the value moved from `caller` to `frame` (the frame's account), then `effects` done in
+    /// order (SSTOREs to the frame's storage, values moved by calls without a frame); `f` also
+    /// gets the accounts changed so far and the state root after each effect. Only the account
+    /// trie and the frame's storage trie change, and they are restored after: the world stays at
+    /// the transaction start while the transaction runs.
     fn in_frame<T>(
         &mut self,
         caller: Address,
-        to: Address,
+        frame: Address,
         value: U256,
-        writes: &[(usize, U256, U256)],
-        f: impl FnOnce(&mut World, Vec<B256>) -> T,
+        effects: &[(usize, Effect)],
+        f: impl FnOnce(&mut World, &Changed, Vec<B256>) -> T,
     ) -> T {
         let world = &mut self.world;
-        let caller_before = world.account(caller);
-        let to_before = world.account(to);
+        let mut changed = Changed::default();
         if !value.is_zero() {
-            let mut paying = caller_before.expect("the caller prepaid its gas");
+            let mut paying = world.account(caller).expect("the caller prepaid its gas");
             paying.balance -= value;
-            world.set(caller, Some(paying));
-            world.credit(to, value);
+            changed.put(world, frame, caller, Some(paying));
+            let mut receiving = changed
+                .account(world, frame)
+                .expect("an entered call's recipient has code");
+            receiving.balance += value;
+            changed.put(world, frame, frame, Some(receiving));
         }
-        let account = world
-            .account(to)
-            .expect("an entered call's recipient has code");
-        let account_key = keccak256(to);
-        let mut undo = Vec::with_capacity(writes.len());
-        let mut roots = Vec::with_capacity(writes.len());
-        for &(_, slot, value) in writes {
-            let key = keccak256(slot.to_be_bytes::<32>());
-            let trie = world.storage_trie(to);
-            undo.push((key, trie.get(&key).cloned()));
-            match slot_leaf(value) {
-                Some(leaf) => trie.insert(key, leaf),
-                None => trie.remove(&key),
+        let mut undo = Vec::new();
+        let mut roots = Vec::with_capacity(effects.len());
+        for &(_, effect) in effects {
+            match effect {
+                Effect::Store { slot, value } => {
+                    let key = keccak256(slot.to_be_bytes::<32>());
+                    let trie = world.storage_trie(frame);
+                    undo.push((key, trie.get(&key).cloned()));
+                    match slot_leaf(value) {
+                        Some(leaf) => trie.insert(key, leaf),
+                        None => trie.remove(&key),
+                    }
+                    changed.stored = true;
+                    let account = changed.account(world, frame);
+                    changed.put(world, frame, frame, account);
+                }
+                Effect::Transfer { to, value } => {
+                    let mut paying = changed
+                        .account(world, frame)
+                        .expect("the frame's account has code");
+                    paying.balance -= value;
+                    changed.put(world, frame, frame, Some(paying));
+                    let mut receiving = changed
+                        .account(world, to)
+                        .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                    receiving.balance += value;
+                    changed.put(world, frame, to, Some(receiving));
+                }
             }
-            let storage_root = trie.root();
-            world
-                .trie
-                .insert(account_key, encode_account(&account, storage_root).into());
             roots.push(world.trie.root());
         }
-        let out = f(world, roots);
-        let trie = world.storage_trie(to);
+        let out = f(world, &changed, roots);
+        let trie = world.storage_trie(frame);
         for (key, before) in undo.into_iter().rev() {
             match before {
                 Some(leaf) => trie.insert(key, leaf),
                 None => trie.remove(&key),
             }
         }
-        world.set(to, to_before);
-        world.set(caller, caller_before);
+        for (key, leaf) in changed.saved {
+            match leaf {
+                Some(leaf) => world.trie.insert(key, leaf),
+                None => world.trie.remove(&key),
+            }
+        }
         out
     }
 
+    /// The proofs of a call without a frame (docs/evm-steps.md section 6, kind 4): the callee
+    /// against the state root before it and, with a value, the frame's account against the root
+    /// after the callee's credit (CALL) or the state root (CALLCODE).
+    fn call_proofs(&mut self, run: &EvmRun, index: usize, witness: &mut InstructionWitness) {
+        let op = witness.opcode();
+        if witness.stack_top.is_empty() {
+            return;
+        }
+        let pending = self.pending.as_ref().expect("witnessed in IN_TX");
+        let caller = pending.tx.signer();
+        let tx_value = pending.tx.inner().value();
+        let frame = witness.evm.target;
+        let callee = Address::from_word(witness.stack_top[1].into());
+        let value = match op {
+            0xf1 | 0xf2 => witness.stack_top[2],
+            _ => U256::ZERO,
+        };
+        let done = run.effects.partition_point(|effect| effect.0 < index);
+        let (callee_proof, self_proof) = self.in_frame(
+            caller,
+            frame,
+            tx_value,
+            &run.effects[..done],
+            |world, changed, _| {
+                let callee_proof = world.trie.proof(&keccak256(callee), false);
+                if value.is_zero() {
+                    return (callee_proof, Vec::new());
+                }
+                if op != 0xf1 {
+                    return (callee_proof, world.trie.proof(&keccak256(frame), false));
+                }
+                let key = keccak256(callee);
+                let before = world.trie.get(&key).cloned();
+                let mut receiving = changed
+                    .account(world, callee)
+                    .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                receiving.balance = receiving.balance.saturating_add(value);
+                let storage_root = world.storage_root(&callee);
+                world
+                    .trie
+                    .insert(key, encode_account(&receiving, storage_root).into());
+                let self_proof = world.trie.proof(&keccak256(frame), false);
+                match before {
+                    Some(leaf) => world.trie.insert(key, leaf),
+                    None => world.trie.remove(&key),
+                }
+                (callee_proof, self_proof)
+            },
+        );
+        witness.callee_proof = callee_proof;
+        witness.self_proof = self_proof;
+    }
+
     /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
-    /// the state root before it (after the run's earlier SSTOREs): for SLOAD and SSTORE, the
+    /// the state root before it (after the run's earlier effects): for SLOAD and SSTORE, the
     /// frame's account and the slot (and, for an SSTORE that changes the slot, both at the
     /// transaction's start); for BALANCE, EXTCODESIZE and EXTCODEHASH the address's account
     /// (and EXTCODESIZE its code); for SELFBALANCE the frame's account.
@@ -999,24 +1139,33 @@ impl Machine {
         witness: &mut InstructionWitness,
     ) -> Result<(), StepError> {
         let op = witness.opcode();
+        if call_inputs(op).is_some() {
+            self.call_proofs(run, index, witness);
+            return Ok(());
+        }
         let pending = self.pending.as_ref().expect("witnessed in IN_TX");
         let caller = pending.tx.signer();
         let value = pending.tx.inner().value();
         let to = witness.evm.target;
-        let written = run.writes.partition_point(|write| write.0 < index);
+        let done = run.effects.partition_point(|effect| effect.0 < index);
         if matches!(op, 0x31 | 0x3b | 0x3f | 0x47) && (op == 0x47 || !witness.stack_top.is_empty())
         {
             let address = match op {
                 0x47 => to,
                 _ => Address::from_word(witness.stack_top[0].into()),
             };
-            let (proof, account) =
-                self.in_frame(caller, to, value, &run.writes[..written], |world, _| {
+            let (proof, account) = self.in_frame(
+                caller,
+                to,
+                value,
+                &run.effects[..done],
+                |world, changed, _| {
                     (
                         world.trie.proof(&keccak256(address), false),
-                        world.account(address),
+                        changed.account(world, address),
                     )
-                });
+                },
+            );
             witness.state.accountProof = proof;
             if op == 0x3b
                 && let Some(account) = account
@@ -1034,7 +1183,7 @@ impl Machine {
         let original_account = self.world.trie.proof(&keccak256(to), false);
         let original_storage = self.world.storage_trie(to).proof(&key, false);
         let (account, storage, current) =
-            self.in_frame(caller, to, value, &run.writes[..written], |world, _| {
+            self.in_frame(caller, to, value, &run.effects[..done], |world, _, _| {
                 let account = world.trie.proof(&keccak256(to), false);
                 let trie = world.storage_trie(to);
                 let current = trie.get(&key).cloned();

@@ -18,9 +18,9 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            ACCESS_LIST_SUBSTATE, EvmState, MAX_RANGE_WORDS, StateWitness, WORD_DEPTH, WordProof,
-            WordRange, instruction_inputs, range_root, stack_push, stage2_inputs, stage3_inputs,
-            substate_hash, word_root,
+            ACCESS_LIST_SUBSTATE, CallWitness, EvmState, MAX_RANGE_WORDS, StateWitness, WORD_DEPTH,
+            WordProof, WordRange, call_inputs, instruction_inputs, range_root, stack_push,
+            stage2_inputs, stage3_inputs, substate_hash, word_root,
         },
         machine::BlockItem,
     },
@@ -400,6 +400,55 @@ fn accounts() -> Bytes {
     a.op(0x00).code()
 }
 
+/// `CALL`-family instruction `op` to `to` with `value` (CALL, CALLCODE), the argument range
+/// `(in_offset, in_len)` and the output range `(out_offset, out_len)`, forwarding `gas`; the
+/// result is left on the stack.
+fn call_op(a: Asm, op: u8, to: U256, value: u64, ranges: [u64; 4], gas: u64) -> Asm {
+    let mut a = a
+        .pushu(ranges[3])
+        .pushu(ranges[2])
+        .pushu(ranges[1])
+        .pushu(ranges[0]);
+    if matches!(op, 0xf1 | 0xf2) {
+        a = a.pushu(value);
+    }
+    a.push(to).pushu(gas).op(op)
+}
+
+/// Calls without a frame (docs/evm-steps.md section 4): to an absent account (cold, created by
+/// its value), again (warm), without value, to an existing account, CALLCODE, DELEGATECALL and
+/// STATICCALL to an account without code with argument and output ranges, a value above the
+/// balance (the call fails), and to the sender (warm from the start).
+fn calls() -> Bytes {
+    let absent = U256::from(0xca11_0001u64);
+    let dev = U256::from_be_slice(super::step_fixtures::dev(3).address().as_slice());
+    let mut a = Asm::default();
+    for (op, to, value, ranges) in [
+        (0xf1, absent, 5, [0, 0, 0, 0]),
+        (0xf1, absent, 7, [0, 0, 0, 0]),
+        (0xf1, absent, 0, [0, 32, 64, 32]),
+        (0xf1, dev, 1, [0, 0, 0, 0]),
+        (0xf2, absent, 1, [0, 0, 0, 0]),
+        (0xf4, absent, 0, [0, 64, 0, 0]),
+        (0xfa, dev, 0, [100, 1, 300, 40]),
+        (0xf1, dev, 1_000_000, [0, 0, 0, 0]),
+    ] {
+        a = call_op(a, op, to, value, ranges, 50_000).op(0x50);
+    }
+    // CALL(0, ORIGIN, 2, 0, 0, 0, 0): the sender is warm from the start.
+    a = a
+        .pushu(0)
+        .pushu(0)
+        .pushu(0)
+        .pushu(0)
+        .pushu(2)
+        .op(0x32)
+        .pushu(0)
+        .op(0xf1)
+        .op(0x50);
+    a.op(0x00).code()
+}
+
 fn halts() -> Vec<(&'static str, Bytes, u64)> {
     let gas = 100_000;
     let mut overflow = Asm::default();
@@ -451,6 +500,56 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             21_000 + 3 + 2599,
         ),
         ("extcodehash-underflow", Asm::default().op(0x3f).code(), gas),
+        (
+            "call-contract-rest-of-transaction",
+            call_op(
+                Asm::default(),
+                0xf1,
+                U256::from_be_slice(contract_address(0).as_slice()),
+                0,
+                [0; 4],
+                1000,
+            )
+            .code(),
+            gas,
+        ),
+        (
+            "call-precompile-rest-of-transaction",
+            call_op(Asm::default(), 0xfa, U256::from(4), 0, [0; 4], 1000).code(),
+            gas,
+        ),
+        // A cold call creating an account with its value: 100 + 9000 + 2500 + 25,000 needed.
+        (
+            "call-out-of-gas",
+            call_op(
+                Asm::default(),
+                0xf1,
+                U256::from(0xca11_0002u64),
+                1,
+                [0; 4],
+                0,
+            )
+            .code(),
+            21_000 + 21 + 36_599,
+        ),
+        (
+            "call-underflow",
+            Asm::default().pushu(1).pushu(2).op(0xfa).code(),
+            gas,
+        ),
+        (
+            "call-argument-offset-past-64-bits",
+            Asm::default()
+                .pushu(0)
+                .pushu(0)
+                .pushu(1)
+                .push(U256::from(1) << 64)
+                .pushu(9)
+                .pushu(0)
+                .op(0xfa)
+                .code(),
+            gas,
+        ),
         (
             "selfbalance-overflow",
             {
@@ -699,6 +798,19 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
             }
             Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
         }
+        4 => {
+            let (evm, code, top, rest, call, block) =
+                <(EvmState, Bytes, Vec<U256>, B256, CallWitness, BlockItem)>::abi_decode_params(
+                    &body,
+                )
+                .expect("call witness");
+            assert_eq!(
+                substate_hash(call.warmSlots, call.transientStorage, call.warmAccounts),
+                evm.substate,
+                "the substate opens"
+            );
+            Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
+        }
         other => panic!("IN_TX proof of kind {other}"),
     }
 }
@@ -785,6 +897,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         ),
         ("storage".into(), storage(), 300_000, Bytes::new(), 9),
         ("accounts".into(), accounts(), 300_000, Bytes::new(), 3),
+        ("calls".into(), calls(), 500_000, Bytes::new(), 3),
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));
@@ -799,6 +912,8 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 } else {
                     BTreeMap::new()
                 },
+                // The calls move value from the contract.
+                balance: U256::from(if name == "calls" { 1000 } else { 0 }),
                 ..Default::default()
             },
         );
@@ -885,7 +1000,12 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             }
             let count = seen.entry(op).or_default();
             *count += 1;
-            if halted || *count <= 3 || stage2_inputs(op).is_some() || stage3_inputs(op).is_some() {
+            if halted
+                || *count <= 3
+                || stage2_inputs(op).is_some()
+                || stage3_inputs(op).is_some()
+                || call_inputs(op).is_some()
+            {
                 fixtures.push(u16::from(op), &step.pre, &step.proof, &step.post);
             }
         }

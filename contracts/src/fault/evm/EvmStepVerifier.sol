@@ -16,7 +16,7 @@ import {MachineState} from "../MachineState.sol";
 ///         depth-0 frame (kind 1): the stack, memory, call data, code, block and transaction
 ///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
 ///         frame's end into `TX_EXECUTED`. Stage 2 (KECCAK256 and the copies, kind 2) is forwarded
-///         to `COPY`, an `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`. Every other instruction is a rest-of-transaction step
+///         to `COPY`, an `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`; calls without a frame (kind 4) to `CALL`, an `EvmCallVerifier`. Every other instruction is a rest-of-transaction step
 ///         and reverts `UnsupportedStep(2)`. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (CHAINID).
@@ -30,6 +30,10 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice Stage 3 (storage, transient storage and account reads, kind 3), created with this
     ///         verifier.
     IEvmStepVerifier public immutable STATE;
+
+    /// @notice Calls without a frame (kind 4), an `EvmCallVerifier` deployed before this one (the
+    ///         creation code of all the verifiers together would pass EIP-3860's limit).
+    IEvmStepVerifier public immutable CALL;
 
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
@@ -66,9 +70,10 @@ contract EvmStepVerifier is IEvmStepVerifier {
         uint256 pushes;
     }
 
-    constructor(uint64 chainId, IEvmStepVerifier entry) {
+    constructor(uint64 chainId, IEvmStepVerifier entry, IEvmStepVerifier call) {
         CHAIN_ID = chainId;
         ENTRY = entry;
+        CALL = call;
         COPY = new EvmCopyVerifier();
         STATE = new EvmStateVerifier();
     }
@@ -80,6 +85,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 0) return ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
         if (kind == 3) return STATE.step(pre, proof);
+        if (kind == 4) return CALL.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
