@@ -23,39 +23,38 @@ library Accounts {
         bytes32 codeHash;
     }
 
-    /// @notice The account of `account` in the state with root `root` (an empty one, `exists`
-    ///         false, when absent).
-    function read(bytes32 root, address account, bytes[] memory proof) internal pure returns (Account memory a) {
-        bytes32 key = keccak256(abi.encodePacked(account));
-        (bool found, bytes memory value) = MerkleTrie.get(root, key, proof);
+    /// @notice The key of `account` in the state trie.
+    function key(address account) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(account));
+    }
+
+    /// @notice The account under `accountKey` in the state with root `root` (an empty one,
+    ///         `exists` false, when absent).
+    function read(bytes32 root, bytes32 accountKey, bytes[] memory proof) internal pure returns (Account memory a) {
+        (bool found, bytes memory value) = MerkleTrie.get(root, accountKey, proof);
         if (!found) {
             a.storageRoot = MerkleTrie.EMPTY_ROOT;
             a.codeHash = EMPTY_CODE_HASH;
             return a;
         }
         (uint256[] memory offsets,) = RLPReader.readList(value);
-        if (offsets.length != 4) revert MalformedAccount(key);
+        if (offsets.length != 4) revert MalformedAccount(accountKey);
         a.exists = true;
         a.nonce = RLPReader.readUint(value, offsets[0]);
-        if (a.nonce > type(uint64).max) revert MalformedAccount(key);
+        if (a.nonce > type(uint64).max) revert MalformedAccount(accountKey);
         a.balance = RLPReader.readUint(value, offsets[1]);
         a.storageRoot = RLPReader.readBytes32(value, offsets[2]);
         a.codeHash = RLPReader.readBytes32(value, offsets[3]);
     }
 
-    /// @notice The root after `account` is set to `a` in the state with root `root`, through the
-    ///         proof `read` took.
-    function write(bytes32 root, address account, Account memory a, bytes[] memory proof)
-        internal
-        pure
-        returns (bytes32)
-    {
+    /// @notice `rlp([nonce, balance, storageRoot, codeHash])`.
+    function encode(Account memory a) internal pure returns (bytes memory) {
         bytes[] memory items = new bytes[](4);
         items[0] = RLPWriter.writeUint(a.nonce);
         items[1] = RLPWriter.writeUint(a.balance);
         items[2] = RLPWriter.writeBytes32(a.storageRoot);
         items[3] = RLPWriter.writeBytes32(a.codeHash);
-        return MerkleTrie.update(root, keccak256(abi.encodePacked(account)), RLPWriter.writeList(items), proof);
+        return RLPWriter.writeList(items);
     }
 
     /// @notice EIP-161's empty account: no nonce, no balance, no code.

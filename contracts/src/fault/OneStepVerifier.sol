@@ -3,9 +3,8 @@ pragma solidity ^0.8.24;
 
 import {IStepVerifier} from "./IStepVerifier.sol";
 import {MachineState} from "./MachineState.sol";
+import {Accounts} from "./Accounts.sol";
 import {MerkleTrie} from "./MerkleTrie.sol";
-import {RLPReader} from "./RLPReader.sol";
-import {RLPWriter} from "./RLPWriter.sol";
 import {TxDecoder} from "./TxDecoder.sol";
 import {IEvmStepVerifier} from "./evm/IEvmStepVerifier.sol";
 
@@ -47,15 +46,6 @@ contract OneStepVerifier is IStepVerifier {
     ///         prices the transaction start step would not have produced.
     error InvalidPreState();
 
-    /// @dev An account of the trie (`exists` false: absent, all fields those of an empty account).
-    struct Account {
-        bool exists;
-        uint256 nonce;
-        uint256 balance;
-        bytes32 storageRoot;
-        bytes32 codeHash;
-    }
-
     /// @dev The transaction start witness.
     struct TxStartWitness {
         MachineState.BlockItem blk;
@@ -69,7 +59,7 @@ contract OneStepVerifier is IStepVerifier {
     /// @dev Working values of a transaction start.
     struct TxRun {
         bytes32 senderKey;
-        Account sender;
+        Accounts.Account sender;
         uint256 price;
         uint256 prepaid;
         bool evm;
@@ -151,7 +141,7 @@ contract OneStepVerifier is IStepVerifier {
         // The sender (revm's validate_against_state_and_deduct_caller).
         TxRun memory run;
         run.senderKey = keccak256(abi.encodePacked(t.sender));
-        run.sender = _read(s.stateRoot, run.senderKey, w.senderProof);
+        run.sender = Accounts.read(s.stateRoot, run.senderKey, w.senderProof);
         if (run.sender.codeHash != EMPTY_CODE_HASH) {
             bytes32 codeHash = keccak256(w.senderCode);
             if (codeHash != run.sender.codeHash) revert SenderCodeMismatch(run.sender.codeHash, codeHash);
@@ -175,7 +165,7 @@ contract OneStepVerifier is IStepVerifier {
 
         bytes32 root;
         if (run.evm) {
-            root = MerkleTrie.update(s.stateRoot, run.senderKey, _encode(run.sender), w.senderProof);
+            root = MerkleTrie.update(s.stateRoot, run.senderKey, Accounts.encode(run.sender), w.senderProof);
         } else {
             (root, run.evm) = _transfer(s.stateRoot, t, run, w);
         }
@@ -201,14 +191,14 @@ contract OneStepVerifier is IStepVerifier {
         pure
         returns (bytes32 newRoot, bool evm)
     {
-        Account memory sender = run.sender;
+        Accounts.Account memory sender = run.sender;
         sender.balance -= t.value;
-        bytes32 afterSender = MerkleTrie.update(root, run.senderKey, _encode(sender), w.senderProof);
+        bytes32 afterSender = MerkleTrie.update(root, run.senderKey, Accounts.encode(sender), w.senderProof);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
-        Account memory recipient = _read(afterSender, recipientKey, w.recipientProof);
+        Accounts.Account memory recipient = Accounts.read(afterSender, recipientKey, w.recipientProof);
         if (recipient.codeHash != EMPTY_CODE_HASH) {
             sender.balance += t.value;
-            return (MerkleTrie.update(root, run.senderKey, _encode(sender), w.senderProof), true);
+            return (MerkleTrie.update(root, run.senderKey, Accounts.encode(sender), w.senderProof), true);
         }
         return (_credit(afterSender, recipientKey, recipient, t.value, w.recipientProof), false);
     }
@@ -251,44 +241,16 @@ contract OneStepVerifier is IStepVerifier {
     /// @dev Credits `amount` to `account`, proven by `proof` against `root`.
     function _pay(bytes32 root, address account, uint256 amount, bytes[] memory proof) private pure returns (bytes32) {
         bytes32 key = keccak256(abi.encodePacked(account));
-        return _credit(root, key, _read(root, key, proof), amount, proof);
+        return _credit(root, key, Accounts.read(root, key, proof), amount, proof);
     }
 
     // ------------------------------------------------------------------------------------------
     // Accounts
 
-    /// @dev The account under `key` (an empty one when absent).
-    function _read(bytes32 root, bytes32 key, bytes[] memory proof) private pure returns (Account memory a) {
-        (bool found, bytes memory value) = MerkleTrie.get(root, key, proof);
-        if (!found) {
-            a.storageRoot = MerkleTrie.EMPTY_ROOT;
-            a.codeHash = EMPTY_CODE_HASH;
-            return a;
-        }
-        (uint256[] memory offsets,) = RLPReader.readList(value);
-        if (offsets.length != 4) revert MalformedAccount(key);
-        a.exists = true;
-        a.nonce = RLPReader.readUint(value, offsets[0]);
-        if (a.nonce > type(uint64).max) revert MalformedAccount(key);
-        a.balance = RLPReader.readUint(value, offsets[1]);
-        a.storageRoot = RLPReader.readBytes32(value, offsets[2]);
-        a.codeHash = RLPReader.readBytes32(value, offsets[3]);
-    }
-
-    /// @dev `rlp([nonce, balance, storageRoot, codeHash])`.
-    function _encode(Account memory a) private pure returns (bytes memory) {
-        bytes[] memory items = new bytes[](4);
-        items[0] = RLPWriter.writeUint(a.nonce);
-        items[1] = RLPWriter.writeUint(a.balance);
-        items[2] = RLPWriter.writeBytes32(a.storageRoot);
-        items[3] = RLPWriter.writeBytes32(a.codeHash);
-        return RLPWriter.writeList(items);
-    }
-
     /// @dev Adds `amount` to the balance of the touched account `a` (read under `key`): an account
     ///      left empty is deleted (EIP-161; revm touches it even for a zero amount), an absent one
     ///      that stays empty stays absent, and a zero amount changes nothing else.
-    function _credit(bytes32 root, bytes32 key, Account memory a, uint256 amount, bytes[] memory proof)
+    function _credit(bytes32 root, bytes32 key, Accounts.Account memory a, uint256 amount, bytes[] memory proof)
         private
         pure
         returns (bytes32)
@@ -298,7 +260,7 @@ contract OneStepVerifier is IStepVerifier {
             return a.exists ? MerkleTrie.update(root, key, "", proof) : root;
         }
         if (amount == 0 && a.exists) return root;
-        return MerkleTrie.update(root, key, _encode(a), proof);
+        return MerkleTrie.update(root, key, Accounts.encode(a), proof);
     }
 
     // ------------------------------------------------------------------------------------------

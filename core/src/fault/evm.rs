@@ -569,6 +569,8 @@ pub struct EvmRun {
     pub effects: Vec<(usize, Effect)>,
     /// The calls that returned without a frame: `(instruction index, callee)`.
     pub calls: Vec<(usize, Address)>,
+    /// A call that ended the frame (it halted): `(instruction index, callee)`.
+    pub halted_call: Option<(usize, Address)>,
     /// `refunds[i]`: the refund counter before the `i`-th instruction.
     pub refunds: Vec<u64>,
 }
@@ -725,6 +727,7 @@ impl EvmRun {
             unproven_last: recorder.unproven,
             effects: recorder.effects,
             calls: recorder.calls,
+            halted_call: recorder.call.map(|(index, _, callee, _)| (index, callee)),
             refunds: recorder.refunds,
         })
     }

@@ -989,7 +989,19 @@ impl Machine {
                     .account(*callee)
                     .is_some_and(|a| a.code_hash != KECCAK_EMPTY || a.is_empty())
         });
-        if let Some(&(index, _)) = unprovable {
+        // A call that halted after reading an EIP-7702 delegation (the delegate's access may be
+        // what it could not pay) is not provable either: the verifier stops at the delegation.
+        let delegated = |callee: Address| {
+            self.world.account(callee).is_some_and(|a| {
+                self.code(a.code_hash)
+                    .is_ok_and(|code| is_delegation(&code))
+            })
+        };
+        let halted = run
+            .halted_call
+            .filter(|&(_, callee)| delegated(callee))
+            .map(|(index, _)| index);
+        if let Some(index) = unprovable.map(|call| call.0).or(halted) {
             run.states.truncate(index + 1);
             run.opcodes.truncate(index + 1);
             run.refunds.truncate(index + 1);

@@ -435,6 +435,17 @@ fn calls() -> Bytes {
     ] {
         a = call_op(a, op, to, value, ranges, 50_000).op(0x50);
     }
+    // CALL(0, sender, 2^256 - 1, 0, 0, 0, 0): fails on the balance (the credit would overflow).
+    a = a
+        .pushu(0)
+        .pushu(0)
+        .pushu(0)
+        .pushu(0)
+        .push(U256::MAX)
+        .op(0x32)
+        .pushu(0)
+        .op(0xf1)
+        .op(0x50);
     // CALL(0, ORIGIN, 2, 0, 0, 0, 0): the sender is warm from the start.
     a = a
         .pushu(0)
@@ -536,6 +547,13 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             "call-underflow",
             Asm::default().pushu(1).pushu(2).op(0xfa).code(),
             gas,
+        ),
+        // A value to a precompile's (absent) account pays for a new account first: out of gas
+        // there is an exceptional halt, before any precompile runs.
+        (
+            "call-precompile-new-account-out-of-gas",
+            call_op(Asm::default(), 0xf1, U256::from(0x0a), 1, [0; 4], 0).code(),
+            21_000 + 30_000,
         ),
         (
             "call-argument-offset-past-64-bits",

@@ -67,15 +67,9 @@ contract EvmCallVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, CallWitness, MachineState.BlockItem));
-        bytes32 computed = EvmTypes.hash(r.e);
-        if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
-        computed = keccak256(r.code);
-        if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
-        if (r.e.depth != 0 || r.e.substate == bytes32(uint256(1))) revert UnsupportedStep(MachineState.IN_TX);
-        uint256 pc = r.e.pc;
-        uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
+        uint256 op = EvmFrame.open(pre, r.e, r.code, true);
         if (op != 0xf1 && op != 0xf2 && op != 0xf4 && op != 0xfa) revert UnsupportedStep(MachineState.IN_TX);
-        computed = _substate(r.w);
+        bytes32 computed = _substate(r.w);
         if (computed != r.e.substate) revert EvmStateVerifier.SubstateMismatch(r.e.substate, computed);
         r.memSize = r.e.memSize;
         // CALL and CALLCODE: gas to value outLen; DELEGATECALL and STATICCALL: no value.
@@ -113,16 +107,18 @@ contract EvmCallVerifier is IEvmStepVerifier {
         // forge-lint: disable-next-line(unsafe-typecast)
         address to = address(uint160(top[1]));
         if (!_access(pre, r, to)) return EvmFrame.EXCEPTION;
-        Accounts.Account memory callee = Accounts.read(pre.stateRoot, to, r.w.calleeProof);
+        Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
+        // A CALL with a value to an empty account (absent, or EIP-161 empty; a precompile's too)
+        // pays for the new account, before any frame.
+        if (op == 0xf1 && value != 0 && Accounts.isEmpty(callee)) {
+            r.cost += NEW_ACCOUNT;
+            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        }
         // A frame (code, or an EIP-7702 delegation), a precompile, or an existing empty account.
         if (
             callee.codeHash != Accounts.EMPTY_CODE_HASH || (uint160(to) != 0 && uint160(to) <= LAST_PRECOMPILE)
                 || (callee.exists && Accounts.isEmpty(callee))
         ) revert UnsupportedStep(MachineState.IN_TX);
-        if (op == 0xf1 && value != 0 && !callee.exists) {
-            r.cost += NEW_ACCOUNT;
-            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
-        }
         bool ok = true;
         if (value != 0) {
             ok = _moveValue(pre, r, op == 0xf1, to, callee, value);
@@ -151,15 +147,19 @@ contract EvmCallVerifier is IEvmStepVerifier {
         uint256 value
     ) private pure returns (bool ok) {
         bytes32 root = pre.stateRoot;
+        bool overflows = callee.balance > type(uint256).max - value;
         if (moves) {
-            callee.balance += value;
-            root = Accounts.write(root, to, callee, r.w.calleeProof);
+            // Saturated: a value above the frame's balance fails the call whatever the credit.
+            callee.balance = overflows ? type(uint256).max : callee.balance + value;
+            root = MerkleTrie.update(root, Accounts.key(to), Accounts.encode(callee), r.w.calleeProof);
         }
-        Accounts.Account memory self = Accounts.read(root, r.e.self, r.w.selfProof);
+        Accounts.Account memory self = Accounts.read(root, Accounts.key(r.e.self), r.w.selfProof);
         ok = self.balance >= value;
+        // Balances above 2^256 together: no state holds them.
+        if (ok && moves && overflows) revert InvalidPreState();
         if (ok && moves) {
             self.balance -= value;
-            pre.stateRoot = Accounts.write(root, r.e.self, self, r.w.selfProof);
+            pre.stateRoot = MerkleTrie.update(root, Accounts.key(r.e.self), Accounts.encode(self), r.w.selfProof);
         }
     }
 
@@ -192,10 +192,6 @@ contract EvmCallVerifier is IEvmStepVerifier {
     }
 
     function _substate(CallWitness memory w) private pure returns (bytes32) {
-        if (
-            w.warmSlots == MerkleTrie.EMPTY_ROOT && w.transientStorage == MerkleTrie.EMPTY_ROOT
-                && w.warmAccounts == MerkleTrie.EMPTY_ROOT
-        ) return 0;
-        return keccak256(abi.encode(w.warmSlots, w.transientStorage, w.warmAccounts));
+        return EvmFrame.substateHash(w.warmSlots, w.transientStorage, w.warmAccounts);
     }
 }

@@ -45,13 +45,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.ranges) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
-        bytes32 computed = EvmTypes.hash(r.e);
-        if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
-        computed = keccak256(r.code);
-        if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
-        if (r.e.depth != 0) revert UnsupportedStep(MachineState.IN_TX);
-        uint256 pc = r.e.pc;
-        uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
+        uint256 op = EvmFrame.open(pre, r.e, r.code, false);
         if (op != 0x20 && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
             revert UnsupportedStep(MachineState.IN_TX);
         }

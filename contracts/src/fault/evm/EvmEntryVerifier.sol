@@ -5,9 +5,8 @@ import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {EvmTypes} from "./EvmTypes.sol";
 import {WordTree} from "./WordTree.sol";
 import {MachineState} from "../MachineState.sol";
+import {Accounts} from "../Accounts.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
-import {RLPReader} from "../RLPReader.sol";
-import {RLPWriter} from "../RLPWriter.sol";
 import {TxDecoder} from "../TxDecoder.sol";
 
 /// @title EvmEntryVerifier
@@ -24,15 +23,6 @@ contract EvmEntryVerifier is IEvmStepVerifier {
 
     /// @notice The L2 chain id (the transaction decodes against it).
     uint64 public immutable CHAIN_ID;
-
-    /// @dev An account of the trie (`exists` false: absent, all fields those of an empty account).
-    struct Account {
-        bool exists;
-        uint256 nonce;
-        uint256 balance;
-        bytes32 storageRoot;
-        bytes32 codeHash;
-    }
 
     /// @dev The entry witness.
     struct Entry {
@@ -89,7 +79,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (w.code.length != 0) revert EvmCodeMismatch(EMPTY_CODE_HASH, keccak256(w.code));
         bytes32 root = _debitCaller(pre, t, w);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
-        Account memory recipient = _read(root, recipientKey, w.recipientProof);
+        Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
         if (recipient.exists && recipient.nonce == 0 && recipient.balance == 0 && recipient.codeHash == EMPTY_CODE_HASH)
         {
             revert UnsupportedStep(MachineState.IN_TX);
@@ -128,7 +118,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
     {
         root = _debitCaller(pre, t, w);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
-        Account memory recipient = _read(root, recipientKey, w.recipientProof);
+        Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
         if (recipient.codeHash == EMPTY_CODE_HASH) revert InvalidPreState();
         codeHash = keccak256(w.code);
         if (codeHash != recipient.codeHash) revert EvmCodeMismatch(recipient.codeHash, codeHash);
@@ -150,10 +140,10 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         root = pre.stateRoot;
         if (t.value > 0) {
             bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
-            Account memory caller = _read(root, callerKey, w.callerProof);
+            Accounts.Account memory caller = Accounts.read(root, callerKey, w.callerProof);
             if (caller.balance < t.value) revert InvalidPreState();
             caller.balance -= t.value;
-            root = MerkleTrie.update(root, callerKey, _encode(caller), w.callerProof);
+            root = MerkleTrie.update(root, callerKey, Accounts.encode(caller), w.callerProof);
         } else if (w.callerProof.length != 0) {
             revert UnexpectedProof();
         }
@@ -161,15 +151,17 @@ contract EvmEntryVerifier is IEvmStepVerifier {
 
     /// @dev The root after `recipient` (read under `key` from `root`) receives `value`; an absent
     ///      recipient is created.
-    function _creditRecipient(bytes32 root, bytes32 key, Account memory recipient, uint256 value, bytes[] memory proof)
-        private
-        pure
-        returns (bytes32)
-    {
+    function _creditRecipient(
+        bytes32 root,
+        bytes32 key,
+        Accounts.Account memory recipient,
+        uint256 value,
+        bytes[] memory proof
+    ) private pure returns (bytes32) {
         if (value == 0) return root;
         if (recipient.balance > type(uint256).max - value) revert InvalidPreState();
         recipient.balance += value;
-        return MerkleTrie.update(root, key, _encode(recipient), proof);
+        return MerkleTrie.update(root, key, Accounts.encode(recipient), proof);
     }
 
     /// @dev The depth-0 frame at its first instruction (docs/evm-steps.md section 1.1).
@@ -194,33 +186,5 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         e.memRoot = WordTree.EMPTY_ROOT;
         // An access list's accounts and keys start warm; the substate cannot hold them yet (section 2).
         if (t.accessListAddresses != 0) e.substate = bytes32(uint256(1));
-    }
-
-    /// @dev The account under `key` (an empty one when absent).
-    function _read(bytes32 root, bytes32 key, bytes[] memory proof) private pure returns (Account memory a) {
-        (bool found, bytes memory value) = MerkleTrie.get(root, key, proof);
-        if (!found) {
-            a.storageRoot = MerkleTrie.EMPTY_ROOT;
-            a.codeHash = EMPTY_CODE_HASH;
-            return a;
-        }
-        (uint256[] memory offsets,) = RLPReader.readList(value);
-        if (offsets.length != 4) revert MalformedAccount(key);
-        a.exists = true;
-        a.nonce = RLPReader.readUint(value, offsets[0]);
-        if (a.nonce > type(uint64).max) revert MalformedAccount(key);
-        a.balance = RLPReader.readUint(value, offsets[1]);
-        a.storageRoot = RLPReader.readBytes32(value, offsets[2]);
-        a.codeHash = RLPReader.readBytes32(value, offsets[3]);
-    }
-
-    /// @dev `rlp([nonce, balance, storageRoot, codeHash])`.
-    function _encode(Account memory a) private pure returns (bytes memory) {
-        bytes[] memory items = new bytes[](4);
-        items[0] = RLPWriter.writeUint(a.nonce);
-        items[1] = RLPWriter.writeUint(a.balance);
-        items[2] = RLPWriter.writeBytes32(a.storageRoot);
-        items[3] = RLPWriter.writeBytes32(a.codeHash);
-        return RLPWriter.writeList(items);
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {EvmTypes} from "./EvmTypes.sol";
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {MachineState} from "../MachineState.sol";
+import {MerkleTrie} from "../MerkleTrie.sol";
 
 /// @title EvmFrame
 /// @notice What every instruction verifier shares (docs/evm-steps.md section 4): the outcomes of an
@@ -20,6 +21,42 @@ library EvmFrame {
     /// @dev Out of gas, stack underflow or overflow, invalid jump, invalid or undefined opcode,
     ///      an operand out of range.
     uint256 internal constant EXCEPTION = 3;
+
+    /// @notice The substate of a frame whose transaction has an access list (docs/evm-steps.md
+    ///         section 2): its state-access instructions are rest-of-transaction steps.
+    bytes32 internal constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
+
+    /// @notice Opens the depth-0 frame `e` of an instruction step: `e` must hash to `pre.evm` and
+    ///         `code` to its code hash; a frame at another depth, or (with `stateAccess`) under the
+    ///         access-list marker, is not provable yet. Returns the instruction (`STOP` past the
+    ///         end of the code).
+    function open(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code, bool stateAccess)
+        internal
+        pure
+        returns (uint256 op)
+    {
+        bytes32 computed = EvmTypes.hash(e);
+        if (computed != pre.evm) revert IEvmStepVerifier.EvmStateMismatch(pre.evm, computed);
+        computed = keccak256(code);
+        if (computed != e.codeHash) revert IEvmStepVerifier.EvmCodeMismatch(e.codeHash, computed);
+        if (e.depth != 0 || (stateAccess && e.substate == ACCESS_LIST_SUBSTATE)) {
+            revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
+        }
+        uint256 pc = e.pc;
+        op = pc < code.length ? uint8(code[pc]) : 0;
+    }
+
+    /// @notice The frame's `substate` (docs/evm-steps.md section 2): 0 when its three tries are
+    ///         empty, else `keccak256(abi.encode(warmSlots, transientStorage, warmAccounts))`.
+    function substateHash(bytes32 warmSlots, bytes32 transientStorage, bytes32 warmAccounts)
+        internal
+        pure
+        returns (bytes32)
+    {
+        bytes32 empty = MerkleTrie.EMPTY_ROOT;
+        if (warmSlots == empty && transientStorage == empty && warmAccounts == empty) return 0;
+        return keccak256(abi.encode(warmSlots, transientStorage, warmAccounts));
+    }
 
     /// @notice The memory expansion of an access to `len > 0` bytes at `offset` (revm:
     ///         `num_words(offset.saturating_add(len))` words, `3w + w²/512` in saturating u64):

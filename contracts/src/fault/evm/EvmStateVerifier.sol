@@ -28,7 +28,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
     /// @notice The substate of a transaction with an access list: the accounts and slots it names
     ///         start warm, which the substate's tries do not hold, so its state-access instructions
     ///         are rest-of-transaction steps.
-    bytes32 public constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
+    bytes32 public constant ACCESS_LIST_SUBSTATE = EvmFrame.ACCESS_LIST_SUBSTATE;
     /// @dev The precompiles (0x01..0x11) start warm.
     uint256 internal constant LAST_PRECOMPILE = 0x11;
 
@@ -87,15 +87,9 @@ contract EvmStateVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StateWitness, MachineState.BlockItem));
-        bytes32 computed = EvmTypes.hash(r.e);
-        if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
-        computed = keccak256(r.code);
-        if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
-        if (r.e.depth != 0 || r.e.substate == ACCESS_LIST_SUBSTATE) revert UnsupportedStep(MachineState.IN_TX);
-        uint256 pc = r.e.pc;
-        uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
+        uint256 op = EvmFrame.open(pre, r.e, r.code, true);
         uint256 reads = _reads(op);
-        computed = substateHash(r.w.warmSlots, r.w.transientStorage, r.w.warmAccounts);
+        bytes32 computed = substateHash(r.w.warmSlots, r.w.transientStorage, r.w.warmAccounts);
         if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
         uint256 outcome;
         if (r.e.stackSize < reads) {
@@ -115,11 +109,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
         pure
         returns (bytes32)
     {
-        if (
-            warmSlots == MerkleTrie.EMPTY_ROOT && transientStorage == MerkleTrie.EMPTY_ROOT
-                && warmAccounts == MerkleTrie.EMPTY_ROOT
-        ) return 0;
-        return keccak256(abi.encode(warmSlots, transientStorage, warmAccounts));
+        return EvmFrame.substateHash(warmSlots, transientStorage, warmAccounts);
     }
 
     /// @dev The stack items a state-access instruction reads; reverts `UnsupportedStep` for any other.
