@@ -840,13 +840,13 @@ contract EvmCallStepsTest is Test {
         }
     }
 
-    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 5) and the empty
+    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 6; kind 5 goes to the precompile verifier) and the empty
     ///         rest-of-transaction witness revert `UnsupportedStep(2)`, and a pre-state whose phase
     ///         is not IN_TX (0, 1, 3, 7) reverts `UnsupportedStep(phase)`.
     function test_otherKindsAndPhases() public {
         Step[] memory steps = callSteps();
         bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
-        uint8[5] memory kinds = [0, 1, 2, 3, 5];
+        uint8[5] memory kinds = [0, 1, 2, 3, 6];
         uint8[4] memory phases =
             [MachineState.BETWEEN_BLOCKS, MachineState.IN_BLOCK, MachineState.TX_EXECUTED, uint8(7)];
         for (uint256 i; i < steps.length; ++i) {

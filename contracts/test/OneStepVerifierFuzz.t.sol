@@ -13,6 +13,7 @@ import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {Accounts} from "../src/fault/Accounts.sol";
+import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJsonFuzz {
@@ -154,12 +155,17 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
-        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 4) {
+        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 5) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
             } else if (kind == 2) {
                 abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
+            } else if (kind == 5) {
+                abi.decode(
+                    body,
+                    (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmPrecompileCallVerifier.PrecompileCallWitness)
+                );
             } else if (kind == 4) {
                 abi.decode(
                     body,
@@ -199,7 +205,7 @@ contract OneStepVerifierFuzzTest is Test {
             || s == IEvmStepVerifier.EvmCodeMismatch.selector || s == IEvmStepVerifier.StackMismatch.selector
             || s == IEvmStepVerifier.WordProofMismatch.selector || s == IEvmStepVerifier.UnexpectedWords.selector
             || s == EvmStateVerifier.SubstateMismatch.selector || s == IEvmStepVerifier.BlockItemMismatch.selector
-            || s == Accounts.MalformedAccount.selector;
+            || s == Accounts.MalformedAccount.selector || s == EvmPrecompileCallVerifier.PrecompileFailed.selector;
     }
 
     function _hex(uint256 v) internal pure returns (string memory) {

@@ -8,7 +8,10 @@
 //! one instruction, what the verifier needs: the stack items it reads, the word proofs, the
 //! code.
 
-use super::{machine::BlockItem, step::AccountTrie};
+use super::{
+    machine::BlockItem,
+    step::{AccountTrie, is_priced_precompile},
+};
 use crate::{
     chain::ChainConfig,
     executor::{BlockInput, ExecError, rejection_of},
@@ -89,6 +92,15 @@ sol! {
         bytes[] originalStorageProof;
         bytes[] transientProof;
         bytes extCode;
+    }
+
+    /// What a call without a value to a priced precompile opens (docs/evm-steps.md section 6,
+    /// kind 5).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct PrecompileCallWitness {
+        bytes[] calleeProof;
+        WordRange input;
+        WordRange output;
     }
 
     /// What a call without a frame opens (docs/evm-steps.md section 6, kind 4).
@@ -567,8 +579,8 @@ pub struct EvmRun {
     pub unproven_last: bool,
     /// The state changes of the frame, in order: `(instruction index, effect)`.
     pub effects: Vec<(usize, Effect)>,
-    /// The calls that returned without a frame: `(instruction index, callee)`.
-    pub calls: Vec<(usize, Address)>,
+    /// The calls that returned without a frame: `(instruction index, callee, value)`.
+    pub calls: Vec<(usize, Address, U256)>,
     /// A call that ended the frame (it halted): `(instruction index, callee)`.
     pub halted_call: Option<(usize, Address)>,
     /// `refunds[i]`: the refund counter before the `i`-th instruction.
@@ -616,7 +628,21 @@ impl InstructionWitness {
         } else if stage3_inputs(op).is_some() {
             3
         } else if call_inputs(op).is_some() {
-            4
+            // Without a value, to a priced precompile: kind 5.
+            let top = &self.stack_top;
+            let value = if matches!(op, 0xf1 | 0xf2) && top.len() > 2 {
+                top[2]
+            } else {
+                U256::ZERO
+            };
+            if top.len() >= 2
+                && value.is_zero()
+                && is_priced_precompile(Address::from_word(top[1].into()))
+            {
+                5
+            } else {
+                4
+            }
         } else {
             1
         }
@@ -627,6 +653,17 @@ impl InstructionWitness {
     /// `abi.encode(EvmState evm, bytes code, uint256[] stackTop, bytes32 stackRest, WordRange[]
     /// ranges)` for stage 2.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 5 {
+            let mut ranges = self.ranges.into_iter();
+            let call = PrecompileCallWitness {
+                calleeProof: self.callee_proof,
+                input: ranges.next().unwrap_or_default(),
+                output: ranges.next().unwrap_or_default(),
+            };
+            return (self.evm, self.code, self.stack_top, self.stack_rest, call)
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 4 {
             let call = CallWitness {
                 warmSlots: self.state.warmSlots,
@@ -748,7 +785,10 @@ impl EvmRun {
     ) -> Result<Option<InstructionWitness>, EvmRunError> {
         let mut recorder = Recorder::new(entry, Some(index));
         run(db, chain, block, tx, &mut recorder)?;
-        Ok(recorder.captured)
+        // A call that ended the frame is still waiting for its return.
+        Ok(recorder
+            .captured
+            .or_else(|| recorder.pending.map(|pending| pending.witness)))
     }
 }
 
@@ -812,7 +852,7 @@ struct Recorder {
     warm_accounts: AccountTrie,
     substate: B256,
     effects: Vec<(usize, Effect)>,
-    calls: Vec<(usize, Address)>,
+    calls: Vec<(usize, Address, U256)>,
     /// The call in progress: `(instruction index, op, callee, value)`; it ran without a frame
     /// when the next instruction is the frame's own.
     call: Option<(usize, u8, Address, U256)>,
@@ -932,6 +972,28 @@ impl<CTX> Inspector<CTX> for Recorder {
             }
         }
         let data = interp.stack.data();
+        if let Some(mut pending) = self.pending.take() {
+            // The call being captured returned without a frame: the memory words of its input
+            // and of the output it wrote, from the memory before it.
+            let top = &pending.witness.stack_top;
+            if top.len() >= 6 {
+                let at = top.len() - 4;
+                let span = |offset: U256, len: usize| {
+                    (len > 0)
+                        .then(|| word_span(offset, len))
+                        .flatten()
+                        .map(|(first, last)| pending.memory.range(first as u32, last as u32))
+                };
+                let in_len = usize::try_from(top[at + 1]).unwrap_or(usize::MAX);
+                let out_len = usize::try_from(top[at + 3])
+                    .unwrap_or(usize::MAX)
+                    .min(interp.return_data.buffer().len());
+                let input = span(top[at], in_len).unwrap_or_default();
+                let output = span(top[at + 2], out_len).unwrap_or_default();
+                pending.witness.ranges = vec![input, output];
+            }
+            self.captured = Some(pending.witness);
+        }
         if let Some((index, op, to, value)) = self.call.take() {
             // The call returned without a frame: 1 on the stack when it succeeded.
             if op == 0xf1 && !value.is_zero() && data.last() == Some(&U256::from(1)) {
@@ -946,7 +1008,7 @@ impl<CTX> Inspector<CTX> for Recorder {
                     self.warm_accounts.root(),
                 );
             }
-            self.calls.push((index, to));
+            self.calls.push((index, to, value));
         }
         self.stack.update(data);
         let return_data = interp.return_data.buffer();
@@ -986,9 +1048,20 @@ impl<CTX> Inspector<CTX> for Recorder {
         // Words this instruction may write, refreshed before the next one.
         // (The copies' destination is known once they have run: `step_end`.)
         let top_item = data.last().copied();
+        let item = |i: usize| data.len().checked_sub(i + 1).map(|at| data[at]);
         self.dirty = match op {
             0x52 => top_item.and_then(|o| word_span(o, 32)),
             0x53 => top_item.and_then(|o| word_span(o, 1)),
+            // A call may write its output range, refreshed before the next instruction.
+            op if call_inputs(op).is_some() && data.len() >= inputs => {
+                let at = inputs - 4;
+                match (item(at + 2), item(at + 3)) {
+                    (Some(offset), Some(len)) if !len.is_zero() => usize::try_from(len)
+                        .ok()
+                        .and_then(|len| word_span(offset, len)),
+                    _ => None,
+                }
+            }
             _ => None,
         };
         self.stage2 = (stage2_inputs(op).is_some() && data.len() >= inputs).then(|| {
@@ -1120,6 +1193,11 @@ impl<CTX> Inspector<CTX> for Recorder {
         let Some(mut pending) = self.pending.take() else {
             return;
         };
+        // A call's witness is complete once it has returned (the output's length).
+        if call_inputs(pending.op).is_some() {
+            self.pending = Some(pending);
+            return;
+        }
         if !halted && let Some(offset) = pending.offset {
             let memory = interp.memory.slice(0..interp.memory.size()).to_vec();
             let span = |len| word_span(offset, len).expect("the instruction ran");

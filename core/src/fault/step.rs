@@ -982,8 +982,8 @@ impl Machine {
         // A call without a frame is provable when its callee is not a precompile, has no code
         // (nor an EIP-7702 delegation) and is not an existing empty account (docs/evm-steps.md
         // section 4); the first other one is the rest of the transaction.
-        let unprovable = run.calls.iter().find(|(_, callee)| {
-            is_precompile(*callee)
+        let unprovable = run.calls.iter().find(|(_, callee, value)| {
+            (is_precompile(*callee) && !(is_priced_precompile(*callee) && value.is_zero()))
                 || self
                     .world
                     .account(*callee)

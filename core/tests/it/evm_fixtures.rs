@@ -18,9 +18,9 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            ACCESS_LIST_SUBSTATE, CallWitness, EvmState, MAX_RANGE_WORDS, StateWitness, WORD_DEPTH,
-            WordProof, WordRange, call_inputs, instruction_inputs, range_root, stack_push,
-            stage2_inputs, stage3_inputs, substate_hash, word_root,
+            ACCESS_LIST_SUBSTATE, CallWitness, EvmState, MAX_RANGE_WORDS, PrecompileCallWitness,
+            StateWitness, WORD_DEPTH, WordProof, WordRange, call_inputs, instruction_inputs,
+            range_root, stack_push, stage2_inputs, stage3_inputs, substate_hash, word_root,
         },
         machine::BlockItem,
     },
@@ -460,6 +460,52 @@ fn calls() -> Bytes {
     a.op(0x00).code()
 }
 
+/// Calls without a value to the priced precompiles (docs/evm-steps.md section 4): SHA256,
+/// RIPEMD160 and IDENTITY of memory ranges into unaligned and shorter output ranges, a real
+/// ECRECOVER, one of garbage (empty output) and one with too little gas (the call fails),
+/// BLAKE2F valid and of a wrong length, an empty IDENTITY by DELEGATECALL, and CALL.
+fn precompiles() -> Bytes {
+    use alloy_signer::SignerSync;
+    let hash = keccak256("a message");
+    let sig = super::step_fixtures::dev(2)
+        .sign_hash_sync(&hash)
+        .expect("sign");
+    let word = |a: Asm, at: u64, w: U256| a.push(w).pushu(at).op(0x52);
+    let mut a = Asm::default();
+    // ECRECOVER's input at 0: hash, v, r, s.
+    a = word(a, 0, U256::from_be_bytes(hash.0));
+    a = word(a, 32, U256::from(27 + u64::from(sig.v())));
+    a = word(a, 64, sig.r());
+    a = word(a, 96, sig.s());
+    // BLAKE2F's input at 512: 12 rounds, h, m, t (all 0x11 but the rounds), final flag 1.
+    for at in (512..736).step_by(32) {
+        a = word(a, at, U256::from_be_bytes([0x11; 32]));
+    }
+    a = word(
+        a,
+        512,
+        U256::from(12) << 224 | (U256::from_be_bytes([0x11; 32]) >> 32),
+    );
+    a = a.pushu(1).pushu(724).op(0x53);
+    let gas = 100_000;
+    for (op, id, ranges, gas) in [
+        (0xfa, 1, [0, 128, 1000, 32], gas),
+        (0xfa, 2, [0, 100, 200, 32], gas),
+        (0xfa, 3, [0, 100, 233, 32], gas),
+        (0xfa, 4, [5, 70, 300, 40], gas),
+        (0xfa, 1, [0, 128, 0, 32], 10),
+        (0xfa, 1, [1, 128, 400, 32], gas),
+        (0xf4, 4, [0, 0, 0, 0], gas),
+        (0xfa, 9, [512, 213, 800, 64], gas),
+        (0xfa, 9, [512, 212, 900, 64], gas),
+        (0xf1, 2, [64, 64, 1100, 16], gas),
+        (0xf2, 4, [0, 33, 1200, 64], gas),
+    ] {
+        a = call_op(a, op, U256::from(id), 0, ranges, gas).op(0x50);
+    }
+    a.op(0x00).code()
+}
+
 fn halts() -> Vec<(&'static str, Bytes, u64)> {
     let gas = 100_000;
     let mut overflow = Asm::default();
@@ -525,8 +571,22 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         (
-            "call-precompile-rest-of-transaction",
-            call_op(Asm::default(), 0xfa, U256::from(4), 0, [0; 4], 1000).code(),
+            "call-modexp-rest-of-transaction",
+            call_op(Asm::default(), 0xfa, U256::from(5), 0, [0; 4], 1000).code(),
+            gas,
+        ),
+        // An IDENTITY call that cannot pay for its input's memory.
+        (
+            "call-identity-memory-out-of-gas",
+            call_op(
+                Asm::default(),
+                0xfa,
+                U256::from(4),
+                0,
+                [0, 1 << 20, 0, 0],
+                1000,
+            )
+            .code(),
             gas,
         ),
         // A cold call creating an account with its value: 100 + 9000 + 2500 + 25,000 needed.
@@ -816,6 +876,18 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
             }
             Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
         }
+        5 => {
+            let (evm, code, top, rest, call) =
+                <(EvmState, Bytes, Vec<U256>, B256, PrecompileCallWitness)>::abi_decode_params(
+                    &body,
+                )
+                .expect("precompile call witness");
+            let ranges = [call.input, call.output]
+                .into_iter()
+                .filter(|range| !range.words.is_empty())
+                .collect();
+            Some((evm, code, top, rest, Vec::new(), ranges, None))
+        }
         4 => {
             let (evm, code, top, rest, call, block) =
                 <(EvmState, Bytes, Vec<U256>, B256, CallWitness, BlockItem)>::abi_decode_params(
@@ -916,6 +988,13 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         ("storage".into(), storage(), 300_000, Bytes::new(), 9),
         ("accounts".into(), accounts(), 300_000, Bytes::new(), 3),
         ("calls".into(), calls(), 500_000, Bytes::new(), 3),
+        (
+            "precompiles".into(),
+            precompiles(),
+            1_000_000,
+            Bytes::new(),
+            0,
+        ),
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));
@@ -1004,7 +1083,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 0x35 => check_words(&words, evm.calldataRoot),
                 _ => assert!(words.is_empty(), "{name}: no words for {op:#x}"),
             }
-            if stage2_inputs(op).is_some() {
+            if stage2_inputs(op).is_some() || call_inputs(op).is_some() {
                 check_ranges(name, &ranges, &evm);
             } else {
                 assert!(ranges.is_empty(), "{name}: no ranges for {op:#x}");

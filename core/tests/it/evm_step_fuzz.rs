@@ -475,7 +475,7 @@ struct Tally {
     tampered: usize,
     /// Witnesses with one byte changed that proved another post-state: each a soundness bug.
     forgeries: Vec<String>,
-    /// A few instruction steps of each kind (1 to 4) with their post-state hash.
+    /// A few instruction steps of each kind (1 to 5) with their post-state hash.
     samples: Vec<(u8, MachineState, Bytes, B256)>,
 }
 
@@ -976,11 +976,13 @@ sol! {
     function COPY() external view returns (address);
     function STATE() external view returns (address);
     function CALL() external view returns (address);
+    function PRECOMPILES() external view returns (address);
     function EVM() external view returns (address);
 }
 
-/// `EvmStepVerifier.step`, `EvmCopyVerifier.step`, `EvmStateVerifier.step` and
-/// `EvmCallVerifier.step` (a view and three pure functions) use only stage-1 and stage-2 instructions on their own witnesses: deployed on
+/// `EvmStepVerifier.step`, `EvmCopyVerifier.step`, `EvmStateVerifier.step`,
+/// `EvmCallVerifier.step` and `EvmPrecompileCallVerifier.step` (whose precompile calls are
+/// steps too) use only stage-1 and stage-2 instructions on their own witnesses: deployed on
 /// L2 and called there, each is a long solc-compiled execution (ABI decoding, loops, hashing,
 /// checked arithmetic, Merkle Patricia proofs) that the machine must prove instruction by
 /// instruction. The whole call is
@@ -1006,17 +1008,19 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     let copies = view(&mut verifier, steps, COPYCall {}.abi_encode());
     let storage = view(&mut verifier, steps, STATECall {}.abi_encode());
     let calls = view(&mut verifier, steps, CALLCall {}.abi_encode());
+    let precompiles = view(&mut verifier, calls, PRECOMPILESCall {}.abi_encode());
     let codes = [
         verifier.code_at(steps),
         verifier.code_at(copies),
         verifier.code_at(storage),
         verifier.code_at(calls),
+        verifier.code_at(precompiles),
     ];
     let mut reference = Reference::new(&genesis_with(&codes));
     let mut rng = Rng(0x5e1f);
     let (mut sampled, mut longest) = (0, 0);
     for (n, (kind, pre, proof, _)) in tally.samples.iter().enumerate() {
-        // `step(MachineState pre, bytes proof)` of the four verifiers.
+        // `step(MachineState pre, bytes proof)` of the five verifiers.
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
         let to = program_address(usize::from(*kind - 1));
@@ -1077,6 +1081,11 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
          steps checked on the verifier",
         tally.samples.len()
     );
-    assert_eq!(tally.samples.len(), 16, "samples of the four kinds");
+    for kind in 1..=5 {
+        assert!(
+            tally.samples.iter().any(|sample| sample.0 == kind),
+            "a sample of kind {kind}"
+        );
+    }
     assert!(longest > 5_000, "{longest} steps");
 }

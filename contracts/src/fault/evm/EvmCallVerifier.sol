@@ -7,6 +7,7 @@ import {EvmFrame} from "./EvmFrame.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmStateVerifier} from "./EvmStateVerifier.sol";
+import {EvmPrecompileCallVerifier} from "./EvmPrecompileCallVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {Accounts} from "../Accounts.sol";
@@ -20,8 +21,9 @@ import {Accounts} from "../Accounts.sol";
 ///         account's 25,000; the forwarded gas (and the 2300 stipend of a value) all comes back, as
 ///         no code runs. A CALL with value moves it (account proofs against the state root). A
 ///         callee with code (a frame), a precompile, or an existing empty account (which EIP-161
-///         would delete when touched) makes the step a rest-of-transaction step. `EvmStepVerifier`
-///         forwards kind 4 here. Mirrored off chain by `core/src/fault/evm.rs` and
+///         would delete when touched) makes the step a rest-of-transaction step (calls without a
+///         value to the priced precompiles are kind 5, forwarded to `PRECOMPILES`).
+///         `EvmStepVerifier` forwards kinds 4 and 5 here. Mirrored off chain by `core/src/fault/evm.rs` and
 ///         `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
@@ -31,6 +33,13 @@ contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant CALL_STIPEND = 2300;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
     uint256 internal constant MAX_U64 = type(uint64).max;
+
+    /// @notice Calls without a value to a priced precompile (kind 5), created with this verifier.
+    IEvmStepVerifier public immutable PRECOMPILES;
+
+    constructor() {
+        PRECOMPILES = new EvmPrecompileCallVerifier();
+    }
 
     /// @notice The call witness (docs/evm-steps.md section 6, kind 4).
     struct CallWitness {
@@ -60,9 +69,10 @@ contract EvmCallVerifier is IEvmStepVerifier {
     }
 
     /// @inheritdoc IEvmStepVerifier
-    function step(MachineState.State memory pre, bytes calldata proof) external pure returns (bytes32) {
+    function step(MachineState.State memory pre, bytes calldata proof) external view returns (bytes32) {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
+        if (kind == 5) return PRECOMPILES.step(pre, proof);
         if (kind != 4) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =

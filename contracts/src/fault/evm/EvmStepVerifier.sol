@@ -85,7 +85,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 0) return ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
         if (kind == 3) return STATE.step(pre, proof);
-        if (kind == 4) return CALL.step(pre, proof);
+        if (kind == 4 || kind == 5) return CALL.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
