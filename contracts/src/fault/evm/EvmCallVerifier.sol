@@ -32,7 +32,6 @@ contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant NEW_ACCOUNT = 25_000;
     uint256 internal constant CALL_STIPEND = 2300;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
-    uint256 internal constant MAX_U64 = type(uint64).max;
 
     /// @notice Calls without a value to a priced precompile (kind 5), created with this verifier.
     IEvmStepVerifier public immutable PRECOMPILES;
@@ -85,11 +84,9 @@ contract EvmCallVerifier is IEvmStepVerifier {
         // CALL and CALLCODE: gas to value outLen; DELEGATECALL and STATICCALL: no value.
         uint256 reads = op == 0xf1 || op == 0xf2 ? 7 : 6;
         uint256 outcome;
-        if (r.e.stackSize < reads) {
-            if (r.top.length != 0) revert StackMismatch();
+        if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
             outcome = _call(pre, r, op, reads);
         }
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
@@ -176,13 +173,9 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is
     ///      0). False when an operand does not fit in 64 bits or the gas does not cover the cost.
     function _expand(Run memory r, uint256 offset, uint256 len) private pure returns (bool) {
-        if (len > MAX_U64) return false;
-        if (len == 0) return true;
-        (bool ok, uint256 memSize, uint256 cost) = EvmFrame.expansion(r.memSize, offset, len);
-        if (!ok) return false;
-        r.memSize = memSize;
-        r.cost += cost;
-        return r.cost <= r.e.gas;
+        bool ok;
+        (ok, r.memSize, r.cost) = EvmFrame.callRange(r.memSize, r.cost, r.e.gas, offset, len);
+        return ok;
     }
 
     /// @dev The callee's EIP-2929 access: 2500 more when cold (then warm). False when out of gas.

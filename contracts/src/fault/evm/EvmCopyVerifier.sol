@@ -52,11 +52,9 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         r.memSize = r.e.memSize;
         uint256 reads = op == 0x20 ? 2 : 3;
         uint256 outcome;
-        if (r.e.stackSize < reads) {
-            if (r.top.length != 0) revert StackMismatch();
+        if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
             outcome = _execute(r, op);
         }
         if (r.used != r.ranges.length) revert UnexpectedWords();

@@ -5,6 +5,7 @@ import {EvmTypes} from "./EvmTypes.sol";
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
+import {StackHash} from "./StackHash.sol";
 
 /// @title EvmFrame
 /// @notice What every instruction verifier shares (docs/evm-steps.md section 4): the outcomes of an
@@ -56,6 +57,40 @@ library EvmFrame {
         bytes32 empty = MerkleTrie.EMPTY_ROOT;
         if (warmSlots == empty && transientStorage == empty && warmAccounts == empty) return 0;
         return keccak256(abi.encode(warmSlots, transientStorage, warmAccounts));
+    }
+
+    /// @notice Opens the `reads` stack items an instruction reads: `top` must be exactly them, top
+    ///         first, over a stack whose rest hashes to `rest`. False (with `top` empty) when the
+    ///         stack holds fewer: the instruction halts.
+    function openStack(EvmTypes.EvmState memory e, uint256[] memory top, bytes32 rest, uint256 reads)
+        internal
+        pure
+        returns (bool)
+    {
+        if (e.stackSize < reads) {
+            if (top.length != 0) revert IEvmStepVerifier.StackMismatch();
+            return false;
+        }
+        if (top.length != reads || StackHash.build(top, rest) != e.stack) revert IEvmStepVerifier.StackMismatch();
+        return true;
+    }
+
+    /// @notice A call's range of `len` bytes at `offset` (revm's `resize_memory`): a length past 64
+    ///         bits halts, an empty range costs nothing (its offset is not looked at), otherwise the
+    ///         memory expansion is added to `cost`. `ok` false when the instruction halts (also when
+    ///         `cost` passes `gas`).
+    function callRange(uint256 memSize, uint256 cost, uint256 gas, uint256 offset, uint256 len)
+        internal
+        pure
+        returns (bool ok, uint256 newMemSize, uint256 newCost)
+    {
+        if (len > MAX_U64) return (false, memSize, cost);
+        if (len == 0) return (true, memSize, cost);
+        uint256 expansionCost;
+        (ok, newMemSize, expansionCost) = expansion(memSize, offset, len);
+        if (!ok) return (false, memSize, cost);
+        newCost = cost + expansionCost;
+        ok = newCost <= gas;
     }
 
     /// @notice The memory expansion of an access to `len > 0` bytes at `offset` (revm:

@@ -67,11 +67,9 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         r.memSize = r.e.memSize;
         uint256 reads = op == 0xf1 || op == 0xf2 ? 7 : 6;
         uint256 outcome;
-        if (r.e.stackSize < reads) {
-            if (r.top.length != 0) revert StackMismatch();
+        if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
             outcome = _call(pre, r, reads);
         }
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
@@ -136,6 +134,8 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256 words = (input.length + 31) / 32;
         if (id == BLAKE2F) {
             if (input.length != 213 || uint8(input[212]) > 1) return (false, 0);
+            // The rounds: the input's first four bytes, big-endian.
+            // forge-lint: disable-next-line(unsafe-typecast)
             return (true, uint32(bytes4(input)));
         }
         return (true, id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words);
@@ -144,13 +144,9 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
     /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is
     ///      0). False when an operand does not fit in 64 bits or the gas does not cover the cost.
     function _expand(Run memory r, uint256 offset, uint256 len) private pure returns (bool) {
-        if (len > MAX_U64) return false;
-        if (len == 0) return true;
-        (bool ok, uint256 memSize, uint256 cost) = EvmFrame.expansion(r.memSize, offset, len);
-        if (!ok) return false;
-        r.memSize = memSize;
-        r.cost += cost;
-        return r.cost <= r.e.gas;
+        bool ok;
+        (ok, r.memSize, r.cost) = EvmFrame.callRange(r.memSize, r.cost, r.e.gas, offset, len);
+        return ok;
     }
 
     /// @dev `len > 0` bytes of memory at `offset`, opened by `w` against `root`.

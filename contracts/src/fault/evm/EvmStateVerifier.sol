@@ -92,11 +92,9 @@ contract EvmStateVerifier is IEvmStepVerifier {
         bytes32 computed = substateHash(r.w.warmSlots, r.w.transientStorage, r.w.warmAccounts);
         if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
         uint256 outcome;
-        if (r.e.stackSize < reads) {
-            if (r.top.length != 0) revert StackMismatch();
+        if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            if (r.top.length != reads || StackHash.build(r.top, r.rest) != r.e.stack) revert StackMismatch();
             outcome = op == 0x31 || op == 0x3b || op == 0x3f || op == 0x47 ? _account(pre, r, op) : _execute(pre, r, op);
         }
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.e.memSize);
