@@ -1122,10 +1122,7 @@ impl<CTX> Inspector<CTX> for Recorder {
         {
             let key = slot_key(self.base.target, item);
             match op {
-                0x5d => match slot_leaf(value) {
-                    Some(leaf) => self.transient_storage.insert(key, leaf),
-                    None => self.transient_storage.remove(&key),
-                },
+                0x5d => self.transient_storage.set(key, slot_leaf(value)),
                 0x54 | 0x55 => {
                     self.warm_slots.insert(key, Bytes::from_static(&[1]));
                     if op == 0x55 {

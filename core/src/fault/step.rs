@@ -271,10 +271,7 @@ impl World {
                 (Some(trie), Some(slots)) => {
                     for (slot, value) in slots {
                         let key = keccak256(slot.to_be_bytes::<32>());
-                        match slot_leaf(*value) {
-                            Some(leaf) => trie.insert(key, leaf),
-                            None => trie.remove(&key),
-                        }
+                        trie.set(key, slot_leaf(*value));
                     }
                     trie.root()
                 }
@@ -917,7 +914,12 @@ impl Machine {
             coinbase: self.block_of_tx()?.beneficiary,
         });
         let run = self.record(&entry)?;
-        let roots = self.in_frame(caller, to, value, &run.effects, |_, _, roots| roots);
+        // The state root moves with the frame's effects only.
+        let roots = if run.effects.is_empty() {
+            Vec::new()
+        } else {
+            self.in_frame(caller, to, value, &run.effects, |_, _, roots| roots)
+        };
         let first = run
             .states
             .first()
@@ -1046,10 +1048,7 @@ impl Machine {
                     let key = keccak256(slot.to_be_bytes::<32>());
                     let trie = world.storage_trie(frame);
                     undo.push((key, trie.get(&key).cloned()));
-                    match slot_leaf(value) {
-                        Some(leaf) => trie.insert(key, leaf),
-                        None => trie.remove(&key),
-                    }
+                    trie.set(key, slot_leaf(value));
                     changed.stored = true;
                     let account = changed.account(world, frame);
                     changed.put(world, frame, frame, account);
@@ -1072,16 +1071,10 @@ impl Machine {
         let out = f(world, &changed, roots);
         let trie = world.storage_trie(frame);
         for (key, before) in undo.into_iter().rev() {
-            match before {
-                Some(leaf) => trie.insert(key, leaf),
-                None => trie.remove(&key),
-            }
+            trie.set(key, before);
         }
         for (key, leaf) in changed.saved {
-            match leaf {
-                Some(leaf) => world.trie.insert(key, leaf),
-                None => world.trie.remove(&key),
-            }
+            world.trie.set(key, leaf);
         }
         out
     }
@@ -1128,10 +1121,7 @@ impl Machine {
                     .trie
                     .insert(key, encode_account(&receiving, storage_root).into());
                 let self_proof = world.trie.proof(&keccak256(frame), false);
-                match before {
-                    Some(leaf) => world.trie.insert(key, leaf),
-                    None => world.trie.remove(&key),
-                }
+                world.trie.set(key, before);
                 (callee_proof, self_proof)
             },
         );
@@ -1614,6 +1604,14 @@ impl AccountTrie {
             self.len += 1;
         }
         self.root = Some(insert(self.root.take(), &Nibbles::unpack(key), value));
+    }
+
+    /// Sets `key` to `value`, or removes it for `None` (as [`super::mpt::LeafTrie::set`]).
+    pub fn set(&mut self, key: B256, value: Option<Bytes>) {
+        match value {
+            Some(value) => self.insert(key, value),
+            None => self.remove(&key),
+        }
     }
 
     /// Removes `key` (nothing when absent).

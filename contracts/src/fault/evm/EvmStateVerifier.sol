@@ -9,6 +9,7 @@ import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {RLPReader} from "../RLPReader.sol";
 import {RLPWriter} from "../RLPWriter.sol";
+import {Accounts} from "../Accounts.sol";
 
 /// @title EvmStateVerifier
 /// @notice Stage 3 of docs/evm-steps.md (section 4, "State access"; witness kind 3): SLOAD, SSTORE,
@@ -42,7 +43,6 @@ contract EvmStateVerifier is IEvmStepVerifier {
     uint256 internal constant CLEARS_REFUND = 4800;
     uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
     uint256 internal constant STACK_LIMIT = 1024;
-    bytes32 internal constant EMPTY_CODE_HASH = keccak256("");
 
     /// @notice The state-access witness (docs/evm-steps.md section 6, kind 3).
     struct StateWitness {
@@ -148,23 +148,17 @@ contract EvmStateVerifier is IEvmStepVerifier {
                 w.warmAccounts = MerkleTrie.update(w.warmAccounts, key, hex"01", w.warmProof);
             }
         }
-        (bool found, bytes memory leaf) =
-            MerkleTrie.get(pre.stateRoot, keccak256(abi.encodePacked(account)), w.accountProof);
+        Accounts.Account memory a = Accounts.read(pre.stateRoot, Accounts.key(account), w.accountProof);
         uint256 result;
-        if (found) {
-            (uint256[] memory offsets,) = RLPReader.readList(leaf);
-            if (offsets.length != 4) revert MalformedAccount(keccak256(abi.encodePacked(account)));
-            uint256 nonce = RLPReader.readUint(leaf, offsets[0]);
-            uint256 balance = RLPReader.readUint(leaf, offsets[1]);
-            bytes32 codeHash = RLPReader.readBytes32(leaf, offsets[3]);
+        if (a.exists) {
             if (op == 0x31 || op == 0x47) {
-                result = balance;
+                result = a.balance;
             } else if (op == 0x3f) {
                 // EXTCODEHASH: 0 for an empty account.
-                if (nonce != 0 || balance != 0 || codeHash != EMPTY_CODE_HASH) result = uint256(codeHash);
+                if (!Accounts.isEmpty(a)) result = uint256(a.codeHash);
             } else {
                 bytes32 computed = keccak256(w.extCode);
-                if (computed != codeHash) revert EvmCodeMismatch(codeHash, computed);
+                if (computed != a.codeHash) revert EvmCodeMismatch(a.codeHash, computed);
                 result = w.extCode.length;
             }
         }
@@ -206,12 +200,12 @@ contract EvmStateVerifier is IEvmStepVerifier {
                 r.cost += op == 0x54 ? COLD_SLOAD_EXTRA : COLD_SLOAD;
                 if (r.cost > e.gas) return EvmFrame.EXCEPTION;
             }
-            (bytes32 storageRoot, bytes memory account) = _storageRoot(pre.stateRoot, e.self, w.accountProof);
-            uint256 current = _slot(storageRoot, slot, w.storageProof);
+            Accounts.Account memory account = Accounts.read(pre.stateRoot, Accounts.key(e.self), w.accountProof);
+            uint256 current = _slot(account.storageRoot, slot, w.storageProof);
             if (op == 0x54) {
                 // SLOAD
                 stack = StackHash.push(stack, current);
-            } else if (!_sstore(pre, r, storageRoot, account, current)) {
+            } else if (!_sstore(pre, r, account, current)) {
                 return EvmFrame.EXCEPTION;
             }
             if (!warm) w.warmSlots = MerkleTrie.update(w.warmSlots, key, hex"01", w.warmProof);
@@ -227,19 +221,18 @@ contract EvmStateVerifier is IEvmStepVerifier {
     /// @dev SSTORE of `r.top[1]` into a slot holding `current`, its warm or cold cost already in
     ///      `r.cost`: EIP-2200's set or reset cost, EIP-3529's refund, the new storage and state
     ///      roots. False when out of gas.
-    function _sstore(
-        MachineState.State memory pre,
-        Run memory r,
-        bytes32 storageRoot,
-        bytes memory account,
-        uint256 current
-    ) private pure returns (bool) {
+    function _sstore(MachineState.State memory pre, Run memory r, Accounts.Account memory account, uint256 current)
+        private
+        pure
+        returns (bool)
+    {
         uint256 slot = r.top[0];
         uint256 value = r.top[1];
         // Writing the value the slot holds costs the warm read and refunds nothing.
         if (value == current) return true;
         StateWitness memory w = r.w;
-        (bytes32 originalRoot,) = _storageRoot(r.e.txStartRoot, r.e.self, w.originalAccountProof);
+        bytes32 originalRoot =
+            Accounts.read(r.e.txStartRoot, Accounts.key(r.e.self), w.originalAccountProof).storageRoot;
         uint256 original = _slot(originalRoot, slot, w.originalStorageProof);
         if (original == current) r.cost += original == 0 ? SSTORE_SET_EXTRA : SSTORE_RESET_EXTRA;
         if (r.cost > r.e.gas) return false;
@@ -257,47 +250,13 @@ contract EvmStateVerifier is IEvmStepVerifier {
         }
         // forge-lint: disable-next-line(unsafe-typecast)
         pre.refund = uint64(refund);
-        pre.stateRoot = _write(pre.stateRoot, r.e.self, storageRoot, account, slot, value, w);
+        // The frame's account exists at depth 0 (it holds the running code).
+        if (!account.exists) revert InvalidPreState();
+        account.storageRoot =
+            MerkleTrie.update(account.storageRoot, keccak256(abi.encode(slot)), _slotValue(value), w.storageProof);
+        pre.stateRoot =
+            MerkleTrie.update(pre.stateRoot, Accounts.key(r.e.self), Accounts.encode(account), w.accountProof);
         return true;
-    }
-
-    /// @dev The state root after `slot` of `self` (whose leaf is `account`, with storage root
-    ///      `storageRoot`) is set to `value`: the new storage root, the account with it.
-    function _write(
-        bytes32 stateRoot,
-        address self,
-        bytes32 storageRoot,
-        bytes memory account,
-        uint256 slot,
-        uint256 value,
-        StateWitness memory w
-    ) private pure returns (bytes32) {
-        bytes32 newStorageRoot =
-            MerkleTrie.update(storageRoot, keccak256(abi.encode(slot)), _slotValue(value), w.storageProof);
-        (uint256[] memory offsets, uint256[] memory lengths) = RLPReader.readList(account);
-        bytes[] memory items = new bytes[](4);
-        for (uint256 i; i < 4; ++i) {
-            items[i] = RLPReader.slice(account, offsets[i], lengths[i]);
-        }
-        items[2] = RLPWriter.writeBytes32(newStorageRoot);
-        return
-            MerkleTrie.update(stateRoot, keccak256(abi.encodePacked(self)), RLPWriter.writeList(items), w.accountProof);
-    }
-
-    /// @dev The storage root of `account` in the state with root `root` (the empty root when the
-    ///      account is absent), and its leaf.
-    function _storageRoot(bytes32 root, address self, bytes[] memory proof)
-        private
-        pure
-        returns (bytes32 storageRoot, bytes memory account)
-    {
-        bool found;
-        bytes32 key = keccak256(abi.encodePacked(self));
-        (found, account) = MerkleTrie.get(root, key, proof);
-        if (!found) return (MerkleTrie.EMPTY_ROOT, account);
-        (uint256[] memory offsets,) = RLPReader.readList(account);
-        if (offsets.length != 4) revert MalformedAccount(key);
-        storageRoot = RLPReader.readBytes32(account, offsets[2]);
     }
 
     /// @dev The value of `slot` in the storage trie with root `root` (0 when absent).
