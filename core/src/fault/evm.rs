@@ -2,9 +2,9 @@
 //! trees, stack hashes, and the recorder that takes them from revm 43's interpreter.
 //!
 //! [`EvmRun::record`] runs a transaction once with revm and an inspector that, before every
-//! instruction of the transaction's own frame, builds the [`EvmState`] and keeps it; recording
-//! stops at the first instruction that is not a stage-1 instruction (the rest-of-transaction
-//! step) or when the frame ends. [`EvmRun::witness`] re-runs the transaction and captures, at
+//! instruction of every frame, builds the [`EvmState`] and keeps it, with a returning state
+//! ([`FrameEnd`]) after each frame at depth 1 or more; recording stops at the first step the
+//! verifiers do not prove (the rest-of-transaction step) or when the transaction's frame ends. [`EvmRun::witness`] re-runs the transaction and captures, at
 //! one instruction, what the verifier needs: the stack items it reads, the word proofs, the
 //! code.
 
@@ -112,25 +112,61 @@ sol! {
         bytes[] warmProof;
         bytes[] calleeProof;
         bytes[] selfProof;
+        bytes[] frameWarmProof;
+        WordRange args;
+    }
+
+    /// The caller of a frame at depth ≥ 1 as it resumes, and its snapshots (docs/evm-steps.md
+    /// section 9); the frame's `parent` is its hash.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct CallerFrame {
+        bytes32 frame;
+        uint32 retOffset;
+        uint32 retLen;
+        bytes32 stateRoot;
+        bytes32 substate;
+        uint64 refund;
+    }
+
+    /// A frame at depth ≥ 1 that has ended (docs/evm-steps.md section 9): the returning state's
+    /// `evm` is its hash.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct FrameEnd {
+        bytes32 parent;
+        uint8 outcome;
+        uint64 gasLeft;
+        bytes32 substate;
+        bytes32 memRoot;
+        uint32 outOffset;
+        uint32 outSize;
     }
 }
 
-/// A change of the world state inside the recorded frame, in the order it ran.
+/// A change of the world state during a transaction's EVM run, in the order it ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// SSTORE of `value` into `slot` of the frame's account.
+    /// SSTORE of `value` into `slot` of `account` (the frame's).
     Store {
+        /// The frame's account.
+        account: Address,
         /// The slot.
         slot: U256,
         /// Its new value.
         value: U256,
     },
-    /// A CALL without a frame moved `value` from the frame's account to `to`.
+    /// A CALL moved `value` from the frame's account `from` to `to`.
     Transfer {
+        /// The calling frame's account.
+        from: Address,
         /// The callee.
         to: Address,
         /// The value.
         value: U256,
+    },
+    /// A frame failed: the effects from the `to`-th on are undone.
+    Revert {
+        /// The number of effects that stay.
+        to: usize,
     },
 }
 
@@ -562,29 +598,117 @@ pub struct EvmEntry {
     pub coinbase: Address,
 }
 
-/// The EVM states of a transaction's own frame, one before each recorded instruction, and
-/// revm's result of the whole transaction.
+/// An entry of a transaction's EVM trace: the state before an instruction, or a returning
+/// state between a frame's last instruction and its caller's next (docs/evm-steps.md section 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceEntry {
+    /// Before an instruction.
+    Instruction(EvmState),
+    /// A frame at depth ≥ 1 has ended; the return step goes back to its caller.
+    Return(FrameEnd),
+}
+
+impl TraceEntry {
+    /// The machine state's `evm` at this entry.
+    pub fn hash(&self) -> B256 {
+        match self {
+            Self::Instruction(state) => state.hash(),
+            Self::Return(end) => keccak256(end.abi_encode()),
+        }
+    }
+
+    /// The instruction's state, if this is an instruction.
+    pub fn instruction(&self) -> Option<&EvmState> {
+        match self {
+            Self::Instruction(state) => Some(state),
+            Self::Return(_) => None,
+        }
+    }
+
+    fn set_parent(&mut self, parent: B256) {
+        match self {
+            Self::Instruction(state) => state.parent = parent,
+            Self::Return(end) => end.parent = parent,
+        }
+    }
+}
+
+/// A frame of a recorded run: the call that started it and its caller's snapshots
+/// (docs/evm-steps.md section 9). Frame 0 is the transaction's own.
+#[derive(Clone, Debug, Default)]
+pub struct FrameRecord {
+    /// The calling frame's index.
+    pub caller: usize,
+    /// The caller as it resumes after the call (its `parent` filled by [`EvmRun::finalize`]).
+    pub resume: EvmState,
+    /// Where the output goes in the caller's memory.
+    pub ret_offset: u32,
+    /// See `ret_offset`.
+    pub ret_len: u32,
+    /// The caller's substate after the call's account access.
+    pub substate: B256,
+    /// The refund counter at the call.
+    pub refund: u64,
+    /// How many of the run's effects ran before the call moved its value.
+    pub mark: usize,
+    /// The frame's `parent` (0 for frame 0; filled by [`EvmRun::finalize`]).
+    pub parent: B256,
+    /// Its preimage (filled by [`EvmRun::finalize`]).
+    pub caller_frame: CallerFrame,
+}
+
+/// A call of the run: `(trace index, callee, value, whether it started a frame)`.
+pub type CallRecord = (usize, Address, U256, bool);
+
+/// A transaction's EVM trace, one entry before each recorded instruction of every frame and
+/// one returning state after each frame at depth ≥ 1, and revm's result of the whole
+/// transaction.
 #[derive(Clone, Debug)]
 pub struct EvmRun {
-    /// `states[i]`: the state before the `i`-th instruction.
-    pub states: Vec<EvmState>,
-    /// `opcodes[i]`: the `i`-th instruction (`code[pc]`, or 0 past the end).
+    /// `states[i]`: the `i`-th entry of the trace.
+    pub states: Vec<TraceEntry>,
+    /// `frame_of[i]`: the frame (index in `frames`) entry `i` belongs to.
+    pub frame_of: Vec<usize>,
+    /// The frames, in the order they started.
+    pub frames: Vec<FrameRecord>,
+    /// `opcodes[i]`: the `i`-th entry's instruction (`code[pc]`, or 0 past the end; 0 for a
+    /// returning state).
     pub opcodes: Vec<u8>,
     /// revm's result.
     pub result: ExecutionResult,
     /// revm's state after the transaction.
     pub state: RevmState,
-    /// Recording stopped at an instruction the verifier does not prove (the last state is
-    /// before a rest-of-transaction step).
+    /// Recording stopped at an entry the verifier does not prove (the last entry is before a
+    /// rest-of-transaction step).
     pub unproven_last: bool,
-    /// The state changes of the frame, in order: `(instruction index, effect)`.
+    /// The state changes of the run, in order: `(trace index, effect)`.
     pub effects: Vec<(usize, Effect)>,
-    /// The calls that returned without a frame: `(instruction index, callee, value)`.
-    pub calls: Vec<(usize, Address, U256)>,
-    /// A call that ended the frame (it halted): `(instruction index, callee)`.
-    pub halted_call: Option<(usize, Address)>,
-    /// `refunds[i]`: the refund counter before the `i`-th instruction.
+    /// The calls that returned at once or started a frame.
+    pub calls: Vec<CallRecord>,
+    /// The calls that halted (ending their frame): `(trace index, callee)`.
+    pub halted_calls: Vec<(usize, Address)>,
+    /// `refunds[i]`: the refund counter at entry `i`.
     pub refunds: Vec<u64>,
+}
+
+/// The witness of one step of a trace, as the recorder captures it.
+#[derive(Clone, Debug)]
+pub enum StepCapture {
+    /// An instruction.
+    Instruction(InstructionWitness),
+    /// A return step: the frame that ended (index in [`EvmRun::frames`]), its end, the output
+    /// range of its memory and the destination range of its caller's (the caller frame and the
+    /// caller's state come from the finalized run).
+    Return {
+        /// The ended frame.
+        frame: usize,
+        /// Its end.
+        end: FrameEnd,
+        /// The output's words in the ended frame's memory.
+        output: WordRange,
+        /// The destination's words in the caller's memory, before the copy.
+        dest: WordRange,
+    },
 }
 
 /// The witness of one instruction step: `abi.encode(EvmState evm, bytes code, uint256[]
@@ -611,6 +735,11 @@ pub struct InstructionWitness {
     pub callee_proof: Vec<Bytes>,
     /// See `callee_proof`.
     pub self_proof: Vec<Bytes>,
+    /// A call that starts a frame: the argument range of the caller's memory (kind 4).
+    pub args: WordRange,
+    /// A call from the transaction's own frame that starts a frame: the recipient's key in the
+    /// warm-account trie after the callee's access (kind 4).
+    pub frame_warm_proof: Vec<Bytes>,
 }
 
 impl InstructionWitness {
@@ -672,6 +801,8 @@ impl InstructionWitness {
                 warmProof: self.state.warmProof,
                 calleeProof: self.callee_proof,
                 selfProof: self.self_proof,
+                frameWarmProof: self.frame_warm_proof,
+                args: self.args,
             };
             return (
                 self.evm,
@@ -746,7 +877,7 @@ pub enum EvmRunError {
 }
 
 impl EvmRun {
-    /// Runs `tx` on `db` (the state before the transaction start) and records its frame.
+    /// Runs `tx` on `db` (the state before the transaction start) and records its trace.
     pub fn record<R: StateReader>(
         db: R,
         chain: &ChainConfig,
@@ -758,23 +889,63 @@ impl EvmRun {
         let (result, state) = run(db, chain, block, tx, &mut recorder)?;
         Ok(Self {
             states: recorder.states,
+            frame_of: recorder.frame_of,
+            frames: recorder.records,
             opcodes: recorder.opcodes,
             result,
             state,
             unproven_last: recorder.unproven,
             effects: recorder.effects,
             calls: recorder.calls,
-            halted_call: recorder.call.map(|(index, _, callee, _)| (index, callee)),
+            halted_calls: recorder.halted_calls,
             refunds: recorder.refunds,
         })
     }
 
-    /// Whether instruction `index` has a witness the verifier proves.
+    /// Whether entry `index` has a witness the verifier proves.
     pub fn provable(&self, index: usize) -> bool {
         index < self.states.len() && !(self.unproven_last && index + 1 == self.states.len())
     }
 
-    /// Re-runs `tx` and captures the witness of instruction `index`.
+    /// Ends the trace at entry `index`, a rest-of-transaction step.
+    pub fn truncate(&mut self, index: usize) {
+        self.states.truncate(index + 1);
+        self.frame_of.truncate(index + 1);
+        self.opcodes.truncate(index + 1);
+        self.refunds.truncate(index + 1);
+        self.effects.retain(|effect| effect.0 < index);
+        self.calls.retain(|call| call.0 < index);
+        self.halted_calls.retain(|call| call.0 < index);
+        let frames = self.frame_of.iter().max().map_or(1, |last| last + 1);
+        self.frames.truncate(frames);
+        self.unproven_last = true;
+    }
+
+    /// Fills in the caller frames and every entry's `parent` (docs/evm-steps.md section 9);
+    /// `root_after(k)` is the state root after the run's first `k` effects.
+    pub fn finalize(&mut self, mut root_after: impl FnMut(usize) -> B256) {
+        for index in 1..self.frames.len() {
+            let caller = self.frames[index].caller;
+            let caller_parent = self.frames[caller].parent;
+            let frame = &mut self.frames[index];
+            frame.resume.parent = caller_parent;
+            frame.caller_frame = CallerFrame {
+                frame: frame.resume.hash(),
+                retOffset: frame.ret_offset,
+                retLen: frame.ret_len,
+                stateRoot: root_after(frame.mark),
+                substate: frame.substate,
+                refund: frame.refund,
+            };
+            frame.parent = keccak256(frame.caller_frame.abi_encode());
+        }
+        for (entry, &frame) in self.states.iter_mut().zip(&self.frame_of) {
+            entry.set_parent(self.frames[frame].parent);
+        }
+    }
+
+    /// Re-runs `tx` and captures the witness of entry `index` (its `parent` fields are those of
+    /// the recording: the caller replaces them with the finalized run's).
     pub fn witness<R: StateReader>(
         db: R,
         chain: &ChainConfig,
@@ -782,13 +953,15 @@ impl EvmRun {
         tx: TxEnv,
         entry: &EvmEntry,
         index: usize,
-    ) -> Result<Option<InstructionWitness>, EvmRunError> {
+    ) -> Result<Option<StepCapture>, EvmRunError> {
         let mut recorder = Recorder::new(entry, Some(index));
         run(db, chain, block, tx, &mut recorder)?;
-        // A call that ended the frame is still waiting for its return.
-        Ok(recorder
-            .captured
-            .or_else(|| recorder.pending.map(|pending| pending.witness)))
+        // A call that halted is still waiting for its return.
+        Ok(recorder.captured.or_else(|| {
+            recorder
+                .pending
+                .map(|pending| StepCapture::Instruction(pending.witness))
+        }))
     }
 }
 
@@ -825,8 +998,11 @@ struct PendingCapture {
     offset: Option<U256>,
 }
 
-/// The inspector: builds the state before each instruction of the top frame.
-struct Recorder {
+/// A frame the recorder is in.
+struct LiveFrame {
+    /// Its index in the run's frames.
+    id: usize,
+    /// The state fields fixed for the whole frame (pc, gas, stack and memory are filled in).
     base: EvmState,
     code: Bytes,
     calldata: WordTree,
@@ -834,9 +1010,76 @@ struct Recorder {
     memory: WordTree,
     /// Words written by the previous instruction (`first..=last`), to refresh from revm.
     dirty: Option<(usize, usize)>,
-    top_depth: Option<usize>,
+    /// The refund counter when the frame started (revm counts each frame's from 0).
+    refund_base: i64,
+    /// The substate's tries when it started, after the call's account access (restored when the
+    /// frame fails); none for the transaction's own frame.
+    snapshot: Option<[AccountTrie; 3]>,
+}
+
+impl LiveFrame {
+    fn new(id: usize, base: EvmState, code: Bytes, calldata: &[u8]) -> Self {
+        Self {
+            id,
+            base,
+            code,
+            calldata: WordTree::from_bytes(calldata),
+            stack: StackHasher::default(),
+            memory: WordTree::default(),
+            dirty: None,
+            refund_base: 0,
+            snapshot: None,
+        }
+    }
+
+    /// Copies `bytes` (revm's memory from word `first` on) into the memory tree.
+    fn refresh_words(&mut self, first: usize, bytes: &[u8]) {
+        for (i, chunk) in bytes.chunks(32).enumerate() {
+            let mut word = B256::ZERO;
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.memory.set((first + i) as u32, word);
+        }
+    }
+}
+
+/// A call whose instruction has run: what its callee's frame starts from.
+struct CallInProgress {
+    index: usize,
+    op: u8,
+    callee: Address,
+    value: U256,
+    /// Its stack items, top first.
+    items: Vec<U256>,
+    /// The caller as it resumes after the call (known once the instruction has run).
+    resume: Option<EvmState>,
+    /// The argument bytes.
+    args: Bytes,
+}
+
+/// How the top frame's last instruction ended it.
+#[derive(Clone, Copy, Debug)]
+struct Ending {
+    outcome: u8,
+    gas_left: u64,
+    out_offset: u32,
+    out_size: u32,
+}
+
+/// The words `[offset, offset + len)` spans, for a range that ran (`len > 0`).
+fn words_of(offset: u32, len: u32) -> (u32, u32) {
+    let end = u64::from(offset) + u64::from(len) - 1;
+    (offset / 32, (end / 32) as u32)
+}
+
+/// The inspector: builds the trace entry before each instruction of every frame, and the
+/// returning states between frames.
+struct Recorder {
+    /// The frames the run is in, the transaction's own first.
+    frames: Vec<LiveFrame>,
+    /// revm's depth of the transaction's own frame.
+    base_depth: Option<usize>,
     stopped: bool,
-    /// Recording stopped at an instruction the verifier does not prove.
+    /// Recording stopped at an entry the verifier does not prove.
     unproven: bool,
     /// The stage-2 instruction in progress and its stack items (top first): its ranges are
     /// known once it has run (it may halt first).
@@ -844,7 +1087,11 @@ struct Recorder {
     /// The stage-3 instruction in progress: `(op, slot or address, value)` (value 0 but for the
     /// stores).
     stage3: Option<(u8, U256, U256)>,
-    /// The block's beneficiary (warm from the start).
+    /// RETURN's or REVERT's `(offset, length)` in progress.
+    output: Option<(U256, U256)>,
+    /// The transaction's sender, recipient and block beneficiary (warm from the start).
+    sender: Address,
+    recipient: Address,
     coinbase: Address,
     /// The substate's tries (docs/evm-steps.md section 2) and its hash.
     warm_slots: AccountTrie,
@@ -852,48 +1099,92 @@ struct Recorder {
     warm_accounts: AccountTrie,
     substate: B256,
     effects: Vec<(usize, Effect)>,
-    calls: Vec<(usize, Address, U256)>,
-    /// The call in progress: `(instruction index, op, callee, value)`; it ran without a frame
-    /// when the next instruction is the frame's own.
-    call: Option<(usize, u8, Address, U256)>,
+    calls: Vec<CallRecord>,
+    /// The call in progress; it ran without a frame when the next instruction is the frame's
+    /// own, it started one when the next is one level deeper.
+    call: Option<CallInProgress>,
+    /// How the top frame's last instruction ended it.
+    ending: Option<Ending>,
+    halted_calls: Vec<(usize, Address)>,
     refunds: Vec<u64>,
-    states: Vec<EvmState>,
+    states: Vec<TraceEntry>,
+    frame_of: Vec<usize>,
     opcodes: Vec<u8>,
+    records: Vec<FrameRecord>,
     capture: Option<usize>,
     pending: Option<PendingCapture>,
-    captured: Option<InstructionWitness>,
+    captured: Option<StepCapture>,
 }
 
 impl Recorder {
     fn new(entry: &EvmEntry, capture: Option<usize>) -> Self {
-        let calldata = WordTree::from_bytes(&entry.calldata);
+        let frame = LiveFrame::new(0, entry.base.clone(), entry.code.clone(), &entry.calldata);
         Self {
-            base: entry.base.clone(),
-            code: entry.code.clone(),
-            calldata,
-            stack: StackHasher::default(),
-            memory: WordTree::default(),
-            dirty: None,
-            top_depth: None,
+            frames: vec![frame],
+            base_depth: None,
             stopped: false,
             unproven: false,
             stage2: None,
             stage3: None,
-            substate: entry.base.substate,
+            output: None,
+            sender: entry.base.caller,
+            recipient: entry.base.target,
             coinbase: entry.coinbase,
             warm_slots: AccountTrie::default(),
             transient_storage: AccountTrie::default(),
             warm_accounts: AccountTrie::default(),
+            substate: entry.base.substate,
             effects: Vec::new(),
             calls: Vec::new(),
             call: None,
+            ending: None,
+            halted_calls: Vec::new(),
             refunds: Vec::new(),
             states: Vec::new(),
+            frame_of: Vec::new(),
             opcodes: Vec::new(),
+            records: vec![FrameRecord::default()],
             capture,
             pending: None,
             captured: None,
         }
+    }
+
+    fn top(&self) -> &LiveFrame {
+        self.frames.last().expect("the transaction's frame is never popped")
+    }
+
+    fn top_mut(&mut self) -> &mut LiveFrame {
+        self.frames
+            .last_mut()
+            .expect("the transaction's frame is never popped")
+    }
+
+    /// Whether `address` is warm without being in the warm-account trie, in the top frame.
+    fn warm_from_start(&self, address: Address) -> bool {
+        warm_from_start(address, self.sender, self.top().base.target, self.coinbase)
+    }
+
+    /// Marks `address` warm (an account access).
+    fn access(&mut self, address: Address) {
+        if !self.warm_from_start(address) {
+            self.warm_accounts
+                .insert(keccak256(address), Bytes::from_static(&[1]));
+        }
+    }
+
+    fn rehash_substate(&mut self) {
+        self.substate = substate_hash(
+            self.warm_slots.root(),
+            self.transient_storage.root(),
+            self.warm_accounts.root(),
+        );
+    }
+
+    fn stop_unproven(&mut self) {
+        self.stopped = true;
+        self.unproven = true;
+        self.pending = None;
     }
 
     /// The substate's part of a stage-3 witness before the instruction in progress: the tries'
@@ -905,18 +1196,16 @@ impl Recorder {
             warmAccounts: self.warm_accounts.root(),
             ..Default::default()
         };
+        let target = self.top().base.target;
         if let Some((op, item, value)) = self.stage3 {
             match op {
                 0x5c | 0x5d => {
-                    witness.transientProof = self.transient_storage.proof(
-                        &slot_key(self.base.target, item),
-                        op == 0x5d && value.is_zero(),
-                    )
+                    witness.transientProof = self
+                        .transient_storage
+                        .proof(&slot_key(target, item), op == 0x5d && value.is_zero())
                 }
                 0x54 | 0x55 => {
-                    witness.warmProof = self
-                        .warm_slots
-                        .proof(&slot_key(self.base.target, item), false)
+                    witness.warmProof = self.warm_slots.proof(&slot_key(target, item), false)
                 }
                 op if reads_account(op) || call_inputs(op).is_some() => {
                     witness.warmProof = self
@@ -929,13 +1218,177 @@ impl Recorder {
         witness
     }
 
-    /// Copies `bytes` (revm's memory from word `first` on) into the tree.
-    fn refresh_words(&mut self, first: usize, bytes: &[u8]) {
-        for (i, chunk) in bytes.chunks(32).enumerate() {
-            let mut word = B256::ZERO;
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.memory.set((first + i) as u32, word);
+    /// The call in progress started a frame, whose first instruction is at revm's `interp`:
+    /// the callee's access, the value's move, the caller's snapshots and the new frame
+    /// (docs/evm-steps.md section 9). False when the call is not provable (its arguments span
+    /// more than a range may).
+    fn frame_started(&mut self, interp: &Interpreter) -> bool {
+        let Some(call) = self.call.take() else {
+            // No call of the top frame is in progress: it is not one we recorded.
+            self.stop_unproven();
+            return false;
+        };
+        let at = call.items.len() - 4;
+        let arg_len = call.args.len();
+        if arg_len.div_ceil(32) > MAX_RANGE_WORDS {
+            self.stop_unproven();
+            return false;
         }
+        let caller = self.top().id;
+        let caller_target = self.top().base.target;
+        self.access(call.callee);
+        self.rehash_substate();
+        let snapshot_substate = self.substate;
+        let snapshot = [
+            self.warm_slots.clone(),
+            self.transient_storage.clone(),
+            self.warm_accounts.clone(),
+        ];
+        // From the transaction's own frame, its account (the recipient) becomes a warm account of
+        // the trie, so that it stays warm at every depth.
+        let recipient_key = keccak256(self.recipient);
+        let frame_warm_proof = if self.frames.len() == 1 {
+            let proof = self.warm_accounts.proof(&recipient_key, false);
+            self.warm_accounts
+                .insert(recipient_key, Bytes::from_static(&[1]));
+            self.rehash_substate();
+            proof
+        } else {
+            Vec::new()
+        };
+        let mark = self.effects.len();
+        if call.op == 0xf1 && !call.value.is_zero() && call.callee != caller_target {
+            self.effects.push((
+                call.index,
+                Effect::Transfer {
+                    from: caller_target,
+                    to: call.callee,
+                    value: call.value,
+                },
+            ));
+        }
+        self.calls.push((call.index, call.callee, call.value, true));
+        let (ret_offset, ret_len) = match u32::try_from(call.items[at + 3]) {
+            Ok(0) | Err(_) => (0, 0),
+            Ok(len) => (u32::try_from(call.items[at + 2]).unwrap_or_default(), len),
+        };
+        let mut resume = call.resume.unwrap_or_default();
+        resume.substate = snapshot_substate;
+        let refund = self.refunds[call.index];
+        let id = self.records.len();
+        self.records.push(FrameRecord {
+            caller,
+            resume,
+            ret_offset,
+            ret_len,
+            substate: snapshot_substate,
+            refund,
+            mark,
+            ..Default::default()
+        });
+        let code = interp.bytecode.original_bytes();
+        let first = &self.frames[0].base;
+        let base = EvmState {
+            txHash: first.txHash,
+            txStartRoot: first.txStartRoot,
+            depth: self.frames.len() as u16,
+            target: interp.input.target_address(),
+            caller: interp.input.caller_address(),
+            value: interp.input.call_value(),
+            isStatic: interp.runtime_flag.is_static,
+            codeHash: keccak256(&code),
+            calldataRoot: WordTree::from_bytes(&call.args).root(),
+            calldataSize: arg_len as u32,
+            returnDataRoot: empty_word_root(),
+            memRoot: empty_word_root(),
+            ..Default::default()
+        };
+        let mut frame = LiveFrame::new(id, base, code, &call.args);
+        frame.refund_base = refund as i64;
+        frame.snapshot = Some(snapshot);
+        if let Some(mut pending) = self.pending.take() {
+            // The call's witness: its argument range of the caller's memory.
+            if arg_len > 0
+                && let Some((first, last)) = word_span(call.items[at], arg_len)
+            {
+                pending.witness.args = pending.memory.range(first as u32, last as u32);
+            }
+            pending.witness.frame_warm_proof = frame_warm_proof;
+            self.captured = Some(StepCapture::Instruction(pending.witness));
+        }
+        self.frames.push(frame);
+        true
+    }
+
+    /// The top frame has ended (its caller's next instruction is at hand): the returning state
+    /// (docs/evm-steps.md section 9). False when the return step is not provable.
+    fn frame_returned(&mut self) -> bool {
+        let frame = self.frames.pop().expect("a frame at depth 1 or more");
+        let ending = self.ending.take().unwrap_or(Ending {
+            outcome: 3,
+            gas_left: 0,
+            out_offset: 0,
+            out_size: 0,
+        });
+        let record = &self.records[frame.id];
+        let (mark, ret_offset, ret_len) = (record.mark, record.ret_offset, record.ret_len);
+        let copied = ret_len.min(ending.out_size);
+        let end = FrameEnd {
+            parent: B256::ZERO,
+            outcome: ending.outcome,
+            gasLeft: ending.gas_left,
+            substate: if ending.outcome == 1 {
+                self.substate
+            } else {
+                B256::ZERO
+            },
+            memRoot: if ending.out_size > 0 {
+                frame.memory.root()
+            } else {
+                B256::ZERO
+            },
+            outOffset: ending.out_offset,
+            outSize: ending.out_size,
+        };
+        let index = self.states.len();
+        self.states.push(TraceEntry::Return(end.clone()));
+        self.frame_of.push(frame.id);
+        self.opcodes.push(0);
+        self.refunds
+            .push(self.refunds.last().copied().unwrap_or_default());
+        if ending.outcome != 1 {
+            self.effects.push((index, Effect::Revert { to: mark }));
+            let [warm_slots, transient_storage, warm_accounts] =
+                frame.snapshot.expect("a frame at depth 1 or more has a snapshot");
+            self.warm_slots = warm_slots;
+            self.transient_storage = transient_storage;
+            self.warm_accounts = warm_accounts;
+            self.rehash_substate();
+        }
+        let output = (ending.out_size > 0).then(|| words_of(ending.out_offset, ending.out_size));
+        let dest = (copied > 0).then(|| words_of(ret_offset, copied));
+        let too_large = [output, dest]
+            .iter()
+            .flatten()
+            .any(|(first, last)| (last - first + 1) as usize > MAX_RANGE_WORDS);
+        if self.capture == Some(index) && !too_large {
+            let caller_memory = &self.top().memory;
+            self.captured = Some(StepCapture::Return {
+                frame: frame.id,
+                end,
+                output: output
+                    .map(|(first, last)| frame.memory.range(first, last))
+                    .unwrap_or_default(),
+                dest: dest
+                    .map(|(first, last)| caller_memory.range(first, last))
+                    .unwrap_or_default(),
+            });
+        }
+        if too_large {
+            self.stop_unproven();
+            return false;
+        }
+        true
     }
 }
 
@@ -953,22 +1406,23 @@ impl<CTX> Inspector<CTX> for Recorder {
             return;
         }
         let depth = interp.input.depth();
-        let top = *self.top_depth.get_or_insert(depth);
-        if depth != top {
-            // The call in progress started a frame: not provable yet, it is the last recorded
-            // instruction.
-            if self.call.take().is_some() {
-                self.stopped = true;
-                self.unproven = true;
+        let base_depth = *self.base_depth.get_or_insert(depth);
+        let level = depth - base_depth;
+        let top = self.frames.len() - 1;
+        if level < top {
+            if !self.frame_returned() {
+                return;
             }
+        } else if level > top && !self.frame_started(interp) {
             return;
         }
         let mem_size = interp.memory.size();
-        if let Some((first, last)) = self.dirty.take() {
+        let frame = self.top_mut();
+        if let Some((first, last)) = frame.dirty.take() {
             let end = ((last + 1) * 32).min(mem_size);
             if first * 32 < end {
                 let words = interp.memory.slice(first * 32..end).to_vec();
-                self.refresh_words(first, &words);
+                frame.refresh_words(first, &words);
             }
         }
         let data = interp.stack.data();
@@ -992,35 +1446,39 @@ impl<CTX> Inspector<CTX> for Recorder {
                 let output = span(top[at + 2], out_len).unwrap_or_default();
                 pending.witness.ranges = vec![input, output];
             }
-            self.captured = Some(pending.witness);
+            self.captured = Some(StepCapture::Instruction(pending.witness));
         }
-        if let Some((index, op, to, value)) = self.call.take() {
+        if let Some(call) = self.call.take() {
             // The call returned without a frame: 1 on the stack when it succeeded.
-            if op == 0xf1 && !value.is_zero() && data.last() == Some(&U256::from(1)) {
-                self.effects.push((index, Effect::Transfer { to, value }));
+            let from = self.top().base.target;
+            if call.op == 0xf1
+                && !call.value.is_zero()
+                && call.callee != from
+                && data.last() == Some(&U256::from(1))
+            {
+                let transfer = Effect::Transfer {
+                    from,
+                    to: call.callee,
+                    value: call.value,
+                };
+                self.effects.push((call.index, transfer));
             }
-            if !warm_from_start(to, self.base.caller, self.base.target, self.coinbase) {
-                self.warm_accounts
-                    .insert(keccak256(to), Bytes::from_static(&[1]));
-                self.substate = substate_hash(
-                    self.warm_slots.root(),
-                    self.transient_storage.root(),
-                    self.warm_accounts.root(),
-                );
-            }
-            self.calls.push((index, to, value));
+            self.access(call.callee);
+            self.rehash_substate();
+            self.calls.push((call.index, call.callee, call.value, false));
         }
-        self.stack.update(data);
+        let frame = self.frames.last_mut().expect("the transaction's frame");
+        frame.stack.update(data);
         let return_data = interp.return_data.buffer();
         let pc = interp.bytecode.pc();
-        let op = self.code.get(pc).copied().unwrap_or(0);
+        let op = frame.code.get(pc).copied().unwrap_or(0);
         let state = EvmState {
             pc: pc as u32,
             gas: interp.gas.remaining(),
             stackSize: data.len() as u16,
-            stack: self.stack.hash(),
+            stack: frame.stack.hash(),
             memSize: mem_size as u32,
-            memRoot: self.memory.root(),
+            memRoot: frame.memory.root(),
             returnDataSize: return_data.len() as u32,
             returnDataRoot: if return_data.is_empty() {
                 empty_word_root()
@@ -1028,19 +1486,20 @@ impl<CTX> Inspector<CTX> for Recorder {
                 WordTree::from_bytes(return_data).root()
             },
             substate: self.substate,
-            ..self.base.clone()
+            ..frame.base.clone()
         };
         let index = self.states.len();
-        self.states.push(state.clone());
+        self.states.push(TraceEntry::Instruction(state.clone()));
+        self.frame_of.push(frame.id);
         self.opcodes.push(op);
-        // The refund counter of the depth-0 frame never goes below zero (docs/evm-steps.md
-        // section 4, "Storage").
-        self.refunds
-            .push(u64::try_from(interp.gas.refunded()).unwrap_or_default());
+        // The machine's refund counter is the frames' together (revm's of each frame starts at
+        // 0 and joins its caller's when it succeeds); it never goes below zero
+        // (docs/evm-steps.md section 4, "Storage").
+        let refund = frame.refund_base + interp.gas.refunded();
+        self.refunds.push(u64::try_from(refund).unwrap_or_default());
         let storage_op = stage3_inputs(op).is_some() || call_inputs(op).is_some();
-        let Some(inputs) = instruction_inputs(op)
-            .filter(|_| !(storage_op && self.base.substate == ACCESS_LIST_SUBSTATE))
-        else {
+        let access_list = self.frames[0].base.substate == ACCESS_LIST_SUBSTATE;
+        let Some(inputs) = instruction_inputs(op).filter(|_| !(storage_op && access_list)) else {
             self.stopped = true;
             self.unproven = true;
             return;
@@ -1049,7 +1508,7 @@ impl<CTX> Inspector<CTX> for Recorder {
         // (The copies' destination is known once they have run: `step_end`.)
         let top_item = data.last().copied();
         let item = |i: usize| data.len().checked_sub(i + 1).map(|at| data[at]);
-        self.dirty = match op {
+        let dirty = match op {
             0x52 => top_item.and_then(|o| word_span(o, 32)),
             0x53 => top_item.and_then(|o| word_span(o, 1)),
             // A call may write its output range, refreshed before the next instruction.
@@ -1064,6 +1523,9 @@ impl<CTX> Inspector<CTX> for Recorder {
             }
             _ => None,
         };
+        self.top_mut().dirty = dirty;
+        self.output = (matches!(op, 0xf3 | 0xfd) && data.len() >= 2)
+            .then(|| (data[data.len() - 1], data[data.len() - 2]));
         self.stage2 = (stage2_inputs(op).is_some() && data.len() >= inputs).then(|| {
             (
                 op,
@@ -1084,102 +1546,162 @@ impl<CTX> Inspector<CTX> for Recorder {
         if let Some((op, callee, value)) = self.stage3
             && call_inputs(op).is_some()
         {
-            self.call = Some((index, op, Address::from_word(callee.into()), value));
+            self.call = Some(CallInProgress {
+                index,
+                op,
+                callee: Address::from_word(callee.into()),
+                value,
+                items: data[data.len() - inputs..].iter().rev().copied().collect(),
+                resume: None,
+                args: Bytes::new(),
+            });
         }
         if self.capture == Some(index) {
+            let frame = self.top();
             let (stack_top, stack_rest) = if data.len() >= inputs {
                 let below = data.len() - inputs;
                 (
                     data[below..].iter().rev().copied().collect(),
-                    self.stack.prefix[below],
+                    frame.stack.prefix[below],
                 )
             } else {
                 (Vec::new(), B256::ZERO)
             };
+            let code = frame.code.clone();
+            let memory = frame.memory.clone();
             self.pending = Some(PendingCapture {
                 witness: InstructionWitness {
                     evm: state,
-                    code: self.code.clone(),
+                    code,
                     stack_top,
                     stack_rest,
-                    words: Vec::new(),
-                    ranges: Vec::new(),
                     state: self.state_witness(),
-                    callee_proof: Vec::new(),
-                    self_proof: Vec::new(),
+                    ..Default::default()
                 },
                 op,
-                memory: self.memory.clone(),
+                memory,
                 offset: if data.len() >= inputs { top_item } else { None },
             });
         }
     }
 
     fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
-        let halted = interp.bytecode.action().is_some();
+        if self.stopped {
+            return;
+        }
+        let action = interp.bytecode.action().as_ref();
+        let ended = action.and_then(|action| action.instruction_result());
+        let halted = action.is_some();
+        if let Some(result) = ended {
+            // The frame ends: how, for its returning state.
+            let outcome = if result.is_ok() {
+                1
+            } else if result.is_revert() {
+                2
+            } else {
+                3
+            };
+            let (out_offset, out_size) = match self.output.take() {
+                Some((offset, len)) if outcome != 3 && !len.is_zero() => (
+                    u32::try_from(offset).unwrap_or_default(),
+                    u32::try_from(len).unwrap_or_default(),
+                ),
+                _ => (0, 0),
+            };
+            self.ending = Some(Ending {
+                outcome,
+                gas_left: if outcome == 3 {
+                    0
+                } else {
+                    interp.gas.remaining()
+                },
+                out_offset,
+                out_size,
+            });
+            // A call that halted: no frame, no return to wait for.
+            if let Some(call) = self.call.take() {
+                self.halted_calls.push((call.index, call.callee));
+                if let Some(pending) = self.pending.take() {
+                    self.captured = Some(StepCapture::Instruction(pending.witness));
+                }
+            }
+        } else if let Some(call) = self.call.as_mut() {
+            // The call's instruction has run: the caller as it resumes, and the arguments.
+            let Some(TraceEntry::Instruction(state)) = self.states.get(call.index) else {
+                unreachable!("a call is an instruction entry");
+            };
+            let frame = self.frames.last().expect("the transaction's frame");
+            let below = state.stackSize as usize - call.items.len();
+            call.resume = Some(EvmState {
+                pc: state.pc + 1,
+                stackSize: below as u16,
+                stack: frame.stack.prefix[below],
+                memSize: interp.memory.size() as u32,
+                gas: interp.gas.remaining(),
+                ..state.clone()
+            });
+            let at = call.items.len() - 4;
+            if let (Ok(offset), Ok(len)) = (
+                usize::try_from(call.items[at]),
+                usize::try_from(call.items[at + 1]),
+            ) && len > 0
+                && offset.saturating_add(len) <= interp.memory.size()
+            {
+                call.args = interp.memory.slice(offset..offset + len).to_vec().into();
+            }
+        }
+        let target = self.top().base.target;
         if let Some((op, item, value)) = self.stage3.take()
             && !halted
         {
-            let key = slot_key(self.base.target, item);
+            let key = slot_key(target, item);
             match op {
                 0x5d => self.transient_storage.set(key, slot_leaf(value)),
                 0x54 | 0x55 => {
                     self.warm_slots.insert(key, Bytes::from_static(&[1]));
                     if op == 0x55 {
-                        let store = Effect::Store { slot: item, value };
+                        let store = Effect::Store {
+                            account: target,
+                            slot: item,
+                            value,
+                        };
                         self.effects.push((self.states.len() - 1, store));
                     }
                 }
-                op if reads_account(op) => {
-                    let address = Address::from_word(item.into());
-                    let base = &self.base;
-                    if !warm_from_start(address, base.caller, base.target, self.coinbase) {
-                        self.warm_accounts
-                            .insert(keccak256(address), Bytes::from_static(&[1]));
-                    }
-                }
+                op if reads_account(op) => self.access(Address::from_word(item.into())),
                 _ => {}
             }
-            self.substate = substate_hash(
-                self.warm_slots.root(),
-                self.transient_storage.root(),
-                self.warm_accounts.root(),
-            );
+            self.rehash_substate();
         }
         if let Some((op, items)) = self.stage2.take()
             && !halted
         {
             let return_data = interp.return_data.buffer();
-            let ranges = stage2_ranges(
-                op,
-                &items,
-                self.base.calldataSize as usize,
-                return_data.len(),
-            );
+            let calldata_size = self.top().base.calldataSize as usize;
+            let ranges = stage2_ranges(op, &items, calldata_size, return_data.len());
             if ranges
                 .iter()
                 .any(|(_, first, last)| last - first + 1 > MAX_RANGE_WORDS)
             {
                 // Too large for one step: the rest of the transaction.
-                self.stopped = true;
-                self.unproven = true;
-                self.pending = None;
+                self.stop_unproven();
                 return;
             }
             // A copy writes its last range, refreshed from revm before the next instruction.
             if op != 0x20
                 && let Some(&(_, first, last)) = ranges.last()
             {
-                self.dirty = Some((first, last));
+                self.top_mut().dirty = Some((first, last));
             }
             if let Some(pending) = self.pending.as_mut() {
+                let frame = self.frames.last().expect("the transaction's frame");
                 let return_tree = WordTree::from_bytes(return_data);
                 pending.witness.ranges = ranges
                     .into_iter()
                     .map(|(tree, first, last)| {
                         let tree = match tree {
-                            RangeTree::Memory => &self.memory,
-                            RangeTree::Calldata => &self.calldata,
+                            RangeTree::Memory => &frame.memory,
+                            RangeTree::Calldata => &frame.calldata,
                             RangeTree::ReturnData => &return_tree,
                         };
                         tree.range(first as u32, last as u32)
@@ -1190,12 +1712,17 @@ impl<CTX> Inspector<CTX> for Recorder {
         let Some(mut pending) = self.pending.take() else {
             return;
         };
-        // A call's witness is complete once it has returned (the output's length).
+        // A call's witness is complete once it has returned (the output's length) or its
+        // callee's frame has started (the arguments).
         if call_inputs(pending.op).is_some() {
             self.pending = Some(pending);
             return;
         }
-        if !halted && let Some(offset) = pending.offset {
+        if ended.is_none()
+            && !halted
+            && let Some(offset) = pending.offset
+        {
+            let frame = self.frames.last().expect("the transaction's frame");
             let memory = interp.memory.slice(0..interp.memory.size()).to_vec();
             let span = |len| word_span(offset, len).expect("the instruction ran");
             match pending.op {
@@ -1221,19 +1748,19 @@ impl<CTX> Inspector<CTX> for Recorder {
                     }
                 }
                 // CALLDATALOAD: the call-data words, when the offset is inside the data.
-                0x35 if offset < U256::from(self.base.calldataSize) => {
+                0x35 if offset < U256::from(frame.base.calldataSize) => {
                     let (first, last) = span(32);
                     for index in first..=last {
                         pending
                             .witness
                             .words
-                            .push(self.calldata.proof(index as u32));
+                            .push(frame.calldata.proof(index as u32));
                     }
                 }
                 _ => {}
             }
         }
-        self.captured = Some(pending.witness);
+        self.captured = Some(StepCapture::Instruction(pending.witness));
     }
 }
 
@@ -1248,6 +1775,19 @@ pub fn encode_entry(
     (raw, caller_proof, recipient_proof, code)
         .abi_encode_params()
         .into()
+}
+
+/// The return step's proof (docs/evm-steps.md section 9, kind 6): `abi.encode(FrameEnd end,
+/// CallerFrame frame, EvmState caller, WordRange output, WordRange dest)`.
+pub fn encode_return(
+    end: FrameEnd,
+    frame: CallerFrame,
+    caller: EvmState,
+    output: WordRange,
+    dest: WordRange,
+) -> Bytes {
+    let body = (end, frame, caller, output, dest).abi_encode_params();
+    encode_in_tx(6, body.into())
 }
 
 /// An `IN_TX` proof: `abi.encode(uint8 kind, bytes body)` (0: entry, 1: instruction).

@@ -20,8 +20,8 @@
 
 use super::{
     evm::{
-        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness,
-        call_inputs, encode_entry, encode_in_tx, entry_marker, frame_base, slot_leaf,
+        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness, StepCapture,
+        call_inputs, encode_entry, encode_in_tx, encode_return, entry_marker, frame_base, slot_leaf,
     },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
@@ -48,7 +48,7 @@ use revm::{
     primitives::KECCAK_EMPTY, state::EvmState as RevmState,
 };
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, OnceLock},
 };
 
@@ -471,19 +471,36 @@ impl Entered {
     }
 }
 
-/// The accounts changed inside a frame replayed by [`Machine::in_frame`], with the account
-/// trie's leaves they replaced.
+/// The world as the pending transaction's EVM run has changed it so far, replayed by
+/// [`Machine::in_run`], with what to restore.
 #[derive(Default)]
 struct Changed {
+    /// The accounts as the run has them (absent: as in the world).
     accounts: BTreeMap<Address, Option<AccountState>>,
-    /// `(key, leaf before)` of each account at its first change.
-    saved: Vec<(B256, Option<Bytes>)>,
-    /// The frame's storage trie changed (its root is no longer the cached one).
-    stored: bool,
+    /// The accounts whose storage trie the run changed.
+    stored: BTreeSet<Address>,
+    /// What the replay changed, oldest first.
+    undo: Vec<Undo>,
+}
+
+/// One change of a replay, to undo.
+enum Undo {
+    /// The account trie's leaf of `address` and the run's view of it, before a change.
+    Account {
+        address: Address,
+        leaf: Option<Bytes>,
+        view: Option<Option<AccountState>>,
+    },
+    /// A storage trie's leaf before an SSTORE.
+    Slot {
+        address: Address,
+        key: B256,
+        leaf: Option<Bytes>,
+    },
 }
 
 impl Changed {
-    /// `address` as the frame has it now.
+    /// `address` as the run has it now.
     fn account(&self, world: &World, address: Address) -> Option<AccountState> {
         self.accounts
             .get(&address)
@@ -491,21 +508,16 @@ impl Changed {
             .unwrap_or_else(|| world.account(address))
     }
 
-    /// Sets `address` to `account` in the account trie (the frame's account `frame` with its
-    /// storage root as the frame left it).
-    fn put(
-        &mut self,
-        world: &mut World,
-        frame: Address,
-        address: Address,
-        account: Option<AccountState>,
-    ) {
+    /// Sets `address` to `account` in the account trie, with its storage root as the run left it.
+    fn put(&mut self, world: &mut World, address: Address, account: Option<AccountState>) {
         let key = keccak256(address);
-        if !self.accounts.contains_key(&address) {
-            self.saved.push((key, world.trie.get(&key).cloned()));
-        }
-        let storage_root = if address == frame && self.stored {
-            world.storage_trie(frame).root()
+        self.undo.push(Undo::Account {
+            address,
+            leaf: world.trie.get(&key).cloned(),
+            view: self.accounts.get(&address).copied(),
+        });
+        let storage_root = if self.stored.contains(&address) {
+            world.storage_trie(address).root()
         } else {
             world.storage_root(&address)
         };
@@ -516,6 +528,66 @@ impl Changed {
             None => world.trie.remove(&key),
         }
         self.accounts.insert(address, account);
+    }
+
+    /// Replays one effect.
+    fn apply(&mut self, world: &mut World, effect: Effect, starts: &[usize]) {
+        match effect {
+            Effect::Store {
+                account,
+                slot,
+                value,
+            } => {
+                let key = keccak256(slot.to_be_bytes::<32>());
+                let trie = world.storage_trie(account);
+                let leaf = trie.get(&key).cloned();
+                trie.set(key, slot_leaf(value));
+                self.undo.push(Undo::Slot {
+                    address: account,
+                    key,
+                    leaf,
+                });
+                self.stored.insert(account);
+                let current = self.account(world, account);
+                self.put(world, account, current);
+            }
+            Effect::Transfer { from, to, value } => {
+                let mut paying = self
+                    .account(world, from)
+                    .expect("a frame's account has code");
+                paying.balance -= value;
+                self.put(world, from, Some(paying));
+                let mut receiving = self
+                    .account(world, to)
+                    .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                receiving.balance += value;
+                self.put(world, to, Some(receiving));
+            }
+            Effect::Revert { to } => {
+                let keep = starts.get(to).copied().unwrap_or(self.undo.len());
+                self.undo_to(world, keep);
+            }
+        }
+    }
+
+    /// Undoes the changes after the first `len`.
+    fn undo_to(&mut self, world: &mut World, len: usize) {
+        while self.undo.len() > len {
+            match self.undo.pop().expect("longer than len") {
+                Undo::Account {
+                    address,
+                    leaf,
+                    view,
+                } => {
+                    world.trie.set(keccak256(address), leaf);
+                    match view {
+                        Some(view) => self.accounts.insert(address, view),
+                        None => self.accounts.remove(&address),
+                    };
+                }
+                Undo::Slot { address, key, leaf } => world.storage_trie(address).set(key, leaf),
+            }
+        }
     }
 }
 
@@ -913,16 +985,21 @@ impl Machine {
             calldata,
             coinbase: self.block_of_tx()?.beneficiary,
         });
-        let run = self.record(&entry)?;
-        // The state root moves with the frame's effects only.
+        let mut run = self.record(&entry)?;
+        // The state root moves with the run's effects only.
         let roots = if run.effects.is_empty() {
             Vec::new()
         } else {
-            self.in_frame(caller, to, value, &run.effects, |_, _, roots| roots)
+            self.in_run(&run.effects, |_, _, roots| roots)
         };
+        run.finalize(|effects| match effects {
+            0 => root,
+            done => roots[done - 1],
+        });
         let first = run
             .states
             .first()
+            .and_then(|entry| entry.instruction())
             .ok_or(StepError::Inconsistent(Phase::InTx))?;
         if first.gas != self.state.gasLeft {
             return Err(StepError::Evm {
@@ -981,115 +1058,80 @@ impl Machine {
             hash: *pending.tx.inner().tx_hash(),
             source,
         })?;
-        // A call without a frame is provable when its callee is not a precompile, has no code
-        // (nor an EIP-7702 delegation) and is not an existing empty account (docs/evm-steps.md
-        // section 4); the first other one is the rest of the transaction.
-        let unprovable = run.calls.iter().find(|(_, callee, value)| {
-            (is_precompile(*callee) && !(is_priced_precompile(*callee) && value.is_zero()))
-                || self
-                    .world
-                    .account(*callee)
-                    .is_some_and(|a| a.code_hash != KECCAK_EMPTY || a.is_empty())
-        });
-        // A call that halted after reading an EIP-7702 delegation (the delegate's access may be
-        // what it could not pay) is not provable either: the verifier stops at the delegation.
+        // A call is provable when its callee is not a precompile (but the priced ones called
+        // without a value), not an existing empty account (docs/evm-steps.md section 4), and has
+        // no EIP-7702 delegation (the verifier does not follow one; a call that halted may have
+        // halted on the delegate's access); the first other one is the rest of the transaction.
         let delegated = |callee: Address| {
             self.world.account(callee).is_some_and(|a| {
                 self.code(a.code_hash)
                     .is_ok_and(|code| is_delegation(&code))
             })
         };
+        let unprovable = run.calls.iter().find(|&&(_, callee, value, _)| {
+            (is_precompile(callee) && !(is_priced_precompile(callee) && value.is_zero()))
+                || self.world.account(callee).is_some_and(|a| a.is_empty())
+                || delegated(callee)
+        });
         let halted = run
-            .halted_call
-            .filter(|&(_, callee)| delegated(callee))
-            .map(|(index, _)| index);
-        if let Some(index) = unprovable.map(|call| call.0).or(halted) {
-            run.states.truncate(index + 1);
-            run.opcodes.truncate(index + 1);
-            run.refunds.truncate(index + 1);
-            run.effects.retain(|effect| effect.0 < index);
-            run.calls.retain(|call| call.0 < index);
-            run.unproven_last = true;
+            .halted_calls
+            .iter()
+            .find(|&&(_, callee)| delegated(callee));
+        let first = [unprovable.map(|call| call.0), halted.map(|call| call.0)]
+            .into_iter()
+            .flatten()
+            .min();
+        if let Some(index) = first {
+            run.truncate(index);
         }
         Ok(run)
     }
 
-    /// Runs `f` on the world as it is inside the pending call's frame (docs/evm-steps.md section
-    /// 7): the value moved from `caller` to `frame` (the frame's account), then `effects` done in
-    /// order (SSTOREs to the frame's storage, values moved by calls without a frame); `f` also
-    /// gets the accounts changed so far and the state root after each effect. Only the account
-    /// trie and the frame's storage trie change, and they are restored after: the world stays at
-    /// the transaction start while the transaction runs.
-    fn in_frame<T>(
+    /// Runs `f` on the world as the pending transaction's EVM run has it after `effects`
+    /// (docs/evm-steps.md sections 7 and 9): the entry's value moved from the sender to the
+    /// recipient, then the effects in order (SSTOREs, values moved by calls, failed frames
+    /// undone); `f` also gets the accounts changed so far and the state root after each effect.
+    /// Only the account trie and the storage tries change, and they are restored after: the
+    /// world stays at the transaction start while the transaction runs.
+    fn in_run<T>(
         &mut self,
-        caller: Address,
-        frame: Address,
-        value: U256,
         effects: &[(usize, Effect)],
         f: impl FnOnce(&mut World, &Changed, Vec<B256>) -> T,
     ) -> T {
+        let pending = self.pending.as_ref().expect("replayed in IN_TX");
+        let tx = pending.tx.inner();
+        let (caller, value) = (pending.tx.signer(), tx.value());
+        let recipient = tx.to().expect("an entered transaction is a call");
         let world = &mut self.world;
         let mut changed = Changed::default();
         if !value.is_zero() {
-            let mut paying = world.account(caller).expect("the caller prepaid its gas");
-            paying.balance -= value;
-            changed.put(world, frame, caller, Some(paying));
-            let mut receiving = changed
-                .account(world, frame)
-                .expect("an entered call's recipient has code");
-            receiving.balance += value;
-            changed.put(world, frame, frame, Some(receiving));
+            let transfer = Effect::Transfer {
+                from: caller,
+                to: recipient,
+                value,
+            };
+            changed.apply(world, transfer, &[]);
         }
-        let mut undo = Vec::new();
+        let mut starts = Vec::with_capacity(effects.len());
         let mut roots = Vec::with_capacity(effects.len());
         for &(_, effect) in effects {
-            match effect {
-                Effect::Store { slot, value } => {
-                    let key = keccak256(slot.to_be_bytes::<32>());
-                    let trie = world.storage_trie(frame);
-                    undo.push((key, trie.get(&key).cloned()));
-                    trie.set(key, slot_leaf(value));
-                    changed.stored = true;
-                    let account = changed.account(world, frame);
-                    changed.put(world, frame, frame, account);
-                }
-                Effect::Transfer { to, value } => {
-                    let mut paying = changed
-                        .account(world, frame)
-                        .expect("the frame's account has code");
-                    paying.balance -= value;
-                    changed.put(world, frame, frame, Some(paying));
-                    let mut receiving = changed
-                        .account(world, to)
-                        .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
-                    receiving.balance += value;
-                    changed.put(world, frame, to, Some(receiving));
-                }
-            }
+            starts.push(changed.undo.len());
+            changed.apply(world, effect, &starts);
             roots.push(world.trie.root());
         }
         let out = f(world, &changed, roots);
-        let trie = world.storage_trie(frame);
-        for (key, before) in undo.into_iter().rev() {
-            trie.set(key, before);
-        }
-        for (key, leaf) in changed.saved {
-            world.trie.set(key, leaf);
-        }
+        changed.undo_to(world, 0);
         out
     }
 
-    /// The proofs of a call without a frame (docs/evm-steps.md section 6, kind 4): the callee
-    /// against the state root before it and, with a value, the frame's account against the root
-    /// after the callee's credit (CALL) or the state root (CALLCODE).
+    /// The proofs of a call (docs/evm-steps.md section 6, kind 4): the callee against the state
+    /// root before it and, with a value, the frame's account against the root after the callee's
+    /// credit (CALL) or the state root (CALLCODE).
     fn call_proofs(&mut self, run: &EvmRun, index: usize, witness: &mut InstructionWitness) {
         let op = witness.opcode();
         if witness.stack_top.is_empty() {
             return;
         }
-        let pending = self.pending.as_ref().expect("witnessed in IN_TX");
-        let caller = pending.tx.signer();
-        let tx_value = pending.tx.inner().value();
         let frame = witness.evm.target;
         let callee = Address::from_word(witness.stack_top[1].into());
         let value = match op {
@@ -1097,12 +1139,8 @@ impl Machine {
             _ => U256::ZERO,
         };
         let done = run.effects.partition_point(|effect| effect.0 < index);
-        let (callee_proof, self_proof) = self.in_frame(
-            caller,
-            frame,
-            tx_value,
-            &run.effects[..done],
-            |world, changed, _| {
+        let (callee_proof, self_proof) =
+            self.in_run(&run.effects[..done], |world, changed, _| {
                 let callee_proof = world.trie.proof(&keccak256(callee), false);
                 if value.is_zero() {
                     return (callee_proof, Vec::new());
@@ -1123,8 +1161,7 @@ impl Machine {
                 let self_proof = world.trie.proof(&keccak256(frame), false);
                 world.trie.set(key, before);
                 (callee_proof, self_proof)
-            },
-        );
+            });
         witness.callee_proof = callee_proof;
         witness.self_proof = self_proof;
     }
@@ -1145,9 +1182,6 @@ impl Machine {
             self.call_proofs(run, index, witness);
             return Ok(());
         }
-        let pending = self.pending.as_ref().expect("witnessed in IN_TX");
-        let caller = pending.tx.signer();
-        let value = pending.tx.inner().value();
         let to = witness.evm.target;
         let done = run.effects.partition_point(|effect| effect.0 < index);
         if matches!(op, 0x31 | 0x3b | 0x3f | 0x47) && (op == 0x47 || !witness.stack_top.is_empty())
@@ -1156,18 +1190,12 @@ impl Machine {
                 0x47 => to,
                 _ => Address::from_word(witness.stack_top[0].into()),
             };
-            let (proof, account) = self.in_frame(
-                caller,
-                to,
-                value,
-                &run.effects[..done],
-                |world, changed, _| {
-                    (
-                        world.trie.proof(&keccak256(address), false),
-                        changed.account(world, address),
-                    )
-                },
-            );
+            let (proof, account) = self.in_run(&run.effects[..done], |world, changed, _| {
+                (
+                    world.trie.proof(&keccak256(address), false),
+                    changed.account(world, address),
+                )
+            });
             witness.state.accountProof = proof;
             if op == 0x3b
                 && let Some(account) = account
@@ -1185,7 +1213,7 @@ impl Machine {
         let original_account = self.world.trie.proof(&keccak256(to), false);
         let original_storage = self.world.storage_trie(to).proof(&key, false);
         let (account, storage, current) =
-            self.in_frame(caller, to, value, &run.effects[..done], |world, _, _| {
+            self.in_run(&run.effects[..done], |world, _, _| {
                 let account = world.trie.proof(&keccak256(to), false);
                 let trie = world.storage_trie(to);
                 let current = trie.get(&key).cloned();
@@ -1214,7 +1242,7 @@ impl Machine {
         let pending = self.pending.as_ref().expect("witnessed in IN_TX");
         let item = self.block_of_tx()?;
         let hash = *pending.tx.inner().tx_hash();
-        let mut captured = EvmRun::witness(
+        let captured = EvmRun::witness(
             self.tx_overlay(pending),
             &self.chain,
             &block_input(&item),
@@ -1224,8 +1252,33 @@ impl Machine {
         )
         .map_err(|source| StepError::Evm { hash, source })?
         .ok_or(StepError::Inconsistent(Phase::InTx))?;
-        self.state_proofs(run, index, &mut captured)?;
-        Ok(captured.into_proof(&item))
+        match captured {
+            StepCapture::Instruction(mut captured) => {
+                // The recorded state lacks the caller frames' hashes: the finalized run has them.
+                captured.evm = run.states[index]
+                    .instruction()
+                    .ok_or(StepError::Inconsistent(Phase::InTx))?
+                    .clone();
+                self.state_proofs(run, index, &mut captured)?;
+                Ok(captured.into_proof(&item))
+            }
+            StepCapture::Return {
+                frame,
+                mut end,
+                output,
+                dest,
+            } => {
+                let record = &run.frames[frame];
+                end.parent = record.parent;
+                Ok(encode_return(
+                    end,
+                    record.caller_frame.clone(),
+                    record.resume.clone(),
+                    output,
+                    dest,
+                ))
+            }
+        }
     }
 
     /// The rest of the transaction: revm runs the whole transaction from the state before its

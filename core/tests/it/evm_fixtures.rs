@@ -460,6 +460,114 @@ fn calls() -> Bytes {
     a.op(0x00).code()
 }
 
+/// The callees of the `frames` program (docs/evm-steps.md section 9), at
+/// `contract_address(100 + k)`: an echo that stores (0), a reverter (1), a halter (2), a
+/// nested caller of the echo (3) and a contract that calls itself with a value (4).
+fn frame_callees() -> Vec<Bytes> {
+    // Copies its call data to memory, SSTORE(1, 7), TSTORE(2, 5), returns the call data and 8
+    // zero bytes.
+    let echo = Asm::default()
+        .op(0x36)
+        .op(0x5f)
+        .op(0x5f)
+        .op(0x37)
+        .pushu(7)
+        .pushu(1)
+        .op(0x55)
+        .pushu(5)
+        .pushu(2)
+        .op(0x5d)
+        .pushu(8)
+        .op(0x36)
+        .op(0x01)
+        .op(0x5f)
+        .op(0xf3)
+        .code();
+    // SSTORE(3, 9), then REVERT with 40 bytes (a word, then zeros).
+    let reverter = Asm::default()
+        .pushu(9)
+        .pushu(3)
+        .op(0x55)
+        .pushu(0xdead)
+        .op(0x5f)
+        .op(0x52)
+        .pushu(40)
+        .op(0x5f)
+        .op(0xfd)
+        .code();
+    // SSTORE(1, 1), then INVALID.
+    let halter = Asm::default()
+        .pushu(1)
+        .pushu(1)
+        .op(0x55)
+        .op(0xfe)
+        .code();
+    // Calls the echo with 4 bytes of its memory, returns the first 32 bytes of the output.
+    let nested = call_op(
+        Asm::default().pushu(0xabcd_ef01).op(0x5f).op(0x52),
+        0xf1,
+        U256::from_be_slice(contract_address(100).as_slice()),
+        0,
+        [28, 4, 0, 32],
+        100_000,
+    )
+    .op(0x50)
+    .pushu(32)
+    .op(0x5f)
+    .op(0xf3)
+    .code();
+    // Without call data: CALL(100000, ADDRESS, 1, 0, 1, 0, 0) (itself, with a value, one byte
+    // of call data); with call data: STOP.
+    let inner = Asm::default()
+        .pushu(0)
+        .pushu(0)
+        .pushu(1)
+        .pushu(0)
+        .pushu(1)
+        .op(0x30)
+        .pushu(100_000)
+        .op(0xf1)
+        .op(0x50)
+        .code();
+    let dest = 4 + inner.len() as u64;
+    let mut prefix = Asm::default().op(0x36);
+    prefix = prefix.op(0x60);
+    prefix.0.push(dest as u8);
+    let self_caller = prefix.op(0x57).ops(&inner).op(0x5b).op(0x00).code();
+    vec![echo, reverter, halter, nested, self_caller]
+}
+
+/// Calls that start frames (docs/evm-steps.md section 9): a CALL with a value whose output is
+/// longer than its range, RETURNDATACOPY of it, a REVERT with an output shorter than the range
+/// (its SSTORE undone), an exceptional halt, a nested call (depth 2), a contract calling itself
+/// with a value, a STATICCALL that halts on an SSTORE, a DELEGATECALL that reverts (the caller's
+/// slot restored and cold again), and a value above the balance (the call fails).
+fn frames() -> Bytes {
+    let callee = |k: u64| U256::from_be_slice(contract_address(100 + k).as_slice());
+    let mut a = Asm::default()
+        .push(U256::from_be_slice(keccak256("frames").as_slice()))
+        .op(0x5f)
+        .op(0x52);
+    for (op, k, value, ranges, gas) in [
+        (0xf1, 0, 3, [0, 40, 64, 16], 100_000),
+        (0xf1, 1, 0, [0, 0, 200, 64], 100_000),
+        (0xf1, 2, 0, [0, 0, 0, 0], 30_000),
+        (0xf1, 3, 0, [0, 0, 300, 32], 200_000),
+        (0xf1, 4, 2, [0, 0, 0, 0], 200_000),
+        (0xfa, 0, 0, [0, 8, 0, 0], 100_000),
+        (0xf4, 1, 0, [0, 0, 0, 0], 100_000),
+        (0xf1, 0, 2000, [0, 0, 0, 0], 100_000),
+    ] {
+        a = call_op(a, op, callee(k), value, ranges, gas).op(0x50);
+        if k == 0 && value == 3 {
+            // RETURNDATASIZE, and RETURNDATACOPY(128, 8, 20) of the echo's output.
+            a = a.op(0x3d).op(0x50).pushu(20).pushu(8).pushu(128).op(0x3e);
+        }
+    }
+    // SLOAD(3): cold again after the DELEGATECALL's revert.
+    a.pushu(3).op(0x54).op(0x50).op(0x00).code()
+}
+
 /// Calls without a value to the priced precompiles (docs/evm-steps.md section 4): SHA256,
 /// RIPEMD160 and IDENTITY of memory ranges into unaligned and shorter output ranges, a real
 /// ECRECOVER, one of garbage (empty output) and one with too little gas (the call fails),
@@ -843,10 +951,16 @@ type Instruction = (
 );
 
 /// The `IN_TX` proof's parts; `None` for an entry.
+/// The kind of an `IN_TX` proof.
+pub(super) fn proof_kind(proof: &[u8]) -> u8 {
+    let (kind, _) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
+    kind.to::<u8>()
+}
+
 pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
     let (kind, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
     match kind.to::<u8>() {
-        0 => None,
+        0 | 6 => None,
         1 => {
             let (evm, code, top, rest, words, block) =
                 <(EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem)>::abi_decode_params(
@@ -899,7 +1013,12 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
                 evm.substate,
                 "the substate opens"
             );
-            Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
+            // A call that starts a frame opens its argument range.
+            let ranges = [call.args]
+                .into_iter()
+                .filter(|range| !range.words.is_empty())
+                .collect();
+            Some((evm, code, top, rest, Vec::new(), ranges, Some(block)))
         }
         other => panic!("IN_TX proof of kind {other}"),
     }
@@ -988,6 +1107,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         ("storage".into(), storage(), 300_000, Bytes::new(), 9),
         ("accounts".into(), accounts(), 300_000, Bytes::new(), 3),
         ("calls".into(), calls(), 500_000, Bytes::new(), 3),
+        ("frames".into(), frames(), 1_500_000, Bytes::new(), 0),
         (
             "precompiles".into(),
             precompiles(),
@@ -998,6 +1118,16 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     ];
     for (name, code, gas) in halts() {
         programs.push((name.into(), code, gas, Bytes::new(), 0));
+    }
+    for (k, code) in frame_callees().into_iter().enumerate() {
+        genesis.alloc.insert(
+            contract_address(100 + k as u64),
+            GenesisAccount {
+                code: Some(code),
+                balance: U256::from(5),
+                ..Default::default()
+            },
+        );
     }
     for (i, (name, code, ..)) in programs.iter().enumerate() {
         genesis.alloc.insert(
@@ -1010,7 +1140,11 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                     BTreeMap::new()
                 },
                 // The calls move value from the contract.
-                balance: U256::from(if name == "calls" { 1000 } else { 0 }),
+                balance: U256::from(if name == "calls" || name == "frames" {
+                    1000
+                } else {
+                    0
+                }),
                 ..Default::default()
             },
         );
@@ -1020,6 +1154,8 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     let mut seen: BTreeMap<u8, usize> = BTreeMap::new();
     let mut halts_checked = 0;
     let mut instructions = 0;
+    let mut returns = 0;
+    let mut frame_steps = 0;
     // One block per program, alternating senders and transaction types.
     for (i, (name, _, gas, data, value)) in programs.iter().enumerate() {
         let to = contract_address(i as u64);
@@ -1056,6 +1192,15 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 assert_eq!(step.post.phase(), Some(Phase::TxExecuted), "{name}");
                 continue;
             }
+            if proof_kind(&step.proof) == 6 {
+                // A return step (docs/evm-steps.md section 9): back in the caller's frame.
+                if name == "frames" {
+                    returns += 1;
+                }
+                assert_eq!(step.post.phase(), Some(Phase::InTx), "{name}");
+                fixtures.push(257, &step.pre, &step.proof, &step.post);
+                continue;
+            }
             let Some((evm, code, top, rest, words, ranges, block)) =
                 decode_instruction(&step.proof)
             else {
@@ -1089,6 +1234,9 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                 assert!(ranges.is_empty(), "{name}: no ranges for {op:#x}");
             }
             let halted = step.post.phase() == Some(Phase::TxExecuted);
+            if evm.depth > 0 {
+                frame_steps += 1;
+            }
             if halted {
                 halts_checked += 1;
                 check_halt(name, op, &evm, &step.pre, &step.post);
@@ -1193,6 +1341,10 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         .collect();
     assert!(missing.is_empty(), "opcodes never run: {missing:?}");
     assert!(halts_checked >= 18, "{halts_checked} halts");
+    // The frames program: every frame that starts returns (the failed call starts none); the
+    // nested caller's and the self-caller's calls start two each.
+    assert_eq!(returns, 9, "return steps");
+    assert!(frame_steps > 40, "{frame_steps} instruction steps at depth 1 or more");
     assert!(instructions > 1000, "{instructions} instruction steps");
 
     let json = fixtures.json();
