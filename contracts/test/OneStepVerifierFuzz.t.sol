@@ -155,12 +155,17 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
-        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 5) {
+        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 6) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
             } else if (kind == 2) {
                 abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
+            } else if (kind == 6) {
+                abi.decode(
+                    body,
+                    (EvmTypes.FrameEnd, EvmTypes.CallerFrame, EvmTypes.EvmState, EvmTypes.WordRange, EvmTypes.WordRange)
+                );
             } else if (kind == 5) {
                 abi.decode(
                     body,

@@ -8,23 +8,26 @@ import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmStateVerifier} from "./EvmStateVerifier.sol";
 import {EvmPrecompileCallVerifier} from "./EvmPrecompileCallVerifier.sol";
+import {EvmReturnVerifier} from "./EvmReturnVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {Accounts} from "../Accounts.sol";
 
 /// @title EvmCallVerifier
-/// @notice Calls that run no code (docs/evm-steps.md section 4, "Calls without a frame"; witness
-///         kind 4): CALL, CALLCODE, DELEGATECALL and STATICCALL in the depth-0 frame to an account
-///         without code, and calls that fail before a frame starts (a balance below the value).
-///         Gas exactly as revm 43 (Prague) charges it: memory expansion of the argument and output
-///         ranges, EIP-2929 warm or cold access to the callee, the value's 9000 and a new
-///         account's 25,000; the forwarded gas (and the 2300 stipend of a value) all comes back, as
-///         no code runs. A CALL with value moves it (account proofs against the state root). A
-///         callee with code (a frame), a precompile, or an existing empty account (which EIP-161
-///         would delete when touched) makes the step a rest-of-transaction step (calls without a
-///         value to the priced precompiles are kind 5, forwarded to `PRECOMPILES`).
-///         `EvmStepVerifier` forwards kinds 4 and 5 here. Mirrored off chain by `core/src/fault/evm.rs` and
-///         `core/src/fault/step.rs`.
+/// @notice CALL, CALLCODE, DELEGATECALL and STATICCALL at any depth (docs/evm-steps.md section 4,
+///         "Calls without a frame", and section 9, "The call step that starts a frame"; witness
+///         kind 4): calls to an account without code, calls that fail before a frame starts (a
+///         balance below the value, a caller at depth 1024), and calls whose callee has code, which
+///         start the callee's frame one level deeper and save the caller as a `CallerFrame`. Gas
+///         exactly as revm 43 (Prague) charges it: memory expansion of the argument and output
+///         ranges, EIP-2929 warm or cold access to the callee, the value's 9000 and a new account's
+///         25,000, then (a frame) the forwarded gas; a call that runs no code gets the forwarded gas
+///         (and the 2300 stipend of a value) back. A CALL with value moves it (account proofs
+///         against the state root). A precompile callee, or an existing empty account (which EIP-161
+///         would delete when touched), makes the step a rest-of-transaction step (calls without a
+///         value to the priced precompiles are kind 5, forwarded to `PRECOMPILES`). The return step
+///         (kind 6) is forwarded to `RETURNS`. `EvmStepVerifier` forwards kinds 4 to 6 here.
+///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
     uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
@@ -32,15 +35,30 @@ contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant NEW_ACCOUNT = 25_000;
     uint256 internal constant CALL_STIPEND = 2300;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
+    uint256 internal constant MAX_U64 = type(uint64).max;
+
+    // The call opcodes.
+    uint256 internal constant CALL = 0xf1;
+    uint256 internal constant CALLCODE = 0xf2;
+    uint256 internal constant DELEGATECALL = 0xf4;
+    uint256 internal constant STATICCALL = 0xfa;
+
+    /// @dev `_call`'s outcome when the callee's frame starts: the machine state `pre` is the post-state.
+    uint256 internal constant FRAME = 4;
 
     /// @notice Calls without a value to a priced precompile (kind 5), created with this verifier.
     IEvmStepVerifier public immutable PRECOMPILES;
 
+    /// @notice The return step from a frame at depth >= 1 to its caller (kind 6), created with this
+    ///         verifier.
+    IEvmStepVerifier public immutable RETURNS;
+
     constructor() {
         PRECOMPILES = new EvmPrecompileCallVerifier();
+        RETURNS = new EvmReturnVerifier();
     }
 
-    /// @notice The call witness (docs/evm-steps.md section 6, kind 4).
+    /// @notice The call witness (docs/evm-steps.md sections 6 and 9, kind 4).
     struct CallWitness {
         /// @dev The substate's preimage (all `MerkleTrie.EMPTY_ROOT` when `substate` is 0).
         bytes32 warmSlots;
@@ -51,8 +69,14 @@ contract EvmCallVerifier is IEvmStepVerifier {
         /// @dev The callee against the state root (read, then credited by a CALL with value).
         bytes[] calleeProof;
         /// @dev With a value: the frame's account against the root after the callee's credit (CALL)
-        ///      or the state root (CALLCODE).
+        ///      or the state root (CALLCODE). Unused by a CALL to the frame's own account.
         bytes[] selfProof;
+        /// @dev A frame starting at depth 0: the key of the frame's account (the transaction's
+        ///      recipient) in `warmAccounts` after the callee's access.
+        bytes[] frameWarmProof;
+        /// @dev A frame starting with call data: the caller's memory words holding the argument
+        ///      bytes; otherwise empty.
+        EvmTypes.WordRange args;
     }
 
     /// @dev One step: the witness and the working values.
@@ -65,6 +89,12 @@ contract EvmCallVerifier is IEvmStepVerifier {
         MachineState.BlockItem blk;
         uint256 cost;
         uint256 memSize;
+        /// @dev The gas forwarded to a callee with code (0 for one without).
+        uint256 forwarded;
+        /// @dev The snapshots of a frame's start: the state root before the value moves and the
+        ///      substate after the callee's access.
+        bytes32 rootBefore;
+        bytes32 substate;
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -72,23 +102,30 @@ contract EvmCallVerifier is IEvmStepVerifier {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 5) return PRECOMPILES.step(pre, proof);
+        if (kind == 6) return RETURNS.step(pre, proof);
         if (kind != 4) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, CallWitness, MachineState.BlockItem));
         uint256 op = EvmFrame.open(pre, r.e, r.code, true);
-        if (op != 0xf1 && op != 0xf2 && op != 0xf4 && op != 0xfa) revert UnsupportedStep(MachineState.IN_TX);
+        if (op != CALL && op != CALLCODE && op != DELEGATECALL && op != STATICCALL) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
         bytes32 computed = _substate(r.w);
         if (computed != r.e.substate) revert EvmStateVerifier.SubstateMismatch(r.e.substate, computed);
         r.memSize = r.e.memSize;
-        // CALL and CALLCODE: gas to value outLen; DELEGATECALL and STATICCALL: no value.
-        uint256 reads = op == 0xf1 || op == 0xf2 ? 7 : 6;
+        // CALL and CALLCODE: gas to value inOffset inLen outOffset outLen; DELEGATECALL and
+        // STATICCALL: no value.
+        uint256 reads = op == CALL || op == CALLCODE ? 7 : 6;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
             outcome = _call(pre, r, op, reads);
         }
+        if (outcome == FRAME) return MachineState.hash(pre);
+        // Only a frame's start opens the arguments.
+        if (!EvmFrame.isEmpty(r.w.args)) revert UnexpectedWords();
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
     }
 
@@ -104,7 +141,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         uint256 at = reads - 4;
         r.cost = WARM_READ;
         if (r.cost > e.gas) return EvmFrame.EXCEPTION;
-        if (op == 0xf1 && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
+        if (op == CALL && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
         // The argument range, then the output range.
         if (!_expand(r, top[at], top[at + 1]) || !_expand(r, top[at + 2], top[at + 3])) return EvmFrame.EXCEPTION;
         if (value != 0) {
@@ -117,22 +154,36 @@ contract EvmCallVerifier is IEvmStepVerifier {
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
         // A CALL with a value to an empty account (absent, or EIP-161 empty; a precompile's too)
         // pays for the new account, before any frame.
-        if (op == 0xf1 && value != 0 && Accounts.isEmpty(callee)) {
+        if (op == CALL && value != 0 && Accounts.isEmpty(callee)) {
             r.cost += NEW_ACCOUNT;
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
         }
-        // A frame (code, or an EIP-7702 delegation), a precompile, or an existing empty account.
-        if (
-            callee.codeHash != Accounts.EMPTY_CODE_HASH || (uint160(to) != 0 && uint160(to) <= LAST_PRECOMPILE)
-                || (callee.exists && Accounts.isEmpty(callee))
-        ) revert UnsupportedStep(MachineState.IN_TX);
-        bool ok = true;
-        if (value != 0) {
-            ok = _moveValue(pre, r, op == 0xf1, to, callee, value);
-            // The stipend comes back with the forwarded gas (the cost is at least 9000 here).
-            r.cost -= CALL_STIPEND;
+        // A precompile, or an existing empty account.
+        if ((uint160(to) != 0 && uint160(to) <= LAST_PRECOMPILE) || (callee.exists && Accounts.isEmpty(callee))) {
+            revert UnsupportedStep(MachineState.IN_TX);
         }
-        e.substate = _substate(r.w);
+        // A callee with code: all but a 64th of the gas left goes to its frame, at most what the
+        // call asks (its gas item saturated to 64 bits). Not told apart here (the witness does not
+        // carry the callee's code): an EIP-7702 delegation (`0xef0100 ‖ address`), whose call runs
+        // the delegate's code; the off-chain machine makes that call a rest-of-transaction step.
+        bool hasCode = callee.codeHash != Accounts.EMPTY_CODE_HASH;
+        if (hasCode) {
+            uint256 left = e.gas - r.cost;
+            r.forwarded = EvmFrame.min(EvmFrame.min(top[0], MAX_U64), left - left / 64);
+            r.cost += r.forwarded;
+        }
+        r.rootBefore = pre.stateRoot;
+        r.substate = _substate(r.w);
+        // revm's frame creation: a caller at depth 1024 cannot call; then the value moves (the
+        // balance checked first), or the call fails and nothing moves.
+        bool ok = e.depth < EvmFrame.CALL_DEPTH_LIMIT;
+        if (ok && value != 0) ok = _moveValue(pre, r, op == CALL, to, callee, value);
+        if (ok && hasCode) return _start(pre, r, op, reads, to, callee.codeHash);
+        // No code runs: the forwarded gas and the stipend of a value come back (the cost is at least
+        // 9000 with a value).
+        r.cost -= r.forwarded;
+        if (value != 0) r.cost -= CALL_STIPEND;
+        e.substate = r.substate;
         e.stack = StackHash.push(r.rest, ok ? 1 : 0);
         // forge-lint: disable-next-line(unsafe-typecast)
         e.stackSize -= uint16(reads - 1); // 5 or 6
@@ -142,9 +193,86 @@ contract EvmCallVerifier is IEvmStepVerifier {
         return EvmFrame.CONTINUE;
     }
 
+    /// @dev The callee's frame starts (docs/evm-steps.md section 9): the caller is saved as it
+    ///      resumes (pc after the call, its stack items popped, memory expanded, gas less the whole
+    ///      cost with the forwarded gas, the substate after the callee's access) in a `CallerFrame`
+    ///      with the output range and the snapshots a failing callee restores; the machine's `evm`
+    ///      becomes the new frame's hash (its state root, the value moved, is already in `pre`).
+    function _start(
+        MachineState.State memory pre,
+        Run memory r,
+        uint256 op,
+        uint256 reads,
+        address to,
+        bytes32 codeHash
+    ) private pure returns (uint256) {
+        EvmTypes.EvmState memory e = r.e;
+        uint256[] memory top = r.top;
+        uint256 at = reads - 4;
+        // A memory past 4 GiB (over 3 * 10^13 gas) does not fit the state; the argument and
+        // output ranges lie inside it.
+        if (r.memSize > type(uint32).max) revert UnsupportedStep(MachineState.IN_TX);
+        EvmTypes.EvmState memory f;
+        f.txHash = e.txHash;
+        f.txStartRoot = e.txStartRoot;
+        f.depth = e.depth + 1;
+        f.self = op == CALL || op == STATICCALL ? to : e.self;
+        f.caller = op == DELEGATECALL ? e.caller : e.self;
+        // DELEGATECALL and STATICCALL have no value item (`reads` 6).
+        f.value = op == DELEGATECALL ? e.value : (reads == 7 ? top[2] : 0);
+        f.isStatic = e.isStatic || op == STATICCALL;
+        f.codeHash = codeHash;
+        // The call data: the argument bytes shifted to offset 0.
+        uint256 inLen = top[at + 1];
+        if (inLen == 0) {
+            if (!EvmFrame.isEmpty(r.w.args)) revert UnexpectedWords();
+            f.calldataRoot = WordTree.EMPTY_ROOT;
+        } else {
+            f.calldataRoot = WordTree.root(EvmFrame.readRange(r.w.args, e.memRoot, top[at], inLen, 0));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            f.calldataSize = uint32(inLen);
+        }
+        f.returnDataRoot = WordTree.EMPTY_ROOT;
+        f.memRoot = WordTree.EMPTY_ROOT;
+        // At most 63/64 of a 64-bit gas, plus the stipend of a value.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        f.gas = uint64(r.forwarded + (f.value != 0 && reads == 7 ? CALL_STIPEND : 0));
+        // The transaction's recipient stays warm at every depth: at depth 0 it enters warmAccounts.
+        if (e.depth == 0) {
+            r.w.warmAccounts =
+                MerkleTrie.update(r.w.warmAccounts, keccak256(abi.encodePacked(e.self)), hex"01", r.w.frameWarmProof);
+        }
+        f.substate = _substate(r.w);
+        // The caller as it resumes.
+        uint256 outLen = top[at + 3];
+        EvmTypes.CallerFrame memory c;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (outLen != 0) c.retOffset = uint32(top[at + 2]);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.retLen = uint32(outLen);
+        c.stateRoot = r.rootBefore;
+        c.substate = r.substate;
+        c.refund = pre.refund;
+        e.pc += 1;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        e.stackSize -= uint16(reads);
+        e.stack = r.rest;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        e.memSize = uint32(r.memSize);
+        // The cost (the forwarded gas included) is at most the gas left.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        e.gas -= uint64(r.cost);
+        e.substate = r.substate;
+        c.frame = EvmTypes.hash(e);
+        f.parent = EvmTypes.hash(c);
+        pre.evm = EvmTypes.hash(f);
+        return FRAME;
+    }
+
     /// @dev A value of a CALL moves (the callee is credited first, then the frame's account is read
-    ///      against that root and debited); CALLCODE only checks the balance. False when the frame's
-    ///      balance is below the value (the call fails; nothing moves).
+    ///      against that root and debited; a CALL to the frame's own account moves nothing); CALLCODE
+    ///      only checks the balance. False when the frame's balance is below the value (the call
+    ///      fails; nothing moves).
     function _moveValue(
         MachineState.State memory pre,
         Run memory r,
@@ -153,10 +281,13 @@ contract EvmCallVerifier is IEvmStepVerifier {
         Accounts.Account memory callee,
         uint256 value
     ) private pure returns (bool ok) {
+        // The frame's own account, read against the state root as the callee: only its balance counts.
+        if (moves && to == r.e.self) return callee.balance >= value;
         bytes32 root = pre.stateRoot;
         bool overflows = callee.balance > type(uint256).max - value;
         if (moves) {
-            // Saturated: a value above the frame's balance fails the call whatever the credit.
+            // Saturated: a value above the frame's balance fails the call whatever the credit (the
+            // credit does not change the frame's balance: another account).
             callee.balance = overflows ? type(uint256).max : callee.balance + value;
             root = MerkleTrie.update(root, Accounts.key(to), Accounts.encode(callee), r.w.calleeProof);
         }

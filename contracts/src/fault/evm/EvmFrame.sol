@@ -6,13 +6,22 @@ import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {StackHash} from "./StackHash.sol";
+import {WordTree} from "./WordTree.sol";
 
 /// @title EvmFrame
-/// @notice What every instruction verifier shares (docs/evm-steps.md section 4): the outcomes of an
-///         instruction, memory expansion priced as revm 43 prices it, and the post-state of a step
-///         of the depth-0 frame, continuing or ending the transaction.
+/// @notice What every instruction verifier shares (docs/evm-steps.md sections 4 and 9): the outcomes
+///         of an instruction, memory expansion priced as revm 43 prices it, the word ranges of a
+///         call's memory, and the post-state of an instruction step: the frame continuing, the
+///         depth-0 frame ending the transaction, or a frame at depth >= 1 ending into the returning
+///         state.
 library EvmFrame {
     uint256 internal constant MAX_U64 = type(uint64).max;
+    /// @notice Most words one word range may span (32 KiB): a longer range makes the step a
+    ///         rest-of-transaction step (docs/evm-steps.md sections 4 and 9).
+    uint256 internal constant MAX_RANGE_WORDS = 1024;
+    /// @notice A frame at this depth or deeper cannot call: revm's frame creation fails every call
+    ///         (`CallTooDeep`) before it looks at the callee, and the forwarded gas comes back.
+    uint256 internal constant CALL_DEPTH_LIMIT = 1024;
 
     // Outcomes of an instruction.
     uint256 internal constant CONTINUE = 0;
@@ -27,10 +36,9 @@ library EvmFrame {
     ///         section 2): its state-access instructions are rest-of-transaction steps.
     bytes32 internal constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
 
-    /// @notice Opens the depth-0 frame `e` of an instruction step: `e` must hash to `pre.evm` and
-    ///         `code` to its code hash; a frame at another depth, or (with `stateAccess`) under the
-    ///         access-list marker, is not provable yet. Returns the instruction (`STOP` past the
-    ///         end of the code).
+    /// @notice Opens the frame `e` (at any depth) of an instruction step: `e` must hash to `pre.evm`
+    ///         and `code` to its code hash; (with `stateAccess`) a frame under the access-list marker
+    ///         is not provable yet. Returns the instruction (`STOP` past the end of the code).
     function open(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code, bool stateAccess)
         internal
         pure
@@ -40,7 +48,7 @@ library EvmFrame {
         if (computed != pre.evm) revert IEvmStepVerifier.EvmStateMismatch(pre.evm, computed);
         computed = keccak256(code);
         if (computed != e.codeHash) revert IEvmStepVerifier.EvmCodeMismatch(e.codeHash, computed);
-        if (e.depth != 0 || (stateAccess && e.substate == ACCESS_LIST_SUBSTATE)) {
+        if (stateAccess && e.substate == ACCESS_LIST_SUBSTATE) {
             revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
         }
         uint256 pc = e.pc;
@@ -114,15 +122,31 @@ library EvmFrame {
         return min(min(3 * words, MAX_U64) + min(words * words, MAX_U64) / 512, MAX_U64);
     }
 
-    /// @notice The post-state of an instruction of the depth-0 frame with `outcome`, costing `cost`
-    ///         and leaving the memory `memSize` bytes long; `e` holds the frame after it (pc, stack,
-    ///         memory root) when it continues.
+    /// @notice The post-state of an instruction with `outcome` that has no output (every instruction
+    ///         but RETURN and REVERT), costing `cost` and leaving the memory `memSize` bytes long.
     function post(
         MachineState.State memory pre,
         EvmTypes.EvmState memory e,
         uint256 outcome,
         uint256 cost,
         uint256 memSize
+    ) internal pure returns (bytes32) {
+        return post(pre, e, outcome, cost, memSize, 0, 0);
+    }
+
+    /// @notice The post-state of an instruction with `outcome`, costing `cost`, leaving the memory
+    ///         `memSize` bytes long and (RETURN, REVERT) outputting `outSize` bytes of memory at
+    ///         `outOffset` (0, 0 for no output); `e` holds the frame after it (pc, stack, memory
+    ///         root) when it continues. A frame that ends at depth 0 ends the transaction (section 4,
+    ///         "Halting at depth 0"); at depth >= 1 it leaves the returning state of section 9.
+    function post(
+        MachineState.State memory pre,
+        EvmTypes.EvmState memory e,
+        uint256 outcome,
+        uint256 cost,
+        uint256 memSize,
+        uint256 outOffset,
+        uint256 outSize
     ) internal pure returns (bytes32) {
         if (outcome == CONTINUE) {
             // A memory past 4 GiB (over 3 * 10^13 gas) does not fit the state.
@@ -135,6 +159,7 @@ library EvmFrame {
             pre.evm = EvmTypes.hash(e);
             return MachineState.hash(pre);
         }
+        if (e.depth != 0) return _end(pre, e, outcome, cost, outOffset, outSize);
         // The depth-0 frame ends: the transaction has executed (docs/evm-steps.md section 4, "Halting").
         pre.phase = MachineState.TX_EXECUTED;
         pre.evm = bytes32(0);
@@ -151,6 +176,104 @@ library EvmFrame {
             if (pre.refund > cap) pre.refund = cap;
         }
         return MachineState.hash(pre);
+    }
+
+    /// @dev A frame at depth >= 1 ends (docs/evm-steps.md section 9, "The frame's end"): the machine's
+    ///      state root, refund counter, gas and phase stay, and `evm` becomes the `FrameEnd`'s hash,
+    ///      which the return step (kind 6) takes back to the caller.
+    function _end(
+        MachineState.State memory pre,
+        EvmTypes.EvmState memory e,
+        uint256 outcome,
+        uint256 cost,
+        uint256 outOffset,
+        uint256 outSize
+    ) private pure returns (bytes32) {
+        EvmTypes.FrameEnd memory end;
+        end.parent = e.parent;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        end.outcome = uint8(outcome); // 1, 2 or 3
+        if (outcome != EXCEPTION) {
+            // The cost is at most the gas left (checked by the instruction).
+            // forge-lint: disable-next-line(unsafe-typecast)
+            end.gasLeft = uint64(e.gas - cost);
+            if (outSize != 0) {
+                // An output reaching past 4 GiB of memory (over 3 * 10^13 gas) does not fit.
+                if (outOffset + outSize > type(uint32).max) {
+                    revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
+                }
+                end.memRoot = e.memRoot;
+                // forge-lint: disable-next-line(unsafe-typecast)
+                end.outOffset = uint32(outOffset);
+                // forge-lint: disable-next-line(unsafe-typecast)
+                end.outSize = uint32(outSize);
+            }
+        }
+        if (outcome == SUCCESS) end.substate = e.substate;
+        pre.evm = EvmTypes.hash(end);
+        return MachineState.hash(pre);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Word ranges of memory (the calls' arguments and outputs)
+
+    /// @notice Whether `w` is the empty range (no words, no siblings): the witness of a range that
+    ///         the step does not open.
+    function isEmpty(EvmTypes.WordRange memory w) internal pure returns (bool) {
+        return w.words.length == 0 && w.siblings.length == 0;
+    }
+
+    /// @notice `w` must span exactly the words holding `len > 0` bytes at `offset`
+    ///         (`UnexpectedWords` otherwise; more than `MAX_RANGE_WORDS` words make the step a
+    ///         rest-of-transaction step) and open `root` (`WordProofMismatch(index)` otherwise, with
+    ///         `index` the range's position in the witness).
+    function openRange(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, uint256 len, uint256 index)
+        internal
+        pure
+    {
+        uint256 first = offset / 32;
+        uint256 count = (offset + len - 1) / 32 - first + 1;
+        if (count > MAX_RANGE_WORDS) revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
+        if (w.first != first || w.words.length != count) revert IEvmStepVerifier.UnexpectedWords();
+        (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
+        if (!ok || opened != root) revert IEvmStepVerifier.WordProofMismatch(index);
+    }
+
+    /// @notice `len > 0` bytes at `offset` of the word tree `root`, opened by `w` (`openRange`).
+    function readRange(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, uint256 len, uint256 index)
+        internal
+        pure
+        returns (bytes memory data)
+    {
+        openRange(w, root, offset, len, index);
+        data = new bytes(len);
+        bytes32[] memory words = w.words;
+        assembly ("memory-safe") {
+            mcopy(add(data, 32), add(add(words, 32), mod(offset, 32)), len)
+        }
+    }
+
+    /// @notice The root after the first `n > 0` bytes of `data` are written at `offset` of the word
+    ///         tree `root`; `w` opens the words they cover against `root` (`openRange`).
+    function writeRange(
+        EvmTypes.WordRange memory w,
+        bytes32 root,
+        uint256 offset,
+        bytes memory data,
+        uint256 n,
+        uint256 index
+    ) internal pure returns (bytes32 newRoot) {
+        openRange(w, root, offset, n, index);
+        uint256 count = w.words.length;
+        bytes32[] memory written = new bytes32[](count);
+        bytes32[] memory words = w.words;
+        assembly ("memory-safe") {
+            let dst := add(written, 32)
+            mcopy(dst, add(words, 32), mul(count, 32))
+            mcopy(add(dst, mod(offset, 32)), add(data, 32), n)
+        }
+        // The same span and siblings as the range just opened: always a root.
+        (, newRoot) = WordTree.rangeRoot(w.first, written, w.siblings);
     }
 
     function min(uint256 a, uint256 b) internal pure returns (uint256) {

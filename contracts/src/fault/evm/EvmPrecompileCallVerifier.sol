@@ -28,7 +28,7 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
     uint256 internal constant MAX_U64 = type(uint64).max;
     /// @notice Most words one range may span (32 KiB), as for the copies.
-    uint256 public constant MAX_RANGE_WORDS = 1024;
+    uint256 public constant MAX_RANGE_WORDS = EvmFrame.MAX_RANGE_WORDS;
     uint256 internal constant BLAKE2F = 9;
 
     /// @notice The witness of a call to a precompile (docs/evm-steps.md section 6, kind 5).
@@ -91,7 +91,15 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         if (id == 0 || (id > 4 && id != BLAKE2F)) revert UnsupportedStep(MachineState.IN_TX);
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
         if (callee.exists && Accounts.isEmpty(callee)) revert UnsupportedStep(MachineState.IN_TX);
-        bool ok = _run(r, to, at);
+        bool ok;
+        if (e.depth < EvmFrame.CALL_DEPTH_LIMIT) {
+            ok = _run(r, to, at);
+        } else {
+            // revm's frame creation fails the call before the precompile runs: the forwarded gas
+            // comes back, nothing is written, the return data is empty.
+            e.returnDataRoot = WordTree.EMPTY_ROOT;
+            e.returnDataSize = 0;
+        }
         e.stack = StackHash.push(r.rest, ok ? 1 : 0);
         // forge-lint: disable-next-line(unsafe-typecast)
         e.stackSize -= uint16(reads - 1); // 5 or 6
@@ -108,7 +116,8 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256[] memory top = r.top;
         uint256 left = e.gas - r.cost;
         uint256 forwarded = EvmFrame.min(EvmFrame.min(top[0], MAX_U64), left - left / 64);
-        bytes memory input = top[at + 1] == 0 ? new bytes(0) : _read(r.w.input, e.memRoot, top[at], top[at + 1]);
+        bytes memory input =
+            top[at + 1] == 0 ? new bytes(0) : EvmFrame.readRange(r.w.input, e.memRoot, top[at], top[at + 1], 0);
         (bool valid, uint256 price) = _price(uint160(to), input);
         bytes memory output;
         ok = valid && price <= forwarded;
@@ -117,7 +126,7 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
             (called, output) = to.staticcall{gas: price}(input);
             if (!called) revert PrecompileFailed(to);
             uint256 n = EvmFrame.min(top[at + 3], output.length);
-            if (n != 0) e.memRoot = _write(r.w.output, e.memRoot, top[at + 2], output, n);
+            if (n != 0) e.memRoot = EvmFrame.writeRange(r.w.output, e.memRoot, top[at + 2], output, n, 0);
             r.cost += price;
         } else {
             r.cost += forwarded;
@@ -147,49 +156,5 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         bool ok;
         (ok, r.memSize, r.cost) = EvmFrame.callRange(r.memSize, r.cost, r.e.gas, offset, len);
         return ok;
-    }
-
-    /// @dev `len > 0` bytes of memory at `offset`, opened by `w` against `root`.
-    function _read(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, uint256 len)
-        private
-        pure
-        returns (bytes memory data)
-    {
-        _open(w, root, offset, len);
-        data = new bytes(len);
-        bytes32[] memory words = w.words;
-        assembly ("memory-safe") {
-            mcopy(add(data, 32), add(add(words, 32), mod(offset, 32)), len)
-        }
-    }
-
-    /// @dev The root after the first `n` bytes of `data` are written at `offset`; `w` opens the
-    ///      words they cover against `root`.
-    function _write(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, bytes memory data, uint256 n)
-        private
-        pure
-        returns (bytes32 newRoot)
-    {
-        _open(w, root, offset, n);
-        uint256 count = w.words.length;
-        bytes32[] memory written = new bytes32[](count);
-        bytes32[] memory words = w.words;
-        assembly ("memory-safe") {
-            let dst := add(written, 32)
-            mcopy(dst, add(words, 32), mul(count, 32))
-            mcopy(add(dst, mod(offset, 32)), add(data, 32), n)
-        }
-        // The same span and siblings as the range just opened: always a root.
-        (, newRoot) = WordTree.rangeRoot(w.first, written, w.siblings);
-    }
-
-    /// @dev `w` must span exactly the words of `len > 0` bytes at `offset` and open `root`.
-    function _open(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, uint256 len) private pure {
-        uint256 first = offset / 32;
-        uint256 count = (offset + len - 1) / 32 - first + 1;
-        if (count > MAX_RANGE_WORDS) revert UnsupportedStep(MachineState.IN_TX);
-        if (w.first != first || w.words.length != count) revert UnexpectedWords();
-        (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
-        if (!ok || opened != root) revert WordProofMismatch(0);
     }
 }

@@ -12,12 +12,15 @@ import {MachineState} from "../MachineState.sol";
 
 /// @title EvmStepVerifier
 /// @notice The `IN_TX` steps of the fault-proof machine (docs/evm-steps.md, stage 1): the entry
-///         step (kind 0, forwarded to `ENTRY`, an `EvmEntryVerifier`) and one instruction of the
-///         depth-0 frame (kind 1): the stack, memory, call data, code, block and transaction
+///         step (kind 0, forwarded to `ENTRY`, an `EvmEntryVerifier`) and one instruction of a
+///         frame at any depth (kind 1): the stack, memory, call data, code, block and transaction
 ///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
-///         frame's end into `TX_EXECUTED`. Stage 2 (KECCAK256 and the copies, kind 2) is forwarded
-///         to `COPY`, an `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`; calls without a frame (kind 4) to `CALL`, an `EvmCallVerifier`. Every other instruction is a rest-of-transaction step
-///         and reverts `UnsupportedStep(2)`. Mirrored off chain by `core/src/fault/evm.rs`.
+///         frame's end (at depth 0 into `TX_EXECUTED`, deeper into the returning state of section
+///         9). Stage 2 (KECCAK256 and the copies, kind 2) is forwarded to `COPY`, an
+///         `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`;
+///         the calls (kinds 4 and 5) and the return step (kind 6) to `CALL`, an `EvmCallVerifier`.
+///         Every other instruction is a rest-of-transaction step and reverts `UnsupportedStep(2)`.
+///         Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (CHAINID).
     uint64 public immutable CHAIN_ID;
@@ -31,8 +34,9 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///         verifier.
     IEvmStepVerifier public immutable STATE;
 
-    /// @notice Calls without a frame (kind 4), an `EvmCallVerifier` deployed before this one (the
-    ///         creation code of all the verifiers together would pass EIP-3860's limit).
+    /// @notice The calls (kinds 4 and 5) and the return step (kind 6), an `EvmCallVerifier` deployed
+    ///         before this one (the creation code of all the verifiers together would pass EIP-3860's
+    ///         limit).
     IEvmStepVerifier public immutable CALL;
 
     uint256 internal constant STACK_LIMIT = 1024;
@@ -68,6 +72,9 @@ contract EvmStepVerifier is IEvmStepVerifier {
         uint256 stackSize;
         /// @dev Items the instruction pushes (0 or 1).
         uint256 pushes;
+        /// @dev RETURN, REVERT: the output's memory range (0, 0 when empty).
+        uint256 outOffset;
+        uint256 outSize;
     }
 
     constructor(uint64 chainId, IEvmStepVerifier entry, IEvmStepVerifier call) {
@@ -85,7 +92,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 0) return ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
         if (kind == 3) return STATE.step(pre, proof);
-        if (kind == 4 || kind == 5) return CALL.step(pre, proof);
+        if (kind >= 4) return CALL.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
@@ -96,12 +103,10 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (computed != r.e.codeHash) revert EvmCodeMismatch(r.e.codeHash, computed);
         computed = MachineState.itemHash(r.blk);
         if (computed != pre.blockItem) revert BlockItemMismatch(pre.blockItem, computed);
-        // Stage 1 runs the transaction's own frame only.
-        if (r.e.depth != 0) revert UnsupportedStep(MachineState.IN_TX);
         r.memSize = r.e.memSize;
         uint256 outcome = _execute(pre, r);
         if (r.used != r.words.length) revert UnexpectedWords();
-        return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
+        return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize, r.outOffset, r.outSize);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -170,9 +175,14 @@ contract EvmStepVerifier is IEvmStepVerifier {
             e.pc = uint32(next);
             return CONTINUE;
         } else if (op == 0xf3 || op == 0xfd) {
-            // RETURN, REVERT: the memory range is paid for (only when it is not empty).
+            // RETURN, REVERT: the memory range is paid for (only when it is not empty) and is the
+            // output (of a frame at depth >= 1).
             if (top[1] > MAX_U64) return EXCEPTION;
-            if (top[1] != 0 && !_expand(r, top[0], top[1])) return EXCEPTION;
+            if (top[1] != 0) {
+                if (!_expand(r, top[0], top[1])) return EXCEPTION;
+                r.outOffset = top[0];
+                r.outSize = top[1];
+            }
             return op == 0xf3 ? SUCCESS : REVERTED;
         } else if (op >= 0xa0) {
             // LOG0..LOG4 (offset len topics...): a static frame halts; 375 a topic and 8 a byte, then

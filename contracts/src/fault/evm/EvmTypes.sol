@@ -4,9 +4,10 @@ pragma solidity ^0.8.24;
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 
 /// @title EvmTypes
-/// @notice The EVM frame of the fault-proof machine's `IN_TX` phase and the opening of a word of a
-///         word tree, exactly as docs/evm-steps.md (sections 2 and 3) defines them; mirrored in Rust
-///         by `core/src/fault/evm.rs`.
+/// @notice The EVM frame of the fault-proof machine's `IN_TX` phase, the saved caller of a frame at
+///         depth >= 1, the returning state between a frame's end and its caller's next instruction,
+///         and the openings of word trees, exactly as docs/evm-steps.md (sections 2, 3 and 9)
+///         defines them; mirrored in Rust by `core/src/fault/evm.rs`.
 library EvmTypes {
     /// @notice One EVM call frame (docs/evm-steps.md section 2); the machine state's `evm` is
     ///         `keccak256(abi.encode(EvmState))` during instruction steps.
@@ -33,6 +34,42 @@ library EvmTypes {
         bytes32 memRoot;
     }
 
+    /// @notice A caller frame saved while its callee runs (docs/evm-steps.md section 9): a frame at
+    ///         depth >= 1 has `parent = keccak256(abi.encode(CallerFrame))`.
+    struct CallerFrame {
+        /// @dev `keccak256(abi.encode(EvmState))` of the caller as it resumes: pc after the call,
+        ///      the call's stack items popped, memory expanded for both ranges, gas less the call's
+        ///      whole cost (the forwarded gas included), `substate` the snapshot below.
+        bytes32 frame;
+        /// @dev Where the callee's output goes in the caller's memory (0 when `retLen` is 0).
+        uint32 retOffset;
+        uint32 retLen;
+        /// @dev Snapshots for a callee that fails: the state root before the value moved, the
+        ///      caller's substate after the call's own account access, the refund counter at the call.
+        bytes32 stateRoot;
+        bytes32 substate;
+        uint64 refund;
+    }
+
+    /// @notice A frame at depth >= 1 that has ended (docs/evm-steps.md section 9): the machine's `evm`
+    ///         is `keccak256(abi.encode(FrameEnd))` until the return step resumes the caller.
+    struct FrameEnd {
+        /// @dev The ending frame's `parent`.
+        bytes32 parent;
+        /// @dev 1 success (STOP, RETURN), 2 revert (REVERT), 3 exceptional halt.
+        uint8 outcome;
+        /// @dev The frame's gas after the instruction; 0 after an exceptional halt.
+        uint64 gasLeft;
+        /// @dev Success: the frame's substate; otherwise 0.
+        bytes32 substate;
+        /// @dev RETURN, REVERT with an output: the frame's memory root and the output's offset in
+        ///      that memory; otherwise 0.
+        bytes32 memRoot;
+        uint32 outOffset;
+        /// @dev RETURN, REVERT: the output's length; otherwise 0.
+        uint32 outSize;
+    }
+
     /// @notice A word of a word tree and its Merkle path (docs/evm-steps.md section 3).
     struct WordProof {
         uint32 index;
@@ -52,6 +89,14 @@ library EvmTypes {
         return keccak256(abi.encode(e));
     }
 
+    function hash(CallerFrame memory f) internal pure returns (bytes32) {
+        return keccak256(abi.encode(f));
+    }
+
+    function hash(FrameEnd memory f) internal pure returns (bytes32) {
+        return keccak256(abi.encode(f));
+    }
+
     /// @notice The entry marker: the machine's `evm` when a transaction has just entered `IN_TX`.
     function entryMarker(bytes32 txHash) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(txHash));
@@ -59,12 +104,12 @@ library EvmTypes {
 
     /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
     ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
-    ///         or with a kind other than 0 to 5 is a step the verifier does not prove
+    ///         or with a kind other than 0 to 6 is a step the verifier does not prove
     ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
     function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
         if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
         kind = uint256(bytes32(proof[0:32]));
-        if (kind > 5) revert IEvmStepVerifier.UnsupportedStep(2);
+        if (kind > 6) revert IEvmStepVerifier.UnsupportedStep(2);
         uint256 off = uint256(bytes32(proof[32:64]));
         if (off > proof.length - 32) revert();
         uint256 len = uint256(bytes32(proof[off:off + 32]));
