@@ -508,6 +508,15 @@ impl Changed {
             .unwrap_or_else(|| world.account(address))
     }
 
+    /// The storage root of `address` as the run has it.
+    fn storage_root(&self, world: &mut World, address: Address) -> B256 {
+        if self.stored.contains(&address) {
+            world.storage_trie(address).root()
+        } else {
+            world.storage_root(&address)
+        }
+    }
+
     /// Sets `address` to `account` in the account trie, with its storage root as the run left it.
     fn put(&mut self, world: &mut World, address: Address, account: Option<AccountState>) {
         let key = keccak256(address);
@@ -516,11 +525,7 @@ impl Changed {
             leaf: world.trie.get(&key).cloned(),
             view: self.accounts.get(&address).copied(),
         });
-        let storage_root = if self.stored.contains(&address) {
-            world.storage_trie(address).root()
-        } else {
-            world.storage_root(&address)
-        };
+        let storage_root = self.storage_root(world, address);
         match account {
             Some(account) => world
                 .trie
@@ -1154,7 +1159,7 @@ impl Machine {
                     .account(world, callee)
                     .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
                 receiving.balance = receiving.balance.saturating_add(value);
-                let storage_root = world.storage_root(&callee);
+                let storage_root = changed.storage_root(world, callee);
                 world
                     .trie
                     .insert(key, encode_account(&receiving, storage_root).into());
