@@ -797,21 +797,18 @@ contract EvmCallStepsTest is Test {
         console.log("  reverting otherwise, proving another post-state:", outcomes[2], outcomes[3]);
     }
 
-    /// @notice A frame with the access-list marker as its substate, or a frame below depth 0 (with
-    ///         `pre.evm` its hash), reverts `UnsupportedStep(2)`: a rest-of-transaction step.
-    function test_accessListMarkerAndDepth() public {
+    /// @notice A frame with the access-list marker as its substate (with `pre.evm` its hash) reverts
+    ///         `UnsupportedStep(2)`: a rest-of-transaction step. (Any depth is valid: section 9.)
+    function test_accessListMarker() public {
         Step[] memory steps = callSteps();
         for (uint256 i; i < steps.length; ++i) {
             Step memory s = steps[i];
-            for (uint256 how; how < 2; ++how) {
-                Body memory b = decode(s.proof);
-                if (how == 0) b.evm.substate = bytes32(uint256(1));
-                else b.evm.depth = 1;
-                bytes memory proof = encode(b);
-                MachineState.State memory pre = preFor(s, b);
-                vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-                verifier.step(pre, proof);
-            }
+            Body memory b = decode(s.proof);
+            b.evm.substate = bytes32(uint256(1));
+            bytes memory proof = encode(b);
+            MachineState.State memory pre = preFor(s, b);
+            vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
+            verifier.step(pre, proof);
         }
     }
 
@@ -840,13 +837,13 @@ contract EvmCallStepsTest is Test {
         }
     }
 
-    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 6; kind 5 goes to the precompile verifier) and the empty
+    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 7; kind 5 goes to the precompile verifier, 6 to the return verifier) and the empty
     ///         rest-of-transaction witness revert `UnsupportedStep(2)`, and a pre-state whose phase
     ///         is not IN_TX (0, 1, 3, 7) reverts `UnsupportedStep(phase)`.
     function test_otherKindsAndPhases() public {
         Step[] memory steps = callSteps();
         bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
-        uint8[5] memory kinds = [0, 1, 2, 3, 6];
+        uint8[5] memory kinds = [0, 1, 2, 3, 7];
         uint8[4] memory phases =
             [MachineState.BETWEEN_BLOCKS, MachineState.IN_BLOCK, MachineState.TX_EXECUTED, uint8(7)];
         for (uint256 i; i < steps.length; ++i) {

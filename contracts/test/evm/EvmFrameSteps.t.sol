@@ -815,6 +815,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
             s.w.selfProof = proofOf(c.op == 0xf1 ? credited(s.world, c.to, c.value) : s.world, SELF);
         }
         s.w.frameWarmProof = warmProof(warmAfterAccess(c, s), Accounts.key(SELF));
+        s.w.calleeCode = c.to == CALLEE ? CALLEE_CODE : (c.to == SELF ? op(0xf1) : bytes(""));
         if (frameStarts && c.inLen != 0) {
             s.w.args = RangeModel.range(s.caller.mem, c.inOffset / 32, (c.inOffset + c.inLen - 1) / 32);
         }
@@ -1164,5 +1165,83 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         end.outcome = 3;
         m.evm = keccak256(abi.encode(end));
         assertEq(callProve(s), MachineState.hash(m));
+    }
+
+    /// @dev The call `c` (without a value) to `CALLEE` whose code is `code` (in the state and the witness).
+    function callWithCode(CallCase memory c, bytes memory code) internal pure returns (CallStep memory s) {
+        s = callStep(c, true);
+        s.world.accounts[1].codeHash = keccak256(code);
+        s.pre.stateRoot = rootOf(s.world);
+        s.w.calleeProof = proofOf(s.world, CALLEE);
+        s.w.calleeCode = code;
+        s.proof = callWitness(c, s);
+    }
+
+    /// @notice A callee whose code is an EIP-7702 delegation designator (`0xef0100 ‖ address`, 23
+    ///         bytes; its call would run the delegate's code) reverts `UnsupportedStep(2)`, whether
+    ///         its frame would start or the call fails first (depth 1024); 23 bytes with another
+    ///         prefix, or a 24-byte code starting 0xef0100, are ordinary code.
+    function test_delegatedCalleeIsRestOfTransaction() public {
+        bytes memory designator = abi.encodePacked(hex"ef0100", address(0xDE1E6A7E));
+        bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
+        CallCase memory c = callCase(0xf1);
+        c.value = 0;
+        expectCallRevert(callWithCode(c, designator), unsupported);
+        uint8[3] memory ops = [0xf2, 0xf4, 0xfa];
+        for (uint256 i; i < 3; ++i) {
+            CallCase memory d = callCase(ops[i]);
+            d.value = 0;
+            expectCallRevert(callWithCode(d, designator), unsupported);
+        }
+        c.depth = 1024;
+        expectCallRevert(callWithCode(c, designator), unsupported);
+        // Not a designator: the frame starts running the code.
+        c.depth = 0;
+        bytes memory other = abi.encodePacked(hex"ef0101", address(0xDE1E6A7E));
+        CallStep memory s = callWithCode(c, other);
+        bytes32 post = callProve(s);
+        assertTrue(post != bytes32(0));
+        s = callWithCode(c, abi.encodePacked(designator, hex"00"));
+        post = callProve(s);
+        assertTrue(post != bytes32(0));
+    }
+
+    /// @notice `calleeCode` must hash to the callee's code hash: other code for a callee with code,
+    ///         or any code for a callee without (`EOA`, or an absent account), reverts `EvmCodeMismatch`.
+    function test_wrongCalleeCode() public {
+        CallCase memory c = callCase(0xf1);
+        CallStep memory s = callStep(c, true);
+        s.w.calleeCode = hex"00";
+        s.proof = callWitness(c, s);
+        expectCallRevert(
+            s,
+            abi.encodeWithSelector(
+                IEvmStepVerifier.EvmCodeMismatch.selector, keccak256(CALLEE_CODE), keccak256(hex"00")
+            )
+        );
+        // The callee's code withheld.
+        s.w.calleeCode = "";
+        s.proof = callWitness(c, s);
+        expectCallRevert(
+            s,
+            abi.encodeWithSelector(
+                IEvmStepVerifier.EvmCodeMismatch.selector, keccak256(CALLEE_CODE), Accounts.EMPTY_CODE_HASH
+            )
+        );
+        // A callee without code.
+        address[2] memory empties = [EOA, address(0xAB5E47)];
+        for (uint256 i; i < 2; ++i) {
+            c = callCase(0xf1);
+            c.to = empties[i];
+            s = callStep(c, false);
+            s.w.calleeCode = CALLEE_CODE;
+            s.proof = callWitness(c, s);
+            expectCallRevert(
+                s,
+                abi.encodeWithSelector(
+                    IEvmStepVerifier.EvmCodeMismatch.selector, Accounts.EMPTY_CODE_HASH, keccak256(CALLEE_CODE)
+                )
+            );
+        }
     }
 }

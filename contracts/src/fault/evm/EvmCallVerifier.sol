@@ -23,10 +23,12 @@ import {Accounts} from "../Accounts.sol";
 ///         ranges, EIP-2929 warm or cold access to the callee, the value's 9000 and a new account's
 ///         25,000, then (a frame) the forwarded gas; a call that runs no code gets the forwarded gas
 ///         (and the 2300 stipend of a value) back. A CALL with value moves it (account proofs
-///         against the state root). A precompile callee, or an existing empty account (which EIP-161
-///         would delete when touched), makes the step a rest-of-transaction step (calls without a
-///         value to the priced precompiles are kind 5, forwarded to `PRECOMPILES`). The return step
-///         (kind 6) is forwarded to `RETURNS`. `EvmStepVerifier` forwards kinds 4 to 6 here.
+///         against the state root). A precompile callee, an existing empty account (which EIP-161
+///         would delete when touched), or a callee whose code (`calleeCode`, checked against its
+///         code hash) is an EIP-7702 delegation designator makes the step a rest-of-transaction
+///         step (calls without a value to the priced precompiles are kind 5, forwarded to
+///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
+///         starting frame's call data (`callData`). `EvmStepVerifier` forwards kinds 4 to 6 here.
 ///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
@@ -77,6 +79,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         /// @dev A frame starting with call data: the caller's memory words holding the argument
         ///      bytes; otherwise empty.
         EvmTypes.WordRange args;
+        /// @dev The callee's code when its code hash is not the empty code hash (empty otherwise).
+        bytes calleeCode;
     }
 
     /// @dev One step: the witness and the working values.
@@ -132,7 +136,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @dev The call, whose stack items are open: its gas in revm's order, then its effect.
     function _call(MachineState.State memory pre, Run memory r, uint256 op, uint256 reads)
         private
-        pure
+        view
         returns (uint256)
     {
         EvmTypes.EvmState memory e = r.e;
@@ -152,6 +156,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         address to = address(uint160(top[1]));
         if (!_access(pre, r, to)) return EvmFrame.EXCEPTION;
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
+        _calleeCode(r.w.calleeCode, callee.codeHash);
         // A CALL with a value to an empty account (absent, or EIP-161 empty; a precompile's too)
         // pays for the new account, before any frame.
         if (op == CALL && value != 0 && Accounts.isEmpty(callee)) {
@@ -163,9 +168,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
             revert UnsupportedStep(MachineState.IN_TX);
         }
         // A callee with code: all but a 64th of the gas left goes to its frame, at most what the
-        // call asks (its gas item saturated to 64 bits). Not told apart here (the witness does not
-        // carry the callee's code): an EIP-7702 delegation (`0xef0100 ‖ address`), whose call runs
-        // the delegate's code; the off-chain machine makes that call a rest-of-transaction step.
+        // call asks (its gas item saturated to 64 bits).
         bool hasCode = callee.codeHash != Accounts.EMPTY_CODE_HASH;
         if (hasCode) {
             uint256 left = e.gas - r.cost;
@@ -205,7 +208,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         uint256 reads,
         address to,
         bytes32 codeHash
-    ) private pure returns (uint256) {
+    ) private view returns (uint256) {
         EvmTypes.EvmState memory e = r.e;
         uint256[] memory top = r.top;
         uint256 at = reads - 4;
@@ -222,16 +225,11 @@ contract EvmCallVerifier is IEvmStepVerifier {
         f.value = op == DELEGATECALL ? e.value : (reads == 7 ? top[2] : 0);
         f.isStatic = e.isStatic || op == STATICCALL;
         f.codeHash = codeHash;
-        // The call data: the argument bytes shifted to offset 0.
+        // The call data: the argument bytes shifted to offset 0 (opened by `RETURNS`, which has room).
         uint256 inLen = top[at + 1];
-        if (inLen == 0) {
-            if (!EvmFrame.isEmpty(r.w.args)) revert UnexpectedWords();
-            f.calldataRoot = WordTree.EMPTY_ROOT;
-        } else {
-            f.calldataRoot = WordTree.root(EvmFrame.readRange(r.w.args, e.memRoot, top[at], inLen, 0));
-            // forge-lint: disable-next-line(unsafe-typecast)
-            f.calldataSize = uint32(inLen);
-        }
+        f.calldataRoot = EvmReturnVerifier(address(RETURNS)).callData(r.w.args, e.memRoot, top[at], inLen);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        f.calldataSize = uint32(inLen);
         f.returnDataRoot = WordTree.EMPTY_ROOT;
         f.memRoot = WordTree.EMPTY_ROOT;
         // At most 63/64 of a 64-bit gas, plus the stipend of a value.
@@ -299,6 +297,15 @@ contract EvmCallVerifier is IEvmStepVerifier {
             self.balance -= value;
             pre.stateRoot = MerkleTrie.update(root, Accounts.key(r.e.self), Accounts.encode(self), r.w.selfProof);
         }
+    }
+
+    /// @dev The callee's code must hash to its code hash (so it is empty for the empty code hash, an
+    ///      absent account's too). An EIP-7702 delegation (`0xef0100 ‖ address`), whose call runs
+    ///      the delegate's code and pays for the delegate's access, is a rest-of-transaction step.
+    function _calleeCode(bytes memory code, bytes32 codeHash) private pure {
+        bytes32 computed = keccak256(code);
+        if (computed != codeHash) revert EvmCodeMismatch(codeHash, computed);
+        if (code.length == 23 && bytes3(code) == 0xef0100) revert UnsupportedStep(MachineState.IN_TX);
     }
 
     /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is

@@ -47,6 +47,22 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         return _return(pre, w);
     }
 
+    /// @notice The call data of a frame `EvmCallVerifier` starts (docs/evm-steps.md section 9): the
+    ///         root of the `len` argument bytes at `offset` in the caller's memory (`memRoot`),
+    ///         opened by `args` and shifted to offset 0; `WordTree.EMPTY_ROOT` when `len` is 0 (then
+    ///         `args` must be empty). Reverts as `EvmFrame.readRange` on a wrong or too long range.
+    function callData(EvmTypes.WordRange memory args, bytes32 memRoot, uint256 offset, uint256 len)
+        external
+        pure
+        returns (bytes32)
+    {
+        if (len == 0) {
+            if (!EvmFrame.isEmpty(args)) revert UnexpectedWords();
+            return WordTree.EMPTY_ROOT;
+        }
+        return WordTree.root(EvmFrame.readRange(args, memRoot, offset, len, 0));
+    }
+
     /// @dev The returning state, the caller frame and the caller must be the ones `pre.evm` commits to.
     function _open(MachineState.State memory pre, Return memory w) private pure {
         bytes32 computed = EvmTypes.hash(w.end);
