@@ -114,6 +114,7 @@ sol! {
         bytes[] selfProof;
         bytes[] frameWarmProof;
         WordRange args;
+        bytes calleeCode;
     }
 
     /// The caller of a frame at depth ≥ 1 as it resumes, and its snapshots (docs/evm-steps.md
@@ -600,6 +601,8 @@ pub struct EvmEntry {
 
 /// An entry of a transaction's EVM trace: the state before an instruction, or a returning
 /// state between a frame's last instruction and its caller's next (docs/evm-steps.md section 9).
+// Nearly every entry is an instruction: boxing them would allocate once per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceEntry {
     /// Before an instruction.
@@ -692,6 +695,8 @@ pub struct EvmRun {
 }
 
 /// The witness of one step of a trace, as the recorder captures it.
+// One capture per witness: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum StepCapture {
     /// An instruction.
@@ -740,6 +745,9 @@ pub struct InstructionWitness {
     /// A call from the transaction's own frame that starts a frame: the recipient's key in the
     /// warm-account trie after the callee's access (kind 4).
     pub frame_warm_proof: Vec<Bytes>,
+    /// A call: the callee's code when it has code (kind 4; added by the step machine), so that
+    /// the verifier can refuse an EIP-7702 delegation.
+    pub callee_code: Bytes,
 }
 
 impl InstructionWitness {
@@ -803,6 +811,7 @@ impl InstructionWitness {
                 selfProof: self.self_proof,
                 frameWarmProof: self.frame_warm_proof,
                 args: self.args,
+                calleeCode: self.callee_code,
             };
             return (
                 self.evm,
@@ -1151,7 +1160,9 @@ impl Recorder {
     }
 
     fn top(&self) -> &LiveFrame {
-        self.frames.last().expect("the transaction's frame is never popped")
+        self.frames
+            .last()
+            .expect("the transaction's frame is never popped")
     }
 
     fn top_mut(&mut self) -> &mut LiveFrame {
@@ -1358,8 +1369,9 @@ impl Recorder {
             .push(self.refunds.last().copied().unwrap_or_default());
         if ending.outcome != 1 {
             self.effects.push((index, Effect::Revert { to: mark }));
-            let [warm_slots, transient_storage, warm_accounts] =
-                frame.snapshot.expect("a frame at depth 1 or more has a snapshot");
+            let [warm_slots, transient_storage, warm_accounts] = frame
+                .snapshot
+                .expect("a frame at depth 1 or more has a snapshot");
             self.warm_slots = warm_slots;
             self.transient_storage = transient_storage;
             self.warm_accounts = warm_accounts;
@@ -1465,7 +1477,8 @@ impl<CTX> Inspector<CTX> for Recorder {
             }
             self.access(call.callee);
             self.rehash_substate();
-            self.calls.push((call.index, call.callee, call.value, false));
+            self.calls
+                .push((call.index, call.callee, call.value, false));
         }
         let frame = self.frames.last_mut().expect("the transaction's frame");
         frame.stack.update(data);

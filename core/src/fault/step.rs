@@ -20,8 +20,9 @@
 
 use super::{
     evm::{
-        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness, StepCapture,
-        call_inputs, encode_entry, encode_in_tx, encode_return, entry_marker, frame_base, slot_leaf,
+        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness,
+        StepCapture, call_inputs, encode_entry, encode_in_tx, encode_return, entry_marker,
+        frame_base, slot_leaf,
     },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
@@ -1132,10 +1133,15 @@ impl Machine {
     /// The proofs of a call (docs/evm-steps.md section 6, kind 4): the callee against the state
     /// root before it and, with a value, the frame's account against the root after the callee's
     /// credit (CALL) or the state root (CALLCODE).
-    fn call_proofs(&mut self, run: &EvmRun, index: usize, witness: &mut InstructionWitness) {
+    fn call_proofs(
+        &mut self,
+        run: &EvmRun,
+        index: usize,
+        witness: &mut InstructionWitness,
+    ) -> Result<(), StepError> {
         let op = witness.opcode();
         if witness.stack_top.is_empty() {
-            return;
+            return Ok(());
         }
         let frame = witness.evm.target;
         let callee = Address::from_word(witness.stack_top[1].into());
@@ -1144,14 +1150,22 @@ impl Machine {
             _ => U256::ZERO,
         };
         let done = run.effects.partition_point(|effect| effect.0 < index);
-        let (callee_proof, self_proof) =
+        let (callee_proof, self_proof, code_hash) =
             self.in_run(&run.effects[..done], |world, changed, _| {
                 let callee_proof = world.trie.proof(&keccak256(callee), false);
+                let code_hash = changed
+                    .account(world, callee)
+                    .map_or(KECCAK_EMPTY, |account| account.code_hash);
                 if value.is_zero() {
-                    return (callee_proof, Vec::new());
+                    return (callee_proof, Vec::new(), code_hash);
                 }
                 if op != 0xf1 {
-                    return (callee_proof, world.trie.proof(&keccak256(frame), false));
+                    let self_proof = world.trie.proof(&keccak256(frame), false);
+                    return (callee_proof, self_proof, code_hash);
+                }
+                // A CALL to the frame's own account reads its balance from the callee's proof.
+                if callee == frame {
+                    return (callee_proof, Vec::new(), code_hash);
                 }
                 let key = keccak256(callee);
                 let before = world.trie.get(&key).cloned();
@@ -1165,10 +1179,12 @@ impl Machine {
                     .insert(key, encode_account(&receiving, storage_root).into());
                 let self_proof = world.trie.proof(&keccak256(frame), false);
                 world.trie.set(key, before);
-                (callee_proof, self_proof)
+                (callee_proof, self_proof, code_hash)
             });
         witness.callee_proof = callee_proof;
         witness.self_proof = self_proof;
+        witness.callee_code = self.code(code_hash)?;
+        Ok(())
     }
 
     /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
@@ -1184,8 +1200,7 @@ impl Machine {
     ) -> Result<(), StepError> {
         let op = witness.opcode();
         if call_inputs(op).is_some() {
-            self.call_proofs(run, index, witness);
-            return Ok(());
+            return self.call_proofs(run, index, witness);
         }
         let to = witness.evm.target;
         let done = run.effects.partition_point(|effect| effect.0 < index);
@@ -1217,13 +1232,12 @@ impl Machine {
         let key = keccak256(slot.to_be_bytes::<32>());
         let original_account = self.world.trie.proof(&keccak256(to), false);
         let original_storage = self.world.storage_trie(to).proof(&key, false);
-        let (account, storage, current) =
-            self.in_run(&run.effects[..done], |world, _, _| {
-                let account = world.trie.proof(&keccak256(to), false);
-                let trie = world.storage_trie(to);
-                let current = trie.get(&key).cloned();
-                (account, trie.proof(&key, new.is_zero()), current)
-            });
+        let (account, storage, current) = self.in_run(&run.effects[..done], |world, _, _| {
+            let account = world.trie.proof(&keccak256(to), false);
+            let trie = world.storage_trie(to);
+            let current = trie.get(&key).cloned();
+            (account, trie.proof(&key, new.is_zero()), current)
+        });
         let current = match current {
             Some(leaf) => U256::decode(&mut leaf.as_ref())
                 .map_err(|_| StepError::Inconsistent(Phase::InTx))?,

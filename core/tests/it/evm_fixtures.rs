@@ -496,12 +496,7 @@ fn frame_callees() -> Vec<Bytes> {
         .op(0xfd)
         .code();
     // SSTORE(1, 1), then INVALID.
-    let halter = Asm::default()
-        .pushu(1)
-        .pushu(1)
-        .op(0x55)
-        .op(0xfe)
-        .code();
+    let halter = Asm::default().pushu(1).pushu(1).op(0x55).op(0xfe).code();
     // Calls the echo with 4 bytes of its memory, returns the first 32 bytes of the output.
     let nested = call_op(
         Asm::default().pushu(0xabcd_ef01).op(0x5f).op(0x52),
@@ -1344,7 +1339,10 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     // The frames program: every frame that starts returns (the failed call starts none); the
     // nested caller's and the self-caller's calls start two each.
     assert_eq!(returns, 9, "return steps");
-    assert!(frame_steps > 40, "{frame_steps} instruction steps at depth 1 or more");
+    assert!(
+        frame_steps > 40,
+        "{frame_steps} instruction steps at depth 1 or more"
+    );
     assert!(instructions > 1000, "{instructions} instruction steps");
 
     let json = fixtures.json();
