@@ -1775,6 +1775,83 @@ mod tests {
         }
     }
 
+    /// A world of two contracts with storage and a funded account.
+    fn replay_world() -> (World, [Address; 3]) {
+        let mut state = WorldState::default();
+        let [a, b, c] = [1u8, 2, 3].map(|i| Address::repeat_byte(0xa0 + i));
+        for (address, code) in [
+            (a, Some(Bytes::from_static(&[0x00]))),
+            (b, Some(Bytes::from_static(&[0x5f, 0x00]))),
+            (c, None),
+        ] {
+            state.insert_account(address, AccountState::with_balance(U256::from(1000)), code);
+        }
+        state.set_storage(a, U256::from(1), U256::from(11));
+        state.set_storage(b, U256::from(2), U256::from(22));
+        (World::new(state), [a, b, c])
+    }
+
+    /// The root after `effects` replayed from scratch, with the world restored after.
+    fn replayed(world: &mut World, effects: &[Effect]) -> B256 {
+        let mut changed = Changed::default();
+        let mut starts = Vec::new();
+        for &effect in effects {
+            starts.push(changed.undo.len());
+            changed.apply(world, effect, &starts);
+        }
+        let root = world.trie.root();
+        changed.undo_to(world, 0);
+        root
+    }
+
+    #[test]
+    fn replayed_effects_undo_failed_frames_exactly() {
+        let (mut world, [a, b, c]) = replay_world();
+        let start = world.root();
+        let store = |account, slot: u64, value: u64| Effect::Store {
+            account,
+            slot: U256::from(slot),
+            value: U256::from(value),
+        };
+        let transfer = |from, to, value: u64| Effect::Transfer {
+            from,
+            to,
+            value: U256::from(value),
+        };
+        let kept = [transfer(a, b, 5), store(a, 1, 0)];
+        let after_kept = replayed(&mut world, &kept);
+        assert_ne!(after_kept, start);
+        // A frame that stores in two accounts, moves a value and creates an account, then fails.
+        let failed = [
+            kept[0],
+            kept[1],
+            store(b, 2, 0),
+            store(b, 9, 99),
+            transfer(b, c, 7),
+            transfer(b, Address::repeat_byte(0xee), 1),
+            Effect::Revert { to: 2 },
+        ];
+        assert_eq!(replayed(&mut world, &failed), after_kept);
+        // Nested: an inner frame fails inside an outer one that fails too.
+        let nested = [
+            kept[0],
+            store(a, 1, 5),
+            store(b, 2, 6),
+            transfer(b, c, 3),
+            Effect::Revert { to: 2 },
+            store(a, 1, 7),
+            Effect::Revert { to: 1 },
+            kept[1],
+        ];
+        assert_eq!(replayed(&mut world, &nested), after_kept);
+        // An inner frame that failed without effects of its own, then effects that stay.
+        let empty = [kept[0], Effect::Revert { to: 1 }, kept[1]];
+        assert_eq!(replayed(&mut world, &empty), after_kept);
+        // The world is back at its start, storage tries included.
+        assert_eq!(world.root(), start);
+        assert_eq!(replayed(&mut world, &kept), after_kept);
+    }
+
     /// Keys that share long prefixes (so that the trie has extensions and inlined nodes) and
     /// spread ones.
     fn key(rng: &mut Rng) -> B256 {
