@@ -15,7 +15,7 @@ mod harness;
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
     providers::{Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
+    rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
@@ -33,7 +33,7 @@ use rollup_challenger::{
 use rollup_core::{
     fault::{
         BlockItem,
-        evm::{EvmState, StateWitness, WordRange},
+        evm::{CallerFrame, EvmState, FrameEnd, StateWitness, WordRange},
         step::StepKind,
         trace::Trace,
     },
@@ -257,67 +257,117 @@ sol! {
     /// `sequencer/tests/clients/TestToken.sol`.
     interface ITestToken {
         function transfer(address to, uint256 value) external returns (bool);
+        function approve(address spender, uint256 value) external returns (bool);
+    }
+
+    /// `sequencer/tests/clients/TestPair.sol`, a constant-product AMM pair of two ERC-20s.
+    interface ITestPair {
+        function addLiquidity(uint256 amount0, uint256 amount1) external returns (uint256);
+        function swap(address tokenIn, uint256 amountIn, uint256 minOut) external returns (uint256);
     }
 }
 
-/// Deploys the ERC-20 `TestToken` (solc's output in `sequencer/tests/clients/erc20.json`) on L2
-/// and transfers some of it to a new holder; returns the token's address.
-async fn deploy_token_and_transfer(l2: &str) -> Address {
-    let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../sequencer/tests/clients/erc20.json"))
-            .expect("erc20.json");
+/// solc's artifacts of the real contracts (`sequencer/tests/clients/compile.mjs`).
+const ERC20_ARTIFACT: &str = include_str!("../../sequencer/tests/clients/erc20.json");
+const AMM_ARTIFACT: &str = include_str!("../../sequencer/tests/clients/amm.json");
+
+/// Sends `request` from dev key 6 through the L2 sequencer's JSON-RPC and requires it to
+/// succeed; returns its receipt.
+async fn send_l2(l2: &str, request: TransactionRequest) -> TransactionReceipt {
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(dev_key(6)))
+        .connect_http(l2.parse().expect("url"));
+    let receipt = provider
+        .send_transaction(
+            request
+                .with_chain_id(CHAIN_ID)
+                .with_gas_limit(1_500_000)
+                .with_max_fee_per_gas(10_000_000_000)
+                .with_max_priority_fee_per_gas(1_000_000_000),
+        )
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "succeeded");
+    receipt
+}
+
+/// Deploys on L2 the contract of a solc artifact (its creation code followed by `args`, the
+/// ABI-encoded constructor arguments); returns its address.
+async fn deploy_artifact(l2: &str, artifact: &str, args: Vec<u8>) -> Address {
+    let artifact: serde_json::Value = serde_json::from_str(artifact).expect("artifact JSON");
     let mut init: Vec<u8> = artifact["bytecode"]
         .as_str()
         .expect("bytecode")
         .parse::<Bytes>()
         .expect("hex")
         .to_vec();
-    init.extend(
-        (
-            "Token".to_string(),
-            "TOK".to_string(),
-            U256::from(1_000_000u64),
-        )
-            .abi_encode_params(),
-    );
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(dev_key(6)))
-        .connect_http(l2.parse().expect("url"));
-    let send = |request: TransactionRequest| {
-        let provider = provider.clone();
-        async move {
-            let receipt = provider
-                .send_transaction(
-                    request
-                        .with_chain_id(CHAIN_ID)
-                        .with_gas_limit(1_500_000)
-                        .with_max_fee_per_gas(10_000_000_000)
-                        .with_max_priority_fee_per_gas(1_000_000_000),
-                )
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("receipt");
-            assert!(receipt.status(), "succeeded");
-            receipt
-        }
-    };
-    let token = send(TransactionRequest::default().with_deploy_code(init))
+    init.extend(args);
+    send_l2(l2, TransactionRequest::default().with_deploy_code(init))
         .await
         .contract_address
-        .expect("a contract");
+        .expect("a contract")
+}
+
+/// Deploys a `TestToken` of 1,000,000 units (held by dev key 6); returns its address.
+async fn deploy_token(l2: &str, symbol: &str) -> Address {
+    let args = (
+        "Token".to_string(),
+        symbol.to_string(),
+        U256::from(1_000_000u64),
+    )
+        .abi_encode_params();
+    deploy_artifact(l2, ERC20_ARTIFACT, args).await
+}
+
+/// Deploys the ERC-20 `TestToken` (solc's output in `sequencer/tests/clients/erc20.json`) on L2
+/// and transfers some of it to a new holder; returns the token's address.
+async fn deploy_token_and_transfer(l2: &str) -> Address {
+    let token = deploy_token(l2, "TOK").await;
     let transfer = ITestToken::transferCall {
         to: Address::repeat_byte(0x42),
         value: U256::from(1234),
     };
-    send(
+    send_l2(
+        l2,
         TransactionRequest::default()
             .with_to(token)
             .with_input(transfer.abi_encode()),
     )
     .await;
     token
+}
+
+/// Deploys two `TestToken`s and a `TestPair` of them on L2 (three creations), approves the
+/// pair on both tokens, adds liquidity (100,000 and 400,000) and swaps 1,000 of the first token
+/// for the second; returns the pair's address. The swap is the last transaction.
+async fn deploy_pair_and_swap(l2: &str) -> Address {
+    let token0 = deploy_token(l2, "TKA").await;
+    let token1 = deploy_token(l2, "TKB").await;
+    let pair = deploy_artifact(l2, AMM_ARTIFACT, (token0, token1).abi_encode_params()).await;
+    let call =
+        |to: Address, input: Vec<u8>| TransactionRequest::default().with_to(to).with_input(input);
+    for token in [token0, token1] {
+        let approve = ITestToken::approveCall {
+            spender: pair,
+            value: U256::from(1_000_000u64),
+        };
+        send_l2(l2, call(token, approve.abi_encode())).await;
+    }
+    let add = ITestPair::addLiquidityCall {
+        amount0: U256::from(100_000u64),
+        amount1: U256::from(400_000u64),
+    };
+    send_l2(l2, call(pair, add.abi_encode())).await;
+    let swap = ITestPair::swapCall {
+        tokenIn: token0,
+        amountIn: U256::from(1_000u64),
+        minOut: U256::from(1u64),
+    };
+    send_l2(l2, call(pair, swap.abi_encode())).await;
+    pair
 }
 
 /// Posts the sequencer's blocks after the Rollup's head, claiming `root` (the true root when
@@ -408,9 +458,10 @@ fn first_step(trace: &Trace, kind: StepKind) -> u64 {
 /// The first EVM instruction step of `trace` whose instruction is `opcode` (of stage 2 or 3:
 /// its witness is of kind 2 or 3).
 fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
-    (0..trace.len())
-        .find(|&k| {
-            let step = trace.step_at(k).expect("step");
+    trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .find(|step| {
             if step.kind != StepKind::Evm || step.proof.is_empty() {
                 return false;
             }
@@ -441,15 +492,47 @@ fn first_instruction(trace: &Trace, opcode: u8) -> u64 {
             code.get(evm.pc as usize) == Some(&opcode)
         })
         .expect("the batch runs the instruction")
+        .index
+}
+
+/// The last step of `kind` in `trace`.
+fn last_step(trace: &Trace, kind: StepKind) -> u64 {
+    (0..trace.len())
+        .rev()
+        .find(|&k| StepKind::of(&trace.state_at(k).expect("state")) == Some(kind))
+        .expect("the batch has such a step")
+}
+
+/// The first return step (docs/evm-steps.md section 9, proof kind 6: its pre-state is a
+/// returning state, a frame at depth ≥ 1 has just ended) at or after index `from`, with the
+/// frame's end and the caller it resumes.
+fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
+    trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .skip(from as usize)
+        .find_map(|step| {
+            if step.kind != StepKind::Evm || step.proof.is_empty() {
+                return None;
+            }
+            let (kind, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
+            if kind != U256::from(6) {
+                return None;
+            }
+            let (end, _, caller, ..) =
+                <(FrameEnd, CallerFrame, EvmState, WordRange, WordRange)>::abi_decode_params(&body)
+                    .expect("return witness");
+            Some((step.index, end, caller))
+        })
+        .expect("a frame returns")
 }
 
 /// The number of `IN_TX` steps of `trace` without a witness (rest-of-transaction steps).
 fn unproven_steps(trace: &Trace) -> usize {
-    (0..trace.len())
-        .filter(|&k| {
-            let step = trace.step_at(k).expect("step");
-            step.kind == StepKind::Evm && step.proof.is_empty()
-        })
+    trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .filter(|step| step.kind == StepKind::Evm && step.proof.is_empty())
         .count()
 }
 
@@ -660,6 +743,34 @@ async fn a_wrong_root_over_an_erc20_transfer_is_disputed_down_to_an_sstore_and_r
     // through the token's storage trie and the state trie.
     let sstore = first_instruction(&trace, 0x55);
     challenger_wins_on(&world, index, trace, sstore, true_root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_over_an_amm_swap_is_disputed_down_to_a_return_step_and_replaced() {
+    let world = world().await;
+    let pair = deploy_pair_and_swap(&world.sequencer.url).await;
+    let wrong = B256::repeat_byte(0xe3);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    // The three deployments (creations) are one rest-of-transaction step each; the approvals,
+    // the deposit and the swap, with the tokens' frames the pair calls, are proven instruction
+    // by instruction.
+    assert_eq!(
+        unproven_steps(&trace),
+        3,
+        "only the deployments are unproven"
+    );
+    // The lying proposer is right up to the swap's first return step (the token's
+    // `transferFrom`, at depth 1, has returned to the pair) and wrong after it: the game ends on
+    // that step, which EvmReturnVerifier proves on L1 (the output copied into the pair's
+    // memory, the frame's gas given back).
+    let swap = last_step(&trace, StepKind::TxStart);
+    let (at, end, caller) = first_return_step(&trace, swap);
+    assert_eq!(end.outcome, 1, "the token's frame succeeded");
+    assert_eq!(end.outSize, 32, "it returned a bool");
+    assert_eq!((caller.target, caller.depth), (pair, 0), "to the pair");
+    challenger_wins_on(&world, index, trace, at, true_root).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,10 @@
 //! instructions the verifiers prove (stages 1 to 3) run through the step machine, which takes
 //! every state from revm, and every `IN_TX` step's witness is replayed through the Solidity
 //! verifiers (`OneStepVerifier` → `EvmStepVerifier` → entry and copy verifiers), compiled by forge
-//! and executed in revm: the verifier's post-state hash must be the machine's.
+//! and executed in revm: the verifier's post-state hash must be the machine's. Beside the random
+//! programs, real solc-compiled contracts (`sequencer/tests/clients`: an ERC-20, a
+//! constant-product AMM pair calling two of them, the ERC-20 behind a DELEGATECALL proxy) are
+//! proven the same way instruction by instruction, their frames and return steps included.
 //!
 //! `FUZZ_STEPS_PROGRAMS` sets the number of programs (default: a few thousand steps for the normal
 //! suite) and `FUZZ_STEPS_SEED` the seed; `make fuzz-steps` runs a long mode. The test prints its
@@ -15,7 +18,7 @@ use super::step_fixtures::{
     Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
 };
 use alloy_eips::eip2930::{AccessList, AccessListItem};
-use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, b256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
@@ -24,7 +27,10 @@ use revm::{
 };
 use rollup_core::{
     chain::{ChainConfig, Genesis, GenesisAccount},
-    fault::{Machine, MachineState, Phase, StepKind, World, evm::MAX_RANGE_WORDS},
+    fault::{
+        Machine, MachineState, Phase, StepKind, World,
+        evm::{CallerFrame, EvmState, FrameEnd, MAX_RANGE_WORDS, WordRange},
+    },
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -659,6 +665,171 @@ sol! {
         function approve(address spender, uint256 value) external returns (bool);
         function transferFrom(address from, address to, uint256 value) external returns (bool);
     }
+
+    /// `sequencer/tests/clients/TestPair.sol`, a constant-product AMM pair of two ERC-20s.
+    interface ITestPair {
+        function addLiquidity(uint256 amount0, uint256 amount1) external returns (uint256);
+        function swap(address tokenIn, uint256 amountIn, uint256 minOut) external returns (uint256);
+    }
+}
+
+/// solc's artifacts of the real contracts (`sequencer/tests/clients/compile.mjs`).
+const ERC20_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/erc20.json");
+const AMM_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/amm.json");
+const PROXY_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/proxy.json");
+
+/// The runtime code of an artifact.
+fn deployed_code(artifact: &str) -> Bytes {
+    let artifact: serde_json::Value = serde_json::from_str(artifact).expect("artifact JSON");
+    artifact["deployedBytecode"]
+        .as_str()
+        .expect("deployedBytecode")
+        .parse()
+        .expect("hex")
+}
+
+/// A genesis account with `code` and `storage`.
+fn contract_account(code: Bytes, storage: BTreeMap<B256, B256>) -> GenesisAccount {
+    GenesisAccount {
+        code: Some(code),
+        storage,
+        ..Default::default()
+    }
+}
+
+/// `TestToken`'s slot of `owner`'s balance (layout: totalSupply at 2, balanceOf at 3,
+/// allowance at 4).
+fn balance_slot(owner: Address) -> B256 {
+    keccak256((owner, U256::from(3)).abi_encode())
+}
+
+/// The storage of a `TestToken` whose holders have `balances` (and whose total supply is their
+/// sum): at the token's address, or at a proxy's that runs the token's code.
+fn token_storage(balances: &[(Address, u64)]) -> BTreeMap<B256, B256> {
+    let total: u64 = balances.iter().map(|(_, balance)| balance).sum();
+    let mut storage = BTreeMap::from([(B256::with_last_byte(2), B256::from(U256::from(total)))]);
+    for (owner, balance) in balances {
+        storage.insert(balance_slot(*owner), B256::from(U256::from(*balance)));
+    }
+    storage
+}
+
+/// A transaction of the tests of real contracts: the sender (a dev key's index), the contract
+/// called, the call data, and whether the call succeeds.
+type ContractCall = (usize, Address, Vec<u8>, bool);
+
+/// What [`prove_calls`] checked.
+#[derive(Debug, Default)]
+struct Proven {
+    /// `IN_TX` steps, every one checked on the verifiers.
+    steps: usize,
+    /// Instruction steps of frames at depth ≥ 1.
+    deep: usize,
+    /// The deepest frame.
+    max_depth: u16,
+    /// Return steps (kind 6), by the ended frame's outcome (1 success, 2 revert, 3 exceptional
+    /// halt).
+    returns: BTreeMap<u8, usize>,
+    /// The instructions that ran, at any depth.
+    opcodes: BTreeSet<u8>,
+    /// The L1 gas of the costliest step (the transaction calling `OneStepVerifier.step`).
+    max_gas: u64,
+    /// The L1 gas of the costliest return step.
+    max_return_gas: u64,
+}
+
+impl Proven {
+    fn returns(&self) -> usize {
+        self.returns.values().sum()
+    }
+}
+
+/// Runs `calls` in one block on `genesis` through the step machine and checks that each
+/// transaction is recorded without a rest-of-transaction step (every `IN_TX` step has a
+/// proof), succeeds or reverts as expected, and that every one of its steps, at every depth,
+/// gives the machine's post-state on the Solidity verifiers. Returns the reference after the
+/// block (for the contracts' storage) and the figures.
+fn prove_calls(genesis: &Genesis, calls: &[ContractCall]) -> (Reference, Proven) {
+    let mut nonces = [0u64; 10];
+    let raws: Vec<Bytes> = calls
+        .iter()
+        .map(|(from, to, data, _)| {
+            let nonce = nonces[*from];
+            nonces[*from] += 1;
+            sign(
+                &dev(*from),
+                eip1559(nonce, call(*to), 0, 500_000, data.clone().into()),
+            )
+        })
+        .collect();
+    let mut reference = Reference::new(genesis);
+    let pre = reference.state.clone();
+    let (items, roots) = reference.run(vec![raws]);
+    let trace = checked_trace(pre, items, &roots);
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let (mut proven, mut outcomes) = (Proven::default(), Vec::new());
+    for step in trace.steps() {
+        let step = step.expect("step");
+        if step.kind != StepKind::Evm {
+            continue;
+        }
+        assert!(
+            !step.proof.is_empty(),
+            "step {}: a call of these contracts has no rest-of-transaction step",
+            step.index
+        );
+        let kind = step.proof[31];
+        let what = if kind == 6 {
+            let (_, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
+            let (end, ..) =
+                <(FrameEnd, CallerFrame, EvmState, WordRange, WordRange)>::abi_decode_params(&body)
+                    .expect("return witness");
+            *proven.returns.entry(end.outcome).or_default() += 1;
+            format!(
+                "return step (kind 6) of a frame ending with outcome {}",
+                end.outcome
+            )
+        } else if let Some((evm, code, ..)) = decode_instruction(&step.proof) {
+            let op = code.get(evm.pc as usize).copied().unwrap_or(0);
+            proven.opcodes.insert(op);
+            if evm.depth >= 1 {
+                proven.deep += 1;
+            }
+            proven.max_depth = proven.max_depth.max(evm.depth);
+            format!(
+                "opcode {op:#04x} at depth {} pc {} (kind {kind})",
+                evm.depth, evm.pc
+            )
+        } else {
+            format!("entry (kind {kind})")
+        };
+        let (outcome, gas) = verifier.step_with_gas(&step.pre, &step.proof);
+        let outcome = outcome.map_err(hex::encode_prefixed);
+        assert_eq!(outcome, Ok(step.post.hash()), "step {}: {what}", step.index);
+        proven.steps += 1;
+        proven.max_gas = proven.max_gas.max(gas);
+        if kind == 6 {
+            proven.max_return_gas = proven.max_return_gas.max(gas);
+        }
+        if step.post.phase() == Some(Phase::TxExecuted) {
+            outcomes.push(step.post.success);
+        }
+    }
+    let expected: Vec<bool> = calls.iter().map(|c| c.3).collect();
+    assert_eq!(
+        outcomes, expected,
+        "each call succeeds or reverts as expected"
+    );
+    (reference, proven)
+}
+
+/// The value of `slot` of `account` in the reference's state.
+fn storage_at(reference: &Reference, account: Address, slot: B256) -> U256 {
+    reference
+        .state
+        .storage_of(&account)
+        .and_then(|storage| storage.get(&U256::from_be_bytes(slot.0)).copied())
+        .unwrap_or_default()
 }
 
 /// A solc-compiled ERC-20 (`TestToken`, with events) is proven instruction by instruction:
@@ -669,84 +840,51 @@ sol! {
 /// Solidity verifiers.
 #[test]
 fn erc20_transfers_are_proven_instruction_by_instruction() {
-    let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../../sequencer/tests/clients/erc20.json"))
-            .expect("erc20.json");
-    let code: Bytes = artifact["deployedBytecode"]
-        .as_str()
-        .expect("deployedBytecode")
-        .parse()
-        .expect("hex");
     let token = Address::repeat_byte(0x7e);
     let holder = |i: usize| dev(i).address();
-    // TestToken's layout: totalSupply at 2, balanceOf at 3, allowance at 4.
-    let balance_slot = |owner: Address| keccak256((owner, U256::from(3)).abi_encode());
-    let mut storage = BTreeMap::new();
-    storage.insert(B256::with_last_byte(2), B256::from(U256::from(10_000)));
-    for i in 0..4 {
-        storage.insert(
-            balance_slot(holder(i)),
-            B256::from(U256::from(1000 * (i + 1))),
-        );
-    }
     let mut genesis = genesis();
+    let balances: Vec<(Address, u64)> =
+        (0..4).map(|i| (holder(i), 1000 * (i as u64 + 1))).collect();
     genesis.alloc.insert(
         token,
-        GenesisAccount {
-            code: Some(code),
-            storage,
-            ..Default::default()
-        },
+        contract_account(deployed_code(ERC20_ARTIFACT), token_storage(&balances)),
     );
+    let calls = erc20_calls(token);
+    let (_, proven) = prove_calls(&genesis, &calls);
+    for op in [0x54, 0x55, 0xa3, 0xfd, 0xf3] {
+        assert!(proven.opcodes.contains(&op), "{op:#x} ran");
+    }
+    println!(
+        "ERC-20: {} calls, {} steps checked on the verifiers, {} distinct opcodes",
+        calls.len(),
+        proven.steps,
+        proven.opcodes.len()
+    );
+}
+
+/// The ERC-20 test's transactions to `token` (holders are dev keys 0 to 3, with 1000 to 4000;
+/// dev key 4 holds nothing): transfers to a new holder and to known ones, of a whole balance,
+/// to oneself, an approval and `transferFrom` within it, and the reverts of an empty balance, a
+/// missing allowance and the zero address.
+fn erc20_calls(token: Address) -> Vec<ContractCall> {
+    let holder = |i: usize| dev(i).address();
     let fresh = Address::repeat_byte(0x5a);
-    let calls: Vec<(usize, Vec<u8>, bool)> = vec![
+    let transfer = |to: Address, value: u64| {
+        ITestToken::transferCall {
+            to,
+            value: U256::from(value),
+        }
+        .abi_encode()
+    };
+    vec![
+        (0, token, transfer(fresh, 10), true),
+        (1, token, transfer(holder(2), 7), true),
+        (3, token, transfer(holder(0), 4000), true),
+        (2, token, transfer(holder(2), 1), true),
+        (4, token, transfer(fresh, 1), false),
         (
             0,
-            ITestToken::transferCall {
-                to: fresh,
-                value: U256::from(10),
-            }
-            .abi_encode(),
-            true,
-        ),
-        (
-            1,
-            ITestToken::transferCall {
-                to: holder(2),
-                value: U256::from(7),
-            }
-            .abi_encode(),
-            true,
-        ),
-        (
-            3,
-            ITestToken::transferCall {
-                to: holder(0),
-                value: U256::from(4000),
-            }
-            .abi_encode(),
-            true,
-        ),
-        (
-            2,
-            ITestToken::transferCall {
-                to: holder(2),
-                value: U256::from(1),
-            }
-            .abi_encode(),
-            true,
-        ),
-        (
-            4,
-            ITestToken::transferCall {
-                to: fresh,
-                value: U256::from(1),
-            }
-            .abi_encode(),
-            false,
-        ),
-        (
-            0,
+            token,
             ITestToken::approveCall {
                 spender: holder(1),
                 value: U256::from(50),
@@ -756,6 +894,7 @@ fn erc20_transfers_are_proven_instruction_by_instruction() {
         ),
         (
             1,
+            token,
             ITestToken::transferFromCall {
                 from: holder(0),
                 to: holder(5),
@@ -766,6 +905,7 @@ fn erc20_transfers_are_proven_instruction_by_instruction() {
         ),
         (
             1,
+            token,
             ITestToken::transferFromCall {
                 from: holder(2),
                 to: holder(5),
@@ -774,70 +914,218 @@ fn erc20_transfers_are_proven_instruction_by_instruction() {
             .abi_encode(),
             false,
         ),
-        (
-            0,
-            ITestToken::transferCall {
-                to: Address::ZERO,
-                value: U256::from(1),
-            }
-            .abi_encode(),
-            false,
-        ),
-    ];
-    let mut nonces = [0u64; 8];
-    let raws: Vec<Bytes> = calls
-        .iter()
-        .map(|(from, data, _)| {
-            let nonce = nonces[*from];
-            nonces[*from] += 1;
-            sign(
-                &dev(*from),
-                eip1559(nonce, call(token), 0, 200_000, data.clone().into()),
-            )
-        })
-        .collect();
-    let mut reference = Reference::new(&genesis);
-    let pre = reference.state.clone();
-    let (items, roots) = reference.run(vec![raws]);
-    let trace = checked_trace(pre, items, &roots);
-    let mut verifier = Verifier::deploy(chain().chain_id);
-    let (mut checked, mut outcomes, mut opcodes) = (0, Vec::new(), BTreeSet::new());
-    for step in trace.steps() {
-        let step = step.expect("step");
-        if step.kind != StepKind::Evm {
-            continue;
-        }
-        assert!(
-            !step.proof.is_empty(),
-            "step {}: an ERC-20 call has no rest-of-transaction step",
-            step.index
-        );
-        if let Some((evm, code, ..)) = decode_instruction(&step.proof) {
-            opcodes.insert(code.get(evm.pc as usize).copied().unwrap_or(0));
-        }
-        assert_eq!(
-            verifier.step(&step.pre, &step.proof),
-            Ok(step.post.hash()),
-            "step {}",
-            step.index
-        );
-        checked += 1;
-        if step.post.phase() == Some(Phase::TxExecuted) {
-            outcomes.push(step.post.success);
-        }
-    }
-    let expected: Vec<bool> = calls.iter().map(|c| c.2).collect();
-    assert_eq!(
-        outcomes, expected,
-        "each call succeeds or reverts as expected"
+        (0, token, transfer(Address::ZERO, 1), false),
+    ]
+}
+
+/// `TestPair.getAmountOut`: x * y = k after a 0.3% fee on the input.
+fn amount_out(amount_in: u64, reserve_in: u64, reserve_out: u64) -> u64 {
+    let with_fee = u128::from(amount_in) * 997;
+    (with_fee * u128::from(reserve_out) / (u128::from(reserve_in) * 1000 + with_fee)) as u64
+}
+
+/// A solc-compiled constant-product AMM pair (`TestPair`) over two `TestToken`s, all in the
+/// genesis, is proven instruction by instruction across its frames: approvals, a first and a
+/// proportional deposit (`transferFrom` CALLs into both tokens, `balanceOf` STATICCALLs), swaps
+/// both ways (`transferFrom` in, `transfer` out), a swap that reverts on its minimum output
+/// before any call, and a swap without an allowance whose `transferFrom` reverts in the token
+/// (a frame that ends in REVERT, its reason bubbled up by the pair). Every step of every
+/// transaction has a proof and is checked on the Solidity verifiers, the call steps that enter
+/// the tokens' frames, the tokens' instructions at depth 1 and the return steps (kind 6) back
+/// to the pair among them; the reserves end where x * y = k puts them.
+#[test]
+fn amm_swaps_are_proven_instruction_by_instruction() {
+    let (token0, token1, pair) = (
+        Address::repeat_byte(0x7a),
+        Address::repeat_byte(0x7b),
+        Address::repeat_byte(0xa3),
     );
-    for op in [0x54, 0x55, 0xa3, 0xfd, 0xf3] {
-        assert!(opcodes.contains(&op), "{op:#x} ran");
+    let holder = |i: usize| dev(i).address();
+    let balances: Vec<(Address, u64)> = (0..4).map(|i| (holder(i), 1_000_000)).collect();
+    let mut genesis = genesis();
+    for token in [token0, token1] {
+        genesis.alloc.insert(
+            token,
+            contract_account(deployed_code(ERC20_ARTIFACT), token_storage(&balances)),
+        );
+    }
+    // TestPair's layout: token0 at slot 0, token1 at 1 (reserves at 2 and 3).
+    let pair_storage = BTreeMap::from([
+        (
+            B256::with_last_byte(0),
+            B256::left_padding_from(token0.as_slice()),
+        ),
+        (
+            B256::with_last_byte(1),
+            B256::left_padding_from(token1.as_slice()),
+        ),
+    ]);
+    genesis.alloc.insert(
+        pair,
+        contract_account(deployed_code(AMM_ARTIFACT), pair_storage),
+    );
+    let approve = |value: U256| {
+        ITestToken::approveCall {
+            spender: pair,
+            value,
+        }
+        .abi_encode()
+    };
+    let add = |amount0: u64, amount1: u64| {
+        ITestPair::addLiquidityCall {
+            amount0: U256::from(amount0),
+            amount1: U256::from(amount1),
+        }
+        .abi_encode()
+    };
+    let swap = |token_in: Address, amount_in: u64, min_out: u64| {
+        ITestPair::swapCall {
+            tokenIn: token_in,
+            amountIn: U256::from(amount_in),
+            minOut: U256::from(min_out),
+        }
+        .abi_encode()
+    };
+    let (mut r0, mut r1) = (100_000 + 10_000, 400_000 + 40_000);
+    let out_a = amount_out(1_000, r0, r1);
+    (r0, r1) = (r0 + 1_000, r1 - out_a);
+    let out_b = amount_out(5_000, r1, r0);
+    (r0, r1) = (r0 - out_b, r1 + 5_000);
+    let too_much = amount_out(1_000, r0, r1) + 1;
+    let calls: Vec<ContractCall> = vec![
+        // An unlimited allowance (transferFrom leaves it) and a limited one (decremented).
+        (0, token0, approve(U256::MAX), true),
+        (0, token1, approve(U256::from(1_000_000)), true),
+        // The first deposit (sqrt(amount0 * amount1) shares), then a proportional one.
+        (0, pair, add(100_000, 400_000), true),
+        (1, token0, approve(U256::from(1_000_000)), true),
+        (1, token1, approve(U256::from(1_000_000)), true),
+        (1, pair, add(10_000, 40_000), true),
+        // Swaps both ways.
+        (2, token0, approve(U256::from(1_000_000)), true),
+        (2, token1, approve(U256::from(1_000_000)), true),
+        (2, pair, swap(token0, 1_000, out_a), true),
+        (2, pair, swap(token1, 5_000, 1), true),
+        // Below the minimum output: reverts in the pair, before any call.
+        (2, pair, swap(token0, 1_000, too_much), false),
+        // No allowance: the token's transferFrom reverts at depth 1, the pair bubbles it up.
+        (3, pair, swap(token0, 1_000, 0), false),
+        // An unknown token.
+        (2, pair, swap(pair, 1_000, 0), false),
+    ];
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    assert_eq!(
+        (
+            storage_at(&reference, pair, B256::with_last_byte(2)),
+            storage_at(&reference, pair, B256::with_last_byte(3))
+        ),
+        (U256::from(r0), U256::from(r1)),
+        "the reserves after the swaps"
+    );
+    assert_eq!(
+        storage_at(&reference, token1, balance_slot(holder(2))),
+        U256::from(1_000_000 + out_a - 5_000),
+        "the trader got its output"
+    );
+    assert!(proven.deep > 0, "instruction steps at depth 1");
+    assert_eq!(proven.max_depth, 1, "the tokens' frames are at depth 1");
+    assert!(
+        proven.returns.get(&1).copied().unwrap_or(0) > 0,
+        "return steps of frames that succeeded: {:?}",
+        proven.returns
+    );
+    assert!(
+        proven.returns.get(&2).copied().unwrap_or(0) > 0,
+        "a return step of a frame that reverted: {:?}",
+        proven.returns
+    );
+    for op in [0xf1, 0xfa, 0x3d, 0x3e, 0x55, 0xa1, 0xa2, 0xa3, 0xfd, 0xf3] {
+        assert!(proven.opcodes.contains(&op), "{op:#x} ran");
     }
     println!(
-        "ERC-20: {} calls, {checked} steps checked on the verifiers, {} distinct opcodes",
+        "AMM: {} calls, {} steps checked on the verifiers ({} at depth >= 1, {} return steps {:?}), \
+         {} distinct opcodes, L1 gas of the costliest step {} (return step {})",
         calls.len(),
-        opcodes.len()
+        proven.steps,
+        proven.deep,
+        proven.returns(),
+        proven.returns,
+        proven.opcodes.len(),
+        proven.max_gas,
+        proven.max_return_gas
+    );
+}
+
+/// `TestToken` behind a minimal EIP-1967 proxy (`TestProxy`, which DELEGATECALLs the
+/// implementation named in its slot and returns or reverts with its output) is proven
+/// instruction by instruction: the ERC-20 test's transactions sent to the proxy, so that the
+/// token's code runs at depth 1 on the proxy's storage (its balances and allowances), its
+/// successes return through the proxy and its reverts (an empty balance, a missing allowance,
+/// the zero address) are bubbled up by it. Every step has a proof and is checked on the
+/// Solidity verifiers, the DELEGATECALLs and the return steps (kind 6) among them.
+#[test]
+fn proxy_calls_are_proven_instruction_by_instruction() {
+    let (implementation, proxy) = (Address::repeat_byte(0x7e), Address::repeat_byte(0x9e));
+    let holder = |i: usize| dev(i).address();
+    let balances: Vec<(Address, u64)> =
+        (0..4).map(|i| (holder(i), 1000 * (i as u64 + 1))).collect();
+    let mut storage = token_storage(&balances);
+    // EIP-1967's implementation slot.
+    storage.insert(
+        b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"),
+        B256::left_padding_from(implementation.as_slice()),
+    );
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        implementation,
+        contract_account(deployed_code(ERC20_ARTIFACT), BTreeMap::new()),
+    );
+    genesis.alloc.insert(
+        proxy,
+        contract_account(deployed_code(PROXY_ARTIFACT), storage),
+    );
+    let calls = erc20_calls(proxy);
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    // The token's state is the proxy's: the implementation's storage stays empty.
+    assert_eq!(
+        storage_at(&reference, proxy, balance_slot(Address::repeat_byte(0x5a))),
+        U256::from(10),
+        "the new holder's balance is in the proxy's storage"
+    );
+    assert!(
+        reference
+            .state
+            .storage_of(&implementation)
+            .is_none_or(|storage| storage.is_empty()),
+        "the implementation's storage stays empty"
+    );
+    assert!(proven.deep > 0, "instruction steps at depth 1");
+    assert_eq!(proven.max_depth, 1, "the token's frames are at depth 1");
+    let (succeeded, reverted) = (
+        proven.returns.get(&1).copied().unwrap_or(0),
+        proven.returns.get(&2).copied().unwrap_or(0),
+    );
+    assert_eq!(
+        (succeeded, reverted),
+        (
+            calls.iter().filter(|c| c.3).count(),
+            calls.iter().filter(|c| !c.3).count()
+        ),
+        "one return step per call, of its outcome"
+    );
+    for op in [0xf4, 0x3d, 0x3e, 0x37, 0x54, 0x55, 0xa3, 0xfd, 0xf3] {
+        assert!(proven.opcodes.contains(&op), "{op:#x} ran");
+    }
+    println!(
+        "proxy: {} calls, {} steps checked on the verifiers ({} at depth >= 1, {} return steps {:?}), \
+         L1 gas of the costliest step {} (return step {})",
+        calls.len(),
+        proven.steps,
+        proven.deep,
+        proven.returns(),
+        proven.returns,
+        proven.max_gas,
+        proven.max_return_gas
     );
 }
 

@@ -1,4 +1,5 @@
-// Regenerates erc20.json (ABI + creation bytecode) from TestToken.sol with solcjs.
+// Regenerates the test contracts' artifacts (ABI + creation and runtime bytecode) with solcjs:
+// erc20.json from TestToken.sol, amm.json from TestPair.sol, proxy.json from TestProxy.sol.
 // Usage: node compile.mjs        (run from anywhere; needs `npm ci` done here)
 // Offline: the solc npm package ships the compiler (soljson.js) itself.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -7,35 +8,42 @@ import { fileURLToPath } from 'node:url'
 import solc from 'solc'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const SOURCE = 'TestToken.sol'
-const CONTRACT = 'TestToken'
 const EVM_VERSION = 'cancun'
+const ARTIFACTS = [
+  { source: 'TestToken.sol', contract: 'TestToken', out: 'erc20.json' },
+  { source: 'TestPair.sol', contract: 'TestPair', out: 'amm.json' },
+  { source: 'TestProxy.sol', contract: 'TestProxy', out: 'proxy.json' },
+]
 
-const input = {
-  language: 'Solidity',
-  sources: { [SOURCE]: { content: readFileSync(join(here, SOURCE), 'utf8') } },
-  settings: {
-    optimizer: { enabled: true, runs: 200 },
+// Each source is compiled on its own, with the same settings, so that one artifact does not
+// change when another source does.
+for (const { source, contract, out } of ARTIFACTS) {
+  const input = {
+    language: 'Solidity',
+    sources: { [source]: { content: readFileSync(join(here, source), 'utf8') } },
+    settings: {
+      optimizer: { enabled: true, runs: 200 },
+      evmVersion: EVM_VERSION,
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+    },
+  }
+
+  const output = JSON.parse(solc.compile(JSON.stringify(input)))
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
+  for (const e of output.errors ?? []) console.error(e.formattedMessage)
+  if (errors.length > 0) process.exit(1)
+
+  const c = output.contracts[source][contract]
+  const artifact = {
+    contractName: contract,
+    source,
+    compiler: `solc ${solc.version()}`,
     evmVersion: EVM_VERSION,
-    outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
-  },
+    optimizer: { enabled: true, runs: 200 },
+    abi: c.abi,
+    bytecode: `0x${c.evm.bytecode.object}`,
+    deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
+  }
+  writeFileSync(join(here, out), `${JSON.stringify(artifact, null, 2)}\n`)
+  console.log(`wrote ${out} (${contract}, ${artifact.compiler}, ${(artifact.bytecode.length - 2) / 2} bytes initcode)`)
 }
-
-const output = JSON.parse(solc.compile(JSON.stringify(input)))
-const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-for (const e of output.errors ?? []) console.error(e.formattedMessage)
-if (errors.length > 0) process.exit(1)
-
-const c = output.contracts[SOURCE][CONTRACT]
-const artifact = {
-  contractName: CONTRACT,
-  source: SOURCE,
-  compiler: `solc ${solc.version()}`,
-  evmVersion: EVM_VERSION,
-  optimizer: { enabled: true, runs: 200 },
-  abi: c.abi,
-  bytecode: `0x${c.evm.bytecode.object}`,
-  deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
-}
-writeFileSync(join(here, 'erc20.json'), `${JSON.stringify(artifact, null, 2)}\n`)
-console.log(`wrote erc20.json (${CONTRACT}, ${artifact.compiler}, ${(artifact.bytecode.length - 2) / 2} bytes initcode)`)
