@@ -8,28 +8,39 @@ import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {MachineState} from "../MachineState.sol";
 import {Accounts} from "../Accounts.sol";
+import {PrecompilePrices} from "./PrecompilePrices.sol";
 
 /// @title EvmPrecompileCallVerifier
-/// @notice Calls without a value to a priced precompile (docs/evm-steps.md section 4, "Calls to
-///         precompiles"; witness kind 5): CALL, CALLCODE, DELEGATECALL or STATICCALL in the depth-0
-///         frame to ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F. Gas exactly as revm 43
-///         (Prague) charges it: memory expansion of the argument and output ranges (the
-///         precompiles are warm from the start), then the precompile's price out of the forwarded
-///         gas; a price above it (or an invalid BLAKE2F input) fails the call and uses the forwarded
-///         gas. The output is computed by calling the same precompile on L1, written into the
-///         output range of memory (both ranges opened by word-range proofs) and kept as the return
-///         data. `EvmCallVerifier` forwards kind 5 here. Mirrored off chain by
-///         `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
+/// @notice Calls without a value to a precompile (docs/evm-steps.md section 4, "Calls to
+///         precompiles"; witness kind 5): CALL, CALLCODE, DELEGATECALL or STATICCALL to any of the
+///         Prague precompiles `0x01..0x11`. Gas exactly as revm 43 (Prague) charges it: memory
+///         expansion of the argument and output ranges (the precompiles are warm from the start),
+///         then the precompile's price (`PrecompilePrices`) out of the forwarded gas; a price above
+///         it, an input revm refuses by its length, or an input the L1 precompile refuses (a point
+///         off the curve, a wrong KZG proof) fails the call and uses the forwarded gas. The output
+///         is computed by calling the same precompile on L1, written into the output range of
+///         memory (both ranges opened by word-range proofs) and kept as the return data.
+///         `EvmCallVerifier` forwards kind 5 here. Mirrored off chain by `core/src/fault/evm.rs`
+///         and `core/src/fault/step.rs`.
 contract EvmPrecompileCallVerifier is IEvmStepVerifier {
-    /// @notice The precompile on L1 failed although its price was paid (the step's caller gave it
-    ///         too little gas): nothing is proven.
+    /// @notice The precompile on L1 failed although its price was paid, for a precompile that
+    ///         refuses no well-formed input (ECRECOVER, SHA256, RIPEMD160, IDENTITY, MODEXP,
+    ///         BLAKE2F): the L1 precompile is not Prague's, nothing is proven.
     error PrecompileFailed(address precompile);
+    /// @notice Less gas is left than the L1 call needs to be sure to get `price` (EIP-150 keeps a
+    ///         64th): the step's caller must give more, nothing is proven.
+    error InsufficientGasForPrecompile(uint256 price);
 
     uint256 internal constant WARM_READ = 100;
     uint256 internal constant MAX_U64 = type(uint64).max;
     /// @notice Most words one range may span (32 KiB), as for the copies.
     uint256 public constant MAX_RANGE_WORDS = EvmFrame.MAX_RANGE_WORDS;
+    /// @notice The last precompile of Prague (MAP_FP2_TO_G2).
+    uint256 internal constant LAST_PRECOMPILE = 0x11;
+    uint256 internal constant MODEXP = 5;
     uint256 internal constant BLAKE2F = 9;
+    /// @notice Gas kept back from the L1 call for the instructions between the check and the call.
+    uint256 internal constant CALL_MARGIN = 2000;
 
     /// @notice The witness of a call to a precompile (docs/evm-steps.md section 6, kind 5).
     struct PrecompileCallWitness {
@@ -88,7 +99,7 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         // forge-lint: disable-next-line(unsafe-typecast)
         address to = address(uint160(top[1]));
         uint256 id = uint160(to);
-        if (id == 0 || (id > 4 && id != BLAKE2F)) revert UnsupportedStep(MachineState.IN_TX);
+        if (id == 0 || id > LAST_PRECOMPILE) revert UnsupportedStep(MachineState.IN_TX);
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
         if (callee.exists && Accounts.isEmpty(callee)) revert UnsupportedStep(MachineState.IN_TX);
         bool ok;
@@ -118,13 +129,12 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256 forwarded = EvmFrame.min(EvmFrame.min(top[0], MAX_U64), left - left / 64);
         bytes memory input =
             top[at + 1] == 0 ? new bytes(0) : EvmFrame.readRange(r.w.input, e.memRoot, top[at], top[at + 1], 0);
-        (bool valid, uint256 price) = _price(uint160(to), input);
+        uint256 id = uint160(to);
+        (bool valid, uint256 price) = PrecompilePrices.price(id, input);
         bytes memory output;
         ok = valid && price <= forwarded;
+        if (ok) (ok, output) = _l1(to, id, input, price);
         if (ok) {
-            bool called;
-            (called, output) = to.staticcall{gas: price}(input);
-            if (!called) revert PrecompileFailed(to);
             uint256 n = EvmFrame.min(top[at + 3], output.length);
             if (n != 0) e.memRoot = EvmFrame.writeRange(r.w.output, e.memRoot, top[at + 2], output, n, 0);
             r.cost += price;
@@ -132,22 +142,30 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
             r.cost += forwarded;
         }
         e.returnDataRoot = WordTree.root(output);
-        // At most the input's length (IDENTITY) or 64 bytes.
+        // At most the input's length (IDENTITY), the modulus's (MODEXP) or 256 bytes (G2).
         // forge-lint: disable-next-line(unsafe-typecast)
         e.returnDataSize = uint32(output.length);
     }
 
-    /// @dev ECRECOVER 3000; SHA256 60 + 12, RIPEMD160 600 + 120 and IDENTITY 15 + 3 a word of
-    ///      input; BLAKE2F one a round, valid for 213 bytes with a final-block flag of 0 or 1.
-    function _price(uint256 id, bytes memory input) private pure returns (bool valid, uint256 price) {
-        uint256 words = (input.length + 31) / 32;
-        if (id == BLAKE2F) {
-            if (input.length != 213 || uint8(input[212]) > 1) return (false, 0);
-            // The rounds: the input's first four bytes, big-endian.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            return (true, uint32(bytes4(input)));
+    /// @dev The precompile `to` run on L1 with its price as gas (all the gas left for MODEXP,
+    ///      which an L1 past Prague prices higher, EIP-7883). The gas left must let the call have
+    ///      the price for sure, so that a failure is the input's: for the precompiles that check
+    ///      their input (BN254, KZG, BLS12-381) it fails the L2 call too (`ok` false, no output);
+    ///      for the others it cannot happen on a Prague L1 and reverts.
+    function _l1(address to, uint256 id, bytes memory input, uint256 price)
+        private
+        view
+        returns (bool ok, bytes memory output)
+    {
+        uint256 g = gasleft();
+        if (g < CALL_MARGIN || (g - CALL_MARGIN) - (g - CALL_MARGIN) / 64 < price) {
+            revert InsufficientGasForPrecompile(price);
         }
-        return (true, id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words);
+        (ok, output) = to.staticcall{gas: id == MODEXP ? g - CALL_MARGIN : price}(input);
+        if (!ok) {
+            if (id <= MODEXP || id == BLAKE2F) revert PrecompileFailed(to);
+            output = "";
+        }
     }
 
     /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is

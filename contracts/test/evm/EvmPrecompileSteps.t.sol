@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
+import {MachineState} from "../../src/fault/MachineState.sol";
+import {MerkleTrie} from "../../src/fault/MerkleTrie.sol";
+import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
+import {EvmPrecompileCallVerifier} from "../../src/fault/evm/EvmPrecompileCallVerifier.sol";
+import {PrecompilePrices} from "../../src/fault/evm/PrecompilePrices.sol";
+
+/// @dev Exposes the library's prices.
+contract PricesHarness {
+    function price(uint256 id, bytes memory input) external pure returns (bool, uint256) {
+        return PrecompilePrices.price(id, input);
+    }
+}
+
+/// @dev Calls without a value to the Prague precompiles (docs/evm-steps.md section 4, "Calls to
+///      precompiles"): the prices of revm 43 computed by hand, and hand-built kind-5 steps (a
+///      success, an input the L1 precompile refuses, a caller starving the L1 call).
+contract EvmPrecompileStepsTest is EvmStepHelpers {
+    PricesHarness internal prices;
+    EvmPrecompileCallVerifier internal calls;
+
+    function setUp() public override {
+        super.setUp();
+        prices = new PricesHarness();
+        calls = new EvmPrecompileCallVerifier();
+    }
+
+    function priced(uint256 id, bytes memory input, uint256 expected) internal view {
+        (bool valid, uint256 gas) = prices.price(id, input);
+        assertTrue(valid, "valid");
+        assertEq(gas, expected, "price");
+    }
+
+    function refused(uint256 id, bytes memory input) internal view {
+        (bool valid,) = prices.price(id, input);
+        assertTrue(!valid, "refused");
+    }
+
+    function modexpInput(uint256 baseLen, uint256 expLen, uint256 modLen, bytes memory rest)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return bytes.concat(abi.encode(baseLen, expLen, modLen), rest);
+    }
+
+    function test_pricesOfThePriorPrecompiles() public view {
+        priced(1, new bytes(128), 3000);
+        priced(2, new bytes(33), 60 + 12 * 2);
+        priced(3, new bytes(33), 600 + 120 * 2);
+        priced(4, new bytes(33), 15 + 3 * 2);
+        priced(4, "", 15);
+        bytes memory b = new bytes(213);
+        b[3] = bytes1(uint8(12));
+        priced(9, b, 12);
+        b[212] = bytes1(uint8(2));
+        refused(9, b);
+        refused(9, new bytes(212));
+        refused(0, "");
+        refused(18, "");
+    }
+
+    /// @dev EIP-2565 (Berlin, kept by Prague): max(200, ceil(max(baseLen, modLen) / 8)^2 * iterations / 3).
+    function test_modexpPrices() public view {
+        // 3^5 mod 7: 1 word, iterations bitlen(5) - 1 = 2, 1 * 2 / 3 = 0 -> the minimum.
+        priced(5, modexpInput(1, 1, 1, hex"030507"), 200);
+        // EIP-198's first example: 32-byte exponent p - 2 (256 bits): 4 words, 16 * 255 / 3.
+        priced(
+            5,
+            modexpInput(
+                1,
+                32,
+                32,
+                hex"03fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2efffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f"
+            ),
+            1360
+        );
+        // A 64-byte exponent whose head (first 32 bytes) is 1: 8 * (64 - 32) + 0 iterations, 16 * 256 / 3.
+        priced(5, modexpInput(32, 64, 32, bytes.concat(new bytes(32), bytes32(uint256(1)))), 1365);
+        // The head past the input is zero-padded: 8 * 32 iterations of 4 words.
+        priced(5, modexpInput(32, 64, 32, ""), 1365);
+        // An exponent head of 0x80 in a 1-byte exponent: bitlen 8, 7 iterations.
+        priced(5, modexpInput(0, 1, 256, hex"80"), 2389); // 32 * 32 * 7 / 3
+        // A 3-byte exponent 0x000100 read from a 2-byte one: head 0x0001, 1 bit -> 1 iteration.
+        priced(5, modexpInput(0, 2, 100, hex"000100"), 200);
+        // Large lengths: ceil(1000 / 8)^2 = 15625 per iteration.
+        priced(5, modexpInput(1000, 2, 8, hex""), 5208); // 15625 / 3
+        // The header padded with zeros: nothing at all, and a cut length.
+        priced(5, "", 200);
+        priced(5, hex"0000000000000000000000000000000000000000000000000000000000000001", 200);
+        // A base or modulus length past 64 bits is refused; an exponent length past 64 bits is
+        // priced as 2^64 - 1 bytes (capped at 2^64 - 1 gas).
+        refused(5, modexpInput(1 << 64, 0, 0, ""));
+        refused(5, modexpInput(0, 0, 1 << 64, ""));
+        priced(5, modexpInput(type(uint64).max, 0, 0, ""), type(uint64).max);
+        priced(5, modexpInput(1, 1 << 200, 1, ""), type(uint64).max / 3);
+        priced(5, modexpInput(1, type(uint64).max, 1, ""), type(uint64).max / 3);
+    }
+
+    /// @dev EIP-1108 (Istanbul) and EIP-4844.
+    function test_bn254AndKzgPrices() public view {
+        priced(6, "", 150);
+        priced(6, new bytes(300), 150);
+        priced(7, new bytes(5), 6000);
+        priced(8, "", 45_000);
+        priced(8, new bytes(384), 45_000 + 2 * 34_000);
+        refused(8, new bytes(100));
+        refused(8, new bytes(193));
+        priced(10, new bytes(192), 50_000);
+        refused(10, new bytes(191));
+        refused(10, new bytes(224));
+    }
+
+    /// @dev EIP-2537, with its discount tables (per mille): G1 1000, 949, ..., 519 at 128 pairs;
+    ///      G2 1000, 1000, 923, ..., 524.
+    function test_bls12381Prices() public view {
+        priced(11, new bytes(256), 375);
+        refused(11, new bytes(255));
+        priced(12, new bytes(160), 12_000);
+        priced(12, new bytes(320), 2 * 949 * 12);
+        priced(12, new bytes(160 * 128), 128 * 519 * 12);
+        priced(12, new bytes(160 * 200), 200 * 519 * 12);
+        refused(12, "");
+        refused(12, new bytes(161));
+        priced(13, new bytes(512), 600);
+        refused(13, new bytes(256));
+        priced(14, new bytes(288), 22_500);
+        priced(14, new bytes(576), 45_000);
+        priced(14, new bytes(864), 62_302); // 3 * 923 * 22.5
+        priced(14, new bytes(288 * 113), 1_357_695); // 113 * 534 * 22.5
+        refused(14, "");
+        refused(14, new bytes(160));
+        priced(15, new bytes(384), 37_700 + 32_600);
+        priced(15, new bytes(768), 37_700 + 2 * 32_600);
+        refused(15, "");
+        refused(15, new bytes(383));
+        priced(16, new bytes(64), 5500);
+        refused(16, new bytes(48));
+        priced(17, new bytes(128), 23_800);
+        refused(17, new bytes(96));
+    }
+
+    /// @dev Each table entry against EIP-2537's, at a few points.
+    function test_msmDiscountTables() public pure {
+        uint16[6] memory at = [uint16(1), 2, 3, 64, 127, 128];
+        uint16[6] memory g1 = [uint16(1000), 949, 848, 576, 520, 519];
+        uint16[6] memory g2 = [uint16(1000), 1000, 923, 582, 524, 524];
+        for (uint256 i; i < 6; ++i) {
+            assertEq(PrecompilePrices.msm(at[i], PrecompilePrices.G1_DISCOUNTS, 1000), uint256(at[i]) * g1[i]);
+            assertEq(PrecompilePrices.msm(at[i], PrecompilePrices.G2_DISCOUNTS, 1000), uint256(at[i]) * g2[i]);
+        }
+    }
+
+    // --- hand-built steps ---
+
+    /// @dev A STATICCALL of `id` with `input` at memory 0 and `outLen` bytes of output right after
+    ///      it: the pre-state frame, the machine state (an empty state trie: the precompile is
+    ///      absent) and the witness, whose output range covers `written` bytes.
+    function callStep(uint256 id, bytes memory input, uint256 outLen, uint256 gasArg, uint256 written)
+        internal
+        pure
+        returns (Frame memory f, MachineState.State memory s, bytes memory proof)
+    {
+        uint256 inWords = (input.length + 31) / 32;
+        uint256[] memory stack = new uint256[](6);
+        (stack[0], stack[1], stack[2], stack[3], stack[4], stack[5]) =
+        (outLen, inWords * 32, input.length, 0, id, gasArg);
+        f = frame(hex"fa", stack);
+        f.gas = 1_000_000;
+        f.mem = bytes.concat(input, new bytes(inWords * 32 - input.length));
+        s = machine(f);
+        s.stateRoot = MerkleTrie.EMPTY_ROOT;
+        uint256[] memory top = new uint256[](6);
+        for (uint256 i; i < 6; ++i) {
+            top[i] = stack[5 - i];
+        }
+        EvmPrecompileCallVerifier.PrecompileCallWitness memory w;
+        w.calleeProof = new bytes[](0);
+        if (inWords != 0) w.input = RangeModel.range(f.mem, 0, inWords - 1);
+        if (written != 0) w.output = RangeModel.range(f.mem, inWords, inWords + (written - 1) / 32);
+        proof = abi.encode(uint8(5), abi.encode(state(f), f.code, top, bytes32(0), w));
+    }
+
+    /// @dev The post-state of that call: `ok` with `output`, or failed having used `forwarded`.
+    function after_(
+        Frame memory f,
+        MachineState.State memory s,
+        uint256 outLen,
+        bool ok,
+        bytes memory output,
+        uint256 price
+    ) internal pure returns (bytes32) {
+        uint256 oldWords = f.mem.length / 32;
+        uint256 newWords = outLen == 0 ? oldWords : oldWords + (outLen + 31) / 32;
+        uint256 cost = 100 + memoryCost(newWords) - memoryCost(oldWords);
+        Frame memory g = copy(f);
+        g.stack = one(ok ? 1 : 0);
+        g.pc = 1;
+        g.mem = grown(f.mem, newWords * 32);
+        if (ok) {
+            uint256 n = outLen < output.length ? outLen : output.length;
+            for (uint256 i; i < n; ++i) {
+                g.mem[oldWords * 32 + i] = output[i];
+            }
+            cost += price;
+            g.returnDataSize = output.length;
+        } else {
+            uint256 left = f.gas - cost;
+            uint256 gasArg = f.stack[5];
+            uint256 all = left - left / 64;
+            cost += gasArg < all ? gasArg : all;
+        }
+        g.gas = f.gas - cost;
+        EvmTypes.EvmState memory e = state(g);
+        if (ok) e.returnDataRoot = WordModel.root(output);
+        MachineState.State memory post = abi.decode(abi.encode(s), (MachineState.State));
+        post.evm = EvmTypes.hash(e);
+        return MachineState.hash(post);
+    }
+
+    /// @dev The BN254 pairing check of nothing is valid (1) and costs 45,000.
+    function test_emptyPairingSucceeds() public view {
+        (Frame memory f, MachineState.State memory s, bytes memory proof) = callStep(8, "", 32, 100_000, 32);
+        bytes32 expected = after_(f, s, 32, true, abi.encode(uint256(1)), 45_000);
+        assertEq(calls.step(s, proof), expected);
+    }
+
+    /// @dev (1, 1) is not on BN254: the L1 precompile fails with its price as gas, so the L2 call
+    ///      fails and uses all the forwarded gas.
+    function test_pointOffTheCurveFails() public view {
+        bytes memory input = abi.encode(uint256(1), uint256(1), uint256(1), uint256(2));
+        (Frame memory f, MachineState.State memory s, bytes memory proof) = callStep(6, input, 64, 50_000, 0);
+        assertEq(calls.step(s, proof), after_(f, s, 64, false, "", 0));
+        // The generator plus itself succeeds.
+        input = abi.encode(uint256(1), uint256(2), uint256(1), uint256(2));
+        (f, s, proof) = callStep(6, input, 64, 50_000, 64);
+        (bool called, bytes memory out) = address(6).staticcall(input);
+        assertTrue(called);
+        assertEq(calls.step(s, proof), after_(f, s, 64, true, out, 150));
+    }
+
+    /// @dev A MAP_FP_TO_G1 of a wrong length fails before L1 is asked; a price above the
+    ///      forwarded gas fails too.
+    function test_refusedInputsAndTooLittleGasFail() public view {
+        (Frame memory f, MachineState.State memory s, bytes memory proof) = callStep(16, new bytes(48), 128, 50_000, 0);
+        assertEq(calls.step(s, proof), after_(f, s, 128, false, "", 0));
+        (f, s, proof) = callStep(16, new bytes(64), 128, 5499, 0);
+        assertEq(calls.step(s, proof), after_(f, s, 128, false, "", 0));
+        (f, s, proof) = callStep(16, new bytes(64), 128, 5500, 128);
+        (bool called, bytes memory out) = address(0x10).staticcall(new bytes(64));
+        assertTrue(called);
+        assertEq(out.length, 128);
+        assertEq(calls.step(s, proof), after_(f, s, 128, true, out, 5500));
+    }
+
+    /// @dev A caller that gives the step too little gas cannot make the L1 call fail for want of
+    ///      gas (which would prove a failure): at every gas limit the step either proves the
+    ///      success or reverts, and some limits revert `InsufficientGasForPrecompile(45000)`.
+    function test_starvedL1CallReverts() public {
+        (Frame memory f, MachineState.State memory s, bytes memory proof) = callStep(8, "", 32, 100_000, 32);
+        bytes32 expected = after_(f, s, 32, true, abi.encode(uint256(1)), 45_000);
+        bytes memory call = abi.encodeCall(calls.step, (s, proof));
+        bytes memory guard =
+            abi.encodeWithSelector(EvmPrecompileCallVerifier.InsufficientGasForPrecompile.selector, 45_000);
+        uint256 guarded;
+        uint256 proven;
+        for (uint256 g = 20_000; g < 120_000; g += 500) {
+            (bool ok, bytes memory ret) = address(calls).call{gas: g}(call);
+            if (ok) {
+                assertEq(abi.decode(ret, (bytes32)), expected, "only the success is proven");
+                ++proven;
+            } else if (keccak256(ret) == keccak256(guard)) {
+                ++guarded;
+            } else {
+                assertEq(ret.length, 0, "out of gas, nothing else");
+            }
+        }
+        assertGt(guarded, 0);
+        assertGt(proven, 0);
+        emit log_named_uint("gas limits refused by the guard", guarded);
+    }
+}
