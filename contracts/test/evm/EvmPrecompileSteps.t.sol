@@ -154,6 +154,114 @@ contract EvmPrecompileStepsTest is EvmStepHelpers {
         }
     }
 
+    // --- the prices against the L1 precompiles (forge's EVM is revm at Prague) ---
+
+    /// @dev `input` to precompile `id` succeeds with `price` gas and fails with one less.
+    function exactPrice(uint256 id, bytes memory input) internal view {
+        (bool valid, uint256 gas) = PrecompilePrices.price(id, input);
+        assertTrue(valid, "valid");
+        (bool ok,) = address(uint160(id)).staticcall{gas: gas}(input);
+        assertTrue(ok, "the price suffices");
+        (ok,) = address(uint160(id)).staticcall{gas: gas - 1}(input);
+        assertTrue(!ok, "one less does not");
+    }
+
+    function repeated(bytes memory unit, uint256 k) internal pure returns (bytes memory out) {
+        for (uint256 i; i < k; ++i) {
+            out = bytes.concat(out, unit);
+        }
+    }
+
+    /// @dev MODEXP of random lengths, exponent heads and cuts of the input: the price is the
+    ///      least gas the L1 precompile takes.
+    function testFuzz_modexpPriceIsTheL1Price(
+        uint16 baseLen,
+        uint16 expLen,
+        uint16 modLen,
+        bytes32 head,
+        uint8 shift,
+        uint16 cut
+    ) public view {
+        baseLen %= 300;
+        expLen %= 300;
+        modLen %= 300;
+        bytes memory base = new bytes(baseLen);
+        bytes memory exponent = bytes.concat(bytes32(uint256(head) >> shift), new bytes(expLen));
+        bytes memory modulus = new bytes(modLen);
+        if (modLen != 0) modulus[modLen - 1] = 0x07;
+        bytes memory input = bytes.concat(abi.encode(baseLen, expLen, modLen), base, exponent);
+        assembly {
+            // The exponent: its first expLen bytes.
+            mstore(input, sub(mload(input), 32))
+        }
+        input = bytes.concat(input, modulus);
+        uint256 n = input.length;
+        if (cut % 3 == 0) n = cut % (n + 1);
+        assembly {
+            mstore(input, n)
+        }
+        exactPrice(5, input);
+    }
+
+    function test_bn254PricesAreTheL1Prices() public view {
+        bytes memory g1 = abi.encode(1, 2);
+        bytes memory g2 =
+            hex"198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa";
+        exactPrice(6, bytes.concat(g1, g1));
+        exactPrice(6, "");
+        exactPrice(7, bytes.concat(g1, bytes32(uint256(5))));
+        exactPrice(8, "");
+        for (uint256 k = 1; k <= 4; ++k) {
+            exactPrice(8, repeated(bytes.concat(g1, g2), k));
+        }
+    }
+
+    function test_kzgPriceIsTheL1Price() public view {
+        exactPrice(
+            10,
+            hex"01e798154708fe7789429634053cbf9f99b619f9f084048927333fce637f549b73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff000000001522a4a7f34e1ea350ae07c29c96c7e79655aa926122e95fe69fcbd932ca49e98f59a8d2a1a625a17f3fea0fe5eb8c896db3764f3185481bc22f91b4aaffcca25f26936857bc3a7c2539ea8ec3a952b7a62ad71d14c5719385c0686f1871430475bf3a00f0aa3f7b8dd99a9abc2160744faf0070725e00b60ad9a026a15b1a8c"
+        );
+    }
+
+    /// @dev Every entry of both discount tables (1..130 pairs of a generator and a scalar).
+    function test_bls12381PricesAreTheL1Prices() public view {
+        bytes memory g1 = bytes.concat(
+            new bytes(16),
+            hex"17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb",
+            new bytes(16),
+            hex"08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1"
+        );
+        bytes memory g2 = bytes.concat(
+            bytes.concat(
+                new bytes(16),
+                hex"024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8",
+                new bytes(16),
+                hex"13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e"
+            ),
+            bytes.concat(
+                new bytes(16),
+                hex"0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801",
+                new bytes(16),
+                hex"0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be"
+            )
+        );
+        exactPrice(11, bytes.concat(g1, g1));
+        exactPrice(13, bytes.concat(g2, g2));
+        exactPrice(16, new bytes(64));
+        exactPrice(17, new bytes(128));
+        bytes memory msm1;
+        bytes memory msm2;
+        for (uint256 k = 1; k <= 130; ++k) {
+            msm1 = bytes.concat(msm1, g1, bytes32(k));
+            msm2 = bytes.concat(msm2, g2, bytes32(k));
+            exactPrice(12, msm1);
+            exactPrice(14, msm2);
+        }
+        for (uint256 k = 1; k <= 3; ++k) {
+            exactPrice(15, repeated(bytes.concat(g1, g2), k));
+        }
+    }
+
     // --- hand-built steps ---
 
     /// @dev A STATICCALL of `id` with `input` at memory 0 and `outLen` bytes of output right after
