@@ -849,7 +849,7 @@ contract EvmCallStepsTest is Test {
     function test_otherKindsAndPhases() public {
         Step[] memory steps = callSteps();
         bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
-        uint8[5] memory kinds = [0, 1, 2, 3, 7];
+        uint8[5] memory kinds = [0, 1, 2, 3, 8];
         uint8[4] memory phases =
             [MachineState.BETWEEN_BLOCKS, MachineState.IN_BLOCK, MachineState.TX_EXECUTED, uint8(7)];
         for (uint256 i; i < steps.length; ++i) {

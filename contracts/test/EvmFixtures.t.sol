@@ -67,7 +67,7 @@ contract EvmFixturesTest is Test {
         OneStepVerifier verifier = new OneStepVerifier(
             f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId), new EvmCallVerifier())
         );
-        uint256 groups = 15;
+        uint256 groups = 16;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);
         for (uint256 g; g < groups; ++g) {
@@ -87,7 +87,7 @@ contract EvmFixturesTest is Test {
                 assertTrue(MachineState.hash(claim) != post, label);
             }
         }
-        string[15] memory names = [
+        string[16] memory names = [
             "entry",
             "arithmetic/bitwise",
             "EXP",
@@ -102,7 +102,8 @@ contract EvmFixturesTest is Test {
             "LOG0-LOG4",
             "state access (SLOAD/SSTORE/TLOAD/TSTORE/BALANCE/EXT*/SELFBALANCE)",
             "calls (without a frame, to a precompile, or starting a frame)",
-            "return steps (kind 6)"
+            "return steps (kind 6)",
+            "EXTCODECOPY (kind 7)"
         ];
         for (uint256 g; g < groups; ++g) {
             if (counts[g] == 0) continue;
@@ -115,6 +116,7 @@ contract EvmFixturesTest is Test {
     function group(uint256 op) internal pure returns (uint256) {
         if (op == ENTRY) return 0;
         if (op == RETURN_STEP) return 14;
+        if (op == 0x3c) return 15;
         if (op == 0x31 || op == 0x3b || op == 0x3f || op == 0x47) return 12;
         if (op == 0xf1 || op == 0xf2 || op == 0xf4 || op == 0xfa) return 13;
         if (op == 0x0a) return 2;

@@ -348,17 +348,23 @@ contract EvmStateStepsTest is Test {
     function test_evmStateChanged() public {
         Step[] memory steps = stateSteps();
         for (uint256 i; i < steps.length; ++i) {
-            Step memory s = steps[i];
-            for (uint256 field; field < 9; ++field) {
-                Body memory b = decode(s.proof);
-                mutateEvm(b.evm, field);
-                bytes memory proof = encode(b);
-                MachineState.State memory pre = preOf(s);
-                vm.expectRevert(
-                    abi.encodeWithSelector(IEvmStepVerifier.EvmStateMismatch.selector, pre.evm, EvmTypes.hash(b.evm))
-                );
-                verifier.step(pre, proof);
-            }
+            // One external call per step: its memory is dropped after it (the fixture file alone
+            // takes most of this call's memory).
+            this.checkEvmStateChanged(steps[i]);
+        }
+    }
+
+    /// @dev The nine changed frames of `test_evmStateChanged` for one step.
+    function checkEvmStateChanged(Step memory s) external {
+        for (uint256 field; field < 9; ++field) {
+            Body memory b = decode(s.proof);
+            mutateEvm(b.evm, field);
+            bytes memory proof = encode(b);
+            MachineState.State memory pre = preOf(s);
+            vm.expectRevert(
+                abi.encodeWithSelector(IEvmStepVerifier.EvmStateMismatch.selector, pre.evm, EvmTypes.hash(b.evm))
+            );
+            verifier.step(pre, proof);
         }
     }
 

@@ -486,32 +486,36 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
 /// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
 pub const MAX_RANGE_WORDS: usize = 1024;
 
-/// Stage 2 (docs/evm-steps.md section 4): KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY and
-/// MCOPY, with the number of stack items each reads. Their witnesses are word ranges (kind 2).
+/// Stage 2 (docs/evm-steps.md section 4): KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY,
+/// MCOPY and EXTCODECOPY, with the number of stack items each reads. Their witnesses are word
+/// ranges (kind 2; EXTCODECOPY, also a state access, is kind 7).
 pub fn stage2_inputs(op: u8) -> Option<usize> {
     match op {
         0x20 => Some(2),
         0x37 | 0x39 | 0x3e | 0x5e => Some(3),
+        0x3c => Some(4),
         _ => None,
     }
 }
 
 /// Stage 3 (docs/evm-steps.md section 4, "State access"): SLOAD, SSTORE, TLOAD, TSTORE,
-/// BALANCE, EXTCODESIZE, EXTCODEHASH and SELFBALANCE, with the number of stack items each
-/// reads. Their witnesses are state proofs (kind 3).
+/// BALANCE, EXTCODESIZE, EXTCODEHASH, SELFBALANCE and EXTCODECOPY, with the number of stack
+/// items each reads. Their witnesses are state proofs (kind 3; EXTCODECOPY, also a copy, is kind
+/// 7: the state proofs and its destination range).
 pub fn stage3_inputs(op: u8) -> Option<usize> {
     match op {
         0x54 | 0x5c | 0x31 | 0x3b | 0x3f => Some(1),
         0x55 | 0x5d => Some(2),
         0x47 => Some(0),
+        0x3c => Some(4),
         _ => None,
     }
 }
 
-/// Whether `op` reads another account (BALANCE, EXTCODESIZE, EXTCODEHASH): the address on top
-/// of the stack becomes warm.
+/// Whether `op` reads another account (BALANCE, EXTCODESIZE, EXTCODEHASH, EXTCODECOPY): the
+/// address on top of the stack becomes warm.
 fn reads_account(op: u8) -> bool {
-    matches!(op, 0x31 | 0x3b | 0x3f)
+    matches!(op, 0x31 | 0x3b | 0x3c | 0x3f)
 }
 
 /// Calls (docs/evm-steps.md section 4, "Calls without a frame"): CALL, CALLCODE, DELEGATECALL
@@ -552,6 +556,10 @@ fn stage2_ranges(
     calldata_size: usize,
     return_data_size: usize,
 ) -> Vec<(RangeTree, usize, usize)> {
+    if op == 0x3c {
+        // EXTCODECOPY address dst src len: as CODECOPY, whose source is in the witness.
+        return stage2_ranges(0x39, &items[1..], calldata_size, return_data_size);
+    }
     let at = |i: usize| usize::try_from(items[i]).unwrap_or(usize::MAX);
     let span = |offset: usize, len: usize| (offset / 32, (offset + len - 1) / 32);
     let len = at(if op == 0x20 { 1 } else { 2 });
@@ -756,11 +764,13 @@ impl InstructionWitness {
         self.code.get(self.evm.pc as usize).copied().unwrap_or(0)
     }
 
-    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2, 3 for stage 3
-    /// (docs/evm-steps.md section 6).
+    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2, 3 for stage 3, 4 and 5 for
+    /// calls, 7 for EXTCODECOPY (docs/evm-steps.md section 6).
     pub fn kind(&self) -> u8 {
         let op = self.opcode();
-        if stage2_inputs(op).is_some() {
+        if op == 0x3c {
+            7
+        } else if stage2_inputs(op).is_some() {
             2
         } else if stage3_inputs(op).is_some() {
             3
@@ -788,8 +798,23 @@ impl InstructionWitness {
     /// The `body` of an instruction step's proof: `abi.encode(EvmState evm, bytes code,
     /// uint256[] stackTop, bytes32 stackRest, WordProof[] words, BlockItem block)` for stage 1,
     /// `abi.encode(EvmState evm, bytes code, uint256[] stackTop, bytes32 stackRest, WordRange[]
-    /// ranges)` for stage 2.
+    /// ranges)` for stage 2, and for EXTCODECOPY (kind 7) `abi.encode(EvmState evm, bytes code,
+    /// uint256[] stackTop, bytes32 stackRest, StateWitness w, BlockItem block, WordRange dest)`.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 7 {
+            let dest = self.ranges.into_iter().next().unwrap_or_default();
+            return (
+                self.evm,
+                self.code,
+                self.stack_top,
+                self.stack_rest,
+                self.state,
+                block.clone(),
+                dest,
+            )
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 5 {
             let mut ranges = self.ranges.into_iter();
             let call = PrecompileCallWitness {
@@ -1941,6 +1966,12 @@ mod tests {
             vec![(RangeTree::Memory, 0, 1), (RangeTree::Memory, 2, 3)]
         );
         assert!(stage2_ranges(0x3e, &[u(5), u(9), u(0)], 0, 0).is_empty());
+        // EXTCODECOPY address dst src len: the destination only (the code is in the witness).
+        assert_eq!(
+            stage2_ranges(0x3c, &[u(0xabc), u(33), U256::MAX, u(40)], 0, 0),
+            vec![(RangeTree::Memory, 1, 2)]
+        );
+        assert!(stage2_ranges(0x3c, &[u(0xabc), U256::MAX, u(0), u(0)], 0, 0).is_empty());
     }
 
     #[test]

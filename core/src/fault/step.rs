@@ -1190,8 +1190,9 @@ impl Machine {
     /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
     /// the state root before it (after the run's earlier effects): for SLOAD and SSTORE, the
     /// frame's account and the slot (and, for an SSTORE that changes the slot, both at the
-    /// transaction's start); for BALANCE, EXTCODESIZE and EXTCODEHASH the address's account
-    /// (and EXTCODESIZE its code); for SELFBALANCE the frame's account.
+    /// transaction's start); for BALANCE, EXTCODESIZE, EXTCODEHASH and EXTCODECOPY (kind 7) the
+    /// address's account (and EXTCODESIZE and EXTCODECOPY its code); for SELFBALANCE the frame's
+    /// account.
     fn state_proofs(
         &mut self,
         run: &EvmRun,
@@ -1204,7 +1205,8 @@ impl Machine {
         }
         let to = witness.evm.target;
         let done = run.effects.partition_point(|effect| effect.0 < index);
-        if matches!(op, 0x31 | 0x3b | 0x3f | 0x47) && (op == 0x47 || !witness.stack_top.is_empty())
+        if matches!(op, 0x31 | 0x3b | 0x3c | 0x3f | 0x47)
+            && (op == 0x47 || !witness.stack_top.is_empty())
         {
             let address = match op {
                 0x47 => to,
@@ -1217,7 +1219,7 @@ impl Machine {
                 )
             });
             witness.state.accountProof = proof;
-            if op == 0x3b
+            if matches!(op, 0x3b | 0x3c)
                 && let Some(account) = account
             {
                 witness.state.extCode = self.code(account.code_hash)?;

@@ -374,9 +374,19 @@ fn storage() -> Bytes {
     a.op(0x00).code()
 }
 
+/// An account whose code is an EIP-7702 delegation designator (to the `copies` contract):
+/// EXTCODECOPY copies the designator itself.
+fn delegated() -> Address {
+    contract_address(300)
+}
+
 /// BALANCE, EXTCODESIZE, EXTCODEHASH and SELFBALANCE (stage 3) of accounts warm from the start
 /// (the sender, the contract itself, the beneficiary, a precompile) and cold ones (a contract,
-/// an absent account, an existing empty one), each twice (cold, then warm).
+/// an absent account, an existing empty one), each twice (cold, then warm); then EXTCODECOPY
+/// (kind 7) of a cold contract (unaligned), again warm from past its end and from a huge offset,
+/// with a zero length at a huge offset (a cold absent account: no memory), of an absent
+/// account, of the frame's own code, of a precompile, of an existing empty account and of an
+/// EIP-7702 delegation (its designator).
 fn accounts() -> Bytes {
     let address = |a: Address| U256::from_be_slice(a.as_slice());
     let read = |a: Asm, op: u8, who: U256| a.push(who).op(op).op(0x50);
@@ -397,6 +407,22 @@ fn accounts() -> Bytes {
     a = read(a, 0x3f, empty); // an existing empty account: 0
     a = read(a, 0x31, U256::MAX); // the address is the low 20 bytes
     a = a.op(0x47).op(0x50); // SELFBALANCE
+    // EXTCODECOPY address dst src len.
+    let copy = |a: Asm, who: U256, dst: U256, src: U256, len: u64| {
+        a.pushu(len).push(src).push(dst).push(who).op(0x3c)
+    };
+    let copies = address(contract_address(4));
+    let u = U256::from;
+    a = copy(a, copies, u(5), u(3), 40); // cold, with code, unaligned
+    a = copy(a, copies, u(100), u(COPIES_CODE_LEN - 10), 50); // warm, past the code's end
+    a = copy(a, copies, u(31), U256::MAX, 33); // a huge source offset: zeros
+    a = copy(a, u(0xabcdf1), U256::MAX, u(0), 0); // zero length: no memory; cold, absent
+    a = copy(a, absent, u(0), u(0), 32); // warm, absent: zeros
+    a = a.pushu(64).pushu(0).pushu(64).op(0x30).op(0x3c); // the frame's own code (warm)
+    a = copy(a, u(4), u(7), u(0), 10); // a precompile: warm, no code
+    a = copy(a, empty, u(2), u(0), 8); // an existing empty account
+    a = copy(a, address(delegated()), u(200), u(0), 32); // a delegation: its designator
+    a = copy(a, address(delegated()), u(1000), u(20), 5); // warm
     a.op(0x00).code()
 }
 
@@ -915,14 +941,56 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
                 .code(),
             gas,
         ),
+        // EXTCODECOPY (kind 7): out of gas on the cold access (by one: 10 for the pushes, 100 +
+        // 3 + 3 for the copy of one word, then 2500), on the memory, a length past 64 bits, a
+        // stack underflow, and a destination over more words than a range may span.
         (
-            "extcodecopy-rest-of-transaction",
+            "extcodecopy-cold-out-of-gas",
             Asm::default()
                 .pushu(32)
                 .pushu(0)
                 .pushu(0)
+                .pushu(0xabcdef)
+                .op(0x3c)
+                .code(),
+            21_000 + 10 + 106 + 2499,
+        ),
+        (
+            "extcodecopy-memory-out-of-gas",
+            Asm::default()
+                .pushu(1)
+                .pushu(0)
+                .pushu(1 << 30)
                 .op(0x33)
                 .op(0x3c)
+                .code(),
+            gas,
+        ),
+        (
+            "extcodecopy-length-past-u64",
+            Asm::default()
+                .push(U256::from(1) << 64)
+                .pushu(0)
+                .pushu(0)
+                .op(0x33)
+                .op(0x3c)
+                .code(),
+            gas,
+        ),
+        (
+            "extcodecopy-underflow",
+            Asm::default().pushu(1).pushu(2).pushu(3).op(0x3c).code(),
+            gas,
+        ),
+        (
+            "extcodecopy-too-large-rest-of-transaction",
+            Asm::default()
+                .pushu(32 * MAX_RANGE_WORDS as u64 + 1)
+                .pushu(0)
+                .pushu(0)
+                .op(0x33)
+                .op(0x3c)
+                .op(0x00)
                 .code(),
             gas,
         ),
@@ -996,6 +1064,29 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
                 .filter(|range| !range.words.is_empty())
                 .collect();
             Some((evm, code, top, rest, Vec::new(), ranges, None))
+        }
+        7 => {
+            let (evm, code, top, rest, state, block, dest) =
+                <(
+                    EvmState,
+                    Bytes,
+                    Vec<U256>,
+                    B256,
+                    StateWitness,
+                    BlockItem,
+                    WordRange,
+                )>::abi_decode_params(&body)
+                .expect("EXTCODECOPY witness");
+            assert_eq!(
+                substate_hash(state.warmSlots, state.transientStorage, state.warmAccounts),
+                evm.substate,
+                "the substate opens"
+            );
+            let ranges = [dest]
+                .into_iter()
+                .filter(|range| !range.words.is_empty())
+                .collect();
+            Some((evm, code, top, rest, Vec::new(), ranges, Some(block)))
         }
         4 => {
             let (evm, code, top, rest, call, block) =
@@ -1124,6 +1215,16 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             },
         );
     }
+    // An EIP-7702 delegation (to the `copies` contract), which EXTCODECOPY copies as it is.
+    let mut designator = hex!("ef0100").to_vec();
+    designator.extend_from_slice(contract_address(4).as_slice());
+    genesis.alloc.insert(
+        delegated(),
+        GenesisAccount {
+            code: Some(designator.into()),
+            ..Default::default()
+        },
+    );
     for (i, (name, code, ..)) in programs.iter().enumerate() {
         genesis.alloc.insert(
             contract_address(i as u64),

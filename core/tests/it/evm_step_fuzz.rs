@@ -254,9 +254,16 @@ fn program(rng: &mut Rng) -> Bytes {
                 p.code.extend([op, 0x50]);
             }
             24..=25 => {
-                // BALANCE, EXTCODESIZE, EXTCODEHASH of the accounts around (warm from the start
-                // or not, with code or without, absent), and SELFBALANCE.
-                let op = rng.pick(&[0x31, 0x3b, 0x3f, 0x47]);
+                // BALANCE, EXTCODESIZE, EXTCODEHASH, EXTCODECOPY of the accounts around (warm
+                // from the start or not, with code or without, absent), and SELFBALANCE.
+                let op = rng.pick(&[0x31, 0x3b, 0x3f, 0x47, 0x3c]);
+                if op == 0x3c {
+                    // EXTCODECOPY's length, source offset and destination, under the address.
+                    let (len, src, dst) = (rng.memory(300), rng.value(), rng.memory(1500));
+                    p.push(len);
+                    p.push(src);
+                    p.push(dst);
+                }
                 if op != 0x47 {
                     match rng.below(8) {
                         0 => p.code.push(rng.pick(&[0x30, 0x32, 0x33, 0x41])),
@@ -275,7 +282,10 @@ fn program(rng: &mut Rng) -> Bytes {
                         }
                     }
                 }
-                p.code.extend([op, 0x50]);
+                p.code.push(op);
+                if op != 0x3c {
+                    p.code.push(0x50);
+                }
             }
             23 => {
                 // LOG0..LOG4 of a memory range with random topics.
@@ -423,10 +433,10 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // An instruction no stage proves yet (EXTCODECOPY), or a copy too large for one
+            // An instruction no stage proves yet (BLOCKHASH), or a copy too large for one
             // step: the rest of the transaction.
             if rng.below(2) == 0 {
-                p.code.extend([0x5f, 0x5f, 0x5f, 0x5f, 0x3c]);
+                p.code.extend([0x5f, 0x40]);
             } else {
                 let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
                 p.push(U256::from(len));
@@ -1141,7 +1151,8 @@ fn state_steps_fit_an_l1_block_on_a_large_state() {
     let funded = |i: u64| Address::from_word(keccak256(i.to_be_bytes()));
     // SLOAD of a set slot (cold, then warm); SSTOREs that reset, set, clear, restore and keep a
     // value; a cold SSTORE that keeps its value; TSTORE and TLOAD; BALANCE of an account (cold,
-    // then warm), EXTCODESIZE and EXTCODEHASH of another contract, SELFBALANCE.
+    // then warm), EXTCODESIZE, EXTCODEHASH and EXTCODECOPY (all of it) of another contract,
+    // SELFBALANCE.
     let mut p = Program::default();
     let sload = |p: &mut Program, slot: u64| {
         p.push(U256::from(slot));
@@ -1172,6 +1183,11 @@ fn state_steps_fit_an_l1_block_on_a_large_state() {
         p.push(U256::from_be_slice(other.as_slice()));
         p.code.extend([op, 0x50]);
     }
+    for item in [U256::from(0x6000), U256::ZERO, U256::ZERO] {
+        p.push(item);
+    }
+    p.push(U256::from_be_slice(other.as_slice()));
+    p.code.push(0x3c);
     p.code.extend([0x47, 0x50, 0x00]);
     // The largest code a contract may have (EIP-170): every witness carries it.
     p.code.resize(0x6000, 0x5b);
@@ -1226,12 +1242,13 @@ fn state_steps_fit_an_l1_block_on_a_large_state() {
         "BALANCE warm",
         "EXTCODESIZE cold (24,576-byte code)",
         "EXTCODEHASH warm",
+        "EXTCODECOPY warm (the whole 24,576-byte code, 768 words written)",
         "SELFBALANCE",
     ];
     let mut rows = Vec::new();
     for step in trace.steps() {
         let step = step.expect("step");
-        if step.kind != StepKind::Evm || step.proof.get(31) != Some(&3) {
+        if step.kind != StepKind::Evm || !matches!(step.proof.get(31), Some(3 | 7)) {
             continue;
         }
         let (outcome, gas) = verifier.step_with_gas(&step.pre, &step.proof);
@@ -1280,7 +1297,7 @@ sol! {
 fn the_verifiers_own_code_runs_provably_on_l2() {
     let mut verifier = Verifier::deploy(chain().chain_id);
     let mut tally = Tally::default();
-    fuzz(0xc0de, 16, &mut verifier, &mut tally);
+    fuzz(0xbeef, 16, &mut verifier, &mut tally);
     let view = |verifier: &mut Verifier, to: Address, data: Vec<u8>| {
         let tx = TxEnv::builder()
             .caller(DEPLOYER)
@@ -1311,7 +1328,13 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         // `step(MachineState pre, bytes proof)` of the five verifiers.
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
-        let to = program_address(usize::from(*kind - 1));
+        // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return
+        // verifier's (kind 6) is not deployed here.
+        let to = match kind {
+            6 => continue,
+            7 => program_address(2),
+            _ => program_address(usize::from(*kind - 1)),
+        };
         let raw = sign(
             &dev(n % 8),
             eip1559((n / 8) as u64, call(to), 0, 3_000_000, data.into()),
@@ -1369,7 +1392,7 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
          steps checked on the verifier",
         tally.samples.len()
     );
-    for kind in 1..=5 {
+    for kind in [1, 2, 3, 4, 5, 7] {
         assert!(
             tally.samples.iter().any(|sample| sample.0 == kind),
             "a sample of kind {kind}"

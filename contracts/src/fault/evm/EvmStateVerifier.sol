@@ -13,15 +13,17 @@ import {Accounts} from "../Accounts.sol";
 
 /// @title EvmStateVerifier
 /// @notice Stage 3 of docs/evm-steps.md (section 4, "State access"; witness kind 3): SLOAD, SSTORE,
-///         TLOAD, TSTORE, BALANCE, SELFBALANCE, EXTCODESIZE and EXTCODEHASH in the depth-0 frame,
+///         TLOAD, TSTORE, BALANCE, SELFBALANCE, EXTCODESIZE and EXTCODEHASH in a frame at any depth,
 ///         with EIP-2929 warm and cold slots and accounts, EIP-2200/3529 SSTORE pricing and refunds
 ///         exactly as revm 43 (Prague) charges them. Storage and accounts are read (and storage
 ///         written) through Merkle Patricia proofs against the machine's state root (an SSTORE
 ///         updates the account's storage root and so the state root), a slot's value at the
 ///         transaction's start against `txStartRoot`; the warm slots, the warm accounts and the
 ///         transient storage are tries of the frame's substate; the refund counter is the machine
-///         state's `refund`. `EvmStepVerifier` forwards kind 3 here. Mirrored off chain by
-///         `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
+///         state's `refund`. EXTCODECOPY (witness kind 7: kind 3's witness and the destination's
+///         word range) is the copy of section 4 ("Hashing and copies") whose source is another
+///         account's code, with EXTCODESIZE's account access. `EvmStepVerifier` forwards kinds 3
+///         and 7 here. Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmStateVerifier is IEvmStepVerifier {
     /// @notice The substate's preimage given does not hash to the frame's `substate`.
     error SubstateMismatch(bytes32 expected, bytes32 computed);
@@ -43,6 +45,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
     uint256 internal constant CLEARS_REFUND = 4800;
     uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
     uint256 internal constant STACK_LIMIT = 1024;
+    uint256 internal constant MAX_U64 = type(uint64).max;
 
     /// @notice The state-access witness (docs/evm-steps.md section 6, kind 3).
     struct StateWitness {
@@ -63,7 +66,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
         bytes[] originalStorageProof;
         /// @dev TLOAD, TSTORE: the slot's key in `transientStorage`.
         bytes[] transientProof;
-        /// @dev EXTCODESIZE: the address's code.
+        /// @dev EXTCODESIZE, EXTCODECOPY: the address's code.
         bytes extCode;
     }
 
@@ -74,30 +77,49 @@ contract EvmStateVerifier is IEvmStepVerifier {
         uint256[] top;
         bytes32 rest;
         StateWitness w;
-        /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH: the block (its beneficiary starts warm).
+        /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH, EXTCODECOPY: the block (its beneficiary starts warm).
         MachineState.BlockItem blk;
         uint256 cost;
+        /// @dev EXTCODECOPY (kind 7): the memory words of the destination before the copy (empty
+        ///      when nothing is written), and the memory size after the instruction.
+        EvmTypes.WordRange dest;
+        uint256 memSize;
     }
 
     /// @inheritdoc IEvmStepVerifier
     function step(MachineState.State memory pre, bytes calldata proof) external pure returns (bytes32) {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
-        if (kind != 3) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
-        (r.e, r.code, r.top, r.rest, r.w, r.blk) =
-            abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StateWitness, MachineState.BlockItem));
+        if (kind == 3) {
+            (r.e, r.code, r.top, r.rest, r.w, r.blk) =
+                abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, StateWitness, MachineState.BlockItem));
+        } else if (kind == 7) {
+            (r.e, r.code, r.top, r.rest, r.w, r.blk, r.dest) = abi.decode(
+                body,
+                (EvmTypes.EvmState, bytes, uint256[], bytes32, StateWitness, MachineState.BlockItem, EvmTypes.WordRange)
+            );
+        } else {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
         uint256 op = EvmFrame.open(pre, r.e, r.code, true);
+        // EXTCODECOPY has a witness of kind 7, every other state-access instruction of kind 3.
+        if ((op == 0x3c) != (kind == 7)) revert UnsupportedStep(MachineState.IN_TX);
         uint256 reads = _reads(op);
         bytes32 computed = substateHash(r.w.warmSlots, r.w.transientStorage, r.w.warmAccounts);
         if (computed != r.e.substate) revert SubstateMismatch(r.e.substate, computed);
+        r.memSize = r.e.memSize;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            outcome = op == 0x31 || op == 0x3b || op == 0x3f || op == 0x47 ? _account(pre, r, op) : _execute(pre, r, op);
+            outcome = op == 0x31 || op == 0x3b || op == 0x3c || op == 0x3f || op == 0x47
+                ? _account(pre, r, op)
+                : _execute(pre, r, op);
         }
-        return EvmFrame.post(pre, r.e, outcome, r.cost, r.e.memSize);
+        // The destination range is opened exactly when EXTCODECOPY writes.
+        if (r.dest.words.length != 0 || r.dest.siblings.length != 0) revert UnexpectedWords();
+        return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
     }
 
     /// @notice The frame's `substate`: 0 for the empty one (no warm slot or account, no transient
@@ -112,15 +134,18 @@ contract EvmStateVerifier is IEvmStepVerifier {
 
     /// @dev The stack items a state-access instruction reads; reverts `UnsupportedStep` for any other.
     function _reads(uint256 op) private pure returns (uint256) {
-        // SLOAD TLOAD BALANCE EXTCODESIZE EXTCODEHASH | SSTORE TSTORE | SELFBALANCE
+        // SLOAD TLOAD BALANCE EXTCODESIZE EXTCODEHASH | SSTORE TSTORE | SELFBALANCE | EXTCODECOPY
         if (op == 0x54 || op == 0x5c || op == 0x31 || op == 0x3b || op == 0x3f) return 1;
         if (op == 0x55 || op == 0x5d) return 2;
         if (op == 0x47) return 0;
+        if (op == 0x3c) return 4;
         revert UnsupportedStep(MachineState.IN_TX);
     }
 
-    /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH (100 warm, 2600 cold; the address is then warm) and
-    ///      SELFBALANCE (5), reading an account against the state root.
+    /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH (100 warm, 2600 cold; the address is then warm),
+    ///      EXTCODECOPY (the same, with its copy and memory costs between the 100 and the cold
+    ///      access's 2500, in revm 43's order) and SELFBALANCE (5), reading an account against the
+    ///      state root.
     function _account(MachineState.State memory pre, Run memory r, uint256 op) private pure returns (uint256) {
         EvmTypes.EvmState memory e = r.e;
         StateWitness memory w = r.w;
@@ -133,6 +158,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
             account = address(uint160(r.top[0]));
             r.cost = WARM_READ;
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+            if (op == 0x3c && !_copyCost(r)) return EvmFrame.EXCEPTION;
             bytes32 computed = MachineState.itemHash(r.blk);
             if (computed != pre.blockItem) revert BlockItemMismatch(pre.blockItem, computed);
             bytes32 key = keccak256(abi.encodePacked(account));
@@ -157,16 +183,61 @@ contract EvmStateVerifier is IEvmStepVerifier {
                 // EXTCODEHASH: 0 for an empty account.
                 if (!Accounts.isEmpty(a)) result = uint256(a.codeHash);
             } else {
+                // EXTCODESIZE, EXTCODECOPY: the code (an EIP-7702 delegation's is its designator).
                 bytes32 computed = keccak256(w.extCode);
                 if (computed != a.codeHash) revert EvmCodeMismatch(a.codeHash, computed);
                 result = w.extCode.length;
             }
         }
         e.substate = substateHash(w.warmSlots, w.transientStorage, w.warmAccounts);
+        e.pc += 1;
+        if (op == 0x3c) {
+            // An absent account has no code.
+            _copy(r, a.exists ? w.extCode : bytes(""));
+            e.stack = r.rest;
+            e.stackSize -= 4;
+            return EvmFrame.CONTINUE;
+        }
         e.stack = StackHash.push(r.rest, result);
         if (op == 0x47) e.stackSize += 1;
-        e.pc += 1;
         return EvmFrame.CONTINUE;
+    }
+
+    /// @dev EXTCODECOPY address dst src len after its 100: a `len` past 64 bits halts, 3 per word,
+    ///      then (`len > 0`) the memory expansion of `(dst, len)` (revm's `resize_memory`). False
+    ///      when the instruction halts.
+    function _copyCost(Run memory r) private pure returns (bool) {
+        uint256 len = r.top[3];
+        if (len > MAX_U64) return false;
+        r.cost += 3 * ((len + 31) / 32);
+        if (r.cost > r.e.gas) return false;
+        if (len == 0) return true;
+        (bool ok, uint256 memSize, uint256 cost) = EvmFrame.expansion(r.memSize, r.top[1], len);
+        if (!ok) return false;
+        r.memSize = memSize;
+        r.cost += cost;
+        return r.cost <= r.e.gas;
+    }
+
+    /// @dev EXTCODECOPY's copy of `code` from `src` (saturated to 64 bits, zero past the end) into
+    ///      `len` bytes of memory at `dst`, through the destination range (consumed: left empty).
+    function _copy(Run memory r, bytes memory code) private pure {
+        uint256 dst = r.top[1];
+        uint256 len = r.top[3];
+        if (len == 0) return;
+        // A range over more than MAX_RANGE_WORDS words: the rest of the transaction (checked before
+        // the bytes are laid out).
+        if ((dst + len - 1) / 32 - dst / 32 >= EvmFrame.MAX_RANGE_WORDS) revert UnsupportedStep(MachineState.IN_TX);
+        uint256 src = EvmFrame.min(r.top[2], MAX_U64);
+        bytes memory data = new bytes(len);
+        if (src < code.length) {
+            uint256 n = EvmFrame.min(len, code.length - src);
+            assembly ("memory-safe") {
+                mcopy(add(data, 32), add(add(code, 32), src), n)
+            }
+        }
+        r.e.memRoot = EvmFrame.writeRange(r.dest, r.e.memRoot, dst, data, len, 0);
+        delete r.dest;
     }
 
     /// @notice The key of `slot` of `account` in the warm-slot and transient-storage tries.

@@ -17,8 +17,8 @@ import {MachineState} from "../MachineState.sol";
 ///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
 ///         frame's end (at depth 0 into `TX_EXECUTED`, deeper into the returning state of section
 ///         9). Stage 2 (KECCAK256 and the copies, kind 2) is forwarded to `COPY`, an
-///         `EvmCopyVerifier`; stage 3 (state access, kind 3) to `STATE`, an `EvmStateVerifier`;
-///         the calls (kinds 4 and 5) and the return step (kind 6) to `CALL`, an `EvmCallVerifier`.
+///         `EvmCopyVerifier`; stage 3 (state access, kind 3, and EXTCODECOPY, kind 7) to `STATE`, an
+///         `EvmStateVerifier`; the calls (kinds 4 and 5) and the return step (kind 6) to `CALL`, an `EvmCallVerifier`.
 ///         Every other instruction is a rest-of-transaction step and reverts `UnsupportedStep(2)`.
 ///         Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
@@ -30,8 +30,8 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice Stage 2 (KECCAK256 and the copies, kind 2), created with this verifier.
     IEvmStepVerifier public immutable COPY;
 
-    /// @notice Stage 3 (storage, transient storage and account reads, kind 3), created with this
-    ///         verifier.
+    /// @notice Stage 3 (storage, transient storage and account reads, kind 3; EXTCODECOPY, kind 7),
+    ///         created with this verifier.
     IEvmStepVerifier public immutable STATE;
 
     /// @notice The calls (kinds 4 and 5) and the return step (kind 6), an `EvmCallVerifier` deployed
@@ -91,7 +91,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 0) return ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
-        if (kind == 3) return STATE.step(pre, proof);
+        if (kind == 3 || kind == 7) return STATE.step(pre, proof);
         if (kind >= 4) return CALL.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
