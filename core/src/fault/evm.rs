@@ -10,7 +10,7 @@
 
 use super::{
     machine::BlockItem,
-    step::{AccountTrie, is_priced_precompile},
+    step::{AccountTrie, is_provable_precompile},
 };
 use crate::{
     chain::ChainConfig,
@@ -775,7 +775,7 @@ impl InstructionWitness {
         } else if stage3_inputs(op).is_some() {
             3
         } else if call_inputs(op).is_some() {
-            // Without a value, to a priced precompile: kind 5.
+            // Without a value, to a precompile: kind 5.
             let top = &self.stack_top;
             let value = if matches!(op, 0xf1 | 0xf2) && top.len() > 2 {
                 top[2]
@@ -784,7 +784,7 @@ impl InstructionWitness {
             };
             if top.len() >= 2
                 && value.is_zero()
-                && is_priced_precompile(Address::from_word(top[1].into()))
+                && is_provable_precompile(Address::from_word(top[1].into()))
             {
                 5
             } else {

@@ -357,10 +357,17 @@ pub fn block_input(item: &BlockItem) -> BlockInput {
 }
 
 /// The precompiles a transaction may call in one step (docs/evm-steps.md section 1.1):
-/// ECRECOVER, SHA256, RIPEMD160, IDENTITY and BLAKE2F.
+/// ECRECOVER, SHA256, RIPEMD160, IDENTITY and BLAKE2F. (Calls from code reach every
+/// precompile: [`is_provable_precompile`].)
 pub fn is_priced_precompile(address: Address) -> bool {
     let id = U256::from_be_slice(address.as_slice());
     (!id.is_zero() && id <= U256::from(4)) || id == U256::from(9)
+}
+
+/// The precompiles a call without a value reaches in one instruction step (witness kind 5,
+/// docs/evm-steps.md section 4, "Calls to precompiles"): every one of Prague, `0x01..0x11`.
+pub fn is_provable_precompile(address: Address) -> bool {
+    is_precompile(address)
 }
 
 /// True for the precompiles of Prague.
@@ -1064,7 +1071,7 @@ impl Machine {
             hash: *pending.tx.inner().tx_hash(),
             source,
         })?;
-        // A call is provable when its callee is not a precompile (but the priced ones called
+        // A call is provable when its callee is not a precompile (but those called
         // without a value), not an existing empty account (docs/evm-steps.md section 4), and has
         // no EIP-7702 delegation (the verifier does not follow one; a call that halted may have
         // halted on the delegate's access); the first other one is the rest of the transaction.
@@ -1075,7 +1082,7 @@ impl Machine {
             })
         };
         let unprovable = run.calls.iter().find(|&&(_, callee, value, _)| {
-            (is_precompile(callee) && !(is_priced_precompile(callee) && value.is_zero()))
+            (is_precompile(callee) && !(is_provable_precompile(callee) && value.is_zero()))
                 || self.world.account(callee).is_some_and(|a| a.is_empty())
                 || delegated(callee)
         });

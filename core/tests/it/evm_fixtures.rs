@@ -589,10 +589,11 @@ fn frames() -> Bytes {
     a.pushu(3).op(0x54).op(0x50).op(0x00).code()
 }
 
-/// Calls without a value to the priced precompiles (docs/evm-steps.md section 4): SHA256,
+/// Calls without a value to the precompiles (docs/evm-steps.md section 4): SHA256,
 /// RIPEMD160 and IDENTITY of memory ranges into unaligned and shorter output ranges, a real
 /// ECRECOVER, one of garbage (empty output) and one with too little gas (the call fails),
-/// BLAKE2F valid and of a wrong length, an empty IDENTITY by DELEGATECALL, and CALL.
+/// BLAKE2F valid and of a wrong length, an empty IDENTITY by DELEGATECALL, and CALL; then
+/// MODEXP, BN254, KZG and BLS12-381 (`other_precompile_calls`).
 fn precompiles() -> Bytes {
     use alloy_signer::SignerSync;
     let hash = keccak256("a message");
@@ -632,7 +633,123 @@ fn precompiles() -> Bytes {
     ] {
         a = call_op(a, op, U256::from(id), 0, ranges, gas).op(0x50);
     }
+    // The other precompiles: each input written from 2048 on, its output range right after it.
+    let mut at = 2048;
+    for (op, id, input, out_len, gas) in other_precompile_calls() {
+        let len = input.len() as u64;
+        for (i, chunk) in input.chunks(32).enumerate() {
+            let mut w = [0u8; 32];
+            w[..chunk.len()].copy_from_slice(chunk);
+            a = word(a, at + 32 * i as u64, U256::from_be_bytes(w));
+        }
+        let out = at + len.div_ceil(32) * 32;
+        a = call_op(a, op, U256::from(id), 0, [at, len, out, out_len], gas).op(0x50);
+        at = out + out_len.div_ceil(32) * 32 + 32;
+    }
     a.op(0x00).code()
+}
+
+/// The calls of `precompiles` to MODEXP, BN254, KZG and BLS12-381 (docs/evm-steps.md section 4):
+/// `(op, precompile, input, output length, gas)`. Valid inputs with real outputs, inputs the
+/// precompile refuses (a point off the curve, a wrong length, a wrong KZG proof) and calls
+/// with less gas than the price.
+fn other_precompile_calls() -> Vec<(u8, u64, Vec<u8>, u64, u64)> {
+    let w = |v: u64| U256::from(v).to_be_bytes::<32>().to_vec();
+    let cat = |parts: &[&[u8]]| parts.concat();
+    // MODEXP: 3^5 mod 7, and a 64-byte exponent whose head has its top bit set (511 iterations).
+    let small = cat(&[&w(1), &w(1), &w(1), &hex!("030507")]);
+    let mut exponent = vec![0x80u8];
+    exponent.extend([0x35; 63]);
+    let large = cat(&[&w(32), &w(64), &w(32), &w(3), &exponent, &[0xfb; 32]]);
+    // The exponent and modulus past the input: zero-padded (a zero modulus, two zero bytes out).
+    let padded = cat(&[&w(1), &w(1), &w(2), &[2]]);
+    // BN254: the generator G1 (1, 2), its negation, the generator G2.
+    let g1 = cat(&[&w(1), &w(2)]);
+    let neg_g1 = cat(&[
+        &w(1),
+        &hex!("30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd45"),
+    ]);
+    let g2 = hex!(
+        "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2"
+        "1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed"
+        "090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b"
+        "12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa"
+    );
+    // KZG: c-kzg's verify_kzg_proof_case_correct_proof_4_4 (revm-precompile's test).
+    let commitment = hex!(
+        "8f59a8d2a1a625a17f3fea0fe5eb8c896db3764f3185481bc22f91b4aaffcca25f26936857bc3a7c2539ea8ec3a952b7"
+    );
+    let kzg = cat(&[
+        &hex!("01e798154708fe7789429634053cbf9f99b619f9f084048927333fce637f549b"),
+        &hex!("73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000"),
+        &hex!("1522a4a7f34e1ea350ae07c29c96c7e79655aa926122e95fe69fcbd932ca49e9"),
+        &commitment,
+        &hex!(
+            "a62ad71d14c5719385c0686f1871430475bf3a00f0aa3f7b8dd99a9abc2160744faf0070725e00b60ad9a026a15b1a8c"
+        ),
+    ]);
+    let mut wrong_kzg = kzg.clone();
+    wrong_kzg[95] ^= 1;
+    // BLS12-381 (EIP-2537): each base field element in 64 bytes (16 zero bytes first).
+    let fp = |h: &[u8]| cat(&[&[0u8; 16], h]);
+    let bls_x = hex!(
+        "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"
+    );
+    let bls_g1 = cat(&[
+        &fp(&bls_x),
+        &fp(&hex!(
+            "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1"
+        )),
+    ]);
+    let bls_neg_g1 = cat(&[
+        &fp(&bls_x),
+        &fp(&hex!(
+            "114d1d6855d545a8aa7d76c8cf2e21f267816aef1db507c96655b9d5caac42364e6f38ba0ecb751bad54dcd6b939c2ca"
+        )),
+    ]);
+    let bls_g2 = cat(&[
+        &fp(&hex!(
+            "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"
+        )),
+        &fp(&hex!(
+            "13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e"
+        )),
+        &fp(&hex!(
+            "0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801"
+        )),
+        &fp(&hex!(
+            "0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be"
+        )),
+    ]);
+    let off_curve = cat(&[&fp(&[1; 48][..]), &fp(&[1; 48][..])]);
+    let msm = cat(&[&bls_g1, &w(2), &bls_g1, &w(3)]);
+    let pairs = cat(&[&bls_g1, &bls_g2, &bls_neg_g1, &bls_g2]);
+    let small_fp = fp(&[0x12; 48]);
+    let gas = 200_000;
+    vec![
+        (0xfa, 5, small, 32, gas),
+        (0xfa, 5, large, 32, gas),
+        (0xf4, 5, padded, 4, gas),
+        (0xfa, 6, cat(&[&g1, &g1]), 64, gas),
+        (0xfa, 6, cat(&[&w(1), &w(1), &g1]), 64, 10_000),
+        (0xfa, 7, cat(&[&g1, &w(2)]), 64, gas),
+        (0xf1, 7, cat(&[&g1, &w(2)]), 64, 5999),
+        (0xfa, 8, Vec::new(), 32, gas),
+        (0xfa, 8, cat(&[&g1, &g2, &neg_g1, &g2]), 32, gas),
+        (0xfa, 8, vec![1; 100], 32, 60_000),
+        (0xfa, 10, kzg, 64, gas),
+        (0xfa, 10, wrong_kzg, 64, 60_000),
+        (0xfa, 11, cat(&[&bls_g1, &bls_g1]), 128, gas),
+        (0xfa, 11, cat(&[&off_curve, &bls_g1]), 128, 10_000),
+        (0xfa, 12, msm.clone(), 128, gas),
+        (0xfa, 12, msm, 128, 22_775),
+        (0xfa, 13, cat(&[&bls_g2, &bls_g2]), 256, gas),
+        (0xfa, 14, cat(&[&bls_g2, &w(2)]), 256, gas),
+        (0xfa, 15, pairs, 32, gas),
+        (0xfa, 16, small_fp.clone(), 128, gas),
+        (0xfa, 16, small_fp[..48].to_vec(), 128, 10_000),
+        (0xf2, 17, cat(&[&small_fp, &small_fp]), 256, gas),
+    ]
 }
 
 fn halts() -> Vec<(&'static str, Bytes, u64)> {
@@ -1197,7 +1314,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         (
             "precompiles".into(),
             precompiles(),
-            1_000_000,
+            3_000_000,
             Bytes::new(),
             0,
         ),
