@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
@@ -12,16 +11,7 @@ import {WordTree} from "../src/fault/evm/WordTree.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
-
-/// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
-interface VmEvmCallSteps {
-    function readFile(string calldata path) external view returns (string memory);
-    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
-    function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
-    function toString(uint256 value) external pure returns (string memory);
-    function toString(address value) external pure returns (string memory);
-    function skip(bool skipTest, string calldata reason) external;
-}
+import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice Calls without a frame (docs/evm-steps.md section 4, witness kind 4) on `EvmCallVerifier`
 ///         called directly, with the real steps the Rust step machine produced from revm
@@ -31,9 +21,7 @@ interface VmEvmCallSteps {
 ///         callee, the access-list marker, the depth, the opcode, the kind, the phase) reverts with
 ///         the precise error, or at least never proves the honest post-state. Skipped while the
 ///         fixture file does not exist.
-contract EvmCallStepsTest is Test {
-    VmEvmCallSteps internal constant VM_X = VmEvmCallSteps(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string internal constant FIXTURES = "test/fixtures/evm_steps.json";
+contract EvmCallStepsTest is EvmWitnessTest {
     uint8 internal constant CALL_KIND = 4;
 
     // The call opcodes.
@@ -57,14 +45,6 @@ contract EvmCallStepsTest is Test {
 
     EvmCallVerifier internal verifier;
 
-    /// @dev The fixture file's arrays.
-    struct Fixtures {
-        uint256[] opcodes;
-        bytes[] pres;
-        bytes[] proofs;
-        bytes[] posts;
-    }
-
     /// @dev A kind-4 witness's body, decoded.
     struct Body {
         EvmTypes.EvmState evm;
@@ -73,18 +53,6 @@ contract EvmCallStepsTest is Test {
         bytes32 rest;
         EvmCallVerifier.CallWitness w;
         MachineState.BlockItem blk;
-    }
-
-    /// @dev One kind-4 fixture step: the abi-encoded pre-state, the witness, the honest post-state's
-    ///      hash and phase, and the abi-encoded post-state.
-    struct Step {
-        uint256 index;
-        uint256 op;
-        bytes pre;
-        bytes proof;
-        bytes32 post;
-        uint8 postPhase;
-        bytes postState;
     }
 
     /// @dev What the spec says a call step does (`model`): whether it halts, its operands, its
@@ -110,47 +78,9 @@ contract EvmCallStepsTest is Test {
     // ------------------------------------------------------------------------------------------
     // Loading and re-encoding
 
-    /// @dev The fixture file; skips the test when it does not exist.
-    function fixtures() internal returns (bool found, Fixtures memory f) {
-        string memory json;
-        try VM_X.readFile(FIXTURES) returns (string memory j) {
-            json = j;
-        } catch {
-            VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
-            return (false, f);
-        }
-        f.opcodes = VM_X.parseJsonUintArray(json, ".opcodes");
-        f.pres = VM_X.parseJsonBytesArray(json, ".pres");
-        f.proofs = VM_X.parseJsonBytesArray(json, ".proofs");
-        f.posts = VM_X.parseJsonBytesArray(json, ".posts");
-        assertEq(f.pres.length, f.opcodes.length);
-        assertEq(f.proofs.length, f.opcodes.length);
-        assertEq(f.posts.length, f.opcodes.length);
-        return (true, f);
-    }
-
-    function kindOf(bytes memory proof) internal pure returns (uint256) {
-        // The kind is the witness's first word (abi.encode(uint8 kind, bytes body)).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return proof.length < 32 ? type(uint256).max : uint256(bytes32(proof));
-    }
-
     /// @dev The kind-4 steps of the fixture file (none when it does not exist).
-    function callSteps() internal returns (Step[] memory steps) {
-        (bool found, Fixtures memory f) = fixtures();
-        if (!found) return steps;
-        uint256 n;
-        for (uint256 i; i < f.proofs.length; ++i) {
-            if (kindOf(f.proofs[i]) == CALL_KIND) ++n;
-        }
-        steps = new Step[](n);
-        n = 0;
-        for (uint256 i; i < f.proofs.length; ++i) {
-            if (kindOf(f.proofs[i]) != CALL_KIND) continue;
-            MachineState.State memory post = abi.decode(f.posts[i], (MachineState.State));
-            steps[n++] = Step(i, f.opcodes[i], f.pres[i], f.proofs[i], keccak256(f.posts[i]), post.phase, f.posts[i]);
-        }
-        assertGt(steps.length, 0);
+    function callSteps() internal returns (Step[] memory) {
+        return stepsOfKind(CALL_KIND);
     }
 
     function decode(bytes memory proof) internal pure returns (Body memory b) {
@@ -162,21 +92,6 @@ contract EvmCallStepsTest is Test {
 
     function encode(Body memory b) internal pure returns (bytes memory) {
         return abi.encode(CALL_KIND, abi.encode(b.evm, b.code, b.top, b.rest, b.w, b.blk));
-    }
-
-    /// @dev A fresh copy of the step's pre-state.
-    function preOf(Step memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(s.pre, (MachineState.State));
-    }
-
-    /// @dev The step's pre-state with `evm` set to the hash of `b`'s frame (so the frame check passes).
-    function preFor(Step memory s, Body memory b) internal pure returns (MachineState.State memory pre) {
-        pre = preOf(s);
-        pre.evm = EvmTypes.hash(b.evm);
-    }
-
-    function label(Step memory s, string memory what) internal pure returns (string memory) {
-        return string.concat(what, ": evm step ", VM_X.toString(s.index), " opcode ", VM_X.toString(s.op));
     }
 
     /// @dev The stack items the call reads: `gas to value inOffset inLen outOffset outLen` for CALL
@@ -219,47 +134,6 @@ contract EvmCallStepsTest is Test {
         if (field == WARM_PROOF) w.warmProof = p;
         else if (field == CALLEE_PROOF) w.calleeProof = p;
         else w.selfProof = p;
-    }
-
-    /// @dev `p` without node `k`.
-    function without(bytes[] memory p, uint256 k) internal pure returns (bytes[] memory out) {
-        out = new bytes[](p.length - 1);
-        for (uint256 i; i < out.length; ++i) {
-            out[i] = p[i < k ? i : i + 1];
-        }
-    }
-
-    /// @dev A copy of `p` whose node `k` has its byte `at` (modulo the node's length) flipped.
-    function flipped(bytes[] memory p, uint256 k, uint256 at) internal pure returns (bytes[] memory out) {
-        out = new bytes[](p.length);
-        for (uint256 i; i < p.length; ++i) {
-            out[i] = bytes.concat(p[i]);
-        }
-        bytes memory node = out[k];
-        uint256 j = at % node.length;
-        node[j] = node[j] ^ bytes1(0x01);
-    }
-
-    /// @dev True when `reason` is one of MerkleTrie's errors.
-    function isTrieError(bytes memory reason) internal pure returns (bool) {
-        if (reason.length < 4) return false;
-        // The selector is the revert data's first four bytes.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        bytes4 sel = bytes4(reason);
-        return sel == MerkleTrie.InvalidProofNodeHash.selector || sel == MerkleTrie.ProofTooShort.selector
-            || sel == MerkleTrie.ProofTooLong.selector || sel == MerkleTrie.UnexpectedNode.selector
-            || sel == MerkleTrie.MissingSibling.selector;
-    }
-
-    /// @dev Asserts that the witness is refused with one of MerkleTrie's errors, and (were it not)
-    ///      that it does not prove the honest post-state.
-    function assertTrieRejects(Step memory s, bytes memory proof, string memory what) internal view {
-        try verifier.step(preOf(s), proof) returns (bytes32 h) {
-            assertTrue(h != s.post, label(s, string.concat(what, " proves the honest post-state")));
-            assertTrue(false, label(s, string.concat(what, " is accepted")));
-        } catch (bytes memory reason) {
-            assertTrue(isTrieError(reason), label(s, string.concat(what, " reverts with another error")));
-        }
     }
 
     /// @dev Asserts that the witness does not prove the honest post-state (it reverts, or proves
@@ -576,21 +450,6 @@ contract EvmCallStepsTest is Test {
         }
     }
 
-    /// @dev `e` with field `field` changed.
-    function mutateEvm(EvmTypes.EvmState memory e, uint256 field) internal pure {
-        if (field == 0) e.gas ^= 1;
-        else if (field == 1) e.pc ^= 1;
-        else if (field == 2) e.substate ^= bytes32(uint256(1));
-        else if (field == 3) e.stackSize ^= 1;
-        else if (field == 4) e.stack ^= bytes32(uint256(1));
-        else if (field == 5) e.isStatic = !e.isStatic;
-        else if (field == 6) e.txStartRoot ^= bytes32(uint256(1));
-        else if (field == 7) e.self = address(uint160(e.self) ^ 1);
-        else if (field == 8) e.memSize ^= 32;
-        else if (field == 9) e.returnDataSize ^= 1;
-        else e.depth ^= 1;
-    }
-
     /// @notice A frame (`EvmState`) other than the one `pre.evm` commits to (its gas, pc, substate,
     ///         stack size or hash, static flag, start root, address, memory size, return data size
     ///         or depth changed) reverts `EvmStateMismatch(pre.evm, computed)`.
@@ -735,12 +594,12 @@ contract EvmCallStepsTest is Test {
                     string memory what = string.concat("proof ", VM_X.toString(field), " node ", VM_X.toString(k));
                     Body memory b = decode(s.proof);
                     setProofField(b.w, field, without(p, k));
-                    assertTrieRejects(s, encode(b), string.concat(what, " removed"));
+                    assertTrieRejects(verifier, s, encode(b), string.concat(what, " removed"));
                     uint256[3] memory positions = [0, p[k].length / 2, p[k].length - 1];
                     for (uint256 at; at < positions.length; ++at) {
                         b = decode(s.proof);
                         setProofField(b.w, field, flipped(p, k, positions[at]));
-                        assertTrieRejects(s, encode(b), string.concat(what, " flipped"));
+                        assertTrieRejects(verifier, s, encode(b), string.concat(what, " flipped"));
                     }
                     ++tried[field];
                 }
@@ -793,7 +652,7 @@ contract EvmCallStepsTest is Test {
             Body memory b = decode(s.proof);
             b.top[1] = 0x04;
             b.evm.stack = StackHash.build(b.top, b.rest);
-            ++outcomes[assertNotHonest(s, preFor(s, b), encode(b), "callee 0x04")];
+            ++outcomes[assertNotHonest(s, preFor(s, b.evm), encode(b), "callee 0x04")];
             ++tried;
         }
         assertGt(tried, 0);
@@ -812,7 +671,7 @@ contract EvmCallStepsTest is Test {
             Body memory b = decode(s.proof);
             b.evm.substate = bytes32(uint256(1));
             bytes memory proof = encode(b);
-            MachineState.State memory pre = preFor(s, b);
+            MachineState.State memory pre = preFor(s, b.evm);
             vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
             verifier.step(pre, proof);
         }
@@ -836,7 +695,7 @@ contract EvmCallStepsTest is Test {
                     b.evm.pc = uint32(b.code.length);
                 }
                 bytes memory proof = encode(b);
-                MachineState.State memory pre = preFor(s, b);
+                MachineState.State memory pre = preFor(s, b.evm);
                 vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
                 verifier.step(pre, proof);
             }

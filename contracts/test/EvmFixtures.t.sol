@@ -1,69 +1,27 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
-
-/// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
-interface VmEvmFixtures {
-    function readFile(string calldata path) external view returns (string memory);
-    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
-    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
-    function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
-    function toString(uint256 value) external pure returns (string memory);
-    function skip(bool skipTest, string calldata reason) external;
-}
+import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
 ///         test/fixtures/evm_steps.json: `chainId`, and per step `opcodes` (256 for an entry step),
 ///         `pres`, `proofs`, `posts`), replayed through `OneStepVerifier.step`: every step gives the
 ///         Rust post-state, and a post-state differing in any one field has another hash. Skipped
 ///         while the file does not exist.
-contract EvmFixturesTest is Test {
-    VmEvmFixtures internal constant VM_X = VmEvmFixtures(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string internal constant FIXTURES = "test/fixtures/evm_steps.json";
+contract EvmFixturesTest is EvmWitnessTest {
     uint256 internal constant ENTRY = 256;
     /// @dev The label the Rust fixtures give a return step (kind 6).
     uint256 internal constant RETURN_STEP = 257;
 
-    struct Fixtures {
-        uint64 chainId;
-        uint256[] opcodes;
-        bytes[] pres;
-        bytes[] proofs;
-        bytes[] posts;
-    }
-
-    /// @dev Empty `pres` when the file is missing.
-    function load() internal view returns (bool found, Fixtures memory f) {
-        string memory json;
-        try VM_X.readFile(FIXTURES) returns (string memory j) {
-            json = j;
-        } catch {
-            return (false, f);
-        }
-        f.chainId = uint64(VM_X.parseJsonUint(json, ".chainId"));
-        f.opcodes = VM_X.parseJsonUintArray(json, ".opcodes");
-        f.pres = VM_X.parseJsonBytesArray(json, ".pres");
-        f.proofs = VM_X.parseJsonBytesArray(json, ".proofs");
-        f.posts = VM_X.parseJsonBytesArray(json, ".posts");
-        assertEq(f.pres.length, f.opcodes.length);
-        assertEq(f.proofs.length, f.opcodes.length);
-        assertEq(f.posts.length, f.opcodes.length);
-        return (true, f);
-    }
-
     function test_replayRustEvmSteps() public {
-        (bool found, Fixtures memory f) = load();
-        if (!found) {
-            VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
-            return;
-        }
+        (bool found, Fixtures memory f) = fixtures();
+        if (!found) return;
         OneStepVerifier verifier = new OneStepVerifier(
             f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId), new EvmCallVerifier())
         );
@@ -74,17 +32,17 @@ contract EvmFixturesTest is Test {
             gas[g] = new uint256[](f.opcodes.length);
         }
         for (uint256 i; i < f.opcodes.length; ++i) {
-            string memory label = string.concat("evm step ", VM_X.toString(i), " opcode ", VM_X.toString(f.opcodes[i]));
+            string memory what = string.concat("evm step ", VM_X.toString(i), " opcode ", VM_X.toString(f.opcodes[i]));
             uint256 before = gasleft();
             bytes32 post = verifier.step(f.pres[i], f.proofs[i]);
             uint256 used = before - gasleft();
-            assertEq(post, keccak256(f.posts[i]), label);
+            assertEq(post, keccak256(f.posts[i]), what);
             uint256 g = group(f.opcodes[i]);
             gas[g][counts[g]++] = used;
             for (uint256 field; field < 15; ++field) {
                 MachineState.State memory claim = abi.decode(f.posts[i], (MachineState.State));
                 mutate(claim, field);
-                assertTrue(MachineState.hash(claim) != post, label);
+                assertTrue(MachineState.hash(claim) != post, what);
             }
         }
         string[16] memory names = [

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
@@ -9,15 +8,7 @@ import {RLPReader} from "../src/fault/RLPReader.sol";
 import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
-
-/// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
-interface VmEvmStateSteps {
-    function readFile(string calldata path) external view returns (string memory);
-    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
-    function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
-    function toString(uint256 value) external pure returns (string memory);
-    function skip(bool skipTest, string calldata reason) external;
-}
+import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice Stage 3 of docs/evm-steps.md (state access, witness kind 3) on `EvmStateVerifier` called
 ///         directly, with the real steps the Rust step machine produced from revm
@@ -26,9 +17,7 @@ interface VmEvmStateSteps {
 ///         proof, the block item, the external code, the access-list marker, the opcode, the kind,
 ///         the phase) reverts with the precise error, or at least never proves the honest post-state.
 ///         Skipped while the fixture file does not exist.
-contract EvmStateStepsTest is Test {
-    VmEvmStateSteps internal constant VM_X = VmEvmStateSteps(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string internal constant FIXTURES = "test/fixtures/evm_steps.json";
+contract EvmStateStepsTest is EvmWitnessTest {
     uint8 internal constant STATE_KIND = 3;
     uint256 internal constant CALL_STIPEND = 2300;
 
@@ -52,14 +41,6 @@ contract EvmStateStepsTest is Test {
 
     EvmStateVerifier internal verifier;
 
-    /// @dev The fixture file's arrays.
-    struct Fixtures {
-        uint256[] opcodes;
-        bytes[] pres;
-        bytes[] proofs;
-        bytes[] posts;
-    }
-
     /// @dev A kind-3 witness's body, decoded.
     struct Body {
         EvmTypes.EvmState evm;
@@ -70,18 +51,6 @@ contract EvmStateStepsTest is Test {
         MachineState.BlockItem blk;
     }
 
-    /// @dev One kind-3 fixture step: the abi-encoded pre-state, the witness, the honest post-state's
-    ///      hash and phase.
-    struct Step {
-        uint256 index;
-        uint256 op;
-        bytes pre;
-        bytes proof;
-        bytes32 post;
-        /// @dev The post-state's phase, or TX_EXECUTED for a step that ends a frame at depth >= 1.
-        uint8 postPhase;
-    }
-
     function setUp() public {
         verifier = new EvmStateVerifier();
     }
@@ -89,57 +58,23 @@ contract EvmStateStepsTest is Test {
     // ------------------------------------------------------------------------------------------
     // Loading and re-encoding
 
-    /// @dev The fixture file; skips the test when it does not exist.
-    function fixtures() internal returns (bool found, Fixtures memory f) {
-        string memory json;
-        try VM_X.readFile(FIXTURES) returns (string memory j) {
-            json = j;
-        } catch {
-            VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
-            return (false, f);
-        }
-        f.opcodes = VM_X.parseJsonUintArray(json, ".opcodes");
-        f.pres = VM_X.parseJsonBytesArray(json, ".pres");
-        f.proofs = VM_X.parseJsonBytesArray(json, ".proofs");
-        f.posts = VM_X.parseJsonBytesArray(json, ".posts");
-        assertEq(f.pres.length, f.opcodes.length);
-        assertEq(f.proofs.length, f.opcodes.length);
-        assertEq(f.posts.length, f.opcodes.length);
-        return (true, f);
-    }
-
-    function kindOf(bytes memory proof) internal pure returns (uint256) {
-        // The kind is the witness's first word (abi.encode(uint8 kind, bytes body)).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return proof.length < 32 ? type(uint256).max : uint256(bytes32(proof));
-    }
-
-    /// @dev The kind-3 steps of the fixture file (none when it does not exist).
+    /// @dev The kind-3 steps of the fixture file (none when it does not exist), with the phase of a
+    ///      step that ends a frame at depth >= 1 counted as TX_EXECUTED.
     function stateSteps() internal returns (Step[] memory steps) {
-        (bool found, Fixtures memory f) = fixtures();
-        if (!found) return steps;
-        uint256 n;
-        for (uint256 i; i < f.proofs.length; ++i) {
-            if (kindOf(f.proofs[i]) == STATE_KIND) ++n;
-        }
-        steps = new Step[](n);
-        n = 0;
-        for (uint256 i; i < f.proofs.length; ++i) {
-            if (kindOf(f.proofs[i]) != STATE_KIND) continue;
-            MachineState.State memory post = abi.decode(f.posts[i], (MachineState.State));
+        steps = stepsOfKind(STATE_KIND);
+        for (uint256 i; i < steps.length; ++i) {
             // A state-access step ends its frame only by an exceptional halt; at depth >= 1 the
             // machine stays IN_TX in a returning state: counted as a halt (TX_EXECUTED) here.
-            uint8 phase = post.phase;
-            EvmTypes.EvmState memory e = decode(f.proofs[i]).evm;
-            if (phase == MachineState.IN_TX && e.depth != 0) {
+            Step memory s = steps[i];
+            EvmTypes.EvmState memory e = decode(s.proof).evm;
+            if (s.postPhase == MachineState.IN_TX && e.depth != 0) {
                 EvmTypes.FrameEnd memory end;
                 end.parent = e.parent;
                 end.outcome = 3;
-                if (post.evm == EvmTypes.hash(end)) phase = MachineState.TX_EXECUTED;
+                MachineState.State memory post = abi.decode(s.postState, (MachineState.State));
+                if (post.evm == EvmTypes.hash(end)) s.postPhase = MachineState.TX_EXECUTED;
             }
-            steps[n++] = Step(i, f.opcodes[i], f.pres[i], f.proofs[i], keccak256(f.posts[i]), phase);
         }
-        assertGt(steps.length, 0);
     }
 
     function decode(bytes memory proof) internal pure returns (Body memory b) {
@@ -151,21 +86,6 @@ contract EvmStateStepsTest is Test {
 
     function encode(Body memory b) internal pure returns (bytes memory) {
         return abi.encode(STATE_KIND, abi.encode(b.evm, b.code, b.top, b.rest, b.w, b.blk));
-    }
-
-    /// @dev A fresh copy of the step's pre-state.
-    function preOf(Step memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(s.pre, (MachineState.State));
-    }
-
-    /// @dev The step's pre-state with `evm` set to the hash of `b`'s frame (so the frame check passes).
-    function preFor(Step memory s, Body memory b) internal pure returns (MachineState.State memory pre) {
-        pre = preOf(s);
-        pre.evm = EvmTypes.hash(b.evm);
-    }
-
-    function label(Step memory s, string memory what) internal pure returns (string memory) {
-        return string.concat(what, ": evm step ", VM_X.toString(s.index), " opcode ", VM_X.toString(s.op));
     }
 
     /// @dev The stack items the instruction reads (docs/evm-steps.md section 4, "State access").
@@ -199,47 +119,6 @@ contract EvmStateStepsTest is Test {
         else if (field == ORIGINAL_ACCOUNT_PROOF) w.originalAccountProof = p;
         else if (field == ORIGINAL_STORAGE_PROOF) w.originalStorageProof = p;
         else w.transientProof = p;
-    }
-
-    /// @dev `p` without node `k`.
-    function without(bytes[] memory p, uint256 k) internal pure returns (bytes[] memory out) {
-        out = new bytes[](p.length - 1);
-        for (uint256 i; i < out.length; ++i) {
-            out[i] = p[i < k ? i : i + 1];
-        }
-    }
-
-    /// @dev A copy of `p` whose node `k` has its byte `at` (modulo the node's length) flipped.
-    function flipped(bytes[] memory p, uint256 k, uint256 at) internal pure returns (bytes[] memory out) {
-        out = new bytes[](p.length);
-        for (uint256 i; i < p.length; ++i) {
-            out[i] = bytes.concat(p[i]);
-        }
-        bytes memory node = out[k];
-        uint256 j = at % node.length;
-        node[j] = node[j] ^ bytes1(0x01);
-    }
-
-    /// @dev True when `reason` is one of MerkleTrie's errors.
-    function isTrieError(bytes memory reason) internal pure returns (bool) {
-        if (reason.length < 4) return false;
-        // The selector is the revert data's first four bytes.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        bytes4 sel = bytes4(reason);
-        return sel == MerkleTrie.InvalidProofNodeHash.selector || sel == MerkleTrie.ProofTooShort.selector
-            || sel == MerkleTrie.ProofTooLong.selector || sel == MerkleTrie.UnexpectedNode.selector
-            || sel == MerkleTrie.MissingSibling.selector;
-    }
-
-    /// @dev Asserts that the witness is refused with one of MerkleTrie's errors, and (were it not)
-    ///      that it does not prove the honest post-state.
-    function assertTrieRejects(Step memory s, bytes memory proof, string memory what) internal view {
-        try verifier.step(preOf(s), proof) returns (bytes32 h) {
-            assertTrue(h != s.post, label(s, string.concat(what, " proves the honest post-state")));
-            assertTrue(false, label(s, string.concat(what, " is accepted")));
-        } catch (bytes memory reason) {
-            assertTrue(isTrieError(reason), label(s, string.concat(what, " reverts with another error")));
-        }
     }
 
     /// @dev The account leaf of `account` in the trie `root` opened by `proof` (empty when absent).
@@ -327,19 +206,6 @@ contract EvmStateStepsTest is Test {
                 verifier.step(pre, proof);
             }
         }
-    }
-
-    /// @dev `e` with field `field` changed.
-    function mutateEvm(EvmTypes.EvmState memory e, uint256 field) internal pure {
-        if (field == 0) e.gas ^= 1;
-        else if (field == 1) e.pc ^= 1;
-        else if (field == 2) e.substate ^= bytes32(uint256(1));
-        else if (field == 3) e.stackSize ^= 1;
-        else if (field == 4) e.stack ^= bytes32(uint256(1));
-        else if (field == 5) e.isStatic = !e.isStatic;
-        else if (field == 6) e.txStartRoot ^= bytes32(uint256(1));
-        else if (field == 7) e.self = address(uint160(e.self) ^ 1);
-        else e.depth ^= 1;
     }
 
     /// @notice A frame (`EvmState`) other than the one `pre.evm` commits to (its gas, pc, substate,
@@ -458,14 +324,18 @@ contract EvmStateStepsTest is Test {
             for (uint256 k; k < nodes; ++k) {
                 Body memory b = decode(s.proof);
                 b.w.accountProof = without(honest.w.accountProof, k);
-                assertTrieRejects(s, encode(b), string.concat("account proof without node ", VM_X.toString(k)));
+                assertTrieRejects(
+                    verifier, s, encode(b), string.concat("account proof without node ", VM_X.toString(k))
+                );
                 uint256 len = honest.w.accountProof[k].length;
                 uint256[3] memory positions = [0, len / 2, len - 1];
                 for (uint256 at; at < positions.length; ++at) {
                     // The node's first byte (its RLP header), a middle one and its last one.
                     b = decode(s.proof);
                     b.w.accountProof = flipped(honest.w.accountProof, k, positions[at]);
-                    assertTrieRejects(s, encode(b), string.concat("account proof node ", VM_X.toString(k), " flipped"));
+                    assertTrieRejects(
+                        verifier, s, encode(b), string.concat("account proof node ", VM_X.toString(k), " flipped")
+                    );
                     ++tried;
                 }
             }
@@ -492,10 +362,10 @@ contract EvmStateStepsTest is Test {
                     string memory what = string.concat("proof ", VM_X.toString(field), " node ", VM_X.toString(k));
                     Body memory b = decode(s.proof);
                     setProofField(b.w, field, without(p, k));
-                    assertTrieRejects(s, encode(b), string.concat(what, " removed"));
+                    assertTrieRejects(verifier, s, encode(b), string.concat(what, " removed"));
                     b = decode(s.proof);
                     setProofField(b.w, field, flipped(p, k, p[k].length / 2));
-                    assertTrieRejects(s, encode(b), string.concat(what, " flipped"));
+                    assertTrieRejects(verifier, s, encode(b), string.concat(what, " flipped"));
                     ++tried;
                 }
             }
@@ -642,7 +512,7 @@ contract EvmStateStepsTest is Test {
             Body memory b = decode(s.proof);
             b.evm.substate = bytes32(uint256(1));
             bytes memory proof = encode(b);
-            MachineState.State memory pre = preFor(s, b);
+            MachineState.State memory pre = preFor(s, b.evm);
             vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
             verifier.step(pre, proof);
         }
@@ -666,7 +536,7 @@ contract EvmStateStepsTest is Test {
                     b.evm.pc = uint32(b.code.length);
                 }
                 bytes memory proof = encode(b);
-                MachineState.State memory pre = preFor(s, b);
+                MachineState.State memory pre = preFor(s, b.evm);
                 vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
                 verifier.step(pre, proof);
             }

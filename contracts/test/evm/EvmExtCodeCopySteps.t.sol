@@ -1,20 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "forge-std/Test.sol";
 import {MachineState} from "../../src/fault/MachineState.sol";
 import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
-
-/// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
-interface VmExtCodeCopySteps {
-    function readFile(string calldata path) external view returns (string memory);
-    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
-    function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
-    function toString(uint256 value) external pure returns (string memory);
-    function skip(bool skipTest, string calldata reason) external;
-}
+import {EvmWitnessTest} from "./EvmWitnessTest.sol";
 
 /// @notice EXTCODECOPY (docs/evm-steps.md sections 4 and 6, witness kind 7) on `EvmStateVerifier`
 ///         called directly, with the real steps the Rust step machine produced from revm
@@ -26,10 +17,7 @@ interface VmExtCodeCopySteps {
 ///         destination range, the block item, the kind, the access-list marker) reverts with the
 ///         precise error, or at least never proves the honest post-state. Skipped while the fixture
 ///         file does not exist.
-contract EvmExtCodeCopyStepsTest is Test {
-    VmExtCodeCopySteps internal constant VM_X =
-        VmExtCodeCopySteps(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string internal constant FIXTURES = "test/fixtures/evm_steps.json";
+contract EvmExtCodeCopyStepsTest is EvmWitnessTest {
     uint8 internal constant KIND = 7;
     uint256 internal constant EXTCODECOPY = 0x3c;
     bytes32 internal constant EMPTY_CODE_HASH = keccak256("");
@@ -47,16 +35,6 @@ contract EvmExtCodeCopyStepsTest is Test {
         EvmTypes.WordRange dest;
     }
 
-    /// @dev One kind-7 fixture step.
-    struct Step {
-        uint256 index;
-        bytes pre;
-        bytes proof;
-        bytes32 post;
-        /// @dev The instruction ran to its end (no halt): it read the account and wrote its range.
-        bool ran;
-    }
-
     function setUp() public {
         verifier = new EvmStateVerifier();
     }
@@ -66,38 +44,15 @@ contract EvmExtCodeCopyStepsTest is Test {
 
     /// @dev The kind-7 steps of the fixture file (none, and the test skipped, when it does not exist).
     function steps() internal returns (Step[] memory out) {
-        string memory json;
-        try VM_X.readFile(FIXTURES) returns (string memory j) {
-            json = j;
-        } catch {
-            VM_X.skip(true, "test/fixtures/evm_steps.json does not exist yet (written by core/src/fault/evm.rs)");
-            return out;
-        }
-        bytes[] memory pres = VM_X.parseJsonBytesArray(json, ".pres");
-        bytes[] memory proofs = VM_X.parseJsonBytesArray(json, ".proofs");
-        bytes[] memory posts = VM_X.parseJsonBytesArray(json, ".posts");
-        uint256 n;
-        for (uint256 i; i < proofs.length; ++i) {
-            if (kindOf(proofs[i]) == KIND) ++n;
-        }
-        out = new Step[](n);
-        n = 0;
-        for (uint256 i; i < proofs.length; ++i) {
-            if (kindOf(proofs[i]) != KIND) continue;
-            MachineState.State memory post = abi.decode(posts[i], (MachineState.State));
-            Body memory b = decode(proofs[i]);
-            // The instruction ran when the frame goes on with the next pc (every fixture halt is at
-            // depth 0, into TX_EXECUTED).
-            bool ran = post.phase == MachineState.IN_TX && b.evm.depth == 0;
-            out[n++] = Step(i, pres[i], proofs[i], keccak256(posts[i]), ran);
-        }
-        assertGt(out.length, 10, "the fixtures hold EXTCODECOPY steps");
+        out = stepsOfKind(KIND);
+        if (out.length != 0) assertGt(out.length, 10, "the fixtures hold EXTCODECOPY steps");
     }
 
-    function kindOf(bytes memory proof) internal pure returns (uint256) {
-        // The kind is the witness's first word (abi.encode(uint8 kind, bytes body)).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return proof.length < 32 ? type(uint256).max : uint256(bytes32(proof));
+    /// @dev True when the instruction ran to its end (no halt): it read the account and wrote its range. It
+    ///      ran when the frame goes on with the next pc (every fixture halt is at depth 0, into
+    ///      TX_EXECUTED).
+    function completes(Step memory s) internal pure returns (bool) {
+        return s.postPhase == MachineState.IN_TX && decode(s.proof).evm.depth == 0;
     }
 
     function decode(bytes memory proof) internal pure returns (Body memory b) {
@@ -124,20 +79,6 @@ contract EvmExtCodeCopyStepsTest is Test {
         return abi.encode(kind, abi.encode(b.evm, b.code, b.top, b.rest, b.w, b.blk, b.dest));
     }
 
-    function preOf(Step memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(s.pre, (MachineState.State));
-    }
-
-    /// @dev The step's pre-state with `evm` the hash of `b`'s frame (so the frame check passes).
-    function preFor(Step memory s, Body memory b) internal pure returns (MachineState.State memory pre) {
-        pre = preOf(s);
-        pre.evm = EvmTypes.hash(b.evm);
-    }
-
-    function label(Step memory s, string memory what) internal pure returns (string memory) {
-        return string.concat(what, ": evm step ", VM_X.toString(s.index));
-    }
-
     /// @dev Whether the verifier proves `proof` to `post` (false when it reverts or proves another).
     function proves(MachineState.State memory pre, bytes memory proof, bytes32 post) internal view returns (bool) {
         try verifier.step(pre, proof) returns (bytes32 computed) {
@@ -145,11 +86,6 @@ contract EvmExtCodeCopyStepsTest is Test {
         } catch {
             return false;
         }
-    }
-
-    function flip(bytes memory data, uint256 at) internal pure returns (bytes memory out) {
-        out = bytes.concat(data);
-        out[at] = bytes1(uint8(out[at]) ^ 1);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -162,7 +98,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
             assertEq(verifier.step(preOf(s), s.proof), s.post, label(s, "replay"));
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             ++ran;
             if (decode(s.proof).dest.words.length != 0) ++copied;
         }
@@ -179,7 +115,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         uint256 checked;
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             Body memory b = decode(s.proof);
             for (uint256 n; n < b.w.accountProof.length; ++n) {
                 Body memory t = decode(s.proof);
@@ -205,7 +141,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         uint256 checked;
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             Body memory b = decode(s.proof);
             if (b.w.extCode.length == 0) continue;
             bytes32 codeHash = keccak256(b.w.extCode);
@@ -232,7 +168,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         uint256 ignored;
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             Body memory b = decode(s.proof);
             if (b.w.extCode.length != 0) continue;
             b.w.extCode = hex"6001";
@@ -261,7 +197,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         uint256 checked;
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             Body memory b = decode(s.proof);
             for (uint256 n; n < b.w.warmProof.length; ++n) {
                 Body memory t = decode(s.proof);
@@ -343,7 +279,7 @@ contract EvmExtCodeCopyStepsTest is Test {
         Step[] memory all = steps();
         for (uint256 i; i < all.length; ++i) {
             Step memory s = all[i];
-            if (!s.ran) continue;
+            if (!completes(s)) continue;
             Body memory t = decode(s.proof);
             t.blk.timestamp ^= 1;
             MachineState.State memory pre = preOf(s);
@@ -406,12 +342,12 @@ contract EvmExtCodeCopyStepsTest is Test {
             t.code[t.evm.pc] = 0x3b;
             t.evm.codeHash = keccak256(t.code);
             vm.expectRevert(unsupported);
-            verifier.step(preFor(s, t), encode(t));
+            verifier.step(preFor(s, t.evm), encode(t));
             // The access-list marker.
             t = decode(s.proof);
             t.evm.substate = bytes32(uint256(1));
             vm.expectRevert(unsupported);
-            verifier.step(preFor(s, t), encode(t));
+            verifier.step(preFor(s, t.evm), encode(t));
         }
     }
 }
