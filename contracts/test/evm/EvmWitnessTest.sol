@@ -84,6 +84,12 @@ abstract contract EvmWitnessTest is Test {
     function stepsOfKind(uint256 kind) internal returns (Step[] memory steps) {
         (bool found, Fixtures memory f) = fixtures();
         if (!found) return steps;
+        return stepsOfKind(f, kind);
+    }
+
+    /// @dev The steps of `f` whose witness is of `kind` (there is at least one); for a test that
+    ///      also reads `f` (loading the file twice would take twice its memory).
+    function stepsOfKind(Fixtures memory f, uint256 kind) internal returns (Step[] memory steps) {
         uint256 n;
         for (uint256 i; i < f.proofs.length; ++i) {
             if (kindOf(f.proofs[i]) == kind) ++n;
