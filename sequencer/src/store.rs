@@ -124,6 +124,10 @@ impl Store {
                             "PRAGMA journal_mode=WAL",
                             "PRAGMA synchronous=FULL",
                             "PRAGMA busy_timeout=10000",
+                            // The WAL file shrinks back to nothing when a checkpoint resets
+                            // it: a full disk then refuses the next write at once, instead
+                            // of after the old WAL's space is used up again.
+                            "PRAGMA journal_size_limit=0",
                         ] {
                             sqlx::query(pragma).execute(&mut *conn).await?;
                         }
