@@ -80,7 +80,15 @@ async fn world() -> World {
     let mut code = contract_bytecode("EvmEntryVerifier").to_vec();
     code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
     let entry = deploy_code(anvil.url(), code).await;
-    let call = deploy_code(anvil.url(), contract_bytecode("EvmCallVerifier").to_vec()).await;
+    let returns = deploy_code(anvil.url(), contract_bytecode("EvmReturnVerifier").to_vec()).await;
+    let creates = deploy_code(anvil.url(), contract_bytecode("EvmCreateVerifier").to_vec()).await;
+    // The creation transactions' entry takes the chain id as the entry verifier does.
+    let mut code = contract_bytecode("EvmCreationTxVerifier").to_vec();
+    code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    let creation_txs = deploy_code(anvil.url(), code).await;
+    let mut code = contract_bytecode("EvmCallVerifier").to_vec();
+    code.extend((returns, creates, creation_txs).abi_encode_params());
+    let call = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("EvmStepVerifier").to_vec();
     code.extend(
         EvmStepDeploy::constructorCall {
@@ -519,12 +527,48 @@ fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
             if kind != U256::from(6) {
                 return None;
             }
-            let (end, _, caller, ..) =
-                <(FrameEnd, CallerFrame, EvmState, WordRange, WordRange)>::abi_decode_params(&body)
-                    .expect("return witness");
+            let (end, _, caller, ..) = <(
+                FrameEnd,
+                CallerFrame,
+                EvmState,
+                WordRange,
+                WordRange,
+                Vec<Bytes>,
+            )>::abi_decode_params(&body)
+            .expect("return witness");
             Some((step.index, end, caller))
         })
         .expect("a frame returns")
+}
+
+/// The first code deposit of a creation transaction (docs/evm-steps.md section 10: the return
+/// step of the depth-0 init frame, whose caller frame has no caller): its index and the new
+/// account.
+fn first_deposit_step(trace: &Trace) -> (u64, Address) {
+    trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .find_map(|step| {
+            if step.kind != StepKind::Evm || step.proof.is_empty() {
+                return None;
+            }
+            let (kind, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
+            if kind != U256::from(6) {
+                return None;
+            }
+            let (_, frame, ..) = <(
+                FrameEnd,
+                CallerFrame,
+                EvmState,
+                WordRange,
+                WordRange,
+                Vec<Bytes>,
+            )>::abi_decode_params(&body)
+            .expect("return witness");
+            (frame.frame == B256::ZERO && frame.created != Address::ZERO)
+                .then_some((step.index, frame.created))
+        })
+        .expect("a creation transaction deposits its code")
 }
 
 /// The number of `IN_TX` steps of `trace` without a witness (rest-of-transaction steps).
@@ -735,9 +779,9 @@ async fn a_wrong_root_over_an_erc20_transfer_is_disputed_down_to_an_sstore_and_r
     let (true_root, index) = post(&world, Some(wrong)).await;
     let trace = honest_trace(&world, index).await;
     assert_eq!(trace.post_state_root(), true_root);
-    // The deployment (a creation) is one rest-of-transaction step; the transfer is proven
-    // instruction by instruction.
-    assert_eq!(unproven_steps(&trace), 1, "only the deployment is unproven");
+    // The deployment (a creation transaction) and the transfer are proven instruction by
+    // instruction.
+    assert_eq!(unproven_steps(&trace), 0, "every step is proven");
     // The lying proposer is right up to the transfer's first SSTORE (the sender's balance) and
     // wrong after it: the game ends on that instruction, which EvmStateVerifier proves on L1
     // through the token's storage trie and the state trie.
@@ -753,14 +797,9 @@ async fn a_wrong_root_over_an_amm_swap_is_disputed_down_to_a_return_step_and_rep
     let (true_root, index) = post(&world, Some(wrong)).await;
     let trace = honest_trace(&world, index).await;
     assert_eq!(trace.post_state_root(), true_root);
-    // The three deployments (creations) are one rest-of-transaction step each; the approvals,
-    // the deposit and the swap, with the tokens' frames the pair calls, are proven instruction
-    // by instruction.
-    assert_eq!(
-        unproven_steps(&trace),
-        3,
-        "only the deployments are unproven"
-    );
+    // The three deployments (creation transactions), the approvals, the deposit and the swap,
+    // with the tokens' frames the pair calls, are proven instruction by instruction.
+    assert_eq!(unproven_steps(&trace), 0, "every step is proven");
     // The lying proposer is right up to the swap's first return step (the token's
     // `transferFrom`, at depth 1, has returned to the pair) and wrong after it: the game ends on
     // that step, which EvmReturnVerifier proves on L1 (the output copied into the pair's
@@ -770,6 +809,24 @@ async fn a_wrong_root_over_an_amm_swap_is_disputed_down_to_a_return_step_and_rep
     assert_eq!(end.outcome, 1, "the token's frame succeeded");
     assert_eq!(end.outSize, 32, "it returned a bool");
     assert_eq!((caller.target, caller.depth), (pair, 0), "to the pair");
+    challenger_wins_on(&world, index, trace, at, true_root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_over_a_deployment_is_disputed_down_to_the_code_deposit_and_replaced() {
+    let world = world().await;
+    let token = deploy_token(&world.sequencer.url, "DEP").await;
+    let wrong = B256::repeat_byte(0xe4);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    assert_eq!(unproven_steps(&trace), 0, "the deployment is proven");
+    // The lying proposer is right up to the deployment's code deposit (the init code has
+    // returned the token's code) and wrong after it: the game ends on that step, which
+    // EvmReturnVerifier proves on L1 (200 gas a byte, the code hash written into the new
+    // account through the state trie, the transaction's end).
+    let (at, created) = first_deposit_step(&trace);
+    assert_eq!(created, token, "the token's deployment");
     challenger_wins_on(&world, index, trace, at, true_root).await;
 }
 

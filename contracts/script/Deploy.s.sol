@@ -10,9 +10,13 @@ import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 
 /// @notice Deploys the L1 contracts: the Rollup, the one-step verifier (with its EVM step
-///         verifiers: EvmEntryVerifier, then EvmStepVerifier, then OneStepVerifier) and the
+///         verifiers: EvmEntryVerifier, EvmReturnVerifier, EvmCreateVerifier, then EvmCallVerifier,
+///         then EvmStepVerifier, then OneStepVerifier) and the
 ///         DisputeGames factory. Run through anvil-scripts/deploy.sh, which passes the parameters and writes
 ///         the addresses as JSON.
 /// @dev Devnet defaults vs production:
@@ -56,7 +60,12 @@ contract Deploy is Script {
         vm.startBroadcast();
         rollup = new Rollup(batcher, bond, challengePeriod, genesisStateRoot);
         IEvmStepVerifier entry = new EvmEntryVerifier(l2ChainId);
-        IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry, new EvmCallVerifier());
+        // Each verifier is its own creation: together their creation code would pass EIP-3860's limit.
+        IEvmStepVerifier returns_ = new EvmReturnVerifier();
+        IEvmStepVerifier creates = new EvmCreateVerifier();
+        IEvmStepVerifier creationTxs = new EvmCreationTxVerifier(l2ChainId);
+        IEvmStepVerifier call = new EvmCallVerifier(returns_, creates, creationTxs);
+        IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry, call);
         verifier = new OneStepVerifier(l2ChainId, evm);
         games = new DisputeGames(rollup, IStepVerifier(address(verifier)), challengeBond, moveBondBase, maxClockSeconds);
         rollup.setDisputeGameFactory(address(games));

@@ -9,6 +9,9 @@ import {EvmTypes} from "../src/fault/evm/EvmTypes.sol";
 import {StackHash} from "../src/fault/evm/StackHash.sol";
 import {WordTree} from "../src/fault/evm/WordTree.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
@@ -72,7 +75,8 @@ contract EvmCallStepsTest is EvmWitnessTest {
     }
 
     function setUp() public {
-        verifier = new EvmCallVerifier();
+        verifier =
+            new EvmCallVerifier(new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(42_069));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -711,13 +715,13 @@ contract EvmCallStepsTest is EvmWitnessTest {
         }
     }
 
-    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 7; kind 5 goes to the precompile verifier, 6 to the return verifier) and the empty
+    /// @notice A kind-4 body labelled with another kind (0, 1, 2, 3, 9; kind 5 goes to the precompile verifier, 6 to the return verifier, 8 to the create verifier) and the empty
     ///         rest-of-transaction witness revert `UnsupportedStep(2)`, and a pre-state whose phase
     ///         is not IN_TX (0, 1, 3, 7) reverts `UnsupportedStep(phase)`.
     function test_otherKindsAndPhases() public {
         Step[] memory steps = callSteps();
         bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
-        uint8[5] memory kinds = [0, 1, 2, 3, 8];
+        uint8[6] memory kinds = [0, 1, 2, 3, 7, 10];
         uint8[4] memory phases =
             [MachineState.BETWEEN_BLOCKS, MachineState.IN_BLOCK, MachineState.TX_EXECUTED, uint8(7)];
         for (uint256 i; i < steps.length; ++i) {

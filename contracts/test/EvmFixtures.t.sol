@@ -7,6 +7,9 @@ import {MachineState} from "../src/fault/MachineState.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
@@ -23,7 +26,14 @@ contract EvmFixturesTest is EvmWitnessTest {
         (bool found, Fixtures memory f) = fixtures();
         if (!found) return;
         OneStepVerifier verifier = new OneStepVerifier(
-            f.chainId, new EvmStepVerifier(f.chainId, new EvmEntryVerifier(f.chainId), new EvmCallVerifier())
+            f.chainId,
+            new EvmStepVerifier(
+                f.chainId,
+                new EvmEntryVerifier(f.chainId),
+                new EvmCallVerifier(
+                    new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(f.chainId)
+                )
+            )
         );
         uint256 groups = 16;
         uint256[][] memory gas = new uint256[][](groups);

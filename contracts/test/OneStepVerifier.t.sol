@@ -7,6 +7,9 @@ import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
 
@@ -55,7 +58,14 @@ contract OneStepVerifierTest is Test {
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
         return new OneStepVerifier(
-            chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId), new EvmCallVerifier())
+            chainId,
+            new EvmStepVerifier(
+                chainId,
+                new EvmEntryVerifier(chainId),
+                new EvmCallVerifier(
+                    new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(chainId)
+                )
+            )
         );
     }
 

@@ -6,6 +6,9 @@ import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
@@ -47,7 +50,14 @@ contract OneStepVerifierFuzzTest is Test {
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
         return new OneStepVerifier(
-            chainId, new EvmStepVerifier(chainId, new EvmEntryVerifier(chainId), new EvmCallVerifier())
+            chainId,
+            new EvmStepVerifier(
+                chainId,
+                new EvmEntryVerifier(chainId),
+                new EvmCallVerifier(
+                    new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(chainId)
+                )
+            )
         );
     }
 
@@ -155,7 +165,10 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes, bytes32, bytes[], bytes[], bytes));
         } else if (s.phase == MachineState.TX_EXECUTED) {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
-        } else if (s.phase == MachineState.IN_TX && proof.length >= 96 && uint256(bytes32(proof[0:32])) <= 6) {
+        } else if (
+            s.phase == MachineState.IN_TX && proof.length >= 96
+                && (uint256(bytes32(proof[0:32])) <= 6 || uint256(bytes32(proof[0:32])) == 8)
+        ) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
                 abi.decode(body, (bytes, bytes[], bytes[], bytes));
@@ -164,8 +177,17 @@ contract OneStepVerifierFuzzTest is Test {
             } else if (kind == 6) {
                 abi.decode(
                     body,
-                    (EvmTypes.FrameEnd, EvmTypes.CallerFrame, EvmTypes.EvmState, EvmTypes.WordRange, EvmTypes.WordRange)
+                    (
+                        EvmTypes.FrameEnd,
+                        EvmTypes.CallerFrame,
+                        EvmTypes.EvmState,
+                        EvmTypes.WordRange,
+                        EvmTypes.WordRange,
+                        bytes[]
+                    )
                 );
+            } else if (kind == 8) {
+                abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmCreateVerifier.CreateWitness));
             } else if (kind == 5) {
                 abi.decode(
                     body,

@@ -283,7 +283,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     }
 
     function retWitness(Ret memory r) internal pure returns (bytes memory) {
-        return abi.encode(uint8(6), abi.encode(r.end, r.frame, callerState(r), r.output, r.dest));
+        return abi.encode(uint8(6), abi.encode(r.end, r.frame, callerState(r), r.output, r.dest, new bytes[](0)));
     }
 
     function retStep(Ret memory r) internal view returns (bytes32) {
@@ -906,7 +906,8 @@ contract EvmFrameStepsTest is EvmStepHelpers {
             uint32(c.outLen),
             s.pre.stateRoot,
             substateOf(warm),
-            CALL_REFUND
+            CALL_REFUND,
+            address(0)
         );
         EvmTypes.EvmState memory n = calleeFrame(c, s, warm, f);
         n.parent = keccak256(abi.encode(saved));

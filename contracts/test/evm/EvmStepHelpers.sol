@@ -9,6 +9,9 @@ import {WordTree} from "../../src/fault/evm/WordTree.sol";
 import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
+import {EvmReturnVerifier} from "../../src/fault/evm/EvmReturnVerifier.sol";
+import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
+import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
 
 /// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
 library WordModel {
@@ -98,7 +101,11 @@ abstract contract EvmStepHelpers is Test {
     }
 
     function setUp() public virtual {
-        evm = new EvmStepVerifier(CHAIN_ID, new EvmEntryVerifier(CHAIN_ID), new EvmCallVerifier());
+        evm = new EvmStepVerifier(
+            CHAIN_ID,
+            new EvmEntryVerifier(CHAIN_ID),
+            new EvmCallVerifier(new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(CHAIN_ID))
+        );
         verifier = new OneStepVerifier(CHAIN_ID, evm);
     }
 

@@ -26,9 +26,10 @@ use revm::{
         CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult},
     },
+    context_interface::{ContextTr, JournalTr},
     database::CacheDB,
     interpreter::{
-        Interpreter,
+        CreateInputs, CreateOutcome, InstructionResult, Interpreter,
         interpreter_types::{InputsTr, Jumps, LoopControl, MemoryTr, ReturnData},
     },
     state::EvmState as RevmState,
@@ -127,6 +128,21 @@ sol! {
         bytes32 stateRoot;
         bytes32 substate;
         uint64 refund;
+        address created;
+    }
+
+    /// What a CREATE or CREATE2 opens (docs/evm-steps.md section 6, kind 8).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct CreateWitness {
+        bytes32 warmSlots;
+        bytes32 transientStorage;
+        bytes32 warmAccounts;
+        bytes[] selfProof;
+        bytes[] warmProof;
+        bytes[] newProof;
+        bytes[] selfAfterProof;
+        bytes[] frameWarmProof;
+        WordRange initCode;
     }
 
     /// A frame at depth ≥ 1 that has ended (docs/evm-steps.md section 9): the returning state's
@@ -163,6 +179,28 @@ pub enum Effect {
         to: Address,
         /// The value.
         value: U256,
+    },
+    /// CREATE or CREATE2 bumped the nonce of the frame's account `account`.
+    Nonce {
+        /// The creating frame's account.
+        account: Address,
+    },
+    /// A creation's frame started: `address` gets nonce 1, `value` more and an empty storage,
+    /// taken from `creator`.
+    Create {
+        /// The creating frame's account.
+        creator: Address,
+        /// The new account.
+        address: Address,
+        /// The value it is given.
+        value: U256,
+    },
+    /// A creation succeeded: the new account's code.
+    Code {
+        /// The new account.
+        address: Address,
+        /// The hash of the code it deposited.
+        code_hash: B256,
     },
     /// A frame failed: the effects from the `to`-th on are undone.
     Revert {
@@ -529,13 +567,27 @@ pub fn call_inputs(op: u8) -> Option<usize> {
     }
 }
 
-/// The stack items an instruction with a witness (stages 1 to 3, and calls) reads; `None`: a
-/// rest-of-transaction step.
+/// Creations (docs/evm-steps.md section 10): CREATE and CREATE2, with the number of stack items
+/// each reads. Their witnesses are kind 8.
+pub fn create_inputs(op: u8) -> Option<usize> {
+    match op {
+        0xf0 => Some(3),
+        0xf5 => Some(4),
+        _ => None,
+    }
+}
+
+/// The largest code a creation may deposit (EIP-170).
+pub const MAX_CODE_SIZE: usize = 24_576;
+
+/// The stack items an instruction with a witness (stages 1 to 3, calls and creations) reads;
+/// `None`: a rest-of-transaction step.
 pub fn instruction_inputs(op: u8) -> Option<usize> {
     stage1_inputs(op)
         .or_else(|| stage2_inputs(op))
         .or_else(|| stage3_inputs(op))
         .or_else(|| call_inputs(op))
+        .or_else(|| create_inputs(op))
 }
 
 /// The word tree a range of a stage-2 step opens.
@@ -605,6 +657,9 @@ pub struct EvmEntry {
     pub calldata: Bytes,
     /// The block's beneficiary (warm from the start, EIP-3651).
     pub coinbase: Address,
+    /// A creation transaction: the new account, whose init code the frame runs (docs/evm-steps.md
+    /// section 10); zero for a call.
+    pub created: Address,
 }
 
 /// An entry of a transaction's EVM trace: the state before an instruction, or a returning
@@ -666,6 +721,8 @@ pub struct FrameRecord {
     pub parent: B256,
     /// Its preimage (filled by [`EvmRun::finalize`]).
     pub caller_frame: CallerFrame,
+    /// An init frame's new account (zero for a call's frame).
+    pub created: Address,
 }
 
 /// A call of the run: `(trace index, callee, value, whether it started a frame)`.
@@ -700,6 +757,8 @@ pub struct EvmRun {
     pub halted_calls: Vec<(usize, Address)>,
     /// `refunds[i]`: the refund counter at entry `i`.
     pub refunds: Vec<u64>,
+    /// The code every successful creation of the run deposited, by hash.
+    pub codes: HashMap<B256, Bytes>,
 }
 
 /// The witness of one step of a trace, as the recorder captures it.
@@ -756,6 +815,17 @@ pub struct InstructionWitness {
     /// A call: the callee's code when it has code (kind 4; added by the step machine), so that
     /// the verifier can refuse an EIP-7702 delegation.
     pub callee_code: Bytes,
+    /// A creation: the new address against the root after the nonce bump (kind 8; added by the
+    /// step machine).
+    pub new_proof: Vec<Bytes>,
+    /// A creation with a value that starts a frame: the creator against the root after the new
+    /// account is written (kind 8; added by the step machine).
+    pub self_after_proof: Vec<Bytes>,
+    /// A creation that does not halt: the memory words of its init code (kind 8).
+    pub init_code: WordRange,
+    /// A creation that got as far as its address: the new account (not encoded; the step
+    /// machine proves it).
+    pub new_address: Option<Address>,
 }
 
 impl InstructionWitness {
@@ -770,6 +840,8 @@ impl InstructionWitness {
         let op = self.opcode();
         if op == 0x3c {
             7
+        } else if create_inputs(op).is_some() {
+            8
         } else if stage2_inputs(op).is_some() {
             2
         } else if stage3_inputs(op).is_some() {
@@ -801,6 +873,22 @@ impl InstructionWitness {
     /// ranges)` for stage 2, and for EXTCODECOPY (kind 7) `abi.encode(EvmState evm, bytes code,
     /// uint256[] stackTop, bytes32 stackRest, StateWitness w, BlockItem block, WordRange dest)`.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 8 {
+            let create = CreateWitness {
+                warmSlots: self.state.warmSlots,
+                transientStorage: self.state.transientStorage,
+                warmAccounts: self.state.warmAccounts,
+                selfProof: self.self_proof,
+                warmProof: self.state.warmProof,
+                newProof: self.new_proof,
+                selfAfterProof: self.self_after_proof,
+                frameWarmProof: self.frame_warm_proof,
+                initCode: self.init_code,
+            };
+            return (self.evm, self.code, self.stack_top, self.stack_rest, create)
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 7 {
             let dest = self.ranges.into_iter().next().unwrap_or_default();
             return (
@@ -921,6 +1009,7 @@ impl EvmRun {
     ) -> Result<Self, EvmRunError> {
         let mut recorder = Recorder::new(entry, None);
         let (result, state) = run(db, chain, block, tx, &mut recorder)?;
+        recorder.creation_ended();
         Ok(Self {
             states: recorder.states,
             frame_of: recorder.frame_of,
@@ -933,6 +1022,7 @@ impl EvmRun {
             calls: recorder.calls,
             halted_calls: recorder.halted_calls,
             refunds: recorder.refunds,
+            codes: recorder.codes,
         })
     }
 
@@ -970,6 +1060,7 @@ impl EvmRun {
                 stateRoot: root_after(frame.mark),
                 substate: frame.substate,
                 refund: frame.refund,
+                created: frame.created,
             };
             frame.parent = keccak256(frame.caller_frame.abi_encode());
         }
@@ -990,6 +1081,7 @@ impl EvmRun {
     ) -> Result<Option<StepCapture>, EvmRunError> {
         let mut recorder = Recorder::new(entry, Some(index));
         run(db, chain, block, tx, &mut recorder)?;
+        recorder.creation_ended();
         // A call that halted is still waiting for its return.
         Ok(recorder.captured.or_else(|| {
             recorder
@@ -1090,13 +1182,27 @@ struct CallInProgress {
     args: Bytes,
 }
 
+/// A CREATE or CREATE2 whose instruction is running: what its frame starts from.
+struct CreateInProgress {
+    index: usize,
+    value: U256,
+    /// Its stack items, top first.
+    items: Vec<U256>,
+    /// The caller as it resumes after the creation (known once the instruction has run).
+    resume: Option<EvmState>,
+    /// The new account's address, once revm's frame creation has the creator's nonce.
+    address: Option<Address>,
+}
+
 /// How the top frame's last instruction ended it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Ending {
     outcome: u8,
     gas_left: u64,
     out_offset: u32,
     out_size: u32,
+    /// An init frame's RETURN: the code it returned.
+    code: Option<Bytes>,
 }
 
 /// The words `[offset, offset + len)` spans, for a range that ran (`len > 0`).
@@ -1137,6 +1243,10 @@ struct Recorder {
     /// The call in progress; it ran without a frame when the next instruction is the frame's
     /// own, it started one when the next is one level deeper.
     call: Option<CallInProgress>,
+    /// The creation in progress (as `call`).
+    create: Option<CreateInProgress>,
+    /// Code deposited by the run's successful creations.
+    codes: HashMap<B256, Bytes>,
     /// How the top frame's last instruction ended it.
     ending: Option<Ending>,
     halted_calls: Vec<(usize, Address)>,
@@ -1171,13 +1281,18 @@ impl Recorder {
             effects: Vec::new(),
             calls: Vec::new(),
             call: None,
+            create: None,
+            codes: HashMap::default(),
             ending: None,
             halted_calls: Vec::new(),
             refunds: Vec::new(),
             states: Vec::new(),
             frame_of: Vec::new(),
             opcodes: Vec::new(),
-            records: vec![FrameRecord::default()],
+            records: vec![FrameRecord {
+                created: entry.created,
+                ..Default::default()
+            }],
             capture,
             pending: None,
             captured: None,
@@ -1259,6 +1374,9 @@ impl Recorder {
     /// (docs/evm-steps.md section 9). False when the call is not provable (its arguments span
     /// more than a range may).
     fn frame_started(&mut self, interp: &Interpreter) -> bool {
+        if self.create.is_some() {
+            return self.creation_started(interp);
+        }
         let Some(call) = self.call.take() else {
             // No call of the top frame is in progress: it is not one we recorded.
             self.stop_unproven();
@@ -1356,6 +1474,144 @@ impl Recorder {
         true
     }
 
+    /// The creation in progress started its init frame, whose first instruction is at revm's
+    /// `interp` (docs/evm-steps.md section 10): the creator's nonce bump, the new address's
+    /// access, the snapshots, the new account and its value, and the init frame. False when the
+    /// creation is not provable (its init code spans more than a range may).
+    fn creation_started(&mut self, interp: &Interpreter) -> bool {
+        let create = self.create.take().expect("checked by the caller");
+        let code = interp.bytecode.original_bytes();
+        if code.len().div_ceil(32) > MAX_RANGE_WORDS {
+            self.stop_unproven();
+            return false;
+        }
+        let caller = self.top().id;
+        let creator = self.top().base.target;
+        let address = interp.input.target_address();
+        self.effects
+            .push((create.index, Effect::Nonce { account: creator }));
+        let key = keccak256(address);
+        let warm_proof = self.warm_accounts.proof(&key, false);
+        self.warm_accounts.insert(key, Bytes::from_static(&[1]));
+        self.rehash_substate();
+        let snapshot_substate = self.substate;
+        let snapshot = [
+            self.warm_slots.clone(),
+            self.transient_storage.clone(),
+            self.warm_accounts.clone(),
+        ];
+        let frame_warm_proof = if self.frames.len() == 1 {
+            let recipient_key = keccak256(self.recipient);
+            let proof = self.warm_accounts.proof(&recipient_key, false);
+            self.warm_accounts
+                .insert(recipient_key, Bytes::from_static(&[1]));
+            self.rehash_substate();
+            proof
+        } else {
+            Vec::new()
+        };
+        let mark = self.effects.len();
+        let created = Effect::Create {
+            creator,
+            address,
+            value: create.value,
+        };
+        self.effects.push((create.index, created));
+        let mut resume = create.resume.unwrap_or_default();
+        resume.substate = snapshot_substate;
+        let refund = self.refunds[create.index];
+        let id = self.records.len();
+        self.records.push(FrameRecord {
+            caller,
+            resume,
+            substate: snapshot_substate,
+            refund,
+            mark,
+            created: address,
+            ..Default::default()
+        });
+        let first = &self.frames[0].base;
+        let base = EvmState {
+            txHash: first.txHash,
+            txStartRoot: first.txStartRoot,
+            depth: self.frames.len() as u16,
+            target: address,
+            caller: creator,
+            value: create.value,
+            codeHash: keccak256(&code),
+            calldataRoot: empty_word_root(),
+            returnDataRoot: empty_word_root(),
+            memRoot: empty_word_root(),
+            ..Default::default()
+        };
+        let mut frame = LiveFrame::new(id, base, code.clone(), &[]);
+        frame.refund_base = refund as i64;
+        frame.snapshot = Some(snapshot);
+        if let Some(mut pending) = self.pending.take() {
+            if !code.is_empty()
+                && let Some((first, last)) = word_span(create.items[1], code.len())
+            {
+                pending.witness.init_code = pending.memory.range(first as u32, last as u32);
+            }
+            pending.witness.state.warmProof = warm_proof;
+            pending.witness.frame_warm_proof = frame_warm_proof;
+            pending.witness.new_address = Some(address);
+            self.captured = Some(StepCapture::Instruction(pending.witness));
+        }
+        self.frames.push(frame);
+        true
+    }
+
+    /// The creation in progress failed without a frame (revm's `make_create_frame`): at depth
+    /// 1024 or for a balance below its value nothing happened; a collision bumped the creator's
+    /// nonce and made the address warm.
+    fn creation_failed(&mut self, result: InstructionResult) {
+        let Some(create) = self.create.take() else {
+            return;
+        };
+        let creator = self.top().base.target;
+        let collision = result == InstructionResult::CreateCollision;
+        let warm_proof = match create.address.filter(|_| collision) {
+            Some(address) => {
+                let key = keccak256(address);
+                let proof = self.warm_accounts.proof(&key, false);
+                self.warm_accounts.insert(key, Bytes::from_static(&[1]));
+                self.rehash_substate();
+                self.effects
+                    .push((create.index, Effect::Nonce { account: creator }));
+                proof
+            }
+            None => Vec::new(),
+        };
+        if collision && create.address.is_none() {
+            self.stop_unproven();
+            return;
+        }
+        if let Some(mut pending) = self.pending.take() {
+            let len = usize::try_from(create.items[2]).unwrap_or(usize::MAX);
+            if len > 0
+                && let Some((first, last)) = word_span(create.items[1], len)
+            {
+                pending.witness.init_code = pending.memory.range(first as u32, last as u32);
+            }
+            pending.witness.state.warmProof = warm_proof;
+            pending.witness.new_address = create.address.filter(|_| collision);
+            self.captured = Some(StepCapture::Instruction(pending.witness));
+        }
+    }
+
+    /// A creation transaction's frame has ended: its returning state, whose return step deposits
+    /// the code and ends the transaction (docs/evm-steps.md section 10).
+    fn creation_ended(&mut self) {
+        if self.stopped || self.records[0].created == Address::ZERO || self.frames.len() != 1 {
+            return;
+        }
+        // The transaction's frame has no caller: a placeholder below it for the return step.
+        let placeholder = LiveFrame::new(0, EvmState::default(), Bytes::new(), &[]);
+        self.frames.insert(0, placeholder);
+        self.frame_returned();
+    }
+
     /// The top frame has ended (its caller's next instruction is at hand): the returning state
     /// (docs/evm-steps.md section 9). False when the return step is not provable.
     fn frame_returned(&mut self) -> bool {
@@ -1365,9 +1621,19 @@ impl Recorder {
             gas_left: 0,
             out_offset: 0,
             out_size: 0,
+            code: None,
         });
         let record = &self.records[frame.id];
         let (mark, ret_offset, ret_len) = (record.mark, record.ret_offset, record.ret_len);
+        let created = record.created;
+        // An init frame that returned deposits its code, unless revm's `return_create` refuses it
+        // (too large, starting with 0xEF, or more than its gas pays at 200 a byte).
+        let deposit = ending.code.clone().filter(|code| {
+            created != Address::ZERO
+                && code.len() <= MAX_CODE_SIZE
+                && code.first() != Some(&0xef)
+                && 200 * code.len() as u64 <= ending.gas_left
+        });
         let copied = ret_len.min(ending.out_size);
         let end = FrameEnd {
             parent: B256::ZERO,
@@ -1392,17 +1658,30 @@ impl Recorder {
         self.opcodes.push(0);
         self.refunds
             .push(self.refunds.last().copied().unwrap_or_default());
-        if ending.outcome != 1 {
+        if let Some(code) = deposit {
+            let code_hash = keccak256(&code);
+            self.codes.insert(code_hash, code);
+            let effect = Effect::Code {
+                address: created,
+                code_hash,
+            };
+            self.effects.push((index, effect));
+        } else if ending.outcome != 1 || created != Address::ZERO {
             self.effects.push((index, Effect::Revert { to: mark }));
-            let [warm_slots, transient_storage, warm_accounts] = frame
-                .snapshot
-                .expect("a frame at depth 1 or more has a snapshot");
-            self.warm_slots = warm_slots;
-            self.transient_storage = transient_storage;
-            self.warm_accounts = warm_accounts;
-            self.rehash_substate();
+            // (A creation transaction's frame has none: the transaction ends.)
+            if let Some([warm_slots, transient_storage, warm_accounts]) = frame.snapshot {
+                self.warm_slots = warm_slots;
+                self.transient_storage = transient_storage;
+                self.warm_accounts = warm_accounts;
+                self.rehash_substate();
+            }
         }
-        let output = (ending.out_size > 0).then(|| words_of(ending.out_offset, ending.out_size));
+        // An init frame's output over the code size limit fails whatever it holds: not opened.
+        let oversized = created != Address::ZERO
+            && ending.outcome == 1
+            && ending.out_size as usize > MAX_CODE_SIZE;
+        let output = (ending.out_size > 0 && !oversized)
+            .then(|| words_of(ending.out_offset, ending.out_size));
         let dest = (copied > 0).then(|| words_of(ret_offset, copied));
         let too_large = [output, dest]
             .iter()
@@ -1437,7 +1716,33 @@ fn word_span(offset: U256, len: usize) -> Option<(usize, usize)> {
     (last < 1 << WORD_DEPTH).then_some((offset / 32, last))
 }
 
-impl<CTX> Inspector<CTX> for Recorder {
+impl<CTX> Inspector<CTX> for Recorder
+where
+    CTX: ContextTr<Journal: JournalTr<State = RevmState>>,
+{
+    fn create(&mut self, context: &mut CTX, inputs: &mut CreateInputs) -> Option<CreateOutcome> {
+        // The new address: revm's frame creation takes the creator's nonce before bumping it.
+        if !self.stopped
+            && let Some(create) = self.create.as_mut()
+            && let Some(creator) = context.journal_ref().evm_state().get(&inputs.caller())
+        {
+            create.address = Some(inputs.created_address(creator.info.nonce));
+        }
+        None
+    }
+
+    fn create_end(
+        &mut self,
+        _context: &mut CTX,
+        _inputs: &CreateInputs,
+        outcome: &mut CreateOutcome,
+    ) {
+        // Still in progress at its end: the creation failed before its frame started.
+        if !self.stopped && self.create.is_some() {
+            self.creation_failed(outcome.result.result);
+        }
+    }
+
     fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
         if self.stopped {
             return;
@@ -1535,7 +1840,8 @@ impl<CTX> Inspector<CTX> for Recorder {
         // (docs/evm-steps.md section 4, "Storage").
         let refund = frame.refund_base + interp.gas.refunded();
         self.refunds.push(u64::try_from(refund).unwrap_or_default());
-        let storage_op = stage3_inputs(op).is_some() || call_inputs(op).is_some();
+        let storage_op =
+            stage3_inputs(op).is_some() || call_inputs(op).is_some() || create_inputs(op).is_some();
         let access_list = self.frames[0].base.substate == ACCESS_LIST_SUBSTATE;
         let Some(inputs) = instruction_inputs(op).filter(|_| !(storage_op && access_list)) else {
             self.stopped = true;
@@ -1570,6 +1876,16 @@ impl<CTX> Inspector<CTX> for Recorder {
                 data[data.len() - inputs..].iter().rev().copied().collect(),
             )
         });
+        if create_inputs(op).is_some() && data.len() >= inputs {
+            self.create = Some(CreateInProgress {
+                index,
+                value: item(0).unwrap_or_default(),
+                items: data[data.len() - inputs..].iter().rev().copied().collect(),
+                resume: None,
+                address: None,
+            });
+        }
+        let storage_op = storage_op && create_inputs(op).is_none();
         self.stage3 = (storage_op && data.len() >= inputs).then(|| {
             let at = |i: usize| data[data.len() - 1 - i];
             match op {
@@ -1646,6 +1962,20 @@ impl<CTX> Inspector<CTX> for Recorder {
                 ),
                 _ => (0, 0),
             };
+            // An init frame's RETURN: the code it returns, for the deposit.
+            let init_frame = self.records[self.top().id].created != Address::ZERO;
+            let code = (init_frame && outcome == 1).then(|| {
+                let end = out_offset as usize + out_size as usize;
+                if out_size == 0 || end > interp.memory.size() {
+                    Bytes::new()
+                } else {
+                    interp
+                        .memory
+                        .slice(out_offset as usize..end)
+                        .to_vec()
+                        .into()
+                }
+            });
             self.ending = Some(Ending {
                 outcome,
                 gas_left: if outcome == 3 {
@@ -1655,7 +1985,14 @@ impl<CTX> Inspector<CTX> for Recorder {
                 },
                 out_offset,
                 out_size,
+                code,
             });
+            // A creation that halted: no frame.
+            if self.create.take().is_some()
+                && let Some(pending) = self.pending.take()
+            {
+                self.captured = Some(StepCapture::Instruction(pending.witness));
+            }
             // A call that halted: no frame, no return to wait for.
             if let Some(call) = self.call.take() {
                 self.halted_calls.push((call.index, call.callee));
@@ -1663,6 +2000,21 @@ impl<CTX> Inspector<CTX> for Recorder {
                     self.captured = Some(StepCapture::Instruction(pending.witness));
                 }
             }
+        } else if let Some(create) = self.create.as_mut() {
+            // The creation's instruction has run: the caller as it resumes.
+            let Some(TraceEntry::Instruction(state)) = self.states.get(create.index) else {
+                unreachable!("a creation is an instruction entry");
+            };
+            let frame = self.frames.last().expect("the transaction's frame");
+            let below = state.stackSize as usize - create.items.len();
+            create.resume = Some(EvmState {
+                pc: state.pc + 1,
+                stackSize: below as u16,
+                stack: frame.stack.prefix[below],
+                memSize: interp.memory.size() as u32,
+                gas: interp.gas.remaining(),
+                ..state.clone()
+            });
         } else if let Some(call) = self.call.as_mut() {
             // The call's instruction has run: the caller as it resumes, and the arguments.
             let Some(TraceEntry::Instruction(state)) = self.states.get(call.index) else {
@@ -1752,7 +2104,7 @@ impl<CTX> Inspector<CTX> for Recorder {
         };
         // A call's witness is complete once it has returned (the output's length) or its
         // callee's frame has started (the arguments).
-        if call_inputs(pending.op).is_some() {
+        if call_inputs(pending.op).is_some() || create_inputs(pending.op).is_some() {
             self.pending = Some(pending);
             return;
         }
@@ -1815,16 +2167,18 @@ pub fn encode_entry(
         .into()
 }
 
-/// The return step's proof (docs/evm-steps.md section 9, kind 6): `abi.encode(FrameEnd end,
-/// CallerFrame frame, EvmState caller, WordRange output, WordRange dest)`.
+/// The return step's proof (docs/evm-steps.md sections 9 and 10, kind 6): `abi.encode(FrameEnd
+/// end, CallerFrame frame, EvmState caller, WordRange output, WordRange dest, bytes[]
+/// createdProof)`.
 pub fn encode_return(
     end: FrameEnd,
     frame: CallerFrame,
     caller: EvmState,
     output: WordRange,
     dest: WordRange,
+    created_proof: Vec<Bytes>,
 ) -> Bytes {
-    let body = (end, frame, caller, output, dest).abi_encode_params();
+    let body = (end, frame, caller, output, dest, created_proof).abi_encode_params();
     encode_in_tx(6, body.into())
 }
 

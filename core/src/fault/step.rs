@@ -20,9 +20,9 @@
 
 use super::{
     evm::{
-        ACCESS_LIST_SUBSTATE, Effect, EvmEntry, EvmRun, EvmRunError, InstructionWitness,
-        StepCapture, call_inputs, encode_entry, encode_in_tx, encode_return, entry_marker,
-        frame_base, slot_leaf,
+        ACCESS_LIST_SUBSTATE, CallerFrame, Effect, EvmEntry, EvmRun, EvmRunError,
+        InstructionWitness, StepCapture, call_inputs, create_inputs, encode_entry, encode_in_tx,
+        encode_return, entry_marker, frame_base, slot_leaf,
     },
     inputs::{InputItem, inputs_chain},
     machine::{BlockItem, MachineState, Phase},
@@ -576,6 +576,44 @@ impl Changed {
                 receiving.balance += value;
                 self.put(world, to, Some(receiving));
             }
+            Effect::Nonce { account } => {
+                let mut creator = self
+                    .account(world, account)
+                    .expect("a creating frame's account has code");
+                creator.nonce += 1;
+                self.put(world, account, Some(creator));
+            }
+            Effect::Create {
+                creator,
+                address,
+                value,
+            } => {
+                // A new account keeps a balance it had (no collision: no code, nonce 0, and the
+                // run stops at one with storage).
+                let balance = self
+                    .account(world, address)
+                    .map_or(U256::ZERO, |account| account.balance);
+                let created = AccountState {
+                    nonce: 1,
+                    balance: balance + value,
+                    code_hash: KECCAK_EMPTY,
+                };
+                self.put(world, address, Some(created));
+                if !value.is_zero() {
+                    let mut paying = self
+                        .account(world, creator)
+                        .expect("a creating frame's account has code");
+                    paying.balance -= value;
+                    self.put(world, creator, Some(paying));
+                }
+            }
+            Effect::Code { address, code_hash } => {
+                let mut created = self
+                    .account(world, address)
+                    .expect("a creation's account exists");
+                created.code_hash = code_hash;
+                self.put(world, address, Some(created));
+            }
             Effect::Revert { to } => {
                 let keep = starts.get(to).copied().unwrap_or(self.undo.len());
                 self.undo_to(world, keep);
@@ -871,6 +909,9 @@ impl Machine {
     /// Whether the pending transaction is of an entered kind: a call to an address that is not a
     /// precompile, not EIP-7702, to code that is not a delegation.
     fn entry_kind(&self) -> Result<bool, StepError> {
+        if self.pending_creation()?.is_some() {
+            return Ok(true);
+        }
         let Some(to) = self.pending_call()? else {
             return Ok(false);
         };
@@ -882,6 +923,20 @@ impl Machine {
         };
         let code = self.code(recipient.code_hash)?;
         Ok(!code.is_empty() && !is_delegation(&code))
+    }
+
+    /// The account a pending creation transaction creates (docs/evm-steps.md section 10): the
+    /// sender's address and the transaction's nonce; `None` for a call.
+    fn pending_creation(&self) -> Result<Option<Address>, StepError> {
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or(StepError::Inconsistent(Phase::InTx))?;
+        let tx = pending.tx.inner();
+        Ok(tx
+            .kind()
+            .is_create()
+            .then(|| pending.tx.signer().create(tx.nonce())))
     }
 
     /// The pending transaction's recipient when it is a call and not EIP-7702.
@@ -965,8 +1020,19 @@ impl Machine {
             .original_bytes())
     }
 
+    /// A code by hash: the world's, or one a creation of `run` deposited.
+    fn run_code(&self, run: &EvmRun, hash: B256) -> Result<Bytes, StepError> {
+        match run.codes.get(&hash) {
+            Some(code) => Ok(code.clone()),
+            None => self.code(hash),
+        }
+    }
+
     /// The entry step: the value moves, the frame starts (its states are recorded from revm).
     fn evm_entry(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        if let Some(created) = self.pending_creation()? {
+            return self.creation_entry(created, witness);
+        }
         let pending = self.pending.as_ref().expect("checked by the caller");
         let tx = pending.tx.inner();
         let hash = *tx.tx_hash();
@@ -997,8 +1063,119 @@ impl Machine {
             code: code.clone(),
             calldata,
             coinbase: self.block_of_tx()?.beneficiary,
+            created: Address::ZERO,
+        });
+        let run = self.record(&entry)?;
+        self.enter(entry, run, root)?;
+        Ok(if witness {
+            encode_in_tx(0, encode_entry(raw, caller_proof, recipient_proof, code))
+        } else {
+            Bytes::new()
+        })
+    }
+
+    /// The creation transaction's entry (docs/evm-steps.md section 10, kind 9): the new account
+    /// against the state root (a collision ends the transaction, failed; an account with
+    /// storage is the rest of the transaction), written with nonce 1 and the value, the sender
+    /// debited, and the init code's frame at depth 0 under a caller frame that names the new
+    /// account.
+    fn creation_entry(&mut self, created: Address, witness: bool) -> Result<Bytes, StepError> {
+        let pending = self.pending.as_ref().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        let hash = *tx.tx_hash();
+        let caller = pending.tx.signer();
+        let value = tx.value();
+        let raw = pending.raw.clone();
+        let init_code = tx.input().clone();
+        let access_list = tx.access_list().is_some_and(|list| !list.is_empty());
+        let pre_root = self.state.stateRoot;
+        let existing = self.world.account(created);
+        let new_proof = self.world.proof(created);
+        let encode = |caller_proof: Vec<Bytes>| {
+            if witness {
+                encode_in_tx(
+                    9,
+                    (raw.clone(), new_proof.clone(), caller_proof)
+                        .abi_encode_params()
+                        .into(),
+                )
+            } else {
+                Bytes::new()
+            }
+        };
+        let collision = existing.is_some_and(|a| a.nonce != 0 || a.code_hash != KECCAK_EMPTY);
+        if collision || self.world.storage_root(&created) != EMPTY_ROOT_HASH {
+            // A collision fails the transaction with all its gas; a new account over storage is
+            // not proven (the rest of the transaction).
+            let proof = if collision {
+                encode(Vec::new())
+            } else {
+                Bytes::new()
+            };
+            let pending = self.pending.take().expect("checked by the caller");
+            let (result, state) = self.run_whole(&pending)?;
+            self.finish(&pending, result, state)?;
+            return Ok(proof);
+        }
+        // The new account, then (a value) the sender's debit, as the verifier writes them.
+        let sender_before = self.world.account(caller);
+        let account = AccountState {
+            nonce: 1,
+            balance: existing.map_or(U256::ZERO, |a| a.balance) + value,
+            code_hash: KECCAK_EMPTY,
+        };
+        self.world.set(created, Some(account));
+        let caller_proof = if value.is_zero() {
+            Vec::new()
+        } else {
+            let mut paying = sender_before.expect("the sender prepaid its gas");
+            paying.balance -= value;
+            self.world.set(caller, Some(paying))
+        };
+        let root = self.world.root();
+        self.world.set(caller, sender_before);
+        self.world.set(created, existing);
+        let mut base = frame_base(
+            hash,
+            pre_root,
+            created,
+            caller,
+            value,
+            keccak256(&init_code),
+            &[],
+        );
+        if access_list {
+            base.substate = ACCESS_LIST_SUBSTATE;
+        }
+        let entry = Arc::new(EvmEntry {
+            base,
+            code: init_code,
+            calldata: Bytes::new(),
+            coinbase: self.block_of_tx()?.beneficiary,
+            created,
         });
         let mut run = self.record(&entry)?;
+        // The frame's caller: none, but the snapshot a failed creation restores and the account.
+        let frame = &mut run.frames[0];
+        frame.caller_frame = CallerFrame {
+            stateRoot: pre_root,
+            created,
+            ..Default::default()
+        };
+        frame.parent = keccak256(frame.caller_frame.abi_encode());
+        self.enter(entry, run, root)?;
+        Ok(encode(caller_proof))
+    }
+
+    /// Enters the recorded `run` of `entry`, the state root after the entry's value move or
+    /// creation being `root`.
+    fn enter(
+        &mut self,
+        entry: Arc<EvmEntry>,
+        mut run: EvmRun,
+        root: B256,
+    ) -> Result<(), StepError> {
+        let hash = entry.base.txHash;
         // The state root moves with the run's effects only.
         let roots = if run.effects.is_empty() {
             Vec::new()
@@ -1033,11 +1210,7 @@ impl Machine {
             entry_root: root,
             roots,
         });
-        Ok(if witness {
-            encode_in_tx(0, encode_entry(raw, caller_proof, recipient_proof, code))
-        } else {
-            Bytes::new()
-        })
+        Ok(())
     }
 
     /// The state revm runs the pending transaction on: the world at its start, with the sender
@@ -1090,10 +1263,20 @@ impl Machine {
             .halted_calls
             .iter()
             .find(|&&(_, callee)| delegated(callee));
-        let first = [unprovable.map(|call| call.0), halted.map(|call| call.0)]
-            .into_iter()
-            .flatten()
-            .min();
+        // A creation over an account that has storage (but no code and nonce 0) is not proven:
+        // revm would keep that storage unseen (docs/evm-steps.md section 10).
+        let over_storage = run.effects.iter().find(|(_, effect)| {
+            matches!(effect, Effect::Create { address, .. }
+                if self.world.storage_root(address) != EMPTY_ROOT_HASH)
+        });
+        let first = [
+            unprovable.map(|call| call.0),
+            halted.map(|call| call.0),
+            over_storage.map(|effect| effect.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let Some(index) = first {
             run.truncate(index);
         }
@@ -1114,16 +1297,27 @@ impl Machine {
         let pending = self.pending.as_ref().expect("replayed in IN_TX");
         let tx = pending.tx.inner();
         let (caller, value) = (pending.tx.signer(), tx.value());
-        let recipient = tx.to().expect("an entered transaction is a call");
         let world = &mut self.world;
         let mut changed = Changed::default();
-        if !value.is_zero() {
-            let transfer = Effect::Transfer {
-                from: caller,
-                to: recipient,
-                value,
-            };
-            changed.apply(world, transfer, &[]);
+        match tx.to() {
+            // A creation transaction's new account (docs/evm-steps.md section 10).
+            None => {
+                let create = Effect::Create {
+                    creator: caller,
+                    address: caller.create(tx.nonce()),
+                    value,
+                };
+                changed.apply(world, create, &[]);
+            }
+            Some(recipient) if !value.is_zero() => {
+                let transfer = Effect::Transfer {
+                    from: caller,
+                    to: recipient,
+                    value,
+                };
+                changed.apply(world, transfer, &[]);
+            }
+            Some(_) => {}
         }
         let mut starts = Vec::with_capacity(effects.len());
         let mut roots = Vec::with_capacity(effects.len());
@@ -1190,8 +1384,59 @@ impl Machine {
             });
         witness.callee_proof = callee_proof;
         witness.self_proof = self_proof;
-        witness.callee_code = self.code(code_hash)?;
+        witness.callee_code = self.run_code(run, code_hash)?;
         Ok(())
+    }
+
+    /// The proofs of a creation (docs/evm-steps.md section 10, kind 8): the creator against the
+    /// state root before it; once the address is known, the new account against the root after
+    /// the nonce bump; with a value and a frame, the creator against the root after the new
+    /// account is written.
+    fn create_proofs(&mut self, run: &EvmRun, index: usize, witness: &mut InstructionWitness) {
+        let creator = witness.evm.target;
+        let done = run.effects.partition_point(|effect| effect.0 < index);
+        witness.self_proof = self.in_run(&run.effects[..done], |world, _, _| {
+            world.trie.proof(&keccak256(creator), false)
+        });
+        let Some(address) = witness.new_address else {
+            return;
+        };
+        // The effects of the creation itself: its nonce bump, then (a frame) the new account.
+        let bumped = (done + 1).min(run.effects.len());
+        let started = matches!(
+            run.effects.get(bumped),
+            Some(&(at, Effect::Create { value, .. })) if at == index && !value.is_zero()
+        );
+        let (new_proof, self_after_proof) =
+            self.in_run(&run.effects[..bumped], |world, changed, _| {
+                let new_proof = world.trie.proof(&keccak256(address), false);
+                if !started {
+                    return (new_proof, Vec::new());
+                }
+                // The new account as the creation writes it, before the creator's debit.
+                let key = keccak256(address);
+                let before = world.trie.get(&key).cloned();
+                let balance = changed
+                    .account(world, address)
+                    .map_or(U256::ZERO, |account| account.balance);
+                let value = match run.effects[bumped].1 {
+                    Effect::Create { value, .. } => value,
+                    _ => unreachable!("matched above"),
+                };
+                let created = AccountState {
+                    nonce: 1,
+                    balance: balance.saturating_add(value),
+                    code_hash: KECCAK_EMPTY,
+                };
+                world
+                    .trie
+                    .insert(key, encode_account(&created, EMPTY_ROOT_HASH).into());
+                let self_after = world.trie.proof(&keccak256(creator), false);
+                world.trie.set(key, before);
+                (new_proof, self_after)
+            });
+        witness.new_proof = new_proof;
+        witness.self_after_proof = self_after_proof;
     }
 
     /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
@@ -1209,6 +1454,10 @@ impl Machine {
         let op = witness.opcode();
         if call_inputs(op).is_some() {
             return self.call_proofs(run, index, witness);
+        }
+        if create_inputs(op).is_some() {
+            self.create_proofs(run, index, witness);
+            return Ok(());
         }
         let to = witness.evm.target;
         let done = run.effects.partition_point(|effect| effect.0 < index);
@@ -1229,7 +1478,7 @@ impl Machine {
             if matches!(op, 0x3b | 0x3c)
                 && let Some(account) = account
             {
-                witness.state.extCode = self.code(account.code_hash)?;
+                witness.state.extCode = self.run_code(run, account.code_hash)?;
             }
             return Ok(());
         }
@@ -1298,12 +1547,27 @@ impl Machine {
             } => {
                 let record = &run.frames[frame];
                 end.parent = record.parent;
+                // An init frame's deposit: the new account against the root before it.
+                let deposits = run
+                    .effects
+                    .iter()
+                    .any(|&(at, effect)| at == index && matches!(effect, Effect::Code { .. }));
+                let created_proof = if deposits {
+                    let done = run.effects.partition_point(|effect| effect.0 < index);
+                    let created = record.created;
+                    self.in_run(&run.effects[..done], |world, _, _| {
+                        world.trie.proof(&keccak256(created), false)
+                    })
+                } else {
+                    Vec::new()
+                };
                 Ok(encode_return(
                     end,
                     record.caller_frame.clone(),
                     record.resume.clone(),
                     output,
                     dest,
+                    created_proof,
                 ))
             }
         }

@@ -18,9 +18,10 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            ACCESS_LIST_SUBSTATE, CallWitness, EvmState, MAX_RANGE_WORDS, PrecompileCallWitness,
-            StateWitness, WORD_DEPTH, WordProof, WordRange, call_inputs, instruction_inputs,
-            range_root, stack_push, stage2_inputs, stage3_inputs, substate_hash, word_root,
+            ACCESS_LIST_SUBSTATE, CallWitness, CreateWitness, EvmState, MAX_RANGE_WORDS,
+            PrecompileCallWitness, StateWitness, WORD_DEPTH, WordProof, WordRange, call_inputs,
+            create_inputs, instruction_inputs, range_root, stack_push, stage2_inputs,
+            stage3_inputs, substate_hash, word_root,
         },
         machine::BlockItem,
     },
@@ -1140,7 +1141,7 @@ pub(super) fn proof_kind(proof: &[u8]) -> u8 {
 pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
     let (kind, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
     match kind.to::<u8>() {
-        0 | 6 => None,
+        0 | 6 | 9 => None,
         1 => {
             let (evm, code, top, rest, words, block) =
                 <(EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem)>::abi_decode_params(
@@ -1222,6 +1223,25 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
                 .filter(|range| !range.words.is_empty())
                 .collect();
             Some((evm, code, top, rest, Vec::new(), ranges, Some(block)))
+        }
+        8 => {
+            let (evm, code, top, rest, create) =
+                <(EvmState, Bytes, Vec<U256>, B256, CreateWitness)>::abi_decode_params(&body)
+                    .expect("creation witness");
+            assert_eq!(
+                substate_hash(
+                    create.warmSlots,
+                    create.transientStorage,
+                    create.warmAccounts
+                ),
+                evm.substate,
+                "the substate opens"
+            );
+            let ranges = [create.initCode]
+                .into_iter()
+                .filter(|range| !range.words.is_empty())
+                .collect();
+            Some((evm, code, top, rest, Vec::new(), ranges, None))
         }
         other => panic!("IN_TX proof of kind {other}"),
     }
@@ -1544,9 +1564,12 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
         fixtures.push(256, &step.pre, &step.proof, &step.post);
     }
 
-    // Every stage-1 and stage-2 opcode that Prague defines ran at least once.
+    // Every stage-1 and stage-2 opcode that Prague defines ran at least once (the creations'
+    // steps are checked on the verifiers by `evm_step_fuzz`'s creation tests instead: this file
+    // is near its size cap).
     let missing: Vec<String> = (0..=255u8)
         .filter(|op| instruction_inputs(*op).is_some() && !seen.contains_key(op))
+        .filter(|op| create_inputs(*op).is_none())
         .filter(|op| ![0x0d, 0x0e, 0x0f, 0x1f].contains(op) && !(0x21..=0x2f).contains(op))
         .filter(|op| !(0x4b..=0x4f).contains(op) && !(0xa5..=0xef).contains(op))
         .filter(|op| !(0xf6..=0xf9).contains(op) && ![0xfb, 0xfc].contains(op))

@@ -18,7 +18,7 @@ use super::step_fixtures::{
     Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
 };
 use alloy_eips::eip2930::{AccessList, AccessListItem};
-use alloy_primitives::{Address, B256, Bytes, U256, b256, hex, keccak256};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256, b256, hex, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
@@ -84,7 +84,13 @@ impl Verifier {
         };
         let id = U256::from(chain_id);
         let entry = verifier.create("EvmEntryVerifier", id.abi_encode());
-        let call = verifier.create("EvmCallVerifier", Vec::new());
+        let returns = verifier.create("EvmReturnVerifier", Vec::new());
+        let creates = verifier.create("EvmCreateVerifier", Vec::new());
+        let creation_txs = verifier.create("EvmCreationTxVerifier", id.abi_encode());
+        let call = verifier.create(
+            "EvmCallVerifier",
+            (returns, creates, creation_txs).abi_encode_params(),
+        );
         let steps = verifier.create("EvmStepVerifier", (id, entry, call).abi_encode_params());
         verifier.address = verifier.create("OneStepVerifier", (id, steps).abi_encode_params());
         verifier
@@ -213,7 +219,34 @@ fn program(rng: &mut Rng) -> Bytes {
     }
     let len = 5 + rng.below(60);
     for _ in 0..len {
-        match rng.below(28) {
+        match rng.below(29) {
+            28 => {
+                // CREATE and CREATE2 of init code copied from another program (its frame
+                // deposits what it returns, or fails), or of whatever the memory holds, with a
+                // value or not (above the balance: the creation fails).
+                let len = rng.memory(400);
+                if rng.below(2) == 0 {
+                    let other = program_address(rng.below(16) as usize);
+                    p.push(len);
+                    p.push(U256::ZERO);
+                    p.push(U256::ZERO);
+                    p.push(U256::from_be_slice(other.as_slice()));
+                    p.code.push(0x3c);
+                }
+                let op = rng.pick(&[0xf0, 0xf5]);
+                if op == 0xf5 {
+                    p.push(U256::from(rng.below(4)));
+                }
+                p.push(len);
+                p.push(U256::ZERO);
+                let value = match rng.below(4) {
+                    0 => U256::from(10u64.pow(18)),
+                    1 => U256::from(rng.below(100)),
+                    _ => U256::ZERO,
+                };
+                p.push(value);
+                p.code.extend([op, 0x50]);
+            }
             26..=27 => {
                 // CALL, CALLCODE, DELEGATECALL, STATICCALL to accounts without code (absent or
                 // not, warm or cold; a value above the balance fails the call), to other programs
@@ -677,6 +710,10 @@ sol! {
     }
 
     /// `sequencer/tests/clients/TestPair.sol`, a constant-product AMM pair of two ERC-20s.
+    interface ITestFactory {
+        function deploy(bytes32 salt, string name, string symbol, uint256 supply) external returns (address);
+    }
+
     interface ITestPair {
         function addLiquidity(uint256 amount0, uint256 amount1) external returns (uint256);
         function swap(address tokenIn, uint256 amountIn, uint256 minOut) external returns (uint256);
@@ -687,6 +724,13 @@ sol! {
 const ERC20_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/erc20.json");
 const AMM_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/amm.json");
 const PROXY_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/proxy.json");
+const FACTORY_ARTIFACT: &str = include_str!("../../../sequencer/tests/clients/factory.json");
+
+/// The creation code of an artifact.
+fn creation_code(artifact: &str) -> Vec<u8> {
+    let artifact: serde_json::Value = serde_json::from_str(artifact).expect("an artifact");
+    hex::decode(artifact["bytecode"].as_str().expect("bytecode")).expect("hex")
+}
 
 /// The runtime code of an artifact.
 fn deployed_code(artifact: &str) -> Bytes {
@@ -760,15 +804,27 @@ impl Proven {
 /// gives the machine's post-state on the Solidity verifiers. Returns the reference after the
 /// block (for the contracts' storage) and the figures.
 fn prove_calls(genesis: &Genesis, calls: &[ContractCall]) -> (Reference, Proven) {
+    let txs: Vec<ContractTx> = calls
+        .iter()
+        .map(|(from, to, data, ok)| (*from, call(*to), data.clone(), 0, *ok))
+        .collect();
+    prove_txs(genesis, &txs)
+}
+
+/// A transaction of [`prove_txs`]: `(dev key, call or creation, data, value, succeeds)`.
+type ContractTx = (usize, TxKind, Vec<u8>, u128, bool);
+
+/// [`prove_calls`] for any transactions, creations included.
+fn prove_txs(genesis: &Genesis, calls: &[ContractTx]) -> (Reference, Proven) {
     let mut nonces = [0u64; 10];
     let raws: Vec<Bytes> = calls
         .iter()
-        .map(|(from, to, data, _)| {
+        .map(|(from, to, data, value, _)| {
             let nonce = nonces[*from];
             nonces[*from] += 1;
             sign(
                 &dev(*from),
-                eip1559(nonce, call(*to), 0, 500_000, data.clone().into()),
+                eip1559(nonce, *to, *value, 2_000_000, data.clone().into()),
             )
         })
         .collect();
@@ -791,9 +847,15 @@ fn prove_calls(genesis: &Genesis, calls: &[ContractCall]) -> (Reference, Proven)
         let kind = step.proof[31];
         let what = if kind == 6 {
             let (_, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
-            let (end, ..) =
-                <(FrameEnd, CallerFrame, EvmState, WordRange, WordRange)>::abi_decode_params(&body)
-                    .expect("return witness");
+            let (end, ..) = <(
+                FrameEnd,
+                CallerFrame,
+                EvmState,
+                WordRange,
+                WordRange,
+                Vec<Bytes>,
+            )>::abi_decode_params(&body)
+            .expect("return witness");
             *proven.returns.entry(end.outcome).or_default() += 1;
             format!(
                 "return step (kind 6) of a frame ending with outcome {}",
@@ -825,7 +887,7 @@ fn prove_calls(genesis: &Genesis, calls: &[ContractCall]) -> (Reference, Proven)
             outcomes.push(step.post.success);
         }
     }
-    let expected: Vec<bool> = calls.iter().map(|c| c.3).collect();
+    let expected: Vec<bool> = calls.iter().map(|c| c.4).collect();
     assert_eq!(
         outcomes, expected,
         "each call succeeds or reverts as expected"
@@ -1297,7 +1359,7 @@ sol! {
 fn the_verifiers_own_code_runs_provably_on_l2() {
     let mut verifier = Verifier::deploy(chain().chain_id);
     let mut tally = Tally::default();
-    fuzz(0xbeef, 16, &mut verifier, &mut tally);
+    fuzz(0xbeef, 24, &mut verifier, &mut tally);
     let view = |verifier: &mut Verifier, to: Address, data: Vec<u8>| {
         let tx = TxEnv::builder()
             .caller(DEPLOYER)
@@ -1323,22 +1385,26 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     ];
     let mut reference = Reference::new(&genesis_with(&codes));
     let mut rng = Rng(0x5e1f);
-    let (mut sampled, mut longest) = (0, 0);
-    for (n, (kind, pre, proof, _)) in tally.samples.iter().enumerate() {
+    let (mut sampled, mut longest, mut sent) = (0, 0, 0);
+    for (kind, pre, proof, _) in &tally.samples {
         // `step(MachineState pre, bytes proof)` of the five verifiers.
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
-        // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return
-        // verifier's (kind 6) is not deployed here.
+        // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return and
+        // creation verifiers' (kinds 6 and 8) are not deployed here.
         let to = match kind {
-            6 => continue,
+            6 | 8 => continue,
             7 => program_address(2),
             _ => program_address(usize::from(*kind - 1)),
         };
+        // Senders in turn (a skipped sample sends nothing: no nonce gap).
+        let sender = sent % 8;
         let raw = sign(
-            &dev(n % 8),
-            eip1559((n / 8) as u64, call(to), 0, 3_000_000, data.into()),
+            &dev(sender),
+            // Enough for the largest witness's calldata (EIP-7623's floor: 40 gas a byte).
+            eip1559((sent / 8) as u64, call(to), 0, 10_000_000, data.into()),
         );
+        sent += 1;
         let state = reference.state.clone();
         let (items, roots) = reference.run(vec![vec![raw]]);
         checked_trace(state.clone(), items.clone(), &roots);
@@ -1399,4 +1465,418 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         );
     }
     assert!(longest > 5_000, "{longest} steps");
+}
+
+/// Bytecode builder for the creation tests: pushes, memory stores and the creation opcodes.
+#[derive(Default)]
+struct Bytecode(Vec<u8>);
+
+impl Bytecode {
+    fn op(mut self, op: u8) -> Self {
+        self.0.push(op);
+        self
+    }
+
+    fn push(mut self, value: u64) -> Self {
+        self.0.push(0x67); // PUSH8
+        self.0.extend_from_slice(&value.to_be_bytes());
+        self
+    }
+
+    /// Writes `bytes` to memory from offset 0, one PUSH32 and MSTORE a word.
+    fn memory(mut self, bytes: &[u8]) -> Self {
+        for (i, chunk) in bytes.chunks(32).enumerate() {
+            let mut word = [0u8; 32];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0.push(0x7f);
+            self.0.extend_from_slice(&word);
+            self = self.push(32 * i as u64).op(0x52);
+        }
+        self
+    }
+
+    /// CREATE (`salt` none) or CREATE2 of the `len` bytes of memory at 0, with `value`; leaves
+    /// the address (or 0) on the stack.
+    fn create(self, value: u64, len: u64, salt: Option<u64>) -> Self {
+        match salt {
+            Some(salt) => self.push(salt).push(len).push(0).push(value).op(0xf5),
+            None => self.push(len).push(0).push(value).op(0xf0),
+        }
+    }
+
+    /// CALLs the address on top of the stack (no value, no arguments, 32 bytes of output at 0x400)
+    /// and keeps the output in slot `slot`.
+    fn call_top_and_store(self, slot: u64) -> Self {
+        // CALL(gas, to, value, in, inLen, out, outLen): `to` is on the stack already.
+        self.push(32)
+            .push(0x400)
+            .push(0)
+            .push(0)
+            .push(0)
+            .op(0x85) // DUP6: the address
+            .op(0x5a) // GAS
+            .op(0xf1)
+            .op(0x50) // POP the success flag
+            .push(0x400)
+            .op(0x51)
+            .push(slot)
+            .op(0x55)
+            .op(0x50) // POP the address
+    }
+
+    fn store_top(self, slot: u64) -> Self {
+        self.push(slot).op(0x55)
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Init code that runs `prologue`, then returns `runtime` (copied from its own tail).
+fn init_returning(prologue: &[u8], runtime: &[u8]) -> Vec<u8> {
+    let len = runtime.len() as u16;
+    let offset = prologue.len() as u16 + 15;
+    let mut code = prologue.to_vec();
+    code.push(0x61);
+    code.extend_from_slice(&len.to_be_bytes());
+    code.push(0x61);
+    code.extend_from_slice(&offset.to_be_bytes());
+    code.extend_from_slice(&[0x60, 0x00, 0x39, 0x61]);
+    code.extend_from_slice(&len.to_be_bytes());
+    code.extend_from_slice(&[0x60, 0x00, 0xf3]);
+    code.extend_from_slice(runtime);
+    code
+}
+
+/// Creations (CREATE and CREATE2, docs/evm-steps.md section 10) are proven instruction by
+/// instruction: a creation with a value whose init code writes storage, then a call into the new
+/// contract in the same transaction; CREATE2 and a second CREATE2 of the same salt (a
+/// collision: the nonce stays bumped, the forwarded gas is spent); init code that reverts with
+/// data, that returns code starting with 0xEF, more than 24,576 bytes, or more code than its gas
+/// pays for; empty init code; a value above the balance; a creation from inside an init frame
+/// (depth 2). Every step is checked on the Solidity verifiers.
+#[test]
+fn creations_are_proven_instruction_by_instruction() {
+    // The deployed code: returns slot 0 plus 42.
+    let runtime = [
+        0x5f, 0x54, 0x60, 0x2a, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
+    ];
+    // Init code: stores 7 in slot 0, then returns the runtime.
+    let init = init_returning(&[0x60, 0x07, 0x5f, 0x55], &runtime);
+    let reverting = Bytecode::default()
+        .push(0xdead)
+        .push(0)
+        .op(0x52)
+        .push(32)
+        .push(0)
+        .op(0xfd)
+        .bytes();
+    let ef = init_returning(&[], &[0xef, 0x00]);
+    // RETURN(0, 24,577): over the code size limit.
+    let oversized = Bytecode::default().push(24_577).push(0).op(0xf3).bytes();
+    // 24,000 bytes: 4,800,000 gas of deposit, more than the transaction has.
+    let costly = Bytecode::default().push(24_000).push(0).op(0xf3).bytes();
+    // Init code that itself creates the `init` contract (a frame at depth 2), and returns nothing.
+    let nested = Bytecode::default()
+        .memory(&init)
+        .create(0, init.len() as u64, None)
+        .store_top(1)
+        .op(0x00)
+        .bytes();
+
+    let program = |build: fn(Bytecode, &[Vec<u8>]) -> Bytecode, parts: &[Vec<u8>]| {
+        build(Bytecode::default(), parts).op(0x00).bytes()
+    };
+    let cases: Vec<(Vec<u8>, bool)> = vec![
+        // CREATE with a value, then a call into the new contract.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(5, p[0].len() as u64, None)
+                        .op(0x80)
+                        .store_top(10)
+                        .call_top_and_store(11)
+                },
+                std::slice::from_ref(&init),
+            ),
+            true,
+        ),
+        // CREATE2, then the same salt again (a collision).
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, Some(9))
+                        .store_top(12)
+                        .create(0, p[0].len() as u64, Some(9))
+                        .store_top(13)
+                },
+                std::slice::from_ref(&init),
+            ),
+            true,
+        ),
+        // Init code that reverts with data (then RETURNDATASIZE), empty init code, a value above
+        // the balance: each gives the forwarded gas back.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, None)
+                        .store_top(14)
+                        .op(0x3d)
+                        .store_top(15)
+                        .create(0, 0, None)
+                        .store_top(18)
+                        .create(1_000_000, 0, None)
+                        .store_top(19)
+                },
+                std::slice::from_ref(&reverting),
+            ),
+            true,
+        ),
+        // Code starting with 0xEF, and code over the size limit: each spends the forwarded gas.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, Some(1))
+                        .store_top(16)
+                },
+                std::slice::from_ref(&ef),
+            ),
+            true,
+        ),
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, None)
+                        .store_top(17)
+                },
+                std::slice::from_ref(&oversized),
+            ),
+            true,
+        ),
+        // More code than the init frame's gas pays for.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, None)
+                        .store_top(20)
+                },
+                std::slice::from_ref(&costly),
+            ),
+            true,
+        ),
+        // A creation inside an init frame.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, p[0].len() as u64, Some(3))
+                        .store_top(21)
+                },
+                std::slice::from_ref(&nested),
+            ),
+            true,
+        ),
+    ];
+    let mut genesis = genesis();
+    let mut calls = Vec::new();
+    for (i, (code, succeeds)) in cases.iter().enumerate() {
+        let address = Address::with_last_byte(0x40 + i as u8);
+        genesis.alloc.insert(
+            address,
+            GenesisAccount {
+                code: Some(code.clone().into()),
+                balance: U256::from(100),
+                ..Default::default()
+            },
+        );
+        calls.push((i % 4, address, Vec::new(), *succeeds));
+    }
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    // The first case's contract: created with 5 wei, slot 0 written by its init code, called.
+    let first = Address::with_last_byte(0x40).create(0);
+    let slot = |account: Address, slot: u64| {
+        storage_at(&reference, account, B256::with_last_byte(slot as u8))
+    };
+    assert_eq!(
+        slot(Address::with_last_byte(0x40), 10),
+        U256::from_be_slice(first.as_slice())
+    );
+    assert_eq!(slot(first, 0), U256::from(7), "the init code's SSTORE");
+    assert_eq!(
+        slot(Address::with_last_byte(0x40), 11),
+        U256::from(49),
+        "the new contract ran"
+    );
+    let second = Address::with_last_byte(0x41);
+    assert_ne!(slot(second, 12), U256::ZERO, "CREATE2 created");
+    assert_eq!(slot(second, 13), U256::ZERO, "the same salt collides");
+    let third = Address::with_last_byte(0x42);
+    for (account, s, what) in [
+        (third, 14, "revert"),
+        (third, 19, "value"),
+        (Address::with_last_byte(0x43), 16, "0xEF code"),
+        (Address::with_last_byte(0x44), 17, "oversized code"),
+        (Address::with_last_byte(0x45), 20, "the deposit's gas"),
+    ] {
+        assert_eq!(slot(account, s), U256::ZERO, "{what} fails");
+    }
+    assert_eq!(
+        slot(third, 15),
+        U256::from(32),
+        "the revert's data is returned"
+    );
+    assert_ne!(slot(third, 18), U256::ZERO, "empty init code creates");
+    assert_ne!(
+        slot(Address::with_last_byte(0x46), 21),
+        U256::ZERO,
+        "nested"
+    );
+    for op in [0xf0, 0xf5] {
+        assert!(proven.opcodes.contains(&op), "{op:#x} ran");
+    }
+    assert_eq!(proven.max_depth, 2, "an init frame inside an init frame");
+    println!(
+        "creations: {} transactions, {} steps checked on the verifiers ({} at depth >= 1, {} return \
+         steps {:?}), L1 gas of the costliest step {} (return step {})",
+        calls.len(),
+        proven.steps,
+        proven.deep,
+        proven.returns(),
+        proven.returns,
+        proven.max_gas,
+        proven.max_return_gas
+    );
+}
+
+/// Creation transactions (docs/evm-steps.md section 10) are proven instruction by instruction:
+/// a deployment with a value whose init code writes storage, then a call into the deployed
+/// contract; init code that reverts; init code whose code starts with 0xEF (a failed deposit);
+/// a deployment onto an address that already has code (a collision, one step). Every step is
+/// checked on the Solidity verifiers.
+#[test]
+fn creation_transactions_are_proven_instruction_by_instruction() {
+    let runtime = [
+        0x5f, 0x54, 0x60, 0x2a, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
+    ];
+    let init = init_returning(&[0x60, 0x07, 0x5f, 0x55], &runtime);
+    let reverting = Bytecode::default().push(0).push(0).op(0xfd).bytes();
+    let ef = init_returning(&[], &[0xef]);
+    let deployer = dev(5).address();
+    let mut genesis = genesis();
+    // The address of dev key 5's fifth transaction already holds code.
+    genesis.alloc.insert(
+        deployer.create(4),
+        GenesisAccount {
+            code: Some(Bytes::from_static(&[0x00])),
+            ..Default::default()
+        },
+    );
+    let first = deployer.create(0);
+    let txs: Vec<ContractTx> = vec![
+        (5, TxKind::Create, init.clone(), 9, true),
+        (5, call(first), Vec::new(), 0, true),
+        (5, TxKind::Create, reverting, 0, false),
+        (5, TxKind::Create, ef, 0, false),
+        (5, TxKind::Create, init, 0, false),
+    ];
+    let (reference, proven) = prove_txs(&genesis, &txs);
+    assert_eq!(
+        storage_at(&reference, first, B256::ZERO),
+        U256::from(7),
+        "the init code's SSTORE"
+    );
+    let deployed = rollup_core::state::StateReader::account(&reference.state, first)
+        .expect("reads")
+        .expect("deployed");
+    assert_eq!(deployed.code_hash, keccak256(runtime), "the deposited code");
+    assert_eq!(deployed.balance, U256::from(9), "the value");
+    assert!(proven.returns() >= 3, "each creation ends in a return step");
+    println!(
+        "creation transactions: {} transactions, {} steps checked on the verifiers, L1 gas of the \
+         costliest step {} (return step {})",
+        txs.len(),
+        proven.steps,
+        proven.max_gas,
+        proven.max_return_gas
+    );
+}
+
+/// A solc-compiled CREATE2 factory (`TestFactory`) is proven instruction by instruction: two
+/// tokens deployed at the addresses their salts fix (the token's constructor runs in the init
+/// frame: strings in storage, the mint, an event; the code deposited), the supply handed to the
+/// caller by a call into the new token, a salt used twice (a collision: the factory reverts),
+/// and a transfer of the new token. Every step is checked on the Solidity verifiers.
+#[test]
+fn a_create2_factory_is_proven_instruction_by_instruction() {
+    let factory = Address::repeat_byte(0xfa);
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        factory,
+        contract_account(deployed_code(FACTORY_ARTIFACT), BTreeMap::new()),
+    );
+    let deploy = |salt: u8, symbol: &str| {
+        ITestFactory::deployCall {
+            salt: B256::with_last_byte(salt),
+            name: "Token".into(),
+            symbol: symbol.into(),
+            supply: U256::from(5_000u64),
+        }
+        .abi_encode()
+    };
+    // The address CREATE2 gives the first token: the factory, the salt and the init code (the
+    // token's creation code and its constructor's arguments).
+    let mut init = creation_code(ERC20_ARTIFACT);
+    init.extend(("Token".to_string(), "ONE".to_string(), U256::from(5_000u64)).abi_encode_params());
+    let first = factory.create2(B256::with_last_byte(1), keccak256(&init));
+    let transfer = ITestToken::transferCall {
+        to: Address::repeat_byte(0x5a),
+        value: U256::from(10),
+    }
+    .abi_encode();
+    let calls: Vec<ContractCall> = vec![
+        (0, factory, deploy(1, "ONE"), true),
+        (1, factory, deploy(2, "TWO"), true),
+        (2, factory, deploy(1, "ONE"), false),
+        (0, first, transfer, true),
+    ];
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    let deployed = rollup_core::state::StateReader::account(&reference.state, first)
+        .expect("reads")
+        .expect("the first token exists");
+    assert_eq!(
+        deployed.code_hash,
+        keccak256(deployed_code(ERC20_ARTIFACT)),
+        "the token's runtime code was deposited"
+    );
+    assert_eq!(
+        storage_at(&reference, first, balance_slot(dev(0).address())),
+        U256::from(4_990),
+        "the supply went to the caller, then 10 to the new holder"
+    );
+    assert_eq!(
+        storage_at(&reference, factory, B256::ZERO),
+        U256::from(2),
+        "two tokens recorded"
+    );
+    for op in [0xf5, 0xf1, 0x55, 0xa3, 0xf3, 0xfd] {
+        assert!(proven.opcodes.contains(&op), "{op:#x} ran");
+    }
+    println!(
+        "CREATE2 factory: {} calls, {} steps checked on the verifiers ({} at depth >= 1, {} return \
+         steps {:?}), L1 gas of the costliest step {} (return step {})",
+        calls.len(),
+        proven.steps,
+        proven.deep,
+        proven.returns(),
+        proven.returns,
+        proven.max_gas,
+        proven.max_return_gas
+    );
 }

@@ -1,5 +1,6 @@
 // Regenerates the test contracts' artifacts (ABI + creation and runtime bytecode) with solcjs:
-// erc20.json from TestToken.sol, amm.json from TestPair.sol, proxy.json from TestProxy.sol.
+// erc20.json from TestToken.sol, amm.json from TestPair.sol, proxy.json from TestProxy.sol,
+// factory.json from TestFactory.sol (which imports TestToken.sol).
 // Usage: node compile.mjs        (run from anywhere; needs `npm ci` done here)
 // Offline: the solc npm package ships the compiler (soljson.js) itself.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -13,18 +14,21 @@ const ARTIFACTS = [
   { source: 'TestToken.sol', contract: 'TestToken', out: 'erc20.json' },
   { source: 'TestPair.sol', contract: 'TestPair', out: 'amm.json' },
   { source: 'TestProxy.sol', contract: 'TestProxy', out: 'proxy.json' },
+  { source: 'TestFactory.sol', contract: 'TestFactory', out: 'factory.json', imports: ['TestToken.sol'] },
 ]
 
 // Each source is compiled on its own, with the same settings, so that one artifact does not
 // change when another source does.
-for (const { source, contract, out } of ARTIFACTS) {
+for (const { source, contract, out, imports = [] } of ARTIFACTS) {
+  const sources = {}
+  for (const file of [source, ...imports]) sources[file] = { content: readFileSync(join(here, file), 'utf8') }
   const input = {
     language: 'Solidity',
-    sources: { [source]: { content: readFileSync(join(here, source), 'utf8') } },
+    sources,
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: EVM_VERSION,
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+      outputSelection: { [source]: { [contract]: ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   }
 

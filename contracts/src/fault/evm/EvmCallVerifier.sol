@@ -28,7 +28,9 @@ import {Accounts} from "../Accounts.sol";
 ///         code hash) is an EIP-7702 delegation designator makes the step a rest-of-transaction
 ///         step (calls without a value to the priced precompiles are kind 5, forwarded to
 ///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
-///         starting frame's call data (`callData`). `EvmStepVerifier` forwards kinds 4 to 6 here.
+///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
+///         the creation transaction's entry (kind 9) to `CREATION_TXS`; all three are deployed
+///         separately and given to the constructor. `EvmStepVerifier` forwards kinds 4 to 9 here.
 ///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
@@ -51,13 +53,25 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @notice Calls without a value to a priced precompile (kind 5), created with this verifier.
     IEvmStepVerifier public immutable PRECOMPILES;
 
-    /// @notice The return step from a frame at depth >= 1 to its caller (kind 6), created with this
-    ///         verifier.
+    /// @notice The return step from a frame at depth >= 1 to its caller (kind 6), an
+    ///         `EvmReturnVerifier` deployed before this verifier.
     IEvmStepVerifier public immutable RETURNS;
 
-    constructor() {
+    /// @notice CREATE and CREATE2 (kind 8), an `EvmCreateVerifier` deployed before this verifier.
+    IEvmStepVerifier public immutable CREATES;
+
+    /// @notice The creation transaction's entry (kind 9), an `EvmCreationTxVerifier` deployed
+    ///         before this verifier.
+    IEvmStepVerifier public immutable CREATION_TXS;
+
+    /// @param returns_ An `EvmReturnVerifier` (kind 6; also computes a starting frame's call data).
+    /// @param creates_ An `EvmCreateVerifier` (kind 8).
+    /// @param creationTxs_ An `EvmCreationTxVerifier` (kind 9).
+    constructor(IEvmStepVerifier returns_, IEvmStepVerifier creates_, IEvmStepVerifier creationTxs_) {
         PRECOMPILES = new EvmPrecompileCallVerifier();
-        RETURNS = new EvmReturnVerifier();
+        RETURNS = returns_;
+        CREATES = creates_;
+        CREATION_TXS = creationTxs_;
     }
 
     /// @notice The call witness (docs/evm-steps.md sections 6 and 9, kind 4).
@@ -107,6 +121,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 5) return PRECOMPILES.step(pre, proof);
         if (kind == 6) return RETURNS.step(pre, proof);
+        if (kind == 8) return CREATES.step(pre, proof);
+        if (kind == 9) return CREATION_TXS.step(pre, proof);
         if (kind != 4) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =

@@ -12,8 +12,8 @@ import {WordTree} from "./WordTree.sol";
 /// @notice What every instruction verifier shares (docs/evm-steps.md sections 4 and 9): the outcomes
 ///         of an instruction, memory expansion priced as revm 43 prices it, the word ranges of a
 ///         call's memory, and the post-state of an instruction step: the frame continuing, the
-///         depth-0 frame ending the transaction, or a frame at depth >= 1 ending into the returning
-///         state.
+///         depth-0 frame ending the transaction, or a frame at depth >= 1 (or a creation
+///         transaction's init frame) ending into the returning state.
 library EvmFrame {
     uint256 internal constant MAX_U64 = type(uint64).max;
     /// @notice Most words one word range may span (32 KiB): a longer range makes the step a
@@ -138,7 +138,8 @@ library EvmFrame {
     ///         `memSize` bytes long and (RETURN, REVERT) outputting `outSize` bytes of memory at
     ///         `outOffset` (0, 0 for no output); `e` holds the frame after it (pc, stack, memory
     ///         root) when it continues. A frame that ends at depth 0 ends the transaction (section 4,
-    ///         "Halting at depth 0"); at depth >= 1 it leaves the returning state of section 9.
+    ///         "Halting at depth 0"); at depth >= 1, or at depth 0 with a parent (a creation
+    ///         transaction's init frame, section 10), it leaves the returning state of section 9.
     function post(
         MachineState.State memory pre,
         EvmTypes.EvmState memory e,
@@ -159,7 +160,9 @@ library EvmFrame {
             pre.evm = EvmTypes.hash(e);
             return MachineState.hash(pre);
         }
-        if (e.depth != 0) return _end(pre, e, outcome, cost, outOffset, outSize);
+        // A creation transaction's init frame (depth 0 with a parent, docs/evm-steps.md section 10)
+        // ends as a deeper frame does: its return step deposits the code.
+        if (e.depth != 0 || e.parent != 0) return _end(pre, e, outcome, cost, outOffset, outSize);
         // The depth-0 frame ends: the transaction has executed (docs/evm-steps.md section 4, "Halting").
         pre.phase = MachineState.TX_EXECUTED;
         pre.evm = bytes32(0);
@@ -178,9 +181,10 @@ library EvmFrame {
         return MachineState.hash(pre);
     }
 
-    /// @dev A frame at depth >= 1 ends (docs/evm-steps.md section 9, "The frame's end"): the machine's
-    ///      state root, refund counter, gas and phase stay, and `evm` becomes the `FrameEnd`'s hash,
-    ///      which the return step (kind 6) takes back to the caller.
+    /// @dev A frame at depth >= 1 (or a creation transaction's init frame at depth 0) ends
+    ///      (docs/evm-steps.md section 9, "The frame's end"): the machine's state root, refund
+    ///      counter, gas and phase stay, and `evm` becomes the `FrameEnd`'s hash, which the return
+    ///      step (kind 6) takes back to the caller (or, for that init frame, to the transaction's end).
     function _end(
         MachineState.State memory pre,
         EvmTypes.EvmState memory e,

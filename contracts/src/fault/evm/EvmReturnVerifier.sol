@@ -7,6 +7,8 @@ import {EvmFrame} from "./EvmFrame.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {MachineState} from "../MachineState.sol";
+import {MerkleTrie} from "../MerkleTrie.sol";
+import {Accounts} from "../Accounts.sol";
 
 /// @title EvmReturnVerifier
 /// @notice The return step (docs/evm-steps.md section 9; witness kind 6): from the returning state a
@@ -18,11 +20,24 @@ import {MachineState} from "../MachineState.sol";
 ///         success and 0 otherwise, and takes back the gas the callee left; a callee that reverted
 ///         or halted has its state changes, substate and refunds dropped (the caller's snapshots).
 ///         A range of more than `EvmFrame.MAX_RANGE_WORDS` words is a rest-of-transaction step.
-///         `EvmCallVerifier` creates this verifier and forwards kind 6 here. Mirrored off chain by
-///         `core/src/fault/evm.rs`.
+///         The return step of an init frame (CREATE, CREATE2: the `CallerFrame`'s `created` is not 0;
+///         docs/evm-steps.md section 10) is revm 43's `return_create`: a successful init code's
+///         output is the new account's code, refused over 24,576 bytes (EIP-170), starting with
+///         0xEF (EIP-3541) or when its 200 gas a byte passes the gas left (all three fail as an
+///         exceptional halt); otherwise its hash is stored in the new account (an account proof),
+///         the caller pushes the address and gets the rest of the gas; the return data is the
+///         output only after a revert. A creation transaction's init frame (depth 0, its
+///         `CallerFrame` without a caller, `frame` 0) returns to no caller: with the same deposit
+///         rules its return step ends the transaction (`TX_EXECUTED`). `EvmCallVerifier` is given
+///         this verifier at deployment and forwards kind 6 here. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmReturnVerifier is IEvmStepVerifier {
+    /// @notice EIP-170's code limit.
+    uint256 internal constant MAX_CODE_SIZE = 24_576;
+    /// @notice The code deposit's gas a byte.
+    uint256 internal constant CODE_DEPOSIT_BYTE = 200;
+
     /// @dev The return witness: `abi.encode(FrameEnd end, CallerFrame frame, EvmState caller,
-    ///      WordRange output, WordRange dest)`.
+    ///      WordRange output, WordRange dest, bytes[] createdProof)`.
     struct Return {
         EvmTypes.FrameEnd end;
         EvmTypes.CallerFrame frame;
@@ -32,6 +47,9 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         /// @dev The caller's memory words the output's first `min(retLen, outSize)` bytes go to,
         ///      before the write (empty when nothing is written).
         EvmTypes.WordRange dest;
+        /// @dev An init frame's successful return: the new account against the state root (read,
+        ///      then its code hash written); otherwise unused.
+        bytes[] createdProof;
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -40,8 +58,16 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind != 6) revert UnsupportedStep(MachineState.IN_TX);
         Return memory w;
-        (w.end, w.frame, w.caller, w.output, w.dest) = abi.decode(
-            body, (EvmTypes.FrameEnd, EvmTypes.CallerFrame, EvmTypes.EvmState, EvmTypes.WordRange, EvmTypes.WordRange)
+        (w.end, w.frame, w.caller, w.output, w.dest, w.createdProof) = abi.decode(
+            body,
+            (
+                EvmTypes.FrameEnd,
+                EvmTypes.CallerFrame,
+                EvmTypes.EvmState,
+                EvmTypes.WordRange,
+                EvmTypes.WordRange,
+                bytes[]
+            )
         );
         _open(pre, w);
         return _return(pre, w);
@@ -69,8 +95,14 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
         computed = EvmTypes.hash(w.frame);
         if (computed != w.end.parent) revert EvmStateMismatch(w.end.parent, computed);
-        computed = EvmTypes.hash(w.caller);
-        if (computed != w.frame.frame) revert EvmStateMismatch(w.frame.frame, computed);
+        if (w.frame.frame == 0) {
+            // A creation transaction's init frame has no caller (its `caller` is not looked at);
+            // only such a frame's `CallerFrame` has none.
+            if (w.frame.created == address(0)) revert InvalidPreState();
+        } else {
+            computed = EvmTypes.hash(w.caller);
+            if (computed != w.frame.frame) revert EvmStateMismatch(w.frame.frame, computed);
+        }
         // Only an instruction step makes a returning state, with one of these outcomes.
         uint256 outcome = w.end.outcome;
         if (outcome == EvmFrame.CONTINUE || outcome > EvmFrame.EXCEPTION) revert InvalidPreState();
@@ -83,18 +115,23 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         EvmTypes.EvmState memory caller = w.caller;
         // The output (RETURN, REVERT) becomes the caller's return data; its first bytes go to the
         // caller's memory (which the call expanded over the whole output range).
+        bool created = frame.created != address(0);
+        // An init frame's code over the limit fails the creation unread.
+        bool tooLarge = created && end.outcome == EvmFrame.SUCCESS && end.outSize > MAX_CODE_SIZE;
         bytes memory output;
-        if (end.outSize == 0) {
+        if (end.outSize == 0 || tooLarge) {
             if (!EvmFrame.isEmpty(w.output)) revert UnexpectedWords();
         } else {
             output = EvmFrame.readRange(w.output, end.memRoot, end.outOffset, end.outSize, 0);
         }
-        uint256 n = EvmFrame.min(frame.retLen, end.outSize);
+        // An init frame writes nothing to its caller's memory.
+        uint256 n = created ? 0 : EvmFrame.min(frame.retLen, end.outSize);
         if (n == 0) {
             if (!EvmFrame.isEmpty(w.dest)) revert UnexpectedWords();
         } else {
             caller.memRoot = EvmFrame.writeRange(w.dest, caller.memRoot, frame.retOffset, output, n, 1);
         }
+        if (created) return _created(pre, w, output, tooLarge);
         caller.returnDataRoot = WordTree.root(output);
         caller.returnDataSize = end.outSize;
 
@@ -115,5 +152,95 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         }
         pre.evm = EvmTypes.hash(caller);
         return MachineState.hash(pre);
+    }
+
+    /// @dev The caller resumes with an init frame's outcome (revm 43's `return_create` and
+    ///      `return_result`; docs/evm-steps.md section 10). Nothing was written to its memory (an
+    ///      init frame's `retLen` is 0).
+    function _created(MachineState.State memory pre, Return memory w, bytes memory output, bool tooLarge)
+        private
+        pure
+        returns (bytes32)
+    {
+        EvmTypes.FrameEnd memory end = w.end;
+        EvmTypes.EvmState memory caller = w.caller;
+        uint256 outcome = end.outcome;
+        uint256 deposit = CODE_DEPOSIT_BYTE * output.length;
+        // The code deposit's failures are exceptional halts: no gas back.
+        if (
+            outcome == EvmFrame.SUCCESS
+                && (tooLarge || (output.length != 0 && output[0] == 0xef) || deposit > end.gasLeft)
+        ) outcome = EvmFrame.EXCEPTION;
+        if (w.frame.frame == 0) return _creationTxEnd(pre, w, output, outcome, deposit);
+        uint256 item;
+        caller.returnDataRoot = WordTree.EMPTY_ROOT;
+        caller.returnDataSize = 0;
+        if (outcome == EvmFrame.SUCCESS) {
+            address account = w.frame.created;
+            pre.stateRoot = _deposit(pre.stateRoot, account, output, w.createdProof);
+            item = uint256(uint160(account));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            caller.gas += uint64(end.gasLeft - deposit);
+            caller.substate = end.substate;
+        } else {
+            if (outcome == EvmFrame.REVERTED) {
+                caller.returnDataRoot = WordTree.root(output);
+                caller.returnDataSize = end.outSize;
+                caller.gas += end.gasLeft;
+            }
+            // The init frame's state changes (the new account, the value), warm accounts and slots,
+            // transient storage and refunds are dropped; the creator's nonce bump stays.
+            caller.substate = w.frame.substate;
+            pre.stateRoot = w.frame.stateRoot;
+            pre.refund = w.frame.refund;
+        }
+        caller.stack = StackHash.push(caller.stack, item);
+        // The creation popped three or four items: the stack has room.
+        caller.stackSize += 1;
+        pre.evm = EvmTypes.hash(caller);
+        return MachineState.hash(pre);
+    }
+
+    /// @dev A creation transaction's init frame has ended (its `CallerFrame` has no caller,
+    ///      docs/evm-steps.md section 10): the transaction has executed, as `EvmFrame.post` ends it
+    ///      at depth 0, with the code deposit's outcome. A deposit keeps the gas left less 200 a byte
+    ///      and the refund counter (capped at a fifth of the gas spent, EIP-3529); a revert keeps the
+    ///      gas left; a halt or a refused deposit spends all the gas. Both failures restore the
+    ///      state root at the transaction's start (the sender's nonce bump and prepaid gas stay).
+    function _creationTxEnd(
+        MachineState.State memory pre,
+        Return memory w,
+        bytes memory output,
+        uint256 outcome,
+        uint256 deposit
+    ) private pure returns (bytes32) {
+        pre.phase = MachineState.TX_EXECUTED;
+        pre.evm = bytes32(0);
+        pre.success = outcome == EvmFrame.SUCCESS;
+        if (outcome == EvmFrame.SUCCESS) {
+            pre.stateRoot = _deposit(pre.stateRoot, w.frame.created, output, w.createdProof);
+            // The deposit is at most the gas left (checked by the caller).
+            // forge-lint: disable-next-line(unsafe-typecast)
+            pre.gasLeft = uint64(w.end.gasLeft - deposit);
+            uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
+            if (pre.refund > cap) pre.refund = cap;
+        } else {
+            pre.stateRoot = w.frame.stateRoot;
+            pre.gasLeft = outcome == EvmFrame.REVERTED ? w.end.gasLeft : 0;
+            pre.refund = 0;
+        }
+        return MachineState.hash(pre);
+    }
+
+    /// @dev The root after `account` (read against `root` with `proof`) gets `code`'s hash.
+    function _deposit(bytes32 root, address account, bytes memory code, bytes[] memory proof)
+        private
+        pure
+        returns (bytes32)
+    {
+        bytes32 key = Accounts.key(account);
+        Accounts.Account memory a = Accounts.read(root, key, proof);
+        a.codeHash = keccak256(code);
+        return MerkleTrie.update(root, key, Accounts.encode(a), proof);
     }
 }

@@ -6,7 +6,7 @@ import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 /// @title EvmTypes
 /// @notice The EVM frame of the fault-proof machine's `IN_TX` phase, the saved caller of a frame at
 ///         depth >= 1, the returning state between a frame's end and its caller's next instruction,
-///         and the openings of word trees, exactly as docs/evm-steps.md (sections 2, 3 and 9)
+///         and the openings of word trees, exactly as docs/evm-steps.md (sections 2, 3, 9 and 10)
 ///         defines them; mirrored in Rust by `core/src/fault/evm.rs`.
 library EvmTypes {
     /// @notice One EVM call frame (docs/evm-steps.md section 2); the machine state's `evm` is
@@ -49,6 +49,9 @@ library EvmTypes {
         bytes32 stateRoot;
         bytes32 substate;
         uint64 refund;
+        /// @dev The account an init frame creates (CREATE, CREATE2; docs/evm-steps.md section 10):
+        ///      its return step deposits the code there and pushes its address; 0 for a call's frame.
+        address created;
     }
 
     /// @notice A frame at depth >= 1 that has ended (docs/evm-steps.md section 9): the machine's `evm`
@@ -104,12 +107,12 @@ library EvmTypes {
 
     /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
     ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
-    ///         or with a kind other than 0 to 7 is a step the verifier does not prove
+    ///         or with a kind other than 0 to 9 is a step the verifier does not prove
     ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
     function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
         if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
         kind = uint256(bytes32(proof[0:32]));
-        if (kind > 7) revert IEvmStepVerifier.UnsupportedStep(2);
+        if (kind > 9) revert IEvmStepVerifier.UnsupportedStep(2);
         uint256 off = uint256(bytes32(proof[32:64]));
         if (off > proof.length - 32) revert();
         uint256 len = uint256(bytes32(proof[off:off + 32]));
