@@ -86,8 +86,13 @@ async fn world() -> World {
     let mut code = contract_bytecode("EvmCreationTxVerifier").to_vec();
     code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
     let creation_txs = deploy_code(anvil.url(), code).await;
+    let self_destructs = deploy_code(
+        anvil.url(),
+        contract_bytecode("EvmSelfDestructVerifier").to_vec(),
+    )
+    .await;
     let mut code = contract_bytecode("EvmCallVerifier").to_vec();
-    code.extend((returns, creates, creation_txs).abi_encode_params());
+    code.extend((returns, creates, creation_txs, self_destructs).abi_encode_params());
     let call = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("EvmStepVerifier").to_vec();
     code.extend(

@@ -13,6 +13,7 @@ import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
+import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
 
 /// @notice Deploys the L1 contracts: the Rollup, the one-step verifier (with its EVM step
 ///         verifiers: EvmEntryVerifier, EvmReturnVerifier, EvmCreateVerifier, then EvmCallVerifier,
@@ -64,7 +65,8 @@ contract Deploy is Script {
         IEvmStepVerifier returns_ = new EvmReturnVerifier();
         IEvmStepVerifier creates = new EvmCreateVerifier();
         IEvmStepVerifier creationTxs = new EvmCreationTxVerifier(l2ChainId);
-        IEvmStepVerifier call = new EvmCallVerifier(returns_, creates, creationTxs);
+        IEvmStepVerifier selfDestructs = new EvmSelfDestructVerifier();
+        IEvmStepVerifier call = new EvmCallVerifier(returns_, creates, creationTxs, selfDestructs);
         IEvmStepVerifier evm = new EvmStepVerifier(l2ChainId, entry, call);
         verifier = new OneStepVerifier(l2ChainId, evm);
         games = new DisputeGames(rollup, IStepVerifier(address(verifier)), challengeBond, moveBondBase, maxClockSeconds);

@@ -12,6 +12,7 @@ import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
+import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
@@ -75,8 +76,12 @@ contract EvmCallStepsTest is EvmWitnessTest {
     }
 
     function setUp() public {
-        verifier =
-            new EvmCallVerifier(new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(42_069));
+        verifier = new EvmCallVerifier(
+            new EvmReturnVerifier(),
+            new EvmCreateVerifier(),
+            new EvmCreationTxVerifier(42_069),
+            new EvmSelfDestructVerifier()
+        );
     }
 
     // ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
+import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
@@ -31,7 +32,10 @@ contract EvmFixturesTest is EvmWitnessTest {
                 f.chainId,
                 new EvmEntryVerifier(f.chainId),
                 new EvmCallVerifier(
-                    new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(f.chainId)
+                    new EvmReturnVerifier(),
+                    new EvmCreateVerifier(),
+                    new EvmCreationTxVerifier(f.chainId),
+                    new EvmSelfDestructVerifier()
                 )
             )
         );

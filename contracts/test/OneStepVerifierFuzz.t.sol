@@ -9,6 +9,7 @@ import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
 import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
+import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
@@ -55,7 +56,10 @@ contract OneStepVerifierFuzzTest is Test {
                 chainId,
                 new EvmEntryVerifier(chainId),
                 new EvmCallVerifier(
-                    new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(chainId)
+                    new EvmReturnVerifier(),
+                    new EvmCreateVerifier(),
+                    new EvmCreationTxVerifier(chainId),
+                    new EvmSelfDestructVerifier()
                 )
             )
         );

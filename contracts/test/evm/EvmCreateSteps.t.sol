@@ -840,12 +840,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         s.pre.phase = MachineState.TX_EXECUTED;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.TX_EXECUTED));
         v.step(s.pre, s.proof);
-        // Kind 10 is no kind.
+        // Kind 11 is no kind.
         s = createStep(c, true);
         bytes memory pre = abi.encode(s.pre);
-        bytes memory ten = abi.encode(uint8(10), body);
+        bytes memory eleven = abi.encode(uint8(11), body);
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        verifier.step(pre, ten);
+        verifier.step(pre, eleven);
     }
 
     /// @notice Gas of typical create steps (a frame start with and without a value, CREATE2, a
@@ -1024,6 +1024,18 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         r = ret(1, mem, 0, 0, 1234);
         assertEq(retStep(r), deposited(r, ""));
         // The createdProof of a call frame's return step is ignored: covered by EvmFrameSteps.
+    }
+
+    /// @notice An init frame whose account is gone (its init code ran SELFDESTRUCT, which deletes
+    ///         at the step where revm deletes at the transaction's end, after the deposit) cannot
+    ///         deposit: the step is not proven (docs/evm-steps.md section 11).
+    function test_returnStepRefusesADestroyedAccount() public {
+        bytes memory mem = pattern(160, 4);
+        mem[7] = 0x60;
+        Ret memory r = ret(1, mem, 7, 70, 20_000);
+        r.world.who[1] = OTHER;
+        r.createdProof = proofOf(r.world, NEW);
+        expectRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
     }
 
     /// @notice The largest code (24,576 bytes) is deposited.

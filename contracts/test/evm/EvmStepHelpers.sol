@@ -12,6 +12,7 @@ import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
 import {EvmReturnVerifier} from "../../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
+import {EvmSelfDestructVerifier} from "../../src/fault/evm/EvmSelfDestructVerifier.sol";
 
 /// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
 library WordModel {
@@ -104,7 +105,12 @@ abstract contract EvmStepHelpers is Test {
         evm = new EvmStepVerifier(
             CHAIN_ID,
             new EvmEntryVerifier(CHAIN_ID),
-            new EvmCallVerifier(new EvmReturnVerifier(), new EvmCreateVerifier(), new EvmCreationTxVerifier(CHAIN_ID))
+            new EvmCallVerifier(
+                new EvmReturnVerifier(),
+                new EvmCreateVerifier(),
+                new EvmCreationTxVerifier(CHAIN_ID),
+                new EvmSelfDestructVerifier()
+            )
         );
         verifier = new OneStepVerifier(CHAIN_ID, evm);
     }

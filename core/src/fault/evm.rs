@@ -131,6 +131,19 @@ sol! {
         address created;
     }
 
+    /// What a SELFDESTRUCT opens (docs/evm-steps.md section 6, kind 10).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct SelfDestructWitness {
+        bytes32 warmSlots;
+        bytes32 transientStorage;
+        bytes32 warmAccounts;
+        bytes[] warmProof;
+        bytes[] selfProof;
+        bytes[] originalProof;
+        bytes[] targetProof;
+        bytes[] selfAfterProof;
+    }
+
     /// What a CREATE or CREATE2 opens (docs/evm-steps.md section 6, kind 8).
     #[derive(Debug, Default, PartialEq, Eq)]
     struct CreateWitness {
@@ -201,6 +214,16 @@ pub enum Effect {
         address: Address,
         /// The hash of the code it deposited.
         code_hash: B256,
+    },
+    /// SELFDESTRUCT (EIP-6780): `account`'s balance goes to `target`; an account created in the
+    /// transaction is deleted at once (docs/evm-steps.md section 11).
+    SelfDestruct {
+        /// The frame's account.
+        account: Address,
+        /// Who gets its balance.
+        target: Address,
+        /// It was created in this transaction: it is deleted.
+        destroy: bool,
     },
     /// A frame failed: the effects from the `to`-th on are undone.
     Revert {
@@ -577,6 +600,11 @@ pub fn create_inputs(op: u8) -> Option<usize> {
     }
 }
 
+/// SELFDESTRUCT (docs/evm-steps.md section 11) reads one stack item; its witness is kind 10.
+pub fn selfdestruct_inputs(op: u8) -> Option<usize> {
+    (op == 0xff).then_some(1)
+}
+
 /// The largest code a creation may deposit (EIP-170).
 pub const MAX_CODE_SIZE: usize = 24_576;
 
@@ -588,6 +616,7 @@ pub fn instruction_inputs(op: u8) -> Option<usize> {
         .or_else(|| stage3_inputs(op))
         .or_else(|| call_inputs(op))
         .or_else(|| create_inputs(op))
+        .or_else(|| selfdestruct_inputs(op))
 }
 
 /// The word tree a range of a stage-2 step opens.
@@ -759,6 +788,9 @@ pub struct EvmRun {
     pub refunds: Vec<u64>,
     /// The code every successful creation of the run deposited, by hash.
     pub codes: HashMap<B256, Bytes>,
+    /// The accounts instructions reached (BALANCE, EXTCODE*, calls, creations, SELFDESTRUCT's
+    /// target): `(trace index, account)`.
+    pub touches: Vec<(usize, Address)>,
 }
 
 /// The witness of one step of a trace, as the recorder captures it.
@@ -826,6 +858,11 @@ pub struct InstructionWitness {
     /// A creation that got as far as its address: the new account (not encoded; the step
     /// machine proves it).
     pub new_address: Option<Address>,
+    /// SELFDESTRUCT: the frame's account against the transaction's start root (kind 10; added by
+    /// the step machine).
+    pub original_proof: Vec<Bytes>,
+    /// SELFDESTRUCT: the target against the state root (kind 10; added by the step machine).
+    pub target_proof: Vec<Bytes>,
 }
 
 impl InstructionWitness {
@@ -840,6 +877,8 @@ impl InstructionWitness {
         let op = self.opcode();
         if op == 0x3c {
             7
+        } else if op == 0xff {
+            10
         } else if create_inputs(op).is_some() {
             8
         } else if stage2_inputs(op).is_some() {
@@ -873,6 +912,28 @@ impl InstructionWitness {
     /// ranges)` for stage 2, and for EXTCODECOPY (kind 7) `abi.encode(EvmState evm, bytes code,
     /// uint256[] stackTop, bytes32 stackRest, StateWitness w, BlockItem block, WordRange dest)`.
     pub fn encode(self, block: &BlockItem) -> Bytes {
+        if self.kind() == 10 {
+            let destruct = SelfDestructWitness {
+                warmSlots: self.state.warmSlots,
+                transientStorage: self.state.transientStorage,
+                warmAccounts: self.state.warmAccounts,
+                warmProof: self.state.warmProof,
+                selfProof: self.self_proof,
+                originalProof: self.original_proof,
+                targetProof: self.target_proof,
+                selfAfterProof: self.self_after_proof,
+            };
+            return (
+                self.evm,
+                self.code,
+                self.stack_top,
+                self.stack_rest,
+                destruct,
+                block.clone(),
+            )
+                .abi_encode_params()
+                .into();
+        }
         if self.kind() == 8 {
             let create = CreateWitness {
                 warmSlots: self.state.warmSlots,
@@ -1023,6 +1084,7 @@ impl EvmRun {
             halted_calls: recorder.halted_calls,
             refunds: recorder.refunds,
             codes: recorder.codes,
+            touches: recorder.touches,
         })
     }
 
@@ -1247,6 +1309,7 @@ struct Recorder {
     create: Option<CreateInProgress>,
     /// Code deposited by the run's successful creations.
     codes: HashMap<B256, Bytes>,
+    touches: Vec<(usize, Address)>,
     /// How the top frame's last instruction ended it.
     ending: Option<Ending>,
     halted_calls: Vec<(usize, Address)>,
@@ -1283,6 +1346,7 @@ impl Recorder {
             call: None,
             create: None,
             codes: HashMap::default(),
+            touches: Vec::new(),
             ending: None,
             halted_calls: Vec::new(),
             refunds: Vec::new(),
@@ -1358,7 +1422,7 @@ impl Recorder {
                 0x54 | 0x55 => {
                     witness.warmProof = self.warm_slots.proof(&slot_key(target, item), false)
                 }
-                op if reads_account(op) || call_inputs(op).is_some() => {
+                op if reads_account(op) || call_inputs(op).is_some() || op == 0xff => {
                     witness.warmProof = self
                         .warm_accounts
                         .proof(&keccak256(Address::from_word(item.into())), false)
@@ -1726,7 +1790,9 @@ where
             && let Some(create) = self.create.as_mut()
             && let Some(creator) = context.journal_ref().evm_state().get(&inputs.caller())
         {
-            create.address = Some(inputs.created_address(creator.info.nonce));
+            let address = inputs.created_address(creator.info.nonce);
+            create.address = Some(address);
+            self.touches.push((create.index, address));
         }
         None
     }
@@ -1840,9 +1906,13 @@ where
         // (docs/evm-steps.md section 4, "Storage").
         let refund = frame.refund_base + interp.gas.refunded();
         self.refunds.push(u64::try_from(refund).unwrap_or_default());
-        let storage_op =
-            stage3_inputs(op).is_some() || call_inputs(op).is_some() || create_inputs(op).is_some();
-        let access_list = self.frames[0].base.substate == ACCESS_LIST_SUBSTATE;
+        let storage_op = stage3_inputs(op).is_some()
+            || call_inputs(op).is_some()
+            || create_inputs(op).is_some()
+            || selfdestruct_inputs(op).is_some();
+        // The access-list marker: a transaction with an access list, or an account destroyed.
+        let access_list = self.frames[0].base.substate == ACCESS_LIST_SUBSTATE
+            || self.substate == ACCESS_LIST_SUBSTATE;
         let Some(inputs) = instruction_inputs(op).filter(|_| !(storage_op && access_list)) else {
             self.stopped = true;
             self.unproven = true;
@@ -1889,6 +1959,8 @@ where
         self.stage3 = (storage_op && data.len() >= inputs).then(|| {
             let at = |i: usize| data[data.len() - 1 - i];
             match op {
+                // SELFDESTRUCT: the target.
+                0xff => (op, at(0), U256::ZERO),
                 // A call: the callee, and the value of CALL and CALLCODE.
                 0xf1 | 0xf2 => (op, at(1), at(2)),
                 0xf4 | 0xfa => (op, at(1), U256::ZERO),
@@ -1897,6 +1969,11 @@ where
                 _ => (op, at(0), at(1)),
             }
         });
+        if let Some((op, item, _)) = self.stage3
+            && (reads_account(op) || call_inputs(op).is_some() || op == 0xff)
+        {
+            self.touches.push((index, Address::from_word(item.into())));
+        }
         if let Some((op, callee, value)) = self.stage3
             && call_inputs(op).is_some()
         {
@@ -1939,7 +2016,7 @@ where
         }
     }
 
-    fn step_end(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+    fn step_end(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         if self.stopped {
             return;
         }
@@ -1987,6 +2064,33 @@ where
                 out_size,
                 code,
             });
+            // SELFDESTRUCT: the balance moves; an account created in this transaction is deleted
+            // (at once: docs/evm-steps.md section 11).
+            if result == InstructionResult::SelfDestruct
+                && let Some((0xff, item, _)) = self.stage3
+            {
+                let account = self.top().base.target;
+                let target = Address::from_word(item.into());
+                let destroy = context
+                    .journal_ref()
+                    .evm_state()
+                    .get(&account)
+                    .is_some_and(|a| a.is_created_locally());
+                let effect = Effect::SelfDestruct {
+                    account,
+                    target,
+                    destroy,
+                };
+                self.effects.push((self.states.len() - 1, effect));
+                self.access(target);
+                self.rehash_substate();
+                if destroy {
+                    // Deleted at this step, where revm deletes it at the transaction's end: every
+                    // later state access is refused, as under the access-list marker, until a
+                    // failing caller restores its snapshot (docs/evm-steps.md section 11).
+                    self.substate = ACCESS_LIST_SUBSTATE;
+                }
+            }
             // A creation that halted: no frame.
             if self.create.take().is_some()
                 && let Some(pending) = self.pending.take()

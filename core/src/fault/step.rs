@@ -614,6 +614,29 @@ impl Changed {
                 created.code_hash = code_hash;
                 self.put(world, address, Some(created));
             }
+            Effect::SelfDestruct {
+                account,
+                target,
+                destroy,
+            } => {
+                let mut destroyed = self
+                    .account(world, account)
+                    .expect("a frame that runs code has an account");
+                let balance = destroyed.balance;
+                if target != account && !balance.is_zero() {
+                    let mut receiving = self
+                        .account(world, target)
+                        .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                    receiving.balance += balance;
+                    self.put(world, target, Some(receiving));
+                }
+                if destroy {
+                    self.put(world, account, None);
+                } else if target != account && !balance.is_zero() {
+                    destroyed.balance = U256::ZERO;
+                    self.put(world, account, Some(destroyed));
+                }
+            }
             Effect::Revert { to } => {
                 let keep = starts.get(to).copied().unwrap_or(self.undo.len());
                 self.undo_to(world, keep);
@@ -1269,10 +1292,54 @@ impl Machine {
             matches!(effect, Effect::Create { address, .. }
                 if self.world.storage_root(address) != EMPTY_ROOT_HASH)
         });
+        // An account SELFDESTRUCT deleted is deleted at once, where revm deletes it at the
+        // transaction's end: an instruction that reaches it again (or runs in a frame of it) is
+        // not proven (docs/evm-steps.md section 11).
+        let retouched = run
+            .effects
+            .iter()
+            .filter_map(|&(at, effect)| match effect {
+                Effect::SelfDestruct {
+                    account,
+                    destroy: true,
+                    ..
+                } => Some((at, account)),
+                _ => None,
+            })
+            .filter_map(|(at, destroyed)| {
+                let touched = run
+                    .touches
+                    .iter()
+                    .find(|&&(index, account)| index > at && account == destroyed)
+                    .map(|touch| touch.0);
+                let in_frame = (at + 1..run.states.len()).find(|&index| {
+                    run.states[index]
+                        .instruction()
+                        .is_some_and(|state| state.target == destroyed)
+                });
+                // A later effect on it (an init frame's code deposit into it, a value to it).
+                let affected =
+                    run.effects
+                        .iter()
+                        .find(|&&(index, effect)| {
+                            index > at
+                                && match effect {
+                                    Effect::Code { address, .. }
+                                    | Effect::Create { address, .. } => address == destroyed,
+                                    Effect::Transfer { to, .. } => to == destroyed,
+                                    Effect::SelfDestruct { target, .. } => target == destroyed,
+                                    _ => false,
+                                }
+                        })
+                        .map(|effect| effect.0);
+                touched.into_iter().chain(in_frame).chain(affected).min()
+            })
+            .min();
         let first = [
             unprovable.map(|call| call.0),
             halted.map(|call| call.0),
             over_storage.map(|effect| effect.0),
+            retouched,
         ]
         .into_iter()
         .flatten()
@@ -1439,6 +1506,58 @@ impl Machine {
         witness.self_after_proof = self_after_proof;
     }
 
+    /// The proofs of a SELFDESTRUCT (docs/evm-steps.md section 11, kind 10): the frame's account
+    /// against the state root (for a deletion when it pays itself) and against the transaction's
+    /// start root; the target against the state root; the frame's account against the root after
+    /// the target's credit (for a deletion when it was created in the transaction).
+    fn selfdestruct_proofs(
+        &mut self,
+        run: &EvmRun,
+        index: usize,
+        witness: &mut InstructionWitness,
+    ) {
+        let account = witness.evm.target;
+        let Some(&target) = witness.stack_top.first() else {
+            return;
+        };
+        let target = Address::from_word(target.into());
+        let destroy = run.effects.iter().any(|&(at, effect)| {
+            at == index && matches!(effect, Effect::SelfDestruct { destroy: true, .. })
+        });
+        witness.original_proof = self.world.trie.proof(&keccak256(account), false);
+        let done = run.effects.partition_point(|effect| effect.0 < index);
+        let (self_proof, target_proof, self_after) =
+            self.in_run(&run.effects[..done], |world, changed, _| {
+                let key = keccak256(account);
+                let self_proof = world.trie.proof(&key, destroy && target == account);
+                if target == account {
+                    return (self_proof, Vec::new(), Vec::new());
+                }
+                let target_key = keccak256(target);
+                let target_proof = world.trie.proof(&target_key, false);
+                let balance = changed
+                    .account(world, account)
+                    .map_or(U256::ZERO, |a| a.balance);
+                let before = world.trie.get(&target_key).cloned();
+                if !balance.is_zero() {
+                    let mut receiving = changed
+                        .account(world, target)
+                        .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                    receiving.balance = receiving.balance.saturating_add(balance);
+                    let storage_root = changed.storage_root(world, target);
+                    world
+                        .trie
+                        .insert(target_key, encode_account(&receiving, storage_root).into());
+                }
+                let self_after = world.trie.proof(&key, destroy);
+                world.trie.set(target_key, before);
+                (self_proof, target_proof, self_after)
+            });
+        witness.self_proof = self_proof;
+        witness.target_proof = target_proof;
+        witness.self_after_proof = self_after;
+    }
+
     /// The state proofs of a stage-3 instruction (docs/evm-steps.md section 6, kind 3) against
     /// the state root before it (after the run's earlier effects): for SLOAD and SSTORE, the
     /// frame's account and the slot (and, for an SSTORE that changes the slot, both at the
@@ -1457,6 +1576,10 @@ impl Machine {
         }
         if create_inputs(op).is_some() {
             self.create_proofs(run, index, witness);
+            return Ok(());
+        }
+        if op == 0xff {
+            self.selfdestruct_proofs(run, index, witness);
             return Ok(());
         }
         let to = witness.evm.target;

@@ -19,9 +19,10 @@ use rollup_core::{
         MachineState, Phase, StepKind,
         evm::{
             ACCESS_LIST_SUBSTATE, CallWitness, CreateWitness, EvmState, MAX_RANGE_WORDS,
-            PrecompileCallWitness, StateWitness, WORD_DEPTH, WordProof, WordRange, call_inputs,
-            create_inputs, instruction_inputs, range_root, stack_push, stage2_inputs,
-            stage3_inputs, substate_hash, word_root,
+            PrecompileCallWitness, SelfDestructWitness, StateWitness, WORD_DEPTH, WordProof,
+            WordRange, call_inputs, create_inputs, instruction_inputs, range_root,
+            selfdestruct_inputs, stack_push, stage2_inputs, stage3_inputs, substate_hash,
+            word_root,
         },
         machine::BlockItem,
     },
@@ -1243,6 +1244,27 @@ pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
                 .collect();
             Some((evm, code, top, rest, Vec::new(), ranges, None))
         }
+        10 => {
+            let (evm, code, top, rest, destruct, block) = <(
+                EvmState,
+                Bytes,
+                Vec<U256>,
+                B256,
+                SelfDestructWitness,
+                BlockItem,
+            )>::abi_decode_params(&body)
+            .expect("SELFDESTRUCT witness");
+            assert_eq!(
+                substate_hash(
+                    destruct.warmSlots,
+                    destruct.transientStorage,
+                    destruct.warmAccounts
+                ),
+                evm.substate,
+                "the substate opens"
+            );
+            Some((evm, code, top, rest, Vec::new(), Vec::new(), Some(block)))
+        }
         other => panic!("IN_TX proof of kind {other}"),
     }
 }
@@ -1569,7 +1591,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     // is near its size cap).
     let missing: Vec<String> = (0..=255u8)
         .filter(|op| instruction_inputs(*op).is_some() && !seen.contains_key(op))
-        .filter(|op| create_inputs(*op).is_none())
+        .filter(|op| create_inputs(*op).is_none() && selfdestruct_inputs(*op).is_none())
         .filter(|op| ![0x0d, 0x0e, 0x0f, 0x1f].contains(op) && !(0x21..=0x2f).contains(op))
         .filter(|op| !(0x4b..=0x4f).contains(op) && !(0xa5..=0xef).contains(op))
         .filter(|op| !(0xf6..=0xf9).contains(op) && ![0xfb, 0xfc].contains(op))

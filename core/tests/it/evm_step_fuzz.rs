@@ -87,9 +87,10 @@ impl Verifier {
         let returns = verifier.create("EvmReturnVerifier", Vec::new());
         let creates = verifier.create("EvmCreateVerifier", Vec::new());
         let creation_txs = verifier.create("EvmCreationTxVerifier", id.abi_encode());
+        let self_destructs = verifier.create("EvmSelfDestructVerifier", Vec::new());
         let call = verifier.create(
             "EvmCallVerifier",
-            (returns, creates, creation_txs).abi_encode_params(),
+            (returns, creates, creation_txs, self_destructs).abi_encode_params(),
         );
         let steps = verifier.create("EvmStepVerifier", (id, entry, call).abi_encode_params());
         verifier.address = verifier.create("OneStepVerifier", (id, steps).abi_encode_params());
@@ -439,8 +440,29 @@ fn program(rng: &mut Rng) -> Bytes {
         }
     }
     // How the frame ends.
-    match rng.below(10) {
+    match rng.below(11) {
         0 => p.code.push(0x00),
+        8 => {
+            // SELFDESTRUCT to a dev account, another program, itself or anywhere (a program
+            // that existed before the transaction only gives its balance away; one running as
+            // init code is deleted).
+            match rng.below(4) {
+                0 => {
+                    let dev = dev(rng.below(8) as usize).address();
+                    p.push(U256::from_be_slice(dev.as_slice()));
+                }
+                1 => {
+                    let other = program_address(rng.below(16) as usize);
+                    p.push(U256::from_be_slice(other.as_slice()));
+                }
+                2 => p.code.push(0x30),
+                _ => {
+                    let v = rng.value();
+                    p.push(v);
+                }
+            }
+            p.code.push(0xff);
+        }
         1 | 2 => {
             let (len, at) = (rng.memory(200), rng.memory(600));
             p.push(len);
@@ -1390,10 +1412,10 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         // `step(MachineState pre, bytes proof)` of the five verifiers.
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
-        // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return and
-        // creation verifiers' (kinds 6 and 8) are not deployed here.
+        // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return,
+        // creation and SELFDESTRUCT verifiers' (kinds 6, 8 and 10) are not deployed here.
         let to = match kind {
-            6 | 8 => continue,
+            6 | 8 | 10 => continue,
             7 => program_address(2),
             _ => program_address(usize::from(*kind - 1)),
         };
@@ -1878,5 +1900,114 @@ fn a_create2_factory_is_proven_instruction_by_instruction() {
         proven.returns,
         proven.max_gas,
         proven.max_return_gas
+    );
+}
+
+/// A contract that sends its balance to `target` with SELFDESTRUCT.
+fn self_destructing(target: Address) -> Vec<u8> {
+    let mut code = vec![0x73];
+    code.extend_from_slice(target.as_slice());
+    code.push(0xff);
+    code
+}
+
+/// SELFDESTRUCT (EIP-6780, docs/evm-steps.md section 11) is proven instruction by instruction:
+/// an account that existed before the transaction only gives its balance away (to a new, cold
+/// account: 25,000 more; to itself: nothing), an account created in the transaction and called
+/// there is deleted, and a SELFDESTRUCT in a static frame halts. Every step is checked on the
+/// Solidity verifiers.
+#[test]
+fn selfdestructs_are_proven_instruction_by_instruction() {
+    let (giver, keeper, factory, watcher) = (
+        Address::with_last_byte(0x60),
+        Address::with_last_byte(0x61),
+        Address::with_last_byte(0x62),
+        Address::with_last_byte(0x63),
+    );
+    let (heir, child_heir) = (Address::repeat_byte(0x4e), Address::repeat_byte(0x4f));
+    let init = init_returning(&[], &self_destructing(child_heir));
+    // The factory creates the child, records it, and calls it (the child destroys itself);
+    // nothing after that touches the state: every later state access of the transaction is
+    // refused once an account is deleted (docs/evm-steps.md section 11).
+    let factory_code = Bytecode::default()
+        .memory(&init)
+        .create(7, init.len() as u64, None)
+        .op(0x80)
+        .store_top(1)
+        // CALL(gas, child, 0, 0, 0, 0, 0), the child's address under the items.
+        .push(0)
+        .push(0)
+        .push(0)
+        .push(0)
+        .push(0)
+        .op(0x85)
+        .op(0x5a)
+        .op(0xf1)
+        .op(0x00)
+        .bytes();
+    // STATICCALL(gas, giver, 0, 0, 0, 0): the giver's SELFDESTRUCT halts in a static frame.
+    let mut watcher_code = Bytecode::default().push(0).push(0).push(0).push(0).bytes();
+    watcher_code.push(0x73);
+    watcher_code.extend_from_slice(giver.as_slice());
+    watcher_code.extend([0x5a, 0xfa]);
+    watcher_code.extend(Bytecode::default().store_top(3).op(0x00).bytes());
+    let mut genesis = genesis();
+    for (address, code, balance) in [
+        (giver, self_destructing(heir), 100u64),
+        (keeper, self_destructing(keeper), 50),
+        (factory, factory_code, 100),
+        (watcher, watcher_code, 0),
+    ] {
+        genesis.alloc.insert(
+            address,
+            GenesisAccount {
+                code: Some(code.into()),
+                balance: U256::from(balance),
+                ..Default::default()
+            },
+        );
+    }
+    let calls: Vec<ContractCall> = vec![
+        (0, watcher, Vec::new(), true),
+        (1, giver, Vec::new(), true),
+        (2, keeper, Vec::new(), true),
+        (3, factory, Vec::new(), true),
+    ];
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    let account = |address: Address| {
+        rollup_core::state::StateReader::account(&reference.state, address).expect("reads")
+    };
+    assert_eq!(
+        storage_at(&reference, watcher, B256::with_last_byte(3)),
+        U256::ZERO,
+        "static: halted"
+    );
+    let giver_after = account(giver).expect("an old account stays");
+    assert_eq!(giver_after.balance, U256::ZERO, "its balance left");
+    assert_eq!(account(heir).expect("created").balance, U256::from(100));
+    assert_eq!(
+        account(keeper).expect("stays").balance,
+        U256::from(50),
+        "to itself: nothing"
+    );
+    let child = factory.create(0);
+    assert_eq!(
+        storage_at(&reference, factory, B256::with_last_byte(1)),
+        U256::from_be_slice(child.as_slice())
+    );
+    assert!(
+        account(child).is_none(),
+        "the child created in the transaction is deleted"
+    );
+    assert_eq!(
+        account(child_heir).expect("credited").balance,
+        U256::from(7)
+    );
+    assert!(proven.opcodes.contains(&0xff), "SELFDESTRUCT ran");
+    println!(
+        "selfdestructs: {} calls, {} steps checked on the verifiers, L1 gas of the costliest step {}",
+        calls.len(),
+        proven.steps,
+        proven.max_gas
     );
 }

@@ -29,8 +29,9 @@ import {Accounts} from "../Accounts.sol";
 ///         step (calls without a value to the priced precompiles are kind 5, forwarded to
 ///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
 ///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
-///         the creation transaction's entry (kind 9) to `CREATION_TXS`; all three are deployed
-///         separately and given to the constructor. `EvmStepVerifier` forwards kinds 4 to 9 here.
+///         the creation transaction's entry (kind 9) to `CREATION_TXS`, and SELFDESTRUCT (kind 10)
+///         to `SELFDESTRUCTS`; all four are deployed separately and given to the constructor.
+///         `EvmStepVerifier` forwards kinds 4 to 10 here.
 ///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
@@ -64,14 +65,24 @@ contract EvmCallVerifier is IEvmStepVerifier {
     ///         before this verifier.
     IEvmStepVerifier public immutable CREATION_TXS;
 
+    /// @notice SELFDESTRUCT (kind 10), an `EvmSelfDestructVerifier` deployed before this verifier.
+    IEvmStepVerifier public immutable SELFDESTRUCTS;
+
     /// @param returns_ An `EvmReturnVerifier` (kind 6; also computes a starting frame's call data).
     /// @param creates_ An `EvmCreateVerifier` (kind 8).
     /// @param creationTxs_ An `EvmCreationTxVerifier` (kind 9).
-    constructor(IEvmStepVerifier returns_, IEvmStepVerifier creates_, IEvmStepVerifier creationTxs_) {
+    /// @param selfDestructs_ An `EvmSelfDestructVerifier` (kind 10).
+    constructor(
+        IEvmStepVerifier returns_,
+        IEvmStepVerifier creates_,
+        IEvmStepVerifier creationTxs_,
+        IEvmStepVerifier selfDestructs_
+    ) {
         PRECOMPILES = new EvmPrecompileCallVerifier();
         RETURNS = returns_;
         CREATES = creates_;
         CREATION_TXS = creationTxs_;
+        SELFDESTRUCTS = selfDestructs_;
     }
 
     /// @notice The call witness (docs/evm-steps.md sections 6 and 9, kind 4).
@@ -123,6 +134,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         if (kind == 6) return RETURNS.step(pre, proof);
         if (kind == 8) return CREATES.step(pre, proof);
         if (kind == 9) return CREATION_TXS.step(pre, proof);
+        if (kind == 10) return SELFDESTRUCTS.step(pre, proof);
         if (kind != 4) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =

@@ -240,6 +240,9 @@ contract EvmReturnVerifier is IEvmStepVerifier {
     {
         bytes32 key = Accounts.key(account);
         Accounts.Account memory a = Accounts.read(root, key, proof);
+        // Absent: the init code destroyed it (SELFDESTRUCT deletes at the step, revm at the
+        // transaction's end, after this deposit): not proven (docs/evm-steps.md section 11).
+        if (!a.exists) revert UnsupportedStep(MachineState.IN_TX);
         a.codeHash = keccak256(code);
         return MerkleTrie.update(root, key, Accounts.encode(a), proof);
     }

@@ -19,8 +19,8 @@ import {MachineState} from "../MachineState.sol";
 ///         frame into the returning state of sections 9 and 10). Stage 2 (KECCAK256 and the
 ///         copies, kind 2) is forwarded to `COPY`, an `EvmCopyVerifier`; stage 3 (state access,
 ///         kind 3, and EXTCODECOPY, kind 7) to `STATE`, an `EvmStateVerifier`; the calls (kinds 4
-///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8) and the creation
-///         transaction's entry (kind 9) to `CALL`, an `EvmCallVerifier`.
+///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
+///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to `CALL`, an `EvmCallVerifier`.
 ///         Every other instruction is a rest-of-transaction step and reverts `UnsupportedStep(2)`.
 ///         Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
@@ -36,9 +36,9 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///         created with this verifier.
     IEvmStepVerifier public immutable STATE;
 
-    /// @notice The calls (kinds 4 and 5), the return step (kind 6) and the creations (kinds 8, 9), an
-    ///         `EvmCallVerifier` deployed before this one (the creation code of all the verifiers
-    ///         together would pass EIP-3860's limit).
+    /// @notice The calls (kinds 4 and 5), the return step (kind 6), the creations (kinds 8, 9) and
+    ///         SELFDESTRUCT (kind 10), an `EvmCallVerifier` deployed before this one (the creation
+    ///         code of all the verifiers together would pass EIP-3860's limit).
     IEvmStepVerifier public immutable CALL;
 
     uint256 internal constant STACK_LIMIT = 1024;
