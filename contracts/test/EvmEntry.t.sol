@@ -104,16 +104,7 @@ contract EvmEntryTest is EvmStepHelpers {
         f[6] = RLPWriter.writeUint(s.value);
         f[7] = RLPWriter.writeBytes(s.data);
         f[8] = hex"c0";
-        bytes32 digest = keccak256(bytes.concat(hex"02", RLPWriter.writeList(f)));
-        (uint8 v, bytes32 r, bytes32 sig) = vm.sign(CALLER_KEY, digest);
-        bytes[] memory all = new bytes[](12);
-        for (uint256 i; i < 9; ++i) {
-            all[i] = f[i];
-        }
-        all[9] = RLPWriter.writeUint(v - 27);
-        all[10] = RLPWriter.writeUint(uint256(r));
-        all[11] = RLPWriter.writeUint(uint256(sig));
-        return bytes.concat(hex"02", RLPWriter.writeList(all));
+        return signedTx(CALLER_KEY, f);
     }
 
     function setup(uint256 value) internal returns (Setup memory s) {

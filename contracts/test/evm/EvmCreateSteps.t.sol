@@ -11,7 +11,7 @@ import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
 import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
-import {RefTrie} from "../MerkleTrie.t.sol";
+import {AccountWorld} from "./AccountWorld.sol";
 import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks: forge's own
@@ -38,12 +38,6 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     uint64 internal constant REFUND = 2400;
     bytes32 internal constant OLD_RETURN_DATA = keccak256("old return data");
     uint32 internal constant OLD_RETURN_SIZE = 5;
-
-    /// @dev The accounts of a state.
-    struct World {
-        address[] who;
-        Accounts.Account[] accounts;
-    }
 
     /// @dev One creation: its opcode and stack items, the creator's frame and state.
     struct CreateCase {
@@ -72,7 +66,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     struct CreateStep {
         Frame caller;
         EvmTypes.EvmState e;
-        World world;
+        AccountWorld.World world;
         bytes32[] warmBefore;
         bytes initCode;
         address created;
@@ -81,131 +75,11 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         bytes proof;
     }
 
-    function pattern(uint256 len, uint256 seed) internal pure returns (bytes memory out) {
-        out = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            out[i] = bytes1(uint8(uint256(keccak256(abi.encode(seed, i)))));
-        }
-    }
-
     function slice(bytes memory data, uint256 start, uint256 len) internal pure returns (bytes memory out) {
         out = new bytes(len);
         for (uint256 i; i < len; ++i) {
             out[i] = data[start + i];
         }
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Worlds (state tries) and warm sets
-
-    function account(uint256 nonce, uint256 balance, bytes32 codeHash) internal pure returns (Accounts.Account memory) {
-        return Accounts.Account(true, nonce, balance, MerkleTrie.EMPTY_ROOT, codeHash);
-    }
-
-    function copyWorld(World memory w) internal pure returns (World memory) {
-        return abi.decode(abi.encode(w), (World));
-    }
-
-    /// @dev A copy of `w` with `a`'s account set to `acct` (added when absent).
-    function withAccount(World memory w, address a, Accounts.Account memory acct)
-        internal
-        pure
-        returns (World memory out)
-    {
-        out = copyWorld(w);
-        for (uint256 i; i < out.who.length; ++i) {
-            if (out.who[i] == a) {
-                out.accounts[i] = acct;
-                return out;
-            }
-        }
-        World memory grownWorld;
-        grownWorld.who = new address[](out.who.length + 1);
-        grownWorld.accounts = new Accounts.Account[](out.who.length + 1);
-        for (uint256 i; i < out.who.length; ++i) {
-            grownWorld.who[i] = out.who[i];
-            grownWorld.accounts[i] = out.accounts[i];
-        }
-        grownWorld.who[out.who.length] = a;
-        grownWorld.accounts[out.who.length] = acct;
-        return grownWorld;
-    }
-
-    function accountOf(World memory w, address a) internal pure returns (Accounts.Account memory acct) {
-        for (uint256 i; i < w.who.length; ++i) {
-            // A copy: the caller may change it.
-            if (w.who[i] == a) return abi.decode(abi.encode(w.accounts[i]), (Accounts.Account));
-        }
-        acct = Accounts.Account(false, 0, 0, MerkleTrie.EMPTY_ROOT, Accounts.EMPTY_CODE_HASH);
-    }
-
-    function sortedTrie(bytes32[] memory keys, bytes[] memory values) internal pure {
-        for (uint256 i = 1; i < keys.length; ++i) {
-            for (uint256 j = i; j > 0 && keys[j - 1] > keys[j]; --j) {
-                (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
-                (values[j - 1], values[j]) = (values[j], values[j - 1]);
-            }
-        }
-    }
-
-    function worldTrie(World memory w) internal pure returns (bytes32[] memory keys, bytes[] memory values) {
-        keys = new bytes32[](w.who.length);
-        values = new bytes[](w.who.length);
-        for (uint256 i; i < keys.length; ++i) {
-            keys[i] = Accounts.key(w.who[i]);
-            values[i] = Accounts.encode(w.accounts[i]);
-        }
-        sortedTrie(keys, values);
-    }
-
-    function rootOf(World memory w) internal pure returns (bytes32) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.root(keys, values);
-    }
-
-    function proofOf(World memory w, address a) internal pure returns (bytes[] memory) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.proof(keys, values, Accounts.key(a), false);
-    }
-
-    function warmTrie(bytes32[] memory keys) internal pure returns (bytes32[] memory sorted, bytes[] memory values) {
-        sorted = new bytes32[](keys.length);
-        values = new bytes[](keys.length);
-        for (uint256 i; i < keys.length; ++i) {
-            sorted[i] = keys[i];
-            values[i] = hex"01";
-        }
-        sortedTrie(sorted, values);
-    }
-
-    function warmRoot(bytes32[] memory keys) internal pure returns (bytes32) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.root(sorted, values);
-    }
-
-    function warmProof(bytes32[] memory keys, bytes32 target) internal pure returns (bytes[] memory) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.proof(sorted, values, target, false);
-    }
-
-    function substateOf(bytes32[] memory warm) internal pure returns (bytes32) {
-        if (warm.length == 0) return 0;
-        return keccak256(abi.encode(MerkleTrie.EMPTY_ROOT, MerkleTrie.EMPTY_ROOT, warmRoot(warm)));
-    }
-
-    function plus(bytes32[] memory keys, bytes32 key) internal pure returns (bytes32[] memory out) {
-        for (uint256 i; i < keys.length; ++i) {
-            if (keys[i] == key) return keys;
-        }
-        out = new bytes32[](keys.length + 1);
-        for (uint256 i; i < keys.length; ++i) {
-            out[i] = keys[i];
-        }
-        out[keys.length] = key;
-    }
-
-    function copyState(MachineState.State memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(abi.encode(s), (MachineState.State));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -240,13 +114,13 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         e.returnDataSize = OLD_RETURN_SIZE;
     }
 
-    function world(CreateCase memory c) internal pure returns (World memory w) {
+    function world(CreateCase memory c) internal pure returns (AccountWorld.World memory w) {
         w.who = new address[](3);
         w.accounts = new Accounts.Account[](3);
         (w.who[0], w.who[1], w.who[2]) = (SELF, CALLER, OTHER);
-        w.accounts[0] = account(c.nonce, c.selfBalance, keccak256(op(c.op)));
-        w.accounts[1] = account(1, 10 ** 18, Accounts.EMPTY_CODE_HASH);
-        w.accounts[2] = account(1, 5, keccak256("other code"));
+        w.accounts[0] = AccountWorld.account(c.nonce, c.selfBalance, keccak256(op(c.op)));
+        w.accounts[1] = AccountWorld.account(1, 10 ** 18, Accounts.EMPTY_CODE_HASH);
+        w.accounts[2] = AccountWorld.account(1, 5, keccak256("other code"));
     }
 
     function initCodeOf(CreateCase memory c) internal pure returns (bytes memory) {
@@ -262,15 +136,19 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     }
 
     /// @dev `w` after the creator's nonce bump.
-    function bumped(CreateCase memory c, World memory w) internal pure returns (World memory) {
-        Accounts.Account memory s = accountOf(w, SELF);
+    function bumped(CreateCase memory c, AccountWorld.World memory w)
+        internal
+        pure
+        returns (AccountWorld.World memory)
+    {
+        Accounts.Account memory s = AccountWorld.accountOf(w, SELF);
         s.nonce = c.nonce + 1;
-        return withAccount(w, SELF, s);
+        return AccountWorld.withAccount(w, SELF, s);
     }
 
     /// @dev The new account as the frame start writes it.
     function newAccount(CreateCase memory c) internal pure returns (Accounts.Account memory n) {
-        n = account(1, c.existing.balance + c.value, Accounts.EMPTY_CODE_HASH);
+        n = AccountWorld.account(1, c.existing.balance + c.value, Accounts.EMPTY_CODE_HASH);
     }
 
     /// @dev The witness of `c` (opening the init code when `opens`).
@@ -294,26 +172,29 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         s.world = world(c);
         s.initCode = initCodeOf(c);
         s.created = createdOf(c);
-        if (c.existing.exists) s.world = withAccount(s.world, s.created, c.existing);
+        if (c.existing.exists) s.world = AccountWorld.withAccount(s.world, s.created, c.existing);
         s.warmBefore = new bytes32[](0);
-        s.warmBefore = plus(s.warmBefore, keccak256("some warm account"));
-        if (c.warm) s.warmBefore = plus(s.warmBefore, Accounts.key(s.created));
-        s.e.substate = substateOf(s.warmBefore);
+        s.warmBefore = AccountWorld.plus(s.warmBefore, keccak256("some warm account"));
+        if (c.warm) s.warmBefore = AccountWorld.plus(s.warmBefore, Accounts.key(s.created));
+        s.e.substate = AccountWorld.substateOf(s.warmBefore);
         // The witness.
         s.w.warmSlots = MerkleTrie.EMPTY_ROOT;
         s.w.transientStorage = MerkleTrie.EMPTY_ROOT;
-        s.w.warmAccounts = warmRoot(s.warmBefore);
-        s.w.selfProof = proofOf(s.world, SELF);
-        s.w.warmProof = warmProof(s.warmBefore, Accounts.key(s.created));
-        World memory w1 = bumped(c, s.world);
-        s.w.newProof = proofOf(w1, s.created);
-        if (c.value != 0) s.w.selfAfterProof = proofOf(withAccount(w1, s.created, newAccount(c)), SELF);
-        s.w.frameWarmProof = warmProof(plus(s.warmBefore, Accounts.key(s.created)), Accounts.key(SELF));
+        s.w.warmAccounts = AccountWorld.warmRoot(s.warmBefore);
+        s.w.selfProof = AccountWorld.proofOf(s.world, SELF);
+        s.w.warmProof = AccountWorld.warmProof(s.warmBefore, Accounts.key(s.created));
+        AccountWorld.World memory w1 = bumped(c, s.world);
+        s.w.newProof = AccountWorld.proofOf(w1, s.created);
+        if (c.value != 0) {
+            s.w.selfAfterProof = AccountWorld.proofOf(AccountWorld.withAccount(w1, s.created, newAccount(c)), SELF);
+        }
+        s.w.frameWarmProof =
+            AccountWorld.warmProof(AccountWorld.plus(s.warmBefore, Accounts.key(s.created)), Accounts.key(SELF));
         if (opens && c.len != 0) {
             s.w.initCode = RangeModel.range(c.mem, c.offset / 32, (c.offset + c.len - 1) / 32);
         }
         s.pre = machine(s.caller);
-        s.pre.stateRoot = rootOf(s.world);
+        s.pre.stateRoot = AccountWorld.rootOf(s.world);
         s.pre.refund = REFUND;
         s.pre.evm = EvmTypes.hash(s.e);
         s.proof = createWitness(c, s);
@@ -364,12 +245,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     /// @dev The post-state of `c` when the init frame starts (spec section 10, steps 11 to 18).
     function started(CreateCase memory c, CreateStep memory s) internal pure returns (bytes32) {
         (uint256 cost, uint256 memSize, uint256 f) = createCost(c);
-        World memory w1 = bumped(c, s.world);
-        World memory w2 = withAccount(w1, s.created, newAccount(c));
-        Accounts.Account memory self = accountOf(w2, SELF);
+        AccountWorld.World memory w1 = bumped(c, s.world);
+        AccountWorld.World memory w2 = AccountWorld.withAccount(w1, s.created, newAccount(c));
+        Accounts.Account memory self = AccountWorld.accountOf(w2, SELF);
         self.balance -= c.value;
-        World memory w3 = withAccount(w2, SELF, self);
-        bytes32[] memory warm1 = plus(s.warmBefore, Accounts.key(s.created));
+        AccountWorld.World memory w3 = AccountWorld.withAccount(w2, SELF, self);
+        bytes32[] memory warm1 = AccountWorld.plus(s.warmBefore, Accounts.key(s.created));
         // The creator as it resumes.
         Frame memory r = copy(s.caller);
         r.stack = c.filler ? one(FILLER) : none();
@@ -377,14 +258,15 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         r.gas -= cost + f;
         r.mem = grown(r.mem, memSize);
         EvmTypes.EvmState memory resumed = callerEvm(c, r);
-        resumed.substate = substateOf(warm1);
-        EvmTypes.CallerFrame memory saved =
-            EvmTypes.CallerFrame(EvmTypes.hash(resumed), 0, 0, rootOf(w1), substateOf(warm1), REFUND, s.created);
+        resumed.substate = AccountWorld.substateOf(warm1);
+        EvmTypes.CallerFrame memory saved = EvmTypes.CallerFrame(
+            EvmTypes.hash(resumed), 0, 0, AccountWorld.rootOf(w1), AccountWorld.substateOf(warm1), REFUND, s.created
+        );
         // The init frame.
         EvmTypes.EvmState memory n;
         n.txHash = TX_HASH;
         n.txStartRoot = START_ROOT;
-        n.substate = substateOf(c.depth == 0 ? plus(warm1, Accounts.key(SELF)) : warm1);
+        n.substate = AccountWorld.substateOf(c.depth == 0 ? AccountWorld.plus(warm1, Accounts.key(SELF)) : warm1);
         n.depth = c.depth + 1;
         n.parent = keccak256(abi.encode(saved));
         n.self = s.created;
@@ -397,7 +279,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         // forge-lint: disable-next-line(unsafe-typecast)
         n.gas = uint64(f);
         MachineState.State memory m = copyState(s.pre);
-        m.stateRoot = rootOf(w3);
+        m.stateRoot = AccountWorld.rootOf(w3);
         m.evm = EvmTypes.hash(n);
         return MachineState.hash(m);
     }
@@ -467,7 +349,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         assertEq(prove(s), started(c, s));
         // An address holding a balance (no code, nonce 0): the balance stays and grows by the value.
         c = createCase(0xf0);
-        c.existing = account(0, 77, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(0, 77, Accounts.EMPTY_CODE_HASH);
         s = createStep(c, true);
         assertEq(prove(s), started(c, s));
         // Empty init code (no range), an aligned one, a large nonce, no item below.
@@ -650,23 +532,23 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         uint8[2] memory ops = [0xf0, 0xf5];
         for (uint256 i; i < 2; ++i) {
             CreateCase memory c = createCase(ops[i]);
-            c.existing = account(1, 0, Accounts.EMPTY_CODE_HASH);
+            c.existing = AccountWorld.account(1, 0, Accounts.EMPTY_CODE_HASH);
             CreateStep memory s = createStep(c, true);
-            bytes32 root1 = rootOf(bumped(c, s.world));
-            bytes32 substate1 = substateOf(plus(s.warmBefore, Accounts.key(s.created)));
+            bytes32 root1 = AccountWorld.rootOf(bumped(c, s.world));
+            bytes32 substate1 = AccountWorld.substateOf(AccountWorld.plus(s.warmBefore, Accounts.key(s.created)));
             assertEq(prove(s), failed(c, s, true, root1, substate1));
-            c.existing = account(0, 50, keccak256("code"));
+            c.existing = AccountWorld.account(0, 50, keccak256("code"));
             s = createStep(c, true);
-            root1 = rootOf(bumped(c, s.world));
+            root1 = AccountWorld.rootOf(bumped(c, s.world));
             assertEq(prove(s), failed(c, s, true, root1, substate1));
             // Already warm: the substate stays.
             c.warm = true;
             s = createStep(c, true);
-            root1 = rootOf(bumped(c, s.world));
+            root1 = AccountWorld.rootOf(bumped(c, s.world));
             assertEq(prove(s), failed(c, s, true, root1, s.e.substate));
             // Storage without code or nonce.
             c = createCase(ops[i]);
-            c.existing = account(0, 50, Accounts.EMPTY_CODE_HASH);
+            c.existing = AccountWorld.account(0, 50, Accounts.EMPTY_CODE_HASH);
             c.existing.storageRoot = keccak256("storage");
             s = createStep(c, true);
             expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
@@ -759,30 +641,31 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         CreateCase memory c = createCase(0xf0);
         CreateStep memory good = createStep(c, true);
         assertEq(prove(good), started(c, good));
-        World memory other = withAccount(good.world, address(0x1234), account(3, 3, Accounts.EMPTY_CODE_HASH));
+        AccountWorld.World memory other =
+            AccountWorld.withAccount(good.world, address(0x1234), AccountWorld.account(3, 3, Accounts.EMPTY_CODE_HASH));
         // selfProof: another state.
         CreateStep memory s = createStep(c, true);
-        s.w.selfProof = proofOf(other, SELF);
+        s.w.selfProof = AccountWorld.proofOf(other, SELF);
         s.proof = createWitness(c, s);
         expectStepRevert(s, "");
         // newProof: against the root before the nonce bump.
         s = createStep(c, true);
-        s.w.newProof = proofOf(s.world, s.created);
+        s.w.newProof = AccountWorld.proofOf(s.world, s.created);
         s.proof = createWitness(c, s);
         expectStepRevert(s, "");
         // selfAfterProof: against the root after the nonce bump only.
         s = createStep(c, true);
-        s.w.selfAfterProof = proofOf(bumped(c, s.world), SELF);
+        s.w.selfAfterProof = AccountWorld.proofOf(bumped(c, s.world), SELF);
         s.proof = createWitness(c, s);
         expectStepRevert(s, "");
         // warmProof: from another warm set.
         s = createStep(c, true);
-        s.w.warmProof = warmProof(plus(s.warmBefore, keccak256("x")), Accounts.key(s.created));
+        s.w.warmProof = AccountWorld.warmProof(AccountWorld.plus(s.warmBefore, keccak256("x")), Accounts.key(s.created));
         s.proof = createWitness(c, s);
         expectStepRevert(s, "");
         // frameWarmProof: before the new address's insertion.
         s = createStep(c, true);
-        s.w.frameWarmProof = warmProof(plus(s.warmBefore, keccak256("y")), Accounts.key(SELF));
+        s.w.frameWarmProof = AccountWorld.warmProof(AccountWorld.plus(s.warmBefore, keccak256("y")), Accounts.key(SELF));
         s.proof = createWitness(c, s);
         expectStepRevert(s, "");
         // initCode: a word changed, a word missing, another span.
@@ -800,7 +683,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.WordProofMismatch.selector, 0));
         // The substate's preimage.
         s = createStep(c, true);
-        s.w.warmAccounts = warmRoot(plus(s.warmBefore, keccak256("z")));
+        s.w.warmAccounts = AccountWorld.warmRoot(AccountWorld.plus(s.warmBefore, keccak256("z")));
         s.proof = createWitness(c, s);
         expectStepRevert(
             s,
@@ -860,7 +743,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         cases[3] = createCase(0xf0);
         cases[3].value = SELF_BALANCE + 1;
         cases[4] = createCase(0xf5);
-        cases[4].existing = account(1, 0, Accounts.EMPTY_CODE_HASH);
+        cases[4].existing = AccountWorld.account(1, 0, Accounts.EMPTY_CODE_HASH);
         for (uint256 i; i < 5; ++i) {
             CreateStep memory s = createStep(cases[i], true);
             (, uint256 used) = this.gasOfStep(abi.encode(s.pre), s.proof);
@@ -897,7 +780,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     struct Ret {
         Frame caller;
         bytes initMem;
-        World world;
+        AccountWorld.World world;
         EvmTypes.CallerFrame frame;
         EvmTypes.FrameEnd end;
         EvmTypes.WordRange output;
@@ -928,8 +811,8 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         r.world.who = new address[](2);
         r.world.accounts = new Accounts.Account[](2);
         (r.world.who[0], r.world.who[1]) = (SELF, NEW);
-        r.world.accounts[0] = account(8, 700, keccak256(op(0xf0)));
-        r.world.accounts[1] = account(1, 300, Accounts.EMPTY_CODE_HASH);
+        r.world.accounts[0] = AccountWorld.account(8, 700, keccak256(op(0xf0)));
+        r.world.accounts[1] = AccountWorld.account(1, 300, Accounts.EMPTY_CODE_HASH);
         r.frame.frame = EvmTypes.hash(retCallerState(r));
         r.frame.stateRoot = ROOT_BEFORE;
         r.frame.substate = SNAPSHOT;
@@ -948,12 +831,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
             r.end.outSize = uint32(outSize);
             r.output = RangeModel.range(initMem, outOffset / 32, (outOffset + outSize - 1) / 32);
         }
-        r.createdProof = proofOf(r.world, NEW);
+        r.createdProof = AccountWorld.proofOf(r.world, NEW);
     }
 
     function retMachine(Ret memory r) internal pure returns (MachineState.State memory s) {
         s = machine(r.caller);
-        s.stateRoot = rootOf(r.world);
+        s.stateRoot = AccountWorld.rootOf(r.world);
         s.refund = INIT_REFUND;
         s.evm = keccak256(abi.encode(r.end));
     }
@@ -984,10 +867,10 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         e.returnDataRoot = WordModel.root("");
         e.returnDataSize = 0;
         e.substate = INIT_SUBSTATE;
-        Accounts.Account memory n = accountOf(r.world, NEW);
+        Accounts.Account memory n = AccountWorld.accountOf(r.world, NEW);
         n.codeHash = keccak256(code);
         MachineState.State memory s = retMachine(r);
-        s.stateRoot = rootOf(withAccount(r.world, NEW, n));
+        s.stateRoot = AccountWorld.rootOf(AccountWorld.withAccount(r.world, NEW, n));
         s.evm = EvmTypes.hash(e);
         return MachineState.hash(s);
     }
@@ -1034,7 +917,7 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         mem[7] = 0x60;
         Ret memory r = ret(1, mem, 7, 70, 20_000);
         r.world.who[1] = OTHER;
-        r.createdProof = proofOf(r.world, NEW);
+        r.createdProof = AccountWorld.proofOf(r.world, NEW);
         expectRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
     }
 
@@ -1103,7 +986,9 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         mem[7] = 0x60;
         Ret memory r = ret(1, mem, 7, 70, 20_000);
         // createdProof of another state.
-        r.createdProof = proofOf(withAccount(r.world, OTHER, account(1, 1, Accounts.EMPTY_CODE_HASH)), NEW);
+        r.createdProof = AccountWorld.proofOf(
+            AccountWorld.withAccount(r.world, OTHER, AccountWorld.account(1, 1, Accounts.EMPTY_CODE_HASH)), NEW
+        );
         expectRetRevert(r, "");
         r = ret(1, mem, 7, 70, 20_000);
         r.createdProof = new bytes[](0);

@@ -10,7 +10,7 @@ import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
 import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
-import {RefTrie} from "../MerkleTrie.t.sol";
+import {AccountWorld} from "./AccountWorld.sol";
 import {VmCreateAddress} from "./EvmCreateSteps.t.sol";
 import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
 
@@ -35,12 +35,6 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     /// @dev PUSH1 3, PUSH1 0, RETURN: three zero bytes of code.
     bytes internal constant INIT_CODE = hex"60036000f3";
 
-    /// @dev The accounts of a state.
-    struct World {
-        address[] who;
-        Accounts.Account[] accounts;
-    }
-
     /// @dev A creation transaction and the state it is entered in.
     struct Creation {
         address sender;
@@ -53,77 +47,10 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         address created;
         /// @dev An account at the new address before the entry (`exists` false: none).
         Accounts.Account existing;
-        World world;
+        AccountWorld.World world;
         MachineState.State pre;
         bytes[] newProof;
         bytes[] callerProof;
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Worlds (state tries)
-
-    function account(uint256 nonce, uint256 balance, bytes32 codeHash) internal pure returns (Accounts.Account memory) {
-        return Accounts.Account(true, nonce, balance, MerkleTrie.EMPTY_ROOT, codeHash);
-    }
-
-    function withAccount(World memory w, address a, Accounts.Account memory acct)
-        internal
-        pure
-        returns (World memory out)
-    {
-        out = abi.decode(abi.encode(w), (World));
-        for (uint256 i; i < out.who.length; ++i) {
-            if (out.who[i] == a) {
-                out.accounts[i] = acct;
-                return out;
-            }
-        }
-        World memory bigger;
-        bigger.who = new address[](out.who.length + 1);
-        bigger.accounts = new Accounts.Account[](out.who.length + 1);
-        for (uint256 i; i < out.who.length; ++i) {
-            bigger.who[i] = out.who[i];
-            bigger.accounts[i] = out.accounts[i];
-        }
-        bigger.who[out.who.length] = a;
-        bigger.accounts[out.who.length] = acct;
-        return bigger;
-    }
-
-    function accountOf(World memory w, address a) internal pure returns (Accounts.Account memory) {
-        for (uint256 i; i < w.who.length; ++i) {
-            if (w.who[i] == a) return abi.decode(abi.encode(w.accounts[i]), (Accounts.Account));
-        }
-        return Accounts.Account(false, 0, 0, MerkleTrie.EMPTY_ROOT, Accounts.EMPTY_CODE_HASH);
-    }
-
-    function worldTrie(World memory w) internal pure returns (bytes32[] memory keys, bytes[] memory values) {
-        keys = new bytes32[](w.who.length);
-        values = new bytes[](w.who.length);
-        for (uint256 i; i < keys.length; ++i) {
-            keys[i] = Accounts.key(w.who[i]);
-            values[i] = Accounts.encode(w.accounts[i]);
-        }
-        for (uint256 i = 1; i < keys.length; ++i) {
-            for (uint256 j = i; j > 0 && keys[j - 1] > keys[j]; --j) {
-                (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
-                (values[j - 1], values[j]) = (values[j], values[j - 1]);
-            }
-        }
-    }
-
-    function rootOf(World memory w) internal pure returns (bytes32) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.root(keys, values);
-    }
-
-    function proofOf(World memory w, address a) internal pure returns (bytes[] memory) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.proof(keys, values, Accounts.key(a), false);
-    }
-
-    function copyState(MachineState.State memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(abi.encode(s), (MachineState.State));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -149,16 +76,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
             list[0] = RLPWriter.writeList(entry);
             f[8] = RLPWriter.writeList(list);
         }
-        bytes32 digest = keccak256(bytes.concat(hex"02", RLPWriter.writeList(f)));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(SENDER_KEY, digest);
-        bytes[] memory all = new bytes[](12);
-        for (uint256 i; i < 9; ++i) {
-            all[i] = f[i];
-        }
-        all[9] = RLPWriter.writeUint(v - 27);
-        all[10] = RLPWriter.writeUint(uint256(r));
-        all[11] = RLPWriter.writeUint(uint256(s));
-        return bytes.concat(hex"02", RLPWriter.writeList(all));
+        return signedTx(SENDER_KEY, f);
     }
 
     function creation(uint256 value) internal returns (Creation memory c) {
@@ -174,11 +92,11 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         c.world.who = new address[](2);
         c.world.accounts = new Accounts.Account[](2);
         (c.world.who[0], c.world.who[1]) = (c.sender, OTHER);
-        c.world.accounts[0] = account(NONCE + 1, SENDER_BALANCE, Accounts.EMPTY_CODE_HASH);
-        c.world.accounts[1] = account(1, 5, keccak256("other code"));
-        if (c.existing.exists) c.world = withAccount(c.world, c.created, c.existing);
+        c.world.accounts[0] = AccountWorld.account(NONCE + 1, SENDER_BALANCE, Accounts.EMPTY_CODE_HASH);
+        c.world.accounts[1] = AccountWorld.account(1, 5, keccak256("other code"));
+        if (c.existing.exists) c.world = AccountWorld.withAccount(c.world, c.created, c.existing);
         c.pre.phase = MachineState.IN_TX;
-        c.pre.stateRoot = rootOf(c.world);
+        c.pre.stateRoot = AccountWorld.rootOf(c.world);
         c.pre.inputs = keccak256("inputs");
         c.pre.blockItem = MachineState.itemHash(blockItem());
         c.pre.blockGasUsed = 21_000;
@@ -190,14 +108,16 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         c.pre.gasLeft = GAS_LEFT;
         c.pre.floorGas = 21_000;
         c.pre.evm = EvmTypes.entryMarker(keccak256(c.rawTx));
-        c.newProof = proofOf(c.world, c.created);
+        c.newProof = AccountWorld.proofOf(c.world, c.created);
         c.callerProof = new bytes[](0);
-        if (c.value != 0) c.callerProof = proofOf(withAccount(c.world, c.created, newAccount(c)), c.sender);
+        if (c.value != 0) {
+            c.callerProof = AccountWorld.proofOf(AccountWorld.withAccount(c.world, c.created, newAccount(c)), c.sender);
+        }
         return c;
     }
 
     function newAccount(Creation memory c) internal pure returns (Accounts.Account memory) {
-        return account(1, c.existing.balance + c.value, Accounts.EMPTY_CODE_HASH);
+        return AccountWorld.account(1, c.existing.balance + c.value, Accounts.EMPTY_CODE_HASH);
     }
 
     function entryWitness(Creation memory c) internal pure returns (bytes memory) {
@@ -217,16 +137,16 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     }
 
     /// @dev The state after the entry: the new account, the sender debited.
-    function entered(Creation memory c) internal pure returns (World memory w) {
-        w = withAccount(c.world, c.created, newAccount(c));
-        Accounts.Account memory s = accountOf(w, c.sender);
+    function entered(Creation memory c) internal pure returns (AccountWorld.World memory w) {
+        w = AccountWorld.withAccount(c.world, c.created, newAccount(c));
+        Accounts.Account memory s = AccountWorld.accountOf(w, c.sender);
         s.balance -= c.value;
-        w = withAccount(w, c.sender, s);
+        w = AccountWorld.withAccount(w, c.sender, s);
     }
 
     /// @dev The init frame at its first instruction (spec section 4, step 5).
     function initFrame(Creation memory c) internal pure returns (EvmTypes.EvmState memory e) {
-        bytes32 startRoot = rootOf(c.world);
+        bytes32 startRoot = AccountWorld.rootOf(c.world);
         EvmTypes.CallerFrame memory none_ = EvmTypes.CallerFrame(0, 0, 0, startRoot, 0, 0, c.created);
         e.txHash = keccak256(c.rawTx);
         e.txStartRoot = startRoot;
@@ -253,7 +173,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     /// @dev The post-state of `c`'s entry when the init frame starts.
     function started(Creation memory c) internal pure returns (bytes32) {
         MachineState.State memory s = copyState(c.pre);
-        s.stateRoot = rootOf(entered(c));
+        s.stateRoot = AccountWorld.rootOf(entered(c));
         s.evm = EvmTypes.hash(initFrame(c));
         return MachineState.hash(s);
     }
@@ -276,11 +196,13 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         assertEq(c.created, creationTxs().createAddress(c.sender, NONCE));
         assertEq(enter(c), started(c));
         // The new account and the debit, read back from the post-state's trie.
-        World memory w = entered(c);
-        Accounts.Account memory n = Accounts.read(rootOf(w), Accounts.key(c.created), proofOf(w, c.created));
+        AccountWorld.World memory w = entered(c);
+        Accounts.Account memory n =
+            Accounts.read(AccountWorld.rootOf(w), Accounts.key(c.created), AccountWorld.proofOf(w, c.created));
         assertEq(n.nonce, 1);
         assertEq(n.balance, 300);
-        Accounts.Account memory s = Accounts.read(rootOf(w), Accounts.key(c.sender), proofOf(w, c.sender));
+        Accounts.Account memory s =
+            Accounts.read(AccountWorld.rootOf(w), Accounts.key(c.sender), AccountWorld.proofOf(w, c.sender));
         assertEq(s.balance, SENDER_BALANCE - 300);
         assertEq(s.nonce, NONCE + 1);
     }
@@ -289,7 +211,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     function test_creationEntryWithoutValue() public {
         Creation memory c = build(creation(0));
         assertEq(enter(c), started(c));
-        c.callerProof = proofOf(c.world, c.sender);
+        c.callerProof = AccountWorld.proofOf(c.world, c.sender);
         expectEntryRevert(c, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedProof.selector));
     }
 
@@ -297,11 +219,11 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     ///         balance (plus the value) and gets nonce 1.
     function test_creationEntryOverABalance() public {
         Creation memory c = creation(300);
-        c.existing = account(0, 77, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(0, 77, Accounts.EMPTY_CODE_HASH);
         c = build(c);
         assertEq(enter(c), started(c));
         c = creation(0);
-        c.existing = account(0, 77, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(0, 77, Accounts.EMPTY_CODE_HASH);
         c = build(c);
         assertEq(enter(c), started(c));
     }
@@ -319,16 +241,16 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     ///         (the nonce bump and the prepaid gas stay in the state root).
     function test_creationEntryCollision() public {
         Creation memory c = creation(300);
-        c.existing = account(1, 0, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(1, 0, Accounts.EMPTY_CODE_HASH);
         c = build(c);
         c.callerProof = new bytes[](0);
         assertEq(enter(c), collided(c));
         c = creation(0);
-        c.existing = account(0, 0, keccak256("code"));
+        c.existing = AccountWorld.account(0, 0, keccak256("code"));
         c = build(c);
         assertEq(enter(c), collided(c));
         // A collision reads no caller proof.
-        c.callerProof = proofOf(c.world, c.sender);
+        c.callerProof = AccountWorld.proofOf(c.world, c.sender);
         expectEntryRevert(c, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedProof.selector));
     }
 
@@ -336,7 +258,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     ///         transaction.
     function test_creationEntryOverStorage() public {
         Creation memory c = creation(300);
-        c.existing = account(0, 7, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(0, 7, Accounts.EMPTY_CODE_HASH);
         c.existing.storageRoot = keccak256("storage");
         c = build(c);
         expectEntryRevert(c, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
@@ -368,7 +290,10 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     function test_creationEntryTamperedProofs() public {
         Creation memory c = build(creation(300));
         // newProof of another state.
-        c.newProof = proofOf(withAccount(c.world, address(0x1234), account(1, 1, Accounts.EMPTY_CODE_HASH)), c.created);
+        c.newProof = AccountWorld.proofOf(
+            AccountWorld.withAccount(c.world, address(0x1234), AccountWorld.account(1, 1, Accounts.EMPTY_CODE_HASH)),
+            c.created
+        );
         expectEntryRevert(c, "");
         c = build(creation(300));
         c.newProof = new bytes[](0);
@@ -380,7 +305,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         expectEntryRevert(c, "");
         // callerProof against the root before the new account was written.
         c = build(creation(300));
-        c.callerProof = proofOf(c.world, c.sender);
+        c.callerProof = AccountWorld.proofOf(c.world, c.sender);
         expectEntryRevert(c, "");
         c = build(creation(300));
         c.callerProof = new bytes[](0);
@@ -414,7 +339,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         c = build(creation(0));
         assertEq(this.gasOfStep(abi.encode(c.pre), entryWitness(c), "creation entry, no value, gas:"), started(c));
         c = creation(300);
-        c.existing = account(1, 0, Accounts.EMPTY_CODE_HASH);
+        c.existing = AccountWorld.account(1, 0, Accounts.EMPTY_CODE_HASH);
         c = build(c);
         c.callerProof = new bytes[](0);
         assertEq(this.gasOfStep(abi.encode(c.pre), entryWitness(c), "creation entry, collision, gas:"), collided(c));
@@ -434,7 +359,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         bytes32 post = this.gasOfStep(abi.encode(c.pre), entryWitness(c), "creation entry step (kind 9), gas:");
         assertEq(post, started(c));
         MachineState.State memory m = copyState(c.pre);
-        m.stateRoot = rootOf(entered(c));
+        m.stateRoot = AccountWorld.rootOf(entered(c));
         EvmTypes.EvmState memory e = initFrame(c);
         m.evm = EvmTypes.hash(e);
         // PUSH1 3.
@@ -463,22 +388,23 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     /// @dev The end-to-end transaction's return step: no caller, the code deposited, the
     ///      transaction ends.
     function returnAndEnd(Creation memory c, MachineState.State memory m, EvmTypes.FrameEnd memory end) internal view {
-        EvmTypes.CallerFrame memory frame = EvmTypes.CallerFrame(0, 0, 0, rootOf(c.world), 0, 0, c.created);
+        EvmTypes.CallerFrame memory frame = EvmTypes.CallerFrame(0, 0, 0, AccountWorld.rootOf(c.world), 0, 0, c.created);
         EvmTypes.EvmState memory nobody;
         EvmTypes.WordRange memory dest;
-        World memory w = entered(c);
-        bytes memory body =
-            abi.encode(end, frame, nobody, RangeModel.range(new bytes(32), 0, 0), dest, proofOf(w, c.created));
+        AccountWorld.World memory w = entered(c);
+        bytes memory body = abi.encode(
+            end, frame, nobody, RangeModel.range(new bytes(32), 0, 0), dest, AccountWorld.proofOf(w, c.created)
+        );
         bytes32 post = this.gasOfStep(
             abi.encode(m), abi.encode(uint8(6), body), "creation transaction's return step (3 bytes), gas:"
         );
-        Accounts.Account memory n = accountOf(w, c.created);
+        Accounts.Account memory n = AccountWorld.accountOf(w, c.created);
         n.codeHash = keccak256(new bytes(3));
         MachineState.State memory x = copyState(m);
         x.phase = MachineState.TX_EXECUTED;
         x.evm = bytes32(0);
         x.success = true;
-        x.stateRoot = rootOf(withAccount(w, c.created, n));
+        x.stateRoot = AccountWorld.rootOf(AccountWorld.withAccount(w, c.created, n));
         x.gasLeft = GAS_LEFT - 9 - 600;
         x.refund = 0;
         assertEq(post, MachineState.hash(x));
@@ -513,12 +439,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     }
 
     function initStep(Frame memory f, uint256 reads) internal view returns (bytes32) {
-        uint256 n = f.stack.length;
-        uint256[] memory top = new uint256[](n >= reads ? reads : 0);
-        for (uint256 i; i < top.length; ++i) {
-            top[i] = f.stack[n - 1 - i];
-        }
-        bytes32 rest = stackHash(f.stack, n - top.length);
+        (uint256[] memory top, bytes32 rest) = opening(f, reads);
         MachineState.State memory m = machine(f);
         m.evm = EvmTypes.hash(initState(f));
         bytes memory proof = abi.encode(uint8(1), abi.encode(initState(f), f.code, top, rest, noWords(), blockItem()));
@@ -534,27 +455,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         uint256 outOffset,
         uint256 outSize
     ) internal pure returns (bytes32) {
-        MachineState.State memory m = machine(f);
-        EvmTypes.FrameEnd memory end;
-        end.parent = INIT_PARENT;
-        end.outcome = outcome;
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.gasLeft = uint64(gasLeft);
-        end.substate = outcome == 1 ? INIT_SUBSTATE : bytes32(0);
-        end.memRoot = memRoot;
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.outOffset = uint32(outOffset);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.outSize = uint32(outSize);
-        m.evm = keccak256(abi.encode(end));
-        return MachineState.hash(m);
-    }
-
-    function pattern(uint256 len, uint256 seed) internal pure returns (bytes memory out) {
-        out = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            out[i] = bytes1(uint8(uint256(keccak256(abi.encode(seed, i)))));
-        }
+        return frameEnded(machine(f), INIT_PARENT, INIT_SUBSTATE, outcome, gasLeft, memRoot, outOffset, outSize);
     }
 
     /// @notice STOP, RETURN, REVERT and an exceptional halt at depth 0 with a parent leave the
@@ -614,7 +515,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
 
     struct TxRet {
         bytes initMem;
-        World world;
+        AccountWorld.World world;
         EvmTypes.CallerFrame frame;
         EvmTypes.FrameEnd end;
         EvmTypes.WordRange output;
@@ -635,8 +536,8 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         r.world.who = new address[](2);
         r.world.accounts = new Accounts.Account[](2);
         (r.world.who[0], r.world.who[1]) = (CALLER, NEW);
-        r.world.accounts[0] = account(NONCE + 1, 700, Accounts.EMPTY_CODE_HASH);
-        r.world.accounts[1] = account(1, 300, Accounts.EMPTY_CODE_HASH);
+        r.world.accounts[0] = AccountWorld.account(NONCE + 1, 700, Accounts.EMPTY_CODE_HASH);
+        r.world.accounts[1] = AccountWorld.account(1, 300, Accounts.EMPTY_CODE_HASH);
         r.frame = EvmTypes.CallerFrame(0, 0, 0, TX_START, 0, 0, NEW);
         r.end.parent = keccak256(abi.encode(r.frame));
         r.end.outcome = outcome;
@@ -651,13 +552,13 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
             r.end.outSize = uint32(outSize);
             r.output = RangeModel.range(initMem, outOffset / 32, (outOffset + outSize - 1) / 32);
         }
-        r.createdProof = proofOf(r.world, NEW);
+        r.createdProof = AccountWorld.proofOf(r.world, NEW);
         r.gasLeftBefore = 190_000;
     }
 
     function txRetMachine(TxRet memory r) internal pure returns (MachineState.State memory s) {
         s.phase = MachineState.IN_TX;
-        s.stateRoot = rootOf(r.world);
+        s.stateRoot = AccountWorld.rootOf(r.world);
         s.inputs = keccak256("inputs");
         s.blockItem = MachineState.itemHash(blockItem());
         s.blockGasUsed = 21_000;
@@ -691,13 +592,13 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     /// @dev The transaction's end after `code` is deposited: the code hash written, the gas left
     ///      less 200 a byte, the refund capped at a fifth of the gas spent.
     function txDeposited(TxRet memory r, bytes memory code) internal pure returns (bytes32) {
-        Accounts.Account memory n = accountOf(r.world, NEW);
+        Accounts.Account memory n = AccountWorld.accountOf(r.world, NEW);
         n.codeHash = keccak256(code);
         MachineState.State memory s = txRetMachine(r);
         s.phase = MachineState.TX_EXECUTED;
         s.evm = bytes32(0);
         s.success = true;
-        s.stateRoot = rootOf(withAccount(r.world, NEW, n));
+        s.stateRoot = AccountWorld.rootOf(AccountWorld.withAccount(r.world, NEW, n));
         // forge-lint: disable-next-line(unsafe-typecast)
         s.gasLeft = uint64(r.end.gasLeft - 200 * code.length);
         uint64 cap = (GAS_LIMIT - s.gasLeft) / 5;
@@ -796,7 +697,9 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         bytes memory mem = pattern(160, 4);
         mem[7] = 0x60;
         TxRet memory r = txRet(1, mem, 7, 70, 150_000);
-        r.createdProof = proofOf(withAccount(r.world, OTHER, account(1, 1, Accounts.EMPTY_CODE_HASH)), NEW);
+        r.createdProof = AccountWorld.proofOf(
+            AccountWorld.withAccount(r.world, OTHER, AccountWorld.account(1, 1, Accounts.EMPTY_CODE_HASH)), NEW
+        );
         expectTxRetRevert(r, "");
         r = txRet(1, mem, 7, 70, 150_000);
         r.createdProof = new bytes[](0);

@@ -9,7 +9,7 @@ import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {WordTree} from "../../src/fault/evm/WordTree.sol";
 import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
-import {RefTrie} from "../MerkleTrie.t.sol";
+import {AccountWorld} from "./AccountWorld.sol";
 import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
 
 /// @notice Frames at depth >= 1 (docs/evm-steps.md section 9), hand-built, through
@@ -45,16 +45,6 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         s.evm = EvmTypes.hash(deepState(f));
     }
 
-    /// @dev The top `reads` items of `f`'s stack (none when it holds fewer) and the rest's hash.
-    function opening(Frame memory f, uint256 reads) internal pure returns (uint256[] memory top, bytes32 rest) {
-        uint256 n = f.stack.length;
-        top = new uint256[](n >= reads ? reads : 0);
-        for (uint256 i; i < top.length; ++i) {
-            top[i] = f.stack[n - 1 - i];
-        }
-        rest = stackHash(f.stack, n - top.length);
-    }
-
     function deepWitness(Frame memory f, uint256 reads, EvmTypes.WordProof[] memory words)
         internal
         pure
@@ -86,27 +76,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         uint256 outOffset,
         uint256 outSize
     ) internal pure returns (bytes32) {
-        MachineState.State memory s = deepMachine(f);
-        EvmTypes.FrameEnd memory end;
-        end.parent = PARENT;
-        end.outcome = outcome;
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.gasLeft = uint64(gasLeft);
-        end.substate = outcome == 1 ? FRAME_SUBSTATE : bytes32(0);
-        end.memRoot = memRoot;
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.outOffset = uint32(outOffset);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        end.outSize = uint32(outSize);
-        s.evm = keccak256(abi.encode(end));
-        return MachineState.hash(s);
-    }
-
-    function pattern(uint256 len, uint256 seed) internal pure returns (bytes memory out) {
-        out = new bytes(len);
-        for (uint256 i; i < len; ++i) {
-            out[i] = bytes1(uint8(uint256(keccak256(abi.encode(seed, i)))));
-        }
+        return frameEnded(deepMachine(f), PARENT, FRAME_SUBSTATE, outcome, gasLeft, memRoot, outOffset, outSize);
     }
 
     /// @notice STOP at depth 1 succeeds with its gas, its substate and no output.
@@ -621,13 +591,6 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     uint256 internal constant SELF_BALANCE = 1000;
     uint64 internal constant CALL_REFUND = 2400;
 
-    /// @dev The accounts of the state: the frame's (with the running code), a callee with code, an
-    ///      account without code, the transaction's sender.
-    struct World {
-        address[] who;
-        Accounts.Account[] accounts;
-    }
-
     /// @dev One call: its opcode and stack items, the caller's depth and gas, and the callee's warmth.
     struct CallCase {
         uint8 op;
@@ -650,14 +613,16 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     struct CallStep {
         Frame caller;
         EvmTypes.EvmState e;
-        World world;
+        AccountWorld.World world;
         bytes32[] warmBefore;
         EvmCallVerifier.CallWitness w;
         MachineState.State pre;
         bytes proof;
     }
 
-    function world() internal pure returns (World memory w) {
+    /// @dev The accounts of the state: the frame's (with the running code), a callee with code, an
+    ///      account without code, the transaction's sender.
+    function world() internal pure returns (AccountWorld.World memory w) {
         w.who = new address[](4);
         w.accounts = new Accounts.Account[](4);
         (w.who[0], w.who[1], w.who[2], w.who[3]) = (SELF, CALLEE, EOA, CALLER);
@@ -672,13 +637,13 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         w.accounts[3].balance = 10 ** 18;
     }
 
-    function copyWorld(World memory w) internal pure returns (World memory) {
-        return abi.decode(abi.encode(w), (World));
-    }
-
     /// @dev `w` after `value` moved from the frame's account to `to`.
-    function moved(World memory w, address to, uint256 value) internal pure returns (World memory out) {
-        out = copyWorld(w);
+    function moved(AccountWorld.World memory w, address to, uint256 value)
+        internal
+        pure
+        returns (AccountWorld.World memory out)
+    {
+        out = AccountWorld.copy(w);
         for (uint256 i; i < out.who.length; ++i) {
             if (out.who[i] == to) out.accounts[i].balance += value;
         }
@@ -688,78 +653,15 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     }
 
     /// @dev `w` with `value` credited to `to` (the root against which a CALL reads the frame's account).
-    function credited(World memory w, address to, uint256 value) internal pure returns (World memory out) {
-        out = copyWorld(w);
+    function credited(AccountWorld.World memory w, address to, uint256 value)
+        internal
+        pure
+        returns (AccountWorld.World memory out)
+    {
+        out = AccountWorld.copy(w);
         for (uint256 i; i < out.who.length; ++i) {
             if (out.who[i] == to) out.accounts[i].balance += value;
         }
-    }
-
-    /// @dev Sorted keys and values (RefTrie builds from sorted keys).
-    function sortedTrie(bytes32[] memory keys, bytes[] memory values) internal pure {
-        for (uint256 i = 1; i < keys.length; ++i) {
-            for (uint256 j = i; j > 0 && keys[j - 1] > keys[j]; --j) {
-                (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
-                (values[j - 1], values[j]) = (values[j], values[j - 1]);
-            }
-        }
-    }
-
-    function worldTrie(World memory w) internal pure returns (bytes32[] memory keys, bytes[] memory values) {
-        keys = new bytes32[](w.who.length);
-        values = new bytes[](w.who.length);
-        for (uint256 i; i < keys.length; ++i) {
-            keys[i] = Accounts.key(w.who[i]);
-            values[i] = Accounts.encode(w.accounts[i]);
-        }
-        sortedTrie(keys, values);
-    }
-
-    function rootOf(World memory w) internal pure returns (bytes32) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.root(keys, values);
-    }
-
-    function proofOf(World memory w, address a) internal pure returns (bytes[] memory) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.proof(keys, values, Accounts.key(a), false);
-    }
-
-    /// @dev The warm-account trie of `keys` (each mapped to 0x01).
-    function warmTrie(bytes32[] memory keys) internal pure returns (bytes32[] memory sorted, bytes[] memory values) {
-        sorted = new bytes32[](keys.length);
-        values = new bytes[](keys.length);
-        for (uint256 i; i < keys.length; ++i) {
-            sorted[i] = keys[i];
-            values[i] = hex"01";
-        }
-        sortedTrie(sorted, values);
-    }
-
-    function warmRoot(bytes32[] memory keys) internal pure returns (bytes32) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.root(sorted, values);
-    }
-
-    function warmProof(bytes32[] memory keys, bytes32 target) internal pure returns (bytes[] memory) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.proof(sorted, values, target, false);
-    }
-
-    function substateOf(bytes32[] memory warm) internal pure returns (bytes32) {
-        if (warm.length == 0) return 0;
-        return keccak256(abi.encode(MerkleTrie.EMPTY_ROOT, MerkleTrie.EMPTY_ROOT, warmRoot(warm)));
-    }
-
-    function plus(bytes32[] memory keys, bytes32 key) internal pure returns (bytes32[] memory out) {
-        for (uint256 i; i < keys.length; ++i) {
-            if (keys[i] == key) return keys;
-        }
-        out = new bytes32[](keys.length + 1);
-        for (uint256 i; i < keys.length; ++i) {
-            out[i] = keys[i];
-        }
-        out[keys.length] = key;
     }
 
     function hasValue(CallCase memory c) internal pure returns (bool) {
@@ -803,24 +705,24 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         s.e.isStatic = c.isStatic;
         if (c.depth != 0) s.e.parent = keccak256("caller's parent");
         s.warmBefore = new bytes32[](0);
-        if (c.warm) s.warmBefore = plus(s.warmBefore, Accounts.key(c.to));
-        s.e.substate = substateOf(s.warmBefore);
+        if (c.warm) s.warmBefore = AccountWorld.plus(s.warmBefore, Accounts.key(c.to));
+        s.e.substate = AccountWorld.substateOf(s.warmBefore);
         // The witness.
         s.w.warmSlots = MerkleTrie.EMPTY_ROOT;
         s.w.transientStorage = MerkleTrie.EMPTY_ROOT;
-        s.w.warmAccounts = warmRoot(s.warmBefore);
-        s.w.warmProof = warmProof(s.warmBefore, Accounts.key(c.to));
-        s.w.calleeProof = proofOf(s.world, c.to);
+        s.w.warmAccounts = AccountWorld.warmRoot(s.warmBefore);
+        s.w.warmProof = AccountWorld.warmProof(s.warmBefore, Accounts.key(c.to));
+        s.w.calleeProof = AccountWorld.proofOf(s.world, c.to);
         if (c.value != 0) {
-            s.w.selfProof = proofOf(c.op == 0xf1 ? credited(s.world, c.to, c.value) : s.world, SELF);
+            s.w.selfProof = AccountWorld.proofOf(c.op == 0xf1 ? credited(s.world, c.to, c.value) : s.world, SELF);
         }
-        s.w.frameWarmProof = warmProof(warmAfterAccess(c, s), Accounts.key(SELF));
+        s.w.frameWarmProof = AccountWorld.warmProof(warmAfterAccess(c, s), Accounts.key(SELF));
         s.w.calleeCode = c.to == CALLEE ? CALLEE_CODE : (c.to == SELF ? op(0xf1) : bytes(""));
         if (frameStarts && c.inLen != 0) {
             s.w.args = RangeModel.range(s.caller.mem, c.inOffset / 32, (c.inOffset + c.inLen - 1) / 32);
         }
         s.pre = machine(s.caller);
-        s.pre.stateRoot = rootOf(s.world);
+        s.pre.stateRoot = AccountWorld.rootOf(s.world);
         s.pre.refund = CALL_REFUND;
         s.pre.evm = EvmTypes.hash(s.e);
         s.proof = callWitness(c, s);
@@ -834,7 +736,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     function warmAfterAccess(CallCase memory c, CallStep memory s) internal pure returns (bytes32[] memory) {
         // SELF, the sender, the beneficiary and the precompiles are warm from the start.
         if (c.to == SELF || c.to == CALLER || c.to == BENEFICIARY) return s.warmBefore;
-        return plus(s.warmBefore, Accounts.key(c.to));
+        return AccountWorld.plus(s.warmBefore, Accounts.key(c.to));
     }
 
     /// @dev The call's cost up to the forwarded gas, the memory size after it (section 4).
@@ -876,7 +778,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         e.depth = s.e.depth;
         e.parent = s.e.parent;
         e.isStatic = c.isStatic;
-        e.substate = substateOf(warmAfterAccess(c, s));
+        e.substate = AccountWorld.substateOf(warmAfterAccess(c, s));
         MachineState.State memory m = copyState(s.pre);
         m.stateRoot = stateRoot;
         m.evm = EvmTypes.hash(e);
@@ -899,13 +801,13 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         resumed.parent = s.e.parent;
         resumed.isStatic = c.isStatic;
         bytes32[] memory warm = warmAfterAccess(c, s);
-        resumed.substate = substateOf(warm);
+        resumed.substate = AccountWorld.substateOf(warm);
         EvmTypes.CallerFrame memory saved = EvmTypes.CallerFrame(
             EvmTypes.hash(resumed),
             c.outLen == 0 ? 0 : uint32(c.outOffset),
             uint32(c.outLen),
             s.pre.stateRoot,
-            substateOf(warm),
+            AccountWorld.substateOf(warm),
             CALL_REFUND,
             address(0)
         );
@@ -925,7 +827,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     {
         n.txHash = TX_HASH;
         n.txStartRoot = START_ROOT;
-        n.substate = substateOf(c.depth == 0 ? plus(warm, Accounts.key(SELF)) : warm);
+        n.substate = AccountWorld.substateOf(c.depth == 0 ? AccountWorld.plus(warm, Accounts.key(SELF)) : warm);
         n.depth = c.depth + 1;
         n.self = c.op == 0xf1 || c.op == 0xfa ? c.to : SELF;
         n.caller = c.op == 0xf4 ? CALLER : SELF;
@@ -940,10 +842,6 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         // forge-lint: disable-next-line(unsafe-typecast)
         n.gas = uint64(f + (c.value != 0 ? 2300 : 0));
         n.memRoot = WordTree.EMPTY_ROOT;
-    }
-
-    function copyState(MachineState.State memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(abi.encode(s), (MachineState.State));
     }
 
     function callProve(CallStep memory s) internal view returns (bytes32) {
@@ -964,7 +862,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     function test_callStartsAFrame() public view {
         CallCase memory c = callCase(0xf1);
         CallStep memory s = callStep(c, true);
-        bytes32 root = rootOf(moved(s.world, CALLEE, 300));
+        bytes32 root = AccountWorld.rootOf(moved(s.world, CALLEE, 300));
         assertEq(callProve(s), frameStarted(c, s, root));
         // A gas item below 63/64 of what is left; an aligned argument range; no output range.
         c.gasItem = 5000;
@@ -1074,7 +972,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
             // Depth 1023 can still call.
             c.depth = 1023;
             s = callStep(c, true);
-            bytes32 root = ops[i] == 0xf1 ? rootOf(moved(s.world, CALLEE, 300)) : s.pre.stateRoot;
+            bytes32 root = ops[i] == 0xf1 ? AccountWorld.rootOf(moved(s.world, CALLEE, 300)) : s.pre.stateRoot;
             assertEq(callProve(s), frameStarted(c, s, root));
         }
         // A call without a frame (no code) at depth 1024 fails as well; at depth 1 it moves the value.
@@ -1085,7 +983,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         assertEq(callProve(s), noFrame(c, s, false, s.pre.stateRoot));
         c.depth = 1;
         s = callStep(c, false);
-        assertEq(callProve(s), noFrame(c, s, true, rootOf(moved(s.world, EOA, 300))));
+        assertEq(callProve(s), noFrame(c, s, true, AccountWorld.rootOf(moved(s.world, EOA, 300))));
     }
 
     /// @notice The argument range must be exactly the argument words of the caller's memory when a
@@ -1130,7 +1028,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     function test_frameWarmProofChecked() public {
         CallCase memory c = callCase(0xf1);
         CallStep memory s = callStep(c, true);
-        s.w.frameWarmProof = warmProof(new bytes32[](0), Accounts.key(SELF));
+        s.w.frameWarmProof = AccountWorld.warmProof(new bytes32[](0), Accounts.key(SELF));
         s.proof = callWitness(c, s);
         bytes memory pre = abi.encode(s.pre);
         bytes memory proof = s.proof;
@@ -1141,7 +1039,7 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         s = callStep(c, true);
         s.w.frameWarmProof = new bytes[](0);
         s.proof = callWitness(c, s);
-        assertEq(callProve(s), frameStarted(c, s, rootOf(moved(s.world, CALLEE, 300))));
+        assertEq(callProve(s), frameStarted(c, s, AccountWorld.rootOf(moved(s.world, CALLEE, 300))));
     }
 
     /// @notice A gas left too small for the call's cost up to the forwarded gas halts (the frame
@@ -1172,8 +1070,8 @@ contract EvmFrameStepsTest is EvmStepHelpers {
     function callWithCode(CallCase memory c, bytes memory code) internal pure returns (CallStep memory s) {
         s = callStep(c, true);
         s.world.accounts[1].codeHash = keccak256(code);
-        s.pre.stateRoot = rootOf(s.world);
-        s.w.calleeProof = proofOf(s.world, CALLEE);
+        s.pre.stateRoot = AccountWorld.rootOf(s.world);
+        s.w.calleeProof = AccountWorld.proofOf(s.world, CALLEE);
         s.w.calleeCode = code;
         s.proof = callWitness(c, s);
     }

@@ -9,7 +9,7 @@ import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
 import {EvmSelfDestructVerifier} from "../../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {RefTrie} from "../MerkleTrie.t.sol";
+import {AccountWorld} from "./AccountWorld.sol";
 import {EvmStepHelpers} from "./EvmStepHelpers.sol";
 
 /// @notice SELFDESTRUCT (docs/evm-steps.md section 11, witness kind 10), hand-built on small state
@@ -27,12 +27,6 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
     uint256 internal constant SELF_BALANCE = 7 ether;
     uint64 internal constant REFUND = 2400;
     bytes32 internal constant PARENT = keccak256("selfdestructing frame's parent");
-
-    /// @dev The accounts of a state.
-    struct World {
-        address[] who;
-        Accounts.Account[] accounts;
-    }
 
     /// @dev One SELFDESTRUCT: the target, the frame and the state around it.
     /// @dev The access-list marker, which a deleting SELFDESTRUCT leaves as the substate.
@@ -59,132 +53,13 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
     struct Step {
         Frame f;
         EvmTypes.EvmState e;
-        World world;
-        World start;
+        AccountWorld.World world;
+        AccountWorld.World start;
         bytes32[] warmBefore;
         EvmSelfDestructVerifier.SelfDestructWitness w;
         MachineState.BlockItem blk;
         MachineState.State pre;
         bytes proof;
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // Worlds (state tries) and warm sets
-
-    function account(uint256 nonce, uint256 balance, bytes32 codeHash) internal pure returns (Accounts.Account memory) {
-        return Accounts.Account(true, nonce, balance, MerkleTrie.EMPTY_ROOT, codeHash);
-    }
-
-    function absent() internal pure returns (Accounts.Account memory) {
-        return Accounts.Account(false, 0, 0, MerkleTrie.EMPTY_ROOT, Accounts.EMPTY_CODE_HASH);
-    }
-
-    /// @dev A copy of `w` with `a`'s account set to `acct` (added when absent, removed when
-    ///      `acct.exists` is false).
-    function withAccount(World memory w, address a, Accounts.Account memory acct)
-        internal
-        pure
-        returns (World memory out)
-    {
-        uint256 n;
-        bool found;
-        for (uint256 i; i < w.who.length; ++i) {
-            if (w.who[i] == a) found = true;
-        }
-        n = w.who.length + (found ? 0 : 1) - (acct.exists ? 0 : 1);
-        out.who = new address[](n);
-        out.accounts = new Accounts.Account[](n);
-        uint256 k;
-        for (uint256 i; i < w.who.length; ++i) {
-            if (w.who[i] == a) {
-                if (!acct.exists) continue;
-                out.who[k] = a;
-                out.accounts[k++] = acct;
-            } else {
-                out.who[k] = w.who[i];
-                out.accounts[k++] = w.accounts[i];
-            }
-        }
-        if (!found && acct.exists) {
-            out.who[k] = a;
-            out.accounts[k] = acct;
-        }
-    }
-
-    function accountOf(World memory w, address a) internal pure returns (Accounts.Account memory) {
-        for (uint256 i; i < w.who.length; ++i) {
-            if (w.who[i] == a) return abi.decode(abi.encode(w.accounts[i]), (Accounts.Account));
-        }
-        return absent();
-    }
-
-    function sortedTrie(bytes32[] memory keys, bytes[] memory values) internal pure {
-        for (uint256 i = 1; i < keys.length; ++i) {
-            for (uint256 j = i; j > 0 && keys[j - 1] > keys[j]; --j) {
-                (keys[j - 1], keys[j]) = (keys[j], keys[j - 1]);
-                (values[j - 1], values[j]) = (values[j], values[j - 1]);
-            }
-        }
-    }
-
-    function worldTrie(World memory w) internal pure returns (bytes32[] memory keys, bytes[] memory values) {
-        keys = new bytes32[](w.who.length);
-        values = new bytes[](w.who.length);
-        for (uint256 i; i < keys.length; ++i) {
-            keys[i] = Accounts.key(w.who[i]);
-            values[i] = Accounts.encode(w.accounts[i]);
-        }
-        sortedTrie(keys, values);
-    }
-
-    function rootOf(World memory w) internal pure returns (bytes32) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.root(keys, values);
-    }
-
-    function proofOf(World memory w, address a, bool deleting) internal pure returns (bytes[] memory) {
-        (bytes32[] memory keys, bytes[] memory values) = worldTrie(w);
-        return RefTrie.proof(keys, values, Accounts.key(a), deleting);
-    }
-
-    function warmTrie(bytes32[] memory keys) internal pure returns (bytes32[] memory sorted, bytes[] memory values) {
-        sorted = new bytes32[](keys.length);
-        values = new bytes[](keys.length);
-        for (uint256 i; i < keys.length; ++i) {
-            sorted[i] = keys[i];
-            values[i] = hex"01";
-        }
-        sortedTrie(sorted, values);
-    }
-
-    function warmRoot(bytes32[] memory keys) internal pure returns (bytes32) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.root(sorted, values);
-    }
-
-    function warmProofOf(bytes32[] memory keys, bytes32 target) internal pure returns (bytes[] memory) {
-        (bytes32[] memory sorted, bytes[] memory values) = warmTrie(keys);
-        return RefTrie.proof(sorted, values, target, false);
-    }
-
-    function substateOf(bytes32[] memory warm) internal pure returns (bytes32) {
-        if (warm.length == 0) return 0;
-        return keccak256(abi.encode(MerkleTrie.EMPTY_ROOT, MerkleTrie.EMPTY_ROOT, warmRoot(warm)));
-    }
-
-    function plus(bytes32[] memory keys, bytes32 key) internal pure returns (bytes32[] memory out) {
-        for (uint256 i; i < keys.length; ++i) {
-            if (keys[i] == key) return keys;
-        }
-        out = new bytes32[](keys.length + 1);
-        for (uint256 i; i < keys.length; ++i) {
-            out[i] = keys[i];
-        }
-        out[keys.length] = key;
-    }
-
-    function copyState(MachineState.State memory s) internal pure returns (MachineState.State memory) {
-        return abi.decode(abi.encode(s), (MachineState.State));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -209,25 +84,28 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
     ///      account with code, an existing EIP-161-empty account and fillers; at `txStartRoot` the
     ///      same without the frame's account (`created`; with `hadBalance` it held 5 wei and no
     ///      code) or with it and its code.
-    function worlds(SdCase memory c) internal pure returns (World memory w, World memory s) {
-        w = withAccount(w, SELF, account(1, c.selfBalance, keccak256(code())));
-        w = withAccount(w, CALLER, account(3, 10 ** 18, Accounts.EMPTY_CODE_HASH));
+    function worlds(SdCase memory c) internal pure returns (AccountWorld.World memory w, AccountWorld.World memory s) {
+        w = AccountWorld.withAccount(w, SELF, AccountWorld.account(1, c.selfBalance, keccak256(code())));
+        w = AccountWorld.withAccount(w, CALLER, AccountWorld.account(3, 10 ** 18, Accounts.EMPTY_CODE_HASH));
         if (!c.small) {
-            w = withAccount(w, OTHER, account(1, 5, keccak256("other code")));
-            w = withAccount(w, EMPTY_ONE, account(0, 0, Accounts.EMPTY_CODE_HASH));
+            w = AccountWorld.withAccount(w, OTHER, AccountWorld.account(1, 5, keccak256("other code")));
+            w = AccountWorld.withAccount(w, EMPTY_ONE, AccountWorld.account(0, 0, Accounts.EMPTY_CODE_HASH));
             for (uint256 i; i < 6; ++i) {
                 // forge-lint: disable-next-line(unsafe-typecast)
-                w = withAccount(w, address(uint160(0x1000 + i)), account(i, i * 11, Accounts.EMPTY_CODE_HASH));
+                address filler = address(uint160(0x1000 + i));
+                w = AccountWorld.withAccount(w, filler, AccountWorld.account(i, i * 11, Accounts.EMPTY_CODE_HASH));
             }
         }
         s = w;
         if (c.created) {
-            s = withAccount(s, SELF, c.hadBalance ? account(0, 5, Accounts.EMPTY_CODE_HASH) : absent());
+            s = AccountWorld.withAccount(
+                s, SELF, c.hadBalance ? AccountWorld.account(0, 5, Accounts.EMPTY_CODE_HASH) : AccountWorld.absent()
+            );
         } else {
-            s = withAccount(s, SELF, account(1, 3, keccak256(code())));
+            s = AccountWorld.withAccount(s, SELF, AccountWorld.account(1, 3, keccak256(code())));
         }
         // Something else changed in the transaction too.
-        s = withAccount(s, CALLER, account(2, 10 ** 18 + 1, Accounts.EMPTY_CODE_HASH));
+        s = AccountWorld.withAccount(s, CALLER, AccountWorld.account(2, 10 ** 18 + 1, Accounts.EMPTY_CODE_HASH));
     }
 
     function isCold(SdCase memory c) internal pure returns (bool) {
@@ -242,27 +120,27 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
     function costOf(SdCase memory c, Step memory s) internal pure returns (uint256 cost) {
         cost = 5000;
         if (isCold(c)) cost += 2600;
-        if (c.selfBalance != 0 && isEmptyAccount(accountOf(s.world, c.target))) cost += 25_000;
+        if (c.selfBalance != 0 && isEmptyAccount(AccountWorld.accountOf(s.world, c.target))) cost += 25_000;
     }
 
     /// @dev The state after the credit of another target (when the balance is not 0).
-    function credited(SdCase memory c, World memory w) internal pure returns (World memory) {
+    function credited(SdCase memory c, AccountWorld.World memory w) internal pure returns (AccountWorld.World memory) {
         if (c.target == SELF || c.selfBalance == 0) return w;
-        Accounts.Account memory t = accountOf(w, c.target);
+        Accounts.Account memory t = AccountWorld.accountOf(w, c.target);
         t.exists = true;
         t.balance += c.selfBalance;
-        return withAccount(w, c.target, t);
+        return AccountWorld.withAccount(w, c.target, t);
     }
 
     /// @dev The state after the step: the balance moved, the frame's account deleted (created)
     ///      or zeroed; a created account that is its own target is deleted, an older one unchanged.
-    function after_(SdCase memory c, World memory w) internal pure returns (World memory) {
-        World memory w1 = credited(c, w);
-        if (c.created) return withAccount(w1, SELF, absent());
+    function after_(SdCase memory c, AccountWorld.World memory w) internal pure returns (AccountWorld.World memory) {
+        AccountWorld.World memory w1 = credited(c, w);
+        if (c.created) return AccountWorld.withAccount(w1, SELF, AccountWorld.absent());
         if (c.target == SELF) return w1;
-        Accounts.Account memory me = accountOf(w1, SELF);
+        Accounts.Account memory me = AccountWorld.accountOf(w1, SELF);
         me.balance = 0;
-        return withAccount(w1, SELF, me);
+        return AccountWorld.withAccount(w1, SELF, me);
     }
 
     function build(SdCase memory c) internal pure returns (Step memory s) {
@@ -271,26 +149,26 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         s.f.gas = c.gas;
         (s.world, s.start) = worlds(c);
         s.e = state(s.f);
-        s.e.txStartRoot = rootOf(s.start);
+        s.e.txStartRoot = AccountWorld.rootOf(s.start);
         s.e.depth = c.depth;
         if (c.depth != 0) s.e.parent = PARENT;
         s.e.isStatic = c.isStatic;
-        s.warmBefore = plus(new bytes32[](0), keccak256("some warm account"));
-        if (c.warm) s.warmBefore = plus(s.warmBefore, Accounts.key(c.target));
-        s.e.substate = substateOf(s.warmBefore);
+        s.warmBefore = AccountWorld.plus(new bytes32[](0), keccak256("some warm account"));
+        if (c.warm) s.warmBefore = AccountWorld.plus(s.warmBefore, Accounts.key(c.target));
+        s.e.substate = AccountWorld.substateOf(s.warmBefore);
         s.w.warmSlots = MerkleTrie.EMPTY_ROOT;
         s.w.transientStorage = MerkleTrie.EMPTY_ROOT;
-        s.w.warmAccounts = warmRoot(s.warmBefore);
-        s.w.warmProof = warmProofOf(s.warmBefore, Accounts.key(c.target));
-        s.w.selfProof = proofOf(s.world, SELF, c.target == SELF && c.created);
-        s.w.originalProof = proofOf(s.start, SELF, false);
+        s.w.warmAccounts = AccountWorld.warmRoot(s.warmBefore);
+        s.w.warmProof = AccountWorld.warmProof(s.warmBefore, Accounts.key(c.target));
+        s.w.selfProof = AccountWorld.proofOf(s.world, SELF, c.target == SELF && c.created);
+        s.w.originalProof = AccountWorld.proofOf(s.start, SELF, false);
         if (c.target != SELF) {
-            s.w.targetProof = proofOf(s.world, c.target, false);
-            s.w.selfAfterProof = proofOf(credited(c, s.world), SELF, c.created);
+            s.w.targetProof = AccountWorld.proofOf(s.world, c.target, false);
+            s.w.selfAfterProof = AccountWorld.proofOf(credited(c, s.world), SELF, c.created);
         }
         s.blk = blockItem();
         s.pre = machine(s.f);
-        s.pre.stateRoot = rootOf(s.world);
+        s.pre.stateRoot = AccountWorld.rootOf(s.world);
         s.pre.refund = REFUND;
         s.pre.evm = EvmTypes.hash(s.e);
         s.proof = encode(s);
@@ -323,9 +201,9 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
     ///      later state access is refused).
     function succeeded(SdCase memory c, Step memory s) internal pure returns (bytes32) {
         uint256 cost = costOf(c, s);
-        bytes32[] memory warm = isCold(c) ? plus(s.warmBefore, Accounts.key(c.target)) : s.warmBefore;
+        bytes32[] memory warm = isCold(c) ? AccountWorld.plus(s.warmBefore, Accounts.key(c.target)) : s.warmBefore;
         MachineState.State memory m = copyState(s.pre);
-        m.stateRoot = rootOf(after_(c, s.world));
+        m.stateRoot = AccountWorld.rootOf(after_(c, s.world));
         if (c.depth == 0) {
             m.phase = MachineState.TX_EXECUTED;
             m.evm = bytes32(0);
@@ -337,7 +215,7 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         } else {
             // forge-lint: disable-next-line(unsafe-typecast)
             uint64 left = uint64(c.gas - cost);
-            bytes32 substate = c.created ? MARKER : substateOf(warm);
+            bytes32 substate = c.created ? MARKER : AccountWorld.substateOf(warm);
             EvmTypes.FrameEnd memory end = EvmTypes.FrameEnd(PARENT, 1, left, substate, bytes32(0), 0, 0);
             m.evm = keccak256(abi.encode(end));
         }
@@ -378,15 +256,15 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         SdCase memory c = sdCase(OTHER);
         Step memory s = build(c);
         assertEq(costOf(c, s), 7600);
-        World memory post = after_(c, s.world);
-        assertEq(accountOf(post, SELF).exists ? 1 : 0, 0);
-        assertEq(accountOf(post, OTHER).balance, 5 + SELF_BALANCE);
+        AccountWorld.World memory post = after_(c, s.world);
+        assertEq(AccountWorld.accountOf(post, SELF).exists ? 1 : 0, 0);
+        assertEq(AccountWorld.accountOf(post, OTHER).balance, 5 + SELF_BALANCE);
         assertEq(prove(s), succeeded(c, s));
         // An absent target: the topup, the new account holds the balance.
         c.target = NOBODY;
         s = build(c);
         assertEq(costOf(c, s), 32_600);
-        assertEq(accountOf(after_(c, s.world), NOBODY).balance, SELF_BALANCE);
+        assertEq(AccountWorld.accountOf(after_(c, s.world), NOBODY).balance, SELF_BALANCE);
         assertEq(prove(s), succeeded(c, s));
         // Warm targets.
         c.warm = true;
@@ -428,7 +306,10 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         SdCase memory c = sdCase(SELF);
         Step memory s = build(c);
         assertEq(costOf(c, s), 5000);
-        assertEq(rootOf(after_(c, s.world)), rootOf(withAccount(s.world, SELF, absent())));
+        assertEq(
+            AccountWorld.rootOf(after_(c, s.world)),
+            AccountWorld.rootOf(AccountWorld.withAccount(s.world, SELF, AccountWorld.absent()))
+        );
         assertEq(prove(s), succeeded(c, s));
         c.depth = 0;
         check(c);
@@ -444,10 +325,10 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         SdCase memory c = sdCase(OTHER);
         c.created = false;
         Step memory s = build(c);
-        World memory post = after_(c, s.world);
-        assertEq(accountOf(post, SELF).exists ? 1 : 0, 1);
-        assertEq(accountOf(post, SELF).balance, 0);
-        assertEq(accountOf(post, SELF).codeHash, keccak256(code()));
+        AccountWorld.World memory post = after_(c, s.world);
+        assertEq(AccountWorld.accountOf(post, SELF).exists ? 1 : 0, 1);
+        assertEq(AccountWorld.accountOf(post, SELF).balance, 0);
+        assertEq(AccountWorld.accountOf(post, SELF).codeHash, keccak256(code()));
         assertEq(prove(s), succeeded(c, s));
         c.target = NOBODY;
         check(c);
@@ -457,7 +338,7 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         c = sdCase(SELF);
         c.created = false;
         s = build(c);
-        assertEq(rootOf(after_(c, s.world)), s.pre.stateRoot);
+        assertEq(AccountWorld.rootOf(after_(c, s.world)), s.pre.stateRoot);
         assertEq(prove(s), succeeded(c, s));
         c.depth = 0;
         check(c);
@@ -470,13 +351,13 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         c.selfBalance = 0;
         Step memory s = build(c);
         assertEq(costOf(c, s), 7600);
-        assertEq(accountOf(after_(c, s.world), NOBODY).exists ? 1 : 0, 0);
+        assertEq(AccountWorld.accountOf(after_(c, s.world), NOBODY).exists ? 1 : 0, 0);
         assertEq(prove(s), succeeded(c, s));
         c.target = OTHER;
         check(c);
         c.created = false;
         s = build(c);
-        assertEq(rootOf(after_(c, s.world)), s.pre.stateRoot);
+        assertEq(AccountWorld.rootOf(after_(c, s.world)), s.pre.stateRoot);
         // No selfAfterProof is needed.
         s.w.selfAfterProof = new bytes[](0);
         s.proof = encode(s);
@@ -491,15 +372,16 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         // one's returning state carries the marker instead).
         c.created = false;
         s = build(c);
-        bytes32[] memory warm = plus(s.warmBefore, Accounts.key(OTHER));
+        bytes32[] memory warm = AccountWorld.plus(s.warmBefore, Accounts.key(OTHER));
         MachineState.State memory m = copyState(s.pre);
-        m.stateRoot = rootOf(after_(c, s.world));
-        EvmTypes.FrameEnd memory end = EvmTypes.FrameEnd(PARENT, 1, 100_000 - 7600, substateOf(warm), bytes32(0), 0, 0);
+        m.stateRoot = AccountWorld.rootOf(after_(c, s.world));
+        EvmTypes.FrameEnd memory end =
+            EvmTypes.FrameEnd(PARENT, 1, 100_000 - 7600, AccountWorld.substateOf(warm), bytes32(0), 0, 0);
         m.evm = keccak256(abi.encode(end));
         assertEq(prove(s), MachineState.hash(m));
         c.warm = true;
         s = build(c);
-        end = EvmTypes.FrameEnd(PARENT, 1, 100_000 - 5000, substateOf(s.warmBefore), bytes32(0), 0, 0);
+        end = EvmTypes.FrameEnd(PARENT, 1, 100_000 - 5000, AccountWorld.substateOf(s.warmBefore), bytes32(0), 0, 0);
         m.evm = keccak256(abi.encode(end));
         assertEq(prove(s), MachineState.hash(m));
         c.created = true;
@@ -526,7 +408,7 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         m.phase = MachineState.TX_EXECUTED;
         m.evm = 0;
         m.success = true;
-        m.stateRoot = rootOf(after_(c, s.world));
+        m.stateRoot = AccountWorld.rootOf(after_(c, s.world));
         m.gasLeft = 100_000 - 7600;
         m.refund = (200_000 - m.gasLeft) / 5;
         assertEq(prove(s), MachineState.hash(m));
@@ -637,7 +519,7 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.StackMismatch.selector));
         // The substate's preimage.
         s = build(c);
-        s.w.warmAccounts = warmRoot(plus(s.warmBefore, Accounts.key(NOBODY)));
+        s.w.warmAccounts = AccountWorld.warmRoot(AccountWorld.plus(s.warmBefore, Accounts.key(NOBODY)));
         expectStepRevert(
             s,
             abi.encodeWithSelector(
@@ -661,7 +543,7 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         expectStepRevert(s, "");
         c.warm = true;
         s = build(c);
-        s.w.warmProof = warmProofOf(s.warmBefore, keccak256("some warm account"));
+        s.w.warmProof = AccountWorld.warmProof(s.warmBefore, keccak256("some warm account"));
         expectStepRevert(s, "");
         c.warm = false;
         // The frame's account.
@@ -672,17 +554,17 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         s.w.selfProof = shorter(s.w.selfProof);
         expectStepRevert(s, "");
         s = build(c);
-        s.w.selfProof = proofOf(s.world, OTHER, false);
+        s.w.selfProof = AccountWorld.proofOf(s.world, OTHER, false);
         expectStepRevert(s, "");
         // ... its deletion when it is its own target (the extra node left off).
         SdCase memory own = sdCase(SELF);
         own.small = true;
         s = build(own);
-        s.w.selfProof = proofOf(s.world, SELF, false);
+        s.w.selfProof = AccountWorld.proofOf(s.world, SELF, false);
         expectStepRevert(s, "");
         // The original account: against the state root instead of txStartRoot, changed, shortened.
         s = build(c);
-        s.w.originalProof = proofOf(s.world, SELF, false);
+        s.w.originalProof = AccountWorld.proofOf(s.world, SELF, false);
         expectStepRevert(s, "");
         s = build(c);
         s.w.originalProof = flipped(s.w.originalProof);
@@ -698,12 +580,12 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         s.w.targetProof = shorter(s.w.targetProof);
         expectStepRevert(s, "");
         s = build(c);
-        s.w.targetProof = proofOf(s.world, OTHER, false);
+        s.w.targetProof = AccountWorld.proofOf(s.world, OTHER, false);
         expectStepRevert(s, "");
         // The frame's account after the credit: against the state root before it, changed,
         // without the deletion's extra node.
         s = build(c);
-        s.w.selfAfterProof = proofOf(s.world, SELF, true);
+        s.w.selfAfterProof = AccountWorld.proofOf(s.world, SELF, true);
         expectStepRevert(s, "");
         s = build(c);
         s.w.selfAfterProof = flipped(s.w.selfAfterProof);
@@ -711,14 +593,14 @@ contract EvmSelfDestructStepsTest is EvmStepHelpers {
         SdCase memory small = sdCase(CALLER);
         small.small = true;
         s = build(small);
-        assertGt(s.w.selfAfterProof.length, proofOf(credited(small, s.world), SELF, false).length);
-        s.w.selfAfterProof = proofOf(credited(small, s.world), SELF, false);
+        assertGt(s.w.selfAfterProof.length, AccountWorld.proofOf(credited(small, s.world), SELF, false).length);
+        s.w.selfAfterProof = AccountWorld.proofOf(credited(small, s.world), SELF, false);
         expectStepRevert(s, "");
         // An older account's zeroing.
         SdCase memory older = sdCase(OTHER);
         older.created = false;
         s = build(older);
-        s.w.selfAfterProof = proofOf(s.world, SELF, false);
+        s.w.selfAfterProof = AccountWorld.proofOf(s.world, SELF, false);
         expectStepRevert(s, "");
         s = build(older);
         s.w.selfAfterProof = shorter(s.w.selfAfterProof);

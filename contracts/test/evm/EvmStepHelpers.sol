@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "forge-std/Test.sol";
 import {OneStepVerifier} from "../../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../../src/fault/MachineState.sol";
+import {RLPWriter} from "../../src/fault/RLPWriter.sol";
 import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {WordTree} from "../../src/fault/evm/WordTree.sol";
 import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
@@ -143,6 +144,16 @@ abstract contract EvmStepHelpers is Test {
         }
     }
 
+    /// @dev The top `reads` items of `f`'s stack (none when it holds fewer) and the rest's hash.
+    function opening(Frame memory f, uint256 reads) internal pure returns (uint256[] memory top, bytes32 rest) {
+        uint256 n = f.stack.length;
+        top = new uint256[](n >= reads ? reads : 0);
+        for (uint256 i; i < top.length; ++i) {
+            top[i] = f.stack[n - 1 - i];
+        }
+        rest = stackHash(f.stack, n - top.length);
+    }
+
     function state(Frame memory f) internal pure returns (EvmTypes.EvmState memory e) {
         e.txHash = TX_HASH;
         e.txStartRoot = START_ROOT;
@@ -252,6 +263,52 @@ abstract contract EvmStepHelpers is Test {
         return MachineState.hash(s);
     }
 
+    /// @dev `s` with its frame ended into the returning state (`FrameEnd`) under `parent`: the
+    ///      frame's `substate` kept on success (outcome 1) only; the post-state's hash.
+    function frameEnded(
+        MachineState.State memory s,
+        bytes32 parent,
+        bytes32 substate,
+        uint8 outcome,
+        uint256 gasLeft,
+        bytes32 memRoot,
+        uint256 outOffset,
+        uint256 outSize
+    ) internal pure returns (bytes32) {
+        EvmTypes.FrameEnd memory end;
+        end.parent = parent;
+        end.outcome = outcome;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        end.gasLeft = uint64(gasLeft);
+        end.substate = outcome == 1 ? substate : bytes32(0);
+        end.memRoot = memRoot;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        end.outOffset = uint32(outOffset);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        end.outSize = uint32(outSize);
+        s.evm = keccak256(abi.encode(end));
+        return MachineState.hash(s);
+    }
+
+    function copyState(MachineState.State memory s) internal pure returns (MachineState.State memory) {
+        return abi.decode(abi.encode(s), (MachineState.State));
+    }
+
+    /// @dev The EIP-1559 transaction (type 2) of the nine unsigned `fields` (RLP items), signed
+    ///      with `key`.
+    function signedTx(uint256 key, bytes[] memory fields) internal returns (bytes memory) {
+        bytes32 digest = keccak256(bytes.concat(hex"02", RLPWriter.writeList(fields)));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        bytes[] memory all = new bytes[](12);
+        for (uint256 i; i < 9; ++i) {
+            all[i] = fields[i];
+        }
+        all[9] = RLPWriter.writeUint(v - 27);
+        all[10] = RLPWriter.writeUint(uint256(r));
+        all[11] = RLPWriter.writeUint(uint256(s));
+        return bytes.concat(hex"02", RLPWriter.writeList(all));
+    }
+
     // ------------------------------------------------------------------------------------------
     // Small builders
 
@@ -333,6 +390,14 @@ abstract contract EvmStepHelpers is Test {
 
     function noRanges() internal pure returns (EvmTypes.WordRange[] memory) {
         return new EvmTypes.WordRange[](0);
+    }
+
+    /// @dev `len` pseudo-random bytes from `seed`.
+    function pattern(uint256 len, uint256 seed) internal pure returns (bytes memory out) {
+        out = new bytes(len);
+        for (uint256 i; i < len; ++i) {
+            out[i] = bytes1(uint8(uint256(keccak256(abi.encode(seed, i)))));
+        }
     }
 
     /// @dev `mem` grown (zero-filled) to at least `size` bytes.

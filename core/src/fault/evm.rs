@@ -1433,6 +1433,47 @@ impl Recorder {
         witness
     }
 
+    /// The top frame as it resumes after the call or creation at entry `index`, which popped
+    /// `popped` items and has run (revm's `interp` after it): pc on, its items gone, memory
+    /// expanded, its gas (the forwarded gas included) spent.
+    fn resumed(&self, index: usize, popped: usize, interp: &Interpreter) -> EvmState {
+        let Some(TraceEntry::Instruction(state)) = self.states.get(index) else {
+            unreachable!("a call or creation is an instruction entry");
+        };
+        let below = state.stackSize as usize - popped;
+        EvmState {
+            pc: state.pc + 1,
+            stackSize: below as u16,
+            stack: self.top().stack.prefix[below],
+            memSize: interp.memory.size() as u32,
+            gas: interp.gas.remaining(),
+            ..state.clone()
+        }
+    }
+
+    /// The substate's tries as a starting frame's snapshot (restored when it fails).
+    fn snapshot(&self) -> [AccountTrie; 3] {
+        [
+            self.warm_slots.clone(),
+            self.transient_storage.clone(),
+            self.warm_accounts.clone(),
+        ]
+    }
+
+    /// A frame starting from the transaction's own: the transaction's recipient enters the
+    /// warm-account trie (so that it stays warm at every depth), and the proof of its key
+    /// before; no proof deeper.
+    fn recipient_warm_at_depth(&mut self) -> Vec<Bytes> {
+        if self.frames.len() != 1 {
+            return Vec::new();
+        }
+        let key = keccak256(self.recipient);
+        let proof = self.warm_accounts.proof(&key, false);
+        self.warm_accounts.insert(key, Bytes::from_static(&[1]));
+        self.rehash_substate();
+        proof
+    }
+
     /// The call in progress started a frame, whose first instruction is at revm's `interp`:
     /// the callee's access, the value's move, the caller's snapshots and the new frame
     /// (docs/evm-steps.md section 9). False when the call is not provable (its arguments span
@@ -1457,23 +1498,8 @@ impl Recorder {
         self.access(call.callee);
         self.rehash_substate();
         let snapshot_substate = self.substate;
-        let snapshot = [
-            self.warm_slots.clone(),
-            self.transient_storage.clone(),
-            self.warm_accounts.clone(),
-        ];
-        // From the transaction's own frame, its account (the recipient) becomes a warm account of
-        // the trie, so that it stays warm at every depth.
-        let recipient_key = keccak256(self.recipient);
-        let frame_warm_proof = if self.frames.len() == 1 {
-            let proof = self.warm_accounts.proof(&recipient_key, false);
-            self.warm_accounts
-                .insert(recipient_key, Bytes::from_static(&[1]));
-            self.rehash_substate();
-            proof
-        } else {
-            Vec::new()
-        };
+        let snapshot = self.snapshot();
+        let frame_warm_proof = self.recipient_warm_at_depth();
         let mark = self.effects.len();
         if call.op == 0xf1 && !call.value.is_zero() && call.callee != caller_target {
             self.effects.push((
@@ -1559,21 +1585,8 @@ impl Recorder {
         self.warm_accounts.insert(key, Bytes::from_static(&[1]));
         self.rehash_substate();
         let snapshot_substate = self.substate;
-        let snapshot = [
-            self.warm_slots.clone(),
-            self.transient_storage.clone(),
-            self.warm_accounts.clone(),
-        ];
-        let frame_warm_proof = if self.frames.len() == 1 {
-            let recipient_key = keccak256(self.recipient);
-            let proof = self.warm_accounts.proof(&recipient_key, false);
-            self.warm_accounts
-                .insert(recipient_key, Bytes::from_static(&[1]));
-            self.rehash_substate();
-            proof
-        } else {
-            Vec::new()
-        };
+        let snapshot = self.snapshot();
+        let frame_warm_proof = self.recipient_warm_at_depth();
         let mark = self.effects.len();
         let created = Effect::Create {
             creator,
@@ -2104,36 +2117,17 @@ where
                     self.captured = Some(StepCapture::Instruction(pending.witness));
                 }
             }
-        } else if let Some(create) = self.create.as_mut() {
+        } else if let Some(create) = &self.create {
             // The creation's instruction has run: the caller as it resumes.
-            let Some(TraceEntry::Instruction(state)) = self.states.get(create.index) else {
-                unreachable!("a creation is an instruction entry");
-            };
-            let frame = self.frames.last().expect("the transaction's frame");
-            let below = state.stackSize as usize - create.items.len();
-            create.resume = Some(EvmState {
-                pc: state.pc + 1,
-                stackSize: below as u16,
-                stack: frame.stack.prefix[below],
-                memSize: interp.memory.size() as u32,
-                gas: interp.gas.remaining(),
-                ..state.clone()
-            });
-        } else if let Some(call) = self.call.as_mut() {
+            let resume = self.resumed(create.index, create.items.len(), interp);
+            if let Some(create) = self.create.as_mut() {
+                create.resume = Some(resume);
+            }
+        } else if let Some(call) = &self.call {
             // The call's instruction has run: the caller as it resumes, and the arguments.
-            let Some(TraceEntry::Instruction(state)) = self.states.get(call.index) else {
-                unreachable!("a call is an instruction entry");
-            };
-            let frame = self.frames.last().expect("the transaction's frame");
-            let below = state.stackSize as usize - call.items.len();
-            call.resume = Some(EvmState {
-                pc: state.pc + 1,
-                stackSize: below as u16,
-                stack: frame.stack.prefix[below],
-                memSize: interp.memory.size() as u32,
-                gas: interp.gas.remaining(),
-                ..state.clone()
-            });
+            let resume = self.resumed(call.index, call.items.len(), interp);
+            let call = self.call.as_mut().expect("checked above");
+            call.resume = Some(resume);
             let at = call.items.len() - 4;
             if let (Ok(offset), Ok(len)) = (
                 usize::try_from(call.items[at]),
