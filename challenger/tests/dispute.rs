@@ -516,15 +516,18 @@ fn last_step(trace: &Trace, kind: StepKind) -> u64 {
         .expect("the batch has such a step")
 }
 
-/// The first return step (docs/evm-steps.md section 9, proof kind 6: its pre-state is a
-/// returning state, a frame at depth ≥ 1 has just ended) at or after index `from`, with the
-/// frame's end and the caller it resumes.
-fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
+/// The return steps of `trace` (docs/evm-steps.md sections 9 and 10, proof kind 6: the
+/// pre-state is a returning state) at or after index `from`: each step's index, the frame's end,
+/// the caller frame and the caller it resumes.
+fn return_steps(
+    trace: &Trace,
+    from: u64,
+) -> impl Iterator<Item = (u64, FrameEnd, CallerFrame, EvmState)> + '_ {
     trace
         .steps()
         .map(|step| step.expect("step"))
         .skip(from as usize)
-        .find_map(|step| {
+        .filter_map(|step| {
             if step.kind != StepKind::Evm || step.proof.is_empty() {
                 return None;
             }
@@ -532,7 +535,7 @@ fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
             if kind != U256::from(6) {
                 return None;
             }
-            let (end, _, caller, ..) = <(
+            let (end, frame, caller, ..) = <(
                 FrameEnd,
                 CallerFrame,
                 EvmState,
@@ -541,8 +544,16 @@ fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
                 Vec<Bytes>,
             )>::abi_decode_params(&body)
             .expect("return witness");
-            Some((step.index, end, caller))
+            Some((step.index, end, frame, caller))
         })
+}
+
+/// The first return step at or after index `from` (a frame at depth ≥ 1 has just ended), with
+/// the frame's end and the caller it resumes.
+fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
+    return_steps(trace, from)
+        .map(|(index, end, _, caller)| (index, end, caller))
+        .next()
         .expect("a frame returns")
 }
 
@@ -550,28 +561,10 @@ fn first_return_step(trace: &Trace, from: u64) -> (u64, FrameEnd, EvmState) {
 /// step of the depth-0 init frame, whose caller frame has no caller): its index and the new
 /// account.
 fn first_deposit_step(trace: &Trace) -> (u64, Address) {
-    trace
-        .steps()
-        .map(|step| step.expect("step"))
-        .find_map(|step| {
-            if step.kind != StepKind::Evm || step.proof.is_empty() {
-                return None;
-            }
-            let (kind, body) = <(U256, Bytes)>::abi_decode_params(&step.proof).expect("IN_TX");
-            if kind != U256::from(6) {
-                return None;
-            }
-            let (_, frame, ..) = <(
-                FrameEnd,
-                CallerFrame,
-                EvmState,
-                WordRange,
-                WordRange,
-                Vec<Bytes>,
-            )>::abi_decode_params(&body)
-            .expect("return witness");
+    return_steps(trace, 0)
+        .find_map(|(index, _, frame, _)| {
             (frame.frame == B256::ZERO && frame.created != Address::ZERO)
-                .then_some((step.index, frame.created))
+                .then_some((index, frame.created))
         })
         .expect("a creation transaction deposits its code")
 }
