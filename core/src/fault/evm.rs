@@ -788,9 +788,6 @@ pub struct EvmRun {
     pub refunds: Vec<u64>,
     /// The code every successful creation of the run deposited, by hash.
     pub codes: HashMap<B256, Bytes>,
-    /// The accounts instructions reached (BALANCE, EXTCODE*, calls, creations, SELFDESTRUCT's
-    /// target): `(trace index, account)`.
-    pub touches: Vec<(usize, Address)>,
 }
 
 /// The witness of one step of a trace, as the recorder captures it.
@@ -1084,7 +1081,6 @@ impl EvmRun {
             halted_calls: recorder.halted_calls,
             refunds: recorder.refunds,
             codes: recorder.codes,
-            touches: recorder.touches,
         })
     }
 
@@ -1184,6 +1180,18 @@ struct PendingCapture {
     memory: WordTree,
     /// The first stack item the instruction reads (an offset), if any.
     offset: Option<U256>,
+}
+
+impl PendingCapture {
+    /// The words of the memory before the instruction over `[offset, offset + len)` (empty for
+    /// `len` 0 or a span past the tree).
+    fn memory_range(&self, offset: U256, len: usize) -> WordRange {
+        (len > 0)
+            .then(|| word_span(offset, len))
+            .flatten()
+            .map(|(first, last)| self.memory.range(first as u32, last as u32))
+            .unwrap_or_default()
+    }
 }
 
 /// A frame the recorder is in.
@@ -1309,7 +1317,6 @@ struct Recorder {
     create: Option<CreateInProgress>,
     /// Code deposited by the run's successful creations.
     codes: HashMap<B256, Bytes>,
-    touches: Vec<(usize, Address)>,
     /// How the top frame's last instruction ended it.
     ending: Option<Ending>,
     halted_calls: Vec<(usize, Address)>,
@@ -1346,7 +1353,6 @@ impl Recorder {
             call: None,
             create: None,
             codes: HashMap::default(),
-            touches: Vec::new(),
             ending: None,
             halted_calls: Vec::new(),
             refunds: Vec::new(),
@@ -1552,11 +1558,7 @@ impl Recorder {
         frame.snapshot = Some(snapshot);
         if let Some(mut pending) = self.pending.take() {
             // The call's witness: its argument range of the caller's memory.
-            if arg_len > 0
-                && let Some((first, last)) = word_span(call.items[at], arg_len)
-            {
-                pending.witness.args = pending.memory.range(first as u32, last as u32);
-            }
+            pending.witness.args = pending.memory_range(call.items[at], arg_len);
             pending.witness.frame_warm_proof = frame_warm_proof;
             self.captured = Some(StepCapture::Instruction(pending.witness));
         }
@@ -1625,11 +1627,7 @@ impl Recorder {
         frame.refund_base = refund as i64;
         frame.snapshot = Some(snapshot);
         if let Some(mut pending) = self.pending.take() {
-            if !code.is_empty()
-                && let Some((first, last)) = word_span(create.items[1], code.len())
-            {
-                pending.witness.init_code = pending.memory.range(first as u32, last as u32);
-            }
+            pending.witness.init_code = pending.memory_range(create.items[1], code.len());
             pending.witness.state.warmProof = warm_proof;
             pending.witness.frame_warm_proof = frame_warm_proof;
             pending.witness.new_address = Some(address);
@@ -1666,11 +1664,7 @@ impl Recorder {
         }
         if let Some(mut pending) = self.pending.take() {
             let len = usize::try_from(create.items[2]).unwrap_or(usize::MAX);
-            if len > 0
-                && let Some((first, last)) = word_span(create.items[1], len)
-            {
-                pending.witness.init_code = pending.memory.range(first as u32, last as u32);
-            }
+            pending.witness.init_code = pending.memory_range(create.items[1], len);
             pending.witness.state.warmProof = warm_proof;
             pending.witness.new_address = create.address.filter(|_| collision);
             self.captured = Some(StepCapture::Instruction(pending.witness));
@@ -1803,9 +1797,7 @@ where
             && let Some(create) = self.create.as_mut()
             && let Some(creator) = context.journal_ref().evm_state().get(&inputs.caller())
         {
-            let address = inputs.created_address(creator.info.nonce);
-            create.address = Some(address);
-            self.touches.push((create.index, address));
+            create.address = Some(inputs.created_address(creator.info.nonce));
         }
         None
     }
@@ -1853,18 +1845,12 @@ where
             let top = &pending.witness.stack_top;
             if top.len() >= 6 {
                 let at = top.len() - 4;
-                let span = |offset: U256, len: usize| {
-                    (len > 0)
-                        .then(|| word_span(offset, len))
-                        .flatten()
-                        .map(|(first, last)| pending.memory.range(first as u32, last as u32))
-                };
                 let in_len = usize::try_from(top[at + 1]).unwrap_or(usize::MAX);
                 let out_len = usize::try_from(top[at + 3])
                     .unwrap_or(usize::MAX)
                     .min(interp.return_data.buffer().len());
-                let input = span(top[at], in_len).unwrap_or_default();
-                let output = span(top[at + 2], out_len).unwrap_or_default();
+                let input = pending.memory_range(top[at], in_len);
+                let output = pending.memory_range(top[at + 2], out_len);
                 pending.witness.ranges = vec![input, output];
             }
             self.captured = Some(StepCapture::Instruction(pending.witness));
@@ -1982,11 +1968,6 @@ where
                 _ => (op, at(0), at(1)),
             }
         });
-        if let Some((op, item, _)) = self.stage3
-            && (reads_account(op) || call_inputs(op).is_some() || op == 0xff)
-        {
-            self.touches.push((index, Address::from_word(item.into())));
-        }
         if let Some((op, callee, value)) = self.stage3
             && call_inputs(op).is_some()
         {

@@ -225,6 +225,26 @@ impl World {
         self.trie.proof(&keccak256(address), false)
     }
 
+    /// The proof of `of` (for a deletion when `delete`) once `address`'s leaf is `account` over
+    /// `storage_root`, the trie restored after: what a verifier reads right after writing
+    /// `address` (a callee's credit, a new account, SELFDESTRUCT's target).
+    fn proof_after_write(
+        &mut self,
+        address: Address,
+        account: &AccountState,
+        storage_root: B256,
+        of: Address,
+        delete: bool,
+    ) -> Vec<Bytes> {
+        let key = keccak256(address);
+        let before = self.trie.get(&key).cloned();
+        self.trie
+            .insert(key, encode_account(account, storage_root).into());
+        let proof = self.trie.proof(&keccak256(of), delete);
+        self.trie.set(key, before);
+        proof
+    }
+
     /// Sets (or deletes) `address`, keeping its storage root, and returns the proof of the
     /// update against the root before it (as `MerkleTrie.update` takes it).
     fn set(&mut self, address: Address, account: Option<AccountState>) -> Vec<Bytes> {
@@ -514,6 +534,16 @@ impl Changed {
             .get(&address)
             .copied()
             .unwrap_or_else(|| world.account(address))
+    }
+
+    /// `address` as the run has it, credited `value` (saturated; created when absent), as a
+    /// verifier writes a callee's or a target's credit.
+    fn credited(&self, world: &World, address: Address, value: U256) -> AccountState {
+        let mut account = self
+            .account(world, address)
+            .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+        account.balance = account.balance.saturating_add(value);
+        account
     }
 
     /// The storage root of `address` as the run has it.
@@ -1292,54 +1322,37 @@ impl Machine {
             matches!(effect, Effect::Create { address, .. }
                 if self.world.storage_root(address) != EMPTY_ROOT_HASH)
         });
-        // An account SELFDESTRUCT deleted is deleted at once, where revm deletes it at the
-        // transaction's end: an instruction that reaches it again (or runs in a frame of it) is
-        // not proven (docs/evm-steps.md section 11).
-        let retouched = run
-            .effects
-            .iter()
-            .filter_map(|&(at, effect)| match effect {
-                Effect::SelfDestruct {
-                    account,
-                    destroy: true,
-                    ..
-                } => Some((at, account)),
-                _ => None,
-            })
-            .filter_map(|(at, destroyed)| {
-                let touched = run
-                    .touches
-                    .iter()
-                    .find(|&&(index, account)| index > at && account == destroyed)
-                    .map(|touch| touch.0);
-                let in_frame = (at + 1..run.states.len()).find(|&index| {
-                    run.states[index]
-                        .instruction()
-                        .is_some_and(|state| state.target == destroyed)
+        // SELFDESTRUCT deletes an account created in the transaction at once, where revm deletes
+        // it at the transaction's end; the marker it leaves refuses every later state access
+        // (docs/evm-steps.md section 11), and a failing caller undoes both. What the marker does
+        // not cover is the code deposit of an init frame that destroyed itself: not proven.
+        let mut destroyed: Vec<(usize, Address)> = Vec::new();
+        let deposit_into_destroyed =
+            run.effects
+                .iter()
+                .enumerate()
+                .find_map(|(position, &(at, effect))| {
+                    match effect {
+                        Effect::SelfDestruct {
+                            account,
+                            destroy: true,
+                            ..
+                        } => destroyed.push((position, account)),
+                        Effect::Revert { to } => destroyed.retain(|&(done, _)| done < to),
+                        Effect::Code { address, .. }
+                            if destroyed.iter().any(|&(_, account)| account == address) =>
+                        {
+                            return Some(at);
+                        }
+                        _ => {}
+                    }
+                    None
                 });
-                // A later effect on it (an init frame's code deposit into it, a value to it).
-                let affected =
-                    run.effects
-                        .iter()
-                        .find(|&&(index, effect)| {
-                            index > at
-                                && match effect {
-                                    Effect::Code { address, .. }
-                                    | Effect::Create { address, .. } => address == destroyed,
-                                    Effect::Transfer { to, .. } => to == destroyed,
-                                    Effect::SelfDestruct { target, .. } => target == destroyed,
-                                    _ => false,
-                                }
-                        })
-                        .map(|effect| effect.0);
-                touched.into_iter().chain(in_frame).chain(affected).min()
-            })
-            .min();
         let first = [
             unprovable.map(|call| call.0),
             halted.map(|call| call.0),
             over_storage.map(|effect| effect.0),
-            retouched,
+            deposit_into_destroyed,
         ]
         .into_iter()
         .flatten()
@@ -1435,18 +1448,10 @@ impl Machine {
                 if callee == frame {
                     return (callee_proof, Vec::new(), code_hash);
                 }
-                let key = keccak256(callee);
-                let before = world.trie.get(&key).cloned();
-                let mut receiving = changed
-                    .account(world, callee)
-                    .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
-                receiving.balance = receiving.balance.saturating_add(value);
+                let receiving = changed.credited(world, callee, value);
                 let storage_root = changed.storage_root(world, callee);
-                world
-                    .trie
-                    .insert(key, encode_account(&receiving, storage_root).into());
-                let self_proof = world.trie.proof(&keccak256(frame), false);
-                world.trie.set(key, before);
+                let self_proof =
+                    world.proof_after_write(callee, &receiving, storage_root, frame, false);
                 (callee_proof, self_proof, code_hash)
             });
         witness.callee_proof = callee_proof;
@@ -1480,26 +1485,19 @@ impl Machine {
                 if !started {
                     return (new_proof, Vec::new());
                 }
-                // The new account as the creation writes it, before the creator's debit.
-                let key = keccak256(address);
-                let before = world.trie.get(&key).cloned();
-                let balance = changed
-                    .account(world, address)
-                    .map_or(U256::ZERO, |account| account.balance);
+                // The new account as the creation writes it (nonce 1, empty storage), before the
+                // creator's debit.
                 let value = match run.effects[bumped].1 {
                     Effect::Create { value, .. } => value,
                     _ => unreachable!("matched above"),
                 };
                 let created = AccountState {
                     nonce: 1,
-                    balance: balance.saturating_add(value),
                     code_hash: KECCAK_EMPTY,
+                    ..changed.credited(world, address, value)
                 };
-                world
-                    .trie
-                    .insert(key, encode_account(&created, EMPTY_ROOT_HASH).into());
-                let self_after = world.trie.proof(&keccak256(creator), false);
-                world.trie.set(key, before);
+                let self_after =
+                    world.proof_after_write(address, &created, EMPTY_ROOT_HASH, creator, false);
                 (new_proof, self_after)
             });
         witness.new_proof = new_proof;
@@ -1538,19 +1536,14 @@ impl Machine {
                 let balance = changed
                     .account(world, account)
                     .map_or(U256::ZERO, |a| a.balance);
-                let before = world.trie.get(&target_key).cloned();
-                if !balance.is_zero() {
-                    let mut receiving = changed
-                        .account(world, target)
-                        .unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
-                    receiving.balance = receiving.balance.saturating_add(balance);
+                // Nothing is written for a zero balance.
+                let self_after = if balance.is_zero() {
+                    world.trie.proof(&key, destroy)
+                } else {
+                    let receiving = changed.credited(world, target, balance);
                     let storage_root = changed.storage_root(world, target);
-                    world
-                        .trie
-                        .insert(target_key, encode_account(&receiving, storage_root).into());
-                }
-                let self_after = world.trie.proof(&key, destroy);
-                world.trie.set(target_key, before);
+                    world.proof_after_write(target, &receiving, storage_root, account, destroy)
+                };
                 (self_proof, target_proof, self_after)
             });
         witness.self_proof = self_proof;

@@ -2011,3 +2011,78 @@ fn selfdestructs_are_proven_instruction_by_instruction() {
         proven.max_gas
     );
 }
+
+/// Init code that destroys itself (an ephemeral contract): SELFDESTRUCT deletes the account at
+/// once, so its init frame's code deposit, where revm still writes the code before deleting the
+/// account at the transaction's end, is the rest of the transaction (docs/evm-steps.md section
+/// 11); every step before it is proven on the verifiers.
+#[test]
+fn init_code_that_destroys_itself_leaves_only_its_deposit_unproven() {
+    let (factory, heir) = (Address::with_last_byte(0x64), Address::repeat_byte(0x4d));
+    let init = self_destructing(heir);
+    let code = Bytecode::default()
+        .memory(&init)
+        .create(3, init.len() as u64, None)
+        .op(0x00)
+        .bytes();
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        factory,
+        GenesisAccount {
+            code: Some(code.into()),
+            balance: U256::from(10),
+            ..Default::default()
+        },
+    );
+    let raw = sign(&dev(0), eip1559(0, call(factory), 0, 500_000, Bytes::new()));
+    let mut reference = Reference::new(&genesis);
+    let pre = reference.state.clone();
+    let (items, roots) = reference.run(vec![vec![raw]]);
+    let trace = checked_trace(pre, items, &roots);
+    let mut verifier = Verifier::deploy(chain().chain_id);
+    let (mut proven, mut unproven, mut destroyed) = (0, Vec::new(), false);
+    for step in trace.steps() {
+        let step = step.expect("step");
+        if step.kind != StepKind::Evm {
+            continue;
+        }
+        if step.proof.is_empty() {
+            unproven.push(step.pre.evm);
+            continue;
+        }
+        if let Some((evm, code, ..)) = decode_instruction(&step.proof) {
+            destroyed |= code.get(evm.pc as usize) == Some(&0xff);
+        }
+        assert_eq!(
+            verifier
+                .step(&step.pre, &step.proof)
+                .map_err(hex::encode_prefixed),
+            Ok(step.post.hash()),
+            "step {}",
+            step.index
+        );
+        proven += 1;
+    }
+    assert!(destroyed, "the init code's SELFDESTRUCT was proven");
+    assert_eq!(
+        unproven.len(),
+        1,
+        "one rest-of-transaction step: the deposit"
+    );
+    let balance = |address: Address| {
+        rollup_core::state::StateReader::account(&reference.state, address)
+            .expect("reads")
+            .map(|account| account.balance)
+    };
+    assert_eq!(
+        balance(factory.create(0)),
+        None,
+        "the ephemeral contract is gone"
+    );
+    assert_eq!(
+        balance(heir),
+        Some(U256::from(3)),
+        "its value went to the heir"
+    );
+    assert!(proven > 5, "{proven} steps proven before the deposit");
+}
