@@ -6,8 +6,14 @@ use alloy_consensus::{Block, TxEnvelope};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{B256, Bytes};
 use alloy_rlp::Decodable;
-use rollup_core::{alloy_consensus::Header, batch::BatchBlock, block::L1Origin};
-use std::borrow::Cow;
+use rollup_core::{
+    alloy_consensus::Header, batch::BatchBlock, block::L1Origin, fault::inputs::BLOCK_HASH_HISTORY,
+};
+use std::{
+    borrow::Cow,
+    collections::BTreeMap,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 /// Failures reading L2 blocks.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +83,13 @@ impl L2Block {
 #[derive(Clone, Debug)]
 pub struct L2Client {
     provider: RootProvider,
+    /// `number -> (hash, parent hash)` of the blocks read lately, for the recent block hashes
+    /// of the next batch's inputs.
+    seen: Arc<Mutex<BTreeMap<u64, (B256, B256)>>>,
 }
+
+/// Blocks whose hashes the client keeps (a batch's history and a few batches of blocks).
+const SEEN_BLOCKS: usize = 4096;
 
 impl L2Client {
     /// A client of the sequencer at `url`.
@@ -85,6 +97,7 @@ impl L2Client {
         let parsed = url.parse().map_err(|e| L2Error::Url(url.into(), e))?;
         Ok(Self {
             provider: RootProvider::new_http(parsed),
+            seen: Arc::default(),
         })
     }
 
@@ -122,6 +135,7 @@ impl L2Client {
             });
         }
         let hash = block.header.hash_slow();
+        self.remember(number, hash, block.header.parent_hash);
         Ok(Some(L2Block {
             transactions: block
                 .body
@@ -132,6 +146,76 @@ impl L2Client {
             header: block.header,
             hash,
         }))
+    }
+
+    fn remember(&self, number: u64, hash: B256, parent: B256) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.insert(number, (hash, parent));
+        while seen.len() > SEEN_BLOCKS {
+            seen.pop_first();
+        }
+    }
+
+    /// The parent hash of block `number`, whose hash is `hash` (checked when its header is
+    /// fetched).
+    async fn parent_of(&self, number: u64, hash: B256) -> Result<B256, L2Error> {
+        let cached = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&number)
+            .copied();
+        if let Some((seen, parent)) = cached
+            && seen == hash
+        {
+            return Ok(parent);
+        }
+        let raw: Option<Bytes> = self
+            .provider
+            .raw_request(
+                Cow::Borrowed("debug_getRawHeader"),
+                (format!("{number:#x}"),),
+            )
+            .await
+            .map_err(|source| L2Error::Rpc {
+                method: "debug_getRawHeader",
+                source,
+            })?;
+        let raw = raw.ok_or_else(|| L2Error::Inconsistent {
+            number,
+            detail: "the sequencer does not have its header".into(),
+        })?;
+        let header = Header::decode(&mut raw.as_ref())
+            .map_err(|source| L2Error::Decode { number, source })?;
+        let got = header.hash_slow();
+        if header.number != number || got != hash {
+            return Err(L2Error::Inconsistent {
+                number,
+                detail: format!(
+                    "header {} hashes to {got}, its child names {hash}",
+                    header.number
+                ),
+            });
+        }
+        self.remember(number, hash, header.parent_hash);
+        Ok(header.parent_hash)
+    }
+
+    /// The hashes of the last 256 blocks up to `parent` (all of them near genesis), oldest
+    /// first: what BLOCKHASH reaches from the block after `parent`. Walks back by parent hash,
+    /// from the blocks read lately or their headers.
+    pub async fn recent_hashes(&self, parent: &L2Block) -> Result<Vec<B256>, L2Error> {
+        let oldest = (parent.number() + 1).saturating_sub(BLOCK_HASH_HISTORY);
+        let mut hashes = vec![parent.hash];
+        let mut hash = parent.header.parent_hash;
+        for number in (oldest..parent.number()).rev() {
+            hashes.push(hash);
+            if number > oldest {
+                hash = self.parent_of(number, hash).await?;
+            }
+        }
+        hashes.reverse();
+        Ok(hashes)
     }
 
     /// Blocks `first..=last` (stopping early at the head), checked to link by parent hash.

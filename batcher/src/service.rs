@@ -527,7 +527,8 @@ impl Batcher {
         };
         let post_root = blocks.last().expect("non-empty").header.state_root;
         let headers: Vec<_> = blocks.iter().map(|b| b.header.clone()).collect();
-        let inputs_root = inputs_root(&batch_inputs(&batch, &headers)?);
+        let before = self.l2.recent_hashes(&parent).await?;
+        let inputs_root = inputs_root(&batch_inputs(&batch, &headers, &before)?);
         let pieces = self.split(&data);
         let row = NewBatch {
             first_block: batch.first_block,

@@ -18,9 +18,9 @@ use rollup_batcher::{
 use rollup_core::{
     chain::Genesis,
     derive::Deriver,
-    fault::{InputItem, batch_inputs, inputs_root, trace::Trace},
+    fault::{InputItem, batch_inputs, inputs::BLOCK_HASH_HISTORY, inputs_root, trace::Trace},
     l1::Rollup,
-    state::WorldState,
+    state::{StateReader as _, WorldState},
 };
 use serde::Serialize;
 use std::{
@@ -360,7 +360,11 @@ impl Watcher {
         let commitment = &batch.commitment;
         let derived_root = self.deriver.head().0.state_root;
         let headers: Vec<_> = blocks.iter().map(|b| b.block.header.clone()).collect();
-        let items = match batch_inputs(decoded, &headers) {
+        let first = decoded.first_block;
+        let before: Vec<B256> = (first.saturating_sub(BLOCK_HASH_HISTORY)..first)
+            .map(|m| pre.block_hash(m).unwrap_or_default())
+            .collect();
+        let items = match batch_inputs(decoded, &headers, &before) {
             Ok(items) => items,
             Err(e) => {
                 return Verdict::Underivable {
@@ -375,10 +379,9 @@ impl Watcher {
                 derived_root,
             };
         }
-        // BLOCKHASH inside the batch reads the batch's own earlier blocks too.
-        for block in blocks {
-            pre.record_block_hash(block.block.number(), block.block.hash);
-        }
+        // BLOCKHASH inside the batch reads the batch's own earlier blocks too (kept beside the
+        // 256 before it, which its first blocks still reach).
+        pre.extend_block_hashes(blocks.iter().map(|b| (b.block.number(), b.block.hash)));
         let case = DisputeCase {
             index: batch.index,
             prev_root: commitment.prevStateRoot,

@@ -392,6 +392,12 @@ impl WorldState {
         }
     }
 
+    /// Records the hashes of later blocks without forgetting older ones (a batch replayed from
+    /// this state reaches 256 blocks back from each of its blocks).
+    pub fn extend_block_hashes(&mut self, hashes: impl IntoIterator<Item = (u64, B256)>) {
+        self.block_hashes.extend(hashes);
+    }
+
     /// Applies a block's change set.
     pub fn apply(&mut self, changes: &StateChanges) {
         for address in &changes.destroyed {

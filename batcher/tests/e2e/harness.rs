@@ -390,7 +390,8 @@ pub(crate) async fn submit_faulty(
     };
     let data = data.unwrap_or_else(|| rollup_core::batch::encode_batch(&batch).expect("encode"));
     let headers: Vec<_> = blocks.iter().map(|b| b.header.clone()).collect();
-    let items = rollup_core::fault::batch_inputs(&batch, &headers).expect("inputs");
+    let before = l2.recent_hashes(&parent).await.expect("recent hashes");
+    let items = rollup_core::fault::batch_inputs(&batch, &headers, &before).expect("inputs");
     let call = Rollup::submitBatchCall {
         prevStateRoot: parent.header.state_root,
         postStateRoot: post_root,

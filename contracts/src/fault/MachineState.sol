@@ -22,6 +22,10 @@ library MachineState {
         uint64 l1OriginNumber;
         bytes32 l1OriginHash;
         uint32 txCount;
+        /// @notice WordTree root (depth 20) of 256 words: word k is the hash of block m, the one
+        ///         with m % 256 == k and max(0, number - 256) <= m <= number - 1, zero when there is
+        ///         none; BLOCKHASH reads it (docs/evm-steps.md section 12).
+        bytes32 recentHashes;
     }
 
     /// @notice The machine state after a step (docs/fault-proof.md section 3).

@@ -9,6 +9,7 @@
 //! code.
 
 use super::{
+    inputs::{BLOCK_HASH_HISTORY, recent_hashes_tree},
     machine::BlockItem,
     step::{AccountTrie, is_provable_precompile},
 };
@@ -21,12 +22,12 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_sol_types::{SolValue, sol};
 use alloy_trie::EMPTY_ROOT_HASH;
 use revm::{
-    Context, InspectEvm, Inspector, MainBuilder, MainContext,
+    Context, Database, InspectEvm, Inspector, MainBuilder, MainContext,
     context::{
         CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult},
     },
-    context_interface::{ContextTr, JournalTr},
+    context_interface::{Block as _, ContextTr, JournalTr},
     database::CacheDB,
     interpreter::{
         CreateInputs, CreateOutcome, InstructionResult, Interpreter,
@@ -527,7 +528,7 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
     Some(match op {
         0x00 | 0x30 | 0x32..=0x34 | 0x36 | 0x38 | 0x3a | 0x3d | 0x41..=0x46 | 0x48 | 0x4a => 0,
         0x58..=0x5b | 0x5f..=0x7f | 0xfe => 0,
-        0x15 | 0x19 | 0x35 | 0x49 | 0x50 | 0x51 | 0x56 => 1,
+        0x15 | 0x19 | 0x35 | 0x40 | 0x49 | 0x50 | 0x51 | 0x56 => 1,
         0x01..=0x07 | 0x0a | 0x0b | 0x10..=0x14 | 0x16..=0x18 | 0x1a..=0x1d => 2,
         0x52 | 0x53 | 0x57 | 0xf3 | 0xfd => 2,
         // LOG0..LOG4: offset, length and the topics.
@@ -1787,6 +1788,14 @@ fn word_span(offset: U256, len: usize) -> Option<(usize, usize)> {
     (last < 1 << WORD_DEPTH).then_some((offset / 32, last))
 }
 
+/// The word of block `number`'s recent hashes that BLOCKHASH(`requested`) reads, `None` when
+/// the requested block is out of reach (the result is then zero, as revm's `blockhash`).
+fn recent_hash_index(number: u64, requested: U256) -> Option<u32> {
+    let requested = u64::try_from(requested).ok()?;
+    (requested < number && number - requested <= BLOCK_HASH_HISTORY)
+        .then_some((requested % BLOCK_HASH_HISTORY) as u32)
+}
+
 impl<CTX> Inspector<CTX> for Recorder
 where
     CTX: ContextTr<Journal: JournalTr<State = RevmState>>,
@@ -2216,6 +2225,16 @@ where
                         tree.set(index as u32, word);
                     }
                 }
+                // BLOCKHASH: the block's word of its recent hashes, when the block is in reach.
+                0x40 => {
+                    let number: u64 = context.block().number().saturating_to();
+                    if let Some(index) = recent_hash_index(number, offset) {
+                        let db = context.db_mut();
+                        let tree =
+                            recent_hashes_tree(number, |m| db.block_hash(m).unwrap_or_default());
+                        pending.witness.words.push(tree.proof(index));
+                    }
+                }
                 // CALLDATALOAD: the call-data words, when the offset is inside the data.
                 0x35 if offset < U256::from(frame.base.calldataSize) => {
                     let (first, last) = span(32);
@@ -2422,7 +2441,7 @@ mod tests {
 
     #[test]
     fn stage1_covers_exactly_the_listed_opcodes() {
-        for op in [0x20, 0x31, 0x37, 0x39, 0x3b, 0x3c, 0x3e, 0x3f, 0x40, 0x47] {
+        for op in [0x20, 0x31, 0x37, 0x39, 0x3b, 0x3c, 0x3e, 0x3f, 0x47] {
             assert_eq!(stage1_inputs(op), None, "{op:#x}");
         }
         for op in [0x54, 0x55, 0x5c, 0x5d, 0x5e, 0xf0, 0xf1, 0xf2] {

@@ -2,7 +2,7 @@
 //! items, and the hash chain over them that the batcher posts as `inputsRoot`
 //! (docs/fault-proof.md section 2).
 
-use super::machine::BlockItem;
+use super::{evm::WordTree, machine::BlockItem};
 use crate::{batch::Batch, block::L1Origin};
 use alloy_consensus::Header;
 use alloy_primitives::{B256, Bytes, keccak256};
@@ -46,27 +46,93 @@ pub enum InputsError {
         /// The header's.
         got: u64,
     },
+    /// Not the hashes of the blocks before the batch's first (up to 256 of them).
+    #[error("{got} block hashes before block {first}, expected {expected}")]
+    HistoryLength {
+        /// The batch's first block.
+        first: u64,
+        /// Hashes expected.
+        expected: usize,
+        /// Hashes given.
+        got: usize,
+    },
+    /// The last hash before the batch is not its first block's parent.
+    #[error("block {first}'s parent is {parent}, the hash given for block {} is {given}", first - 1)]
+    HistoryLink {
+        /// The batch's first block.
+        first: u64,
+        /// Its header's parent hash.
+        parent: B256,
+        /// The hash given for the block before.
+        given: B256,
+    },
+}
+
+/// How many earlier blocks BLOCKHASH reaches (revm's `BLOCK_HASH_HISTORY`).
+pub const BLOCK_HASH_HISTORY: u64 = 256;
+
+/// The word tree of block `number`'s recent block hashes (docs/fault-proof.md section 2, the
+/// block item's `recentHashes`): word `m % 256` is `hash_of(m)` for every block `m` from
+/// `number - 256` (or 0) to `number - 1`, every other word zero. BLOCKHASH's step opens it.
+pub fn recent_hashes_tree(number: u64, mut hash_of: impl FnMut(u64) -> B256) -> WordTree {
+    let mut tree = WordTree::default();
+    for m in number.saturating_sub(BLOCK_HASH_HISTORY)..number {
+        tree.set((m % BLOCK_HASH_HISTORY) as u32, hash_of(m));
+    }
+    tree
 }
 
 /// The items of `batch`, whose blocks were sealed with `headers` (in order): for each block
 /// its block item (base fee, beneficiary, gas limit and PREVRANDAO from the header; timestamp,
-/// L1 origin and transactions from the batch), then its transactions.
-pub fn batch_inputs(batch: &Batch, headers: &[Header]) -> Result<Vec<InputItem>, InputsError> {
+/// L1 origin and transactions from the batch; the recent block hashes from `before` and the
+/// headers' parent hashes), then its transactions. `before` holds the hashes of the blocks
+/// before the batch's first, oldest first: the last 256 of them (all of them near genesis).
+pub fn batch_inputs(
+    batch: &Batch,
+    headers: &[Header],
+    before: &[B256],
+) -> Result<Vec<InputItem>, InputsError> {
     if headers.len() != batch.blocks.len() {
         return Err(InputsError::HeaderCount {
             headers: headers.len(),
             blocks: batch.blocks.len(),
         });
     }
+    let first = batch.first_block;
+    let expected = first.min(BLOCK_HASH_HISTORY) as usize;
+    if before.len() != expected {
+        return Err(InputsError::HistoryLength {
+            first,
+            expected,
+            got: before.len(),
+        });
+    }
+    if let (Some(header), Some(&given)) = (headers.first(), before.last())
+        && header.parent_hash != given
+    {
+        return Err(InputsError::HistoryLink {
+            first,
+            parent: header.parent_hash,
+            given,
+        });
+    }
+    // Hashes of blocks `first - before.len()` onwards: the batch's blocks' hashes are their
+    // successors' parent hashes.
+    let oldest = first - before.len() as u64;
+    let mut hashes: Vec<B256> = before.to_vec();
     let mut items = Vec::with_capacity(batch.blocks.len() + batch.tx_count());
     for (offset, (block, header)) in batch.blocks.iter().zip(headers).enumerate() {
-        let expected = batch.first_block + offset as u64;
+        let expected = first + offset as u64;
         if header.number != expected {
             return Err(InputsError::HeaderNumber {
                 expected,
                 got: header.number,
             });
         }
+        if offset > 0 {
+            hashes.push(header.parent_hash);
+        }
+        let recent = recent_hashes_tree(header.number, |m| hashes[(m - oldest) as usize]).root();
         let origin = L1Origin::from_header(header).unwrap_or(block.l1_origin);
         items.push(InputItem::Block(BlockItem {
             number: header.number,
@@ -78,6 +144,7 @@ pub fn batch_inputs(batch: &Batch, headers: &[Header]) -> Result<Vec<InputItem>,
             l1OriginNumber: origin.number,
             l1OriginHash: origin.hash,
             txCount: block.transactions.len() as u32,
+            recentHashes: recent,
         }));
         items.extend(block.transactions.iter().cloned().map(InputItem::Tx));
     }
@@ -122,8 +189,19 @@ mod tests {
             gas_limit: 30_000_000,
             base_fee_per_gas: Some(7),
             mix_hash: B256::repeat_byte(number as u8),
+            parent_hash: hash(number - 1),
             ..Default::default()
         }
+    }
+
+    /// A made-up hash of block `number`.
+    fn hash(number: u64) -> B256 {
+        keccak256(number.to_be_bytes())
+    }
+
+    /// The hashes of the blocks before `first`, as callers pass them.
+    fn before(first: u64) -> Vec<B256> {
+        (first.saturating_sub(256)..first).map(hash).collect()
     }
 
     #[test]
@@ -144,7 +222,7 @@ mod tests {
                 },
             ],
         };
-        let items = batch_inputs(&batch, &[header(5), header(6)]).unwrap();
+        let items = batch_inputs(&batch, &[header(5), header(6)], &before(5)).unwrap();
         assert_eq!(items.len(), 4);
         let InputItem::Block(first) = &items[0] else {
             panic!("block item first")
@@ -158,17 +236,77 @@ mod tests {
         assert_eq!(inputs_root(&[]), B256::ZERO);
 
         assert_eq!(
-            batch_inputs(&batch, &[header(5)]),
+            batch_inputs(&batch, &[header(5)], &before(5)),
             Err(InputsError::HeaderCount {
                 headers: 1,
                 blocks: 2
             })
         );
         assert_eq!(
-            batch_inputs(&batch, &[header(5), header(7)]),
+            batch_inputs(&batch, &[header(5), header(7)], &before(5)),
             Err(InputsError::HeaderNumber {
                 expected: 6,
                 got: 7
+            })
+        );
+    }
+
+    #[test]
+    fn recent_hashes_hold_the_last_256_blocks_at_their_number_mod_256() {
+        let tree = recent_hashes_tree(300, hash);
+        assert_eq!(tree.word(299 % 256), hash(299));
+        assert_eq!(tree.word(44), hash(300));
+        assert_eq!(tree.word(43), hash(299));
+        assert_eq!(tree.word(45), hash(45 + 256));
+        assert_eq!(tree.word(256), B256::ZERO);
+        // Near genesis only the blocks that exist: words past the block number stay zero.
+        let young = recent_hashes_tree(3, hash);
+        assert_eq!((young.word(0), young.word(2)), (hash(0), hash(2)));
+        assert_eq!(young.word(3), B256::ZERO);
+        assert_eq!(
+            recent_hashes_tree(0, hash).root(),
+            WordTree::default().root()
+        );
+    }
+
+    #[test]
+    fn block_items_carry_the_recent_hashes_of_the_chain_and_its_batch() {
+        let first = 300;
+        let batch = Batch {
+            parent_hash: hash(first - 1),
+            first_block: first,
+            blocks: (0..3)
+                .map(|i| BatchBlock {
+                    timestamp: 10 + i,
+                    l1_origin: L1Origin::default(),
+                    transactions: vec![],
+                })
+                .collect(),
+        };
+        let headers: Vec<Header> = (first..first + 3).map(header).collect();
+        let items = batch_inputs(&batch, &headers, &before(first)).unwrap();
+        for (item, number) in items.iter().zip(first..) {
+            let InputItem::Block(item) = item else {
+                panic!("no transactions")
+            };
+            assert_eq!(item.recentHashes, recent_hashes_tree(number, hash).root());
+        }
+        assert_eq!(
+            batch_inputs(&batch, &headers, &before(first)[1..]),
+            Err(InputsError::HistoryLength {
+                first,
+                expected: 256,
+                got: 255
+            })
+        );
+        let mut wrong = before(first);
+        *wrong.last_mut().unwrap() = B256::ZERO;
+        assert_eq!(
+            batch_inputs(&batch, &headers, &wrong),
+            Err(InputsError::HistoryLink {
+                first,
+                parent: hash(first - 1),
+                given: B256::ZERO
             })
         );
     }

@@ -17,6 +17,7 @@ sol! {
         uint64 l1OriginNumber;
         bytes32 l1OriginHash;
         uint32 txCount;
+        bytes32 recentHashes;
     }
 
     /// The machine state after a step (docs/fault-proof.md section 3).
@@ -120,6 +121,6 @@ mod tests {
         );
         // abi.encode of a static struct: one 32-byte word per field.
         assert_eq!(MachineState::default().abi_encode().len(), 15 * 32);
-        assert_eq!(BlockItem::default().abi_encode().len(), 9 * 32);
+        assert_eq!(BlockItem::default().abi_encode().len(), 10 * 32);
     }
 }

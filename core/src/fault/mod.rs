@@ -8,7 +8,9 @@ pub mod mpt;
 pub mod step;
 pub mod trace;
 
-pub use inputs::{InputItem, InputsError, batch_inputs, inputs_chain, inputs_root};
+pub use inputs::{
+    InputItem, InputsError, batch_inputs, inputs_chain, inputs_root, recent_hashes_tree,
+};
 pub use machine::{BlockItem, MachineState, Phase};
 pub use step::{Machine, StepError, StepKind, World};
 pub use trace::{StepWitness, Trace, TraceError};

@@ -24,7 +24,7 @@ use super::{
         InstructionWitness, StepCapture, call_inputs, create_inputs, encode_entry, encode_in_tx,
         encode_return, entry_marker, frame_base, slot_leaf,
     },
-    inputs::{InputItem, inputs_chain},
+    inputs::{InputItem, inputs_chain, recent_hashes_tree},
     machine::{BlockItem, MachineState, Phase},
 };
 use crate::{
@@ -66,6 +66,17 @@ pub enum StepError {
     ExpectedBlockItem {
         /// Position of the item.
         index: usize,
+    },
+    /// A block item's recent hashes are not those of the chain the machine runs on, so its
+    /// BLOCKHASH steps could not be proven.
+    #[error("block {number}: the item's recent hashes {item} are not the chain's {chain}")]
+    RecentHashes {
+        /// The block.
+        number: u64,
+        /// The item's `recentHashes`.
+        item: B256,
+        /// The root of the machine's own block hashes.
+        chain: B256,
     },
     /// The state's phase byte names no phase.
     #[error("unknown phase {0}")]
@@ -774,6 +785,17 @@ impl Machine {
             return Err(StepError::ExpectedBlockItem { index });
         };
         let item = item.clone();
+        let chain = recent_hashes_tree(item.number, |m| {
+            self.world.state.block_hash(m).unwrap_or_default()
+        })
+        .root();
+        if chain != item.recentHashes {
+            return Err(StepError::RecentHashes {
+                number: item.number,
+                item: item.recentHashes,
+                chain,
+            });
+        }
         self.state = in_block(
             self.state.stateRoot,
             tail,

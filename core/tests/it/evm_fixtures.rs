@@ -141,7 +141,8 @@ fn arithmetic() -> Bytes {
     asm.op(0x00).code()
 }
 
-/// The context instructions, and CALLDATALOAD at offsets inside, across and past the data.
+/// The context instructions, CALLDATALOAD at offsets inside, across and past the data, and
+/// BLOCKHASH in and out of reach.
 fn context() -> Bytes {
     let mut asm = Asm::default();
     for op in [
@@ -160,6 +161,10 @@ fn context() -> Bytes {
     ] {
         asm = asm.push(offset).op(0x35).op(0x50);
     }
+    // BLOCKHASH of the parent, of genesis (in reach), of the block itself and far past it.
+    asm = asm.op(0x43).pushu(1).op(0x90).op(0x03).op(0x40).op(0x50);
+    asm = asm.pushu(0).op(0x40).op(0x50).op(0x43).op(0x40).op(0x50);
+    asm = asm.push(MIN).op(0x40).op(0x50);
     asm.pushu(0).op(0x49).op(0x50).op(0x00).code()
 }
 
@@ -1466,7 +1471,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             instructions += 1;
             assert_eq!(evm.hash(), step.pre.evm, "{name}: state hash");
             assert_eq!(keccak256(&code), evm.codeHash, "{name}: code");
-            if let Some(block) = block {
+            if let Some(block) = &block {
                 assert_eq!(block.item_hash(), step.pre.blockItem, "{name}: block item");
             }
             let op = code.get(evm.pc as usize).copied().unwrap_or(0);
@@ -1481,6 +1486,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             match op {
                 0x51..=0x53 => check_words(&words, evm.memRoot),
                 0x35 => check_words(&words, evm.calldataRoot),
+                0x40 => check_words(&words, block.as_ref().expect("in a block").recentHashes),
                 _ => assert!(words.is_empty(), "{name}: no words for {op:#x}"),
             }
             if stage2_inputs(op).is_some() || call_inputs(op).is_some() {

@@ -207,17 +207,21 @@ impl Program {
 const SIMPLE: &[u8] = &[
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x14,
     0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x30, 0x32, 0x33, 0x34, 0x35, 0x36, 0x38,
-    0x3a, 0x3d, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x49, 0x4a, 0x58, 0x59, 0x5a, 0x5b,
+    0x3a, 0x3d, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x48, 0x49, 0x4a, 0x58, 0x59, 0x5a, 0x5b,
 ];
 
-/// A random program: 17 values for DUP and SWAP, then random instructions with fitting
-/// operands, then one way to end.
+/// A random program: 17 values for DUP and SWAP (the last pushed with a random width), then
+/// random instructions with fitting operands, then one way to end.
 fn program(rng: &mut Rng) -> Bytes {
     let mut p = Program::default();
-    for _ in 0..17 {
+    for _ in 0..16 {
         let v = rng.value();
         p.push(v);
     }
+    // One PUSHn of every program with a random width, so that every width runs early.
+    let n = 1 + rng.below(32) as usize;
+    p.code.push(0x5f + n as u8);
+    p.code.extend((0..n).map(|_| rng.next() as u8));
     let len = 5 + rng.below(60);
     for _ in 0..len {
         match rng.below(29) {
@@ -433,6 +437,15 @@ fn program(rng: &mut Rng) -> Bytes {
                 p.code.extend((0..skip).map(|_| 0xfe));
                 p.code.push(0x5b);
             }
+            18 => {
+                // BLOCKHASH of the block itself, of one in reach (the parent, the oldest) or
+                // past it: NUMBER - k.
+                let k = rng
+                    .pick(&[0, 1, 1, 2, 255, 256, 257])
+                    .max(rng.below(300) * rng.below(2));
+                p.push(U256::from(k));
+                p.code.extend([0x43, 0x03, 0x40, 0x50]);
+            }
             _ => {
                 let op = rng.pick(&[0x5f, 0x58, 0x59, 0x5a]);
                 p.code.extend([op, 0x50]);
@@ -488,15 +501,10 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // An instruction no stage proves yet (BLOCKHASH), or a copy too large for one
-            // step: the rest of the transaction.
-            if rng.below(2) == 0 {
-                p.code.extend([0x5f, 0x40]);
-            } else {
-                let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
-                p.push(U256::from(len));
-                p.code.extend([0x5f, 0x5f, 0x37]);
-            }
+            // A copy too large for one step: the rest of the transaction.
+            let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
+            p.push(U256::from(len));
+            p.code.extend([0x5f, 0x5f, 0x37]);
         }
         _ => {} // runs off the end of the code
     }

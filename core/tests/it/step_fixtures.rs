@@ -35,7 +35,7 @@ use rollup_core::{
         trace::LAST_INDEX,
     },
     revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx,
-    state::WorldState,
+    state::{StateReader as _, WorldState},
     trie::StateCommitment,
     tx::{MAX_TX_BYTES, check_envelope, decode_and_check},
 };
@@ -240,8 +240,8 @@ impl Reference {
     }
 
     /// Executes `blocks` (one list of raw transactions each); returns the batch's input items
-    /// and the state root after each block.
-    pub(super) fn run(&mut self, blocks: Vec<Vec<Bytes>>) -> (Vec<InputItem>, Vec<B256>) {
+    /// and what it sealed (the state root and hash of each block).
+    pub(super) fn run(&mut self, blocks: Vec<Vec<Bytes>>) -> (Vec<InputItem>, Sealed) {
         let batch = Batch {
             parent_hash: self.head_hash,
             first_block: self.head.number + 1,
@@ -260,7 +260,9 @@ impl Reference {
                 })
                 .collect(),
         };
+        let before = hashes_before(&self.state, batch.first_block);
         let mut headers = Vec::new();
+        let mut hashes = Vec::new();
         for block in &batch.blocks {
             let input = next_block_input(&self.chain, &self.head, self.head_hash, block.timestamp);
             let txs = block
@@ -274,17 +276,35 @@ impl Reference {
             let root = self.commitment.root();
             let sealed = seal_block(self.head_hash, &input, outcome, root, block.l1_origin);
             self.state.record_block_hash(sealed.number(), sealed.hash);
+            hashes.push((sealed.number(), sealed.hash));
             self.head = sealed.header.clone();
             self.head_hash = sealed.hash;
             headers.push(sealed.header);
         }
-        let items = batch_inputs(&batch, &headers).expect("one header per block");
-        (items, headers.iter().map(|h| h.state_root).collect())
+        let items = batch_inputs(&batch, &headers, &before).expect("one header per block");
+        let roots = headers.iter().map(|h| h.state_root).collect();
+        (items, Sealed { roots, hashes })
     }
 }
 
-/// Runs `items` through a trace on `pre` and checks it against the reference's roots.
-pub(super) fn checked_trace(pre: WorldState, items: Vec<InputItem>, roots: &[B256]) -> Trace {
+/// What a batch sealed: the state root after each block and each block's hash.
+pub(super) struct Sealed {
+    pub(super) roots: Vec<B256>,
+    pub(super) hashes: Vec<(u64, B256)>,
+}
+
+/// The hashes of the (up to 256) blocks before `first` that `state` recorded, oldest first.
+pub(super) fn hashes_before(state: &WorldState, first: u64) -> Vec<B256> {
+    (first.saturating_sub(256)..first)
+        .map(|m| state.block_hash(m).expect("in memory"))
+        .collect()
+}
+
+/// Runs `items` through a trace on `pre` (plus the batch's own block hashes, which its later
+/// blocks' BLOCKHASH reaches) and checks it against the reference's roots.
+pub(super) fn checked_trace(mut pre: WorldState, items: Vec<InputItem>, sealed: &Sealed) -> Trace {
+    pre.extend_block_hashes(sealed.hashes.iter().copied());
+    let roots = &sealed.roots;
     let prev_root = StateCommitment::from_state(&pre).root();
     let inputs = inputs_root(&items);
     let trace = Trace::new(pre, chain(), items).expect("trace");
@@ -452,10 +472,17 @@ fn random_batches_end_in_the_roots_the_deriver_computes() {
             blocks,
         };
         let pre = deriver.state().clone();
+        let before = hashes_before(&pre, first_block);
         let derived = deriver.apply_batch(&batch).expect("a valid batch");
         let headers: Vec<Header> = derived.iter().map(|d| d.block.header.clone()).collect();
-        let roots: Vec<B256> = headers.iter().map(|h| h.state_root).collect();
-        let items = batch_inputs(&batch, &headers).expect("items");
+        let roots = Sealed {
+            roots: headers.iter().map(|h| h.state_root).collect(),
+            hashes: derived
+                .iter()
+                .map(|d| (d.block.number(), d.block.hash))
+                .collect(),
+        };
+        let items = batch_inputs(&batch, &headers, &before).expect("items");
         let trace = checked_trace(pre, items, &roots);
         // Every step's witness re-executes to the recorded hashes.
         for step in trace.steps() {

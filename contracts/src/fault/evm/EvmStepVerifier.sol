@@ -14,9 +14,10 @@ import {MachineState} from "../MachineState.sol";
 /// @notice The `IN_TX` steps of the fault-proof machine (docs/evm-steps.md, stage 1): the entry
 ///         step (kind 0, forwarded to `ENTRY`, an `EvmEntryVerifier`) and one instruction of a
 ///         frame at any depth (kind 1): the stack, memory, call data, code, block and transaction
-///         context instructions of section 4, gas exactly as revm 43 (Prague) charges it, and the
-///         frame's end (at depth 0 into `TX_EXECUTED`, deeper or in a creation transaction's init
-///         frame into the returning state of sections 9 and 10). Stage 2 (KECCAK256 and the
+///         context instructions of section 4, BLOCKHASH (section 12: a word of the block item's
+///         `recentHashes`), gas exactly as revm 43 (Prague) charges it, and the frame's end (at
+///         depth 0 into `TX_EXECUTED`, deeper or in a creation transaction's init frame into the
+///         returning state of sections 9 and 10). Stage 2 (KECCAK256 and the
 ///         copies, kind 2) is forwarded to `COPY`, an `EvmCopyVerifier`; stage 3 (state access,
 ///         kind 3, and EXTCODECOPY, kind 7) to `STATE`, an `EvmStateVerifier`; the calls (kinds 4
 ///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
@@ -152,6 +153,8 @@ contract EvmStepVerifier is IEvmStepVerifier {
         } else if (op < 0x50) {
             if (op == 0x35) {
                 result = _calldataLoad(r, top[0]);
+            } else if (op == 0x40) {
+                result = _blockHash(r, top[0]);
             } else {
                 result = _context(pre, r, op);
             }
@@ -246,7 +249,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         ok = true;
     }
 
-    /// @dev The transaction and block context (0x30..0x4a, but CALLDATALOAD).
+    /// @dev The transaction and block context (0x30..0x4a, but CALLDATALOAD and BLOCKHASH).
     function _context(MachineState.State memory pre, Run memory r, uint256 op) private view returns (uint256) {
         EvmTypes.EvmState memory e = r.e;
         MachineState.BlockItem memory blk = r.blk;
@@ -329,12 +332,13 @@ contract EvmStepVerifier is IEvmStepVerifier {
         }
         if (op >= 0x30 && op <= 0x4a) {
             // BALANCE CALLDATACOPY CODECOPY EXTCODESIZE EXTCODECOPY RETURNDATACOPY EXTCODEHASH
-            // BLOCKHASH SELFBALANCE
+            // SELFBALANCE
             if (
                 op == 0x31 || op == 0x37 || op == 0x39 || op == 0x3b || op == 0x3c || op == 0x3e || op == 0x3f
-                    || op == 0x40 || op == 0x47
+                    || op == 0x47
             ) return (UNSUPPORTED, 0, 0, 0, 0);
             if (op == 0x35 || op == 0x49) return (STAGE1, 1, 1, 1, 3); // CALLDATALOAD BLOBHASH
+            if (op == 0x40) return (STAGE1, 1, 1, 1, 20); // BLOCKHASH
             return (STAGE1, 0, 0, 1, 2);
         }
         if (op >= 0x50 && op <= 0x5f) {
@@ -359,7 +363,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Memory, call data and code
+    // Memory, call data, code and block hashes
 
     /// @dev Charges the memory expansion of an access to `len > 0` bytes at `offset` (revm:
     ///      `num_words(offset.saturating_add(len))` words, `3w + w²/512` in saturating u64). False
@@ -398,6 +402,15 @@ contract EvmStepVerifier is IEvmStepVerifier {
     function _calldataLoad(Run memory r, uint256 offset) private pure returns (uint256) {
         if (offset >= r.e.calldataSize) return 0;
         return _load(r, r.e.calldataRoot, offset);
+    }
+
+    /// @dev BLOCKHASH: the hash of block `n` when it is one of the 256 before this block (word
+    ///      `n % 256` of the block item's `recentHashes`, opened by the next word proof), else 0
+    ///      (no word proof).
+    function _blockHash(Run memory r, uint256 n) private pure returns (uint256) {
+        uint256 number = r.blk.number;
+        if (n >= number || number - n > 256) return 0;
+        return uint256(_open(r, r.blk.recentHashes, n % 256).word);
     }
 
     /// @dev The next word proof, which must open word `index` of `root`.
