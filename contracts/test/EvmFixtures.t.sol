@@ -39,7 +39,7 @@ contract EvmFixturesTest is EvmWitnessTest {
                 )
             )
         );
-        uint256 groups = 16;
+        uint256 groups = 17;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);
         for (uint256 g; g < groups; ++g) {
@@ -59,7 +59,7 @@ contract EvmFixturesTest is EvmWitnessTest {
                 assertTrue(MachineState.hash(claim) != post, what);
             }
         }
-        string[16] memory names = [
+        string[17] memory names = [
             "entry",
             "arithmetic/bitwise",
             "EXP",
@@ -75,7 +75,8 @@ contract EvmFixturesTest is EvmWitnessTest {
             "state access (SLOAD/SSTORE/TLOAD/TSTORE/BALANCE/EXT*/SELFBALANCE)",
             "calls (without a frame, to a precompile, or starting a frame)",
             "return steps (kind 6)",
-            "EXTCODECOPY (kind 7)"
+            "EXTCODECOPY (kind 7)",
+            "BLOCKHASH (one word of the recent hashes, or 0 out of reach)"
         ];
         for (uint256 g; g < groups; ++g) {
             if (counts[g] == 0) continue;
@@ -94,6 +95,7 @@ contract EvmFixturesTest is EvmWitnessTest {
         if (op == 0x0a) return 2;
         if ((op >= 0x01 && op <= 0x0b) || (op >= 0x10 && op <= 0x1d)) return 1;
         if (op == 0x35) return 6;
+        if (op == 0x40) return 16;
         if (op == 0x20 || op == 0x37 || op == 0x39 || op == 0x3e || op == 0x5e) return 10;
         if ((op >= 0x30 && op <= 0x4a) || op == 0x58 || op == 0x59 || op == 0x5a) return 3;
         if ((op >= 0x5f && op <= 0x9f) || op == 0x50 || op == 0x5b) return 4;

@@ -7,7 +7,7 @@ use crate::{
     pool::{PoolConfig, PoolError, PoolTx, SenderState, TxPool},
     store::{Store, StoreError},
 };
-use alloy_consensus::{Header, TxEnvelope, transaction::Recovered};
+use alloy_consensus::{Header, Transaction as _, TxEnvelope, transaction::Recovered};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use parking_lot::{Mutex, RwLock};
@@ -16,6 +16,7 @@ use rollup_core::{
     chain::{ChainConfig, Genesis},
     error::StateError,
     executor::BlockInput,
+    fault::step::{is_precompile, is_priced_precompile},
     state::{AccountState, StateChanges, StateReader, WorldState},
     trie::StateCommitment,
     tx::{IntakeError, decode_and_check},
@@ -48,6 +49,12 @@ pub enum SubmitError {
     /// Pool check failed.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A transaction sent straight to a precompile whose call the fault proof cannot prove as
+    /// a transaction (docs/evm-steps.md section 1.1; contracts may call every precompile).
+    #[error(
+        "transaction to precompile {0} cannot be proven by the fault proof: call it from a contract"
+    )]
+    UnprovablePrecompile(Address),
     /// The store could not make it durable: not acknowledged.
     #[error("transaction not stored: {0}")]
     Store(String),
@@ -305,6 +312,15 @@ impl Node {
 
     /// Accepts a decoded, checked transaction.
     pub async fn submit(&self, tx: Recovered<TxEnvelope>, raw: Bytes) -> Result<B256, SubmitError> {
+        // The machine proves a transaction to ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F
+        // in one step; one straight to another precompile (or an EIP-7702 one to any) would be
+        // a block nobody could defend, so the sequencer does not take it.
+        if let Some(to) = tx.inner().to()
+            && is_precompile(to)
+            && (!is_priced_precompile(to) || tx.inner().is_eip7702())
+        {
+            return Err(SubmitError::UnprovablePrecompile(to));
+        }
         let hash = *tx.inner().tx_hash();
         let (pooled, replaced) = {
             let head = self.head.read();

@@ -395,6 +395,14 @@ async fn invalid_transactions_get_geths_errors_and_change_nothing() {
         sign(&signer, big).await.1,
         "oversized data",
     ));
+    let modexp = Address::with_last_byte(5);
+    cases.push((
+        "straight to MODEXP (no one-step proof of it as a transaction)",
+        sign(&signer, eip1559(2, modexp, U256::ZERO, 100_000))
+            .await
+            .1,
+        "transaction to precompile 0x0000000000000000000000000000000000000005 cannot be proven by the fault proof: call it from a contract",
+    ));
     let mut other_chain = eip1559(2, to, U256::ONE, 21_000);
     other_chain.set_chain_id(1);
     cases.push((
