@@ -253,11 +253,13 @@ mod tests {
 
     #[test]
     fn recent_hashes_hold_the_last_256_blocks_at_their_number_mod_256() {
+        // Block 300 reaches blocks 44 to 299: word 43 is block 299's, word 44 block 44's.
         let tree = recent_hashes_tree(300, hash);
-        assert_eq!(tree.word(299 % 256), hash(299));
-        assert_eq!(tree.word(44), hash(300));
         assert_eq!(tree.word(43), hash(299));
-        assert_eq!(tree.word(45), hash(45 + 256));
+        assert_eq!(tree.word(44), hash(44));
+        assert_eq!(tree.word(45), hash(45));
+        assert_eq!(tree.word(255), hash(255));
+        assert_eq!(tree.word(0), hash(256));
         assert_eq!(tree.word(256), B256::ZERO);
         // Near genesis only the blocks that exist: words past the block number stay zero.
         let young = recent_hashes_tree(3, hash);
