@@ -143,7 +143,7 @@ contract EvmEntryTest is EvmStepHelpers {
         bytes[] memory recipientProof,
         bytes memory code
     ) internal pure returns (bytes memory) {
-        return abi.encode(uint8(0), abi.encode(rawTx, callerProof, recipientProof, code));
+        return abi.encode(uint8(0), abi.encode(rawTx, callerProof, recipientProof, code, new bytes[][](0)));
     }
 
     function frameAtEntry(Setup memory s, bytes32 startRoot, uint64 gas)

@@ -171,11 +171,15 @@ contract OneStepVerifierFuzzTest is Test {
             abi.decode(proof, (MachineState.BlockItem, bytes[], bytes[]));
         } else if (
             s.phase == MachineState.IN_TX && proof.length >= 96
-                && (uint256(bytes32(proof[0:32])) <= 6 || uint256(bytes32(proof[0:32])) == 8)
+                && (uint256(bytes32(proof[0:32])) <= 6
+                    || uint256(bytes32(proof[0:32])) == 8
+                    || uint256(bytes32(proof[0:32])) == 9)
         ) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
-                abi.decode(body, (bytes, bytes[], bytes[], bytes));
+                abi.decode(body, (bytes, bytes[], bytes[], bytes, bytes[][]));
+            } else if (kind == 9) {
+                abi.decode(body, (bytes, bytes[], bytes[], bytes[][]));
             } else if (kind == 2) {
                 abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
             } else if (kind == 6) {

@@ -59,8 +59,10 @@ library TxDecoder {
         address sender;
         /// @dev keccak256(raw): the transaction hash.
         bytes32 hash;
-        /// @dev The number of addresses its access list names (EIP-2930).
+        /// @dev The number of addresses its access list names (EIP-2930), duplicates counted.
         uint256 accessListAddresses;
+        /// @dev The number of storage keys its access list names, duplicates counted.
+        uint256 accessListKeys;
     }
 
     /// @dev A cursor over RLP in memory: absolute memory addresses `pos <= end`; `bad` once
@@ -145,6 +147,52 @@ library TxDecoder {
         }
     }
 
+    /// @notice The access list of a transaction `decode` accepted, in its RLP order: `addrs[i]` is
+    ///         the i-th item's address and `keys[i]` its storage keys (duplicates kept). Empty for
+    ///         a legacy transaction.
+    function accessList(bytes memory raw) internal pure returns (address[] memory addrs, bytes32[][] memory keys) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(raw, 32)
+        }
+        if (raw.length == 0 || uint8(raw[0]) >= 0xc0) return (addrs, keys);
+        Reader memory r = Reader(base, base + raw.length, false);
+        r.pos += 1;
+        // Fields before the access list: the chain id, nonce, fee(s), gas limit, to, value, data.
+        uint256 skip = uint8(raw[0]) == EIP2930 ? 7 : 8;
+        Reader memory list = _list(r);
+        for (uint256 i; i < skip; ++i) {
+            _item(list);
+        }
+        Reader memory items = _list(list);
+        addrs = new address[](_count(items));
+        keys = new bytes32[][](addrs.length);
+        for (uint256 i; i < addrs.length; ++i) {
+            Reader memory item = _list(items);
+            addrs[i] = _address(item);
+            Reader memory slots = _list(item);
+            bytes32[] memory k = new bytes32[](_count(slots));
+            for (uint256 j; j < k.length; ++j) {
+                (uint256 start,) = _string(slots);
+                bytes32 word;
+                assembly ("memory-safe") {
+                    word := mload(start)
+                }
+                k[j] = word;
+            }
+            keys[i] = k;
+        }
+    }
+
+    /// @dev The number of items left in `r` (its position unchanged).
+    function _count(Reader memory r) private pure returns (uint256 n) {
+        Reader memory c = Reader(r.pos, r.end, r.bad);
+        while (!c.bad && c.pos < c.end) {
+            _item(c);
+            ++n;
+        }
+    }
+
     /// @dev rlp([nonce, gasPrice, gasLimit, to, value, data, v, r, s]); returns the EIP-155
     ///      chain id (type(uint256).max when v is not an EIP-155 value).
     function _legacy(Reader memory r, Tx memory t, Sig memory sig) private pure returns (uint256 chainId) {
@@ -198,6 +246,7 @@ library TxDecoder {
         (uint256 dataStart, uint256 dataLength) = _string(list);
         (uint256 accounts, uint256 keys) = _accessList(list);
         t.accessListAddresses = accounts;
+        t.accessListKeys = keys;
         uint256 authorizations;
         if (t.txType == EIP7702) {
             authorizations = _authorizationList(list);

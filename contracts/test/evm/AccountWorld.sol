@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {MerkleTrie} from "../../src/fault/MerkleTrie.sol";
 import {Accounts} from "../../src/fault/Accounts.sol";
+import {RLPWriter} from "../../src/fault/RLPWriter.sol";
 import {RefTrie} from "../MerkleTrie.t.sol";
 
 /// @notice A hand-built state of a few accounts, its root and account proofs, for the step
@@ -154,5 +155,56 @@ library AccountWorld {
             out[i] = keys[i];
         }
         out[keys.length] = key;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Access lists (EIP-2930) warmed at a transaction's entry
+
+    /// @dev An access list: `addrs[i]` with its storage keys `keys[i]`, in RLP order.
+    struct AccessList {
+        address[] addrs;
+        bytes32[][] keys;
+    }
+
+    /// @dev rlp([[address, [key, ...]], ...]).
+    function accessListRlp(AccessList memory al) internal pure returns (bytes memory) {
+        bytes[] memory items = new bytes[](al.addrs.length);
+        for (uint256 i; i < items.length; ++i) {
+            bytes[] memory ks = new bytes[](al.keys[i].length);
+            for (uint256 j; j < ks.length; ++j) {
+                ks[j] = RLPWriter.writeBytes32(al.keys[i][j]);
+            }
+            bytes[] memory item = new bytes[](2);
+            item[0] = RLPWriter.writeAddress(al.addrs[i]);
+            item[1] = RLPWriter.writeList(ks);
+            items[i] = RLPWriter.writeList(item);
+        }
+        return RLPWriter.writeList(items);
+    }
+
+    /// @dev The substate after warming `al` at a transaction's entry, built from scratch (each
+    ///      trie's root from its final set of keys), and the witness's `accessProofs`: per
+    ///      warming, in RLP order (an address, then its keys), the proof of its key in its trie
+    ///      as it stands before it (an exclusion proof, or an inclusion proof for a duplicate).
+    function warmAccessList(AccessList memory al) internal pure returns (bytes32 substate, bytes[][] memory proofs) {
+        uint256 n;
+        for (uint256 i; i < al.addrs.length; ++i) {
+            n += 1 + al.keys[i].length;
+        }
+        proofs = new bytes[][](n);
+        bytes32[] memory accounts = new bytes32[](0);
+        bytes32[] memory slots = new bytes32[](0);
+        n = 0;
+        for (uint256 i; i < al.addrs.length; ++i) {
+            bytes32 key = keccak256(abi.encodePacked(al.addrs[i]));
+            proofs[n++] = warmProof(accounts, key);
+            accounts = plus(accounts, key);
+            for (uint256 j; j < al.keys[i].length; ++j) {
+                key = keccak256(abi.encodePacked(al.addrs[i], al.keys[i][j]));
+                proofs[n++] = warmProof(slots, key);
+                slots = plus(slots, key);
+            }
+        }
+        substate = keccak256(abi.encode(warmRoot(slots), MerkleTrie.EMPTY_ROOT, warmRoot(accounts)));
     }
 }

@@ -51,6 +51,8 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         MachineState.State pre;
         bytes[] newProof;
         bytes[] callerProof;
+        /// @dev With `accessList`: the proofs warming OTHER (`AccountWorld.warmAccessList`).
+        bytes[][] accessProofs;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -68,15 +70,15 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         f[6] = RLPWriter.writeUint(c.value);
         f[7] = RLPWriter.writeBytes(c.data);
         f[8] = hex"c0";
-        if (c.accessList) {
-            bytes[] memory entry = new bytes[](2);
-            entry[0] = RLPWriter.writeAddress(OTHER);
-            entry[1] = hex"c0";
-            bytes[] memory list = new bytes[](1);
-            list[0] = RLPWriter.writeList(entry);
-            f[8] = RLPWriter.writeList(list);
-        }
+        if (c.accessList) f[8] = AccountWorld.accessListRlp(otherListed());
         return signedTx(SENDER_KEY, f);
+    }
+
+    /// @dev The access list of `c.accessList`: OTHER without keys.
+    function otherListed() internal pure returns (AccountWorld.AccessList memory al) {
+        al.addrs = new address[](1);
+        al.addrs[0] = OTHER;
+        al.keys = new bytes32[][](1);
     }
 
     function creation(uint256 value) internal returns (Creation memory c) {
@@ -110,6 +112,8 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         c.pre.evm = EvmTypes.entryMarker(keccak256(c.rawTx));
         c.newProof = AccountWorld.proofOf(c.world, c.created);
         c.callerProof = new bytes[](0);
+        c.accessProofs = new bytes[][](0);
+        if (c.accessList) (, c.accessProofs) = AccountWorld.warmAccessList(otherListed());
         if (c.value != 0) {
             c.callerProof = AccountWorld.proofOf(AccountWorld.withAccount(c.world, c.created, newAccount(c)), c.sender);
         }
@@ -121,7 +125,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
     }
 
     function entryWitness(Creation memory c) internal pure returns (bytes memory) {
-        return abi.encode(uint8(9), abi.encode(c.rawTx, c.newProof, c.callerProof));
+        return abi.encode(uint8(9), abi.encode(c.rawTx, c.newProof, c.callerProof, c.accessProofs));
     }
 
     function enter(Creation memory c) internal view returns (bytes32) {
@@ -150,7 +154,7 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         EvmTypes.CallerFrame memory none_ = EvmTypes.CallerFrame(0, 0, 0, startRoot, 0, 0, c.created);
         e.txHash = keccak256(c.rawTx);
         e.txStartRoot = startRoot;
-        e.substate = c.accessList ? bytes32(uint256(1)) : bytes32(0);
+        if (c.accessList) (e.substate,) = AccountWorld.warmAccessList(otherListed());
         e.depth = 0;
         e.parent = keccak256(abi.encode(none_));
         e.self = c.created;
@@ -228,13 +232,20 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         assertEq(enter(c), started(c));
     }
 
-    /// @notice A transaction with an access list: the frame's substate is the access-list marker.
+    /// @notice A transaction with an access list: the frame's substate holds OTHER warm (one proof);
+    ///         without the proof, or with one more, the entry reverts.
     function test_creationEntryWithAccessList() public {
         Creation memory c = creation(300);
         c.accessList = true;
         c = build(c);
         assertEq(enter(c), started(c));
-        assertEq(initFrame(c).substate, bytes32(uint256(1)));
+        bytes32[] memory warm = new bytes32[](1);
+        warm[0] = Accounts.key(OTHER);
+        assertEq(initFrame(c).substate, AccountWorld.substateOf(warm));
+        c.accessProofs = new bytes[][](0);
+        expectEntryRevert(c, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedProof.selector));
+        c.accessProofs = new bytes[][](2);
+        expectEntryRevert(c, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedProof.selector));
     }
 
     /// @notice A nonce or code at the new address: the transaction ends failed with all its gas
@@ -327,7 +338,8 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         v.step(c.pre, proof);
         c.pre.phase = MachineState.IN_TX;
         bytes memory pre = abi.encode(c.pre);
-        bytes memory asEntry = abi.encode(uint8(0), abi.encode(c.rawTx, new bytes[](0), c.newProof, c.data));
+        bytes memory asEntry =
+            abi.encode(uint8(0), abi.encode(c.rawTx, new bytes[](0), c.newProof, c.data, new bytes[][](0)));
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
         verifier.step(pre, asEntry);
     }

@@ -233,10 +233,58 @@ pub enum Effect {
     },
 }
 
-/// The `substate` of a frame whose transaction has an access list: the accounts and slots it
-/// names start warm, which the substate's tries cannot hold yet, so its state-access
-/// instructions are rest-of-transaction steps (docs/evm-steps.md section 2).
+/// The `substate` of a frame whose transaction's access list is longer than
+/// [`MAX_ACCESS_LIST_WARMINGS`] (its state-access instructions are rest-of-transaction steps),
+/// also left by a SELFDESTRUCT that deletes an account (docs/evm-steps.md sections 2 and 11).
 pub const ACCESS_LIST_SUBSTATE: B256 = B256::with_last_byte(1);
+
+/// Most access-list entries (addresses plus storage keys) an entry step warms, one trie proof
+/// each; a longer list leaves the access-list marker.
+pub const MAX_ACCESS_LIST_WARMINGS: usize = 64;
+
+/// A transaction's access list warmed into the substate's tries at its entry (docs/evm-steps.md
+/// section 2): every address (key `keccak256(address)`), then its storage keys ([`slot_key`]),
+/// in the list's order, each with the proof the entry verifier updates its trie with.
+#[derive(Clone, Debug, Default)]
+pub struct WarmedAccessList {
+    /// The warm-slot trie after the list.
+    pub warm_slots: AccountTrie,
+    /// The warm-account trie after the list.
+    pub warm_accounts: AccountTrie,
+    /// One proof per warming, each against its trie's root at that moment.
+    pub proofs: Vec<Vec<Bytes>>,
+}
+
+impl WarmedAccessList {
+    /// The list warmed, `None` when it has more than [`MAX_ACCESS_LIST_WARMINGS`] entries.
+    pub fn of(list: &[(Address, Vec<B256>)]) -> Option<Self> {
+        let entries: usize = list.iter().map(|(_, keys)| 1 + keys.len()).sum();
+        if entries > MAX_ACCESS_LIST_WARMINGS {
+            return None;
+        }
+        let mut warmed = Self::default();
+        for (address, keys) in list {
+            let key = keccak256(address);
+            warmed.proofs.push(warmed.warm_accounts.proof(&key, false));
+            warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+            for slot in keys {
+                let key = slot_key(*address, U256::from_be_bytes(slot.0));
+                warmed.proofs.push(warmed.warm_slots.proof(&key, false));
+                warmed.warm_slots.insert(key, Bytes::from_static(&[1]));
+            }
+        }
+        Some(warmed)
+    }
+
+    /// The frame's starting `substate` (no transient storage yet).
+    pub fn substate(&mut self) -> B256 {
+        substate_hash(
+            self.warm_slots.root(),
+            EMPTY_ROOT_HASH,
+            self.warm_accounts.root(),
+        )
+    }
+}
 
 /// The frame's `substate`: 0 when the three tries are empty, else
 /// `keccak256(abi.encode(warmSlots, transientStorage, warmAccounts))`.
@@ -690,6 +738,8 @@ pub struct EvmEntry {
     /// A creation transaction: the new account, whose init code the frame runs (docs/evm-steps.md
     /// section 10); zero for a call.
     pub created: Address,
+    /// The access list warmed at the entry (empty tries without one, or past the limit).
+    pub warmed: WarmedAccessList,
 }
 
 /// An entry of a transaction's EVM trace: the state before an instruction, or a returning
@@ -1345,9 +1395,9 @@ impl Recorder {
             sender: entry.base.caller,
             recipient: entry.base.target,
             coinbase: entry.coinbase,
-            warm_slots: AccountTrie::default(),
+            warm_slots: entry.warmed.warm_slots.clone(),
             transient_storage: AccountTrie::default(),
-            warm_accounts: AccountTrie::default(),
+            warm_accounts: entry.warmed.warm_accounts.clone(),
             substate: entry.base.substate,
             effects: Vec::new(),
             calls: Vec::new(),
@@ -2253,14 +2303,15 @@ where
 }
 
 /// The entry witness: `abi.encode(bytes rawTx, bytes[] callerProof, bytes[] recipientProof,
-/// bytes code)`.
+/// bytes code, bytes[][] accessProofs)`.
 pub fn encode_entry(
     raw: Bytes,
     caller_proof: Vec<Bytes>,
     recipient_proof: Vec<Bytes>,
     code: Bytes,
+    access_proofs: Vec<Vec<Bytes>>,
 ) -> Bytes {
-    (raw, caller_proof, recipient_proof, code)
+    (raw, caller_proof, recipient_proof, code, access_proofs)
         .abi_encode_params()
         .into()
 }
@@ -2456,11 +2507,12 @@ mod tests {
         assert_eq!(stage1_inputs(0x1e), Some(0), "CLZ is not Prague");
         assert_eq!(stage1_inputs(0xa0), Some(2), "LOG0");
         assert_eq!(stage1_inputs(0xa4), Some(6), "LOG4");
-        // Not stage 1: the 10 state, hash and copy opcodes of 0x20-0x47, SLOAD, SSTORE, TLOAD,
+        assert_eq!(stage1_inputs(0x40), Some(1), "BLOCKHASH");
+        // Not stage 1: the 9 state, hash and copy opcodes of 0x20-0x47, SLOAD, SSTORE, TLOAD,
         // TSTORE, MCOPY, and the 7 call, create and selfdestruct opcodes.
         let stage1 = (0..=255u8)
             .filter(|op| stage1_inputs(*op).is_some())
             .count();
-        assert_eq!(stage1, 256 - 22);
+        assert_eq!(stage1, 256 - 21);
     }
 }

@@ -21,8 +21,8 @@
 use super::{
     evm::{
         ACCESS_LIST_SUBSTATE, CallerFrame, Effect, EvmEntry, EvmRun, EvmRunError,
-        InstructionWitness, StepCapture, call_inputs, create_inputs, encode_entry, encode_in_tx,
-        encode_return, entry_marker, frame_base, slot_leaf,
+        InstructionWitness, StepCapture, WarmedAccessList, call_inputs, create_inputs,
+        encode_entry, encode_in_tx, encode_return, entry_marker, frame_base, slot_leaf,
     },
     inputs::{InputItem, inputs_chain, recent_hashes_tree},
     machine::{BlockItem, MachineState, Phase},
@@ -405,6 +405,34 @@ pub fn is_provable_precompile(address: Address) -> bool {
 pub fn is_precompile(address: Address) -> bool {
     let value = U256::from_be_slice(address.as_slice());
     !value.is_zero() && value <= U256::from(LAST_PRECOMPILE)
+}
+
+/// A transaction's access list as `(address, storage keys)` pairs (empty without one).
+fn access_list_of(tx: &TxEnvelope) -> Vec<(Address, Vec<B256>)> {
+    tx.access_list()
+        .map(|list| {
+            list.iter()
+                .map(|item| (item.address, item.storage_keys.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The entry's starting substate from its warmed access list (the access-list marker past the
+/// limit), the warmed tries for the recorder and the warming proofs for the witness.
+fn start_substate(warmed: Option<WarmedAccessList>) -> (B256, WarmedAccessList, Vec<Vec<Bytes>>) {
+    match warmed {
+        Some(mut warmed) => {
+            let substate = warmed.substate();
+            let proofs = std::mem::take(&mut warmed.proofs);
+            (substate, warmed, proofs)
+        }
+        None => (
+            ACCESS_LIST_SUBSTATE,
+            WarmedAccessList::default(),
+            Vec::new(),
+        ),
+    }
 }
 
 /// True for an EIP-7702 delegation designator (`0xef0100 || address`).
@@ -1051,7 +1079,7 @@ impl Machine {
         Ok(if witness {
             encode_in_tx(
                 0,
-                encode_entry(raw, caller_proof, recipient_proof, Bytes::new()),
+                encode_entry(raw, caller_proof, recipient_proof, Bytes::new(), Vec::new()),
             )
         } else {
             Bytes::new()
@@ -1116,7 +1144,7 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let calldata = tx.input().clone();
-        let access_list = tx.access_list().is_some_and(|list| !list.is_empty());
+        let warmed = WarmedAccessList::of(&access_list_of(tx));
         let pre_root = self.state.stateRoot;
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
@@ -1130,20 +1158,23 @@ impl Machine {
             recipient_before.code_hash,
             &calldata,
         );
-        if access_list {
-            base.substate = ACCESS_LIST_SUBSTATE;
-        }
+        let (substate, warmed, access_proofs) = start_substate(warmed);
+        base.substate = substate;
         let entry = Arc::new(EvmEntry {
             base,
             code: code.clone(),
             calldata,
             coinbase: self.block_of_tx()?.beneficiary,
             created: Address::ZERO,
+            warmed,
         });
         let run = self.record(&entry)?;
         self.enter(entry, run, root)?;
         Ok(if witness {
-            encode_in_tx(0, encode_entry(raw, caller_proof, recipient_proof, code))
+            encode_in_tx(
+                0,
+                encode_entry(raw, caller_proof, recipient_proof, code, access_proofs),
+            )
         } else {
             Bytes::new()
         })
@@ -1162,15 +1193,15 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let init_code = tx.input().clone();
-        let access_list = tx.access_list().is_some_and(|list| !list.is_empty());
+        let warmed = WarmedAccessList::of(&access_list_of(tx));
         let pre_root = self.state.stateRoot;
         let existing = self.world.account(created);
         let new_proof = self.world.proof(created);
-        let encode = |caller_proof: Vec<Bytes>| {
+        let encode = |caller_proof: Vec<Bytes>, access_proofs: Vec<Vec<Bytes>>| {
             if witness {
                 encode_in_tx(
                     9,
-                    (raw.clone(), new_proof.clone(), caller_proof)
+                    (raw.clone(), new_proof.clone(), caller_proof, access_proofs)
                         .abi_encode_params()
                         .into(),
                 )
@@ -1183,7 +1214,7 @@ impl Machine {
             // A collision fails the transaction with all its gas; a new account over storage is
             // not proven (the rest of the transaction).
             let proof = if collision {
-                encode(Vec::new())
+                encode(Vec::new(), Vec::new())
             } else {
                 Bytes::new()
             };
@@ -1219,15 +1250,15 @@ impl Machine {
             keccak256(&init_code),
             &[],
         );
-        if access_list {
-            base.substate = ACCESS_LIST_SUBSTATE;
-        }
+        let (substate, warmed, access_proofs) = start_substate(warmed);
+        base.substate = substate;
         let entry = Arc::new(EvmEntry {
             base,
             code: init_code,
             calldata: Bytes::new(),
             coinbase: self.block_of_tx()?.beneficiary,
             created,
+            warmed,
         });
         let mut run = self.record(&entry)?;
         // The frame's caller: none, but the snapshot a failed creation restores and the account.
@@ -1239,7 +1270,7 @@ impl Machine {
         };
         frame.parent = keccak256(frame.caller_frame.abi_encode());
         self.enter(entry, run, root)?;
-        Ok(encode(caller_proof))
+        Ok(encode(caller_proof, access_proofs))
     }
 
     /// Enters the recorded `run` of `entry`, the state root after the entry's value move or

@@ -29,7 +29,9 @@ use rollup_core::{
     chain::{ChainConfig, Genesis, GenesisAccount},
     fault::{
         Machine, MachineState, Phase, StepKind, World,
-        evm::{CallerFrame, EvmState, FrameEnd, MAX_RANGE_WORDS, WordRange},
+        evm::{
+            CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange,
+        },
     },
 };
 use std::{
@@ -589,13 +591,38 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 (program_address(i), gas)
             };
             let mut tx = eip1559((i / 8) as u64, call(to), value.into(), gas, data);
-            // One transaction in 16 names a storage key in its access list: its storage
-            // instructions are rest-of-transaction steps (docs/evm-steps.md section 2).
-            if gas >= 100_000 && rng.below(16) == 0 {
-                tx.access_list = AccessList(vec![AccessListItem {
+            // One transaction in 8 has an access list, warmed into the substate at its entry
+            // (docs/evm-steps.md section 2): the program's own slots, another program, the
+            // sender; one in 64 a list past the limit (the access-list marker: its state
+            // access is the rest of the transaction).
+            if gas >= 100_000 && rng.below(8) == 0 {
+                let mut items = vec![AccessListItem {
                     address: to,
-                    storage_keys: vec![B256::with_last_byte(1)],
-                }]);
+                    storage_keys: (0..rng.below(4))
+                        .map(|_| B256::with_last_byte(rng.below(6) as u8))
+                        .collect(),
+                }];
+                if rng.below(2) == 0 {
+                    items.push(AccessListItem {
+                        address: program_address(rng.below(16) as usize),
+                        storage_keys: vec![B256::with_last_byte(1)],
+                    });
+                }
+                if rng.below(4) == 0 {
+                    items.push(AccessListItem {
+                        address: dev(i % 8).address(),
+                        storage_keys: Vec::new(),
+                    });
+                }
+                if rng.below(8) == 0 {
+                    items.push(AccessListItem {
+                        address: to,
+                        storage_keys: (0..MAX_ACCESS_LIST_WARMINGS as u8)
+                            .map(B256::with_last_byte)
+                            .collect(),
+                    });
+                }
+                tx.access_list = AccessList(items);
             }
             let raw = sign(&dev(i % 8), tx);
             let pre = reference.state.clone();

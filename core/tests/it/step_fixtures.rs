@@ -1091,6 +1091,7 @@ sol! {
         address sender;
         bytes32 hash;
         uint256 accessListAddresses;
+        uint256 accessListKeys;
     }
 }
 
@@ -1130,6 +1131,16 @@ fn expected_decode(raw: &[u8]) -> Option<DecodedTx> {
             inner
                 .access_list()
                 .map(|list| list.len())
+                .unwrap_or_default(),
+        ),
+        accessListKeys: U256::from(
+            inner
+                .access_list()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| item.storage_keys.len())
+                        .sum::<usize>()
+                })
                 .unwrap_or_default(),
         ),
     })

@@ -9,6 +9,7 @@ import {Accounts} from "../Accounts.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {RLPWriter} from "../RLPWriter.sol";
 import {TxDecoder} from "../TxDecoder.sol";
+import {AccessList} from "./AccessList.sol";
 
 /// @title EvmCreationTxVerifier
 /// @notice The entry step of a creation transaction (one without `to`; docs/evm-steps.md section
@@ -28,7 +29,8 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (the transaction decodes against it).
     uint64 public immutable CHAIN_ID;
 
-    /// @dev The creation entry witness: `abi.encode(bytes rawTx, bytes[] newProof, bytes[] callerProof)`.
+    /// @dev The creation entry witness:
+    ///      `abi.encode(bytes rawTx, bytes[] newProof, bytes[] callerProof, bytes[][] accessProofs)`.
     struct CreationEntry {
         bytes rawTx;
         /// @dev The new address against the state root (read, then written when no collision).
@@ -36,6 +38,9 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
         /// @dev With a value and no collision: the sender against the root after the new account
         ///      is written (debited by the value); otherwise empty.
         bytes[] callerProof;
+        /// @dev One proof per access-list warming (`AccessList.substate`); empty on a collision
+        ///      (no frame starts) or when the list is empty or over the cap.
+        bytes[][] accessProofs;
     }
 
     constructor(uint64 chainId) {
@@ -48,7 +53,7 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind != 9) revert UnsupportedStep(MachineState.IN_TX);
         CreationEntry memory w;
-        (w.rawTx, w.newProof, w.callerProof) = abi.decode(body, (bytes, bytes[], bytes[]));
+        (w.rawTx, w.newProof, w.callerProof, w.accessProofs) = abi.decode(body, (bytes, bytes[], bytes[], bytes[][]));
         bytes32 marker = EvmTypes.entryMarker(keccak256(w.rawTx));
         if (marker != pre.evm) revert EvmStateMismatch(pre.evm, marker);
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
@@ -70,7 +75,7 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
         if (acct.codeHash != Accounts.EMPTY_CODE_HASH || acct.nonce != 0) {
             // A collision: revm's frame creation fails (`CreateCollision`), a halt at depth 0 with
             // all the gas spent; the sender's nonce bump and prepaid gas stay.
-            if (w.callerProof.length != 0) revert UnexpectedProof();
+            if (w.callerProof.length != 0 || w.accessProofs.length != 0) revert UnexpectedProof();
             pre.phase = MachineState.TX_EXECUTED;
             pre.evm = bytes32(0);
             pre.success = false;
@@ -83,7 +88,7 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
 
         bytes32 rootBefore = pre.stateRoot;
         pre.stateRoot = _start(rootBefore, pre.caller, key, acct, t.value, w);
-        pre.evm = EvmTypes.hash(_frame(pre, t, w.rawTx, rootBefore, created));
+        pre.evm = EvmTypes.hash(_frame(pre, t, w, rootBefore, created));
         return MachineState.hash(pre);
     }
 
@@ -123,7 +128,7 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
     function _frame(
         MachineState.State memory pre,
         TxDecoder.Tx memory t,
-        bytes memory rawTx,
+        CreationEntry memory w,
         bytes32 rootBefore,
         address created
     ) private pure returns (EvmTypes.EvmState memory e) {
@@ -132,13 +137,14 @@ contract EvmCreationTxVerifier is IEvmStepVerifier {
         c.created = created;
         e.txHash = t.hash;
         e.txStartRoot = rootBefore;
-        // An access list's accounts and keys start warm; the substate cannot hold them yet (section 2).
-        if (t.accessListAddresses != 0) e.substate = bytes32(uint256(1));
+        // An access list's accounts and keys start warm (section 2): in the substate's tries, or
+        // under the access-list marker past `AccessList.MAX_ACCESS_LIST_WARMINGS` entries.
+        e.substate = AccessList.substate(w.rawTx, t, w.accessProofs);
         e.parent = EvmTypes.hash(c);
         e.self = created;
         e.caller = pre.caller;
         e.value = t.value;
-        e.codeHash = keccak256(TxDecoder.callData(rawTx));
+        e.codeHash = keccak256(TxDecoder.callData(w.rawTx));
         e.calldataRoot = WordTree.EMPTY_ROOT;
         e.returnDataRoot = WordTree.EMPTY_ROOT;
         e.gas = pre.gasLeft;

@@ -8,6 +8,7 @@ import {MachineState} from "../MachineState.sol";
 import {Accounts} from "../Accounts.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
 import {TxDecoder} from "../TxDecoder.sol";
+import {AccessList} from "./AccessList.sol";
 
 /// @title EvmEntryVerifier
 /// @notice The entry step of docs/evm-steps.md (section 1.1, witness in section 6): from `IN_TX`
@@ -24,12 +25,16 @@ contract EvmEntryVerifier is IEvmStepVerifier {
     /// @notice The L2 chain id (the transaction decodes against it).
     uint64 public immutable CHAIN_ID;
 
-    /// @dev The entry witness.
+    /// @dev The entry witness: `abi.encode(bytes rawTx, bytes[] callerProof, bytes[] recipientProof,
+    ///      bytes code, bytes[][] accessProofs)`.
     struct Entry {
         bytes rawTx;
         bytes[] callerProof;
         bytes[] recipientProof;
         bytes code;
+        /// @dev One proof per access-list warming (`AccessList.substate`); empty when no frame
+        ///      starts (a one-step precompile call), the list is empty or over the cap.
+        bytes[][] accessProofs;
     }
 
     constructor(uint64 chainId) {
@@ -42,7 +47,8 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind != 0) revert UnsupportedStep(MachineState.IN_TX);
         Entry memory w;
-        (w.rawTx, w.callerProof, w.recipientProof, w.code) = abi.decode(body, (bytes, bytes[], bytes[], bytes));
+        (w.rawTx, w.callerProof, w.recipientProof, w.code, w.accessProofs) =
+            abi.decode(body, (bytes, bytes[], bytes[], bytes, bytes[][]));
         bytes32 marker = EvmTypes.entryMarker(keccak256(w.rawTx));
         if (marker != pre.evm) revert EvmStateMismatch(pre.evm, marker);
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, CHAIN_ID);
@@ -58,7 +64,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         }
 
         (bytes32 root, bytes32 codeHash) = _moveValue(pre, t, w);
-        pre.evm = EvmTypes.hash(_frame(pre, t, w.rawTx, codeHash));
+        pre.evm = EvmTypes.hash(_frame(pre, t, w, codeHash));
         pre.stateRoot = root;
         return MachineState.hash(pre);
     }
@@ -77,6 +83,8 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         returns (bytes32)
     {
         if (w.code.length != 0) revert EvmCodeMismatch(EMPTY_CODE_HASH, keccak256(w.code));
+        // No frame starts: nothing is warmed.
+        if (w.accessProofs.length != 0) revert UnexpectedProof();
         bytes32 root = _debitCaller(pre, t, w);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
@@ -165,12 +173,12 @@ contract EvmEntryVerifier is IEvmStepVerifier {
     }
 
     /// @dev The depth-0 frame at its first instruction (docs/evm-steps.md section 1.1).
-    function _frame(MachineState.State memory pre, TxDecoder.Tx memory t, bytes memory rawTx, bytes32 codeHash)
+    function _frame(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w, bytes32 codeHash)
         private
         pure
         returns (EvmTypes.EvmState memory e)
     {
-        bytes memory data = TxDecoder.callData(rawTx);
+        bytes memory data = TxDecoder.callData(w.rawTx);
         e.txHash = t.hash;
         e.txStartRoot = pre.stateRoot;
         e.self = t.to;
@@ -184,7 +192,8 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         e.returnDataRoot = WordTree.EMPTY_ROOT;
         e.gas = pre.gasLeft;
         e.memRoot = WordTree.EMPTY_ROOT;
-        // An access list's accounts and keys start warm; the substate cannot hold them yet (section 2).
-        if (t.accessListAddresses != 0) e.substate = bytes32(uint256(1));
+        // An access list's accounts and keys start warm (section 2): in the substate's tries, or
+        // under the access-list marker past `AccessList.MAX_ACCESS_LIST_WARMINGS` entries.
+        e.substate = AccessList.substate(w.rawTx, t, w.accessProofs);
     }
 }

@@ -32,8 +32,9 @@ library EvmFrame {
     ///      an operand out of range.
     uint256 internal constant EXCEPTION = 3;
 
-    /// @notice The substate of a frame whose transaction has an access list (docs/evm-steps.md
-    ///         section 2): its state-access instructions are rest-of-transaction steps.
+    /// @notice The substate of a frame whose transaction's access list has more entries than the
+    ///         entry step warms (`AccessList.MAX_ACCESS_LIST_WARMINGS`; docs/evm-steps.md section 2):
+    ///         its state-access instructions are rest-of-transaction steps.
     bytes32 internal constant ACCESS_LIST_SUBSTATE = bytes32(uint256(1));
 
     /// @notice Opens the frame `e` (at any depth) of an instruction step: `e` must hash to `pre.evm`

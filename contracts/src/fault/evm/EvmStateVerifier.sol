@@ -28,7 +28,8 @@ contract EvmStateVerifier is IEvmStepVerifier {
     /// @notice The substate's preimage given does not hash to the frame's `substate`.
     error SubstateMismatch(bytes32 expected, bytes32 computed);
 
-    /// @notice The substate of a transaction with an access list: the accounts and slots it names
+    /// @notice The substate of a transaction whose access list has more than 64 entries (the entry
+    ///         step warms a shorter one into the substate's tries): the accounts and slots it names
     ///         start warm, which the substate's tries do not hold, so its state-access instructions
     ///         are rest-of-transaction steps.
     bytes32 public constant ACCESS_LIST_SUBSTATE = EvmFrame.ACCESS_LIST_SUBSTATE;
