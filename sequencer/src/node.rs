@@ -16,7 +16,10 @@ use rollup_core::{
     chain::{ChainConfig, Genesis},
     error::StateError,
     executor::BlockInput,
-    fault::step::{is_precompile, is_priced_precompile},
+    fault::{
+        evm::MAX_ACCESS_LIST_WARMINGS,
+        step::{is_precompile, is_priced_precompile},
+    },
     state::{AccountState, StateChanges, StateReader, WorldState},
     trie::StateCommitment,
     tx::{IntakeError, decode_and_check},
@@ -55,6 +58,12 @@ pub enum SubmitError {
         "transaction to precompile {0} cannot be proven by the fault proof: call it from a contract"
     )]
     UnprovablePrecompile(Address),
+    /// An access list longer than the entry step warms (docs/evm-steps.md section 2): its state
+    /// access could not be proven.
+    #[error(
+        "access list of {0} entries cannot be proven by the fault proof: at most {MAX_ACCESS_LIST_WARMINGS} addresses and storage keys"
+    )]
+    AccessListTooLong(usize),
     /// The store could not make it durable: not acknowledged.
     #[error("transaction not stored: {0}")]
     Store(String),
@@ -313,13 +322,20 @@ impl Node {
     /// Accepts a decoded, checked transaction.
     pub async fn submit(&self, tx: Recovered<TxEnvelope>, raw: Bytes) -> Result<B256, SubmitError> {
         // The machine proves a transaction to ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F
-        // in one step; one straight to another precompile (or an EIP-7702 one to any) would be
-        // a block nobody could defend, so the sequencer does not take it.
+        // in one step; one straight to another precompile (or an EIP-7702 one to any), or one
+        // whose access list is longer than its entry step warms, would be a block nobody could
+        // defend, so the sequencer does not take it.
         if let Some(to) = tx.inner().to()
             && is_precompile(to)
             && (!is_priced_precompile(to) || tx.inner().is_eip7702())
         {
             return Err(SubmitError::UnprovablePrecompile(to));
+        }
+        if let Some(list) = tx.inner().access_list() {
+            let entries: usize = list.iter().map(|item| 1 + item.storage_keys.len()).sum();
+            if entries > MAX_ACCESS_LIST_WARMINGS {
+                return Err(SubmitError::AccessListTooLong(entries));
+            }
         }
         let hash = *tx.inner().tx_hash();
         let (pooled, replaced) = {

@@ -403,6 +403,22 @@ async fn invalid_transactions_get_geths_errors_and_change_nothing() {
             .1,
         "transaction to precompile 0x0000000000000000000000000000000000000005 cannot be proven by the fault proof: call it from a contract",
     ));
+    let keys: Vec<B256> = (0..64u8).map(B256::with_last_byte).collect();
+    cases.push((
+        "an access list of 65 entries (more than the fault proof warms)",
+        sign(
+            &signer,
+            eip1559(2, to, U256::ONE, 300_000).with_access_list(AccessList(vec![
+                AccessListItem {
+                    address: to,
+                    storage_keys: keys,
+                },
+            ])),
+        )
+        .await
+        .1,
+        "access list of 65 entries cannot be proven by the fault proof: at most 64 addresses and storage keys",
+    ));
     let mut other_chain = eip1559(2, to, U256::ONE, 21_000);
     other_chain.set_chain_id(1);
     cases.push((
