@@ -114,18 +114,9 @@ impl L2Client {
 
     /// Block `number`, or `None` when the sequencer does not have it yet.
     pub async fn block(&self, number: u64) -> Result<Option<L2Block>, L2Error> {
-        let raw: Option<Bytes> = self
-            .provider
-            .raw_request(
-                Cow::Borrowed("debug_getRawBlock"),
-                (format!("{number:#x}"),),
-            )
-            .await
-            .map_err(|source| L2Error::Rpc {
-                method: "debug_getRawBlock",
-                source,
-            })?;
-        let Some(raw) = raw else { return Ok(None) };
+        let Some(raw) = self.raw("debug_getRawBlock", number).await? else {
+            return Ok(None);
+        };
         let block = Block::<TxEnvelope>::decode(&mut raw.as_ref())
             .map_err(|source| L2Error::Decode { number, source })?;
         if block.header.number != number {
@@ -146,6 +137,15 @@ impl L2Client {
             header: block.header,
             hash,
         }))
+    }
+
+    /// The raw RLP `method` (`debug_getRawBlock`, `debug_getRawHeader`) returns for block
+    /// `number`, `None` when the sequencer does not have it.
+    async fn raw(&self, method: &'static str, number: u64) -> Result<Option<Bytes>, L2Error> {
+        self.provider
+            .raw_request(Cow::Borrowed(method), (format!("{number:#x}"),))
+            .await
+            .map_err(|source| L2Error::Rpc { method, source })
     }
 
     fn remember(&self, number: u64, hash: B256, parent: B256) {
@@ -170,17 +170,7 @@ impl L2Client {
         {
             return Ok(parent);
         }
-        let raw: Option<Bytes> = self
-            .provider
-            .raw_request(
-                Cow::Borrowed("debug_getRawHeader"),
-                (format!("{number:#x}"),),
-            )
-            .await
-            .map_err(|source| L2Error::Rpc {
-                method: "debug_getRawHeader",
-                source,
-            })?;
+        let raw = self.raw("debug_getRawHeader", number).await?;
         let raw = raw.ok_or_else(|| L2Error::Inconsistent {
             number,
             detail: "the sequencer does not have its header".into(),

@@ -129,17 +129,7 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
         f[i++] = RLPWriter.writeUint(t.value);
         f[i++] = RLPWriter.writeBytes(t.data);
         f[i++] = AccountWorld.accessListRlp(t.al);
-        if (t.txType == 2) return signedTx(SENDER_KEY, f);
-        bytes32 digest = keccak256(bytes.concat(hex"01", RLPWriter.writeList(f)));
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(SENDER_KEY, digest);
-        bytes[] memory all = new bytes[](11);
-        for (uint256 k; k < 8; ++k) {
-            all[k] = f[k];
-        }
-        all[8] = RLPWriter.writeUint(v - 27);
-        all[9] = RLPWriter.writeUint(uint256(r));
-        all[10] = RLPWriter.writeUint(uint256(s));
-        return bytes.concat(hex"01", RLPWriter.writeList(all));
+        return signedTyped(t.txType == 2 ? bytes1(0x02) : bytes1(0x01), SENDER_KEY, f);
     }
 
     /// @dev `t`'s raw transaction, world (the sender, TO with code, OTHER), pre-state and witness.
@@ -151,19 +141,7 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
         t.world.accounts[0] = AccountWorld.account(NONCE + 1, 10 ether, Accounts.EMPTY_CODE_HASH);
         t.world.accounts[1] = AccountWorld.account(1, 5, keccak256(CODE));
         t.world.accounts[2] = AccountWorld.account(0, 1, Accounts.EMPTY_CODE_HASH);
-        t.pre.phase = MachineState.IN_TX;
-        t.pre.stateRoot = AccountWorld.rootOf(t.world);
-        t.pre.inputs = keccak256("inputs");
-        t.pre.blockItem = MachineState.itemHash(blockItem());
-        t.pre.blockGasUsed = 21_000;
-        t.pre.txsLeft = 1;
-        t.pre.caller = t.sender;
-        t.pre.txGasLimit = GAS_LIMIT;
-        t.pre.effectiveGasPrice = 9;
-        t.pre.priorityFee = 2;
-        t.pre.gasLeft = GAS_LEFT;
-        t.pre.floorGas = 21_000;
-        t.pre.evm = EvmTypes.entryMarker(keccak256(t.rawTx));
+        t.pre = entryPre(t.sender, AccountWorld.rootOf(t.world), t.rawTx, GAS_LIMIT, GAS_LEFT);
         t.callerProof = new bytes[](0);
         t.recipientProof = AccountWorld.proofOf(t.world, t.to);
         if (t.value != 0) {

@@ -297,16 +297,45 @@ abstract contract EvmStepHelpers is Test {
     /// @dev The EIP-1559 transaction (type 2) of the nine unsigned `fields` (RLP items), signed
     ///      with `key`.
     function signedTx(uint256 key, bytes[] memory fields) internal returns (bytes memory) {
-        bytes32 digest = keccak256(bytes.concat(hex"02", RLPWriter.writeList(fields)));
+        return signedTyped(0x02, key, fields);
+    }
+
+    /// @dev The typed (EIP-2718) transaction of type `txType` and unsigned `fields` (RLP items),
+    ///      signed with `key`: the fields, then yParity, r and s.
+    function signedTyped(bytes1 txType, uint256 key, bytes[] memory fields) internal returns (bytes memory) {
+        bytes32 digest = keccak256(bytes.concat(txType, RLPWriter.writeList(fields)));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        bytes[] memory all = new bytes[](12);
-        for (uint256 i; i < 9; ++i) {
+        uint256 n = fields.length;
+        bytes[] memory all = new bytes[](n + 3);
+        for (uint256 i; i < n; ++i) {
             all[i] = fields[i];
         }
-        all[9] = RLPWriter.writeUint(v - 27);
-        all[10] = RLPWriter.writeUint(uint256(r));
-        all[11] = RLPWriter.writeUint(uint256(s));
-        return bytes.concat(hex"02", RLPWriter.writeList(all));
+        all[n] = RLPWriter.writeUint(v - 27);
+        all[n + 1] = RLPWriter.writeUint(uint256(r));
+        all[n + 2] = RLPWriter.writeUint(uint256(s));
+        return bytes.concat(txType, RLPWriter.writeList(all));
+    }
+
+    /// @dev The `IN_TX` state at the entry marker of `rawTx` sent by `sender` over `stateRoot`:
+    ///      the block's last transaction, 21,000 gas used before it, gas price 9 (tip 2).
+    function entryPre(address sender, bytes32 stateRoot, bytes memory rawTx, uint64 gasLimit, uint64 gasLeft)
+        internal
+        pure
+        returns (MachineState.State memory pre)
+    {
+        pre.phase = MachineState.IN_TX;
+        pre.stateRoot = stateRoot;
+        pre.inputs = keccak256("inputs");
+        pre.blockItem = MachineState.itemHash(blockItem());
+        pre.blockGasUsed = 21_000;
+        pre.txsLeft = 1;
+        pre.caller = sender;
+        pre.txGasLimit = gasLimit;
+        pre.effectiveGasPrice = 9;
+        pre.priorityFee = 2;
+        pre.gasLeft = gasLeft;
+        pre.floorGas = 21_000;
+        pre.evm = EvmTypes.entryMarker(keccak256(rawTx));
     }
 
     // ------------------------------------------------------------------------------------------
