@@ -54,7 +54,8 @@ async fn parallel_and_sequential_builders_seal_the_same_block() {
             let to = match nonce {
                 0 => counter,
                 1 => dev_key((key + 1) % 8).address(),
-                _ => Address::with_last_byte((key * 4) as u8 + nonce as u8 + 1),
+                // Fresh accounts past the precompiles (0x01..=0x11).
+                _ => Address::with_last_byte(0x40 + (key * 4) as u8 + nonce as u8),
             };
             let value = if nonce == 0 { U256::ZERO } else { eth(1) };
             raws.push(sign(&signer, eip1559(nonce, to, value, 100_000)).await.1);
