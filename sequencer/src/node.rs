@@ -17,7 +17,7 @@ use rollup_core::{
     error::StateError,
     executor::BlockInput,
     fault::{
-        evm::MAX_ACCESS_LIST_WARMINGS,
+        evm::{MAX_ACCESS_LIST_WARMINGS, access_list_entries},
         step::{is_precompile, is_priced_precompile},
     },
     state::{AccountState, StateChanges, StateReader, WorldState},
@@ -332,7 +332,7 @@ impl Node {
             return Err(SubmitError::UnprovablePrecompile(to));
         }
         if let Some(list) = tx.inner().access_list() {
-            let entries: usize = list.iter().map(|item| 1 + item.storage_keys.len()).sum();
+            let entries = access_list_entries(list);
             if entries > MAX_ACCESS_LIST_WARMINGS {
                 return Err(SubmitError::AccessListTooLong(entries));
             }

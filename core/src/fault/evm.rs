@@ -18,6 +18,7 @@ use crate::{
     executor::{BlockInput, ExecError, rejection_of},
     state::{RevmDb, StateReader},
 };
+use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256, map::HashMap};
 use alloy_sol_types::{SolValue, sol};
 use alloy_trie::EMPTY_ROOT_HASH;
@@ -255,20 +256,25 @@ pub struct WarmedAccessList {
     pub proofs: Vec<Vec<Bytes>>,
 }
 
+/// The entries of an access list as the entry step counts them: each address and each storage
+/// key, duplicates counted.
+pub fn access_list_entries(list: &AccessList) -> usize {
+    list.iter().map(|item| 1 + item.storage_keys.len()).sum()
+}
+
 impl WarmedAccessList {
     /// The list warmed, `None` when it has more than [`MAX_ACCESS_LIST_WARMINGS`] entries.
-    pub fn of(list: &[(Address, Vec<B256>)]) -> Option<Self> {
-        let entries: usize = list.iter().map(|(_, keys)| 1 + keys.len()).sum();
-        if entries > MAX_ACCESS_LIST_WARMINGS {
+    pub fn of(list: &AccessList) -> Option<Self> {
+        if access_list_entries(list) > MAX_ACCESS_LIST_WARMINGS {
             return None;
         }
         let mut warmed = Self::default();
-        for (address, keys) in list {
-            let key = keccak256(address);
+        for item in list.iter() {
+            let key = keccak256(item.address);
             warmed.proofs.push(warmed.warm_accounts.proof(&key, false));
             warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
-            for slot in keys {
-                let key = slot_key(*address, U256::from_be_bytes(slot.0));
+            for slot in &item.storage_keys {
+                let key = slot_key(item.address, U256::from_be_bytes(slot.0));
                 warmed.proofs.push(warmed.warm_slots.proof(&key, false));
                 warmed.warm_slots.insert(key, Bytes::from_static(&[1]));
             }

@@ -407,15 +407,10 @@ pub fn is_precompile(address: Address) -> bool {
     !value.is_zero() && value <= U256::from(LAST_PRECOMPILE)
 }
 
-/// A transaction's access list as `(address, storage keys)` pairs (empty without one).
-fn access_list_of(tx: &TxEnvelope) -> Vec<(Address, Vec<B256>)> {
+/// A transaction's access list warmed at its entry (nothing to warm without one).
+fn warmed_access_list(tx: &TxEnvelope) -> Option<WarmedAccessList> {
     tx.access_list()
-        .map(|list| {
-            list.iter()
-                .map(|item| (item.address, item.storage_keys.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+        .map_or(Some(WarmedAccessList::default()), WarmedAccessList::of)
 }
 
 /// The entry's starting substate from its warmed access list (the access-list marker past the
@@ -1144,7 +1139,7 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let calldata = tx.input().clone();
-        let warmed = WarmedAccessList::of(&access_list_of(tx));
+        let warmed = warmed_access_list(tx);
         let pre_root = self.state.stateRoot;
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
@@ -1193,7 +1188,7 @@ impl Machine {
         let value = tx.value();
         let raw = pending.raw.clone();
         let init_code = tx.input().clone();
-        let warmed = WarmedAccessList::of(&access_list_of(tx));
+        let warmed = warmed_access_list(tx);
         let pre_root = self.state.stateRoot;
         let existing = self.world.account(created);
         let new_proof = self.world.proof(created);
