@@ -173,7 +173,22 @@ contract EvmCopyStepsTest is EvmStepHelpers {
         assertTrue(step(pre, proof) != bytes32(0));
     }
 
+    /// @notice KECCAK256 of more than 1024 words is a rest-of-transaction step; a copy that large is
+    ///         no longer refused: it is chunked (test/evm/EvmChunkedCopySteps.t.sol), its first step
+    ///         charging the whole instruction and copying the first `CHUNK_BYTES` bytes.
     function test_rangesTooLargeAreRestOfTransaction() public {
+        // A CALLDATACOPY of 1025 words (no call data: zeros): chunk 0, 1023 words, and the pc of chunk 1.
+        Frame memory c = frame(op(0x37), three(0, 0, 1025 * 32));
+        c.gas = 1_000_000;
+        Frame memory cPost = copy(c);
+        cPost.mem = new bytes(1025 * 32);
+        cPost.pc = 1 << 16;
+        cPost.gas = c.gas - 3 - 3 * 1025 - memoryCost(1025);
+        assertEq(step(c, rangeWitness(c, 3, ranges1(RangeModel.range(cPost.mem, 0, 1022)))), continued(c, cPost));
+        // The ranges of the whole copy (one step before chunking) are refused.
+        vm.expectRevert(IEvmStepVerifier.UnexpectedWords.selector);
+        this.stepExternal(c, rangeWitness(c, 3, ranges1(RangeModel.range(cPost.mem, 0, 1024))));
+
         Frame memory pre = frame(op(0x20), two(0, 1024 * 32 + 1));
         pre.gas = 1_000_000;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));

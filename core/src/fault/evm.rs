@@ -377,14 +377,47 @@ pub struct WordTree {
 
 impl WordTree {
     /// The tree of `data`, zero-padded to whole words.
+    ///
+    /// Built level by level (about two hashes a word), where setting each word would rehash its
+    /// whole path (twenty).
     pub fn from_bytes(data: &[u8]) -> Self {
-        let mut tree = Self::default();
-        for (index, chunk) in data.chunks(32).enumerate() {
-            let mut word = B256::ZERO;
-            word[..chunk.len()].copy_from_slice(chunk);
-            tree.set(index as u32, word);
+        let mut nodes = HashMap::default();
+        let mut level: Vec<(u32, B256)> = data
+            .chunks(32)
+            .enumerate()
+            .filter_map(|(index, chunk)| {
+                let mut word = B256::ZERO;
+                word[..chunk.len()].copy_from_slice(chunk);
+                (word != B256::ZERO).then_some((index as u32, word))
+            })
+            .collect();
+        for height in 0..=WORD_DEPTH {
+            nodes.extend(level.iter().map(|&(at, hash)| ((height as u8, at), hash)));
+            if height == WORD_DEPTH {
+                break;
+            }
+            // The parents of this level's non-zero nodes, in order (pairs are adjacent).
+            let mut parents = Vec::with_capacity(level.len().div_ceil(2));
+            let mut i = 0;
+            while i < level.len() {
+                let (at, hash) = level[i];
+                let (left, right) = if at & 1 == 0 {
+                    match level.get(i + 1) {
+                        Some(&(next, sibling)) if next == at + 1 => {
+                            i += 1;
+                            (hash, sibling)
+                        }
+                        _ => (hash, ZERO[height]),
+                    }
+                } else {
+                    (ZERO[height], hash)
+                };
+                parents.push((at >> 1, node_hash(left, right)));
+                i += 1;
+            }
+            level = parents;
         }
-        tree
+        Self { nodes }
     }
 
     fn node(&self, level: usize, index: u32) -> B256 {
@@ -601,6 +634,44 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
 /// Most words one range of a stage-2 step may span (32 KiB): a larger copy or hash is a
 /// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
 pub const MAX_RANGE_WORDS: usize = 1024;
+
+/// Most bytes one step of a copy moves (1023 words: any span this long touches at most
+/// [`MAX_RANGE_WORDS`] words). A longer CALLDATACOPY, CODECOPY, RETURNDATACOPY or MCOPY is
+/// split into chunks of this size, one step each (docs/evm-steps.md section 4, "Chunked copies").
+pub const CHUNK_BYTES: usize = 32_736;
+
+/// A frame in the middle of a chunked copy has `pc = p + (k << CHUNK_SHIFT)`: `p` the copy's
+/// own pc (code is at most 49,152 bytes) and `k` the next chunk.
+pub const CHUNK_SHIFT: u32 = 16;
+
+/// The chunks of a copy `dst src len` (`len > 0`, memory offsets below 2^64) that did not halt:
+/// `(offset, length)` inside its `len` bytes, in the order its steps copy them. One chunk when
+/// `len <= CHUNK_BYTES` or for KECCAK256 (which is never chunked). MCOPY with `dst > src` goes
+/// backward, so that no chunk reads source bytes an earlier chunk overwrote.
+pub fn copy_chunks(op: u8, dst: U256, src: U256, len: usize) -> Vec<(usize, usize)> {
+    if op == 0x20 || len <= CHUNK_BYTES {
+        return vec![(0, len)];
+    }
+    let n = len.div_ceil(CHUNK_BYTES);
+    let backward = op == 0x5e && dst > src;
+    (0..n)
+        .map(|k| {
+            if backward {
+                let end = len - k * CHUNK_BYTES;
+                let offset = end.saturating_sub(CHUNK_BYTES);
+                (offset, end - offset)
+            } else {
+                let offset = k * CHUNK_BYTES;
+                (offset, CHUNK_BYTES.min(len - offset))
+            }
+        })
+        .collect()
+}
+
+/// The instruction's own pc of a frame's `pc` (without a chunked copy's chunk index).
+pub fn instruction_pc(pc: u32) -> usize {
+    (pc & ((1 << CHUNK_SHIFT) - 1)) as usize
+}
 
 /// Stage 2 (docs/evm-steps.md section 4): KECCAK256, CALLDATACOPY, CODECOPY, RETURNDATACOPY,
 /// MCOPY and EXTCODECOPY, with the number of stack items each reads. Their witnesses are word
@@ -922,7 +993,10 @@ pub struct InstructionWitness {
 impl InstructionWitness {
     /// The instruction.
     pub fn opcode(&self) -> u8 {
-        self.code.get(self.evm.pc as usize).copied().unwrap_or(0)
+        self.code
+            .get(instruction_pc(self.evm.pc))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2, 3 for stage 3, 4 and 5 for
@@ -1385,6 +1459,29 @@ struct Recorder {
     capture: Option<usize>,
     pending: Option<PendingCapture>,
     captured: Option<StepCapture>,
+    return_data_root: ReturnDataRoot,
+}
+
+/// The root of the last return data seen: it changes only after a call, and every instruction's
+/// state names it.
+#[derive(Default)]
+struct ReturnDataRoot {
+    data: Vec<u8>,
+    root: Option<B256>,
+}
+
+impl ReturnDataRoot {
+    fn root(&mut self, data: &[u8]) -> B256 {
+        match self.root {
+            Some(root) if self.data == data => root,
+            _ => {
+                let root = WordTree::from_bytes(data).root();
+                self.data = data.to_vec();
+                self.root = Some(root);
+                root
+            }
+        }
+    }
 }
 
 impl Recorder {
@@ -1423,6 +1520,7 @@ impl Recorder {
             capture,
             pending: None,
             captured: None,
+            return_data_root: ReturnDataRoot::default(),
         }
     }
 
@@ -1457,6 +1555,101 @@ impl Recorder {
             self.transient_storage.root(),
             self.warm_accounts.root(),
         );
+    }
+
+    /// A copy of more than [`CHUNK_BYTES`] that ran (docs/evm-steps.md section 4, "Chunked
+    /// copies"): its state is the first chunk's; the states between its chunks follow it (pc
+    /// with the chunk index, gas and memory size after the whole instruction, memory with the
+    /// chunks so far), and the frame's memory becomes revm's after the copy.
+    fn chunked_copy(&mut self, op: u8, items: &[U256], interp: &Interpreter) {
+        let at = self.states.len() - 1;
+        let Some(TraceEntry::Instruction(first)) = self.states.get(at).cloned() else {
+            unreachable!("a copy's entry is an instruction");
+        };
+        let refund = self.refunds[at];
+        let after = interp.memory.slice(0..interp.memory.size()).to_vec();
+        let return_data = WordTree::from_bytes(interp.return_data.buffer());
+        let frame = self.frames.last().expect("the transaction's frame");
+        let frame_id = frame.id;
+        let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 3];
+        let code = frame.code.clone();
+        let calldata_size = u64::from(first.calldataSize);
+        let calldata = &frame.calldata;
+        let mut memory = frame.memory.clone();
+        // Memory offsets of a copy that ran fit in 64 bits; the source saturates (revm's).
+        let dst = items[0].saturating_to::<u64>();
+        let src = items[1].saturating_to::<u64>();
+        let len = items[2].saturating_to::<usize>();
+        let chunks = copy_chunks(op, items[0], items[1], len);
+        for (k, &(offset, length)) in chunks.iter().enumerate() {
+            let index = at + k;
+            if k > 0 {
+                let state = EvmState {
+                    pc: first.pc + ((k as u32) << CHUNK_SHIFT),
+                    gas: interp.gas.remaining(),
+                    memSize: after.len() as u32,
+                    memRoot: memory.root(),
+                    ..first.clone()
+                };
+                self.states.push(TraceEntry::Instruction(state));
+                self.frame_of.push(frame_id);
+                self.opcodes.push(op);
+                self.refunds.push(refund);
+            }
+            let source = src.saturating_add(offset as u64);
+            let target = dst + offset as u64;
+            if self.capture == Some(index) {
+                let span = |offset: u64, len: u64| words_of(offset as u32, len as u32);
+                let mut ranges = Vec::new();
+                match op {
+                    0x37 if source < calldata_size => {
+                        let avail = (length as u64).min(calldata_size - source);
+                        let (a, b) = span(source, avail);
+                        ranges.push(calldata.range(a, b));
+                    }
+                    0x3e => {
+                        let (a, b) = span(source, length as u64);
+                        ranges.push(return_data.range(a, b));
+                    }
+                    0x5e => {
+                        let (a, b) = span(source, length as u64);
+                        ranges.push(memory.range(a, b));
+                    }
+                    _ => {}
+                }
+                let (a, b) = span(target, length as u64);
+                ranges.push(memory.range(a, b));
+                let mut witness = match self.pending.take() {
+                    Some(pending) => pending.witness,
+                    None => InstructionWitness {
+                        evm: match &self.states[index] {
+                            TraceEntry::Instruction(state) => state.clone(),
+                            TraceEntry::Return(_) => unreachable!("pushed above"),
+                        },
+                        code: code.clone(),
+                        stack_top: items.to_vec(),
+                        stack_rest,
+                        ..Default::default()
+                    },
+                };
+                witness.ranges = ranges;
+                self.captured = Some(StepCapture::Instruction(witness));
+            }
+            // The chunk's destination words, as revm's memory holds them after the copy.
+            let (a, b) = words_of(target as u32, length as u32);
+            for word_index in a..=b {
+                let mut word = memory.word(word_index);
+                let base = u64::from(word_index) * 32;
+                for byte in 0..32u64 {
+                    let at = base + byte;
+                    if at >= target && at < target + length as u64 {
+                        word[byte as usize] = after[at as usize];
+                    }
+                }
+                memory.set(word_index, word);
+            }
+        }
+        self.top_mut().memory = memory;
     }
 
     fn stop_unproven(&mut self) {
@@ -1940,9 +2133,9 @@ where
             self.calls
                 .push((call.index, call.callee, call.value, false));
         }
+        let return_data = interp.return_data.buffer();
         let frame = self.frames.last_mut().expect("the transaction's frame");
         frame.stack.update(data);
-        let return_data = interp.return_data.buffer();
         let pc = interp.bytecode.pc();
         let op = frame.code.get(pc).copied().unwrap_or(0);
         let state = EvmState {
@@ -1953,11 +2146,7 @@ where
             memSize: mem_size as u32,
             memRoot: frame.memory.root(),
             returnDataSize: return_data.len() as u32,
-            returnDataRoot: if return_data.is_empty() {
-                empty_word_root()
-            } else {
-                WordTree::from_bytes(return_data).root()
-            },
+            returnDataRoot: self.return_data_root.root(return_data),
             substate: self.substate,
             ..frame.base.clone()
         };
@@ -2210,6 +2399,12 @@ where
         if let Some((op, items)) = self.stage2.take()
             && !halted
         {
+            // CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY (`dst src len`) are chunked;
+            // KECCAK256 and EXTCODECOPY are not.
+            if matches!(op, 0x37 | 0x39 | 0x3e | 0x5e) && items[2] > U256::from(CHUNK_BYTES) {
+                self.chunked_copy(op, &items, interp);
+                return;
+            }
             let return_data = interp.return_data.buffer();
             let calldata_size = self.top().base.calldataSize as usize;
             let ranges = stage2_ranges(op, &items, calldata_size, return_data.len());
@@ -2394,6 +2589,74 @@ mod tests {
         assert_eq!(tree.root(), before, "clearing a word restores the root");
         assert_eq!(WordTree::default().root(), empty_word_root());
         assert_eq!(WordTree::from_bytes(&[0; 64]).root(), empty_word_root());
+    }
+
+    #[test]
+    fn copies_over_a_chunk_are_split_and_cover_every_byte_once() {
+        assert_eq!(
+            copy_chunks(0x37, U256::ZERO, U256::ZERO, CHUNK_BYTES),
+            [(0, CHUNK_BYTES)]
+        );
+        assert_eq!(
+            copy_chunks(0x20, U256::ZERO, U256::ZERO, 100_000),
+            [(0, 100_000)]
+        );
+        assert_eq!(
+            copy_chunks(0x37, U256::ZERO, U256::ZERO, CHUNK_BYTES + 1),
+            [(0, CHUNK_BYTES), (CHUNK_BYTES, 1)]
+        );
+        // MCOPY backward when the destination is above the source, forward otherwise.
+        let len = 2 * CHUNK_BYTES + 100;
+        let back = copy_chunks(0x5e, U256::from(9), U256::from(8), len);
+        assert_eq!(
+            back,
+            [
+                (CHUNK_BYTES + 100, CHUNK_BYTES),
+                (100, CHUNK_BYTES),
+                (0, 100)
+            ]
+        );
+        let forward = copy_chunks(0x5e, U256::from(8), U256::from(9), len);
+        assert_eq!(forward[0], (0, CHUNK_BYTES));
+        for chunks in [back, forward] {
+            let mut covered = vec![0u8; len];
+            for (offset, length) in chunks {
+                assert!(length <= CHUNK_BYTES && words_of(31, length as u32).1 < 1024);
+                covered[offset..offset + length]
+                    .iter_mut()
+                    .for_each(|c| *c += 1);
+            }
+            assert!(covered.iter().all(|&c| c == 1));
+        }
+        assert_eq!(instruction_pc(7 + (3 << CHUNK_SHIFT)), 7);
+    }
+
+    #[test]
+    fn trees_built_level_by_level_equal_trees_built_word_by_word() {
+        // Zero words between non-zero ones, odd and even ends, a partial last word.
+        for len in [0usize, 1, 32, 33, 64, 95, 96, 200, 1000, 4097] {
+            let data: Vec<u8> = (0..len)
+                .map(|i| {
+                    if (i / 32) % 3 == 1 {
+                        0
+                    } else {
+                        (i * 13 + 1) as u8
+                    }
+                })
+                .collect();
+            let mut by_word = WordTree::default();
+            for (index, chunk) in data.chunks(32).enumerate() {
+                let mut word = B256::ZERO;
+                word[..chunk.len()].copy_from_slice(chunk);
+                by_word.set(index as u32, word);
+            }
+            let built = WordTree::from_bytes(&data);
+            assert_eq!(built.root(), by_word.root(), "{len} bytes");
+            assert_eq!(
+                built.nodes, by_word.nodes,
+                "{len} bytes: the same stored nodes"
+            );
+        }
     }
 
     #[test]

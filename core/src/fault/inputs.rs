@@ -75,11 +75,12 @@ pub const BLOCK_HASH_HISTORY: u64 = 256;
 /// block item's `recentHashes`): word `m % 256` is `hash_of(m)` for every block `m` from
 /// `number - 256` (or 0) to `number - 1`, every other word zero. BLOCKHASH's step opens it.
 pub fn recent_hashes_tree(number: u64, mut hash_of: impl FnMut(u64) -> B256) -> WordTree {
-    let mut tree = WordTree::default();
+    let mut words = [0u8; 32 * BLOCK_HASH_HISTORY as usize];
     for m in number.saturating_sub(BLOCK_HASH_HISTORY)..number {
-        tree.set((m % BLOCK_HASH_HISTORY) as u32, hash_of(m));
+        let at = (m % BLOCK_HASH_HISTORY) as usize * 32;
+        words[at..at + 32].copy_from_slice(hash_of(m).as_slice());
     }
-    tree
+    WordTree::from_bytes(&words)
 }
 
 /// The items of `batch`, whose blocks were sealed with `headers` (in order): for each block

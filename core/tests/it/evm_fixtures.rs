@@ -19,11 +19,11 @@ use rollup_core::{
     fault::{
         MachineState, Phase, StepKind,
         evm::{
-            ACCESS_LIST_SUBSTATE, CallWitness, CreateWitness, EvmState, MAX_RANGE_WORDS,
-            PrecompileCallWitness, SelfDestructWitness, StateWitness, WORD_DEPTH, WordProof,
-            WordRange, call_inputs, create_inputs, instruction_inputs, range_root,
-            selfdestruct_inputs, stack_push, stage2_inputs, stage3_inputs, substate_hash,
-            word_root,
+            ACCESS_LIST_SUBSTATE, CHUNK_BYTES, CallWitness, CreateWitness, EvmState,
+            MAX_RANGE_WORDS, PrecompileCallWitness, SelfDestructWitness, StateWitness, WORD_DEPTH,
+            WordProof, WordRange, call_inputs, create_inputs, instruction_inputs, instruction_pc,
+            range_root, selfdestruct_inputs, stack_push, stage2_inputs, stage3_inputs,
+            substate_hash, word_root,
         },
         machine::BlockItem,
     },
@@ -243,6 +243,29 @@ fn copies() -> Bytes {
             U256::ZERO,
             U256::ZERO,
         ),
+        // Chunked copies (docs/evm-steps.md section 4, "Chunked copies"): call data mostly past
+        // its end; MCOPY backward over itself (dst > src, three chunks) and forward over itself;
+        // code; exactly one chunk.
+        (0x37, U256::from(40_000), U256::from(3), U256::from(1000)),
+        (
+            0x5e,
+            U256::from(2 * CHUNK_BYTES + 100),
+            U256::from(7),
+            U256::from(520),
+        ),
+        (
+            0x5e,
+            U256::from(CHUNK_BYTES + 40),
+            U256::from(700),
+            U256::from(21),
+        ),
+        (
+            0x39,
+            U256::from(CHUNK_BYTES + 1),
+            U256::from(5),
+            U256::from(3),
+        ),
+        (0x37, U256::from(CHUNK_BYTES), U256::ZERO, U256::from(64)),
     ];
     let mut asm = Asm::default()
         .push(word)
@@ -251,6 +274,10 @@ fn copies() -> Bytes {
         .push(other)
         .pushu(45)
         .op(0x52);
+    // Words near the chunks' edges, so that the chunked copies move bytes that are not zero.
+    for offset in [20_000u64, 32_730, 32_760, 65_470, 65_500] {
+        asm = asm.push(word).pushu(offset).op(0x52);
+    }
     for (op, len, src, dst) in steps {
         asm = if op == 0x20 {
             asm.push(len).push(src).op(0x20).op(0x50)
@@ -264,7 +291,7 @@ fn copies() -> Bytes {
 }
 
 /// The length of [`copies`]' code (it copies from near its own end).
-const COPIES_CODE_LEN: u64 = 364;
+const COPIES_CODE_LEN: u64 = 592;
 
 /// Every PUSH, DUP and SWAP, jumps taken and not, a loop, then RETURN of 32 bytes.
 fn control() -> Bytes {
@@ -1488,7 +1515,7 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             if let Some(block) = &block {
                 assert_eq!(block.item_hash(), step.pre.blockItem, "{name}: block item");
             }
-            let op = code.get(evm.pc as usize).copied().unwrap_or(0);
+            let op = code.get(instruction_pc(evm.pc)).copied().unwrap_or(0);
             let inputs = instruction_inputs(op).expect("an instruction with a witness");
             if usize::from(evm.stackSize) >= inputs {
                 assert_eq!(top.len(), inputs, "{name}: stack items of {op:#x}");
@@ -1629,7 +1656,9 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
     assert!(instructions > 1000, "{instructions} instruction steps");
 
     let json = fixtures.json();
-    assert!(json.len() < 4_200_000, "{} bytes", json.len());
+    // The cap keeps the repository and forge's replay of this file (`EvmFixtures.t.sol`) small:
+    // the stage-2 and stage-3 steps are all kept, and a full chunk of a copy is about 130 KB.
+    assert!(json.len() < 5_000_000, "{} bytes", json.len());
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../contracts/test/fixtures/evm_steps.json"

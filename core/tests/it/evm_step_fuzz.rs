@@ -30,7 +30,8 @@ use rollup_core::{
     fault::{
         Machine, MachineState, Phase, StepKind, World,
         evm::{
-            CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange,
+            CHUNK_BYTES, CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS,
+            MAX_RANGE_WORDS, WordRange, instruction_pc,
         },
     },
 };
@@ -404,17 +405,30 @@ fn program(rng: &mut Rng) -> Bytes {
             12..=16 => {
                 // KECCAK256 and the copies.
                 let op = rng.pick(&[0x20, 0x37, 0x39, 0x3e, 0x5e, 0x37, 0x39, 0x5e]);
-                let len = rng.memory(700);
+                // One copy in twelve is chunked (docs/evm-steps.md section 4): up to three
+                // chunks, at offsets that make MCOPY overlap itself either way.
+                let chunked = op != 0x20 && op != 0x3e && rng.below(12) == 0;
+                let len = if chunked {
+                    U256::from(CHUNK_BYTES as u64 - 40 + rng.below(2 * CHUNK_BYTES as u64 + 100))
+                } else {
+                    rng.memory(700)
+                };
                 p.push(len);
                 if op != 0x20 {
                     let src = if op == 0x3e {
                         U256::ZERO
+                    } else if chunked {
+                        U256::from(rng.below(3000))
                     } else {
                         rng.memory(1500)
                     };
                     p.push(src);
                 }
-                let at = rng.memory(1500);
+                let at = if chunked {
+                    U256::from(rng.below(3000))
+                } else {
+                    rng.memory(1500)
+                };
                 p.push(at);
                 p.code.push(op);
                 if op == 0x20 {
@@ -484,9 +498,10 @@ fn program(rng: &mut Rng) -> Bytes {
             p.push(at);
             p.code.push(rng.pick(&[0xf3, 0xfd]));
         }
-        3 => p
-            .code
-            .push(rng.pick(&[0xfe, 0xfe, 0xfe, 0x0c, 0x21, 0x4b, 0xa5, 0xef, 0xfc])),
+        // INVALID, or an opcode Prague does not define.
+        3 => p.code.push(rng.pick(&[
+            0xfe, 0xfe, 0xfe, 0xfe, 0xfe, 0x0c, 0x21, 0x4b, 0xa5, 0xef, 0xfc,
+        ])),
         4 => {
             // A jump to anywhere.
             let to = rng.value();
@@ -503,10 +518,11 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // A copy too large for one step: the rest of the transaction.
+            // A hash too large for one step (copies are chunked, hashes are not): the rest of
+            // the transaction.
             let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
             p.push(U256::from(len));
-            p.code.extend([0x5f, 0x5f, 0x37]);
+            p.code.extend([0x5f, 0x20]);
         }
         _ => {} // runs off the end of the code
     }
@@ -549,6 +565,8 @@ struct Tally {
     checked: usize,
     entries: usize,
     rest_of_transaction: usize,
+    /// Steps of a chunked copy after its first (docs/evm-steps.md section 4).
+    chunk_continuations: usize,
     opcodes: BTreeMap<u8, usize>,
     mismatches: Vec<String>,
     /// Witnesses with one byte changed that the verifier refused (or that still proved the
@@ -643,7 +661,12 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                         tally.entries += 1;
                         None
                     }
-                    Some((evm, code, ..)) => Some(code.get(evm.pc as usize).copied().unwrap_or(0)),
+                    Some((evm, code, ..)) => {
+                        if instruction_pc(evm.pc) != evm.pc as usize {
+                            tally.chunk_continuations += 1;
+                        }
+                        Some(code.get(instruction_pc(evm.pc)).copied().unwrap_or(0))
+                    }
                 };
                 tally.checked += 1;
                 if let Some(op) = op {
@@ -720,12 +743,13 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         .collect();
     println!(
         "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
-         instructions), {} rest-of-transaction steps; {} of {OPCODES_TOTAL} defined opcodes \
-         covered; not covered: {}",
+         instructions, {} of them later chunks of a chunked copy), {} rest-of-transaction steps; \
+         {} of {OPCODES_TOTAL} defined opcodes covered; not covered: {}",
         started.elapsed(),
         tally.checked,
         tally.entries,
         tally.checked - tally.entries,
+        tally.chunk_continuations,
         tally.rest_of_transaction,
         covered.len(),
         unproven.join(" ")
@@ -750,6 +774,11 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
     assert!(tally.forgeries.is_empty(), "{:#?}", tally.forgeries);
     if count >= 256 {
         assert!(tally.checked >= 2_000, "{} steps", tally.checked);
+        assert!(
+            tally.chunk_continuations >= 10,
+            "{} chunk steps",
+            tally.chunk_continuations
+        );
         // Every defined opcode of stages 1 and 2 ran on the verifier.
         let expected = (0..=255u8)
             .filter(|op| defined(*op) && rollup_core::fault::evm::instruction_inputs(*op).is_some())

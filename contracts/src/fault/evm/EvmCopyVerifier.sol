@@ -13,13 +13,24 @@ import {MachineState} from "../MachineState.sol";
 ///         CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY in the depth-0 frame, with gas exactly as
 ///         revm 43 (Prague) charges it. The bytes they read and the memory they write are opened by
 ///         word ranges (one multiproof per range, `WordTree.rangeRoot`); a range of more than
-///         `MAX_RANGE_WORDS` words is a rest-of-transaction step. `EvmStepVerifier` forwards kind 2
-///         here. Mirrored off chain by `core/src/fault/evm.rs`.
+///         `MAX_RANGE_WORDS` words (now only a KECCAK256's) is a rest-of-transaction step. A copy of
+///         more than `CHUNK_BYTES` bytes is chunked: its first step charges the whole instruction
+///         (gas, memory expansion) and copies chunk 0, then one continuation step per chunk, with the
+///         frame's pc `p + (k << 16)` (`p` the copy's pc, `k` the next chunk) and its three stack
+///         items kept until the last chunk; MCOPY with `dst > src` copies its chunks from the end
+///         (memmove). `EvmStepVerifier` forwards kind 2 here. Mirrored off chain by
+///         `core/src/fault/evm.rs`.
 contract EvmCopyVerifier is IEvmStepVerifier {
     /// @notice Most words one range may span (32 KiB).
     uint256 public constant MAX_RANGE_WORDS = 1024;
+    /// @notice Most bytes one step of a copy copies (1023 words: any span of them touches at most
+    ///         `MAX_RANGE_WORDS` words).
+    uint256 public constant CHUNK_BYTES = 32_736;
 
     uint256 internal constant MAX_U64 = type(uint64).max;
+    uint256 internal constant CHUNK_PC = EvmFrame.CHUNK_PC;
+    /// @dev What a chunk adds to the pc.
+    uint32 internal constant NEXT_CHUNK = 1 << 16;
     bytes32 internal constant EMPTY_HASH = keccak256("");
 
     /// @dev One step: the witness and the working values.
@@ -45,17 +56,22 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.ranges) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
-        uint256 op = EvmFrame.open(pre, r.e, r.code, false);
-        if (op != 0x20 && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
+        // k >= 1: a continuation of a chunked copy (only the copies are chunked).
+        (uint256 op, uint256 k) = EvmFrame.openChunk(pre, r.e, r.code);
+        if ((op != 0x20 || k != 0) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
         r.memSize = r.e.memSize;
         uint256 reads = op == 0x20 ? 2 : 3;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
+            // A continuation's items were on the stack at its first step.
+            if (k != 0) revert UnsupportedStep(MachineState.IN_TX);
             outcome = EvmFrame.EXCEPTION;
-        } else {
+        } else if (k == 0) {
             outcome = _execute(r, op);
+        } else {
+            _continue(r, op, k);
         }
         if (r.used != r.ranges.length) revert UnexpectedWords();
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
@@ -90,8 +106,10 @@ contract EvmCopyVerifier is IEvmStepVerifier {
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
             if (op == 0x20) {
                 stack = StackHash.push(stack, uint256(_hash(r, top[0], len)));
-            } else {
-                e.memRoot = _write(r, top[0], _source(r, op, src, len));
+            } else if (!_chunk(r, op, 0)) {
+                // Chunked: the next step copies chunk 1; the stack keeps the three items.
+                e.pc += NEXT_CHUNK;
+                return EvmFrame.CONTINUE;
             }
         }
         e.stack = stack;
@@ -99,6 +117,45 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         e.stackSize -= op == 0x20 ? 1 : 3;
         e.pc += 1;
         return EvmFrame.CONTINUE;
+    }
+
+    /// @dev A continuation step (`k >= 1`) of the chunked copy `op` at `e.pc & 0xffff`, whose stack
+    ///      items are open: no gas, no memory expansion; chunk `k`, then the next chunk's pc or, after
+    ///      the last chunk, the instruction's end (its three items popped).
+    function _continue(Run memory r, uint256 op, uint256 k) private pure {
+        EvmTypes.EvmState memory e = r.e;
+        uint256 len = r.top[2];
+        // Not a state any trace has: a copy that is not chunked, a chunk past the last.
+        if (len <= CHUNK_BYTES || k * CHUNK_BYTES >= len) revert UnsupportedStep(MachineState.IN_TX);
+        if (_chunk(r, op, k)) {
+            e.stack = r.rest;
+            e.stackSize -= 3;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.pc = uint32((e.pc & (CHUNK_PC - 1)) + 1);
+        } else {
+            e.pc += NEXT_CHUNK;
+        }
+    }
+
+    /// @dev Copies chunk `k` (with `k * CHUNK_BYTES < len`) of the copy `op` of `len > 0` bytes
+    ///      (`dst src len` in `r.top`; all of it when `len <= CHUNK_BYTES`) as a copy of
+    ///      `(dst + off, src + off, l)`, with `src` saturated to 64 bits and the source read from the
+    ///      current roots; MCOPY with `dst > src` chunks from the end. True when it is the last chunk.
+    function _chunk(Run memory r, uint256 op, uint256 k) private pure returns (bool last) {
+        uint256[] memory top = r.top;
+        uint256 len = top[2];
+        uint256 off = k * CHUNK_BYTES;
+        uint256 l;
+        if (op == 0x5e && top[0] > top[1]) {
+            // Backward: chunk k ends `k * CHUNK_BYTES` bytes before the copy's end.
+            uint256 end = len - off;
+            off = end > CHUNK_BYTES ? end - CHUNK_BYTES : 0;
+            l = end - off;
+        } else {
+            l = EvmFrame.min(CHUNK_BYTES, len - off);
+        }
+        r.e.memRoot = _write(r, top[0] + off, _source(r, op, EvmFrame.min(top[1], MAX_U64) + off, l));
+        return (k + 1) * CHUNK_BYTES >= len;
     }
 
     /// @dev KECCAK256 of `len > 0` bytes of memory at `offset` (the memory range is opened against

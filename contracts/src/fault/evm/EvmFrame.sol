@@ -22,6 +22,10 @@ library EvmFrame {
     /// @notice A frame at this depth or deeper cannot call: revm's frame creation fails every call
     ///         (`CallTooDeep`) before it looks at the callee, and the forwarded gas comes back.
     uint256 internal constant CALL_DEPTH_LIMIT = 1024;
+    /// @notice The least `pc` of a frame in the middle of a chunked copy (`p + (k << 16)`, k >= 1;
+    ///         an honest instruction's pc is below it: code is at most 49,152 bytes). Only the copy
+    ///         verifier steps such a frame (`openChunk`); every other verifier refuses it.
+    uint256 internal constant CHUNK_PC = 1 << 16;
 
     // Outcomes of an instruction.
     uint256 internal constant CONTINUE = 0;
@@ -39,21 +43,45 @@ library EvmFrame {
 
     /// @notice Opens the frame `e` (at any depth) of an instruction step: `e` must hash to `pre.evm`
     ///         and `code` to its code hash; (with `stateAccess`) a frame under the access-list marker
-    ///         is not provable yet. Returns the instruction (`STOP` past the end of the code).
+    ///         is not provable yet. A frame in the middle of a chunked copy (`pc >= CHUNK_PC`) is only
+    ///         the copy verifier's (`openChunk`): refused. Returns the instruction (`STOP` past the
+    ///         end of the code).
     function open(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code, bool stateAccess)
         internal
         pure
         returns (uint256 op)
     {
-        bytes32 computed = EvmTypes.hash(e);
-        if (computed != pre.evm) revert IEvmStepVerifier.EvmStateMismatch(pre.evm, computed);
-        computed = keccak256(code);
-        if (computed != e.codeHash) revert IEvmStepVerifier.EvmCodeMismatch(e.codeHash, computed);
+        _check(pre, e, code);
         if (stateAccess && e.substate == ACCESS_LIST_SUBSTATE) {
             revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
         }
         uint256 pc = e.pc;
+        if (pc >= CHUNK_PC) revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
         op = pc < code.length ? uint8(code[pc]) : 0;
+    }
+
+    /// @notice `open` for the copy verifier (no state access), which also takes a frame in the middle
+    ///         of a chunked copy (docs/evm-steps.md section 4): its `pc` is `p + (k << 16)`, with `p`
+    ///         the copy's own pc and `k >= 1` the next chunk. Returns the instruction at `p` (`STOP`
+    ///         past the end of the code) and `k` (0 for an instruction's first step).
+    function openChunk(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code)
+        internal
+        pure
+        returns (uint256 op, uint256 k)
+    {
+        _check(pre, e, code);
+        uint256 pc = e.pc;
+        k = pc >> 16;
+        pc &= CHUNK_PC - 1;
+        op = pc < code.length ? uint8(code[pc]) : 0;
+    }
+
+    /// @dev `e` must hash to `pre.evm` and `code` to its code hash.
+    function _check(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code) private pure {
+        bytes32 computed = EvmTypes.hash(e);
+        if (computed != pre.evm) revert IEvmStepVerifier.EvmStateMismatch(pre.evm, computed);
+        computed = keccak256(code);
+        if (computed != e.codeHash) revert IEvmStepVerifier.EvmCodeMismatch(e.codeHash, computed);
     }
 
     /// @notice The frame's `substate` (docs/evm-steps.md section 2): 0 when its three tries are

@@ -118,6 +118,8 @@ contract EvmStepVerifier is IEvmStepVerifier {
     function _execute(MachineState.State memory pre, Run memory r) private view returns (uint256) {
         EvmTypes.EvmState memory e = r.e;
         uint256 pc = e.pc;
+        // A frame in the middle of a chunked copy is the copy verifier's (kind 2).
+        if (pc >= EvmFrame.CHUNK_PC) revert UnsupportedStep(MachineState.IN_TX);
         uint256 op = pc < r.code.length ? uint8(r.code[pc]) : 0;
         (uint256 class, uint256 reads, uint256 pops, uint256 pushes, uint256 gas) = _shape(op);
         if (class == UNSUPPORTED) revert UnsupportedStep(MachineState.IN_TX);
