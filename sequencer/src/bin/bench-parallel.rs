@@ -246,7 +246,7 @@ fn main() -> eyre::Result<()> {
     let mut commitment = StateCommitment::from_state(&pre);
     commitment.root();
     println!(
-        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7}",
+        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7}",
         "workload",
         "",
         "txs",
@@ -256,6 +256,7 @@ fn main() -> eyre::Result<()> {
         "par Mg/s",
         "speedup",
         "exec",
+        "ceil",
         "avail",
         "seq rt",
         "par rt",
@@ -303,6 +304,7 @@ fn main() -> eyre::Result<()> {
             assemble_phase.push(s.assemble_phase);
             stats = Some(s);
         }
+        let ceiling = machine_ceiling(&pre, &chain, &block, &w.txs, threads, args.runs)?;
         let (reference, _) = reference.expect("at least one run");
         let stats = stats.expect("at least one run");
         let (_, _, access) =
@@ -324,6 +326,7 @@ fn main() -> eyre::Result<()> {
             "speedup": round2(seq_total.as_secs_f64() / par_total.as_secs_f64()),
             "execution_speedup": round2(seq.exec().as_secs_f64() / par.exec().as_secs_f64()),
             "available_parallelism": round2(shape.available_parallelism),
+            "machine_ceiling": round2(ceiling),
             "state_root_ms": ms(par.root()),
             "sequential_state_root_ms": ms(seq.root()),
             "groups": shape.groups,
@@ -336,7 +339,7 @@ fn main() -> eyre::Result<()> {
             "parallel_assemble_phase_ms": ms(median(assemble_phase.clone())),
         });
         println!(
-            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6} {:>7.1} {:>7.1} {:>7.1}",
+            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>5.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6} {:>7.1} {:>7.1} {:>7.1}",
             w.name,
             w.what,
             reference.executed.len(),
@@ -346,6 +349,7 @@ fn main() -> eyre::Result<()> {
             mgas / par_total.as_secs_f64(),
             seq_total.as_secs_f64() / par_total.as_secs_f64(),
             seq.exec().as_secs_f64() / par.exec().as_secs_f64(),
+            ceiling,
             shape.available_parallelism,
             seq.root().as_secs_f64() * 1e3,
             par.root().as_secs_f64() * 1e3,
@@ -361,6 +365,38 @@ fn main() -> eyre::Result<()> {
         json!({ "threads": threads, "accounts": args.accounts, "workloads": results })
     );
     Ok(())
+}
+
+/// What two threads can gain on this machine for this block's execution with no engine at
+/// all: the sequential executor on the block's two halves (each over the pre-state, as if they
+/// were independent), one after the other on one thread against both at once on `threads`
+/// threads (medians of `runs`). No coordination, validation or merging is timed, so no engine's
+/// execution speedup can exceed it; the halves' results are not a block and are dropped.
+fn machine_ceiling(
+    pre: &WorldState,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: &[Recovered<TxEnvelope>],
+    threads: usize,
+    runs: usize,
+) -> eyre::Result<f64> {
+    let (first, second) = txs.split_at(txs.len() / 2);
+    let half = |txs: Vec<Recovered<TxEnvelope>>| execute_block(pre, chain, block, txs);
+    let (mut one, mut both) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let (a, b) = (first.to_vec(), second.to_vec());
+        let t = Instant::now();
+        half(a)?;
+        half(b)?;
+        one.push(t.elapsed());
+        let (a, b) = (first.to_vec(), second.to_vec());
+        let t = Instant::now();
+        let (a, b) = on_engine_threads(threads, || rayon::join(|| half(a), || half(b)));
+        both.push(t.elapsed());
+        a?;
+        b?;
+    }
+    Ok(median(one).as_secs_f64() / median(both).as_secs_f64())
 }
 
 /// Timed runs of one engine: execution alone and execution plus state root.
