@@ -97,13 +97,14 @@ sol! {
         bytes extCode;
     }
 
-    /// What a call without a value to a priced precompile opens (docs/evm-steps.md section 6,
+    /// What a call to a precompile opens, with or without a value (docs/evm-steps.md section 6,
     /// kind 5).
     #[derive(Debug, Default, PartialEq, Eq)]
     struct PrecompileCallWitness {
         bytes[] calleeProof;
         WordRange input;
         WordRange output;
+        bytes[] selfProof;
     }
 
     /// What a call without a frame opens (docs/evm-steps.md section 6, kind 4).
@@ -1014,17 +1015,9 @@ impl InstructionWitness {
         } else if stage3_inputs(op).is_some() {
             3
         } else if call_inputs(op).is_some() {
-            // Without a value, to a precompile: kind 5.
+            // To a precompile, with or without a value: kind 5.
             let top = &self.stack_top;
-            let value = if matches!(op, 0xf1 | 0xf2) && top.len() > 2 {
-                top[2]
-            } else {
-                U256::ZERO
-            };
-            if top.len() >= 2
-                && value.is_zero()
-                && is_provable_precompile(Address::from_word(top[1].into()))
-            {
+            if top.len() >= 2 && is_provable_precompile(Address::from_word(top[1].into())) {
                 5
             } else {
                 4
@@ -1098,6 +1091,7 @@ impl InstructionWitness {
                 calleeProof: self.callee_proof,
                 input: ranges.next().unwrap_or_default(),
                 output: ranges.next().unwrap_or_default(),
+                selfProof: self.self_proof,
             };
             return (self.evm, self.code, self.stack_top, self.stack_rest, call)
                 .abi_encode_params()

@@ -395,7 +395,8 @@ pub fn is_priced_precompile(address: Address) -> bool {
     (!id.is_zero() && id <= U256::from(4)) || id == U256::from(9)
 }
 
-/// The precompiles a call without a value reaches in one instruction step (witness kind 5,
+/// The precompiles a call from code reaches in one instruction step, with or without a value
+/// (witness kind 5,
 /// docs/evm-steps.md section 4, "Calls to precompiles"): every one of Prague, `0x01..0x11`.
 pub fn is_provable_precompile(address: Address) -> bool {
     is_precompile(address)
@@ -1345,9 +1346,9 @@ impl Machine {
             hash: *pending.tx.inner().tx_hash(),
             source,
         })?;
-        // A call is provable when its callee is not a precompile (but those called
-        // without a value), not an existing empty account (docs/evm-steps.md section 4), and has
-        // no EIP-7702 delegation (the verifier does not follow one; a call that halted may have
+        // A call is provable when its callee is not an existing empty account (docs/evm-steps.md
+        // section 4; every precompile, with or without a value, is kind 5) and has no EIP-7702
+        // delegation (the verifier does not follow one; a call that halted may have
         // halted on the delegate's access); the first other one is the rest of the transaction.
         let delegated = |callee: Address| {
             self.world.account(callee).is_some_and(|a| {
@@ -1355,8 +1356,8 @@ impl Machine {
                     .is_ok_and(|code| is_delegation(&code))
             })
         };
-        let unprovable = run.calls.iter().find(|&&(_, callee, value, _)| {
-            (is_precompile(callee) && !(is_provable_precompile(callee) && value.is_zero()))
+        let unprovable = run.calls.iter().find(|&&(_, callee, _, _)| {
+            (is_precompile(callee) && !is_provable_precompile(callee))
                 || self.world.account(callee).is_some_and(|a| a.is_empty())
                 || delegated(callee)
         });

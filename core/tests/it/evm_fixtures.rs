@@ -668,6 +668,21 @@ fn precompiles() -> Bytes {
     ] {
         a = call_op(a, op, U256::from(id), 0, ranges, gas).op(0x50);
     }
+    // With a value (the program holds 1000 wei): to an absent precompile account (25,000 for
+    // the new account), then to the same one, now holding wei; a price within the forwarded gas
+    // only with the 2300 stipend; a price above both (the call fails, the value stays); a value
+    // above the balance; CALLCODE, which moves nothing, within and above the balance.
+    for (op, id, value, ranges, gas) in [
+        (0xf1, 4, 5, [5, 70, 300, 40], gas),
+        (0xf1, 4, 6, [0, 33, 1300, 64], gas),
+        (0xf1, 2, 7, [0, 64, 1400, 32], 10),
+        (0xf1, 1, 3, [0, 128, 1500, 32], 0),
+        (0xf1, 3, 2000, [0, 100, 1600, 32], gas),
+        (0xf2, 4, 9, [0, 40, 1700, 64], gas),
+        (0xf2, 4, 5000, [0, 40, 1800, 64], gas),
+    ] {
+        a = call_op(a, op, U256::from(id), value, ranges, gas).op(0x50);
+    }
     // The other precompiles: each input written from 2048 on, its output range right after it.
     let mut at = 2048;
     for (op, id, input, out_len, gas) in other_precompile_calls() {
@@ -1428,11 +1443,13 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
                     BTreeMap::new()
                 },
                 // The calls move value from the contract.
-                balance: U256::from(if name == "calls" || name == "frames" {
-                    1000
-                } else {
-                    0
-                }),
+                balance: U256::from(
+                    if ["calls", "frames", "precompiles"].contains(&name.as_str()) {
+                        1000
+                    } else {
+                        0
+                    },
+                ),
                 ..Default::default()
             },
         );

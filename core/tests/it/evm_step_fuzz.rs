@@ -258,7 +258,7 @@ fn program(rng: &mut Rng) -> Bytes {
             26..=27 => {
                 // CALL, CALLCODE, DELEGATECALL, STATICCALL to accounts without code (absent or
                 // not, warm or cold; a value above the balance fails the call), to other programs
-                // (a frame) and precompiles: the last two are rest-of-transaction steps.
+                // (a frame) and to precompiles, with and without a value (kind 5).
                 let op = rng.pick(&[0xf1, 0xf1, 0xf2, 0xf4, 0xfa]);
                 for _ in 0..4 {
                     let range = rng.memory(400);

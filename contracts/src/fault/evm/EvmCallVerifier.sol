@@ -25,8 +25,8 @@ import {Accounts} from "../Accounts.sol";
 ///         (and the 2300 stipend of a value) back. A CALL with value moves it (account proofs
 ///         against the state root). A precompile callee, an existing empty account (which EIP-161
 ///         would delete when touched), or a callee whose code (`calleeCode`, checked against its
-///         code hash) is an EIP-7702 delegation designator makes the step a rest-of-transaction
-///         step (calls without a value to the priced precompiles are kind 5, forwarded to
+///         code hash) is an EIP-7702 delegation designator is refused here (a rest-of-transaction
+///         step; calls to the precompiles, with or without a value, are kind 5, forwarded to
 ///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
 ///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
 ///         the creation transaction's entry (kind 9) to `CREATION_TXS`, and SELFDESTRUCT (kind 10)
@@ -51,7 +51,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @dev `_call`'s outcome when the callee's frame starts: the machine state `pre` is the post-state.
     uint256 internal constant FRAME = 4;
 
-    /// @notice Calls without a value to a priced precompile (kind 5), created with this verifier.
+    /// @notice Calls to a priced precompile, with or without a value (kind 5), created with this
+    ///         verifier.
     IEvmStepVerifier public immutable PRECOMPILES;
 
     /// @notice The return step from a frame at depth >= 1 to its caller (kind 6), an

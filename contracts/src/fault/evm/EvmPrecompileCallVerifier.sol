@@ -7,19 +7,26 @@ import {EvmFrame} from "./EvmFrame.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {MachineState} from "../MachineState.sol";
+import {MerkleTrie} from "../MerkleTrie.sol";
 import {Accounts} from "../Accounts.sol";
 import {PrecompilePrices} from "./PrecompilePrices.sol";
 
 /// @title EvmPrecompileCallVerifier
-/// @notice Calls without a value to a precompile (docs/evm-steps.md section 4, "Calls to
+/// @notice Calls to a precompile, with or without a value (docs/evm-steps.md section 4, "Calls to
 ///         precompiles"; witness kind 5): CALL, CALLCODE, DELEGATECALL or STATICCALL to any of the
 ///         Prague precompiles `0x01..0x11`. Gas exactly as revm 43 (Prague) charges it: memory
 ///         expansion of the argument and output ranges (the precompiles are warm from the start),
-///         then the precompile's price (`PrecompilePrices`) out of the forwarded gas; a price above
-///         it, an input revm refuses by its length, or an input the L1 precompile refuses (a point
-///         off the curve, a wrong KZG proof) fails the call and uses the forwarded gas. The output
-///         is computed by calling the same precompile on L1, written into the output range of
-///         memory (both ranges opened by word-range proofs) and kept as the return data.
+///         with a value its 9000 and, for a CALL to an absent precompile account, the new account's
+///         25,000, then the precompile's price (`PrecompilePrices`) out of the forwarded gas (plus
+///         the 2300 stipend of a value); a price above it, an input revm refuses by its length, or
+///         an input the L1 precompile refuses (a point off the curve, a wrong KZG proof) fails the
+///         call and uses the forwarded gas. The output is computed by calling the same precompile
+///         on L1, written into the output range of memory (both ranges opened by word-range proofs)
+///         and kept as the return data. A value (CALL, CALLCODE) is checked against the frame's
+///         balance before the precompile runs (a balance below it, like a caller at depth 1024,
+///         fails the call: the forwarded gas and the stipend come back, nothing moves); a CALL
+///         credits the precompile's account and debits the frame's, a move kept only when the
+///         precompile succeeds; CALLCODE moves nothing. A CALL with a value in a static frame halts.
 ///         `EvmCallVerifier` forwards kind 5 here. Mirrored off chain by `core/src/fault/evm.rs`
 ///         and `core/src/fault/step.rs`.
 contract EvmPrecompileCallVerifier is IEvmStepVerifier {
@@ -32,6 +39,10 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
     error InsufficientGasForPrecompile(uint256 price);
 
     uint256 internal constant WARM_READ = 100;
+    uint256 internal constant VALUE_TRANSFER = 9000;
+    uint256 internal constant NEW_ACCOUNT = 25_000;
+    uint256 internal constant CALL_STIPEND = 2300;
+    uint256 internal constant CALL = 0xf1;
     uint256 internal constant MAX_U64 = type(uint64).max;
     /// @notice Most words one range may span (32 KiB), as for the copies.
     uint256 public constant MAX_RANGE_WORDS = EvmFrame.MAX_RANGE_WORDS;
@@ -52,6 +63,9 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         /// @dev The memory words the output is written to, before the write (none when nothing
         ///      is written).
         EvmTypes.WordRange output;
+        /// @dev With a value: the frame's account (`e.self`) against the root after the callee's
+        ///      credit (CALL) or against the state root (CALLCODE). Empty without a value.
+        bytes[] selfProof;
     }
 
     /// @dev One step: the witness and the working values.
@@ -63,6 +77,8 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         PrecompileCallWitness w;
         uint256 cost;
         uint256 memSize;
+        /// @dev The gas the precompile gets beyond the forwarded gas: 2300 with a value, else 0.
+        uint256 stipend;
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -74,40 +90,65 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         (r.e, r.code, r.top, r.rest, r.w) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, PrecompileCallWitness));
         uint256 op = EvmFrame.open(pre, r.e, r.code, false);
-        if (op != 0xf1 && op != 0xf2 && op != 0xf4 && op != 0xfa) revert UnsupportedStep(MachineState.IN_TX);
+        if (op != CALL && op != 0xf2 && op != 0xf4 && op != 0xfa) revert UnsupportedStep(MachineState.IN_TX);
         r.memSize = r.e.memSize;
-        uint256 reads = op == 0xf1 || op == 0xf2 ? 7 : 6;
+        uint256 reads = op == CALL || op == 0xf2 ? 7 : 6;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
-            outcome = _call(pre, r, reads);
+            outcome = _call(pre, r, op, reads);
         }
         return EvmFrame.post(pre, r.e, outcome, r.cost, r.memSize);
     }
 
-    /// @dev The call, whose stack items are open: its gas in revm's order, then the precompile.
-    function _call(MachineState.State memory pre, Run memory r, uint256 reads) private view returns (uint256) {
+    /// @dev The call, whose stack items are open: its gas in revm's order, the value's move, then
+    ///      the precompile.
+    function _call(MachineState.State memory pre, Run memory r, uint256 op, uint256 reads)
+        private
+        view
+        returns (uint256)
+    {
         EvmTypes.EvmState memory e = r.e;
         uint256[] memory top = r.top;
-        // A value to a precompile is proven by EvmCallVerifier up to the frame decision.
-        if (reads == 7 && top[2] != 0) revert UnsupportedStep(MachineState.IN_TX);
+        uint256 value = reads == 7 ? top[2] : 0;
+        if (value == 0 && r.w.selfProof.length != 0) revert UnexpectedProof();
         uint256 at = reads - 4;
         r.cost = WARM_READ;
         if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        // CALLCODE with a value in a static frame moves nothing: it does not halt (revm).
+        if (op == CALL && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
         if (!_expand(r, top[at], top[at + 1]) || !_expand(r, top[at + 2], top[at + 3])) return EvmFrame.EXCEPTION;
+        if (value != 0) {
+            r.cost += VALUE_TRANSFER;
+            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        }
         // forge-lint: disable-next-line(unsafe-typecast)
         address to = address(uint160(top[1]));
         uint256 id = uint160(to);
         if (id == 0 || id > LAST_PRECOMPILE) revert UnsupportedStep(MachineState.IN_TX);
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
+        // A CALL with a value to an empty account (an absent one here) pays for the new account.
+        if (op == CALL && value != 0 && Accounts.isEmpty(callee)) {
+            r.cost += NEW_ACCOUNT;
+            if (r.cost > e.gas) return EvmFrame.EXCEPTION;
+        }
+        // An existing empty account, which EIP-161 would delete when touched.
         if (callee.exists && Accounts.isEmpty(callee)) revert UnsupportedStep(MachineState.IN_TX);
-        bool ok;
-        if (e.depth < EvmFrame.CALL_DEPTH_LIMIT) {
+        // revm's frame creation: a caller at depth 1024 cannot call; then the value moves (the
+        // balance checked first), or the call fails and nothing moves.
+        bool ok = e.depth < EvmFrame.CALL_DEPTH_LIMIT;
+        bytes32 root = pre.stateRoot;
+        if (ok && value != 0) (ok, root) = _moveValue(r, op == CALL, to, callee, value, root);
+        if (ok) {
+            // The move is kept only when the precompile succeeds.
+            if (value != 0) r.stipend = CALL_STIPEND;
             ok = _run(r, to, at);
+            if (ok) pre.stateRoot = root;
         } else {
-            // revm's frame creation fails the call before the precompile runs: the forwarded gas
-            // comes back, nothing is written, the return data is empty.
+            // The precompile does not run: the forwarded gas and the stipend of a value come back
+            // (the cost is at least 9000 with a value), nothing is written, the return data is empty.
+            if (value != 0) r.cost -= CALL_STIPEND;
             e.returnDataRoot = WordTree.EMPTY_ROOT;
             e.returnDataSize = 0;
         }
@@ -119,9 +160,11 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
     }
 
     /// @dev The precompile `to` on the input range of the stack items from `at`: the forwarded
-    ///      gas is all but a 64th of what is left, at most what the call asks; the price paid out
-    ///      of it, or all of it when the price is above it or the input is invalid (the call
-    ///      fails). The output goes to the output range and becomes the return data.
+    ///      gas is all but a 64th of what is left, at most what the call asks; the precompile gets
+    ///      it plus `r.stipend` (2300 with a value, which the caller does not pay). Its price is paid
+    ///      out of that (the stipend back first: the cost may drop below the 9000 of a value), or
+    ///      the forwarded gas is all used when the price is above it or the input is invalid (the
+    ///      call fails). The output goes to the output range and becomes the return data.
     function _run(Run memory r, address to, uint256 at) private view returns (bool ok) {
         EvmTypes.EvmState memory e = r.e;
         uint256[] memory top = r.top;
@@ -132,12 +175,13 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256 id = uint160(to);
         (bool valid, uint256 price) = PrecompilePrices.price(id, input);
         bytes memory output;
-        ok = valid && price <= forwarded;
+        ok = valid && price <= forwarded + r.stipend;
         if (ok) (ok, output) = _l1(to, id, input, price);
         if (ok) {
             uint256 n = EvmFrame.min(top[at + 3], output.length);
             if (n != 0) e.memRoot = EvmFrame.writeRange(r.w.output, e.memRoot, top[at + 2], output, n, 0);
-            r.cost += price;
+            // The cost holds the 9000 of a value when there is a stipend.
+            r.cost = r.cost + price - r.stipend;
         } else {
             r.cost += forwarded;
         }
@@ -145,6 +189,37 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         // At most the input's length (IDENTITY), the modulus's (MODEXP) or 256 bytes (G2).
         // forge-lint: disable-next-line(unsafe-typecast)
         e.returnDataSize = uint32(output.length);
+    }
+
+    /// @dev A value of a CALL moves (as `EvmCallVerifier._moveValue`: the callee is credited first,
+    ///      then the frame's account is read against that root and debited); CALLCODE only checks
+    ///      the balance against `root`. False when the frame's balance is below the value (the call
+    ///      fails; nothing moves); otherwise the root after the move.
+    function _moveValue(
+        Run memory r,
+        bool moves,
+        address to,
+        Accounts.Account memory callee,
+        uint256 value,
+        bytes32 root
+    ) private pure returns (bool ok, bytes32) {
+        // The frame's own account (a frame's account has code, a precompile none: no state reaches it).
+        if (moves && to == r.e.self) return (callee.balance >= value, root);
+        bool overflows = callee.balance > type(uint256).max - value;
+        if (moves) {
+            // Saturated: a value above the frame's balance fails the call whatever the credit.
+            callee.balance = overflows ? type(uint256).max : callee.balance + value;
+            root = MerkleTrie.update(root, Accounts.key(to), Accounts.encode(callee), r.w.calleeProof);
+        }
+        Accounts.Account memory self = Accounts.read(root, Accounts.key(r.e.self), r.w.selfProof);
+        ok = self.balance >= value;
+        // Balances above 2^256 together: no state holds them.
+        if (ok && moves && overflows) revert InvalidPreState();
+        if (ok && moves) {
+            self.balance -= value;
+            root = MerkleTrie.update(root, Accounts.key(r.e.self), Accounts.encode(self), r.w.selfProof);
+        }
+        return (ok, root);
     }
 
     /// @dev The precompile `to` run on L1 with its price as gas (all the gas left for MODEXP,
