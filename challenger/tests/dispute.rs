@@ -55,7 +55,7 @@ sol! {
     }
 
     contract EvmStepDeploy {
-        constructor(uint64 chainId, address entry, address call);
+        constructor(uint64 chainId, address entry, address copy, address state, address call);
     }
 }
 
@@ -80,6 +80,13 @@ async fn world() -> World {
     let mut code = contract_bytecode("EvmEntryVerifier").to_vec();
     code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
     let entry = deploy_code(anvil.url(), code).await;
+    let copy = deploy_code(anvil.url(), contract_bytecode("EvmCopyVerifier").to_vec()).await;
+    let state = deploy_code(anvil.url(), contract_bytecode("EvmStateVerifier").to_vec()).await;
+    let precompiles = deploy_code(
+        anvil.url(),
+        contract_bytecode("EvmPrecompileCallVerifier").to_vec(),
+    )
+    .await;
     let returns = deploy_code(anvil.url(), contract_bytecode("EvmReturnVerifier").to_vec()).await;
     let creates = deploy_code(anvil.url(), contract_bytecode("EvmCreateVerifier").to_vec()).await;
     // The creation transactions' entry takes the chain id as the entry verifier does.
@@ -92,13 +99,15 @@ async fn world() -> World {
     )
     .await;
     let mut code = contract_bytecode("EvmCallVerifier").to_vec();
-    code.extend((returns, creates, creation_txs, self_destructs).abi_encode_params());
+    code.extend((precompiles, returns, creates, creation_txs, self_destructs).abi_encode_params());
     let call = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("EvmStepVerifier").to_vec();
     code.extend(
         EvmStepDeploy::constructorCall {
             chainId: CHAIN_ID,
             entry,
+            copy,
+            state,
             call,
         }
         .abi_encode(),

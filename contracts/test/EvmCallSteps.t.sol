@@ -13,6 +13,7 @@ import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
@@ -77,6 +78,7 @@ contract EvmCallStepsTest is EvmWitnessTest {
 
     function setUp() public {
         verifier = new EvmCallVerifier(
+            new EvmPrecompileCallVerifier(),
             new EvmReturnVerifier(),
             new EvmCreateVerifier(),
             new EvmCreationTxVerifier(42_069),

@@ -11,6 +11,9 @@ import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
+import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
+import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
@@ -31,7 +34,10 @@ contract EvmFixturesTest is EvmWitnessTest {
             new EvmStepVerifier(
                 f.chainId,
                 new EvmEntryVerifier(f.chainId),
+                new EvmCopyVerifier(),
+                new EvmStateVerifier(),
                 new EvmCallVerifier(
+                    new EvmPrecompileCallVerifier(),
                     new EvmReturnVerifier(),
                     new EvmCreateVerifier(),
                     new EvmCreationTxVerifier(f.chainId),

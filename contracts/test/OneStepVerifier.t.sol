@@ -11,6 +11,9 @@ import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
+import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
+import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
 
@@ -63,7 +66,10 @@ contract OneStepVerifierTest is Test {
             new EvmStepVerifier(
                 chainId,
                 new EvmEntryVerifier(chainId),
+                new EvmCopyVerifier(),
+                new EvmStateVerifier(),
                 new EvmCallVerifier(
+                    new EvmPrecompileCallVerifier(),
                     new EvmReturnVerifier(),
                     new EvmCreateVerifier(),
                     new EvmCreationTxVerifier(chainId),

@@ -10,6 +10,7 @@ import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
@@ -55,7 +56,10 @@ contract OneStepVerifierFuzzTest is Test {
             new EvmStepVerifier(
                 chainId,
                 new EvmEntryVerifier(chainId),
+                new EvmCopyVerifier(),
+                new EvmStateVerifier(),
                 new EvmCallVerifier(
+                    new EvmPrecompileCallVerifier(),
                     new EvmReturnVerifier(),
                     new EvmCreateVerifier(),
                     new EvmCreationTxVerifier(chainId),

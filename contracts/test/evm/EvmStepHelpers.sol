@@ -14,6 +14,9 @@ import {EvmReturnVerifier} from "../../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmCopyVerifier} from "../../src/fault/evm/EvmCopyVerifier.sol";
+import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
+import {EvmPrecompileCallVerifier} from "../../src/fault/evm/EvmPrecompileCallVerifier.sol";
 
 /// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
 library WordModel {
@@ -106,7 +109,10 @@ abstract contract EvmStepHelpers is Test {
         evm = new EvmStepVerifier(
             CHAIN_ID,
             new EvmEntryVerifier(CHAIN_ID),
+            new EvmCopyVerifier(),
+            new EvmStateVerifier(),
             new EvmCallVerifier(
+                new EvmPrecompileCallVerifier(),
                 new EvmReturnVerifier(),
                 new EvmCreateVerifier(),
                 new EvmCreationTxVerifier(CHAIN_ID),

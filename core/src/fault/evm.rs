@@ -2108,6 +2108,26 @@ where
             self.captured = Some(StepCapture::Instruction(pending.witness));
         }
         if let Some(call) = self.call.take() {
+            // A precompile's input, or the output it wrote, over `MAX_RANGE_WORDS` words: the
+            // verifier opens neither (docs/evm-steps.md section 4), so the call is the rest of
+            // the transaction.
+            if is_provable_precompile(call.callee) {
+                let at = call.items.len() - 4;
+                let words = |offset: U256, len: usize| {
+                    (len > 0)
+                        .then(|| word_span(offset, len))
+                        .flatten()
+                        .is_some_and(|(first, last)| last - first + 1 > MAX_RANGE_WORDS)
+                };
+                let input = usize::try_from(call.items[at + 1]).unwrap_or(usize::MAX);
+                let output = usize::try_from(call.items[at + 3])
+                    .unwrap_or(usize::MAX)
+                    .min(interp.return_data.buffer().len());
+                if words(call.items[at], input) || words(call.items[at + 2], output) {
+                    self.stop_unproven();
+                    return;
+                }
+            }
             // The call returned without a frame: 1 on the stack when it succeeded.
             let from = self.top().base.target;
             if call.op == 0xf1

@@ -87,15 +87,21 @@ impl Verifier {
         };
         let id = U256::from(chain_id);
         let entry = verifier.create("EvmEntryVerifier", id.abi_encode());
+        let copy = verifier.create("EvmCopyVerifier", Vec::new());
+        let state = verifier.create("EvmStateVerifier", Vec::new());
+        let precompiles = verifier.create("EvmPrecompileCallVerifier", Vec::new());
         let returns = verifier.create("EvmReturnVerifier", Vec::new());
         let creates = verifier.create("EvmCreateVerifier", Vec::new());
         let creation_txs = verifier.create("EvmCreationTxVerifier", id.abi_encode());
         let self_destructs = verifier.create("EvmSelfDestructVerifier", Vec::new());
         let call = verifier.create(
             "EvmCallVerifier",
-            (returns, creates, creation_txs, self_destructs).abi_encode_params(),
+            (precompiles, returns, creates, creation_txs, self_destructs).abi_encode_params(),
         );
-        let steps = verifier.create("EvmStepVerifier", (id, entry, call).abi_encode_params());
+        let steps = verifier.create(
+            "EvmStepVerifier",
+            (id, entry, copy, state, call).abi_encode_params(),
+        );
         verifier.address = verifier.create("OneStepVerifier", (id, steps).abi_encode_params());
         verifier
     }
@@ -518,11 +524,18 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // A hash too large for one step (copies are chunked, hashes are not): the rest of
-            // the transaction.
+            // A hash, or a precompile's input, too large for one step (copies are chunked,
+            // hashes and calls are not): the rest of the transaction.
             let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
-            p.push(U256::from(len));
-            p.code.extend([0x5f, 0x20]);
+            if rng.below(2) == 0 {
+                p.push(U256::from(len));
+                p.code.extend([0x5f, 0x20]);
+            } else {
+                // STATICCALL(gas, IDENTITY, 0, len, 0, 32)
+                p.code.extend([0x60, 0x20, 0x5f]);
+                p.push(U256::from(len));
+                p.code.extend([0x5f, 0x60, 0x04, 0x5a, 0xfa]);
+            }
         }
         _ => {} // runs off the end of the code
     }

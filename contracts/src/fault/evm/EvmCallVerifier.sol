@@ -7,7 +7,6 @@ import {EvmFrame} from "./EvmFrame.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmStateVerifier} from "./EvmStateVerifier.sol";
-import {EvmPrecompileCallVerifier} from "./EvmPrecompileCallVerifier.sol";
 import {EvmReturnVerifier} from "./EvmReturnVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
@@ -30,7 +29,7 @@ import {Accounts} from "../Accounts.sol";
 ///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
 ///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
 ///         the creation transaction's entry (kind 9) to `CREATION_TXS`, and SELFDESTRUCT (kind 10)
-///         to `SELFDESTRUCTS`; all four are deployed separately and given to the constructor.
+///         to `SELFDESTRUCTS`; all five are deployed separately and given to the constructor.
 ///         `EvmStepVerifier` forwards kinds 4 to 10 here.
 ///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
@@ -51,8 +50,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @dev `_call`'s outcome when the callee's frame starts: the machine state `pre` is the post-state.
     uint256 internal constant FRAME = 4;
 
-    /// @notice Calls to a priced precompile, with or without a value (kind 5), created with this
-    ///         verifier.
+    /// @notice Calls to a priced precompile, with or without a value (kind 5), an
+    ///         `EvmPrecompileCallVerifier` deployed before this verifier.
     IEvmStepVerifier public immutable PRECOMPILES;
 
     /// @notice The return step from a frame at depth >= 1 to its caller (kind 6), an
@@ -69,17 +68,19 @@ contract EvmCallVerifier is IEvmStepVerifier {
     /// @notice SELFDESTRUCT (kind 10), an `EvmSelfDestructVerifier` deployed before this verifier.
     IEvmStepVerifier public immutable SELFDESTRUCTS;
 
+    /// @param precompiles An `EvmPrecompileCallVerifier` (kind 5).
     /// @param returns_ An `EvmReturnVerifier` (kind 6; also computes a starting frame's call data).
     /// @param creates_ An `EvmCreateVerifier` (kind 8).
     /// @param creationTxs_ An `EvmCreationTxVerifier` (kind 9).
     /// @param selfDestructs_ An `EvmSelfDestructVerifier` (kind 10).
     constructor(
+        IEvmStepVerifier precompiles,
         IEvmStepVerifier returns_,
         IEvmStepVerifier creates_,
         IEvmStepVerifier creationTxs_,
         IEvmStepVerifier selfDestructs_
     ) {
-        PRECOMPILES = new EvmPrecompileCallVerifier();
+        PRECOMPILES = precompiles;
         RETURNS = returns_;
         CREATES = creates_;
         CREATION_TXS = creationTxs_;

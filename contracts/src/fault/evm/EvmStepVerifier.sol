@@ -6,8 +6,6 @@ import {EvmTypes} from "./EvmTypes.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmFrame} from "./EvmFrame.sol";
-import {EvmCopyVerifier} from "./EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "./EvmStateVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 
 /// @title EvmStepVerifier
@@ -30,11 +28,12 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @notice The entry step's verifier.
     IEvmStepVerifier public immutable ENTRY;
 
-    /// @notice Stage 2 (KECCAK256 and the copies, kind 2), created with this verifier.
+    /// @notice Stage 2 (KECCAK256 and the copies, kind 2), an `EvmCopyVerifier` deployed before this
+    ///         verifier.
     IEvmStepVerifier public immutable COPY;
 
     /// @notice Stage 3 (storage, transient storage and account reads, kind 3; EXTCODECOPY, kind 7),
-    ///         created with this verifier.
+    ///         an `EvmStateVerifier` deployed before this verifier.
     IEvmStepVerifier public immutable STATE;
 
     /// @notice The calls (kinds 4 and 5), the return step (kind 6), the creations (kinds 8, 9) and
@@ -80,12 +79,23 @@ contract EvmStepVerifier is IEvmStepVerifier {
         uint256 outSize;
     }
 
-    constructor(uint64 chainId, IEvmStepVerifier entry, IEvmStepVerifier call) {
+    /// @param chainId The L2 chain id (CHAINID).
+    /// @param entry An `EvmEntryVerifier` (kind 0).
+    /// @param copy An `EvmCopyVerifier` (kind 2).
+    /// @param state An `EvmStateVerifier` (kinds 3 and 7).
+    /// @param call An `EvmCallVerifier` (kinds 4 to 10).
+    constructor(
+        uint64 chainId,
+        IEvmStepVerifier entry,
+        IEvmStepVerifier copy,
+        IEvmStepVerifier state,
+        IEvmStepVerifier call
+    ) {
         CHAIN_ID = chainId;
         ENTRY = entry;
+        COPY = copy;
+        STATE = state;
         CALL = call;
-        COPY = new EvmCopyVerifier();
-        STATE = new EvmStateVerifier();
     }
 
     /// @inheritdoc IEvmStepVerifier
