@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
+import {StateMutation} from "./StateMutation.sol";
 import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
@@ -63,9 +64,9 @@ contract EvmFixturesTest is EvmWitnessTest {
             // the replay's memory (quadratic gas) does not grow with 15 copies per step.
             MachineState.State memory claim = abi.decode(f.posts[i], (MachineState.State));
             for (uint256 field; field < 15; ++field) {
-                mutate(claim, field);
+                StateMutation.mutate(claim, field);
                 assertTrue(MachineState.hash(claim) != post, what);
-                mutate(claim, field);
+                StateMutation.mutate(claim, field);
             }
         }
         string[17] memory names = [
@@ -114,24 +115,6 @@ contract EvmFixturesTest is EvmWitnessTest {
         if (op >= 0xa0 && op <= 0xa4) return 11;
         if (op == 0x54 || op == 0x55 || op == 0x5c || op == 0x5d) return 12;
         return 9;
-    }
-
-    function mutate(MachineState.State memory s, uint256 field) internal pure {
-        if (field == 0) s.phase ^= 1;
-        else if (field == 1) s.stateRoot ^= bytes32(uint256(1));
-        else if (field == 2) s.inputs ^= bytes32(uint256(1));
-        else if (field == 3) s.blockItem ^= bytes32(uint256(1));
-        else if (field == 4) s.blockGasUsed ^= 1;
-        else if (field == 5) s.txsLeft ^= 1;
-        else if (field == 6) s.caller = address(uint160(s.caller) ^ 1);
-        else if (field == 7) s.txGasLimit ^= 1;
-        else if (field == 8) s.effectiveGasPrice ^= 1;
-        else if (field == 9) s.priorityFee ^= 1;
-        else if (field == 10) s.gasLeft ^= 1;
-        else if (field == 11) s.refund ^= 1;
-        else if (field == 12) s.floorGas ^= 1;
-        else if (field == 13) s.success = !s.success;
-        else s.evm ^= bytes32(uint256(1));
     }
 
     function medianAndMax(uint256[] memory values, uint256 n) internal pure returns (uint256 median, uint256 worst) {

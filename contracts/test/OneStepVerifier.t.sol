@@ -15,6 +15,7 @@ import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
+import {StateMutation} from "./StateMutation.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
 
 /// @dev Exposes the decoder library.
@@ -190,7 +191,7 @@ contract OneStepVerifierTest is Test {
             MachineState.State memory truth = abi.decode(f.posts[i], (MachineState.State));
             for (uint256 field; field < 15; ++field) {
                 MachineState.State memory claim = abi.decode(f.posts[i], (MachineState.State));
-                mutate(claim, field);
+                StateMutation.mutate(claim, field);
                 assertTrue(MachineState.hash(claim) != post);
                 assertTrue(keccak256(abi.encode(claim)) != keccak256(abi.encode(truth)));
             }
@@ -330,24 +331,6 @@ contract OneStepVerifierTest is Test {
         if (proof.length == 0) return out;
         bytes memory node = out[index];
         node[node.length / 2] = node[node.length / 2] ^ 0x01;
-    }
-
-    function mutate(MachineState.State memory s, uint256 field) internal pure {
-        if (field == 0) s.phase ^= 1;
-        else if (field == 1) s.stateRoot ^= bytes32(uint256(1));
-        else if (field == 2) s.inputs ^= bytes32(uint256(1));
-        else if (field == 3) s.blockItem ^= bytes32(uint256(1));
-        else if (field == 4) s.blockGasUsed ^= 1;
-        else if (field == 5) s.txsLeft ^= 1;
-        else if (field == 6) s.caller = address(uint160(s.caller) ^ 1);
-        else if (field == 7) s.txGasLimit ^= 1;
-        else if (field == 8) s.effectiveGasPrice ^= 1;
-        else if (field == 9) s.priorityFee ^= 1;
-        else if (field == 10) s.gasLeft ^= 1;
-        else if (field == 11) s.refund ^= 1;
-        else if (field == 12) s.floorGas ^= 1;
-        else if (field == 13) s.success = !s.success;
-        else s.evm ^= bytes32(uint256(1));
     }
 
     function medianAndMax(uint256[] memory values, uint256 n) internal pure returns (uint256 median, uint256 worst) {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
 import {AccountWorld} from "./AccountWorld.sol";
 import {MachineState} from "../../src/fault/MachineState.sol";
+import {StateMutation} from "../StateMutation.sol";
 import {MerkleTrie} from "../../src/fault/MerkleTrie.sol";
 import {Accounts} from "../../src/fault/Accounts.sol";
 import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
@@ -547,24 +548,6 @@ contract EvmPrecompileValueStepsTest is EvmStepHelpers {
     // ------------------------------------------------------------------------------------------
     // Wrong post-state claims
 
-    function mutateState(MachineState.State memory s, uint256 field) internal pure {
-        if (field == 0) s.phase ^= 1;
-        else if (field == 1) s.stateRoot ^= bytes32(uint256(1));
-        else if (field == 2) s.inputs ^= bytes32(uint256(1));
-        else if (field == 3) s.blockItem ^= bytes32(uint256(1));
-        else if (field == 4) s.blockGasUsed ^= 1;
-        else if (field == 5) s.txsLeft ^= 1;
-        else if (field == 6) s.caller = address(uint160(s.caller) ^ 1);
-        else if (field == 7) s.txGasLimit ^= 1;
-        else if (field == 8) s.effectiveGasPrice ^= 1;
-        else if (field == 9) s.priorityFee ^= 1;
-        else if (field == 10) s.gasLeft ^= 1;
-        else if (field == 11) s.refund ^= 1;
-        else if (field == 12) s.floorGas ^= 1;
-        else if (field == 13) s.success = !s.success;
-        else s.evm ^= bytes32(uint256(1));
-    }
-
     function mutateFrame(EvmTypes.EvmState memory e, uint256 field) internal pure {
         if (field == 0) e.txHash ^= bytes32(uint256(1));
         else if (field == 1) e.txStartRoot ^= bytes32(uint256(1));
@@ -601,7 +584,7 @@ contract EvmPrecompileValueStepsTest is EvmStepHelpers {
         assertEq(proven, MachineState.hash(post));
         for (uint256 field; field < 15; ++field) {
             MachineState.State memory claim = copyState(post);
-            mutateState(claim, field);
+            StateMutation.mutate(claim, field);
             assertTrue(MachineState.hash(claim) != proven, "a machine field");
         }
         for (uint256 field; field < 20; ++field) {
