@@ -297,10 +297,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         return FRAME;
     }
 
-    /// @dev A value of a CALL moves (the callee is credited first, then the frame's account is read
-    ///      against that root and debited; a CALL to the frame's own account moves nothing); CALLCODE
-    ///      only checks the balance. False when the frame's balance is below the value (the call
-    ///      fails; nothing moves).
+    /// @dev The value moves (`EvmFrame.moveValue`; in its own function for the stack's sake). False
+    ///      when the frame's balance is below the value (the call fails; nothing moves).
     function _moveValue(
         MachineState.State memory pre,
         Run memory r,
@@ -309,24 +307,9 @@ contract EvmCallVerifier is IEvmStepVerifier {
         Accounts.Account memory callee,
         uint256 value
     ) private pure returns (bool ok) {
-        // The frame's own account, read against the state root as the callee: only its balance counts.
-        if (moves && to == r.e.self) return callee.balance >= value;
-        bytes32 root = pre.stateRoot;
-        bool overflows = callee.balance > type(uint256).max - value;
-        if (moves) {
-            // Saturated: a value above the frame's balance fails the call whatever the credit (the
-            // credit does not change the frame's balance: another account).
-            callee.balance = overflows ? type(uint256).max : callee.balance + value;
-            root = MerkleTrie.update(root, Accounts.key(to), Accounts.encode(callee), r.w.calleeProof);
-        }
-        Accounts.Account memory self = Accounts.read(root, Accounts.key(r.e.self), r.w.selfProof);
-        ok = self.balance >= value;
-        // Balances above 2^256 together: no state holds them.
-        if (ok && moves && overflows) revert InvalidPreState();
-        if (ok && moves) {
-            self.balance -= value;
-            pre.stateRoot = MerkleTrie.update(root, Accounts.key(r.e.self), Accounts.encode(self), r.w.selfProof);
-        }
+        (ok, pre.stateRoot) = EvmFrame.moveValue(
+            pre.stateRoot, r.e.self, to, callee, value, moves, r.w.calleeProof, r.w.selfProof
+        );
     }
 
     /// @dev The callee's code must hash to its code hash (so it is empty for the empty code hash, an

@@ -5,6 +5,7 @@ import {EvmTypes} from "./EvmTypes.sol";
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {MachineState} from "../MachineState.sol";
 import {MerkleTrie} from "../MerkleTrie.sol";
+import {Accounts} from "../Accounts.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 
@@ -307,6 +308,42 @@ library EvmFrame {
         }
         // The same span and siblings as the range just opened: always a root.
         (, newRoot) = WordTree.rangeRoot(w.first, written, w.siblings);
+    }
+
+    /// @notice A call's value moving from the frame's account `self` (docs/evm-steps.md section 4,
+    ///         "Calls without a frame" and "Calls to precompiles"): for a CALL (`moves`) the callee
+    ///         `to` (read as `callee` with `calleeProof` against `root`) is credited first, then
+    ///         `self` is read with `selfProof` against that root and debited; a CALL to `self`
+    ///         moves nothing; a CALLCODE only checks `self`'s balance. `ok` false when the balance
+    ///         is below the value (the call fails, nothing moves); `moved` the root after the move
+    ///         (`root` when nothing moved).
+    function moveValue(
+        bytes32 root,
+        address self,
+        address to,
+        Accounts.Account memory callee,
+        uint256 value,
+        bool moves,
+        bytes[] memory calleeProof,
+        bytes[] memory selfProof
+    ) internal pure returns (bool ok, bytes32 moved) {
+        // The frame's own account, read against the state root as the callee: only its balance counts.
+        if (moves && to == self) return (callee.balance >= value, root);
+        moved = root;
+        bool overflows = callee.balance > type(uint256).max - value;
+        if (moves) {
+            // Saturated: a value above the frame's balance fails the call whatever the credit (the
+            // credit does not change the frame's balance: another account).
+            callee.balance = overflows ? type(uint256).max : callee.balance + value;
+            moved = MerkleTrie.update(moved, Accounts.key(to), Accounts.encode(callee), calleeProof);
+        }
+        Accounts.Account memory frame = Accounts.read(moved, Accounts.key(self), selfProof);
+        ok = frame.balance >= value;
+        // Balances above 2^256 together: no state holds them.
+        if (ok && moves && overflows) revert IEvmStepVerifier.InvalidPreState();
+        if (!ok || !moves) return (ok, root);
+        frame.balance -= value;
+        moved = MerkleTrie.update(moved, Accounts.key(self), Accounts.encode(frame), selfProof);
     }
 
     function min(uint256 a, uint256 b) internal pure returns (uint256) {

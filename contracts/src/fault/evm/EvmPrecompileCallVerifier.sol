@@ -191,10 +191,9 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         e.returnDataSize = uint32(output.length);
     }
 
-    /// @dev A value of a CALL moves (as `EvmCallVerifier._moveValue`: the callee is credited first,
-    ///      then the frame's account is read against that root and debited); CALLCODE only checks
-    ///      the balance against `root`. False when the frame's balance is below the value (the call
-    ///      fails; nothing moves); otherwise the root after the move.
+    /// @dev The value moves (`EvmFrame.moveValue`, as for a call without a frame; in its own
+    ///      function for the stack's sake): false when the frame's balance is below the value,
+    ///      otherwise the root after the move (kept only if the precompile succeeds).
     function _moveValue(
         Run memory r,
         bool moves,
@@ -202,24 +201,8 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         Accounts.Account memory callee,
         uint256 value,
         bytes32 root
-    ) private pure returns (bool ok, bytes32) {
-        // The frame's own account (a frame's account has code, a precompile none: no state reaches it).
-        if (moves && to == r.e.self) return (callee.balance >= value, root);
-        bool overflows = callee.balance > type(uint256).max - value;
-        if (moves) {
-            // Saturated: a value above the frame's balance fails the call whatever the credit.
-            callee.balance = overflows ? type(uint256).max : callee.balance + value;
-            root = MerkleTrie.update(root, Accounts.key(to), Accounts.encode(callee), r.w.calleeProof);
-        }
-        Accounts.Account memory self = Accounts.read(root, Accounts.key(r.e.self), r.w.selfProof);
-        ok = self.balance >= value;
-        // Balances above 2^256 together: no state holds them.
-        if (ok && moves && overflows) revert InvalidPreState();
-        if (ok && moves) {
-            self.balance -= value;
-            root = MerkleTrie.update(root, Accounts.key(r.e.self), Accounts.encode(self), r.w.selfProof);
-        }
-        return (ok, root);
+    ) private pure returns (bool, bytes32) {
+        return EvmFrame.moveValue(root, r.e.self, to, callee, value, moves, r.w.calleeProof, r.w.selfProof);
     }
 
     /// @dev The precompile `to` run on L1 with its price as gas (all the gas left for MODEXP,
