@@ -1562,12 +1562,11 @@ impl Recorder {
         };
         let refund = self.refunds[at];
         let after = interp.memory.slice(0..interp.memory.size()).to_vec();
-        let return_data = WordTree::from_bytes(interp.return_data.buffer());
         let frame = self.frames.last().expect("the transaction's frame");
         let frame_id = frame.id;
         let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 3];
         let code = frame.code.clone();
-        let calldata_size = u64::from(first.calldataSize);
+        let calldata_size = first.calldataSize as usize;
         let calldata = &frame.calldata;
         let mut memory = frame.memory.clone();
         // Memory offsets of a copy that ran fit in 64 bits; the source saturates (revm's).
@@ -1593,26 +1592,24 @@ impl Recorder {
             let source = src.saturating_add(offset as u64);
             let target = dst + offset as u64;
             if self.capture == Some(index) {
-                let span = |offset: u64, len: u64| words_of(offset as u32, len as u32);
-                let mut ranges = Vec::new();
-                match op {
-                    0x37 if source < calldata_size => {
-                        let avail = (length as u64).min(calldata_size - source);
-                        let (a, b) = span(source, avail);
-                        ranges.push(calldata.range(a, b));
-                    }
-                    0x3e => {
-                        let (a, b) = span(source, length as u64);
-                        ranges.push(return_data.range(a, b));
-                    }
-                    0x5e => {
-                        let (a, b) = span(source, length as u64);
-                        ranges.push(memory.range(a, b));
-                    }
-                    _ => {}
-                }
-                let (a, b) = span(target, length as u64);
-                ranges.push(memory.range(a, b));
+                // The chunk's ranges are those of a one-step copy of its bytes, the memory's
+                // against the chunks so far.
+                let return_data = interp.return_data.buffer();
+                let return_tree = (op == 0x3e).then(|| WordTree::from_bytes(return_data));
+                let chunk = [U256::from(target), U256::from(source), U256::from(length)];
+                let ranges = stage2_ranges(op, &chunk, calldata_size, return_data.len())
+                    .into_iter()
+                    .map(|(tree, first, last)| {
+                        let tree = match tree {
+                            RangeTree::Memory => &memory,
+                            RangeTree::Calldata => calldata,
+                            RangeTree::ReturnData => {
+                                return_tree.as_ref().expect("RETURNDATACOPY's source")
+                            }
+                        };
+                        tree.range(first as u32, last as u32)
+                    })
+                    .collect();
                 let mut witness = match self.pending.take() {
                     Some(pending) => pending.witness,
                     None => InstructionWitness {

@@ -1357,9 +1357,7 @@ impl Machine {
             })
         };
         let unprovable = run.calls.iter().find(|&&(_, callee, _, _)| {
-            (is_precompile(callee) && !is_provable_precompile(callee))
-                || self.world.account(callee).is_some_and(|a| a.is_empty())
-                || delegated(callee)
+            self.world.account(callee).is_some_and(|a| a.is_empty()) || delegated(callee)
         });
         let halted = run
             .halted_calls
