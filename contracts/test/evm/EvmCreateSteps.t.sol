@@ -723,12 +723,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         s.pre.phase = MachineState.TX_EXECUTED;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.TX_EXECUTED));
         v.step(s.pre, s.proof);
-        // Kind 11 is no kind.
+        // Kind 12 is no kind.
         s = createStep(c, true);
         bytes memory pre = abi.encode(s.pre);
-        bytes memory eleven = abi.encode(uint8(11), body);
+        bytes memory twelve = abi.encode(uint8(12), body);
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        verifier.step(pre, eleven);
+        verifier.step(pre, twelve);
     }
 
     /// @notice Gas of typical create steps (a frame start with and without a value, CREATE2, a

@@ -1076,26 +1076,13 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         s.proof = callWitness(c, s);
     }
 
-    /// @notice A callee whose code is an EIP-7702 delegation designator (`0xef0100 ‖ address`, 23
-    ///         bytes; its call would run the delegate's code) reverts `UnsupportedStep(2)`, whether
-    ///         its frame would start or the call fails first (depth 1024); 23 bytes with another
-    ///         prefix, or a 24-byte code starting 0xef0100, are ordinary code.
-    function test_delegatedCalleeIsRestOfTransaction() public {
+    /// @notice Code that is almost an EIP-7702 delegation designator — 23 bytes with another
+    ///         prefix, or a 24-byte code starting 0xef0100 — is ordinary code: the frame starts
+    ///         running it (delegations themselves: `EvmDelegatedCallSteps.t.sol`).
+    function test_almostDesignatorsAreOrdinaryCode() public {
         bytes memory designator = abi.encodePacked(hex"ef0100", address(0xDE1E6A7E));
-        bytes memory unsupported = abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX);
         CallCase memory c = callCase(0xf1);
         c.value = 0;
-        expectCallRevert(callWithCode(c, designator), unsupported);
-        uint8[3] memory ops = [0xf2, 0xf4, 0xfa];
-        for (uint256 i; i < 3; ++i) {
-            CallCase memory d = callCase(ops[i]);
-            d.value = 0;
-            expectCallRevert(callWithCode(d, designator), unsupported);
-        }
-        c.depth = 1024;
-        expectCallRevert(callWithCode(c, designator), unsupported);
-        // Not a designator: the frame starts running the code.
-        c.depth = 0;
         bytes memory other = abi.encodePacked(hex"ef0101", address(0xDE1E6A7E));
         CallStep memory s = callWithCode(c, other);
         bytes32 post = callProve(s);

@@ -119,6 +119,8 @@ sol! {
         bytes[] frameWarmProof;
         WordRange args;
         bytes calleeCode;
+        bytes[] delegateWarmProof;
+        bytes[] delegateProof;
     }
 
     /// The caller of a frame at depth ≥ 1 as it resumes, and its snapshots (docs/evm-steps.md
@@ -911,8 +913,6 @@ pub struct EvmRun {
     pub effects: Vec<(usize, Effect)>,
     /// The calls that returned at once or started a frame.
     pub calls: Vec<CallRecord>,
-    /// The calls that halted (ending their frame): `(trace index, callee)`.
-    pub halted_calls: Vec<(usize, Address)>,
     /// `refunds[i]`: the refund counter at entry `i`.
     pub refunds: Vec<u64>,
     /// The code every successful creation of the run deposited, by hash.
@@ -971,8 +971,14 @@ pub struct InstructionWitness {
     /// warm-account trie after the callee's access (kind 4).
     pub frame_warm_proof: Vec<Bytes>,
     /// A call: the callee's code when it has code (kind 4; added by the step machine), so that
-    /// the verifier can refuse an EIP-7702 delegation.
+    /// the verifier can follow an EIP-7702 delegation.
     pub callee_code: Bytes,
+    /// A call to an EIP-7702 delegated callee: the delegate's key in the warm-account trie after
+    /// the callee's access (kind 4).
+    pub delegate_warm_proof: Vec<Bytes>,
+    /// A call to an EIP-7702 delegated callee: the delegate against the state root before the call
+    /// (kind 4; added by the step machine).
+    pub delegate_proof: Vec<Bytes>,
     /// A creation: the new address against the root after the nonce bump (kind 8; added by the
     /// step machine).
     pub new_proof: Vec<Bytes>,
@@ -1108,6 +1114,8 @@ impl InstructionWitness {
                 frameWarmProof: self.frame_warm_proof,
                 args: self.args,
                 calleeCode: self.callee_code,
+                delegateWarmProof: self.delegate_warm_proof,
+                delegateProof: self.delegate_proof,
             };
             return (
                 self.evm,
@@ -1203,7 +1211,6 @@ impl EvmRun {
             unproven_last: recorder.unproven,
             effects: recorder.effects,
             calls: recorder.calls,
-            halted_calls: recorder.halted_calls,
             refunds: recorder.refunds,
             codes: recorder.codes,
         })
@@ -1222,7 +1229,6 @@ impl EvmRun {
         self.refunds.truncate(index + 1);
         self.effects.retain(|effect| effect.0 < index);
         self.calls.retain(|call| call.0 < index);
-        self.halted_calls.retain(|call| call.0 < index);
         let frames = self.frame_of.iter().max().map_or(1, |last| last + 1);
         self.frames.truncate(frames);
         self.unproven_last = true;
@@ -1375,6 +1381,9 @@ struct CallInProgress {
     resume: Option<EvmState>,
     /// The argument bytes.
     args: Bytes,
+    /// The callee's EIP-7702 delegate, when its code is a delegation designator (its access
+    /// follows the callee's: docs/evm-steps.md section 9, "Delegations").
+    delegate: Option<Address>,
 }
 
 /// A CREATE or CREATE2 whose instruction is running: what its frame starts from.
@@ -1444,7 +1453,6 @@ struct Recorder {
     codes: HashMap<B256, Bytes>,
     /// How the top frame's last instruction ended it.
     ending: Option<Ending>,
-    halted_calls: Vec<(usize, Address)>,
     refunds: Vec<u64>,
     states: Vec<TraceEntry>,
     frame_of: Vec<usize>,
@@ -1502,7 +1510,6 @@ impl Recorder {
             create: None,
             codes: HashMap::default(),
             ending: None,
-            halted_calls: Vec::new(),
             refunds: Vec::new(),
             states: Vec::new(),
             frame_of: Vec::new(),
@@ -1541,6 +1548,22 @@ impl Recorder {
             self.warm_accounts
                 .insert(keccak256(address), Bytes::from_static(&[1]));
         }
+    }
+
+    /// The call about to run, to a delegated callee: the delegate's key in the warm-account trie
+    /// as the callee's access leaves it (the verifier opens it there); empty otherwise.
+    fn delegate_warm_proof(&self) -> Vec<Bytes> {
+        let Some(call) = &self.call else {
+            return Vec::new();
+        };
+        let Some(delegate) = call.delegate else {
+            return Vec::new();
+        };
+        let mut warm = self.warm_accounts.clone();
+        if !self.warm_from_start(call.callee) {
+            warm.insert(keccak256(call.callee), Bytes::from_static(&[1]));
+        }
+        warm.proof(&keccak256(delegate), false)
     }
 
     fn rehash_substate(&mut self) {
@@ -1743,6 +1766,9 @@ impl Recorder {
         let caller = self.top().id;
         let caller_target = self.top().base.target;
         self.access(call.callee);
+        if let Some(delegate) = call.delegate {
+            self.access(delegate);
+        }
         self.rehash_substate();
         let snapshot_substate = self.substate;
         let snapshot = self.snapshot();
@@ -2036,6 +2062,20 @@ fn recent_hash_index(number: u64, requested: U256) -> Option<u32> {
         .then_some((requested % BLOCK_HASH_HISTORY) as u32)
 }
 
+/// The EIP-7702 delegate of `address` when its code is a delegation designator, read from the
+/// state the transaction started on (no instruction sets a delegation, and reading the database
+/// warms nothing in revm's journal).
+fn delegate_of<CTX: ContextTr>(context: &mut CTX, address: Address) -> Option<Address> {
+    let db = context.db_mut();
+    let info = db.basic(address).ok().flatten()?;
+    let code = match info.code {
+        Some(code) => code,
+        None if info.code_hash == revm::primitives::KECCAK_EMPTY => return None,
+        None => db.code_by_hash(info.code_hash).ok()?,
+    };
+    code.eip7702_address()
+}
+
 impl<CTX> Inspector<CTX> for Recorder
 where
     CTX: ContextTr<Journal: JournalTr<State = RevmState>>,
@@ -2063,7 +2103,7 @@ where
         }
     }
 
-    fn step(&mut self, interp: &mut Interpreter, _context: &mut CTX) {
+    fn step(&mut self, interp: &mut Interpreter, context: &mut CTX) {
         if self.stopped {
             return;
         }
@@ -2140,6 +2180,9 @@ where
                 self.effects.push((call.index, transfer));
             }
             self.access(call.callee);
+            if let Some(delegate) = call.delegate {
+                self.access(delegate);
+            }
             self.rehash_substate();
             self.calls
                 .push((call.index, call.callee, call.value, false));
@@ -2236,14 +2279,16 @@ where
         if let Some((op, callee, value)) = self.stage3
             && call_inputs(op).is_some()
         {
+            let callee = Address::from_word(callee.into());
             self.call = Some(CallInProgress {
                 index,
                 op,
-                callee: Address::from_word(callee.into()),
+                callee,
                 value,
                 items: data[data.len() - inputs..].iter().rev().copied().collect(),
                 resume: None,
                 args: Bytes::new(),
+                delegate: delegate_of(context, callee),
             });
         }
         if self.capture == Some(index) {
@@ -2259,6 +2304,7 @@ where
             };
             let code = frame.code.clone();
             let memory = frame.memory.clone();
+            let delegate_warm_proof = self.delegate_warm_proof();
             self.pending = Some(PendingCapture {
                 witness: InstructionWitness {
                     evm: state,
@@ -2266,6 +2312,7 @@ where
                     stack_top,
                     stack_rest,
                     state: self.state_witness(),
+                    delegate_warm_proof,
                     ..Default::default()
                 },
                 op,
@@ -2357,11 +2404,10 @@ where
                 self.captured = Some(StepCapture::Instruction(pending.witness));
             }
             // A call that halted: no frame, no return to wait for.
-            if let Some(call) = self.call.take() {
-                self.halted_calls.push((call.index, call.callee));
-                if let Some(pending) = self.pending.take() {
-                    self.captured = Some(StepCapture::Instruction(pending.witness));
-                }
+            if self.call.take().is_some()
+                && let Some(pending) = self.pending.take()
+            {
+                self.captured = Some(StepCapture::Instruction(pending.witness));
             }
         } else if let Some(create) = &self.create {
             // The creation's instruction has run: the caller as it resumes.

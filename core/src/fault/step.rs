@@ -23,6 +23,7 @@ use super::{
         ACCESS_LIST_SUBSTATE, CallerFrame, Effect, EvmEntry, EvmRun, EvmRunError,
         InstructionWitness, StepCapture, WarmedAccessList, call_inputs, create_inputs,
         encode_entry, encode_in_tx, encode_return, entry_marker, frame_base, slot_leaf,
+        warm_from_start,
     },
     inputs::{InputItem, inputs_chain, recent_hashes_tree},
     machine::{BlockItem, MachineState, Phase},
@@ -434,6 +435,11 @@ fn start_substate(warmed: Option<WarmedAccessList>) -> (B256, WarmedAccessList, 
 /// True for an EIP-7702 delegation designator (`0xef0100 || address`).
 pub fn is_delegation(code: &[u8]) -> bool {
     code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00])
+}
+
+/// The delegate a delegation designator names ([`is_delegation`]); `None` for other code.
+pub fn delegate_in(code: &[u8]) -> Option<Address> {
+    is_delegation(code).then(|| Address::from_slice(&code[3..]))
 }
 
 /// A transaction that passed every check before execution.
@@ -1006,7 +1012,7 @@ impl Machine {
     }
 
     /// Whether the pending transaction is of an entered kind: a call to an address that is not a
-    /// precompile, not EIP-7702, to code that is not a delegation.
+    /// precompile, not EIP-7702, to code (an EIP-7702 delegation's too: kind 11).
     fn entry_kind(&self) -> Result<bool, StepError> {
         if self.pending_creation()?.is_some() {
             return Ok(true);
@@ -1020,8 +1026,8 @@ impl Machine {
         let Some(recipient) = self.world.account(to) else {
             return Ok(false);
         };
-        let code = self.code(recipient.code_hash)?;
-        Ok(!code.is_empty() && !is_delegation(&code))
+        // A delegated recipient is entered too (kind 11, docs/evm-steps.md section 1.1).
+        Ok(recipient.code_hash != KECCAK_EMPTY)
     }
 
     /// The account a pending creation transaction creates (docs/evm-steps.md section 10): the
@@ -1144,6 +1150,9 @@ impl Machine {
         let pre_root = self.state.stateRoot;
         let recipient_before = self.world.account(to).expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
+        if let Some(delegate) = delegate_in(&code) {
+            return self.delegated_entry(code, delegate, witness);
+        }
         let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
         let mut base = frame_base(
             hash,
@@ -1174,6 +1183,83 @@ impl Machine {
         } else {
             Bytes::new()
         })
+    }
+
+    /// The entry of a call to an EIP-7702 delegated recipient (docs/evm-steps.md section 1.1,
+    /// kind 11): the value moves to the recipient, the delegate (read against the state root
+    /// before the move) becomes warm at no cost, and the frame runs the delegate's code; a
+    /// delegate without code ends the transaction at once, successful with all its gas.
+    fn delegated_entry(
+        &mut self,
+        designator: Bytes,
+        delegate: Address,
+        witness: bool,
+    ) -> Result<Bytes, StepError> {
+        let pending = self.pending.as_ref().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        let hash = *tx.tx_hash();
+        let to = tx.to().expect("an entered kind is a call");
+        let caller = pending.tx.signer();
+        let value = tx.value();
+        let raw = pending.raw.clone();
+        let calldata = tx.input().clone();
+        let warmed = warmed_access_list(tx);
+        let pre_root = self.state.stateRoot;
+        let block = self.block_of_tx()?;
+        let delegate_proof = self.world.proof(delegate);
+        let delegate_hash = self
+            .world
+            .account(delegate)
+            .map_or(KECCAK_EMPTY, |account| account.code_hash);
+        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
+        // The delegate's access: into the warm-account trie after the access list, unless it is
+        // warm from the start or the list is over the cap (the marker stays).
+        let mut delegate_warm_proof = Vec::new();
+        let warmed = warmed.map(|mut warmed| {
+            if !warm_from_start(delegate, caller, to, block.beneficiary) {
+                let key = keccak256(delegate);
+                delegate_warm_proof = warmed.warm_accounts.proof(&key, false);
+                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+            }
+            warmed
+        });
+        let (substate, warmed, access_proofs) = start_substate(warmed);
+        let proof = if witness {
+            let body = (
+                raw,
+                caller_proof,
+                recipient_proof,
+                designator,
+                access_proofs,
+                delegate_proof,
+                delegate_warm_proof,
+                block.clone(),
+            )
+                .abi_encode_params();
+            encode_in_tx(11, body.into())
+        } else {
+            Bytes::new()
+        };
+        if delegate_hash == KECCAK_EMPTY {
+            // No code runs: revm ends the call at its frame's creation.
+            let pending = self.pending.take().expect("checked by the caller");
+            let (result, state) = self.run_whole(&pending)?;
+            self.finish(&pending, result, state)?;
+            return Ok(proof);
+        }
+        let mut base = frame_base(hash, pre_root, to, caller, value, delegate_hash, &calldata);
+        base.substate = substate;
+        let entry = Arc::new(EvmEntry {
+            base,
+            code: self.code(delegate_hash)?,
+            calldata,
+            coinbase: block.beneficiary,
+            created: Address::ZERO,
+            warmed,
+        });
+        let run = self.record(&entry)?;
+        self.enter(entry, run, root)?;
+        Ok(proof)
     }
 
     /// The creation transaction's entry (docs/evm-steps.md section 10, kind 9): the new account
@@ -1347,22 +1433,12 @@ impl Machine {
             source,
         })?;
         // A call is provable when its callee is not an existing empty account (docs/evm-steps.md
-        // section 4; every precompile, with or without a value, is kind 5) and has no EIP-7702
-        // delegation (the verifier does not follow one; a call that halted may have
-        // halted on the delegate's access); the first other one is the rest of the transaction.
-        let delegated = |callee: Address| {
-            self.world.account(callee).is_some_and(|a| {
-                self.code(a.code_hash)
-                    .is_ok_and(|code| is_delegation(&code))
-            })
-        };
-        let unprovable = run.calls.iter().find(|&&(_, callee, _, _)| {
-            self.world.account(callee).is_some_and(|a| a.is_empty()) || delegated(callee)
-        });
-        let halted = run
-            .halted_calls
+        // section 4; every precompile, with or without a value, is kind 5; an EIP-7702 delegation
+        // is followed, section 9); the first other one is the rest of the transaction.
+        let unprovable = run
+            .calls
             .iter()
-            .find(|&&(_, callee)| delegated(callee));
+            .find(|&&(_, callee, _, _)| self.world.account(callee).is_some_and(|a| a.is_empty()));
         // A creation over an account that has storage (but no code and nonce 0) is not proven:
         // revm would keep that storage unseen (docs/evm-steps.md section 10).
         let over_storage = run.effects.iter().find(|(_, effect)| {
@@ -1397,7 +1473,6 @@ impl Machine {
                 });
         let first = [
             unprovable.map(|call| call.0),
-            halted.map(|call| call.0),
             over_storage.map(|effect| effect.0),
             deposit_into_destroyed,
         ]
@@ -1478,33 +1553,46 @@ impl Machine {
             _ => U256::ZERO,
         };
         let done = run.effects.partition_point(|effect| effect.0 < index);
-        let (callee_proof, self_proof, code_hash) =
+        // A delegated callee: the delegate against the same root (docs/evm-steps.md section 9).
+        // No instruction sets a delegation, so the transaction's start state tells.
+        let delegate = self.delegate_of(callee);
+        let (callee_proof, self_proof, code_hash, delegate_proof) =
             self.in_run(&run.effects[..done], |world, changed, _| {
                 let callee_proof = world.trie.proof(&keccak256(callee), false);
                 let code_hash = changed
                     .account(world, callee)
                     .map_or(KECCAK_EMPTY, |account| account.code_hash);
+                let delegate_proof =
+                    delegate.map_or_else(Vec::new, |d| world.trie.proof(&keccak256(d), false));
                 if value.is_zero() {
-                    return (callee_proof, Vec::new(), code_hash);
+                    return (callee_proof, Vec::new(), code_hash, delegate_proof);
                 }
                 if op != 0xf1 {
                     let self_proof = world.trie.proof(&keccak256(frame), false);
-                    return (callee_proof, self_proof, code_hash);
+                    return (callee_proof, self_proof, code_hash, delegate_proof);
                 }
                 // A CALL to the frame's own account reads its balance from the callee's proof.
                 if callee == frame {
-                    return (callee_proof, Vec::new(), code_hash);
+                    return (callee_proof, Vec::new(), code_hash, delegate_proof);
                 }
                 let receiving = changed.credited(world, callee, value);
                 let storage_root = changed.storage_root(world, callee);
                 let self_proof =
                     world.proof_after_write(callee, &receiving, storage_root, frame, false);
-                (callee_proof, self_proof, code_hash)
+                (callee_proof, self_proof, code_hash, delegate_proof)
             });
         witness.callee_proof = callee_proof;
         witness.self_proof = self_proof;
         witness.callee_code = self.run_code(run, code_hash)?;
+        witness.delegate_proof = delegate_proof;
         Ok(())
+    }
+
+    /// The EIP-7702 delegate of `address` at the transaction's start, when its code is a
+    /// delegation designator.
+    fn delegate_of(&self, address: Address) -> Option<Address> {
+        let account = self.world.account(address)?;
+        delegate_in(&self.code(account.code_hash).ok()?)
     }
 
     /// The proofs of a creation (docs/evm-steps.md section 10, kind 8): the creator against the

@@ -30,9 +30,10 @@ use rollup_core::{
     fault::{
         Machine, MachineState, Phase, StepKind, World,
         evm::{
-            CHUNK_BYTES, CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS,
+            CHUNK_BYTES, CallWitness, CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS,
             MAX_RANGE_WORDS, WordRange, instruction_pc,
         },
+        machine::BlockItem,
     },
 };
 use std::{
@@ -279,12 +280,17 @@ fn program(rng: &mut Rng) -> Bytes {
                     };
                     p.push(value);
                 }
-                match rng.below(12) {
+                match rng.below(14) {
                     0 => p.code.push(rng.pick(&[0x32, 0x33, 0x41])),
                     1 => p.push(U256::from(1 + rng.below(0x11))),
                     2 => {
                         let other = program_address(rng.below(16) as usize);
                         p.push(U256::from_be_slice(other.as_slice()));
+                    }
+                    // EIP-7702 delegated accounts ([`genesis_with`]).
+                    12..=13 => {
+                        let delegated = delegated_address(rng.below(16) as usize);
+                        p.push(U256::from_be_slice(delegated.as_slice()));
                     }
                     3..=4 => {
                         let dev = dev(rng.below(8) as usize).address();
@@ -566,7 +572,34 @@ fn genesis_with(codes: &[Bytes]) -> Genesis {
             },
         );
     }
+    // EIP-7702 delegated accounts: most delegate to a program; one to an absent account, one to
+    // a precompile, one to another delegated account and one to an account without code (no
+    // code runs for the last three but the chain, whose designator halts at 0xEF).
+    for j in 0..16 {
+        let delegate = match j {
+            12 => Address::repeat_byte(0xde),
+            13 => Address::with_last_byte(4),
+            14 => delegated_address(0),
+            15 => dev(1).address(),
+            _ => program_address(j % codes.len().max(1)),
+        };
+        let designator: Vec<u8> = [&[0xef, 0x01, 0x00][..], delegate.as_slice()].concat();
+        genesis.alloc.insert(
+            delegated_address(j),
+            GenesisAccount {
+                code: Some(designator.into()),
+                nonce: 1,
+                balance: U256::from(if j % 2 == 0 { 10u64.pow(18) } else { 0 }),
+                ..Default::default()
+            },
+        );
+    }
     genesis
+}
+
+/// An EOA with an EIP-7702 delegation ([`genesis_with`]).
+fn delegated_address(j: usize) -> Address {
+    Address::left_padding_from(&(0xde1e_0000 + j as u64).to_be_bytes())
 }
 
 fn program_address(i: usize) -> Address {
@@ -580,6 +613,10 @@ struct Tally {
     rest_of_transaction: usize,
     /// Steps of a chunked copy after its first (docs/evm-steps.md section 4).
     chunk_continuations: usize,
+    /// Entries of transactions to EIP-7702 delegated accounts (kind 11).
+    delegated_entries: usize,
+    /// Calls that followed a delegation to its delegate (kind 4 with the delegate's proof).
+    delegated_calls: usize,
     opcodes: BTreeMap<u8, usize>,
     mismatches: Vec<String>,
     /// Witnesses with one byte changed that the verifier refused (or that still proved the
@@ -614,10 +651,13 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
             };
             // One transaction in 16 calls a priced precompile instead (one step), with gas
             // around its price: 21,000 plus the call data's floor plus a little.
+            // One in 8 calls a delegated account (docs/evm-steps.md section 1.1, kind 11).
             let (to, gas) = if rng.below(16) == 0 {
                 let id = rng.pick(&[1u8, 2, 3, 4, 9]);
                 let floor = 21_000 + 40 * data.len() as u64;
                 (Address::with_last_byte(id), floor + rng.below(3_500))
+            } else if rng.below(8) == 0 {
+                (delegated_address(rng.below(16) as usize), gas)
             } else {
                 (program_address(i), gas)
             };
@@ -687,6 +727,11 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 }
                 let expected = step.post.hash();
                 let kind = step.proof[31];
+                match kind {
+                    11 => tally.delegated_entries += 1,
+                    4 if follows_delegation(&step.proof) => tally.delegated_calls += 1,
+                    _ => {}
+                }
                 if kind != 0 && tally.samples.iter().filter(|s| s.0 == kind).count() < 4 {
                     tally
                         .samples
@@ -730,6 +775,16 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
     }
 }
 
+/// Whether a kind-4 proof is a call that reached its callee's delegate (it carries the
+/// delegate's account proof).
+fn follows_delegation(proof: &[u8]) -> bool {
+    let (_, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
+    let (_, _, _, _, call, _) =
+        <(EvmState, Bytes, Vec<U256>, B256, CallWitness, BlockItem)>::abi_decode_params(&body)
+            .expect("call witness");
+    !call.delegateProof.is_empty()
+}
+
 #[test]
 fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
     let count: usize = std::env::var("FUZZ_STEPS_PROGRAMS")
@@ -756,13 +811,16 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         .collect();
     println!(
         "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
-         instructions, {} of them later chunks of a chunked copy), {} rest-of-transaction steps; \
-         {} of {OPCODES_TOTAL} defined opcodes covered; not covered: {}",
+         instructions, {} of them later chunks of a chunked copy; {} entries and {} calls through \
+         an EIP-7702 delegation), {} rest-of-transaction steps; {} of {OPCODES_TOTAL} defined \
+         opcodes covered; not covered: {}",
         started.elapsed(),
         tally.checked,
         tally.entries,
         tally.checked - tally.entries,
         tally.chunk_continuations,
+        tally.delegated_entries,
+        tally.delegated_calls,
         tally.rest_of_transaction,
         covered.len(),
         unproven.join(" ")
@@ -791,6 +849,12 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
             tally.chunk_continuations >= 10,
             "{} chunk steps",
             tally.chunk_continuations
+        );
+        assert!(
+            tally.delegated_entries >= 10 && tally.delegated_calls >= 10,
+            "{} delegated entries, {} delegated calls",
+            tally.delegated_entries,
+            tally.delegated_calls
         );
         // Every defined opcode of stages 1 and 2 ran on the verifier.
         let expected = (0..=255u8)
@@ -889,6 +953,8 @@ struct Proven {
     max_gas: u64,
     /// The L1 gas of the costliest return step.
     max_return_gas: u64,
+    /// The L1 gas of the costliest step of each witness kind.
+    max_gas_by_kind: BTreeMap<u8, u64>,
 }
 
 impl Proven {
@@ -979,6 +1045,8 @@ fn prove_txs(genesis: &Genesis, calls: &[ContractTx]) -> (Reference, Proven) {
         assert_eq!(outcome, Ok(step.post.hash()), "step {}: {what}", step.index);
         proven.steps += 1;
         proven.max_gas = proven.max_gas.max(gas);
+        let by_kind = proven.max_gas_by_kind.entry(kind).or_default();
+        *by_kind = (*by_kind).max(gas);
         if kind == 6 {
             proven.max_return_gas = proven.max_return_gas.max(gas);
         }
@@ -1300,6 +1368,121 @@ fn proxy_calls_are_proven_instruction_by_instruction() {
     );
 }
 
+/// The 23-byte EIP-7702 designator of `delegate` (`0xef0100 ‖ delegate`).
+fn designator(delegate: Address) -> Bytes {
+    [&[0xef, 0x01, 0x00][..], delegate.as_slice()]
+        .concat()
+        .into()
+}
+
+/// EIP-7702 delegations are followed, instruction by instruction (docs/evm-steps.md sections
+/// 1.1 and 9): the ERC-20 test's transactions sent to an account delegated to `TestToken`
+/// (entered by kind 11, the token's code running on the account's storage at depth 0); the same
+/// through an EIP-1967 proxy whose implementation is that delegated account (its DELEGATECALL,
+/// kind 4, follows the delegation); and a transaction with a value to an account delegated to
+/// an account without code (kind 11 ends the transaction: no code runs). Every step has a proof
+/// and is checked on the Solidity verifiers.
+#[test]
+fn delegated_accounts_are_proven_instruction_by_instruction() {
+    let implementation = Address::repeat_byte(0x7e);
+    let (wallet, proxy, idle) = (
+        Address::repeat_byte(0x77),
+        Address::repeat_byte(0x9e),
+        Address::repeat_byte(0x1d),
+    );
+    let holder = |i: usize| dev(i).address();
+    let balances: Vec<(Address, u64)> =
+        (0..4).map(|i| (holder(i), 1000 * (i as u64 + 1))).collect();
+    let delegated = |delegate: Address, storage: BTreeMap<B256, B256>| GenesisAccount {
+        code: Some(designator(delegate)),
+        nonce: 1,
+        storage,
+        ..Default::default()
+    };
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        implementation,
+        contract_account(deployed_code(ERC20_ARTIFACT), BTreeMap::new()),
+    );
+    genesis
+        .alloc
+        .insert(wallet, delegated(implementation, token_storage(&balances)));
+    genesis
+        .alloc
+        .insert(idle, delegated(Address::repeat_byte(0xab), BTreeMap::new()));
+    let mut proxy_storage = token_storage(&balances);
+    proxy_storage.insert(
+        b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"),
+        B256::left_padding_from(wallet.as_slice()),
+    );
+    genesis.alloc.insert(
+        proxy,
+        contract_account(deployed_code(PROXY_ARTIFACT), proxy_storage),
+    );
+
+    // The token's code on the delegated account's storage.
+    let calls = erc20_calls(wallet);
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    assert_eq!(
+        storage_at(&reference, wallet, balance_slot(Address::repeat_byte(0x5a))),
+        U256::from(10),
+        "the new holder's balance is in the delegated account's storage"
+    );
+    assert_eq!(
+        proven.max_depth, 0,
+        "the token runs in the transaction's frame"
+    );
+    println!(
+        "delegated account: {} calls, {} steps checked, L1 gas of the costliest step {}, of the \
+         costliest entry (kind 11) {}",
+        calls.len(),
+        proven.steps,
+        proven.max_gas,
+        proven.max_gas_by_kind[&11]
+    );
+
+    // A DELEGATECALL to the delegated account runs the token's code on the proxy's storage.
+    let calls = erc20_calls(proxy);
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    assert_eq!(
+        storage_at(&reference, proxy, balance_slot(Address::repeat_byte(0x5a))),
+        U256::from(10),
+        "the new holder's balance is in the proxy's storage"
+    );
+    assert!(
+        proven.opcodes.contains(&0xf4),
+        "the proxy's DELEGATECALL ran"
+    );
+    assert_eq!(proven.max_depth, 1, "the token's frames are at depth 1");
+    println!(
+        "proxy to a delegated account: {} calls, {} steps checked ({} at depth 1), L1 gas of the \
+         costliest step {}, of the costliest call (kind 4, the DELEGATECALL through the delegation) {}",
+        calls.len(),
+        proven.steps,
+        proven.deep,
+        proven.max_gas,
+        proven.max_gas_by_kind[&4]
+    );
+
+    // A delegate without code: the value moves, no code runs.
+    let txs: Vec<ContractTx> = vec![(0, call(idle), vec![1, 2, 3], 5, true)];
+    let (reference, proven) = prove_txs(&genesis, &txs);
+    assert_eq!(proven.steps, 1, "one entry step ends the transaction");
+    println!(
+        "a delegate without code: the entry (kind 11) ends the transaction, L1 gas {}",
+        proven.max_gas
+    );
+    assert_eq!(
+        reference
+            .state
+            .accounts()
+            .find(|(address, _)| **address == idle)
+            .map(|(_, account)| account.balance),
+        Some(U256::from(5)),
+        "the value moved to the delegated account"
+    );
+}
+
 /// The L1 gas of the state-access steps (stage 3) on a large state: 100,000 accounts and a
 /// contract of the largest size (24,576 bytes, carried by every witness) with 20,000 slots, so
 /// that the account and storage proofs are as deep as on a busy chain. Prints the gas of each
@@ -1443,6 +1626,7 @@ sol! {
     function STATE() external view returns (address);
     function CALL() external view returns (address);
     function PRECOMPILES() external view returns (address);
+    function RETURNS() external view returns (address);
     function EVM() external view returns (address);
 }
 
@@ -1475,6 +1659,7 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
     let storage = view(&mut verifier, steps, STATECall {}.abi_encode());
     let calls = view(&mut verifier, steps, CALLCall {}.abi_encode());
     let precompiles = view(&mut verifier, calls, PRECOMPILESCall {}.abi_encode());
+    let returns = view(&mut verifier, calls, RETURNSCall {}.abi_encode());
     let codes = [
         verifier.code_at(steps),
         verifier.code_at(copies),
@@ -1482,7 +1667,14 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         verifier.code_at(calls),
         verifier.code_at(precompiles),
     ];
-    let mut reference = Reference::new(&genesis_with(&codes));
+    // A call that starts a frame has `EvmCallVerifier` ask `RETURNS` for the call data's tree:
+    // that verifier is at the same address on L2.
+    let mut genesis = genesis_with(&codes);
+    genesis.alloc.insert(
+        returns,
+        contract_account(verifier.code_at(returns), BTreeMap::new()),
+    );
+    let mut reference = Reference::new(&genesis);
     let mut rng = Rng(0x5e1f);
     let (mut sampled, mut longest, mut sent) = (0, 0, 0);
     for (kind, pre, proof, _) in &tally.samples {
@@ -1490,9 +1682,10 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
         // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return,
-        // creation and SELFDESTRUCT verifiers' (kinds 6, 8 and 10) are not deployed here.
+        // creation, SELFDESTRUCT and delegated-entry verifiers' (kinds 6, 8 to 11) are not
+        // deployed here.
         let to = match kind {
-            6 | 8 | 10 => continue,
+            6 | 8..=11 => continue,
             7 => program_address(2),
             _ => program_address(usize::from(*kind - 1)),
         };

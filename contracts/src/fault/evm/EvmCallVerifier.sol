@@ -20,13 +20,14 @@ import {Accounts} from "../Accounts.sol";
 ///         start the callee's frame one level deeper and save the caller as a `CallerFrame`. Gas
 ///         exactly as revm 43 (Prague) charges it: memory expansion of the argument and output
 ///         ranges, EIP-2929 warm or cold access to the callee, the value's 9000 and a new account's
-///         25,000, then (a frame) the forwarded gas; a call that runs no code gets the forwarded gas
-///         (and the 2300 stipend of a value) back. A CALL with value moves it (account proofs
-///         against the state root). A precompile callee, an existing empty account (which EIP-161
-///         would delete when touched), or a callee whose code (`calleeCode`, checked against its
-///         code hash) is an EIP-7702 delegation designator is refused here (a rest-of-transaction
-///         step; calls to the precompiles, with or without a value, are kind 5, forwarded to
-///         `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
+///         25,000, for a callee whose code (`calleeCode`, checked against its code hash) is an
+///         EIP-7702 delegation designator 100 and the delegate's warm or cold access (the delegate's
+///         code runs in the callee's frame; section 9, "Delegations"), then (a frame) the forwarded
+///         gas; a call that runs no code gets the forwarded gas (and the 2300 stipend of a value)
+///         back. A CALL with value moves it (account proofs against the state root). A precompile
+///         callee or an existing empty account (which EIP-161 would delete when touched) is refused
+///         here (a rest-of-transaction step; calls to the precompiles, with or without a value, are
+///         kind 5, forwarded to `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
 ///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
 ///         the creation transaction's entry (kind 9) to `CREATION_TXS`, and SELFDESTRUCT (kind 10)
 ///         to `SELFDESTRUCTS`; all five are deployed separately and given to the constructor.
@@ -108,6 +109,12 @@ contract EvmCallVerifier is IEvmStepVerifier {
         EvmTypes.WordRange args;
         /// @dev The callee's code when its code hash is not the empty code hash (empty otherwise).
         bytes calleeCode;
+        /// @dev A delegated callee: the delegate's key in `warmAccounts` after the callee's access
+        ///      (read when the step reaches the delegate's access).
+        bytes[] delegateWarmProof;
+        /// @dev A delegated callee: the delegate against the state root before the call (read when
+        ///      the step reaches the delegate's access).
+        bytes[] delegateProof;
     }
 
     /// @dev One step: the witness and the working values.
@@ -123,7 +130,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         /// @dev The gas forwarded to a callee with code (0 for one without).
         uint256 forwarded;
         /// @dev The snapshots of a frame's start: the state root before the value moves and the
-        ///      substate after the callee's access.
+        ///      substate after the callee's (and a delegate's) access.
         bytes32 rootBefore;
         bytes32 substate;
     }
@@ -184,7 +191,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         }
         // forge-lint: disable-next-line(unsafe-typecast)
         address to = address(uint160(top[1]));
-        if (!_access(pre, r, to)) return EvmFrame.EXCEPTION;
+        _blockItem(pre, r);
+        if (!_access(pre, r, to, r.w.warmProof)) return EvmFrame.EXCEPTION;
         Accounts.Account memory callee = Accounts.read(pre.stateRoot, Accounts.key(to), r.w.calleeProof);
         _calleeCode(r.w.calleeCode, callee.codeHash);
         // A CALL with a value to an empty account (absent, or EIP-161 empty; a precompile's too)
@@ -197,9 +205,16 @@ contract EvmCallVerifier is IEvmStepVerifier {
         if ((uint160(to) != 0 && uint160(to) <= LAST_PRECOMPILE) || (callee.exists && Accounts.isEmpty(callee))) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
+        // An EIP-7702 delegated callee runs its delegate's code (section 9, "Delegations").
+        bytes32 codeHash;
+        {
+            bool enough;
+            (enough, codeHash) = _delegate(pre, r, callee.codeHash);
+            if (!enough) return EvmFrame.EXCEPTION;
+        }
         // A callee with code: all but a 64th of the gas left goes to its frame, at most what the
         // call asks (its gas item saturated to 64 bits).
-        bool hasCode = callee.codeHash != Accounts.EMPTY_CODE_HASH;
+        bool hasCode = codeHash != Accounts.EMPTY_CODE_HASH;
         if (hasCode) {
             uint256 left = e.gas - r.cost;
             r.forwarded = EvmFrame.min(EvmFrame.min(top[0], MAX_U64), left - left / 64);
@@ -211,7 +226,7 @@ contract EvmCallVerifier is IEvmStepVerifier {
         // balance checked first), or the call fails and nothing moves.
         bool ok = e.depth < EvmFrame.CALL_DEPTH_LIMIT;
         if (ok && value != 0) ok = _moveValue(pre, r, op == CALL, to, callee, value);
-        if (ok && hasCode) return _start(pre, r, op, reads, to, callee.codeHash);
+        if (ok && hasCode) return _start(pre, r, op, reads, to, codeHash);
         // No code runs: the forwarded gas and the stipend of a value come back (the cost is at least
         // 9000 with a value).
         r.cost -= r.forwarded;
@@ -228,7 +243,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
 
     /// @dev The callee's frame starts (docs/evm-steps.md section 9): the caller is saved as it
     ///      resumes (pc after the call, its stack items popped, memory expanded, gas less the whole
-    ///      cost with the forwarded gas, the substate after the callee's access) in a `CallerFrame`
+    ///      cost with the forwarded gas, the substate after the callee's and a delegate's access)
+    ///      in a `CallerFrame`
     ///      with the output range and the snapshots a failing callee restores; the machine's `evm`
     ///      becomes the new frame's hash (its state root, the value moved, is already in `pre`).
     function _start(
@@ -313,12 +329,39 @@ contract EvmCallVerifier is IEvmStepVerifier {
     }
 
     /// @dev The callee's code must hash to its code hash (so it is empty for the empty code hash, an
-    ///      absent account's too). An EIP-7702 delegation (`0xef0100 ‖ address`), whose call runs
-    ///      the delegate's code and pays for the delegate's access, is a rest-of-transaction step.
+    ///      absent account's too; docs/evm-steps.md section 9, "Delegations").
     function _calleeCode(bytes memory code, bytes32 codeHash) private pure {
         bytes32 computed = keccak256(code);
         if (computed != codeHash) revert EvmCodeMismatch(codeHash, computed);
-        if (code.length == 23 && bytes3(code) == 0xef0100) revert UnsupportedStep(MachineState.IN_TX);
+    }
+
+    /// @dev The block item (`r.blk`, whose beneficiary is warm) must be the machine's.
+    function _blockItem(MachineState.State memory pre, Run memory r) private pure {
+        bytes32 computed = MachineState.itemHash(r.blk);
+        if (computed != pre.blockItem) revert BlockItemMismatch(pre.blockItem, computed);
+    }
+
+    /// @dev The code hash the call runs (docs/evm-steps.md section 9, "Delegations"; revm 43's
+    ///      `load_account_delegated`): the callee's `codeHash`, unless its code (`calleeCode`, whose
+    ///      hash `_call` checked) is an EIP-7702 delegation designator (exactly 23 bytes,
+    ///      `0xef0100 ‖ delegate`): then 100 more, the delegate's EIP-2929 access (`_access` with
+    ///      `delegateWarmProof`) and the delegate's code hash, read with `delegateProof` against the
+    ///      state root before any value moves. `enough` is false when the gas does not cover a charge.
+    function _delegate(MachineState.State memory pre, Run memory r, bytes32 codeHash)
+        private
+        pure
+        returns (bool enough, bytes32)
+    {
+        bytes memory code = r.w.calleeCode;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (code.length != 23 || bytes3(code) != 0xef0100) return (true, codeHash);
+        r.cost += WARM_READ;
+        if (r.cost > r.e.gas) return (false, 0);
+        // The designator's bytes 3..23 (its first 32 bytes, zero-padded, shifted left by 3 bytes).
+        // forge-lint: disable-next-line(unsafe-typecast)
+        address delegate = address(bytes20(bytes32(code) << 24));
+        if (!_access(pre, r, delegate, r.w.delegateWarmProof)) return (false, 0);
+        return (true, Accounts.read(pre.stateRoot, Accounts.key(delegate), r.w.delegateProof).codeHash);
     }
 
     /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is
@@ -329,19 +372,25 @@ contract EvmCallVerifier is IEvmStepVerifier {
         return ok;
     }
 
-    /// @dev The callee's EIP-2929 access: 2500 more when cold (then warm). False when out of gas.
-    function _access(MachineState.State memory pre, Run memory r, address to) private pure returns (bool) {
-        bytes32 computed = MachineState.itemHash(r.blk);
-        if (computed != pre.blockItem) revert BlockItemMismatch(pre.blockItem, computed);
-        bytes32 key = keccak256(abi.encodePacked(to));
-        (bool warm,) = MerkleTrie.get(r.w.warmAccounts, key, r.w.warmProof);
+    /// @dev The EIP-2929 access of the callee (`proof` its `warmProof`) or of a delegated callee's
+    ///      delegate (`delegateWarmProof`): warm when in `warmAccounts` (opened with `proof`), the
+    ///      transaction's sender, the frame's own account, the block's beneficiary or a precompile;
+    ///      otherwise 2500 more and `who` inserted into `warmAccounts`. False when out of gas. The
+    ///      block item (`r.blk`) is checked by `_call` (`_blockItem`) before the callee's access.
+    function _access(MachineState.State memory pre, Run memory r, address who, bytes[] memory proof)
+        private
+        pure
+        returns (bool)
+    {
+        bytes32 key = keccak256(abi.encodePacked(who));
+        (bool warm,) = MerkleTrie.get(r.w.warmAccounts, key, proof);
         if (
-            warm || to == pre.caller || to == r.e.self || to == r.blk.beneficiary
-                || (uint160(to) != 0 && uint160(to) <= LAST_PRECOMPILE)
+            warm || who == pre.caller || who == r.e.self || who == r.blk.beneficiary
+                || (uint160(who) != 0 && uint160(who) <= LAST_PRECOMPILE)
         ) return true;
         r.cost += COLD_ACCOUNT_EXTRA;
         if (r.cost > r.e.gas) return false;
-        r.w.warmAccounts = MerkleTrie.update(r.w.warmAccounts, key, hex"01", r.w.warmProof);
+        r.w.warmAccounts = MerkleTrie.update(r.w.warmAccounts, key, hex"01", proof);
         return true;
     }
 

@@ -2,11 +2,10 @@
 pragma solidity ^0.8.24;
 
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {EvmEntryBase} from "./EvmEntryBase.sol";
 import {EvmTypes} from "./EvmTypes.sol";
-import {WordTree} from "./WordTree.sol";
 import {MachineState} from "../MachineState.sol";
 import {Accounts} from "../Accounts.sol";
-import {MerkleTrie} from "../MerkleTrie.sol";
 import {TxDecoder} from "../TxDecoder.sol";
 import {AccessList} from "./AccessList.sol";
 
@@ -15,15 +14,11 @@ import {AccessList} from "./AccessList.sol";
 ///         with the entry marker, a call transaction to a contract moves its value from the caller
 ///         to the recipient and creates the depth-0 frame. Its own contract because it carries the
 ///         transaction decoder and the Merkle Patricia trie; `EvmStepVerifier` forwards kind 0 here.
-contract EvmEntryVerifier is IEvmStepVerifier {
-    bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
-    uint256 internal constant LAST_PRECOMPILE = 0x11;
+///         The value's move and the frame are `EvmEntryBase`'s, shared with kind 11.
+contract EvmEntryVerifier is EvmEntryBase {
     /// @dev The precompiles a transaction may call in one step: 0x01..0x04 and BLAKE2F.
     uint256 internal constant LAST_PRICED = 0x04;
     uint256 internal constant BLAKE2F = 0x09;
-
-    /// @notice The L2 chain id (the transaction decodes against it).
-    uint64 public immutable CHAIN_ID;
 
     /// @dev The entry witness: `abi.encode(bytes rawTx, bytes[] callerProof, bytes[] recipientProof,
     ///      bytes code, bytes[][] accessProofs)`.
@@ -37,9 +32,8 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         bytes[][] accessProofs;
     }
 
-    constructor(uint64 chainId) {
-        CHAIN_ID = chainId;
-    }
+    /// @param chainId The L2 chain id.
+    constructor(uint64 chainId) EvmEntryBase(chainId) {}
 
     /// @inheritdoc IEvmStepVerifier
     function step(MachineState.State memory pre, bytes calldata proof) external view returns (bytes32) {
@@ -64,7 +58,9 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         }
 
         (bytes32 root, bytes32 codeHash) = _moveValue(pre, t, w);
-        pre.evm = EvmTypes.hash(_frame(pre, t, w, codeHash));
+        // An access list's accounts and keys start warm (section 2): in the substate's tries, or
+        // under the access-list marker past `AccessList.MAX_ACCESS_LIST_WARMINGS` entries.
+        pre.evm = EvmTypes.hash(_frame(pre, t, w.rawTx, codeHash, AccessList.substate(w.rawTx, t, w.accessProofs)));
         pre.stateRoot = root;
         return MachineState.hash(pre);
     }
@@ -85,7 +81,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (w.code.length != 0) revert EvmCodeMismatch(EMPTY_CODE_HASH, keccak256(w.code));
         // No frame starts: nothing is warmed.
         if (w.accessProofs.length != 0) revert UnexpectedProof();
-        bytes32 root = _debitCaller(pre, t, w);
+        bytes32 root = _debitCaller(pre, t, w.callerProof);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
         if (recipient.exists && recipient.nonce == 0 && recipient.balance == 0 && recipient.codeHash == EMPTY_CODE_HASH)
@@ -100,6 +96,7 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         if (id == BLAKE2F) {
             bytes memory input = TxDecoder.callData(w.rawTx);
             valid = input.length == 213 && uint8(input[212]) <= 1;
+            // forge-lint: disable-next-line(unsafe-typecast)
             price = valid ? uint32(bytes4(input)) : 0;
         }
         pre.phase = MachineState.TX_EXECUTED;
@@ -124,76 +121,14 @@ contract EvmEntryVerifier is IEvmStepVerifier {
         pure
         returns (bytes32 root, bytes32 codeHash)
     {
-        root = _debitCaller(pre, t, w);
+        root = _debitCaller(pre, t, w.callerProof);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
         if (recipient.codeHash == EMPTY_CODE_HASH) revert InvalidPreState();
         codeHash = keccak256(w.code);
         if (codeHash != recipient.codeHash) revert EvmCodeMismatch(recipient.codeHash, codeHash);
         // A delegated recipient (EIP-7702) runs its delegate's code: not entered in stage 1.
-        bytes memory code = w.code;
-        if (code.length == 23 && code[0] == 0xef && code[1] == 0x01 && code[2] == 0x00) {
-            revert UnsupportedStep(MachineState.IN_TX);
-        }
+        if (_isDesignator(w.code)) revert UnsupportedStep(MachineState.IN_TX);
         root = _creditRecipient(root, recipientKey, recipient, t.value, w.recipientProof);
-    }
-
-    /// @dev The root after the caller pays the value (unchanged, and no caller proof, when the
-    ///      value is zero).
-    function _debitCaller(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w)
-        private
-        pure
-        returns (bytes32 root)
-    {
-        root = pre.stateRoot;
-        if (t.value > 0) {
-            bytes32 callerKey = keccak256(abi.encodePacked(pre.caller));
-            Accounts.Account memory caller = Accounts.read(root, callerKey, w.callerProof);
-            if (caller.balance < t.value) revert InvalidPreState();
-            caller.balance -= t.value;
-            root = MerkleTrie.update(root, callerKey, Accounts.encode(caller), w.callerProof);
-        } else if (w.callerProof.length != 0) {
-            revert UnexpectedProof();
-        }
-    }
-
-    /// @dev The root after `recipient` (read under `key` from `root`) receives `value`; an absent
-    ///      recipient is created.
-    function _creditRecipient(
-        bytes32 root,
-        bytes32 key,
-        Accounts.Account memory recipient,
-        uint256 value,
-        bytes[] memory proof
-    ) private pure returns (bytes32) {
-        if (value == 0) return root;
-        if (recipient.balance > type(uint256).max - value) revert InvalidPreState();
-        recipient.balance += value;
-        return MerkleTrie.update(root, key, Accounts.encode(recipient), proof);
-    }
-
-    /// @dev The depth-0 frame at its first instruction (docs/evm-steps.md section 1.1).
-    function _frame(MachineState.State memory pre, TxDecoder.Tx memory t, Entry memory w, bytes32 codeHash)
-        private
-        pure
-        returns (EvmTypes.EvmState memory e)
-    {
-        bytes memory data = TxDecoder.callData(w.rawTx);
-        e.txHash = t.hash;
-        e.txStartRoot = pre.stateRoot;
-        e.self = t.to;
-        e.caller = pre.caller;
-        e.value = t.value;
-        e.codeHash = codeHash;
-        e.calldataRoot = WordTree.root(data);
-        // At most 128 KiB (TxDecoder.MAX_TX_BYTES).
-        // forge-lint: disable-next-line(unsafe-typecast)
-        e.calldataSize = uint32(data.length);
-        e.returnDataRoot = WordTree.EMPTY_ROOT;
-        e.gas = pre.gasLeft;
-        e.memRoot = WordTree.EMPTY_ROOT;
-        // An access list's accounts and keys start warm (section 2): in the substate's tries, or
-        // under the access-list marker past `AccessList.MAX_ACCESS_LIST_WARMINGS` entries.
-        e.substate = AccessList.substate(w.rawTx, t, w.accessProofs);
     }
 }

@@ -7,6 +7,7 @@ import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
 import {EvmFrame} from "./EvmFrame.sol";
 import {MachineState} from "../MachineState.sol";
+import {EvmDelegatedEntryVerifier} from "./EvmDelegatedEntryVerifier.sol";
 
 /// @title EvmStepVerifier
 /// @notice The `IN_TX` steps of the fault-proof machine (docs/evm-steps.md, stage 1): the entry
@@ -19,7 +20,9 @@ import {MachineState} from "../MachineState.sol";
 ///         copies, kind 2) is forwarded to `COPY`, an `EvmCopyVerifier`; stage 3 (state access,
 ///         kind 3, and EXTCODECOPY, kind 7) to `STATE`, an `EvmStateVerifier`; the calls (kinds 4
 ///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
-///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to `CALL`, an `EvmCallVerifier`.
+///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to `CALL`, an `EvmCallVerifier`;
+///         the entry of a call transaction to an EIP-7702 delegated recipient (kind 11) to
+///         `DELEGATED_ENTRY`, an `EvmDelegatedEntryVerifier` this verifier creates.
 ///         Every other instruction is a rest-of-transaction step and reverts `UnsupportedStep(2)`.
 ///         Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
@@ -40,6 +43,11 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///         SELFDESTRUCT (kind 10), an `EvmCallVerifier` deployed before this one (the creation
     ///         code of all the verifiers together would pass EIP-3860's limit).
     IEvmStepVerifier public immutable CALL;
+
+    /// @notice The entry step of a call transaction whose recipient is an EIP-7702 delegation
+    ///         (kind 11, docs/evm-steps.md section 1.1), an `EvmDelegatedEntryVerifier` created by
+    ///         this verifier's constructor (its creation code fits in this one's).
+    IEvmStepVerifier public immutable DELEGATED_ENTRY;
 
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
@@ -96,6 +104,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         COPY = copy;
         STATE = state;
         CALL = call;
+        DELEGATED_ENTRY = new EvmDelegatedEntryVerifier(chainId);
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -103,6 +112,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
         if (kind == 0) return ENTRY.step(pre, proof);
+        if (kind == 11) return DELEGATED_ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
         if (kind == 3 || kind == 7) return STATE.step(pre, proof);
         if (kind >= 4) return CALL.step(pre, proof);
