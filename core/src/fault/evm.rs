@@ -1011,7 +1011,12 @@ impl InstructionWitness {
     pub fn kind(&self) -> u8 {
         let op = self.opcode();
         if op == 0x3c {
-            7
+            // A later chunk of a chunked EXTCODECOPY is the copy verifier's.
+            if instruction_pc(self.evm.pc) == self.evm.pc as usize {
+                7
+            } else {
+                2
+            }
         } else if op == 0xff {
             10
         } else if create_inputs(op).is_some() {
@@ -1587,16 +1592,18 @@ impl Recorder {
         let after = interp.memory.slice(0..interp.memory.size()).to_vec();
         let frame = self.frames.last().expect("the transaction's frame");
         let frame_id = frame.id;
-        let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 3];
+        // EXTCODECOPY's `dst src len` follow its address.
+        let b = usize::from(op == 0x3c);
+        let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 3 - b];
         let code = frame.code.clone();
         let calldata_size = first.calldataSize as usize;
         let calldata = &frame.calldata;
         let mut memory = frame.memory.clone();
         // Memory offsets of a copy that ran fit in 64 bits; the source saturates (revm's).
-        let dst = items[0].saturating_to::<u64>();
-        let src = items[1].saturating_to::<u64>();
-        let len = items[2].saturating_to::<usize>();
-        let chunks = copy_chunks(op, items[0], items[1], len);
+        let dst = items[b].saturating_to::<u64>();
+        let src = items[b + 1].saturating_to::<u64>();
+        let len = items[b + 2].saturating_to::<usize>();
+        let chunks = copy_chunks(op, items[b], items[b + 1], len);
         for (k, &(offset, length)) in chunks.iter().enumerate() {
             let index = at + k;
             if k > 0 {
@@ -1605,6 +1612,8 @@ impl Recorder {
                     gas: interp.gas.remaining(),
                     memSize: after.len() as u32,
                     memRoot: memory.root(),
+                    // EXTCODECOPY's first step made its account warm.
+                    substate: self.substate,
                     ..first.clone()
                 };
                 self.states.push(TraceEntry::Instruction(state));
@@ -1619,8 +1628,13 @@ impl Recorder {
                 // against the chunks so far.
                 let return_data = interp.return_data.buffer();
                 let return_tree = (op == 0x3e).then(|| WordTree::from_bytes(return_data));
-                let chunk = [U256::from(target), U256::from(source), U256::from(length)];
-                let ranges = stage2_ranges(op, &chunk, calldata_size, return_data.len())
+                let chunk = [
+                    items[0],
+                    U256::from(target),
+                    U256::from(source),
+                    U256::from(length),
+                ];
+                let ranges = stage2_ranges(op, &chunk[1 - b..], calldata_size, return_data.len())
                     .into_iter()
                     .map(|(tree, first, last)| {
                         let tree = match tree {
@@ -2062,6 +2076,19 @@ fn recent_hash_index(number: u64, requested: U256) -> Option<u32> {
         .then_some((requested % BLOCK_HASH_HISTORY) as u32)
 }
 
+/// The length of `address`'s code as revm's journal loaded it (0 when it is not loaded).
+fn loaded_code_len<CTX>(context: &mut CTX, address: Address) -> usize
+where
+    CTX: ContextTr<Journal: JournalTr<State = RevmState>>,
+{
+    context
+        .journal_ref()
+        .evm_state()
+        .get(&address)
+        .and_then(|account| account.info.code.as_ref())
+        .map_or(0, |code| code.original_byte_slice().len())
+}
+
 /// The EIP-7702 delegate of `address` when its code is a delegation designator, read from the
 /// state the transaction started on (no instruction sets a delegation, and reading the database
 /// warms nothing in revm's journal).
@@ -2456,9 +2483,20 @@ where
         if let Some((op, items)) = self.stage2.take()
             && !halted
         {
-            // CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY (`dst src len`) are chunked;
-            // KECCAK256 and EXTCODECOPY are not.
-            if matches!(op, 0x37 | 0x39 | 0x3e | 0x5e) && items[2] > U256::from(CHUNK_BYTES) {
+            // CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY (`dst src len`) and EXTCODECOPY
+            // (`address dst src len`) are chunked; KECCAK256 is not.
+            let len_item = if op == 0x3c { 3 } else { 2 };
+            if matches!(op, 0x37 | 0x39 | 0x3c | 0x3e | 0x5e)
+                && items[len_item] > U256::from(CHUNK_BYTES)
+            {
+                // A code longer than a chunk (only a genesis holds one) would not leave zeros
+                // to every later chunk: not proven (docs/evm-steps.md section 4).
+                if op == 0x3c
+                    && loaded_code_len(context, Address::from_word(items[0].into())) > CHUNK_BYTES
+                {
+                    self.stop_unproven();
+                    return;
+                }
                 self.chunked_copy(op, &items, interp);
                 return;
             }

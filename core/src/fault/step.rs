@@ -1712,8 +1712,10 @@ impl Machine {
         }
         let to = witness.evm.target;
         let done = run.effects.partition_point(|effect| effect.0 < index);
+        // (A later chunk of an EXTCODECOPY, kind 2, reads no account.)
         if matches!(op, 0x31 | 0x3b | 0x3c | 0x3f | 0x47)
             && (op == 0x47 || !witness.stack_top.is_empty())
+            && witness.kind() != 2
         {
             let address = match op {
                 0x47 => to,

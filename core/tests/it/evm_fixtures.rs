@@ -1098,7 +1098,7 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         (
-            "copy-too-large-rest-of-transaction",
+            "copy-chunked",
             Asm::default()
                 .pushu(32 * MAX_RANGE_WORDS as u64 + 1)
                 .pushu(0)
@@ -1110,7 +1110,8 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
         ),
         // EXTCODECOPY (kind 7): out of gas on the cold access (by one: 10 for the pushes, 100 +
         // 3 + 3 for the copy of one word, then 2500), on the memory, a length past 64 bits, a
-        // stack underflow, and a destination over more words than a range may span.
+        // stack underflow, and a destination over more words than a range may span (chunked:
+        // docs/evm-steps.md section 4).
         (
             "extcodecopy-cold-out-of-gas",
             Asm::default()
@@ -1150,7 +1151,7 @@ fn halts() -> Vec<(&'static str, Bytes, u64)> {
             gas,
         ),
         (
-            "extcodecopy-too-large-rest-of-transaction",
+            "extcodecopy-chunked",
             Asm::default()
                 .pushu(32 * MAX_RANGE_WORDS as u64 + 1)
                 .pushu(0)
@@ -1564,6 +1565,12 @@ fn evm_steps_agree_with_revm_and_fixtures_are_up_to_date() {
             }
             let count = seen.entry(op).or_default();
             *count += 1;
+            // The chunked EXTCODECOPY's two steps (a full chunk, about 70 KB) stay out of the
+            // file, which is near its cap: `evm_step_fuzz`'s EXTCODECOPY test checks them on the
+            // verifiers.
+            if name == "extcodecopy-chunked" {
+                continue;
+            }
             if halted
                 || *count <= 3
                 || stage2_inputs(op).is_some()

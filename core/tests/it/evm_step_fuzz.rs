@@ -311,8 +311,14 @@ fn program(rng: &mut Rng) -> Bytes {
                 // from the start or not, with code or without, absent), and SELFBALANCE.
                 let op = rng.pick(&[0x31, 0x3b, 0x3f, 0x47, 0x3c]);
                 if op == 0x3c {
-                    // EXTCODECOPY's length, source offset and destination, under the address.
-                    let (len, src, dst) = (rng.memory(300), rng.value(), rng.memory(1500));
+                    // EXTCODECOPY's length, source offset and destination, under the address;
+                    // one in ten over a chunk (docs/evm-steps.md section 4, "Chunked copies").
+                    let len = if rng.below(10) == 0 {
+                        U256::from(CHUNK_BYTES as u64 + 1 + rng.below(40_000))
+                    } else {
+                        rng.memory(300)
+                    };
+                    let (src, dst) = (rng.value(), rng.memory(1500));
                     p.push(len);
                     p.push(src);
                     p.push(dst);
@@ -1480,6 +1486,115 @@ fn delegated_accounts_are_proven_instruction_by_instruction() {
             .map(|(_, account)| account.balance),
         Some(U256::from(5)),
         "the value moved to the delegated account"
+    );
+}
+
+/// EXTCODECOPY over a chunk (docs/evm-steps.md section 4, "Chunked copies") is proven chunk by
+/// chunk: of a 100-byte code from its start (code, then zeros), from past its end, of a cold
+/// and a warm account, of an absent one, two and three chunks; every step is checked on the
+/// verifiers and the memory is revm's (the contract returns a hash of it). A code longer than
+/// a chunk (only a genesis holds one) is the rest of the transaction.
+#[test]
+fn a_long_extcodecopy_is_proven_chunk_by_chunk() {
+    let (copier, source, absent) = (
+        Address::repeat_byte(0xc0),
+        Address::repeat_byte(0x5c),
+        Address::repeat_byte(0xab),
+    );
+    let mut genesis = genesis();
+    let code: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(7) | 1).collect();
+    genesis
+        .alloc
+        .insert(source, contract_account(code.into(), BTreeMap::new()));
+    // EXTCODECOPY(address, dst, src, len) from the call data's four words, then the copy's first
+    // word stored in slot 0 (a hash of the whole memory would be a KECCAK256 over 32 KiB).
+    let mut asm = Vec::new();
+    // len src dst address, top first at EXTCODECOPY: push len, src, dst, address.
+    asm.extend([0x60, 0x60, 0x35]); // CALLDATALOAD(0x60): len
+    asm.extend([0x60, 0x40, 0x35]); // CALLDATALOAD(0x40): src
+    asm.extend([0x60, 0x20, 0x35]); // CALLDATALOAD(0x20): dst
+    asm.extend([0x5f, 0x35]); // CALLDATALOAD(0): address
+    asm.push(0x3c); // EXTCODECOPY
+    asm.extend([0x60, 0x20, 0x35, 0x51]); // MLOAD(dst)
+    asm.extend([0x5f, 0x55, 0x00]); // SSTORE(0, word), STOP
+    genesis
+        .alloc
+        .insert(copier, contract_account(asm.into(), BTreeMap::new()));
+    let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let args = |who: Address, dst: u64, src: U256, len: u64| -> Vec<u8> {
+        (word(who), U256::from(dst), src, U256::from(len)).abi_encode_params()
+    };
+    let chunk = CHUNK_BYTES as u64;
+    let calls: Vec<ContractCall> = vec![
+        (0, copier, args(source, 0, U256::ZERO, chunk + 1), true),
+        (
+            1,
+            copier,
+            args(source, 5, U256::from(60), 2 * chunk + 7),
+            true,
+        ),
+        (
+            2,
+            copier,
+            args(source, 0, U256::from(1000), chunk + 64),
+            true,
+        ),
+        (3, copier, args(absent, 31, U256::ZERO, chunk + 33), true),
+        (0, copier, args(source, 64, U256::MAX, chunk + 1), true),
+        // The source again, now warm (the first call's access was another transaction's: cold).
+        (1, copier, args(copier, 0, U256::ZERO, 3 * chunk), true),
+    ];
+    let (reference, proven) = prove_calls(&genesis, &calls);
+    // The last copy was of the copier's own code to offset 0: its first word is in slot 0.
+    let mut first = [0u8; 32];
+    let copier_bytes = genesis.alloc[&copier].code.clone().expect("code");
+    let n = copier_bytes.len().min(32);
+    first[..n].copy_from_slice(&copier_bytes[..n]);
+    assert_eq!(
+        storage_at(&reference, copier, B256::ZERO),
+        U256::from_be_bytes(first),
+        "the copy's first word"
+    );
+    assert!(
+        proven.max_gas_by_kind.contains_key(&7) && proven.max_gas_by_kind.contains_key(&2),
+        "first chunks (kind 7) and later chunks (kind 2) ran: {:?}",
+        proven.max_gas_by_kind
+    );
+    // A code longer than a chunk: its later chunks would not be zeros; the rest of the
+    // transaction.
+    let big = Address::repeat_byte(0xb1);
+    let mut genesis = genesis;
+    genesis.alloc.insert(
+        big,
+        contract_account(vec![0x5b; CHUNK_BYTES + 1].into(), BTreeMap::new()),
+    );
+    let raw = sign(
+        &dev(0),
+        eip1559(
+            0,
+            call(copier),
+            0,
+            2_000_000,
+            args(big, 0, U256::ZERO, chunk + 1).into(),
+        ),
+    );
+    let mut long = Reference::new(&genesis);
+    let pre = long.state.clone();
+    let (items, roots) = long.run(vec![vec![raw]]);
+    let trace = checked_trace(pre, items, &roots);
+    let rest = trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .filter(|step| step.kind == StepKind::Evm && step.proof.is_empty())
+        .count();
+    assert_eq!(rest, 1, "one rest-of-transaction step");
+    println!(
+        "chunked EXTCODECOPY: {} calls, {} steps checked, L1 gas of the costliest first chunk \
+         (kind 7) {}, of the costliest later chunk (kind 2) {}",
+        calls.len(),
+        proven.steps,
+        proven.max_gas_by_kind[&7],
+        proven.max_gas_by_kind[&2]
     );
 }
 

@@ -18,14 +18,15 @@ import {MachineState} from "../MachineState.sol";
 ///         (gas, memory expansion) and copies chunk 0, then one continuation step per chunk, with the
 ///         frame's pc `p + (k << 16)` (`p` the copy's pc, `k` the next chunk) and its three stack
 ///         items kept until the last chunk; MCOPY with `dst > src` copies its chunks from the end
-///         (memmove). `EvmStepVerifier` forwards kind 2 here. Mirrored off chain by
-///         `core/src/fault/evm.rs`.
+///         (memmove). An EXTCODECOPY of more than `CHUNK_BYTES` bytes is chunked too: its first step
+///         is `EvmStateVerifier`'s (kind 7), its continuations (four items kept, a source of zeros:
+///         that step refuses a longer code) are this verifier's. `EvmStepVerifier` forwards kind 2
+///         here. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmCopyVerifier is IEvmStepVerifier {
     /// @notice Most words one range may span (32 KiB).
     uint256 public constant MAX_RANGE_WORDS = 1024;
-    /// @notice Most bytes one step of a copy copies (1023 words: any span of them touches at most
-    ///         `MAX_RANGE_WORDS` words).
-    uint256 public constant CHUNK_BYTES = 32_736;
+    /// @notice Most bytes one step of a copy copies (`EvmFrame.CHUNK_BYTES`).
+    uint256 public constant CHUNK_BYTES = EvmFrame.CHUNK_BYTES;
 
     uint256 internal constant MAX_U64 = type(uint64).max;
     uint256 internal constant CHUNK_PC = EvmFrame.CHUNK_PC;
@@ -46,6 +47,8 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         uint256 used;
         /// @dev Memory size after the instruction.
         uint256 memSize;
+        /// @dev Stack items above the copy's `dst src len`: 1 for EXTCODECOPY (`address`), else 0.
+        uint256 skip;
     }
 
     /// @inheritdoc IEvmStepVerifier
@@ -56,13 +59,15 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.ranges) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
-        // k >= 1: a continuation of a chunked copy (only the copies are chunked).
+        // k >= 1: a continuation of a chunked copy (only the copies are chunked); EXTCODECOPY's first
+        // step is kind 7's (EvmStateVerifier), its continuations are this verifier's.
         (uint256 op, uint256 k) = EvmFrame.openChunk(pre, r.e, r.code);
-        if ((op != 0x20 || k != 0) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
+        if (op != (k == 0 ? 0x20 : 0x3c) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
         r.memSize = r.e.memSize;
-        uint256 reads = op == 0x20 ? 2 : 3;
+        if (op == 0x3c) r.skip = 1;
+        uint256 reads = op == 0x20 ? 2 : 3 + r.skip;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             // A continuation's items were on the stack at its first step.
@@ -121,15 +126,16 @@ contract EvmCopyVerifier is IEvmStepVerifier {
 
     /// @dev A continuation step (`k >= 1`) of the chunked copy `op` at `e.pc & 0xffff`, whose stack
     ///      items are open: no gas, no memory expansion; chunk `k`, then the next chunk's pc or, after
-    ///      the last chunk, the instruction's end (its three items popped).
+    ///      the last chunk, the instruction's end (its three items, EXTCODECOPY's four, popped).
     function _continue(Run memory r, uint256 op, uint256 k) private pure {
         EvmTypes.EvmState memory e = r.e;
-        uint256 len = r.top[2];
+        uint256 len = r.top[r.skip + 2];
         // Not a state any trace has: a copy that is not chunked, a chunk past the last.
         if (len <= CHUNK_BYTES || k * CHUNK_BYTES >= len) revert UnsupportedStep(MachineState.IN_TX);
         if (_chunk(r, op, k)) {
             e.stack = r.rest;
-            e.stackSize -= 3;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.stackSize -= uint16(3 + r.skip);
             // forge-lint: disable-next-line(unsafe-typecast)
             e.pc = uint32((e.pc & (CHUNK_PC - 1)) + 1);
         } else {
@@ -138,15 +144,18 @@ contract EvmCopyVerifier is IEvmStepVerifier {
     }
 
     /// @dev Copies chunk `k` (with `k * CHUNK_BYTES < len`) of the copy `op` of `len > 0` bytes
-    ///      (`dst src len` in `r.top`; all of it when `len <= CHUNK_BYTES`) as a copy of
-    ///      `(dst + off, src + off, l)`, with `src` saturated to 64 bits and the source read from the
-    ///      current roots; MCOPY with `dst > src` chunks from the end. True when it is the last chunk.
+    ///      (`dst src len` in `r.top` from `r.skip`; all of it when `len <= CHUNK_BYTES`) as a copy
+    ///      of `(dst + off, src + off, l)`, with `src` saturated to 64 bits and the source read from
+    ///      the current roots; MCOPY with `dst > src` chunks from the end. True when it is the last
+    ///      chunk.
     function _chunk(Run memory r, uint256 op, uint256 k) private pure returns (bool last) {
-        uint256[] memory top = r.top;
-        uint256 len = top[2];
+        uint256 s = r.skip;
+        uint256 dst = r.top[s];
+        uint256 src = r.top[s + 1];
+        uint256 len = r.top[s + 2];
         uint256 off = k * CHUNK_BYTES;
         uint256 l;
-        if (op == 0x5e && top[0] > top[1]) {
+        if (op == 0x5e && dst > src) {
             // Backward: chunk k ends `k * CHUNK_BYTES` bytes before the copy's end.
             uint256 end = len - off;
             off = end > CHUNK_BYTES ? end - CHUNK_BYTES : 0;
@@ -154,7 +163,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         } else {
             l = EvmFrame.min(CHUNK_BYTES, len - off);
         }
-        r.e.memRoot = _write(r, top[0] + off, _source(r, op, EvmFrame.min(top[1], MAX_U64) + off, l));
+        r.e.memRoot = _write(r, dst + off, _source(r, op, EvmFrame.min(src, MAX_U64) + off, l));
         return (k + 1) * CHUNK_BYTES >= len;
     }
 
@@ -168,9 +177,12 @@ contract EvmCopyVerifier is IEvmStepVerifier {
     }
 
     /// @dev The `len > 0` bytes a copy writes: call data, code or return data from `src`
-    ///      (saturated to 64 bits; call data and code are zero past their end), or memory.
+    ///      (saturated to 64 bits; call data and code are zero past their end), or memory; zeros
+    ///      for an EXTCODECOPY continuation (docs/evm-steps.md section 4, "EXTCODECOPY": its first
+    ///      step refused a code longer than the chunk 0 this source starts past; no range opened).
     function _source(Run memory r, uint256 op, uint256 src, uint256 len) private pure returns (bytes memory data) {
         data = new bytes(len);
+        if (op == 0x3c) return data;
         if (op == 0x39) {
             // CODECOPY: the code is in the witness.
             uint256 codeLen = r.code.length;

@@ -28,6 +28,10 @@ library EvmFrame {
     ///         verifier steps such a frame (`openChunk`); every other verifier refuses it.
     uint256 internal constant CHUNK_PC = 1 << 16;
 
+    /// @notice Most bytes one step of a copy copies (1023 words: any span of them touches at most
+    ///         `MAX_RANGE_WORDS` words; docs/evm-steps.md section 4, "Chunked copies").
+    uint256 internal constant CHUNK_BYTES = 32_736;
+
     // Outcomes of an instruction.
     uint256 internal constant CONTINUE = 0;
     /// @dev STOP, RETURN.

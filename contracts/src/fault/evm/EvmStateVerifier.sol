@@ -22,7 +22,9 @@ import {Accounts} from "../Accounts.sol";
 ///         transient storage are tries of the frame's substate; the refund counter is the machine
 ///         state's `refund`. EXTCODECOPY (witness kind 7: kind 3's witness and the destination's
 ///         word range) is the copy of section 4 ("Hashing and copies") whose source is another
-///         account's code, with EXTCODESIZE's account access. `EvmStepVerifier` forwards kinds 3
+///         account's code, with EXTCODESIZE's account access; one of more than `CHUNK_BYTES` bytes
+///         is chunked (section 4, "Chunked copies"): this step charges the whole instruction and
+///         copies chunk 0, the copy verifier (kind 2) the rest. `EvmStepVerifier` forwards kinds 3
 ///         and 7 here. Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmStateVerifier is IEvmStepVerifier {
     /// @notice The substate's preimage given does not hash to the frame's `substate`.
@@ -47,6 +49,7 @@ contract EvmStateVerifier is IEvmStepVerifier {
     uint256 internal constant COLD_ACCOUNT_EXTRA = 2500;
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
+    uint256 internal constant CHUNK_BYTES = EvmFrame.CHUNK_BYTES;
 
     /// @notice The state-access witness (docs/evm-steps.md section 6, kind 3).
     struct StateWitness {
@@ -81,8 +84,9 @@ contract EvmStateVerifier is IEvmStepVerifier {
         /// @dev BALANCE, EXTCODESIZE, EXTCODEHASH, EXTCODECOPY: the block (its beneficiary starts warm).
         MachineState.BlockItem blk;
         uint256 cost;
-        /// @dev EXTCODECOPY (kind 7): the memory words of the destination before the copy (empty
-        ///      when nothing is written), and the memory size after the instruction.
+        /// @dev EXTCODECOPY (kind 7): the memory words of the destination before the copy (of chunk
+        ///      0 when chunked; empty when nothing is written), and the memory size after the
+        ///      instruction.
         EvmTypes.WordRange dest;
         uint256 memSize;
     }
@@ -191,14 +195,20 @@ contract EvmStateVerifier is IEvmStepVerifier {
             }
         }
         e.substate = substateHash(w.warmSlots, w.transientStorage, w.warmAccounts);
-        e.pc += 1;
         if (op == 0x3c) {
             // An absent account has no code.
-            _copy(r, a.exists ? w.extCode : bytes(""));
-            e.stack = r.rest;
-            e.stackSize -= 4;
+            if (_copy(r, a.exists ? w.extCode : bytes(""))) {
+                // Chunked (docs/evm-steps.md section 4, "Chunked copies"): the copy verifier copies
+                // chunk 1 next, at pc + (1 << 16); the stack keeps the four items until the last.
+                e.pc += 1 << 16;
+            } else {
+                e.pc += 1;
+                e.stack = r.rest;
+                e.stackSize -= 4;
+            }
             return EvmFrame.CONTINUE;
         }
+        e.pc += 1;
         e.stack = StackHash.push(r.rest, result);
         if (op == 0x47) e.stackSize += 1;
         return EvmFrame.CONTINUE;
@@ -222,13 +232,20 @@ contract EvmStateVerifier is IEvmStepVerifier {
 
     /// @dev EXTCODECOPY's copy of `code` from `src` (saturated to 64 bits, zero past the end) into
     ///      `len` bytes of memory at `dst`, through the destination range (consumed: left empty).
-    function _copy(Run memory r, bytes memory code) private pure {
+    ///      With `len > CHUNK_BYTES` (docs/evm-steps.md section 4, "Chunked copies" and
+    ///      "EXTCODECOPY") only chunk 0, the first `CHUNK_BYTES` bytes, and true (chunked); a code
+    ///      longer than `CHUNK_BYTES` (only a genesis holds one) then makes the step a
+    ///      rest-of-transaction step: the later chunks, copied by the copy verifier, are zeros.
+    function _copy(Run memory r, bytes memory code) private pure returns (bool chunked) {
         uint256 dst = r.top[1];
         uint256 len = r.top[3];
-        if (len == 0) return;
-        // A range over more than MAX_RANGE_WORDS words: the rest of the transaction (checked before
-        // the bytes are laid out).
-        if ((dst + len - 1) / 32 - dst / 32 >= EvmFrame.MAX_RANGE_WORDS) revert UnsupportedStep(MachineState.IN_TX);
+        if (len == 0) return false;
+        // At most CHUNK_BYTES bytes span at most MAX_RANGE_WORDS words.
+        if (len > CHUNK_BYTES) {
+            if (code.length > CHUNK_BYTES) revert UnsupportedStep(MachineState.IN_TX);
+            len = CHUNK_BYTES;
+            chunked = true;
+        }
         uint256 src = EvmFrame.min(r.top[2], MAX_U64);
         bytes memory data = new bytes(len);
         if (src < code.length) {
