@@ -564,7 +564,8 @@ contract EvmCreateStepsTest is EvmStepHelpers {
     }
 
     /// @notice Init code over 49,152 bytes halts (EIP-3860), as a length or offset past 64 bits;
-    ///         over 1024 words (but within the limit) is a rest-of-transaction step.
+    ///         over 1024 words (but within the limit) is one range (`MAX_INITCODE_WORDS`, 1,537
+    ///         words: 49,152 bytes at any offset), so it is proven too.
     function test_initCodeLimits() public {
         CreateCase memory c = createCase(0xf0);
         c.len = 49_153;
@@ -577,33 +578,39 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         c.offset = 2 ** 64;
         s = createStep(c, false);
         assertEq(prove(s), halts(c, s));
-        // 1025 words: the step would open more than 1024.
+        // 1025 words, and 1024 words unaligned (1025 opened): proven.
         c = createCase(0xf5);
         c.len = 1024 * 32 + 1;
         c.offset = 0;
         c.gas = 1_000_000;
-        s = createStep(c, false);
-        expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        // 1024 words unaligned (1025 opened) too; 1024 aligned is proven.
+        c.mem = pattern(1024 * 32 + 1, 5);
+        s = createStep(c, true);
+        assertEq(prove(s), started(c, s));
         c = createCase(0xf0);
         c.len = 1024 * 32;
         c.offset = 1;
         c.gas = 1_000_000;
-        s = createStep(c, false);
-        expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
+        c.mem = pattern(1024 * 32 + 1, 6);
+        s = createStep(c, true);
+        assertEq(prove(s), started(c, s));
+        // A range one word short of the init code is refused.
+        s.w.initCode = RangeModel.range(c.mem, c.offset / 32, (c.offset + c.len - 1) / 32 - 1);
+        s.proof = createWitness(c, s);
+        expectStepRevert(s, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedWords.selector));
     }
 
-    /// @notice The largest proven init code (1024 words) and the gas of its step.
+    /// @notice The largest init code (EIP-3860's 49,152 bytes, unaligned: 1,537 words opened) and
+    ///         the gas of its step.
     function test_largestCreateStep() public view {
         CreateCase memory c = createCase(0xf5);
-        c.len = 1024 * 32;
-        c.offset = 0;
+        c.len = 49_152;
+        c.offset = 1;
         c.gas = 1_000_000;
-        c.mem = pattern(1024 * 32, 9);
+        c.mem = pattern(49_153, 9);
         CreateStep memory s = createStep(c, true);
         (bytes32 post, uint256 used) = this.gasOfStep(abi.encode(s.pre), s.proof);
         assertEq(post, started(c, s));
-        console.log("CREATE2 step, 1024-word init code (gas, witness bytes):", used, s.proof.length);
+        console.log("CREATE2 step, 49,152-byte init code, 1,537 words (gas, witness bytes):", used, s.proof.length);
     }
 
     /// @notice Out of gas at each charge: the init code's words, the memory expansion, 32,000,

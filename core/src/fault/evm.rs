@@ -638,6 +638,10 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
 /// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
 pub const MAX_RANGE_WORDS: usize = 1024;
 
+/// Most words a creation's init code spans (EIP-3860's 49,152 bytes at any offset): the one
+/// range a CREATE or CREATE2 opens may be that long (docs/evm-steps.md section 10).
+pub const MAX_INITCODE_WORDS: usize = 49_152 / 32 + 1;
+
 /// Most bytes one step of a copy moves (1023 words: any span this long touches at most
 /// [`MAX_RANGE_WORDS`] words). A longer CALLDATACOPY, CODECOPY, RETURNDATACOPY or MCOPY is
 /// split into chunks of this size, one step each (docs/evm-steps.md section 4, "Chunked copies").
@@ -1849,15 +1853,11 @@ impl Recorder {
 
     /// The creation in progress started its init frame, whose first instruction is at revm's
     /// `interp` (docs/evm-steps.md section 10): the creator's nonce bump, the new address's
-    /// access, the snapshots, the new account and its value, and the init frame. False when the
-    /// creation is not provable (its init code spans more than a range may).
+    /// access, the snapshots, the new account and its value, and the init frame. (Its init code,
+    /// at most 49,152 bytes, is one range of at most [`MAX_INITCODE_WORDS`] words.)
     fn creation_started(&mut self, interp: &Interpreter) -> bool {
         let create = self.create.take().expect("checked by the caller");
         let code = interp.bytecode.original_bytes();
-        if code.len().div_ceil(32) > MAX_RANGE_WORDS {
-            self.stop_unproven();
-            return false;
-        }
         let caller = self.top().id;
         let creator = self.top().base.target;
         let address = interp.input.target_address();

@@ -432,6 +432,20 @@ fn start_substate(warmed: Option<WarmedAccessList>) -> (B256, WarmedAccessList, 
     }
 }
 
+/// The pending call transaction as its entry step reads it (kinds 0 and 11).
+struct CallEntry {
+    hash: B256,
+    to: Address,
+    caller: Address,
+    value: U256,
+    raw: Bytes,
+    calldata: Bytes,
+    /// Its access list warmed (`None` past the limit).
+    warmed: Option<WarmedAccessList>,
+    /// The state root at the entry, before the value moves.
+    pre_root: B256,
+}
+
 /// True for an EIP-7702 delegation designator (`0xef0100 || address`).
 pub fn is_delegation(code: &[u8]) -> bool {
     code.len() == 23 && code.starts_with(&[0xef, 0x01, 0x00])
@@ -1133,26 +1147,46 @@ impl Machine {
         }
     }
 
+    /// What the entry of the pending call transaction reads of it.
+    fn call_entry(&self) -> CallEntry {
+        let pending = self.pending.as_ref().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        CallEntry {
+            hash: *tx.tx_hash(),
+            to: tx.to().expect("an entered kind is a call"),
+            caller: pending.tx.signer(),
+            value: tx.value(),
+            raw: pending.raw.clone(),
+            calldata: tx.input().clone(),
+            warmed: warmed_access_list(tx),
+            pre_root: self.state.stateRoot,
+        }
+    }
+
     /// The entry step: the value moves, the frame starts (its states are recorded from revm).
     fn evm_entry(&mut self, witness: bool) -> Result<Bytes, StepError> {
         if let Some(created) = self.pending_creation()? {
             return self.creation_entry(created, witness);
         }
-        let pending = self.pending.as_ref().expect("checked by the caller");
-        let tx = pending.tx.inner();
-        let hash = *tx.tx_hash();
-        let to = tx.to().expect("an entered kind is a call");
-        let caller = pending.tx.signer();
-        let value = tx.value();
-        let raw = pending.raw.clone();
-        let calldata = tx.input().clone();
-        let warmed = warmed_access_list(tx);
-        let pre_root = self.state.stateRoot;
-        let recipient_before = self.world.account(to).expect("an entered kind has code");
+        let entry_tx = self.call_entry();
+        let recipient_before = self
+            .world
+            .account(entry_tx.to)
+            .expect("an entered kind has code");
         let code = self.code(recipient_before.code_hash)?;
         if let Some(delegate) = delegate_in(&code) {
-            return self.delegated_entry(code, delegate, witness);
+            return self.delegated_entry(entry_tx, code, delegate, witness);
         }
+        let CallEntry {
+            hash,
+            to,
+            caller,
+            value,
+            raw,
+            calldata,
+            warmed,
+            pre_root,
+        } = entry_tx;
         let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
         let mut base = frame_base(
             hash,
@@ -1191,20 +1225,21 @@ impl Machine {
     /// delegate without code ends the transaction at once, successful with all its gas.
     fn delegated_entry(
         &mut self,
+        entry_tx: CallEntry,
         designator: Bytes,
         delegate: Address,
         witness: bool,
     ) -> Result<Bytes, StepError> {
-        let pending = self.pending.as_ref().expect("checked by the caller");
-        let tx = pending.tx.inner();
-        let hash = *tx.tx_hash();
-        let to = tx.to().expect("an entered kind is a call");
-        let caller = pending.tx.signer();
-        let value = tx.value();
-        let raw = pending.raw.clone();
-        let calldata = tx.input().clone();
-        let warmed = warmed_access_list(tx);
-        let pre_root = self.state.stateRoot;
+        let CallEntry {
+            hash,
+            to,
+            caller,
+            value,
+            raw,
+            calldata,
+            warmed,
+            pre_root,
+        } = entry_tx;
         let block = self.block_of_tx()?;
         let delegate_proof = self.world.proof(delegate);
         let delegate_hash = self

@@ -237,9 +237,14 @@ fn program(rng: &mut Rng) -> Bytes {
         match rng.below(29) {
             28 => {
                 // CREATE and CREATE2 of init code copied from another program (its frame
-                // deposits what it returns, or fails), or of whatever the memory holds, with a
-                // value or not (above the balance: the creation fails).
-                let len = rng.memory(400);
+                // deposits what it returns, or fails), or of whatever the memory holds (one in
+                // twelve over 32 KiB, up to EIP-3860's 49,152 bytes), with a value or not (above
+                // the balance: the creation fails).
+                let len = if rng.below(12) == 0 {
+                    U256::from(32_769 + rng.below(49_152 - 32_769 + 1))
+                } else {
+                    rng.memory(400)
+                };
                 if rng.below(2) == 0 {
                     let other = program_address(rng.below(16) as usize);
                     p.push(len);
@@ -1757,7 +1762,7 @@ sol! {
 fn the_verifiers_own_code_runs_provably_on_l2() {
     let mut verifier = Verifier::deploy(chain().chain_id);
     let mut tally = Tally::default();
-    fuzz(0xbeef, 24, &mut verifier, &mut tally);
+    fuzz(0xbeef, 32, &mut verifier, &mut tally);
     let view = |verifier: &mut Verifier, to: Address, data: Vec<u8>| {
         let tx = TxEnv::builder()
             .caller(DEPLOYER)
@@ -2090,6 +2095,21 @@ fn creations_are_proven_instruction_by_instruction() {
             ),
             true,
         ),
+        // Init code of 40,000 bytes (the `init` code, then zeros) and of 49,152 (EIP-3860's
+        // limit): one range of up to 1,537 words each.
+        (
+            program(
+                |b, p| {
+                    b.memory(&p[0])
+                        .create(0, 40_000, None)
+                        .store_top(22)
+                        .create(0, 49_152, Some(4))
+                        .store_top(23)
+                },
+                std::slice::from_ref(&init),
+            ),
+            true,
+        ),
     ];
     let mut genesis = genesis();
     let mut calls = Vec::new();
@@ -2145,20 +2165,28 @@ fn creations_are_proven_instruction_by_instruction() {
         U256::ZERO,
         "nested"
     );
+    for s in [22, 23] {
+        assert_ne!(
+            slot(Address::with_last_byte(0x47), s),
+            U256::ZERO,
+            "init code over 32 KiB creates"
+        );
+    }
     for op in [0xf0, 0xf5] {
         assert!(proven.opcodes.contains(&op), "{op:#x} ran");
     }
     assert_eq!(proven.max_depth, 2, "an init frame inside an init frame");
     println!(
         "creations: {} transactions, {} steps checked on the verifiers ({} at depth >= 1, {} return \
-         steps {:?}), L1 gas of the costliest step {} (return step {})",
+         steps {:?}), L1 gas of the costliest step {} (return step {}, CREATE or CREATE2 {})",
         calls.len(),
         proven.steps,
         proven.deep,
         proven.returns(),
         proven.returns,
         proven.max_gas,
-        proven.max_return_gas
+        proven.max_return_gas,
+        proven.max_gas_by_kind[&8]
     );
 }
 

@@ -125,7 +125,8 @@ contract EvmCreateVerifier is IEvmStepVerifier {
         if (len == 0) {
             if (!EvmFrame.isEmpty(r.w.initCode)) revert UnexpectedWords();
         } else {
-            r.initCode = EvmFrame.readRange(r.w.initCode, e.memRoot, offset, len, 0);
+            // At most 49,152 bytes (checked above): one range of up to `MAX_INITCODE_WORDS` words.
+            r.initCode = EvmFrame.readRangeUpTo(r.w.initCode, e.memRoot, offset, len, 0, EvmFrame.MAX_INITCODE_WORDS);
         }
         return _frameCreation(pre, r, op);
     }

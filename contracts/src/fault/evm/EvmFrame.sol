@@ -20,6 +20,9 @@ library EvmFrame {
     /// @notice Most words one word range may span (32 KiB): a longer range makes the step a
     ///         rest-of-transaction step (docs/evm-steps.md sections 4 and 9).
     uint256 internal constant MAX_RANGE_WORDS = 1024;
+    /// @notice Most words a creation's init code spans: EIP-3860's 49,152 bytes at any offset
+    ///         (docs/evm-steps.md section 10); its one range may be that long.
+    uint256 internal constant MAX_INITCODE_WORDS = 49_152 / 32 + 1;
     /// @notice A frame at this depth or deeper cannot call: revm's frame creation fails every call
     ///         (`CallTooDeep`) before it looks at the callee, and the forwarded gas comes back.
     uint256 internal constant CALL_DEPTH_LIMIT = 1024;
@@ -209,7 +212,13 @@ library EvmFrame {
         if (outcome != SUCCESS) {
             pre.refund = 0;
         } else {
-            uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
+            uint64 cap;
+            // No trace has more gas left than the transaction's limit; on a state that does, the
+            // cap wraps (a deterministic post-state, not a panic) rather than costing every verifier
+            // the bytes of a revert.
+            unchecked {
+                cap = (pre.txGasLimit - pre.gasLeft) / 5;
+            }
             if (pre.refund > cap) pre.refund = cap;
         }
         return MachineState.hash(pre);
@@ -269,9 +278,22 @@ library EvmFrame {
         internal
         pure
     {
+        openRangeUpTo(w, root, offset, len, index, MAX_RANGE_WORDS);
+    }
+
+    /// @notice `openRange` with `most` words instead of `MAX_RANGE_WORDS` (a creation's init code:
+    ///         `MAX_INITCODE_WORDS`).
+    function openRangeUpTo(
+        EvmTypes.WordRange memory w,
+        bytes32 root,
+        uint256 offset,
+        uint256 len,
+        uint256 index,
+        uint256 most
+    ) internal pure {
         uint256 first = offset / 32;
         uint256 count = (offset + len - 1) / 32 - first + 1;
-        if (count > MAX_RANGE_WORDS) revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
+        if (count > most) revert IEvmStepVerifier.UnsupportedStep(MachineState.IN_TX);
         if (w.first != first || w.words.length != count) revert IEvmStepVerifier.UnexpectedWords();
         (bool ok, bytes32 opened) = WordTree.rangeRoot(w.first, w.words, w.siblings);
         if (!ok || opened != root) revert IEvmStepVerifier.WordProofMismatch(index);
@@ -281,9 +303,21 @@ library EvmFrame {
     function readRange(EvmTypes.WordRange memory w, bytes32 root, uint256 offset, uint256 len, uint256 index)
         internal
         pure
-        returns (bytes memory data)
+        returns (bytes memory)
     {
-        openRange(w, root, offset, len, index);
+        return readRangeUpTo(w, root, offset, len, index, MAX_RANGE_WORDS);
+    }
+
+    /// @notice `readRange` with `most` words instead of `MAX_RANGE_WORDS` (`openRangeUpTo`).
+    function readRangeUpTo(
+        EvmTypes.WordRange memory w,
+        bytes32 root,
+        uint256 offset,
+        uint256 len,
+        uint256 index,
+        uint256 most
+    ) internal pure returns (bytes memory data) {
+        openRangeUpTo(w, root, offset, len, index, most);
         data = new bytes(len);
         bytes32[] memory words = w.words;
         assembly ("memory-safe") {

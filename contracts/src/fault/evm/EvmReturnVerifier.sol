@@ -222,6 +222,8 @@ contract EvmReturnVerifier is IEvmStepVerifier {
             // The deposit is at most the gas left (checked by the caller).
             // forge-lint: disable-next-line(unsafe-typecast)
             pre.gasLeft = uint64(w.end.gasLeft - deposit);
+            // No trace has more gas left than the transaction's limit.
+            if (pre.gasLeft > pre.txGasLimit) revert InvalidPreState();
             uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
             if (pre.refund > cap) pre.refund = cap;
         } else {
