@@ -62,6 +62,9 @@ if [[ -z $genesis ]]; then
     genesis=$EMPTY_TRIE_ROOT
 fi
 
+# `--slow` sends each transaction after the previous one's receipt: sent together, the verifiers'
+# creations (about 80M gas) fill anvil's 30M blocks and automining leaves the one that does not fit
+# pending until another transaction arrives, which never does.
 # Broadcast logs go to a temporary folder, not into the work tree.
 broadcast_dir=$(mktemp -d)
 trap 'rm -rf "$broadcast_dir"' EXIT
@@ -69,7 +72,7 @@ trap 'rm -rf "$broadcast_dir"' EXIT
 echo "deploy: deploying Rollup, OneStepVerifier and DisputeGames to chain $chain_id at $L1_RPC (batcher $batcher, bond $bond wei, challenge period ${period}s)" >&2
 log=$broadcast_dir/forge.log
 if ! (cd "$CONTRACTS_DIR" && FOUNDRY_BROADCAST=$broadcast_dir forge script script/Deploy.s.sol:Deploy \
-    --rpc-url "$L1_RPC" --private-key "$PRIVATE_KEY" --broadcast --non-interactive \
+    --rpc-url "$L1_RPC" --private-key "$PRIVATE_KEY" --broadcast --slow --non-interactive \
     --sig 'run(address,uint256,uint256,bytes32,uint64,uint256,uint256,uint64)' \
     "$batcher" "$bond" "$period" "$genesis" "$l2_chain_id" "$challenge_bond" "$move_bond" "$max_clock") >"$log" 2>&1; then
     cat "$log" >&2

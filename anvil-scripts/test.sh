@@ -4,7 +4,8 @@
 #   2. cargo clippy --workspace --all-targets -- -D warnings
 #   3. forge fmt --check        (contracts/)
 #   4. forge test               (contracts/)
-#   5. cargo test --workspace   (with ROLLUP_TOOLS_BIN=<repo>/.tools/bin exported)
+#   5. deploy-check.sh          (the devnet's L1 deployment, deploy.sh, on a fresh anvil)
+#   6. cargo test --workspace   (with ROLLUP_TOOLS_BIN=<repo>/.tools/bin exported)
 # Installs the pinned tools first (bootstrap.sh; a few seconds when already there).
 set -euo pipefail
 
@@ -42,6 +43,7 @@ run_step "cargo clippy --workspace --all-targets -- -D warnings" \
     cargo clippy --workspace --all-targets -- -D warnings
 run_step "forge fmt --check (contracts/)" bash -c 'cd contracts && forge fmt --check'
 run_step "forge test (contracts/)" bash -c 'cd contracts && forge test'
+run_step "deploy-check.sh (the devnet's L1 deployment on anvil)" "$SCRIPT_DIR/deploy-check.sh"
 run_step "cargo test --workspace" cargo test --workspace
 step=""
 echo "test.sh: all steps passed" >&2

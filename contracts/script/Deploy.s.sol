@@ -5,23 +5,11 @@ import {Script} from "forge-std/Script.sol";
 import {Rollup} from "../src/Rollup.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {DisputeGames} from "../src/DisputeGames.sol";
+import {VerifierTree} from "./VerifierTree.sol";
 import {IStepVerifier} from "../src/fault/IStepVerifier.sol";
-import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
-import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
-import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
-import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
-import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
-import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
-import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
-import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
 
 /// @notice Deploys the L1 contracts: the Rollup, the one-step verifier (with its EVM step
-///         verifiers: EvmEntryVerifier, EvmCopyVerifier, EvmStateVerifier, EvmPrecompileCallVerifier,
-///         EvmReturnVerifier, EvmCreateVerifier, EvmCreationTxVerifier, EvmSelfDestructVerifier, then
-///         EvmCallVerifier, then EvmStepVerifier, then OneStepVerifier) and the
+///         verifiers, `VerifierTree`) and the
 ///         DisputeGames factory. Run through anvil-scripts/deploy.sh, which passes the parameters and writes
 ///         the addresses as JSON.
 /// @dev Devnet defaults vs production:
@@ -64,26 +52,9 @@ contract Deploy is Script {
     ) public returns (Rollup rollup, OneStepVerifier verifier, DisputeGames games) {
         vm.startBroadcast();
         rollup = new Rollup(batcher, bond, challengePeriod, genesisStateRoot);
-        verifier = deployVerifier(l2ChainId);
+        verifier = VerifierTree.oneStepVerifier(l2ChainId);
         games = new DisputeGames(rollup, IStepVerifier(address(verifier)), challengeBond, moveBondBase, maxClockSeconds);
         rollup.setDisputeGameFactory(address(games));
         vm.stopBroadcast();
-    }
-
-    /// @notice The one-step verifier and the EVM step verifiers under it (inside the broadcast).
-    ///         Each verifier is its own creation: together their creation code would pass
-    ///         EIP-3860's limit.
-    function deployVerifier(uint64 l2ChainId) internal returns (OneStepVerifier) {
-        IEvmStepVerifier entry = new EvmEntryVerifier(l2ChainId);
-        IEvmStepVerifier copy = new EvmCopyVerifier();
-        IEvmStepVerifier state = new EvmStateVerifier();
-        IEvmStepVerifier call = new EvmCallVerifier(
-            new EvmPrecompileCallVerifier(),
-            new EvmReturnVerifier(),
-            new EvmCreateVerifier(),
-            new EvmCreationTxVerifier(l2ChainId),
-            new EvmSelfDestructVerifier()
-        );
-        return new OneStepVerifier(l2ChainId, new EvmStepVerifier(l2ChainId, entry, copy, state, call));
     }
 }

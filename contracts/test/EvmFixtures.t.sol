@@ -1,20 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {VerifierTree} from "../script/VerifierTree.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {StateMutation} from "./StateMutation.sol";
-import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
-import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
-import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
-import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
-import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
-import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {EvmWitnessTest} from "./evm/EvmWitnessTest.sol";
 
 /// @notice The EVM steps the Rust side generates (`core/src/fault/evm.rs` writes
@@ -30,22 +21,7 @@ contract EvmFixturesTest is EvmWitnessTest {
     function test_replayRustEvmSteps() public {
         (bool found, Fixtures memory f) = fixtures();
         if (!found) return;
-        OneStepVerifier verifier = new OneStepVerifier(
-            f.chainId,
-            new EvmStepVerifier(
-                f.chainId,
-                new EvmEntryVerifier(f.chainId),
-                new EvmCopyVerifier(),
-                new EvmStateVerifier(),
-                new EvmCallVerifier(
-                    new EvmPrecompileCallVerifier(),
-                    new EvmReturnVerifier(),
-                    new EvmCreateVerifier(),
-                    new EvmCreationTxVerifier(f.chainId),
-                    new EvmSelfDestructVerifier()
-                )
-            )
-        );
+        OneStepVerifier verifier = VerifierTree.oneStepVerifier(f.chainId);
         uint256 groups = 17;
         uint256[][] memory gas = new uint256[][](groups);
         uint256[] memory counts = new uint256[](groups);

@@ -1,19 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {VerifierTree} from "../script/VerifierTree.sol";
 import {Test} from "forge-std/Test.sol";
 import {console2 as console} from "forge-std/console2.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
-import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
-import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
-import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
-import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
-import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
-import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {StateMutation} from "./StateMutation.sol";
 import {TxDecoder} from "../src/fault/TxDecoder.sol";
@@ -62,22 +53,7 @@ contract OneStepVerifierTest is Test {
 
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
-        return new OneStepVerifier(
-            chainId,
-            new EvmStepVerifier(
-                chainId,
-                new EvmEntryVerifier(chainId),
-                new EvmCopyVerifier(),
-                new EvmStateVerifier(),
-                new EvmCallVerifier(
-                    new EvmPrecompileCallVerifier(),
-                    new EvmReturnVerifier(),
-                    new EvmCreateVerifier(),
-                    new EvmCreationTxVerifier(chainId),
-                    new EvmSelfDestructVerifier()
-                )
-            )
-        );
+        return VerifierTree.oneStepVerifier(chainId);
     }
 
     function setUp() public {

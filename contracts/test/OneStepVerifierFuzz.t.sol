@@ -1,16 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {VerifierTree} from "../script/VerifierTree.sol";
 import {Test} from "forge-std/Test.sol";
 import {OneStepVerifier} from "../src/fault/OneStepVerifier.sol";
-import {EvmEntryVerifier} from "../src/fault/evm/EvmEntryVerifier.sol";
-import {EvmStepVerifier} from "../src/fault/evm/EvmStepVerifier.sol";
 import {EvmCallVerifier} from "../src/fault/evm/EvmCallVerifier.sol";
-import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {EvmCopyVerifier} from "../src/fault/evm/EvmCopyVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {MerkleTrie} from "../src/fault/MerkleTrie.sol";
 import {RLPReader} from "../src/fault/RLPReader.sol";
@@ -51,22 +46,7 @@ contract OneStepVerifierFuzzTest is Test {
 
     /// @dev The one-step verifier with its EVM step verifiers, as script/Deploy.s.sol deploys them.
     function deploy(uint64 chainId) internal returns (OneStepVerifier) {
-        return new OneStepVerifier(
-            chainId,
-            new EvmStepVerifier(
-                chainId,
-                new EvmEntryVerifier(chainId),
-                new EvmCopyVerifier(),
-                new EvmStateVerifier(),
-                new EvmCallVerifier(
-                    new EvmPrecompileCallVerifier(),
-                    new EvmReturnVerifier(),
-                    new EvmCreateVerifier(),
-                    new EvmCreationTxVerifier(chainId),
-                    new EvmSelfDestructVerifier()
-                )
-            )
-        );
+        return VerifierTree.oneStepVerifier(chainId);
     }
 
     function setUp() public {

@@ -1,22 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {VerifierTree} from "../../script/VerifierTree.sol";
 import {Test} from "forge-std/Test.sol";
 import {OneStepVerifier} from "../../src/fault/OneStepVerifier.sol";
 import {MachineState} from "../../src/fault/MachineState.sol";
 import {RLPWriter} from "../../src/fault/RLPWriter.sol";
 import {EvmTypes} from "../../src/fault/evm/EvmTypes.sol";
 import {WordTree} from "../../src/fault/evm/WordTree.sol";
-import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
 import {EvmStepVerifier} from "../../src/fault/evm/EvmStepVerifier.sol";
-import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
-import {EvmReturnVerifier} from "../../src/fault/evm/EvmReturnVerifier.sol";
-import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {EvmCopyVerifier} from "../../src/fault/evm/EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
-import {EvmPrecompileCallVerifier} from "../../src/fault/evm/EvmPrecompileCallVerifier.sol";
 
 /// @dev A plain model of word trees: the whole array in memory, nodes computed recursively.
 library WordModel {
@@ -106,19 +98,7 @@ abstract contract EvmStepHelpers is Test {
     }
 
     function setUp() public virtual {
-        evm = new EvmStepVerifier(
-            CHAIN_ID,
-            new EvmEntryVerifier(CHAIN_ID),
-            new EvmCopyVerifier(),
-            new EvmStateVerifier(),
-            new EvmCallVerifier(
-                new EvmPrecompileCallVerifier(),
-                new EvmReturnVerifier(),
-                new EvmCreateVerifier(),
-                new EvmCreationTxVerifier(CHAIN_ID),
-                new EvmSelfDestructVerifier()
-            )
-        );
+        evm = VerifierTree.evmStepVerifier(CHAIN_ID);
         verifier = new OneStepVerifier(CHAIN_ID, evm);
     }
 
