@@ -10,7 +10,7 @@ import {MachineState} from "../MachineState.sol";
 
 /// @title EvmCopyVerifier
 /// @notice Stage 2 of docs/evm-steps.md (section 4, "Hashing and copies"; witness kind 2): KECCAK256,
-///         CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY in the depth-0 frame, with gas exactly as
+///         CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY in a frame at any depth, with gas exactly as
 ///         revm 43 (Prague) charges it. The bytes they read and the memory they write are opened by
 ///         word ranges (one multiproof per range, `WordTree.rangeRoot`); a range of more than
 ///         `MAX_RANGE_WORDS` words (now only a KECCAK256's) is a rest-of-transaction step. A copy of
