@@ -77,9 +77,7 @@ contract EvmDelegatedEntryVerifier is EvmEntryBase {
         pure
         returns (bytes32)
     {
-        bytes32 root = _moveValue(pre, t, w);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        address delegate = address(bytes20(_slice20(w.recipientCode)));
+        (bytes32 root, address delegate) = _moveValue(pre, t, w);
         // revm loads the delegate with the recipient, before the value moves.
         Accounts.Account memory d = Accounts.read(pre.stateRoot, keccak256(abi.encodePacked(delegate)), w.delegateProof);
         bytes32 substate = _substate(pre, t, w, delegate);
@@ -100,18 +98,21 @@ contract EvmDelegatedEntryVerifier is EvmEntryBase {
     /// @dev The value moves as in kind 0's entry (section 6, "Entry"): the caller's update, then
     ///      the recipient read against the root it left, its code checked against its code hash
     ///      (`EvmCodeMismatch`) and required to be a delegation designator (otherwise kind 0's
-    ///      case: `UnsupportedStep(2)`), then credited. Returns the root after the value moved.
+    ///      case: `UnsupportedStep(2)`), then credited. Returns the root after the value moved and the
+    ///      designator's delegate.
     function _moveValue(MachineState.State memory pre, TxDecoder.Tx memory t, DelegatedEntry memory w)
         private
         pure
-        returns (bytes32 root)
+        returns (bytes32 root, address delegate)
     {
         root = _debitCaller(pre, t, w.callerProof);
         bytes32 recipientKey = keccak256(abi.encodePacked(t.to));
         Accounts.Account memory recipient = Accounts.read(root, recipientKey, w.recipientProof);
         bytes32 codeHash = keccak256(w.recipientCode);
         if (codeHash != recipient.codeHash) revert EvmCodeMismatch(recipient.codeHash, codeHash);
-        if (!_isDesignator(w.recipientCode)) revert UnsupportedStep(MachineState.IN_TX);
+        bool delegated;
+        (delegated, delegate) = EvmFrame.delegation(w.recipientCode);
+        if (!delegated) revert UnsupportedStep(MachineState.IN_TX);
         root = _creditRecipient(root, recipientKey, recipient, t.value, w.recipientProof);
     }
 
@@ -136,17 +137,5 @@ contract EvmDelegatedEntryVerifier is EvmEntryBase {
                 MerkleTrie.update(warmAccounts, keccak256(abi.encodePacked(delegate)), hex"01", w.delegateWarmProof);
         }
         return EvmFrame.substateHash(warmSlots, MerkleTrie.EMPTY_ROOT, warmAccounts);
-    }
-
-    /// @dev A precompile of Prague (`0x01..0x11`), warm from the start (section 2).
-    function _isPrecompile(address a) private pure returns (bool) {
-        return uint160(a) != 0 && uint160(a) <= LAST_PRECOMPILE;
-    }
-
-    /// @dev Bytes 3..22 of a delegation designator (its delegate's address), left-aligned.
-    function _slice20(bytes memory code) private pure returns (bytes32 word) {
-        assembly ("memory-safe") {
-            word := mload(add(code, 35))
-        }
     }
 }

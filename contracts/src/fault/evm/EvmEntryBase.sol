@@ -90,8 +90,8 @@ abstract contract EvmEntryBase is IEvmStepVerifier {
         e.substate = substate;
     }
 
-    /// @dev An EIP-7702 delegation designator: exactly 23 bytes, `0xef0100 ‖ delegate`.
-    function _isDesignator(bytes memory code) internal pure returns (bool) {
-        return code.length == 23 && code[0] == 0xef && code[1] == 0x01 && code[2] == 0x00;
+    /// @dev A precompile of Prague (`0x01..LAST_PRECOMPILE`), warm from the start (section 2).
+    function _isPrecompile(address a) internal pure returns (bool) {
+        return uint160(a) != 0 && uint160(a) <= LAST_PRECOMPILE;
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
 import {EvmEntryBase} from "./EvmEntryBase.sol";
 import {EvmTypes} from "./EvmTypes.sol";
+import {EvmFrame} from "./EvmFrame.sol";
 import {MachineState} from "../MachineState.sol";
 import {Accounts} from "../Accounts.sol";
 import {TxDecoder} from "../TxDecoder.sol";
@@ -53,7 +54,7 @@ contract EvmEntryVerifier is EvmEntryBase {
             return _precompileCall(pre, t, w);
         }
         // Only calls to contracts enter the EVM at depth 0 in stage 1.
-        if (t.isCreate || t.txType == TxDecoder.EIP7702 || (uint160(t.to) != 0 && uint160(t.to) <= LAST_PRECOMPILE)) {
+        if (t.isCreate || t.txType == TxDecoder.EIP7702 || _isPrecompile(t.to)) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
 
@@ -128,7 +129,8 @@ contract EvmEntryVerifier is EvmEntryBase {
         codeHash = keccak256(w.code);
         if (codeHash != recipient.codeHash) revert EvmCodeMismatch(recipient.codeHash, codeHash);
         // A delegated recipient (EIP-7702) runs its delegate's code: not entered in stage 1.
-        if (_isDesignator(w.code)) revert UnsupportedStep(MachineState.IN_TX);
+        (bool delegated,) = EvmFrame.delegation(w.code);
+        if (delegated) revert UnsupportedStep(MachineState.IN_TX);
         root = _creditRecipient(root, recipientKey, recipient, t.value, w.recipientProof);
     }
 }

@@ -26,6 +26,17 @@ library EvmFrame {
     /// @notice A frame at this depth or deeper cannot call: revm's frame creation fails every call
     ///         (`CallTooDeep`) before it looks at the callee, and the forwarded gas comes back.
     uint256 internal constant CALL_DEPTH_LIMIT = 1024;
+
+    /// @notice Whether `code` is an EIP-7702 delegation designator (exactly 23 bytes, `0xef0100 ‖
+    ///         delegate`), and its delegate (docs/evm-steps.md sections 1.1 and 9).
+    function delegation(bytes memory code) internal pure returns (bool isDesignator, address delegate) {
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (code.length != 23 || bytes3(code) != 0xef0100) return (false, address(0));
+        // Bytes 3..23: the first 32 bytes, zero-padded, shifted left by 3 bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return (true, address(bytes20(bytes32(code) << 24)));
+    }
+
     /// @notice The least `pc` of a frame in the middle of a chunked copy (`p + (k << 16)`, k >= 1;
     ///         an honest instruction's pc is below it: code is at most 49,152 bytes). Only the copy
     ///         verifier steps such a frame (`openChunk`); every other verifier refuses it.
