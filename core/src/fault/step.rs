@@ -1168,7 +1168,7 @@ impl Machine {
         if let Some(created) = self.pending_creation()? {
             return self.creation_entry(created, witness);
         }
-        let entry_tx = self.call_entry();
+        let mut entry_tx = self.call_entry();
         let recipient_before = self
             .world
             .account(entry_tx.to)
@@ -1177,46 +1177,58 @@ impl Machine {
         if let Some(delegate) = delegate_in(&code) {
             return self.delegated_entry(entry_tx, code, delegate, witness);
         }
-        let CallEntry {
-            hash,
-            to,
-            caller,
-            value,
-            raw,
-            calldata,
-            warmed,
-            pre_root,
-        } = entry_tx;
-        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
+        let (caller_proof, recipient_proof, root) =
+            self.value_move(entry_tx.caller, entry_tx.to, entry_tx.value);
+        let (substate, warmed, access_proofs) = start_substate(entry_tx.warmed.take());
+        let frame_code = (recipient_before.code_hash, code.clone());
+        self.enter_call_frame(&entry_tx, frame_code, substate, warmed, root)?;
+        Ok(if witness {
+            encode_in_tx(
+                0,
+                encode_entry(
+                    entry_tx.raw,
+                    caller_proof,
+                    recipient_proof,
+                    code,
+                    access_proofs,
+                ),
+            )
+        } else {
+            Bytes::new()
+        })
+    }
+
+    /// Starts a call transaction's frame at depth 0 (kinds 0 and 11): its state from `tx`, the
+    /// code it runs (`(code hash, code)`) and its starting substate; revm's run recorded and
+    /// entered, the state root after the value's move being `root`.
+    fn enter_call_frame(
+        &mut self,
+        tx: &CallEntry,
+        (code_hash, code): (B256, Bytes),
+        substate: B256,
+        warmed: WarmedAccessList,
+        root: B256,
+    ) -> Result<(), StepError> {
         let mut base = frame_base(
-            hash,
-            pre_root,
-            to,
-            caller,
-            value,
-            recipient_before.code_hash,
-            &calldata,
+            tx.hash,
+            tx.pre_root,
+            tx.to,
+            tx.caller,
+            tx.value,
+            code_hash,
+            &tx.calldata,
         );
-        let (substate, warmed, access_proofs) = start_substate(warmed);
         base.substate = substate;
         let entry = Arc::new(EvmEntry {
             base,
-            code: code.clone(),
-            calldata,
+            code,
+            calldata: tx.calldata.clone(),
             coinbase: self.block_of_tx()?.beneficiary,
             created: Address::ZERO,
             warmed,
         });
         let run = self.record(&entry)?;
-        self.enter(entry, run, root)?;
-        Ok(if witness {
-            encode_in_tx(
-                0,
-                encode_entry(raw, caller_proof, recipient_proof, code, access_proofs),
-            )
-        } else {
-            Bytes::new()
-        })
+        self.enter(entry, run, root)
     }
 
     /// The entry of a call to an EIP-7702 delegated recipient (docs/evm-steps.md section 1.1,
@@ -1225,32 +1237,23 @@ impl Machine {
     /// delegate without code ends the transaction at once, successful with all its gas.
     fn delegated_entry(
         &mut self,
-        entry_tx: CallEntry,
+        mut entry_tx: CallEntry,
         designator: Bytes,
         delegate: Address,
         witness: bool,
     ) -> Result<Bytes, StepError> {
-        let CallEntry {
-            hash,
-            to,
-            caller,
-            value,
-            raw,
-            calldata,
-            warmed,
-            pre_root,
-        } = entry_tx;
+        let (caller, to) = (entry_tx.caller, entry_tx.to);
         let block = self.block_of_tx()?;
         let delegate_proof = self.world.proof(delegate);
         let delegate_hash = self
             .world
             .account(delegate)
             .map_or(KECCAK_EMPTY, |account| account.code_hash);
-        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
+        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, entry_tx.value);
         // The delegate's access: into the warm-account trie after the access list, unless it is
         // warm from the start or the list is over the cap (the marker stays).
         let mut delegate_warm_proof = Vec::new();
-        let warmed = warmed.map(|mut warmed| {
+        let warmed = entry_tx.warmed.take().map(|mut warmed| {
             if !warm_from_start(delegate, caller, to, block.beneficiary) {
                 let key = keccak256(delegate);
                 delegate_warm_proof = warmed.warm_accounts.proof(&key, false);
@@ -1261,7 +1264,7 @@ impl Machine {
         let (substate, warmed, access_proofs) = start_substate(warmed);
         let proof = if witness {
             let body = (
-                raw,
+                entry_tx.raw.clone(),
                 caller_proof,
                 recipient_proof,
                 designator,
@@ -1282,18 +1285,8 @@ impl Machine {
             self.finish(&pending, result, state)?;
             return Ok(proof);
         }
-        let mut base = frame_base(hash, pre_root, to, caller, value, delegate_hash, &calldata);
-        base.substate = substate;
-        let entry = Arc::new(EvmEntry {
-            base,
-            code: self.code(delegate_hash)?,
-            calldata,
-            coinbase: block.beneficiary,
-            created: Address::ZERO,
-            warmed,
-        });
-        let run = self.record(&entry)?;
-        self.enter(entry, run, root)?;
+        let frame_code = (delegate_hash, self.code(delegate_hash)?);
+        self.enter_call_frame(&entry_tx, frame_code, substate, warmed, root)?;
         Ok(proof)
     }
 
