@@ -942,6 +942,18 @@ fn token_storage(balances: &[(Address, u64)]) -> BTreeMap<B256, B256> {
     storage
 }
 
+/// A `TestProxy` (EIP-1967) whose implementation slot names `implementation`, holding a token's
+/// storage with `balances` (the token's code runs on it through the proxy's DELEGATECALL).
+fn token_proxy(implementation: Address, balances: &[(Address, u64)]) -> GenesisAccount {
+    let mut storage = token_storage(balances);
+    // EIP-1967's implementation slot.
+    storage.insert(
+        b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"),
+        B256::left_padding_from(implementation.as_slice()),
+    );
+    contract_account(deployed_code(PROXY_ARTIFACT), storage)
+}
+
 /// A transaction of the tests of real contracts: the sender (a dev key's index), the contract
 /// called, the call data, and whether the call succeeds.
 type ContractCall = (usize, Address, Vec<u8>, bool);
@@ -1319,21 +1331,14 @@ fn proxy_calls_are_proven_instruction_by_instruction() {
     let holder = |i: usize| dev(i).address();
     let balances: Vec<(Address, u64)> =
         (0..4).map(|i| (holder(i), 1000 * (i as u64 + 1))).collect();
-    let mut storage = token_storage(&balances);
-    // EIP-1967's implementation slot.
-    storage.insert(
-        b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"),
-        B256::left_padding_from(implementation.as_slice()),
-    );
     let mut genesis = genesis();
     genesis.alloc.insert(
         implementation,
         contract_account(deployed_code(ERC20_ARTIFACT), BTreeMap::new()),
     );
-    genesis.alloc.insert(
-        proxy,
-        contract_account(deployed_code(PROXY_ARTIFACT), storage),
-    );
+    genesis
+        .alloc
+        .insert(proxy, token_proxy(implementation, &balances));
     let calls = erc20_calls(proxy);
     let (reference, proven) = prove_calls(&genesis, &calls);
     // The token's state is the proxy's: the implementation's storage stays empty.
@@ -1421,15 +1426,7 @@ fn delegated_accounts_are_proven_instruction_by_instruction() {
     genesis
         .alloc
         .insert(idle, delegated(Address::repeat_byte(0xab), BTreeMap::new()));
-    let mut proxy_storage = token_storage(&balances);
-    proxy_storage.insert(
-        b256!("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc"),
-        B256::left_padding_from(wallet.as_slice()),
-    );
-    genesis.alloc.insert(
-        proxy,
-        contract_account(deployed_code(PROXY_ARTIFACT), proxy_storage),
-    );
+    genesis.alloc.insert(proxy, token_proxy(wallet, &balances));
 
     // The token's code on the delegated account's storage.
     let calls = erc20_calls(wallet);
