@@ -13,6 +13,7 @@ import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {AccountWorld} from "./AccountWorld.sol";
 import {VmCreateAddress} from "./EvmCreateSteps.t.sol";
 import {EvmStepHelpers, WordModel} from "./EvmStepHelpers.sol";
+import {AccessListModel} from "./AccessListModel.sol";
 
 /// @dev Exposes `TxDecoder.accessList`.
 contract AccessListHarness {
@@ -27,7 +28,7 @@ contract AccessListHarness {
 ///         (`AccountWorld`), the expected substate built here from scratch (`warmAccessList`: each
 ///         trie's root from its final set of keys, one proof per warming in RLP order); up to 64
 ///         entries warmed, 65 under the access-list marker; and the witnesses refused.
-contract EvmAccessListStepsTest is EvmStepHelpers {
+contract EvmAccessListStepsTest is EvmStepHelpers, AccessListModel {
     VmCreateAddress internal constant VM_CREATE =
         VmCreateAddress(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -60,32 +61,6 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
 
     // ------------------------------------------------------------------------------------------
     // Access lists
-
-    function emptyList() internal pure returns (AccountWorld.AccessList memory al) {
-        al.addrs = new address[](0);
-        al.keys = new bytes32[][](0);
-    }
-
-    /// @dev `al` with `a` and its keys `ks` added last.
-    function with(AccountWorld.AccessList memory al, address a, bytes32[] memory ks)
-        internal
-        pure
-        returns (AccountWorld.AccessList memory out)
-    {
-        uint256 n = al.addrs.length;
-        out.addrs = new address[](n + 1);
-        out.keys = new bytes32[][](n + 1);
-        for (uint256 i; i < n; ++i) {
-            out.addrs[i] = al.addrs[i];
-            out.keys[i] = al.keys[i];
-        }
-        out.addrs[n] = a;
-        out.keys[n] = ks;
-    }
-
-    function noKeys() internal pure returns (bytes32[] memory) {
-        return new bytes32[](0);
-    }
 
     function keys2(bytes32 a, bytes32 b) internal pure returns (bytes32[] memory ks) {
         ks = new bytes32[](2);
@@ -149,14 +124,8 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
             t.recipientProof = AccountWorld.proofOf(debited(t), t.to);
         }
         t.accessProofs = new bytes[][](0);
-        if (warmings(t.al) <= 64) (, t.accessProofs) = warmed(t.al);
+        if (warmings(t.al) <= 64) (,, t.accessProofs) = warmed(t.al);
         return t;
-    }
-
-    function warmings(AccountWorld.AccessList memory al) internal pure returns (uint256 n) {
-        for (uint256 i; i < al.addrs.length; ++i) {
-            n += 1 + al.keys[i].length;
-        }
     }
 
     function debited(Tx memory t) internal pure returns (AccountWorld.World memory w) {
@@ -216,39 +185,8 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
 
     /// @dev The substate of `al` warmed, built from scratch: the tries of the distinct keys.
     function substateOf(AccountWorld.AccessList memory al) internal view returns (bytes32 substate) {
-        (substate,) = warmed(al);
-    }
-
-    /// @dev `AccountWorld.warmAccessList` with each proof built in its own call (the model's
-    ///      memory is not freed within a call: 64 proofs in one call run out of gas).
-    function warmed(AccountWorld.AccessList memory al)
-        internal
-        view
-        returns (bytes32 substate, bytes[][] memory proofs)
-    {
-        proofs = new bytes[][](warmings(al));
-        bytes32[] memory accounts = new bytes32[](0);
-        bytes32[] memory slots = new bytes32[](0);
-        uint256 n;
-        for (uint256 i; i < al.addrs.length; ++i) {
-            bytes32 key = keccak256(abi.encodePacked(al.addrs[i]));
-            proofs[n++] = this.warmProof(accounts, key);
-            accounts = AccountWorld.plus(accounts, key);
-            for (uint256 j; j < al.keys[i].length; ++j) {
-                key = keccak256(abi.encodePacked(al.addrs[i], al.keys[i][j]));
-                proofs[n++] = this.warmProof(slots, key);
-                slots = AccountWorld.plus(slots, key);
-            }
-        }
+        (bytes32[] memory accounts, bytes32[] memory slots,) = warmed(al);
         substate = keccak256(abi.encode(this.warmRoot(slots), MerkleTrie.EMPTY_ROOT, this.warmRoot(accounts)));
-    }
-
-    function warmProof(bytes32[] memory keys, bytes32 target) external pure returns (bytes[] memory) {
-        return AccountWorld.warmProof(keys, target);
-    }
-
-    function warmRoot(bytes32[] memory keys) external pure returns (bytes32) {
-        return AccountWorld.warmRoot(keys);
     }
 
     /// @dev Enters `t` and checks the post-state against its access list warmed.
@@ -354,7 +292,7 @@ contract EvmAccessListStepsTest is EvmStepHelpers {
         assertEq(t.accessProofs.length, 0);
         assertEq(enter(t), entered(t, bytes32(uint256(1))));
         // Proofs for the 65 warmings are refused.
-        (, t.accessProofs) = warmed(al);
+        (,, t.accessProofs) = warmed(al);
         expectRefused(t, unexpectedProof());
 
         // 65 as 1 address with 64 keys, type 1.

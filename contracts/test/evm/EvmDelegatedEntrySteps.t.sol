@@ -11,6 +11,7 @@ import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmDelegatedEntryVerifier} from "../../src/fault/evm/EvmDelegatedEntryVerifier.sol";
 import {AccountWorld} from "./AccountWorld.sol";
 import {EvmStepHelpers, WordModel} from "./EvmStepHelpers.sol";
+import {AccessListModel} from "./AccessListModel.sol";
 
 /// @notice The entry step of a call transaction to an EIP-7702 delegated recipient (kind 11,
 ///         `EvmDelegatedEntryVerifier`, docs/evm-steps.md sections 1.1, 2 and 6): signed legacy,
@@ -20,7 +21,7 @@ import {EvmStepHelpers, WordModel} from "./EvmStepHelpers.sol";
 ///         delegate's code at the recipient, the substate's tries from their final sets of keys
 ///         (the access list plus the delegate unless it is warm from the start), or `TX_EXECUTED`
 ///         for a delegate without code. Then the refusals and the tampered witnesses.
-contract EvmDelegatedEntryStepsTest is EvmStepHelpers {
+contract EvmDelegatedEntryStepsTest is EvmStepHelpers, AccessListModel {
     uint256 internal constant SENDER_KEY = 0xA11CE;
     address internal constant TO = address(0xC0DE);
     address internal constant DELEGATE = address(0xDE1E);
@@ -61,72 +62,9 @@ contract EvmDelegatedEntryStepsTest is EvmStepHelpers {
     // ------------------------------------------------------------------------------------------
     // Access lists
 
-    function emptyList() internal pure returns (AccountWorld.AccessList memory al) {
-        al.addrs = new address[](0);
-        al.keys = new bytes32[][](0);
-    }
-
-    /// @dev `al` with `a` and its keys `ks` added last.
-    function with(AccountWorld.AccessList memory al, address a, bytes32[] memory ks)
-        internal
-        pure
-        returns (AccountWorld.AccessList memory out)
-    {
-        uint256 n = al.addrs.length;
-        out.addrs = new address[](n + 1);
-        out.keys = new bytes32[][](n + 1);
-        for (uint256 i; i < n; ++i) {
-            out.addrs[i] = al.addrs[i];
-            out.keys[i] = al.keys[i];
-        }
-        out.addrs[n] = a;
-        out.keys[n] = ks;
-    }
-
-    function noKeys() internal pure returns (bytes32[] memory) {
-        return new bytes32[](0);
-    }
-
     function oneKey(bytes32 k) internal pure returns (bytes32[] memory ks) {
         ks = new bytes32[](1);
         ks[0] = k;
-    }
-
-    function warmings(AccountWorld.AccessList memory al) internal pure returns (uint256 n) {
-        for (uint256 i; i < al.addrs.length; ++i) {
-            n += 1 + al.keys[i].length;
-        }
-    }
-
-    /// @dev The distinct warm-account and warm-slot keys of `al`, and one proof per warming in RLP
-    ///      order (each proof built in its own call: the model's memory is not freed within one).
-    function warmed(AccountWorld.AccessList memory al)
-        internal
-        view
-        returns (bytes32[] memory accounts, bytes32[] memory slots, bytes[][] memory proofs)
-    {
-        proofs = new bytes[][](warmings(al));
-        accounts = new bytes32[](0);
-        slots = new bytes32[](0);
-        uint256 n;
-        for (uint256 i; i < al.addrs.length; ++i) {
-            bytes32 key = keccak256(abi.encodePacked(al.addrs[i]));
-            proofs[n++] = this.warmProof(accounts, key);
-            accounts = AccountWorld.plus(accounts, key);
-            for (uint256 j; j < al.keys[i].length; ++j) {
-                key = keccak256(abi.encodePacked(al.addrs[i], al.keys[i][j]));
-                proofs[n++] = this.warmProof(slots, key);
-                slots = AccountWorld.plus(slots, key);
-            }
-        }
-    }
-
-    function warmProof(bytes32[] memory keys, bytes32 target) external pure returns (bytes[] memory) {
-        return AccountWorld.warmProof(keys, target);
-    }
-
-    function warmRoot(bytes32[] memory keys) external pure returns (bytes32) {
-        return AccountWorld.warmRoot(keys);
     }
 
     // ------------------------------------------------------------------------------------------
