@@ -37,9 +37,11 @@ for name in rollup dispute_games step_verifier; do
     fi
 done
 evm=$(cast call --rpc-url "$rpc" "$(field step_verifier)" 'EVM()(address)')
-delegated=$(cast call --rpc-url "$rpc" "$evm" 'DELEGATED_ENTRY()(address)')
-if [[ $(cast code --rpc-url "$rpc" "$delegated") == 0x ]]; then
-    echo "deploy-check: the EVM step verifier's delegated-entry verifier has no code" >&2
-    exit 1
-fi
+for getter in DELEGATED_ENTRY AUTHORIZATION AUTHORIZED_ENTRY; do
+    verifier=$(cast call --rpc-url "$rpc" "$evm" "$getter()(address)")
+    if [[ $(cast code --rpc-url "$rpc" "$verifier") == 0x ]]; then
+        echo "deploy-check: the EVM step verifier's $getter verifier has no code" >&2
+        exit 1
+    fi
+done
 echo "deploy-check: Rollup, DisputeGames and the verifier tree deployed on anvil ($(cast block-number --rpc-url "$rpc") blocks)" >&2

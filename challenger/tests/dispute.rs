@@ -55,7 +55,15 @@ sol! {
     }
 
     contract EvmStepDeploy {
-        constructor(uint64 chainId, address entry, address copy, address state, address call);
+        constructor(
+            uint64 chainId,
+            address entry,
+            address copy,
+            address state,
+            address call,
+            address authorization,
+            address authorizedEntry
+        );
     }
 }
 
@@ -101,6 +109,13 @@ async fn world() -> World {
     let mut code = contract_bytecode("EvmCallVerifier").to_vec();
     code.extend((precompiles, returns, creates, creation_txs, self_destructs).abi_encode_params());
     let call = deploy_code(anvil.url(), code).await;
+    // An EIP-7702 transaction's authorizations and entry (kinds 12 and 13) take the chain id too.
+    let mut code = contract_bytecode("EvmAuthorizationVerifier").to_vec();
+    code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    let authorization = deploy_code(anvil.url(), code).await;
+    let mut code = contract_bytecode("EvmAuthorizedEntryVerifier").to_vec();
+    code.extend(EvmEntryDeploy::constructorCall { chainId: CHAIN_ID }.abi_encode());
+    let authorized_entry = deploy_code(anvil.url(), code).await;
     let mut code = contract_bytecode("EvmStepVerifier").to_vec();
     code.extend(
         EvmStepDeploy::constructorCall {
@@ -109,6 +124,8 @@ async fn world() -> World {
             copy,
             state,
             call,
+            authorization,
+            authorizedEntry: authorized_entry,
         }
         .abi_encode(),
     );

@@ -12,12 +12,15 @@ import {EvmReturnVerifier} from "../src/fault/evm/EvmReturnVerifier.sol";
 import {EvmCreateVerifier} from "../src/fault/evm/EvmCreateVerifier.sol";
 import {EvmCreationTxVerifier} from "../src/fault/evm/EvmCreationTxVerifier.sol";
 import {EvmSelfDestructVerifier} from "../src/fault/evm/EvmSelfDestructVerifier.sol";
+import {EvmAuthorizationVerifier} from "../src/fault/evm/EvmAuthorizationVerifier.sol";
+import {EvmAuthorizedEntryVerifier} from "../src/fault/evm/EvmAuthorizedEntryVerifier.sol";
 
 /// @title VerifierTree
 /// @notice The one-step verifier's deployment, shared by `Deploy.s.sol` and the forge tests:
 ///         `EvmEntryVerifier`, `EvmCopyVerifier`, `EvmStateVerifier`, then `EvmPrecompileCallVerifier`,
 ///         `EvmReturnVerifier`, `EvmCreateVerifier`, `EvmCreationTxVerifier`, `EvmSelfDestructVerifier`
-///         under `EvmCallVerifier`, then `EvmStepVerifier` (which creates `EvmDelegatedEntryVerifier`)
+///         under `EvmCallVerifier`, `EvmAuthorizationVerifier`, `EvmAuthorizedEntryVerifier`, then
+///         `EvmStepVerifier` (which creates `EvmDelegatedEntryVerifier`)
 ///         and `OneStepVerifier` (docs/evm-steps.md section 6). Each verifier is its own creation:
 ///         together their creation code would pass EIP-3860's limit. The Rust deployers
 ///         (core/tests/it/evm_step_fuzz.rs, challenger/tests/dispute.rs) follow the same order.
@@ -35,7 +38,9 @@ library VerifierTree {
                 new EvmCreateVerifier(),
                 new EvmCreationTxVerifier(chainId),
                 new EvmSelfDestructVerifier()
-            )
+            ),
+            new EvmAuthorizationVerifier(chainId),
+            new EvmAuthorizedEntryVerifier(chainId)
         );
     }
 

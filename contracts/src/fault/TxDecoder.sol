@@ -184,6 +184,71 @@ library TxDecoder {
         }
     }
 
+    /// @notice One authorization of an EIP-7702 transaction (docs/evm-steps.md section 1.2), as its
+    ///         authorization list holds it, and what its authority signed.
+    struct Authorization {
+        uint256 chainId;
+        /// @dev The delegate (EIP-7702's `address`): the designator points there; 0 clears it.
+        address target;
+        uint64 nonce;
+        uint256 yParity;
+        uint256 r;
+        uint256 s;
+        /// @dev `keccak256(0x05 || rlp([chainId, address, nonce]))`.
+        bytes32 digest;
+    }
+
+    /// @notice The number of authorizations of a transaction `decode` accepted (0 unless EIP-7702).
+    function authorizationCount(bytes memory raw) internal pure returns (uint256) {
+        if (raw.length == 0 || uint8(raw[0]) != EIP7702) return 0;
+        return _count(_authorizations(raw));
+    }
+
+    /// @notice Authorization `index` (below `authorizationCount(raw)`) of an EIP-7702 transaction
+    ///         `decode` accepted. Its fields are canonical RLP (`decode` checked them), so the signed
+    ///         payload is the raw bytes of the first three under a new list header.
+    function authorization(bytes memory raw, uint256 index) internal pure returns (Authorization memory a) {
+        Reader memory list = _authorizations(raw);
+        for (uint256 i; i < index; ++i) {
+            _item(list);
+        }
+        Reader memory item = _list(list);
+        uint256 start = item.pos;
+        a.chainId = _uint(item, 32);
+        a.target = _address(item);
+        a.nonce = uint64(_uint(item, 8));
+        uint256 length = item.pos - start;
+        a.yParity = _uint(item, 1);
+        a.r = _uint(item, 32);
+        a.s = _uint(item, 32);
+        bytes memory header = RLPWriter.writeHeader(length, true);
+        bytes memory payload = new bytes(1 + header.length + length);
+        bytes32 digest;
+        assembly ("memory-safe") {
+            let dst := add(payload, 32)
+            mstore8(dst, 0x05)
+            mcopy(add(dst, 1), add(header, 32), mload(header))
+            mcopy(add(add(dst, 1), mload(header)), start, length)
+            digest := keccak256(dst, mload(payload))
+        }
+        a.digest = digest;
+    }
+
+    /// @dev A reader over the authorization list of an EIP-7702 transaction `decode` accepted
+    ///      (after the chain id, nonce, two fees, gas limit, to, value, data and access list).
+    function _authorizations(bytes memory raw) private pure returns (Reader memory) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(raw, 32)
+        }
+        Reader memory r = Reader(base + 1, base + raw.length, false);
+        Reader memory fields = _list(r);
+        for (uint256 i; i < 9; ++i) {
+            _item(fields);
+        }
+        return _list(fields);
+    }
+
     /// @dev The number of items left in `r` (its position unchanged).
     function _count(Reader memory r) private pure returns (uint256 n) {
         Reader memory c = Reader(r.pos, r.end, r.bad);

@@ -730,12 +730,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         s.pre.phase = MachineState.TX_EXECUTED;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.TX_EXECUTED));
         v.step(s.pre, s.proof);
-        // Kind 12 is no kind.
+        // Kind 14 is no kind.
         s = createStep(c, true);
         bytes memory pre = abi.encode(s.pre);
-        bytes memory twelve = abi.encode(uint8(12), body);
+        bytes memory fourteen = abi.encode(uint8(14), body);
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        verifier.step(pre, twelve);
+        verifier.step(pre, fourteen);
     }
 
     /// @notice Gas of typical create steps (a frame start with and without a value, CREATE2, a

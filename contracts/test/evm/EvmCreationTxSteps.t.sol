@@ -719,11 +719,12 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
                 IEvmStepVerifier.EvmStateMismatch.selector, r.end.parent, keccak256(abi.encode(r.frame))
             )
         );
-        // No caller and no created account: no step makes that frame.
+        // No caller and no created account: an EIP-7702 transaction's frame (kind 13), whose end
+        // reads no output (EvmAuthorizedTxEndSteps): this witness's output range is refused.
         r = txRet(2, mem, 7, 70, 1234);
         r.frame.created = address(0);
         r.end.parent = keccak256(abi.encode(r.frame));
-        expectTxRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.InvalidPreState.selector));
+        expectTxRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedWords.selector));
     }
 
     function slice(bytes memory data, uint256 start, uint256 len) internal pure returns (bytes memory out) {

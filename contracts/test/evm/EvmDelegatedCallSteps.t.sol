@@ -12,15 +12,7 @@ import {AccountWorld} from "./AccountWorld.sol";
 import {EvmStepHelpers, WordModel, RangeModel} from "./EvmStepHelpers.sol";
 import {EvmWitnessTest} from "./EvmWitnessTest.sol";
 import {OneStepVerifier} from "../../src/fault/OneStepVerifier.sol";
-import {EvmEntryVerifier} from "../../src/fault/evm/EvmEntryVerifier.sol";
-import {EvmStepVerifier} from "../../src/fault/evm/EvmStepVerifier.sol";
-import {EvmReturnVerifier} from "../../src/fault/evm/EvmReturnVerifier.sol";
-import {EvmCreateVerifier} from "../../src/fault/evm/EvmCreateVerifier.sol";
-import {EvmCreationTxVerifier} from "../../src/fault/evm/EvmCreationTxVerifier.sol";
-import {EvmSelfDestructVerifier} from "../../src/fault/evm/EvmSelfDestructVerifier.sol";
-import {EvmCopyVerifier} from "../../src/fault/evm/EvmCopyVerifier.sol";
-import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
-import {EvmPrecompileCallVerifier} from "../../src/fault/evm/EvmPrecompileCallVerifier.sol";
+import {VerifierTree} from "../../script/VerifierTree.sol";
 
 /// @notice Calls to an EIP-7702 delegated callee (kind 4, `EvmCallVerifier`; docs/evm-steps.md
 ///         section 9, "Delegations", and revm 43's `load_account_delegated`): the callee's code is a
@@ -842,22 +834,7 @@ contract EvmDelegatedCallFixturesTest is EvmWitnessTest {
     function test_nonDelegatedFixtureCallsAreUnchanged() public {
         (bool found, Fixtures memory f) = fixtures();
         if (!found) return;
-        OneStepVerifier verifier = new OneStepVerifier(
-            f.chainId,
-            new EvmStepVerifier(
-                f.chainId,
-                new EvmEntryVerifier(f.chainId),
-                new EvmCopyVerifier(),
-                new EvmStateVerifier(),
-                new EvmCallVerifier(
-                    new EvmPrecompileCallVerifier(),
-                    new EvmReturnVerifier(),
-                    new EvmCreateVerifier(),
-                    new EvmCreationTxVerifier(f.chainId),
-                    new EvmSelfDestructVerifier()
-                )
-            )
-        );
+        OneStepVerifier verifier = VerifierTree.oneStepVerifier(f.chainId);
         uint256 checked;
         for (uint256 i; i < f.proofs.length; ++i) {
             if (kindOf(f.proofs[i]) != 4) continue;

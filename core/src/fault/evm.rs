@@ -346,6 +346,19 @@ pub fn entry_marker(tx_hash: B256) -> B256 {
     keccak256(tx_hash)
 }
 
+/// The `evm` field of an EIP-7702 transaction's `IN_TX` state once `applied` of its
+/// authorizations are stepped (docs/evm-steps.md section 1.2): `keccak256(abi.encode(txHash,
+/// applied, warmSlots, warmAccounts))`, the roots of the substate's warm tries so far
+/// ([`ACCESS_LIST_SUBSTATE`] and 0 for an access list over the cap).
+pub fn authorization_marker(
+    tx_hash: B256,
+    applied: usize,
+    warm_slots: B256,
+    warm_accounts: B256,
+) -> B256 {
+    keccak256((tx_hash, U256::from(applied), warm_slots, warm_accounts).abi_encode())
+}
+
 /// Depth of a word tree: 2^20 words of 32 bytes.
 pub const WORD_DEPTH: usize = 20;
 
@@ -822,8 +835,13 @@ pub struct EvmEntry {
     /// A creation transaction: the new account, whose init code the frame runs (docs/evm-steps.md
     /// section 10); zero for a call.
     pub created: Address,
-    /// The access list warmed at the entry (empty tries without one, or past the limit).
+    /// The access list warmed at the entry (empty tries without one, or past the limit); for an
+    /// EIP-7702 transaction, with its authorities.
     pub warmed: WarmedAccessList,
+    /// An EIP-7702 transaction (docs/evm-steps.md section 1.2): the refund of its authorizations,
+    /// where the refund counter starts; its frame has a caller frame without a caller and ends
+    /// through the return step. `None` for every other transaction.
+    pub authorization_refund: Option<u64>,
 }
 
 /// An entry of a transaction's EVM trace: the state before an instruction, or a returning
@@ -1463,6 +1481,8 @@ struct Recorder {
     /// How the top frame's last instruction ended it.
     ending: Option<Ending>,
     refunds: Vec<u64>,
+    /// An EIP-7702 transaction: its frame ends through the return step, its output unread.
+    authorized: bool,
     states: Vec<TraceEntry>,
     frame_of: Vec<usize>,
     opcodes: Vec<u8>,
@@ -1497,7 +1517,8 @@ impl ReturnDataRoot {
 
 impl Recorder {
     fn new(entry: &EvmEntry, capture: Option<usize>) -> Self {
-        let frame = LiveFrame::new(0, entry.base.clone(), entry.code.clone(), &entry.calldata);
+        let mut frame = LiveFrame::new(0, entry.base.clone(), entry.code.clone(), &entry.calldata);
+        frame.refund_base = entry.authorization_refund.unwrap_or_default() as i64;
         Self {
             frames: vec![frame],
             base_depth: None,
@@ -1527,6 +1548,7 @@ impl Recorder {
                 created: entry.created,
                 ..Default::default()
             }],
+            authorized: entry.authorization_refund.is_some(),
             capture,
             pending: None,
             captured: None,
@@ -1953,9 +1975,11 @@ impl Recorder {
     }
 
     /// A creation transaction's frame has ended: its returning state, whose return step deposits
-    /// the code and ends the transaction (docs/evm-steps.md section 10).
+    /// the code and ends the transaction (docs/evm-steps.md section 10); an EIP-7702
+    /// transaction's frame too, whose return step ends the transaction (section 1.2).
     fn creation_ended(&mut self) {
-        if self.stopped || self.records[0].created == Address::ZERO || self.frames.len() != 1 {
+        let has_parent = self.records[0].created != Address::ZERO || self.authorized;
+        if self.stopped || !has_parent || self.frames.len() != 1 {
             return;
         }
         // The transaction's frame has no caller: a placeholder below it for the return step.
@@ -2032,7 +2056,9 @@ impl Recorder {
         let oversized = created != Address::ZERO
             && ending.outcome == 1
             && ending.out_size as usize > MAX_CODE_SIZE;
-        let output = (ending.out_size > 0 && !oversized)
+        // An EIP-7702 transaction's frame returns to no caller: its output is not read.
+        let to_no_caller = self.authorized && frame.id == 0;
+        let output = (ending.out_size > 0 && !oversized && !to_no_caller)
             .then(|| words_of(ending.out_offset, ending.out_size));
         let dest = (copied > 0).then(|| words_of(ret_offset, copied));
         let too_large = [output, dest]
@@ -2089,10 +2115,22 @@ where
         .map_or(0, |code| code.original_byte_slice().len())
 }
 
-/// The EIP-7702 delegate of `address` when its code is a delegation designator, read from the
-/// state the transaction started on (no instruction sets a delegation, and reading the database
-/// warms nothing in revm's journal).
-fn delegate_of<CTX: ContextTr>(context: &mut CTX, address: Address) -> Option<Address> {
+/// The EIP-7702 delegate of `address` when its code is a delegation designator: as an EIP-7702
+/// transaction's authorizations left it (the journal holds each authority with its code), else
+/// read from the state the transaction started on (no instruction sets a delegation). Neither
+/// read warms anything in revm's journal.
+fn delegate_of<CTX>(context: &mut CTX, address: Address) -> Option<Address>
+where
+    CTX: ContextTr<Journal: JournalTr<State = RevmState>>,
+{
+    if let Some(code) = context
+        .journal_ref()
+        .evm_state()
+        .get(&address)
+        .and_then(|account| account.info.code.clone())
+    {
+        return code.eip7702_address();
+    }
     let db = context.db_mut();
     let info = db.basic(address).ok().flatten()?;
     let code = match info.code {

@@ -21,9 +21,9 @@
 use super::{
     evm::{
         ACCESS_LIST_SUBSTATE, CallerFrame, Effect, EvmEntry, EvmRun, EvmRunError,
-        InstructionWitness, StepCapture, WarmedAccessList, call_inputs, create_inputs,
-        encode_entry, encode_in_tx, encode_return, entry_marker, frame_base, slot_leaf,
-        warm_from_start,
+        InstructionWitness, StepCapture, WarmedAccessList, authorization_marker, call_inputs,
+        create_inputs, encode_entry, encode_in_tx, encode_return, entry_marker, frame_base,
+        slot_leaf, warm_from_start,
     },
     inputs::{InputItem, inputs_chain, recent_hashes_tree},
     machine::{BlockItem, MachineState, Phase},
@@ -289,6 +289,14 @@ impl World {
         }
     }
 
+    /// Adds `code` (of hash `hash`) to the code store: an EIP-7702 designator an authorization
+    /// sets before the transaction's frame runs.
+    fn add_code(&mut self, hash: B256, code: Bytes) {
+        let mut changes = StateChanges::default();
+        changes.codes.insert(hash, code);
+        self.state.apply(&changes);
+    }
+
     /// Applies a change set of EVM execution: accounts, storage (and so storage roots), code.
     fn apply(&mut self, changes: &StateChanges) {
         self.state.apply(changes);
@@ -527,8 +535,40 @@ struct Pending {
     raw: Bytes,
     /// The sender before the transaction start step (revm runs from there).
     sender_before: Option<AccountState>,
+    /// An EIP-7702 transaction before its entry: its authorizations stepped so far.
+    authorizing: Option<Authorizing>,
     /// Once entered (docs/evm-steps.md section 1): the frame and its recorded states.
     entered: Option<Entered>,
+}
+
+/// The refund of an authorization applied to an existing account (EIP-7702:
+/// `PER_EMPTY_ACCOUNT_COST - PER_AUTH_BASE_COST`).
+const AUTHORIZATION_REFUND: u64 = 12_500;
+
+/// An EIP-7702 transaction's authorizations being stepped (docs/evm-steps.md section 1.2): the
+/// world has each applied one; revm, which applies the list itself, runs from the accounts as
+/// they were.
+#[derive(Clone, Debug)]
+struct Authorizing {
+    /// Authorizations stepped so far.
+    applied: usize,
+    /// The access list's warmings then the authorities' (`None`: the list is over the cap); the
+    /// list's proofs until the first step takes them.
+    warmed: Option<WarmedAccessList>,
+    /// The refund of those applied so far.
+    refund: u64,
+    /// Each authority an applied authorization changed, as it was before the first.
+    before: Vec<(Address, Option<AccountState>)>,
+}
+
+impl Authorizing {
+    /// The warm tries' roots the authorization marker commits to.
+    fn lists(&mut self) -> (B256, B256) {
+        match &mut self.warmed {
+            Some(warmed) => (warmed.warm_slots.root(), warmed.warm_accounts.root()),
+            None => (ACCESS_LIST_SUBSTATE, B256::ZERO),
+        }
+    }
 }
 
 /// An entered transaction: its frame, the recorded run, and the next instruction.
@@ -959,6 +999,12 @@ impl Machine {
                 tx: valid.tx.clone(),
                 raw: raw.clone(),
                 sender_before,
+                authorizing: tx.is_eip7702().then(|| Authorizing {
+                    applied: 0,
+                    warmed: warmed_access_list(tx),
+                    refund: 0,
+                    before: Vec::new(),
+                }),
                 entered: None,
             });
         }
@@ -993,6 +1039,9 @@ impl Machine {
             .as_mut()
             .ok_or(StepError::Inconsistent(Phase::InTx))?;
         let Some(entered) = pending.entered.as_mut() else {
+            if pending.authorizing.is_some() {
+                return self.authorizing_step(witness);
+            }
             if self.entry_kind()? {
                 return self.evm_entry(witness);
             }
@@ -1163,6 +1212,188 @@ impl Machine {
         }
     }
 
+    /// A step of an EIP-7702 transaction before its frame (docs/evm-steps.md section 1.2): its
+    /// next authorization (kind 12), then its entry (kind 13).
+    fn authorizing_step(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let pending = self.pending.as_ref().expect("checked by the caller");
+        let count = pending
+            .tx
+            .inner()
+            .authorization_list()
+            .map_or(0, <[_]>::len);
+        let applied = pending.authorizing.as_ref().map_or(count, |a| a.applied);
+        if applied < count {
+            self.authorization(applied, witness)
+        } else {
+            self.authorized_entry(witness)
+        }
+    }
+
+    /// Authorization `index` of the pending EIP-7702 transaction (kind 12), as revm 43's
+    /// `apply_auth_list` applies it: skipped for another chain, a nonce of 2^64-1 or a signature
+    /// that does not recover (y-parity above 1, high s); otherwise the authority is warmed and,
+    /// when its code is empty or a designator and its nonce is the authorization's, delegated
+    /// (nonce + 1, the designator's code hash, 12,500 refunded if it existed). The first step
+    /// also warms the access list.
+    fn authorization(&mut self, index: usize, witness: bool) -> Result<Bytes, StepError> {
+        let block = self.block_of_tx()?;
+        let chain_id = U256::from(self.chain.chain_id);
+        let pending = self.pending.as_mut().expect("checked by the caller");
+        let tx = pending.tx.inner();
+        let hash = *tx.tx_hash();
+        let to = tx.to().expect("an EIP-7702 transaction is a call");
+        let caller = pending.tx.signer();
+        let auth = tx.authorization_list().expect("EIP-7702")[index].clone();
+        let raw = pending.raw.clone();
+        let mut authorizing = pending.authorizing.take().expect("checked by the caller");
+        let (listed_slots, listed_accounts) = if index == 0 {
+            (B256::ZERO, B256::ZERO)
+        } else {
+            authorizing.lists()
+        };
+        let access_proofs = match (index, authorizing.warmed.as_mut()) {
+            (0, Some(warmed)) => std::mem::take(&mut warmed.proofs),
+            _ => Vec::new(),
+        };
+        let (mut authority_proof, mut authority_code, mut warm_proof) =
+            (Vec::new(), Bytes::new(), Vec::new());
+        let recovered =
+            (auth.chain_id.is_zero() || auth.chain_id == chain_id) && auth.nonce != u64::MAX;
+        if let Some(authority) = recovered.then(|| auth.recover_authority().ok()).flatten() {
+            let account = self.world.account(authority);
+            authority_proof = self.world.proof(authority);
+            authority_code = self.code(account.map_or(KECCAK_EMPTY, |a| a.code_hash))?;
+            if let Some(warmed) = authorizing.warmed.as_mut()
+                && !warm_from_start(authority, caller, to, block.beneficiary)
+            {
+                let key = keccak256(authority);
+                warm_proof = warmed.warm_accounts.proof(&key, false);
+                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+            }
+            let delegable = authority_code.is_empty() || is_delegation(&authority_code);
+            if delegable && auth.nonce == account.map_or(0, |a| a.nonce) {
+                if account.is_some() {
+                    authorizing.refund += AUTHORIZATION_REFUND;
+                }
+                if !authorizing.before.iter().any(|(a, _)| *a == authority) {
+                    authorizing.before.push((authority, account));
+                }
+                let code_hash = if auth.address.is_zero() {
+                    KECCAK_EMPTY
+                } else {
+                    let designator: Bytes = [&[0xef, 0x01, 0x00][..], auth.address.as_slice()]
+                        .concat()
+                        .into();
+                    let code_hash = keccak256(&designator);
+                    self.world.add_code(code_hash, designator);
+                    code_hash
+                };
+                let mut delegated =
+                    account.unwrap_or_else(|| AccountState::with_balance(U256::ZERO));
+                delegated.nonce += 1;
+                delegated.code_hash = code_hash;
+                self.world.set(authority, Some(delegated));
+                self.state.stateRoot = self.world.root();
+                self.state.refund = authorizing.refund;
+            }
+        }
+        authorizing.applied = index + 1;
+        let (slots, accounts) = authorizing.lists();
+        self.state.evm = authorization_marker(hash, index + 1, slots, accounts);
+        self.pending
+            .as_mut()
+            .expect("checked by the caller")
+            .authorizing = Some(authorizing);
+        Ok(if witness {
+            let body = (
+                raw,
+                U256::from(index),
+                listed_slots,
+                listed_accounts,
+                access_proofs,
+                authority_proof,
+                authority_code,
+                warm_proof,
+                block,
+            )
+                .abi_encode_params();
+            encode_in_tx(12, body.into())
+        } else {
+            Bytes::new()
+        })
+    }
+
+    /// The entry of an EIP-7702 transaction after its authorizations (docs/evm-steps.md section
+    /// 1.2, kind 13): the value moves; the recipient's code (after the authorizations) runs, or its
+    /// delegate's (read and warmed as kind 11 does), in a frame whose caller frame holds the state
+    /// root and refund the authorizations left; no code ends the transaction at once. A recipient
+    /// that is a precompile or an existing empty account with no value is the rest of the
+    /// transaction.
+    fn authorized_entry(&mut self, witness: bool) -> Result<Bytes, StepError> {
+        let block = self.block_of_tx()?;
+        let pending = self.pending.as_mut().expect("checked by the caller");
+        let authorizing = pending.authorizing.as_mut().expect("checked by the caller");
+        let (slots, accounts) = authorizing.lists();
+        let mut warmed = authorizing.warmed.clone();
+        let refund = authorizing.refund;
+        let entry_tx = self.call_entry();
+        let (caller, to, value) = (entry_tx.caller, entry_tx.to, entry_tx.value);
+        let recipient = self.world.account(to);
+        if is_precompile(to) || (value.is_zero() && recipient.is_some_and(|r| r.is_empty())) {
+            let pending = self.pending.take().expect("checked by the caller");
+            let (result, state) = self.run_whole(&pending)?;
+            self.finish(&pending, result, state)?;
+            return Ok(Bytes::new());
+        }
+        let code = self.code(recipient.map_or(KECCAK_EMPTY, |r| r.code_hash))?;
+        let mut run_hash = recipient.map_or(KECCAK_EMPTY, |r| r.code_hash);
+        let (mut delegate_proof, mut delegate_warm_proof) = (Vec::new(), Vec::new());
+        if let Some(delegate) = delegate_in(&code) {
+            delegate_proof = self.world.proof(delegate);
+            run_hash = self
+                .world
+                .account(delegate)
+                .map_or(KECCAK_EMPTY, |account| account.code_hash);
+            if let Some(warmed) = warmed.as_mut()
+                && !warm_from_start(delegate, caller, to, block.beneficiary)
+            {
+                let key = keccak256(delegate);
+                delegate_warm_proof = warmed.warm_accounts.proof(&key, false);
+                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+            }
+        }
+        let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
+        let proof = if witness {
+            let body = (
+                entry_tx.raw.clone(),
+                slots,
+                accounts,
+                caller_proof,
+                recipient_proof,
+                code,
+                delegate_proof,
+                delegate_warm_proof,
+                block,
+            )
+                .abi_encode_params();
+            encode_in_tx(13, body.into())
+        } else {
+            Bytes::new()
+        };
+        if run_hash == KECCAK_EMPTY {
+            // No code runs: revm ends the call at its frame's creation.
+            let pending = self.pending.take().expect("checked by the caller");
+            let (result, state) = self.run_whole(&pending)?;
+            self.finish(&pending, result, state)?;
+            return Ok(proof);
+        }
+        // The list's proofs went to the first authorization step.
+        let (substate, warmed, _) = start_substate(warmed);
+        let frame_code = (run_hash, self.code(run_hash)?);
+        self.enter_frame(&entry_tx, frame_code, substate, warmed, root, Some(refund))?;
+        Ok(proof)
+    }
+
     /// The entry step: the value moves, the frame starts (its states are recorded from revm).
     fn evm_entry(&mut self, witness: bool) -> Result<Bytes, StepError> {
         if let Some(created) = self.pending_creation()? {
@@ -1181,7 +1412,7 @@ impl Machine {
             self.value_move(entry_tx.caller, entry_tx.to, entry_tx.value);
         let (substate, warmed, access_proofs) = start_substate(entry_tx.warmed.take());
         let frame_code = (recipient_before.code_hash, code.clone());
-        self.enter_call_frame(&entry_tx, frame_code, substate, warmed, root)?;
+        self.enter_frame(&entry_tx, frame_code, substate, warmed, root, None)?;
         Ok(if witness {
             encode_in_tx(
                 0,
@@ -1198,16 +1429,19 @@ impl Machine {
         })
     }
 
-    /// Starts a call transaction's frame at depth 0 (kinds 0 and 11): its state from `tx`, the
+    /// Starts a call transaction's frame at depth 0 (kinds 0, 11 and 13): its state from `tx`, the
     /// code it runs (`(code hash, code)`) and its starting substate; revm's run recorded and
-    /// entered, the state root after the value's move being `root`.
-    fn enter_call_frame(
+    /// entered, the state root after the value's move being `root`. An EIP-7702 transaction's
+    /// frame (`authorization_refund`) has a caller frame without a caller: the state root before
+    /// the value moved and the authorizations' refund, which a failure keeps.
+    fn enter_frame(
         &mut self,
         tx: &CallEntry,
         (code_hash, code): (B256, Bytes),
         substate: B256,
         warmed: WarmedAccessList,
         root: B256,
+        authorization_refund: Option<u64>,
     ) -> Result<(), StepError> {
         let mut base = frame_base(
             tx.hash,
@@ -1226,8 +1460,18 @@ impl Machine {
             coinbase: self.block_of_tx()?.beneficiary,
             created: Address::ZERO,
             warmed,
+            authorization_refund,
         });
-        let run = self.record(&entry)?;
+        let mut run = self.record(&entry)?;
+        if let Some(refund) = authorization_refund {
+            let frame = &mut run.frames[0];
+            frame.caller_frame = CallerFrame {
+                stateRoot: tx.pre_root,
+                refund,
+                ..Default::default()
+            };
+            frame.parent = keccak256(frame.caller_frame.abi_encode());
+        }
         self.enter(entry, run, root)
     }
 
@@ -1286,7 +1530,7 @@ impl Machine {
             return Ok(proof);
         }
         let frame_code = (delegate_hash, self.code(delegate_hash)?);
-        self.enter_call_frame(&entry_tx, frame_code, substate, warmed, root)?;
+        self.enter_frame(&entry_tx, frame_code, substate, warmed, root, None)?;
         Ok(proof)
     }
 
@@ -1369,6 +1613,7 @@ impl Machine {
             coinbase: self.block_of_tx()?.beneficiary,
             created,
             warmed,
+            authorization_refund: None,
         });
         let mut run = self.record(&entry)?;
         // The frame's caller: none, but the snapshot a failed creation restores and the account.
@@ -1433,6 +1678,10 @@ impl Machine {
     /// as it was before the start step.
     fn tx_overlay(&self, pending: &Pending) -> Overlay<&WorldState> {
         let mut overlay = Overlay::new(&self.world.state);
+        // An EIP-7702 transaction's authorities as they were before its authorization steps.
+        for (authority, before) in pending.authorizing.iter().flat_map(|a| &a.before) {
+            overlay.changes.accounts.insert(*authority, *before);
+        }
         overlay
             .changes
             .accounts

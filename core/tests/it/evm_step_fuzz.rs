@@ -17,8 +17,12 @@ use super::evm_fixtures::decode_instruction;
 use super::step_fixtures::{
     Reference, Rng, call, chain, checked_trace, dev, eip1559, genesis, sign,
 };
+use alloy_consensus::TxEip7702;
 use alloy_eips::eip2930::{AccessList, AccessListItem};
+use alloy_eips::eip7702::{Authorization, SignedAuthorization};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, b256, hex, keccak256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolValue, sol};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
@@ -99,9 +103,20 @@ impl Verifier {
             "EvmCallVerifier",
             (precompiles, returns, creates, creation_txs, self_destructs).abi_encode_params(),
         );
+        let authorization = verifier.create("EvmAuthorizationVerifier", id.abi_encode());
+        let authorized_entry = verifier.create("EvmAuthorizedEntryVerifier", id.abi_encode());
         let steps = verifier.create(
             "EvmStepVerifier",
-            (id, entry, copy, state, call).abi_encode_params(),
+            (
+                id,
+                entry,
+                copy,
+                state,
+                call,
+                authorization,
+                authorized_entry,
+            )
+                .abi_encode_params(),
         );
         verifier.address = verifier.create("OneStepVerifier", (id, steps).abi_encode_params());
         verifier
@@ -628,6 +643,9 @@ struct Tally {
     delegated_entries: usize,
     /// Calls that followed a delegation to its delegate (kind 4 with the delegate's proof).
     delegated_calls: usize,
+    /// Authorization steps of EIP-7702 transactions (kind 12) and their entries (kind 13).
+    authorizations: usize,
+    authorized_entries: usize,
     opcodes: BTreeMap<u8, usize>,
     mismatches: Vec<String>,
     /// Witnesses with one byte changed that the verifier refused (or that still proved the
@@ -648,6 +666,8 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
         let n = per_genesis.min(count - chunk * per_genesis);
         let programs: Vec<Bytes> = (0..n).map(|_| program(&mut rng)).collect();
         let mut reference = Reference::new(&genesis_with(&programs));
+        // Each sender's next nonce (an authorization of its own moves it too).
+        let mut nonces = [0u64; 8];
         for (i, code) in programs.iter().enumerate() {
             let data: Bytes = (0..rng.below(120)).map(|_| rng.next() as u8).collect();
             let gas = if rng.below(5) == 0 {
@@ -672,7 +692,9 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
             } else {
                 (program_address(i), gas)
             };
-            let mut tx = eip1559((i / 8) as u64, call(to), value.into(), gas, data);
+            let sender = i % 8;
+            let mut tx = eip1559(nonces[sender], call(to), value.into(), gas, data);
+            nonces[sender] += 1;
             // One transaction in 8 has an access list, warmed into the substate at its entry
             // (docs/evm-steps.md section 2): the program's own slots, another program, the
             // sender; one in 64 a list past the limit (the access-list marker: its state
@@ -706,7 +728,33 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 }
                 tx.access_list = AccessList(items);
             }
-            let raw = sign(&dev(i % 8), tx);
+            // One transaction in 6 (not to a precompile) is an EIP-7702 transaction instead
+            // (docs/evm-steps.md section 1.2), to the same recipient or to its sender.
+            let raw = if !is_precompile_address(to) && rng.below(6) == 0 {
+                let authorizations = random_authorizations(&mut rng, seed, chunk, i, &mut nonces);
+                let to = if rng.below(3) == 0 {
+                    dev(sender).address()
+                } else {
+                    to
+                };
+                sign(
+                    &dev(sender),
+                    TxEip7702 {
+                        chain_id: tx.chain_id,
+                        nonce: tx.nonce,
+                        gas_limit: tx.gas_limit + 25_000 * authorizations.len() as u64,
+                        max_fee_per_gas: tx.max_fee_per_gas,
+                        max_priority_fee_per_gas: tx.max_priority_fee_per_gas,
+                        to,
+                        value: tx.value,
+                        access_list: tx.access_list,
+                        authorization_list: authorizations,
+                        input: tx.input,
+                    },
+                )
+            } else {
+                sign(&dev(sender), tx)
+            };
             let pre = reference.state.clone();
             let (items, roots) = reference.run(vec![vec![raw]]);
             let trace = checked_trace(pre, items, &roots);
@@ -740,6 +788,8 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 let kind = step.proof[31];
                 match kind {
                     11 => tally.delegated_entries += 1,
+                    12 => tally.authorizations += 1,
+                    13 => tally.authorized_entries += 1,
                     4 if follows_delegation(&step.proof) => tally.delegated_calls += 1,
                     _ => {}
                 }
@@ -786,6 +836,86 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
     }
 }
 
+/// Whether `address` is a precompile of Prague (0x01..0x11).
+fn is_precompile_address(address: Address) -> bool {
+    let id = U256::from_be_slice(address.as_slice());
+    id >= U256::from(1) && id <= U256::from(0x11)
+}
+
+/// One to three random EIP-7702 authorizations (docs/evm-steps.md section 1.2): of new accounts
+/// (keys from the seed), of a dev key (the sender's own among them: its nonce then moves by
+/// two, which `nonces` follows when the authorization is valid), to a program, a delegated
+/// account, an absent account, a precompile or nobody (clearing); mostly valid, sometimes for
+/// chain 0 or another chain, with a wrong nonce, a high s or a y-parity of 2.
+fn random_authorizations(
+    rng: &mut Rng,
+    seed: u64,
+    chunk: usize,
+    i: usize,
+    nonces: &mut [u64; 8],
+) -> Vec<SignedAuthorization> {
+    let chain_id = chain().chain_id;
+    let n: U256 = "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+        .parse()
+        .expect("secp256k1's order");
+    (0..1 + rng.below(3))
+        .map(|k| {
+            let dev_key = rng.below(3) == 0;
+            let (key, nonce) = if dev_key {
+                let j = rng.below(8) as usize;
+                // The transaction's start moved its own sender's nonce already.
+                (dev(j), nonces[j])
+            } else {
+                let label = (seed, chunk as u64, i as u64, k).abi_encode();
+                (
+                    PrivateKeySigner::from_bytes(&keccak256(label)).expect("key"),
+                    0,
+                )
+            };
+            let delegate = match rng.below(8) {
+                0 => Address::ZERO,
+                1 => Address::repeat_byte(0xde),
+                2 => Address::with_last_byte(4),
+                3 => delegated_address(rng.below(16) as usize),
+                _ => program_address(rng.below(16) as usize),
+            };
+            let (auth_chain, wrong_nonce) = match rng.below(10) {
+                0 => (0, false),
+                1 => (chain_id + 1, false),
+                2 => (chain_id, true),
+                _ => (chain_id, false),
+            };
+            let signed = authorize(&key, auth_chain, delegate, nonce + u64::from(wrong_nonce));
+            let mangled = match rng.below(16) {
+                0 => Some(SignedAuthorization::new_unchecked(
+                    signed.inner().clone(),
+                    1 - signed.y_parity(),
+                    signed.r(),
+                    n - signed.s(),
+                )),
+                1 => Some(SignedAuthorization::new_unchecked(
+                    signed.inner().clone(),
+                    2,
+                    signed.r(),
+                    signed.s(),
+                )),
+                _ => None,
+            };
+            if dev_key && auth_chain != chain_id + 1 && !wrong_nonce && mangled.is_none() {
+                nonces[key_index(&key)] += 1;
+            }
+            mangled.unwrap_or(signed)
+        })
+        .collect()
+}
+
+/// The dev key index of `key`.
+fn key_index(key: &PrivateKeySigner) -> usize {
+    (0..10)
+        .find(|&j| dev(j).address() == key.address())
+        .expect("a dev key")
+}
+
 /// Whether a kind-4 proof is a call that reached its callee's delegate (it carries the
 /// delegate's account proof).
 fn follows_delegation(proof: &[u8]) -> bool {
@@ -823,8 +953,8 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
     println!(
         "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
          instructions, {} of them later chunks of a chunked copy; {} entries and {} calls through \
-         an EIP-7702 delegation), {} rest-of-transaction steps; {} of {OPCODES_TOTAL} defined \
-         opcodes covered; not covered: {}",
+         an EIP-7702 delegation; {} authorizations and {} entries of EIP-7702 transactions), {} \
+         rest-of-transaction steps; {} of {OPCODES_TOTAL} defined opcodes covered; not covered: {}",
         started.elapsed(),
         tally.checked,
         tally.entries,
@@ -832,6 +962,8 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         tally.chunk_continuations,
         tally.delegated_entries,
         tally.delegated_calls,
+        tally.authorizations,
+        tally.authorized_entries,
         tally.rest_of_transaction,
         covered.len(),
         unproven.join(" ")
@@ -866,6 +998,12 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
             "{} delegated entries, {} delegated calls",
             tally.delegated_entries,
             tally.delegated_calls
+        );
+        assert!(
+            tally.authorizations >= 40 && tally.authorized_entries >= 20,
+            "{} authorizations, {} EIP-7702 entries",
+            tally.authorizations,
+            tally.authorized_entries
         );
         // Every defined opcode of stages 1 and 2 ran on the verifier.
         let expected = (0..=255u8)
@@ -978,6 +1116,8 @@ struct Proven {
     max_return_gas: u64,
     /// The L1 gas of the costliest step of each witness kind.
     max_gas_by_kind: BTreeMap<u8, u64>,
+    /// Steps of each witness kind.
+    steps_by_kind: BTreeMap<u8, usize>,
 }
 
 impl Proven {
@@ -1016,6 +1156,13 @@ fn prove_txs(genesis: &Genesis, calls: &[ContractTx]) -> (Reference, Proven) {
             )
         })
         .collect();
+    let expected: Vec<bool> = calls.iter().map(|c| c.4).collect();
+    prove_raw(genesis, raws, &expected)
+}
+
+/// [`prove_txs`] for signed transactions of any type, each expected to succeed or fail as
+/// `expected` says.
+fn prove_raw(genesis: &Genesis, raws: Vec<Bytes>, expected: &[bool]) -> (Reference, Proven) {
     let mut reference = Reference::new(genesis);
     let pre = reference.state.clone();
     let (items, roots) = reference.run(vec![raws]);
@@ -1070,6 +1217,7 @@ fn prove_txs(genesis: &Genesis, calls: &[ContractTx]) -> (Reference, Proven) {
         proven.max_gas = proven.max_gas.max(gas);
         let by_kind = proven.max_gas_by_kind.entry(kind).or_default();
         *by_kind = (*by_kind).max(gas);
+        *proven.steps_by_kind.entry(kind).or_default() += 1;
         if kind == 6 {
             proven.max_return_gas = proven.max_return_gas.max(gas);
         }
@@ -1077,7 +1225,6 @@ fn prove_txs(genesis: &Genesis, calls: &[ContractTx]) -> (Reference, Proven) {
             outcomes.push(step.post.success);
         }
     }
-    let expected: Vec<bool> = calls.iter().map(|c| c.4).collect();
     assert_eq!(
         outcomes, expected,
         "each call succeeds or reverts as expected"
@@ -1488,6 +1635,191 @@ fn delegated_accounts_are_proven_instruction_by_instruction() {
             .map(|(_, account)| account.balance),
         Some(U256::from(5)),
         "the value moved to the delegated account"
+    );
+}
+
+/// An EIP-7702 authorization of `key` to `delegate` on chain `chain_id` at `nonce`.
+fn authorize(
+    key: &PrivateKeySigner,
+    chain_id: u64,
+    delegate: Address,
+    nonce: u64,
+) -> SignedAuthorization {
+    let auth = Authorization {
+        chain_id: U256::from(chain_id),
+        address: delegate,
+        nonce,
+    };
+    let signature = key.sign_hash_sync(&auth.signature_hash()).expect("sign");
+    auth.into_signed(signature)
+}
+
+/// An EIP-7702 transaction from dev key `from` at `nonce`, with `value` wei.
+fn eip7702_tx(
+    (from, nonce): (usize, u64),
+    (to, value): (Address, u64),
+    authorizations: Vec<SignedAuthorization>,
+    access_list: AccessList,
+    input: Vec<u8>,
+) -> Bytes {
+    sign(
+        &dev(from),
+        TxEip7702 {
+            chain_id: chain().chain_id,
+            nonce,
+            gas_limit: 2_000_000,
+            max_fee_per_gas: 3_000_000_000,
+            max_priority_fee_per_gas: 500_000_000,
+            to,
+            value: U256::from(value),
+            access_list,
+            authorization_list: authorizations,
+            input: input.into(),
+        },
+    )
+}
+
+/// EIP-7702 transactions are proven step by step (docs/evm-steps.md section 1.2): one step per
+/// authorization (kind 12: the first also warms the access list), then the entry (kind 13) and
+/// the frame, whose end goes through the return step. A sender delegating itself to `TestToken`
+/// and calling itself (an approval, refunded 12,500 for an existing authority); a sponsor
+/// delegating a new account (created, no refund) and calling it with an access list; the sender
+/// re-delegating itself and calling a transfer that reverts (the authorizations stay, their refund
+/// too); a transaction to an account without code whose authorizations are skipped (another
+/// chain, a high s, a y-parity of 2), warm only (a nonce that does not match), clearing, or
+/// applied twice to one authority; a plain contract as recipient. Every step has a proof and is
+/// checked on the Solidity verifiers; the reference is the executor.
+#[test]
+fn eip7702_transactions_are_proven_step_by_step() {
+    let implementation = Address::repeat_byte(0x7e);
+    let mut genesis = genesis();
+    genesis.alloc.insert(
+        implementation,
+        contract_account(deployed_code(ERC20_ARTIFACT), BTreeMap::new()),
+    );
+    let chain_id = chain().chain_id;
+    let (x, y) = (
+        PrivateKeySigner::from_bytes(&keccak256("7702 x")).expect("key"),
+        PrivateKeySigner::from_bytes(&keccak256("7702 y")).expect("key"),
+    );
+    let approve = ITestToken::approveCall {
+        spender: dev(3).address(),
+        value: U256::from(50),
+    }
+    .abi_encode();
+    // Nothing to transfer: reverts.
+    let transfer = ITestToken::transferCall {
+        to: dev(3).address(),
+        value: U256::from(1),
+    }
+    .abi_encode();
+    let listed = AccessList(vec![AccessListItem {
+        address: dev(3).address(),
+        storage_keys: vec![B256::with_last_byte(4)],
+    }]);
+    // A valid authorization made invalid: s above n/2 (the same authority on L1's ecrecover),
+    // and a y-parity of 2.
+    let valid = authorize(&y, chain_id, implementation, 5);
+    let n: U256 = "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+        .parse()
+        .expect("secp256k1's order");
+    let high_s = SignedAuthorization::new_unchecked(
+        valid.inner().clone(),
+        1 - valid.y_parity(),
+        valid.r(),
+        n - valid.s(),
+    );
+    let parity_two =
+        SignedAuthorization::new_unchecked(valid.inner().clone(), 2, valid.r(), valid.s());
+    let raws = vec![
+        // dev 1 delegates itself (its nonce is 1 once the transaction started) and calls itself.
+        eip7702_tx(
+            (1, 0),
+            (dev(1).address(), 0),
+            vec![authorize(&dev(1), chain_id, implementation, 1)],
+            AccessList::default(),
+            approve.clone(),
+        ),
+        // dev 2 sponsors x (absent: created with nonce 1) and calls it, with an access list.
+        eip7702_tx(
+            (2, 0),
+            (x.address(), 0),
+            vec![authorize(&x, 0, implementation, 0)],
+            listed.clone(),
+            approve.clone(),
+        ),
+        // dev 1 re-delegates itself and calls a transfer that reverts.
+        eip7702_tx(
+            (1, 2),
+            (dev(1).address(), 0),
+            vec![authorize(&dev(1), chain_id, implementation, 3)],
+            AccessList::default(),
+            transfer,
+        ),
+        // To an account without code: skipped, warm-only, clearing and repeated authorizations.
+        eip7702_tx(
+            (2, 1),
+            (dev(5).address(), 7),
+            vec![
+                authorize(&y, chain_id + 1, implementation, 0),
+                high_s,
+                parity_two,
+                authorize(&dev(1), chain_id, implementation, 99),
+                authorize(&x, chain_id, Address::ZERO, 1),
+                authorize(&y, chain_id, implementation, 0),
+                authorize(&y, 0, dev(4).address(), 1),
+            ],
+            listed,
+            Vec::new(),
+        ),
+        // A plain contract as the recipient.
+        eip7702_tx(
+            (3, 0),
+            (implementation, 0),
+            vec![authorize(&dev(4), chain_id, implementation, 0)],
+            AccessList::default(),
+            approve,
+        ),
+    ];
+    let (reference, proven) = prove_raw(&genesis, raws, &[true, true, false, true, true]);
+    assert_eq!(
+        proven.steps_by_kind.get(&12),
+        Some(&11),
+        "one step per authorization"
+    );
+    assert_eq!(proven.steps_by_kind.get(&13), Some(&5), "one entry each");
+    assert!(
+        proven.returns() >= 4,
+        "the four frames end through the return step"
+    );
+    let account = |address: Address| {
+        reference
+            .state
+            .accounts()
+            .find(|(a, _)| **a == address)
+            .map(|(_, account)| *account)
+    };
+    let x_account = account(x.address()).expect("x was created");
+    assert_eq!(
+        (x_account.nonce, x_account.code_hash),
+        (2, keccak256([])),
+        "x delegated, then cleared"
+    );
+    let y_account = account(y.address()).expect("y was created");
+    assert_eq!(
+        (y_account.nonce, y_account.code_hash),
+        (2, keccak256(designator(dev(4).address()))),
+        "y delegated twice"
+    );
+    println!(
+        "EIP-7702 transactions: {} steps checked, {} authorization steps (L1 gas of the costliest \
+         {}), {} entries (costliest {}), L1 gas of the costliest step {}",
+        proven.steps,
+        proven.steps_by_kind[&12],
+        proven.max_gas_by_kind[&12],
+        proven.steps_by_kind[&13],
+        proven.max_gas_by_kind[&13],
+        proven.max_gas
     );
 }
 

@@ -28,7 +28,9 @@ import {Accounts} from "../Accounts.sol";
 ///         the caller pushes the address and gets the rest of the gas; the return data is the
 ///         output only after a revert. A creation transaction's init frame (depth 0, its
 ///         `CallerFrame` without a caller, `frame` 0) returns to no caller: with the same deposit
-///         rules its return step ends the transaction (`TX_EXECUTED`). `EvmCallVerifier` is given
+///         rules its return step ends the transaction (`TX_EXECUTED`); so does an EIP-7702 transaction's
+///         depth-0 frame (its `CallerFrame` has no caller and no created account; docs/evm-steps.md
+///         section 1.2), without a deposit. `EvmCallVerifier` is given
 ///         this verifier at deployment and forwards kind 6 here. Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmReturnVerifier is IEvmStepVerifier {
     /// @notice EIP-170's code limit.
@@ -90,16 +92,15 @@ contract EvmReturnVerifier is IEvmStepVerifier {
     }
 
     /// @dev The returning state, the caller frame and the caller must be the ones `pre.evm` commits to.
+    ///      A `CallerFrame` without a caller (`frame` 0) is a depth-0 frame's, whose `caller` is not
+    ///      looked at: a creation transaction's init frame (`created` set) or an EIP-7702
+    ///      transaction's frame (`created` 0, made only by its entry step, kind 13).
     function _open(MachineState.State memory pre, Return memory w) private pure {
         bytes32 computed = EvmTypes.hash(w.end);
         if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
         computed = EvmTypes.hash(w.frame);
         if (computed != w.end.parent) revert EvmStateMismatch(w.end.parent, computed);
-        if (w.frame.frame == 0) {
-            // A creation transaction's init frame has no caller (its `caller` is not looked at);
-            // only such a frame's `CallerFrame` has none.
-            if (w.frame.created == address(0)) revert InvalidPreState();
-        } else {
+        if (w.frame.frame != 0) {
             computed = EvmTypes.hash(w.caller);
             if (computed != w.frame.frame) revert EvmStateMismatch(w.frame.frame, computed);
         }
@@ -113,6 +114,7 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         EvmTypes.FrameEnd memory end = w.end;
         EvmTypes.CallerFrame memory frame = w.frame;
         EvmTypes.EvmState memory caller = w.caller;
+        if (frame.frame == 0 && frame.created == address(0)) return _authorizedTxEnd(pre, w);
         // The output (RETURN, REVERT) becomes the caller's return data; its first bytes go to the
         // caller's memory (which the call expanded over the whole output range).
         bool created = frame.created != address(0);
@@ -231,6 +233,31 @@ contract EvmReturnVerifier is IEvmStepVerifier {
             pre.gasLeft = outcome == EvmFrame.REVERTED ? w.end.gasLeft : 0;
             pre.refund = 0;
         }
+        return MachineState.hash(pre);
+    }
+
+    /// @dev An EIP-7702 transaction's depth-0 frame has ended (its `CallerFrame` has neither a caller
+    ///      nor a created account, docs/evm-steps.md section 1.2): the transaction has executed, as
+    ///      `EvmFrame.post` ends a depth-0 frame without a parent, but with the frame's snapshots:
+    ///      a failure restores the root after the authorizations and keeps their refund (revm adds
+    ///      it after execution, whatever the outcome), then the refund is capped at a fifth of the
+    ///      gas spent (EIP-3529). The output is not committed, so no range opens it.
+    function _authorizedTxEnd(MachineState.State memory pre, Return memory w) private pure returns (bytes32) {
+        if (!EvmFrame.isEmpty(w.output) || !EvmFrame.isEmpty(w.dest)) revert UnexpectedWords();
+        if (w.createdProof.length != 0) revert UnexpectedProof();
+        uint256 outcome = w.end.outcome;
+        pre.phase = MachineState.TX_EXECUTED;
+        pre.evm = bytes32(0);
+        pre.success = outcome == EvmFrame.SUCCESS;
+        pre.gasLeft = outcome == EvmFrame.EXCEPTION ? 0 : w.end.gasLeft;
+        if (outcome != EvmFrame.SUCCESS) {
+            pre.stateRoot = w.frame.stateRoot;
+            pre.refund = w.frame.refund;
+        }
+        // No trace has more gas left than the transaction's limit.
+        if (pre.gasLeft > pre.txGasLimit) revert InvalidPreState();
+        uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
+        if (pre.refund > cap) pre.refund = cap;
         return MachineState.hash(pre);
     }
 

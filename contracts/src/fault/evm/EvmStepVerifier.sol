@@ -22,7 +22,9 @@ import {EvmDelegatedEntryVerifier} from "./EvmDelegatedEntryVerifier.sol";
 ///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
 ///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to `CALL`, an `EvmCallVerifier`;
 ///         the entry of a call transaction to an EIP-7702 delegated recipient (kind 11) to
-///         `DELEGATED_ENTRY`, an `EvmDelegatedEntryVerifier` this verifier creates.
+///         `DELEGATED_ENTRY`, an `EvmDelegatedEntryVerifier` this verifier creates; an EIP-7702
+///         transaction's authorizations (kind 12) to `AUTHORIZATION`, an `EvmAuthorizationVerifier`, and
+///         its entry (kind 13) to `AUTHORIZED_ENTRY`, an `EvmAuthorizedEntryVerifier` (section 1.2).
 ///         Every other instruction is a rest-of-transaction step and reverts `UnsupportedStep(2)`.
 ///         Mirrored off chain by `core/src/fault/evm.rs`.
 contract EvmStepVerifier is IEvmStepVerifier {
@@ -48,6 +50,14 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///         (kind 11, docs/evm-steps.md section 1.1), an `EvmDelegatedEntryVerifier` created by
     ///         this verifier's constructor (its creation code fits in this one's).
     IEvmStepVerifier public immutable DELEGATED_ENTRY;
+
+    /// @notice An EIP-7702 transaction's authorization steps (kind 12, docs/evm-steps.md section 1.2),
+    ///         an `EvmAuthorizationVerifier` deployed before this verifier.
+    IEvmStepVerifier public immutable AUTHORIZATION;
+
+    /// @notice An EIP-7702 transaction's entry step (kind 13, docs/evm-steps.md section 1.2), an
+    ///         `EvmAuthorizedEntryVerifier` deployed before this verifier.
+    IEvmStepVerifier public immutable AUTHORIZED_ENTRY;
 
     uint256 internal constant STACK_LIMIT = 1024;
     uint256 internal constant MAX_U64 = type(uint64).max;
@@ -92,18 +102,24 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @param copy An `EvmCopyVerifier` (kind 2).
     /// @param state An `EvmStateVerifier` (kinds 3 and 7).
     /// @param call An `EvmCallVerifier` (kinds 4 to 10).
+    /// @param authorization An `EvmAuthorizationVerifier` (kind 12).
+    /// @param authorizedEntry An `EvmAuthorizedEntryVerifier` (kind 13).
     constructor(
         uint64 chainId,
         IEvmStepVerifier entry,
         IEvmStepVerifier copy,
         IEvmStepVerifier state,
-        IEvmStepVerifier call
+        IEvmStepVerifier call,
+        IEvmStepVerifier authorization,
+        IEvmStepVerifier authorizedEntry
     ) {
         CHAIN_ID = chainId;
         ENTRY = entry;
         COPY = copy;
         STATE = state;
         CALL = call;
+        AUTHORIZATION = authorization;
+        AUTHORIZED_ENTRY = authorizedEntry;
         DELEGATED_ENTRY = new EvmDelegatedEntryVerifier(chainId);
     }
 
@@ -115,6 +131,8 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 11) return DELEGATED_ENTRY.step(pre, proof);
         if (kind == 2) return COPY.step(pre, proof);
         if (kind == 3 || kind == 7) return STATE.step(pre, proof);
+        if (kind == 12) return AUTHORIZATION.step(pre, proof);
+        if (kind == 13) return AUTHORIZED_ENTRY.step(pre, proof);
         if (kind >= 4) return CALL.step(pre, proof);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(

@@ -105,14 +105,26 @@ library EvmTypes {
         return keccak256(abi.encodePacked(txHash));
     }
 
+    /// @notice The marker of an EIP-7702 transaction once `applied` of its authorizations have been
+    ///         stepped (docs/evm-steps.md section 1.2): its warm slots and warm accounts so far (the
+    ///         access list's, then the authorities'; `warmSlots == ACCESS_LIST_SUBSTATE` and
+    ///         `warmAccounts == 0` for a list over the cap). Before the first, the entry marker.
+    function authorizationMarker(bytes32 txHash, uint256 applied, bytes32 warmSlots, bytes32 warmAccounts)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(txHash, applied, warmSlots, warmAccounts));
+    }
+
     /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
     ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
-    ///         or with a kind other than 0 to 11 is a step the verifier does not prove
+    ///         or with a kind other than 0 to 13 is a step the verifier does not prove
     ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
     function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
         if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
         kind = uint256(bytes32(proof[0:32]));
-        if (kind > 11) revert IEvmStepVerifier.UnsupportedStep(2);
+        if (kind > 13) revert IEvmStepVerifier.UnsupportedStep(2);
         uint256 off = uint256(bytes32(proof[32:64]));
         if (off > proof.length - 32) revert();
         uint256 len = uint256(bytes32(proof[off:off + 32]));
