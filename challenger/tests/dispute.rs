@@ -13,10 +13,11 @@ mod common;
 mod harness;
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
+    eips::eip7702::Authorization,
+    network::{EthereumWallet, TransactionBuilder, TransactionBuilder7702},
     providers::{Provider, ProviderBuilder},
     rpc::types::{TransactionReceipt, TransactionRequest},
-    signers::local::PrivateKeySigner,
+    signers::{SignerSync, local::PrivateKeySigner},
 };
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_sol_types::SolValue;
@@ -379,6 +380,51 @@ async fn deploy_token_and_transfer(l2: &str) -> Address {
     token
 }
 
+/// Dev key 5 delegates itself to `token` (EIP-7702) and calls itself in the same transaction
+/// (an approval, run by the token's code on the key's own storage), through alloy's provider
+/// as a wallet would send it.
+async fn delegate_self_and_call(l2: &str, token: Address) {
+    let key = dev_key(5);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(l2.parse().expect("url"));
+    let nonce = provider
+        .get_transaction_count(key.address())
+        .pending()
+        .await
+        .expect("nonce");
+    // The transaction's own nonce is used first: the authorization takes the next one.
+    let authorization = Authorization {
+        chain_id: U256::from(CHAIN_ID),
+        address: token,
+        nonce: nonce + 1,
+    };
+    let signature = key
+        .sign_hash_sync(&authorization.signature_hash())
+        .expect("sign");
+    let approve = ITestToken::approveCall {
+        spender: Address::repeat_byte(0x42),
+        value: U256::from(5),
+    };
+    let request = TransactionRequest::default()
+        .with_to(key.address())
+        .with_input(approve.abi_encode())
+        .with_authorization_list(vec![authorization.into_signed(signature)])
+        .with_nonce(nonce)
+        .with_chain_id(CHAIN_ID)
+        .with_gas_limit(300_000)
+        .with_max_fee_per_gas(10_000_000_000)
+        .with_max_priority_fee_per_gas(1_000_000_000);
+    let receipt = provider
+        .send_transaction(request)
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "the delegated approval succeeded");
+}
+
 /// Deploys two `TestToken`s and a `TestPair` of them on L2 (three creations), approves the
 /// pair on both tokens, adds liquidity (100,000 and 400,000) and swaps 1,000 of the first token
 /// for the second; returns the pair's address. The swap is the last transaction.
@@ -593,6 +639,23 @@ fn first_deposit_step(trace: &Trace) -> (u64, Address) {
                 .then_some((index, frame.created))
         })
         .expect("a creation transaction deposits its code")
+}
+
+/// The first `IN_TX` step of `trace` whose witness is of `kind`.
+fn first_witness_kind(trace: &Trace, kind: u8) -> u64 {
+    trace
+        .steps()
+        .map(|step| step.expect("step"))
+        .find(|step| {
+            step.kind == StepKind::Evm
+                && !step.proof.is_empty()
+                && <(U256, Bytes)>::abi_decode_params(&step.proof)
+                    .expect("IN_TX")
+                    .0
+                    == U256::from(kind)
+        })
+        .expect("a step of that kind")
+        .index
 }
 
 /// The number of `IN_TX` steps of `trace` without a witness (rest-of-transaction steps).
@@ -851,6 +914,26 @@ async fn a_wrong_root_over_a_deployment_is_disputed_down_to_the_code_deposit_and
     // account through the state trie, the transaction's end).
     let (at, created) = first_deposit_step(&trace);
     assert_eq!(created, token, "the token's deployment");
+    challenger_wins_on(&world, index, trace, at, true_root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_over_an_eip7702_transaction_is_disputed_down_to_an_authorization_and_replaced()
+ {
+    let world = world().await;
+    let token = deploy_token(&world.sequencer.url, "AUT").await;
+    delegate_self_and_call(&world.sequencer.url, token).await;
+    let wrong = B256::repeat_byte(0xe5);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    // The authorization, the entry and the token's code run in the key's account are proven
+    // step by step (docs/evm-steps.md section 1.2).
+    assert_eq!(unproven_steps(&trace), 0, "every step is proven");
+    // The lying proposer is right up to the authorization (the key's nonce and code hash
+    // written through the state trie, its refund) and wrong after it: the game ends on that
+    // step, which EvmAuthorizationVerifier proves on L1 (ecrecover of the authorization).
+    let at = first_witness_kind(&trace, 12);
     challenger_wins_on(&world, index, trace, at, true_root).await;
 }
 

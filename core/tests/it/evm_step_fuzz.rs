@@ -508,7 +508,9 @@ fn program(rng: &mut Rng) -> Bytes {
     }
     // How the frame ends.
     match rng.below(11) {
-        0 => p.code.push(0x00),
+        // STOP, or INVALID (which few programs reach otherwise: most end before their last
+        // instruction).
+        0 => p.code.push(if rng.below(2) == 0 { 0x00 } else { 0xfe }),
         8 => {
             // SELFDESTRUCT to a dev account, another program, itself or anywhere (a program
             // that existed before the transaction only gives its balance away; one running as
@@ -661,6 +663,10 @@ struct Tally {
 /// `IN_TX` step on the verifier.
 fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
     let mut rng = Rng(seed | 1);
+    // The tampering and the EIP-7702 transactions draw from streams of their own: the programs
+    // and their transactions do not depend on how many steps a transaction has.
+    let mut rng_7702 = Rng(seed.rotate_left(17) | 1);
+    let mut rng_tamper = Rng(seed.rotate_left(31) | 1);
     let per_genesis = 16;
     for chunk in 0..count.div_ceil(per_genesis) {
         let n = per_genesis.min(count - chunk * per_genesis);
@@ -729,14 +735,11 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 tx.access_list = AccessList(items);
             }
             // One transaction in 6 (not to a precompile) is an EIP-7702 transaction instead
-            // (docs/evm-steps.md section 1.2), to the same recipient or to its sender.
-            let raw = if !is_precompile_address(to) && rng.below(6) == 0 {
-                let authorizations = random_authorizations(&mut rng, seed, chunk, i, &mut nonces);
-                let to = if rng.below(3) == 0 {
-                    dev(sender).address()
-                } else {
-                    to
-                };
+            // (docs/evm-steps.md section 1.2), to the same recipient: its frame starts with the
+            // same gas (each authorization adds 25,000 to both the limit and the intrinsic gas).
+            let raw = if !is_precompile_address(to) && rng_7702.below(6) == 0 {
+                let authorizations =
+                    random_authorizations(&mut rng_7702, seed, chunk, i, &mut nonces);
                 sign(
                     &dev(sender),
                     TxEip7702 {
@@ -815,10 +818,10 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                 }
                 // One step in four again with one byte of its witness changed: the verifier
                 // must refuse it or prove the same post-state, never another one.
-                if rng.below(4) == 0 {
+                if rng_tamper.below(4) == 0 {
                     let mut forged = step.proof.to_vec();
-                    let at = rng.below(forged.len() as u64) as usize;
-                    forged[at] ^= 1 + rng.below(255) as u8;
+                    let at = rng_tamper.below(forged.len() as u64) as usize;
+                    forged[at] ^= 1 + rng_tamper.below(255) as u8;
                     tally.tampered += 1;
                     if let Ok(got) = verifier.step(&step.pre, &forged.into())
                         && got != expected
@@ -2131,10 +2134,10 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         let mut data = hex::decode("7ca0c1d5").expect("selector");
         data.extend((pre.clone(), proof.clone()).abi_encode_params());
         // EXTCODECOPY's witnesses (kind 7) go to the state-access verifier; the return,
-        // creation, SELFDESTRUCT and delegated-entry verifiers' (kinds 6, 8 to 11) are not
-        // deployed here.
+        // creation, SELFDESTRUCT, delegated-entry and EIP-7702 verifiers' (kinds 6, 8 to 13) are
+        // not deployed here.
         let to = match kind {
-            6 | 8..=11 => continue,
+            6 | 8..=13 => continue,
             7 => program_address(2),
             _ => program_address(usize::from(*kind - 1)),
         };
