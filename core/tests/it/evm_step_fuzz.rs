@@ -2094,7 +2094,7 @@ sol! {
 fn the_verifiers_own_code_runs_provably_on_l2() {
     let mut verifier = Verifier::deploy(chain().chain_id);
     let mut tally = Tally::default();
-    fuzz(0xbeef, 32, &mut verifier, &mut tally);
+    fuzz(0xbeef, 64, &mut verifier, &mut tally);
     let view = |verifier: &mut Verifier, to: Address, data: Vec<u8>| {
         let tx = TxEnv::builder()
             .caller(DEPLOYER)

@@ -167,8 +167,9 @@ fn fuzz_witness_fixtures_round_trip_and_verify() {
             let (kind, _) = <(U256, Bytes)>::abi_decode_params_validate(proof)
                 .expect("an IN_TX witness is a kind and a body");
             assert!(
-                kind <= U256::from(11),
-                "an entry, an instruction, a return step or a creation entry (kinds 0 to 11)"
+                kind <= U256::from(13),
+                "an entry, an instruction, a return step, a creation entry or an EIP-7702 \
+                 authorization (kinds 0 to 13)"
             );
             continue;
         }
