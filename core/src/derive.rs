@@ -10,7 +10,9 @@
 //! 2. a block's timestamp is not below its parent's;
 //! 3. a block's L1 origin number is not below its parent's;
 //! 4. every transaction decodes and passes the stateless checks of
-//!    [`crate::tx::check_envelope`] (chain id, type, signature, intrinsic gas);
+//!    [`crate::tx::check_envelope`] (chain id, type, signature, intrinsic gas, and
+//!    [`crate::tx::check_provable`]: no call straight to a precompile the fault proof
+//!    cannot prove as a transaction, no access list longer than an entry step warms);
 //! 5. the transactions are executed in order by [`execute_block`]; one that is
 //!    invalid against the state (nonce, balance, block gas) is skipped, exactly as
 //!    the reference executor skips it, and reported in [`DerivedBlock::skipped`].

@@ -7,7 +7,7 @@ use crate::{
     pool::{PoolConfig, PoolError, PoolTx, SenderState, TxPool},
     store::{Store, StoreError},
 };
-use alloy_consensus::{Header, Transaction as _, TxEnvelope, transaction::Recovered};
+use alloy_consensus::{Header, TxEnvelope, transaction::Recovered};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use parking_lot::{Mutex, RwLock};
@@ -16,13 +16,9 @@ use rollup_core::{
     chain::{ChainConfig, Genesis},
     error::StateError,
     executor::BlockInput,
-    fault::{
-        evm::{MAX_ACCESS_LIST_WARMINGS, access_list_entries},
-        step::{is_precompile, is_priced_precompile},
-    },
     state::{AccountState, StateChanges, StateReader, WorldState},
     trie::StateCommitment,
-    tx::{IntakeError, decode_and_check},
+    tx::{IntakeError, check_provable, decode_and_check},
 };
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -52,18 +48,6 @@ pub enum SubmitError {
     /// Pool check failed.
     #[error(transparent)]
     Pool(#[from] PoolError),
-    /// A transaction sent straight to a precompile whose call the fault proof cannot prove as
-    /// a transaction (docs/evm-steps.md section 1.1; contracts may call every precompile).
-    #[error(
-        "transaction to precompile {0} cannot be proven by the fault proof: call it from a contract"
-    )]
-    UnprovablePrecompile(Address),
-    /// An access list longer than the entry step warms (docs/evm-steps.md section 2): its state
-    /// access could not be proven.
-    #[error(
-        "access list of {0} entries cannot be proven by the fault proof: at most {MAX_ACCESS_LIST_WARMINGS} addresses and storage keys"
-    )]
-    AccessListTooLong(usize),
     /// The store could not make it durable: not acknowledged.
     #[error("transaction not stored: {0}")]
     Store(String),
@@ -321,22 +305,9 @@ impl Node {
 
     /// Accepts a decoded, checked transaction.
     pub async fn submit(&self, tx: Recovered<TxEnvelope>, raw: Bytes) -> Result<B256, SubmitError> {
-        // The machine proves a transaction to ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F
-        // in one step; one straight to another precompile (or an EIP-7702 one to any), or one
-        // whose access list is longer than its entry step warms, would be a block nobody could
-        // defend, so the sequencer does not take it.
-        if let Some(to) = tx.inner().to()
-            && is_precompile(to)
-            && (!is_priced_precompile(to) || tx.inner().is_eip7702())
-        {
-            return Err(SubmitError::UnprovablePrecompile(to));
-        }
-        if let Some(list) = tx.inner().access_list() {
-            let entries = access_list_entries(list);
-            if entries > MAX_ACCESS_LIST_WARMINGS {
-                return Err(SubmitError::AccessListTooLong(entries));
-            }
-        }
+        // Not part of the chain: the shapes the fault proof cannot prove (also checked by
+        // `decode_and_check`; a transaction handed over decoded is checked here).
+        check_provable(tx.inner())?;
         let hash = *tx.inner().tx_hash();
         let (pooled, replaced) = {
             let head = self.head.read();

@@ -7,6 +7,7 @@ import {Accounts} from "./Accounts.sol";
 import {MerkleTrie} from "./MerkleTrie.sol";
 import {TxDecoder} from "./TxDecoder.sol";
 import {IEvmStepVerifier} from "./evm/IEvmStepVerifier.sol";
+import {AccessList} from "./evm/AccessList.sol";
 
 /// @title OneStepVerifier
 /// @notice The one-step verifier of the fault-proof machine (docs/fault-proof.md sections 4 and 5):
@@ -132,6 +133,10 @@ contract OneStepVerifier is IStepVerifier {
 
         (bool ok, TxDecoder.Tx memory t) = TxDecoder.decode(w.rawTx, chainId);
         if (!ok) return post;
+        // Not part of the chain (core/src/tx.rs `check_provable`): a call straight to a precompile
+        // the EVM steps do not price (any, for EIP-7702), an access list longer than an entry warms.
+        if (!t.isCreate && _isPrecompile(t.to) && (t.txType == TxDecoder.EIP7702 || !_isPriced(t.to))) return post;
+        if (t.accessListAddresses + t.accessListKeys > AccessList.MAX_ACCESS_LIST_WARMINGS) return post;
         // Block-dependent checks (BlockOutcome::precheck and revm's validate_tx_env).
         if (uint256(s.blockGasUsed) + t.gasLimit > w.blk.gasLimit) return post;
         if (t.maxFee < w.blk.baseFee) return post;
@@ -296,6 +301,12 @@ contract OneStepVerifier is IStepVerifier {
 
     function _noProof(bytes calldata proof) private pure {
         if (proof.length != 0) revert UnexpectedProof();
+    }
+
+    /// @dev ECRECOVER, SHA256, RIPEMD160, IDENTITY or BLAKE2F: a transaction to one is one EVM step
+    ///      (docs/evm-steps.md section 1.1).
+    function _isPriced(address a) private pure returns (bool) {
+        return uint160(a) <= 4 || uint160(a) == 9;
     }
 
     function _isPrecompile(address a) private pure returns (bool) {

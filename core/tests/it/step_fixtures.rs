@@ -733,6 +733,46 @@ fn scenario_batches() -> Vec<Blocks> {
         ..Default::default()
     };
     b.tx(sign(&dev(0), no_auth.clone()), Skip);
+    // Not part of the chain (core/src/tx.rs `check_provable`): a transaction straight to MODEXP,
+    // an EIP-7702 one to ECRECOVER, an access list of 65 entries.
+    b.tx(
+        sign(
+            &dev(0),
+            eip1559(
+                1,
+                call(Address::with_last_byte(5)),
+                0,
+                100_000,
+                Bytes::new(),
+            ),
+        ),
+        Skip,
+    );
+    let to_ecrecover = Authorization {
+        chain_id: U256::from(chain().chain_id),
+        address: STORE,
+        nonce: 2,
+    };
+    let signature = dev(0)
+        .sign_hash_sync(&to_ecrecover.signature_hash())
+        .expect("sign");
+    b.tx(
+        sign(
+            &dev(0),
+            TxEip7702 {
+                to: Address::with_last_byte(1),
+                authorization_list: vec![to_ecrecover.into_signed(signature)],
+                ..no_auth.clone()
+            },
+        ),
+        Skip,
+    );
+    let mut long_list = eip1559(1, call(STORE), 0, 300_000, Bytes::new());
+    long_list.access_list = AccessList(vec![AccessListItem {
+        address: STORE,
+        storage_keys: (0..64u8).map(B256::with_last_byte).collect(),
+    }]);
+    b.tx(sign(&dev(0), long_list), Skip);
     // Init code above EIP-3860's limit, and a transaction above 128 KiB.
     let init = Bytes::from(vec![0u8; 0xc001]);
     b.tx(
