@@ -380,10 +380,11 @@ async fn deploy_token_and_transfer(l2: &str) -> Address {
     token
 }
 
-/// Dev key 5 delegates itself to `token` (EIP-7702) and calls itself in the same transaction
-/// (an approval, run by the token's code on the key's own storage), through alloy's provider
-/// as a wallet would send it.
-async fn delegate_self_and_call(l2: &str, token: Address) {
+/// Dev key 5 delegates itself to `token` (EIP-7702) and calls itself with `input` in the same
+/// transaction (run by the token's code on the key's own storage), through alloy's provider as a
+/// wallet would send it; the call succeeds or reverts as `succeeds` says (the delegation stays
+/// either way).
+async fn delegate_self_and_call(l2: &str, token: Address, input: Vec<u8>, succeeds: bool) {
     let key = dev_key(5);
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(key.clone()))
@@ -402,13 +403,9 @@ async fn delegate_self_and_call(l2: &str, token: Address) {
     let signature = key
         .sign_hash_sync(&authorization.signature_hash())
         .expect("sign");
-    let approve = ITestToken::approveCall {
-        spender: Address::repeat_byte(0x42),
-        value: U256::from(5),
-    };
     let request = TransactionRequest::default()
         .with_to(key.address())
-        .with_input(approve.abi_encode())
+        .with_input(input)
         .with_authorization_list(vec![authorization.into_signed(signature)])
         .with_nonce(nonce)
         .with_chain_id(CHAIN_ID)
@@ -422,7 +419,7 @@ async fn delegate_self_and_call(l2: &str, token: Address) {
         .get_receipt()
         .await
         .expect("receipt");
-    assert!(receipt.status(), "the delegated approval succeeded");
+    assert_eq!(receipt.status(), succeeds, "the delegated call's outcome");
 }
 
 /// Deploys two `TestToken`s and a `TestPair` of them on L2 (three creations), approves the
@@ -922,7 +919,11 @@ async fn a_wrong_root_over_an_eip7702_transaction_is_disputed_down_to_an_authori
  {
     let world = world().await;
     let token = deploy_token(&world.sequencer.url, "AUT").await;
-    delegate_self_and_call(&world.sequencer.url, token).await;
+    let approve = ITestToken::approveCall {
+        spender: Address::repeat_byte(0x42),
+        value: U256::from(5),
+    };
+    delegate_self_and_call(&world.sequencer.url, token, approve.abi_encode(), true).await;
     let wrong = B256::repeat_byte(0xe5);
     let (true_root, index) = post(&world, Some(wrong)).await;
     let trace = honest_trace(&world, index).await;
@@ -934,6 +935,33 @@ async fn a_wrong_root_over_an_eip7702_transaction_is_disputed_down_to_an_authori
     // written through the state trie, its refund) and wrong after it: the game ends on that
     // step, which EvmAuthorizationVerifier proves on L1 (ecrecover of the authorization).
     let at = first_witness_kind(&trace, 12);
+    challenger_wins_on(&world, index, trace, at, true_root).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_root_over_a_reverting_eip7702_call_is_disputed_down_to_its_frame_end_and_replaced()
+{
+    let world = world().await;
+    let token = deploy_token(&world.sequencer.url, "REV").await;
+    // The key holds none of the token in its own storage: the transfer reverts, the delegation
+    // and its refund stay.
+    let transfer = ITestToken::transferCall {
+        to: Address::repeat_byte(0x42),
+        value: U256::from(1),
+    };
+    delegate_self_and_call(&world.sequencer.url, token, transfer.abi_encode(), false).await;
+    let wrong = B256::repeat_byte(0xe6);
+    let (true_root, index) = post(&world, Some(wrong)).await;
+    let trace = honest_trace(&world, index).await;
+    assert_eq!(trace.post_state_root(), true_root);
+    assert_eq!(unproven_steps(&trace), 0, "every step is proven");
+    // The lying proposer is right up to the end of the EIP-7702 transaction's frame and wrong
+    // after it: the game ends on its return step, which EvmReturnVerifier proves on L1 (the
+    // root after the authorization restored, its refund kept, the gas left).
+    let (at, end, ..) = return_steps(&trace, 0)
+        .find(|(_, _, frame, _)| frame.frame == B256::ZERO && frame.created == Address::ZERO)
+        .expect("the EIP-7702 frame's end");
+    assert_eq!(end.outcome, 2, "the transfer reverted");
     challenger_wins_on(&world, index, trace, at, true_root).await;
 }
 
