@@ -14,6 +14,9 @@ import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmStateVerifier} from "../src/fault/evm/EvmStateVerifier.sol";
 import {Accounts} from "../src/fault/Accounts.sol";
 import {EvmPrecompileCallVerifier} from "../src/fault/evm/EvmPrecompileCallVerifier.sol";
+import {EvmDelegatedEntryVerifier} from "../src/fault/evm/EvmDelegatedEntryVerifier.sol";
+import {EvmAuthorizationVerifier} from "../src/fault/evm/EvmAuthorizationVerifier.sol";
+import {EvmAuthorizedEntryVerifier} from "../src/fault/evm/EvmAuthorizedEntryVerifier.sol";
 
 /// @dev Cheatcodes of forge 1.x that the npm forge-std@1.1.2 Vm interface lacks.
 interface VmJsonFuzz {
@@ -157,7 +160,9 @@ contract OneStepVerifierFuzzTest is Test {
             s.phase == MachineState.IN_TX && proof.length >= 96
                 && (uint256(bytes32(proof[0:32])) <= 6
                     || uint256(bytes32(proof[0:32])) == 8
-                    || uint256(bytes32(proof[0:32])) == 9)
+                    || uint256(bytes32(proof[0:32])) >= 9
+                    && uint256(bytes32(proof[0:32])) != 10
+                    && uint256(bytes32(proof[0:32])) <= 13)
         ) {
             (uint8 kind, bytes memory body) = abi.decode(proof, (uint8, bytes));
             if (kind == 0) {
@@ -178,6 +183,13 @@ contract OneStepVerifierFuzzTest is Test {
                         bytes[]
                     )
                 );
+            } else if (kind == 11) {
+                // Kinds 11 to 13 decode their witness as one struct behind an offset.
+                abi.decode(bytes.concat(bytes32(uint256(32)), body), (EvmDelegatedEntryVerifier.DelegatedEntry));
+            } else if (kind == 12) {
+                abi.decode(bytes.concat(bytes32(uint256(32)), body), (EvmAuthorizationVerifier.Authorization));
+            } else if (kind == 13) {
+                abi.decode(bytes.concat(bytes32(uint256(32)), body), (EvmAuthorizedEntryVerifier.AuthorizedEntry));
             } else if (kind == 8) {
                 abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmCreateVerifier.CreateWitness));
             } else if (kind == 5) {
