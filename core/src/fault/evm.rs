@@ -273,9 +273,8 @@ impl WarmedAccessList {
         }
         let mut warmed = Self::default();
         for item in list.iter() {
-            let key = keccak256(item.address);
-            warmed.proofs.push(warmed.warm_accounts.proof(&key, false));
-            warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+            let proof = warmed.warm_account(item.address);
+            warmed.proofs.push(proof);
             for slot in &item.storage_keys {
                 let key = slot_key(item.address, U256::from_be_bytes(slot.0));
                 warmed.proofs.push(warmed.warm_slots.proof(&key, false));
@@ -283,6 +282,15 @@ impl WarmedAccessList {
             }
         }
         Some(warmed)
+    }
+
+    /// Makes `address` warm (`keccak256(address)` into `warm_accounts`); returns the proof of the
+    /// insertion against the trie before it, as the entry verifiers update it.
+    pub fn warm_account(&mut self, address: Address) -> Vec<Bytes> {
+        let key = keccak256(address);
+        let proof = self.warm_accounts.proof(&key, false);
+        self.warm_accounts.insert(key, Bytes::from_static(&[1]));
+        proof
     }
 
     /// The frame's starting `substate` (no transient storage yet).
@@ -1227,7 +1235,7 @@ impl EvmRun {
     ) -> Result<Self, EvmRunError> {
         let mut recorder = Recorder::new(entry, None);
         let (result, state) = run(db, chain, block, tx, &mut recorder)?;
-        recorder.creation_ended();
+        recorder.callerless_frame_ended();
         Ok(Self {
             states: recorder.states,
             frame_of: recorder.frame_of,
@@ -1297,7 +1305,7 @@ impl EvmRun {
     ) -> Result<Option<StepCapture>, EvmRunError> {
         let mut recorder = Recorder::new(entry, Some(index));
         run(db, chain, block, tx, &mut recorder)?;
-        recorder.creation_ended();
+        recorder.callerless_frame_ended();
         // A call that halted is still waiting for its return.
         Ok(recorder.captured.or_else(|| {
             recorder
@@ -1977,7 +1985,7 @@ impl Recorder {
     /// A creation transaction's frame has ended: its returning state, whose return step deposits
     /// the code and ends the transaction (docs/evm-steps.md section 10); an EIP-7702
     /// transaction's frame too, whose return step ends the transaction (section 1.2).
-    fn creation_ended(&mut self) {
+    fn callerless_frame_ended(&mut self) {
         let has_parent = self.records[0].created != Address::ZERO || self.authorized;
         if self.stopped || !has_parent || self.frames.len() != 1 {
             return;

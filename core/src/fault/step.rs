@@ -46,8 +46,9 @@ use alloy_trie::{
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
 };
 use revm::{
-    context::result::ExecutionResult, context_interface::cfg::gas::calculate_initial_tx_gas_for_tx,
-    primitives::KECCAK_EMPTY, state::EvmState as RevmState,
+    bytecode::Bytecode, context::result::ExecutionResult,
+    context_interface::cfg::gas::calculate_initial_tx_gas_for_tx, primitives::KECCAK_EMPTY,
+    state::EvmState as RevmState,
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -448,7 +449,7 @@ struct CallEntry {
     value: U256,
     raw: Bytes,
     calldata: Bytes,
-    /// Its access list warmed (`None` past the limit).
+    /// Its access list warmed (`None` past the limit); an EIP-7702 transaction's authorities too.
     warmed: Option<WarmedAccessList>,
     /// The state root at the entry, before the value moves.
     pre_root: B256,
@@ -1207,7 +1208,11 @@ impl Machine {
             value: tx.value(),
             raw: pending.raw.clone(),
             calldata: tx.input().clone(),
-            warmed: warmed_access_list(tx),
+            // An EIP-7702 transaction's authorization steps warmed its list (and its authorities).
+            warmed: match &pending.authorizing {
+                Some(authorizing) => authorizing.warmed.clone(),
+                None => warmed_access_list(tx),
+            },
             pre_root: self.state.stateRoot,
         }
     }
@@ -1266,9 +1271,7 @@ impl Machine {
             if let Some(warmed) = authorizing.warmed.as_mut()
                 && !warm_from_start(authority, caller, to, block.beneficiary)
             {
-                let key = keccak256(authority);
-                warm_proof = warmed.warm_accounts.proof(&key, false);
-                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+                warm_proof = warmed.warm_account(authority);
             }
             let delegable = authority_code.is_empty() || is_delegation(&authority_code);
             if delegable && auth.nonce == account.map_or(0, |a| a.nonce) {
@@ -1281,9 +1284,7 @@ impl Machine {
                 let code_hash = if auth.address.is_zero() {
                     KECCAK_EMPTY
                 } else {
-                    let designator: Bytes = [&[0xef, 0x01, 0x00][..], auth.address.as_slice()]
-                        .concat()
-                        .into();
+                    let designator = Bytecode::new_eip7702(auth.address).original_bytes();
                     let code_hash = keccak256(&designator);
                     self.world.add_code(code_hash, designator);
                     code_hash
@@ -1334,9 +1335,9 @@ impl Machine {
         let pending = self.pending.as_mut().expect("checked by the caller");
         let authorizing = pending.authorizing.as_mut().expect("checked by the caller");
         let (slots, accounts) = authorizing.lists();
-        let mut warmed = authorizing.warmed.clone();
         let refund = authorizing.refund;
-        let entry_tx = self.call_entry();
+        let mut entry_tx = self.call_entry();
+        let mut warmed = entry_tx.warmed.take();
         let (caller, to, value) = (entry_tx.caller, entry_tx.to, entry_tx.value);
         let recipient = self.world.account(to);
         if is_precompile(to) || (value.is_zero() && recipient.is_some_and(|r| r.is_empty())) {
@@ -1357,9 +1358,7 @@ impl Machine {
             if let Some(warmed) = warmed.as_mut()
                 && !warm_from_start(delegate, caller, to, block.beneficiary)
             {
-                let key = keccak256(delegate);
-                delegate_warm_proof = warmed.warm_accounts.proof(&key, false);
-                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+                delegate_warm_proof = warmed.warm_account(delegate);
             }
         }
         let (caller_proof, recipient_proof, root) = self.value_move(caller, to, value);
@@ -1499,9 +1498,7 @@ impl Machine {
         let mut delegate_warm_proof = Vec::new();
         let warmed = entry_tx.warmed.take().map(|mut warmed| {
             if !warm_from_start(delegate, caller, to, block.beneficiary) {
-                let key = keccak256(delegate);
-                delegate_warm_proof = warmed.warm_accounts.proof(&key, false);
-                warmed.warm_accounts.insert(key, Bytes::from_static(&[1]));
+                delegate_warm_proof = warmed.warm_account(delegate);
             }
             warmed
         });
