@@ -6,6 +6,7 @@ import {IEvmStepVerifier} from "../src/fault/evm/IEvmStepVerifier.sol";
 import {MachineState} from "../src/fault/MachineState.sol";
 import {WordTree} from "../src/fault/evm/WordTree.sol";
 import {EvmStepHelpers, RangeModel, WordModel} from "./evm/EvmStepHelpers.sol";
+import {KeccakSponge} from "../src/fault/evm/KeccakSponge.sol";
 
 /// @notice Stage 2 of docs/evm-steps.md (KECCAK256 and the copies, kind 2) on hand-built frames:
 ///         results, gas and memory against a plain model, and every way a witness can be wrong.
@@ -173,10 +174,11 @@ contract EvmCopyStepsTest is EvmStepHelpers {
         assertTrue(step(pre, proof) != bytes32(0));
     }
 
-    /// @notice KECCAK256 of more than 1024 words is a rest-of-transaction step; a copy that large is
-    ///         no longer refused: it is chunked (test/evm/EvmChunkedCopySteps.t.sol), its first step
-    ///         charging the whole instruction and copying the first `CHUNK_BYTES` bytes.
-    function test_rangesTooLargeAreRestOfTransaction() public {
+    /// @notice A copy or a KECCAK256 of more than `CHUNK_BYTES` bytes is no longer refused: it is
+    ///         chunked (test/evm/EvmChunkedCopySteps.t.sol, EvmChunkedHashSteps.t.sol), its first step
+    ///         charging the whole instruction and copying the first `CHUNK_BYTES` bytes, or absorbing
+    ///         the first `HASH_CHUNK_BYTES` into keccak's sponge.
+    function test_rangesTooLargeAreChunked() public {
         // A CALLDATACOPY of 1025 words (no call data: zeros): chunk 0, 1023 words, and the pc of chunk 1.
         Frame memory c = frame(op(0x37), three(0, 0, 1025 * 32));
         c.gas = 1_000_000;
@@ -189,18 +191,36 @@ contract EvmCopyStepsTest is EvmStepHelpers {
         vm.expectRevert(IEvmStepVerifier.UnexpectedWords.selector);
         this.stepExternal(c, rangeWitness(c, 3, ranges1(RangeModel.range(cPost.mem, 0, 1024))));
 
+        // A KECCAK256 of 1024 words and a byte: chunk 0 (6,528 zero bytes) absorbed, the sponge's seven
+        // words pushed over `offset len`, the whole instruction charged; without chunk 0's range it
+        // is refused.
         Frame memory pre = frame(op(0x20), two(0, 1024 * 32 + 1));
         pre.gas = 1_000_000;
-        vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
+        vm.expectRevert(IEvmStepVerifier.UnexpectedWords.selector);
         this.stepExternal(pre, rangeWitness(pre, 2, noRanges()));
-        // 1024 words are one step.
-        pre.stack = two(0, 1024 * 32);
-        pre.mem = new bytes(1024 * 32);
-        bytes memory proof = rangeWitness(pre, 2, ranges1(RangeModel.range(pre.mem, 0, 1023)));
         Frame memory post = copy(pre);
-        post.stack = one(uint256(keccak256(pre.mem)));
+        post.mem = new bytes(1025 * 32);
+        bytes memory sponge = new bytes(200);
+        KeccakSponge.absorb(sponge, post.mem, 0, 6528);
+        sponge = bytes.concat(sponge, new bytes(24));
+        for (uint256 i = 7; i > 0; --i) {
+            uint256 w;
+            assembly ("memory-safe") {
+                w := mload(add(sponge, mul(i, 32)))
+            }
+            post.stack = pushed(post.stack, one(w));
+        }
+        post.pc = 1 << 16;
+        post.gas = pre.gas - 30 - 6 * 1025 - memoryCost(1025);
+        assertEq(step(pre, rangeWitness(pre, 2, ranges1(RangeModel.range(post.mem, 0, 203)))), continued(pre, post));
+        // 1023 words are one step.
+        pre.stack = two(0, 1023 * 32);
+        pre.mem = new bytes(1024 * 32);
+        bytes memory proof = rangeWitness(pre, 2, ranges1(RangeModel.range(pre.mem, 0, 1022)));
+        post = copy(pre);
+        post.stack = one(uint256(keccak256(new bytes(1023 * 32))));
         post.pc = 1;
-        post.gas = pre.gas - 30 - 6 * 1024;
+        post.gas = pre.gas - 30 - 6 * 1023;
         assertEq(step(pre, proof), continued(pre, post));
     }
 

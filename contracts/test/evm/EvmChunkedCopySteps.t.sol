@@ -371,7 +371,7 @@ contract EvmChunkedCopyStepsTest is EvmStepHelpers {
         expectUnsupported();
         this.stepExternal(pre, proof);
 
-        // ADD and KECCAK256 at p.
+        // ADD and KECCAK256 at p (a hash continuation, which needs nine items: three are too few).
         y = abi.decode(abi.encode(x), (ChunkModel.Sim));
         y.code = op(0x01);
         y.e.codeHash = keccak256(y.code);
@@ -380,7 +380,7 @@ contract EvmChunkedCopyStepsTest is EvmStepHelpers {
         this.stepExternal(pre, proof);
         y.code = op(0x20);
         y.e.codeHash = keccak256(y.code);
-        (pre, proof) = witnessOf(y, 2);
+        (pre, proof) = witnessOf(y, 0);
         expectUnsupported();
         this.stepExternal(pre, proof);
 
@@ -471,16 +471,17 @@ contract EvmChunkedCopyStepsTest is EvmStepHelpers {
         this.stepExternal(abi.encode(machine(f)), proof);
     }
 
-    /// @notice KECCAK256 is not chunked: over 1024 words it is still a rest-of-transaction step.
-    function test_keccakOf1025WordsStillRefused() public {
+    /// @notice KECCAK256 over 1024 words is chunked too (test/evm/EvmChunkedHashSteps.t.sol): its first
+    ///         step needs chunk 0's range, not none.
+    function test_keccakOf1025WordsIsChunked() public {
         Frame memory f = frame(op(0x20), two(0, 1025 * 32));
         f.gas = 1_000_000;
-        expectUnsupported();
+        vm.expectRevert(IEvmStepVerifier.UnexpectedWords.selector);
         this.stepExternal(abi.encode(machine(f)), rangeWitness(f, 2, noRanges()));
-        // Nor does it continue: a KECCAK256 at p with a chunk pc.
+        // A continuation needs its nine items: `offset len` alone are too few.
         f.pc = 1 << 16;
         expectUnsupported();
-        this.stepExternal(abi.encode(machine(f)), rangeWitness(f, 2, noRanges()));
+        this.stepExternal(abi.encode(machine(f)), rangeWitness(f, 9, noRanges()));
     }
 
     /// @notice Gas of the largest copy step: a chunk of 1023 words read and 1023 written (the first

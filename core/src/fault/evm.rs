@@ -11,6 +11,7 @@
 use super::{
     inputs::{BLOCK_HASH_HISTORY, recent_hashes_tree},
     machine::BlockItem,
+    sponge::{self, KeccakSponge},
     step::{AccountTrie, is_provable_precompile},
 };
 use crate::{
@@ -655,8 +656,8 @@ pub fn stage1_inputs(op: u8) -> Option<usize> {
     })
 }
 
-/// Most words one range of a stage-2 step may span (32 KiB): a larger copy or hash is a
-/// rest-of-transaction step (docs/evm-steps.md section 4, "Hashing and copies").
+/// Most words one range of a stage-2 step may span (32 KiB): longer copies and hashes are
+/// chunked (docs/evm-steps.md section 4, "Hashing and copies").
 pub const MAX_RANGE_WORDS: usize = 1024;
 
 /// Most words a creation's init code spans (EIP-3860's 49,152 bytes at any offset): the one
@@ -668,13 +669,19 @@ pub const MAX_INITCODE_WORDS: usize = 49_152 / 32 + 1;
 /// split into chunks of this size, one step each (docs/evm-steps.md section 4, "Chunked copies").
 pub const CHUNK_BYTES: usize = 32_736;
 
+/// Bytes one step of a chunked KECCAK256 absorbs (48 blocks of keccak's rate): a KECCAK256 of
+/// more than [`CHUNK_BYTES`] is one step per chunk of this size, the sponge's state carried on
+/// the stack between them (docs/evm-steps.md section 4, "Chunked hashes").
+pub const HASH_CHUNK_BYTES: usize = 48 * sponge::RATE;
+
 /// A frame in the middle of a chunked copy has `pc = p + (k << CHUNK_SHIFT)`: `p` the copy's
 /// own pc (code is at most 49,152 bytes) and `k` the next chunk.
 pub const CHUNK_SHIFT: u32 = 16;
 
 /// The chunks of a copy `dst src len` (`len > 0`, memory offsets below 2^64) that did not halt:
 /// `(offset, length)` inside its `len` bytes, in the order its steps copy them. One chunk when
-/// `len <= CHUNK_BYTES` or for KECCAK256 (which is never chunked). MCOPY with `dst > src` goes
+/// `len <= CHUNK_BYTES` or for KECCAK256 (whose chunks carry keccak's sponge and are
+/// [`HASH_CHUNK_BYTES`] long: `Recorder::chunked_hash`). MCOPY with `dst > src` goes
 /// backward, so that no chunk reads source bytes an earlier chunk overwrote.
 pub fn copy_chunks(op: u8, dst: U256, src: U256, len: usize) -> Vec<(usize, usize)> {
     if op == 0x20 || len <= CHUNK_BYTES {
@@ -1714,6 +1721,76 @@ impl Recorder {
         self.top_mut().memory = memory;
     }
 
+    /// A KECCAK256 of more than [`CHUNK_BYTES`] that ran (docs/evm-steps.md section 4, "Chunked
+    /// hashes"): its state is the first chunk's; the states between its chunks follow it (pc with
+    /// the chunk index, gas and memory size after the whole instruction, the sponge's seven words
+    /// above `offset len`); memory does not change.
+    fn chunked_hash(&mut self, items: &[U256], interp: &Interpreter) {
+        let at = self.states.len() - 1;
+        let Some(TraceEntry::Instruction(first)) = self.states.get(at).cloned() else {
+            unreachable!("a hash's entry is an instruction");
+        };
+        let refund = self.refunds[at];
+        let frame = self.frames.last().expect("the transaction's frame");
+        let frame_id = frame.id;
+        let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 2];
+        let code = frame.code.clone();
+        // Memory offsets of a hash that ran fit in 64 bits; the bytes past the old size are the
+        // expansion's zeros, in the tree as in revm's memory.
+        let offset = items[0].saturating_to::<usize>();
+        let len = items[1].saturating_to::<usize>();
+        let input = interp.memory.slice(offset..offset + len).to_vec();
+        let memory = &frame.memory;
+        let n = len.div_ceil(HASH_CHUNK_BYTES);
+        let mut sponge = KeccakSponge::default();
+        for k in 0..n {
+            let index = at + k;
+            let (start, end) = (k * HASH_CHUNK_BYTES, len.min((k + 1) * HASH_CHUNK_BYTES));
+            let words = sponge.words();
+            if k > 0 {
+                let mut stack = first.stack;
+                for word in words.iter().rev() {
+                    stack = stack_push(stack, *word);
+                }
+                let state = EvmState {
+                    pc: first.pc + ((k as u32) << CHUNK_SHIFT),
+                    gas: interp.gas.remaining(),
+                    memSize: interp.memory.size() as u32,
+                    stackSize: first.stackSize + sponge::STATE_WORDS as u16,
+                    stack,
+                    ..first.clone()
+                };
+                self.states.push(TraceEntry::Instruction(state));
+                self.frame_of.push(frame_id);
+                self.opcodes.push(0x20);
+                self.refunds.push(refund);
+            }
+            if self.capture == Some(index) {
+                let (a, b) = words_of((offset + start) as u32, (end - start) as u32);
+                let mut witness = match self.pending.take() {
+                    Some(pending) => pending.witness,
+                    None => InstructionWitness {
+                        evm: match &self.states[index] {
+                            TraceEntry::Instruction(state) => state.clone(),
+                            TraceEntry::Return(_) => unreachable!("pushed above"),
+                        },
+                        code: code.clone(),
+                        stack_top: words.iter().chain(items).copied().collect(),
+                        stack_rest,
+                        ..Default::default()
+                    },
+                };
+                witness.ranges = vec![memory.range(a, b)];
+                self.captured = Some(StepCapture::Instruction(witness));
+            }
+            if k + 1 < n {
+                sponge.absorb(&input[start..end]);
+            } else {
+                debug_assert_eq!(sponge.finish(&input[start..]), keccak256(&input));
+            }
+        }
+    }
+
     fn stop_unproven(&mut self) {
         self.stopped = true;
         self.unproven = true;
@@ -2529,8 +2606,13 @@ where
         if let Some((op, items)) = self.stage2.take()
             && !halted
         {
+            // A KECCAK256 over a chunk carries keccak's sponge between its steps.
+            if op == 0x20 && items[1] > U256::from(CHUNK_BYTES) {
+                self.chunked_hash(&items, interp);
+                return;
+            }
             // CALLDATACOPY, CODECOPY, RETURNDATACOPY, MCOPY (`dst src len`) and EXTCODECOPY
-            // (`address dst src len`) are chunked; KECCAK256 is not.
+            // (`address dst src len`) are chunked by bytes.
             let len_item = if op == 0x3c { 3 } else { 2 };
             if matches!(op, 0x37 | 0x39 | 0x3c | 0x3e | 0x5e)
                 && items[len_item] > U256::from(CHUNK_BYTES)

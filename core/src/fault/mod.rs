@@ -5,6 +5,7 @@ pub mod evm;
 pub mod inputs;
 pub mod machine;
 pub mod mpt;
+pub mod sponge;
 pub mod step;
 pub mod trace;
 

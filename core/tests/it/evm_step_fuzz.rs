@@ -34,8 +34,8 @@ use rollup_core::{
     fault::{
         Machine, MachineState, Phase, StepKind, World,
         evm::{
-            CHUNK_BYTES, CallWitness, CallerFrame, EvmState, FrameEnd, MAX_ACCESS_LIST_WARMINGS,
-            MAX_RANGE_WORDS, WordRange, instruction_pc,
+            CHUNK_BYTES, CallWitness, CallerFrame, EvmState, FrameEnd, HASH_CHUNK_BYTES,
+            MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange, instruction_pc,
         },
         machine::BlockItem,
     },
@@ -443,10 +443,15 @@ fn program(rng: &mut Rng) -> Bytes {
             12..=16 => {
                 // KECCAK256 and the copies.
                 let op = rng.pick(&[0x20, 0x37, 0x39, 0x3e, 0x5e, 0x37, 0x39, 0x5e]);
-                // One copy in twelve is chunked (docs/evm-steps.md section 4): up to three
-                // chunks, at offsets that make MCOPY overlap itself either way.
-                let chunked = op != 0x20 && op != 0x3e && rng.below(12) == 0;
-                let len = if chunked {
+                // One copy or hash in twelve is chunked (docs/evm-steps.md section 4): up to
+                // three chunks of a copy, at offsets that make MCOPY overlap itself either way;
+                // up to nine of a hash (its memory costs the program little of its gas).
+                let chunked = op != 0x3e && rng.below(12) == 0;
+                let len = if chunked && op == 0x20 {
+                    U256::from(
+                        CHUNK_BYTES as u64 - 40 + rng.below(3 * HASH_CHUNK_BYTES as u64 + 40),
+                    )
+                } else if chunked {
                     U256::from(CHUNK_BYTES as u64 - 40 + rng.below(2 * CHUNK_BYTES as u64 + 100))
                 } else {
                     rng.memory(700)
@@ -558,19 +563,16 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // A hash, or a precompile's input, too large for one step (copies are chunked,
-            // hashes and calls are not): the rest of the transaction.
+            // A precompile's input too large for one step (copies and hashes are chunked,
+            // calls are not): the rest of the transaction.
             let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
-            if rng.below(2) == 0 {
-                p.push(U256::from(len));
-                p.code.extend([0x5f, 0x20]);
-            } else {
-                // STATICCALL(gas, IDENTITY, 0, len, 0, 32)
-                p.code.extend([0x60, 0x20, 0x5f]);
-                p.push(U256::from(len));
-                p.code.extend([0x5f, 0x60, 0x04, 0x5a, 0xfa]);
-            }
+            // STATICCALL(gas, IDENTITY, 0, len, 0, 32)
+            p.code.extend([0x60, 0x20, 0x5f]);
+            p.push(U256::from(len));
+            p.code.extend([0x5f, 0x60, 0x04, 0x5a, 0xfa]);
         }
+        // REVERT with no output (RETURN and REVERT of some bytes are above).
+        9 => p.code.extend([0x5f, 0x5f, 0xfd]),
         _ => {} // runs off the end of the code
     }
     p.code.into()
@@ -639,8 +641,10 @@ struct Tally {
     checked: usize,
     entries: usize,
     rest_of_transaction: usize,
-    /// Steps of a chunked copy after its first (docs/evm-steps.md section 4).
+    /// Steps of a chunked copy or hash after its first (docs/evm-steps.md section 4).
     chunk_continuations: usize,
+    /// Those of a chunked KECCAK256.
+    hash_continuations: usize,
     /// Entries of transactions to EIP-7702 delegated accounts (kind 11).
     delegated_entries: usize,
     /// Calls that followed a delegation to its delegate (kind 4 with the delegate's proof).
@@ -777,10 +781,14 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                         None
                     }
                     Some((evm, code, ..)) => {
+                        let op = code.get(instruction_pc(evm.pc)).copied().unwrap_or(0);
                         if instruction_pc(evm.pc) != evm.pc as usize {
                             tally.chunk_continuations += 1;
+                            if op == 0x20 {
+                                tally.hash_continuations += 1;
+                            }
                         }
-                        Some(code.get(instruction_pc(evm.pc)).copied().unwrap_or(0))
+                        Some(op)
                     }
                 };
                 tally.checked += 1;
@@ -955,7 +963,8 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         .collect();
     println!(
         "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
-         instructions, {} of them later chunks of a chunked copy; {} entries and {} calls through \
+         instructions, {} of them later chunks of a chunked copy or hash ({} of a hash); {} \
+         entries and {} calls through \
          an EIP-7702 delegation; {} authorizations and {} entries of EIP-7702 transactions), {} \
          rest-of-transaction steps; {} of {OPCODES_TOTAL} defined opcodes covered; not covered: {}",
         started.elapsed(),
@@ -963,6 +972,7 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         tally.entries,
         tally.checked - tally.entries,
         tally.chunk_continuations,
+        tally.hash_continuations,
         tally.delegated_entries,
         tally.delegated_calls,
         tally.authorizations,
@@ -992,9 +1002,10 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
     if count >= 256 {
         assert!(tally.checked >= 2_000, "{} steps", tally.checked);
         assert!(
-            tally.chunk_continuations >= 10,
-            "{} chunk steps",
-            tally.chunk_continuations
+            tally.chunk_continuations >= 10 && tally.hash_continuations >= 10,
+            "{} chunk steps, {} of a hash",
+            tally.chunk_continuations,
+            tally.hash_continuations
         );
         assert!(
             tally.delegated_entries >= 10 && tally.delegated_calls >= 10,
@@ -1931,6 +1942,83 @@ fn a_long_extcodecopy_is_proven_chunk_by_chunk() {
         calls.len(),
         proven.steps,
         proven.max_gas_by_kind[&7],
+        proven.max_gas_by_kind[&2]
+    );
+}
+
+/// KECCAK256 over a chunk (docs/evm-steps.md section 4, "Chunked hashes") is proven chunk by
+/// chunk, keccak's sponge carried on the stack between the steps: just over a chunk at an
+/// unaligned offset, exactly six hash chunks (the padding then a block of its own), 100,000
+/// bytes running past the written memory (grown by the first step), a hash of exactly one chunk
+/// (one step); every step is checked on the verifiers, and the hash the contract stores is
+/// keccak256 of the bytes. A first step out of gas halts, as a one-step hash does.
+#[test]
+fn a_long_keccak256_is_proven_chunk_by_chunk() {
+    let hasher = Address::repeat_byte(0x4a);
+    let mut genesis = genesis();
+    // Memory: the call data (1,000 bytes) at 0, doubled six times by MCOPY (64,000 bytes); then
+    // KECCAK256(offset = word 1, len = word 0) stored in slot 0.
+    let mut asm = vec![0x36, 0x5f, 0x5f, 0x37]; // CALLDATACOPY(0, 0, CALLDATASIZE)
+    for j in 0..6u32 {
+        let n = 1000u32 << j;
+        for item in [n, 0, n] {
+            asm.push(0x62); // PUSH3
+            asm.extend_from_slice(&item.to_be_bytes()[1..]);
+        }
+        asm.push(0x5e); // MCOPY(n, 0, n)
+    }
+    asm.extend([0x5f, 0x35, 0x60, 0x20, 0x35, 0x20]); // KECCAK256(CALLDATALOAD(0x20), CALLDATALOAD(0))
+    asm.extend([0x5f, 0x55, 0x00]); // SSTORE(0, hash), STOP
+    genesis
+        .alloc
+        .insert(hasher, contract_account(asm.into(), BTreeMap::new()));
+    let data = |len: u64, offset: u64| -> Vec<u8> {
+        let mut data = (U256::from(len), U256::from(offset)).abi_encode_params();
+        data.extend((0..936u32).map(|i| (i * 151 + i / 7) as u8 | 1));
+        data
+    };
+    let memory = |data: &[u8]| -> Vec<u8> { (0..64_000).map(|i| data[i % 1000]).collect() };
+    let hash_of = |len: u64, offset: u64| {
+        let mut mem = memory(&data(len, offset));
+        mem.resize(mem.len().max((offset + len) as usize), 0);
+        keccak256(&mem[offset as usize..(offset + len) as usize])
+    };
+    let (chunk, h) = (CHUNK_BYTES as u64, HASH_CHUNK_BYTES as u64);
+    let hashes = [
+        (chunk + 1, 31),
+        (6 * h, 0),
+        (100_000, 5),
+        (chunk, 64),
+        (chunk + 33, 1),
+    ];
+    let mut calls: Vec<ContractCall> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, &(len, offset))| (i % 3, hasher, data(len, offset), true))
+        .collect();
+    // Memory expansion to 2^40 bytes: out of gas at the first step.
+    calls.push((3, hasher, data(1 << 40, 0), false));
+    for (i, &(len, offset)) in hashes.iter().enumerate() {
+        let (one, _) = prove_calls(&genesis, &calls[i..=i]);
+        assert_eq!(
+            storage_at(&one, hasher, B256::ZERO),
+            U256::from_be_bytes(hash_of(len, offset).0),
+            "the hash of {len} bytes at {offset}"
+        );
+    }
+    let (_, proven) = prove_calls(&genesis, &calls);
+    // Chunk steps: ⌈len / HASH_CHUNK_BYTES⌉ for each chunked hash, one for the others.
+    let chunked: u64 = hashes
+        .iter()
+        .filter(|(len, _)| *len > chunk)
+        .map(|(len, _)| len.div_ceil(h))
+        .sum();
+    assert!(proven.opcodes.contains(&0x20));
+    println!(
+        "chunked KECCAK256: {} calls, {} steps checked ({chunked} steps of chunked hashes), L1 \
+         gas of the costliest stage-2 step (kind 2) {}",
+        calls.len(),
+        proven.steps,
         proven.max_gas_by_kind[&2]
     );
 }

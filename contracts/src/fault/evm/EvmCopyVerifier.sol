@@ -6,33 +6,42 @@ import {EvmTypes} from "./EvmTypes.sol";
 import {EvmFrame} from "./EvmFrame.sol";
 import {StackHash} from "./StackHash.sol";
 import {WordTree} from "./WordTree.sol";
+import {KeccakSponge} from "./KeccakSponge.sol";
 import {MachineState} from "../MachineState.sol";
 
 /// @title EvmCopyVerifier
 /// @notice Stage 2 of docs/evm-steps.md (section 4, "Hashing and copies"; witness kind 2): KECCAK256,
 ///         CALLDATACOPY, CODECOPY, RETURNDATACOPY and MCOPY in a frame at any depth, with gas exactly as
 ///         revm 43 (Prague) charges it. The bytes they read and the memory they write are opened by
-///         word ranges (one multiproof per range, `WordTree.rangeRoot`); a range of more than
-///         `MAX_RANGE_WORDS` words (now only a KECCAK256's) is a rest-of-transaction step. A copy of
-///         more than `CHUNK_BYTES` bytes is chunked: its first step charges the whole instruction
-///         (gas, memory expansion) and copies chunk 0, then one continuation step per chunk, with the
-///         frame's pc `p + (k << 16)` (`p` the copy's pc, `k` the next chunk) and its three stack
-///         items kept until the last chunk; MCOPY with `dst > src` copies its chunks from the end
-///         (memmove). An EXTCODECOPY of more than `CHUNK_BYTES` bytes is chunked too: its first step
-///         is `EvmStateVerifier`'s (kind 7), its continuations (four items kept, a source of zeros:
-///         that step refuses a longer code) are this verifier's. `EvmStepVerifier` forwards kind 2
-///         here. Mirrored off chain by `core/src/fault/evm.rs`.
+///         word ranges (one multiproof per range, `WordTree.rangeRoot`), none of more than
+///         `MAX_RANGE_WORDS` words. A copy of more than `CHUNK_BYTES` bytes is chunked: its first step
+///         charges the whole instruction (gas, memory expansion) and copies chunk 0, then one
+///         continuation step per chunk, with the frame's pc `p + (k << 16)` (`p` the copy's pc, `k` the
+///         next chunk) and its three stack items kept until the last chunk; MCOPY with `dst > src`
+///         copies its chunks from the end (memmove). An EXTCODECOPY of more than `CHUNK_BYTES` bytes
+///         is chunked too: its first step is `EvmStateVerifier`'s (kind 7), its continuations (four
+///         items kept, a source of zeros: that step refuses a longer code) are this verifier's. A
+///         KECCAK256 of more than `CHUNK_BYTES` bytes is chunked as well, by `HASH_CHUNK_BYTES`: each
+///         step absorbs one chunk into keccak's sponge (`KeccakSponge`), whose 200-byte state rides on
+///         the stack as seven words above `offset len` between steps; the last pads, squeezes and
+///         pushes the hash. `EvmStepVerifier` forwards kind 2 here. Mirrored off chain by
+///         `core/src/fault/evm.rs`.
 contract EvmCopyVerifier is IEvmStepVerifier {
     /// @notice Most words one range may span (32 KiB).
     uint256 public constant MAX_RANGE_WORDS = 1024;
     /// @notice Most bytes one step of a copy copies (`EvmFrame.CHUNK_BYTES`).
     uint256 public constant CHUNK_BYTES = EvmFrame.CHUNK_BYTES;
+    /// @notice Most bytes one step of a chunked KECCAK256 absorbs (48 blocks of keccak's 136-byte
+    ///         rate: the permutations, not the range, bound a hash step's gas).
+    uint256 public constant HASH_CHUNK_BYTES = 6528;
 
     uint256 internal constant MAX_U64 = type(uint64).max;
     uint256 internal constant CHUNK_PC = EvmFrame.CHUNK_PC;
     /// @dev What a chunk adds to the pc.
     uint32 internal constant NEXT_CHUNK = 1 << 16;
     bytes32 internal constant EMPTY_HASH = keccak256("");
+    /// @dev Sponge words a chunked KECCAK256 keeps above its `offset len`.
+    uint256 internal constant SPONGE_WORDS = 7;
 
     /// @dev One step: the witness and the working values.
     struct Run {
@@ -59,15 +68,16 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.ranges) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordRange[]));
-        // k >= 1: a continuation of a chunked copy (only the copies are chunked); EXTCODECOPY's first
-        // step is kind 7's (EvmStateVerifier), its continuations are this verifier's.
+        // k >= 1: a continuation of a chunked copy or hash; EXTCODECOPY's first step is kind 7's
+        // (EvmStateVerifier), its continuations are this verifier's.
         (uint256 op, uint256 k) = EvmFrame.openChunk(pre, r.e, r.code);
-        if (op != (k == 0 ? 0x20 : 0x3c) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
+        if (op != 0x20 && (k == 0 || op != 0x3c) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
         r.memSize = r.e.memSize;
         if (op == 0x3c) r.skip = 1;
-        uint256 reads = op == 0x20 ? 2 : 3 + r.skip;
+        // A hash's continuation also opens the seven sponge words above `offset len`.
+        uint256 reads = op == 0x20 ? (k == 0 ? 2 : 2 + SPONGE_WORDS) : 3 + r.skip;
         uint256 outcome;
         if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
             // A continuation's items were on the stack at its first step.
@@ -75,6 +85,8 @@ contract EvmCopyVerifier is IEvmStepVerifier {
             outcome = EvmFrame.EXCEPTION;
         } else if (k == 0) {
             outcome = _execute(r, op);
+        } else if (op == 0x20) {
+            _continueHash(r, k);
         } else {
             _continue(r, op, k);
         }
@@ -110,6 +122,10 @@ contract EvmCopyVerifier is IEvmStepVerifier {
             r.cost += cost;
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
             if (op == 0x20) {
+                if (len > CHUNK_BYTES) {
+                    _startHash(r);
+                    return EvmFrame.CONTINUE;
+                }
                 stack = StackHash.push(stack, uint256(_hash(r, top[0], len)));
             } else if (!_chunk(r, op, 0)) {
                 // Chunked: the next step copies chunk 1; the stack keeps the three items.
@@ -140,6 +156,82 @@ contract EvmCopyVerifier is IEvmStepVerifier {
             e.pc = uint32((e.pc & (CHUNK_PC - 1)) + 1);
         } else {
             e.pc += NEXT_CHUNK;
+        }
+    }
+
+    /// @dev The first step of a chunked KECCAK256, charged as the whole instruction: chunk 0 into the
+    ///      zero state; the sponge's words go on top of the unchanged `offset len` (w0 on top) for
+    ///      the next step, chunk 1.
+    function _startHash(Run memory r) private pure {
+        EvmTypes.EvmState memory e = r.e;
+        uint256 offset = r.top[0];
+        bytes memory sponge = _sponge(r.top, false);
+        KeccakSponge.absorbAt(sponge, _pointer(_read(r, e.memRoot, offset, HASH_CHUNK_BYTES), offset), HASH_CHUNK_BYTES);
+        e.stack = _pushSponge(e.stack, sponge);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        e.stackSize += uint16(SPONGE_WORDS);
+        e.pc += NEXT_CHUNK;
+    }
+
+    /// @dev A continuation step (`k >= 1`) of a chunked KECCAK256 at `e.pc & 0xffff`, whose nine items
+    ///      (`w0..w6 offset len`) are open: no gas, no memory change; chunk `k` absorbed into the
+    ///      sponge of `w0..w6`, then the new words in their place and the next chunk's pc or, after
+    ///      the last chunk (padded and squeezed), the nine items replaced by the hash.
+    function _continueHash(Run memory r, uint256 k) private pure {
+        EvmTypes.EvmState memory e = r.e;
+        uint256[] memory top = r.top;
+        uint256 offset = top[SPONGE_WORDS];
+        uint256 len = top[SPONGE_WORDS + 1];
+        uint256 off = k * HASH_CHUNK_BYTES;
+        // Not a state any trace has: a hash of one step, a chunk past the last, a w6 whose 24 bytes
+        // past the state are not zero (the same sponge would have several stacks).
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (len <= CHUNK_BYTES || off >= len || uint192(top[SPONGE_WORDS - 1]) != 0) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        uint256 l = EvmFrame.min(HASH_CHUNK_BYTES, len - off);
+        bytes memory sponge = _sponge(top, true);
+        uint256 at = _pointer(_read(r, e.memRoot, offset + off, l), offset + off);
+        if (off + l == len) {
+            // The last chunk (1 to HASH_CHUNK_BYTES bytes): padded, squeezed, the hash pushed.
+            e.stack = StackHash.push(r.rest, uint256(KeccakSponge.finishAt(sponge, at, l)));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.stackSize -= uint16(SPONGE_WORDS + 1);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            e.pc = uint32((e.pc & (CHUNK_PC - 1)) + 1);
+        } else {
+            KeccakSponge.absorbAt(sponge, at, HASH_CHUNK_BYTES);
+            e.stack = _pushSponge(StackHash.push(StackHash.push(r.rest, len), offset), sponge);
+            e.pc += NEXT_CHUNK;
+        }
+    }
+
+    /// @dev A 200-byte sponge state (allocated 224 bytes: the seven words fit): `top`'s first seven
+    ///      items (`w0..w6`, big-endian) when `load`, else zero.
+    function _sponge(uint256[] memory top, bool load) private pure returns (bytes memory s) {
+        s = new bytes(SPONGE_WORDS * 32);
+        assembly ("memory-safe") {
+            if load { mcopy(add(s, 32), add(top, 32), 224) }
+            mstore(s, 200)
+        }
+    }
+
+    /// @dev `stack` with the sponge's seven words pushed, `w6` first and `w0` on top.
+    function _pushSponge(bytes32 stack, bytes memory sponge) private pure returns (bytes32) {
+        for (uint256 i = SPONGE_WORDS; i > 0; --i) {
+            uint256 w;
+            assembly ("memory-safe") {
+                w := mload(add(sponge, mul(i, 32)))
+            }
+            stack = StackHash.push(stack, w);
+        }
+        return stack;
+    }
+
+    /// @dev The memory address of the byte at `offset` in `words`, the words opened from `offset / 32`.
+    function _pointer(bytes32[] memory words, uint256 offset) private pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := add(add(words, 32), mod(offset, 32))
         }
     }
 
