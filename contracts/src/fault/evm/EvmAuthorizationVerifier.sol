@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IEvmStepVerifier} from "./IEvmStepVerifier.sol";
+import {EvmEntryBase} from "./EvmEntryBase.sol";
 import {EvmTypes} from "./EvmTypes.sol";
 import {EvmFrame} from "./EvmFrame.sol";
 import {AccessList} from "./AccessList.sol";
@@ -17,17 +18,12 @@ import {TxDecoder} from "../TxDecoder.sol";
 ///         replay revm 43's `apply_auth_list` one authorization at a time. The first also warms
 ///         the access list, as revm's `load_accounts` does before the list is applied. Between
 ///         these steps `evm` is the authorization marker (`EvmTypes.authorizationMarker`).
-contract EvmAuthorizationVerifier is IEvmStepVerifier {
-    bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
-    /// @dev The precompiles of Prague are `0x01..LAST_PRECOMPILE` (warm from the start).
-    uint256 internal constant LAST_PRECOMPILE = 0x11;
+///         The chain id, the empty code's hash and the precompiles' range are the entry steps'
+///         (`EvmEntryBase`); an authorization for another chain, not 0, is skipped.
+contract EvmAuthorizationVerifier is EvmEntryBase {
     /// @dev EIP-7702's `PER_EMPTY_ACCOUNT_COST - PER_AUTH_BASE_COST` (25,000 - 12,500): refunded
     ///      for an authority that already existed, whose creation the intrinsic gas prepaid.
     uint64 internal constant EXISTING_AUTHORITY_REFUND = 12_500;
-
-    /// @notice The L2 chain id (the transaction decodes against it; an authorization for another
-    ///         chain, not 0, is skipped).
-    uint64 public immutable CHAIN_ID;
 
     /// @dev The kind-12 witness: `abi.encode(bytes rawTx, uint256 index, bytes32 warmSlots,
     ///      bytes32 warmAccounts, bytes[][] accessProofs, bytes[] authorityProof, bytes authorityCode,
@@ -54,9 +50,7 @@ contract EvmAuthorizationVerifier is IEvmStepVerifier {
     }
 
     /// @param chainId The L2 chain id.
-    constructor(uint64 chainId) {
-        CHAIN_ID = chainId;
-    }
+    constructor(uint64 chainId) EvmEntryBase(chainId) {}
 
     /// @inheritdoc IEvmStepVerifier
     /// @dev In order: the transaction and the authorization's index; the marker and the warm tries

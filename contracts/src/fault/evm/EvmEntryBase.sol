@@ -13,8 +13,9 @@ import {TxDecoder} from "../TxDecoder.sol";
 /// @notice What the entry steps of call transactions share (docs/evm-steps.md section 1.1, witness
 ///         in section 6): the chain id the transaction decodes against, the value's move from the
 ///         caller to the recipient (revm's frame entry) and the depth-0 frame at its first
-///         instruction. Inherited by `EvmEntryVerifier` (kind 0) and `EvmDelegatedEntryVerifier`
-///         (kind 11, a recipient with an EIP-7702 delegation).
+///         instruction. Inherited by `EvmEntryVerifier` (kind 0), `EvmDelegatedEntryVerifier`
+///         (kind 11, a recipient with an EIP-7702 delegation), `EvmAuthorizedEntryVerifier` (kind 13)
+///         and, for its chain id and constants, `EvmAuthorizationVerifier` (kind 12).
 abstract contract EvmEntryBase is IEvmStepVerifier {
     bytes32 internal constant EMPTY_CODE_HASH = 0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470;
     /// @dev The precompiles of Prague are `0x01..LAST_PRECOMPILE`.
