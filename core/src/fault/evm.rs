@@ -1638,8 +1638,9 @@ impl Recorder {
         let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - 3 - b];
         let code = frame.code.clone();
         let calldata_size = first.calldataSize as usize;
-        let calldata = &frame.calldata;
         let mut memory = frame.memory.clone();
+        // Lent to the loop, which also records states; given back at the end.
+        let calldata = std::mem::take(&mut self.top_mut().calldata);
         // Memory offsets of a copy that ran fit in 64 bits; the source saturates (revm's).
         let dst = items[b].saturating_to::<u64>();
         let src = items[b + 1].saturating_to::<u64>();
@@ -1657,10 +1658,7 @@ impl Recorder {
                     substate: self.substate,
                     ..first.clone()
                 };
-                self.states.push(TraceEntry::Instruction(state));
-                self.frame_of.push(frame_id);
-                self.opcodes.push(op);
-                self.refunds.push(refund);
+                self.push_chunk_state(state, frame_id, op, refund);
             }
             let source = src.saturating_add(offset as u64);
             let target = dst + offset as u64;
@@ -1680,7 +1678,7 @@ impl Recorder {
                     .map(|(tree, first, last)| {
                         let tree = match tree {
                             RangeTree::Memory => &memory,
-                            RangeTree::Calldata => calldata,
+                            RangeTree::Calldata => &calldata,
                             RangeTree::ReturnData => {
                                 return_tree.as_ref().expect("RETURNDATACOPY's source")
                             }
@@ -1688,19 +1686,7 @@ impl Recorder {
                         tree.range(first as u32, last as u32)
                     })
                     .collect();
-                let mut witness = match self.pending.take() {
-                    Some(pending) => pending.witness,
-                    None => InstructionWitness {
-                        evm: match &self.states[index] {
-                            TraceEntry::Instruction(state) => state.clone(),
-                            TraceEntry::Return(_) => unreachable!("pushed above"),
-                        },
-                        code: code.clone(),
-                        stack_top: items.to_vec(),
-                        stack_rest,
-                        ..Default::default()
-                    },
-                };
+                let mut witness = self.chunk_witness(index, &code, items.to_vec(), stack_rest);
                 witness.ranges = ranges;
                 self.captured = Some(StepCapture::Instruction(witness));
             }
@@ -1718,7 +1704,41 @@ impl Recorder {
                 memory.set(word_index, word);
             }
         }
-        self.top_mut().memory = memory;
+        let frame = self.top_mut();
+        frame.memory = memory;
+        frame.calldata = calldata;
+    }
+
+    /// Appends the state between two chunks of a chunked copy or hash.
+    fn push_chunk_state(&mut self, state: EvmState, frame_id: usize, op: u8, refund: u64) {
+        self.states.push(TraceEntry::Instruction(state));
+        self.frame_of.push(frame_id);
+        self.opcodes.push(op);
+        self.refunds.push(refund);
+    }
+
+    /// The witness of chunk step `index` (its ranges to be filled): the first chunk's is the
+    /// capture in progress, a later chunk's is built from its state and stack items.
+    fn chunk_witness(
+        &mut self,
+        index: usize,
+        code: &Bytes,
+        stack_top: Vec<U256>,
+        stack_rest: B256,
+    ) -> InstructionWitness {
+        match self.pending.take() {
+            Some(pending) => pending.witness,
+            None => InstructionWitness {
+                evm: match &self.states[index] {
+                    TraceEntry::Instruction(state) => state.clone(),
+                    TraceEntry::Return(_) => unreachable!("a chunk's state is an instruction"),
+                },
+                code: code.clone(),
+                stack_top,
+                stack_rest,
+                ..Default::default()
+            },
+        }
     }
 
     /// A KECCAK256 of more than [`CHUNK_BYTES`] that ran (docs/evm-steps.md section 4, "Chunked
@@ -1740,7 +1760,8 @@ impl Recorder {
         let offset = items[0].saturating_to::<usize>();
         let len = items[1].saturating_to::<usize>();
         let input = interp.memory.slice(offset..offset + len).to_vec();
-        let memory = &frame.memory;
+        // Lent to the loop, which also records states; given back at the end.
+        let memory = std::mem::take(&mut self.top_mut().memory);
         let n = len.div_ceil(HASH_CHUNK_BYTES);
         let mut sponge = KeccakSponge::default();
         for k in 0..n {
@@ -1760,26 +1781,12 @@ impl Recorder {
                     stack,
                     ..first.clone()
                 };
-                self.states.push(TraceEntry::Instruction(state));
-                self.frame_of.push(frame_id);
-                self.opcodes.push(0x20);
-                self.refunds.push(refund);
+                self.push_chunk_state(state, frame_id, 0x20, refund);
             }
             if self.capture == Some(index) {
                 let (a, b) = words_of((offset + start) as u32, (end - start) as u32);
-                let mut witness = match self.pending.take() {
-                    Some(pending) => pending.witness,
-                    None => InstructionWitness {
-                        evm: match &self.states[index] {
-                            TraceEntry::Instruction(state) => state.clone(),
-                            TraceEntry::Return(_) => unreachable!("pushed above"),
-                        },
-                        code: code.clone(),
-                        stack_top: words.iter().chain(items).copied().collect(),
-                        stack_rest,
-                        ..Default::default()
-                    },
-                };
+                let stack_top = words.iter().chain(items).copied().collect();
+                let mut witness = self.chunk_witness(index, &code, stack_top, stack_rest);
                 witness.ranges = vec![memory.range(a, b)];
                 self.captured = Some(StepCapture::Instruction(witness));
             }
@@ -1789,6 +1796,7 @@ impl Recorder {
                 debug_assert_eq!(sponge.finish(&input[start..]), keccak256(&input));
             }
         }
+        self.top_mut().memory = memory;
     }
 
     fn stop_unproven(&mut self) {
