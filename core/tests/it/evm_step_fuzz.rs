@@ -1855,7 +1855,7 @@ fn a_long_extcodecopy_is_proven_chunk_by_chunk() {
         .alloc
         .insert(source, contract_account(code.into(), BTreeMap::new()));
     // EXTCODECOPY(address, dst, src, len) from the call data's four words, then the copy's first
-    // word stored in slot 0 (a hash of the whole memory would be a KECCAK256 over 32 KiB).
+    // word stored in slot 0.
     let mut asm = Vec::new();
     // len src dst address, top first at EXTCODECOPY: push len, src, dst, address.
     asm.extend([0x60, 0x60, 0x35]); // CALLDATALOAD(0x60): len

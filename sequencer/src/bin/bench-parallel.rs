@@ -246,7 +246,7 @@ fn main() -> eyre::Result<()> {
     let mut commitment = StateCommitment::from_state(&pre);
     commitment.root();
     println!(
-        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7}",
+        "{:<10} {:<44} {:>6} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>7} {:>7} {:>6} {:>7} {:>7} {:>7} {:>6}",
         "workload",
         "",
         "txs",
@@ -263,7 +263,8 @@ fn main() -> eyre::Result<()> {
         "re-run",
         "seq ex",
         "par run",
-        "par asm"
+        "par asm",
+        "work"
     );
     let mut results = serde_json::Map::new();
     for w in workloads(&args, &deployed) {
@@ -274,21 +275,26 @@ fn main() -> eyre::Result<()> {
         // The parallel engine's phases per run: speculation with the in-order
         // commit, then assembly.
         let (mut run_phase, mut assemble_phase) = (Vec::new(), Vec::new());
+        // CPU time of the execution, all threads together: the engine's work against the
+        // sequential executor's (its bookkeeping, re-runs and waiting).
+        let (mut seq_cpu, mut par_cpu) = (Vec::new(), Vec::new());
         for _ in 0..args.runs.max(1) {
             // Sequential reference: execute, then the state root on one thread.
             let (txs, mut trie) = (w.txs.clone(), commitment.clone());
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), process_cpu());
             let out = execute_block(&pre, &chain, &block, txs)?;
             let executed = t.elapsed();
+            seq_cpu.push(process_cpu() - cpu);
             trie.apply(&out.changes);
             let seq_root = trie.root();
             seq.push(executed, t.elapsed());
             reference = Some((out, seq_root));
             // Parallel engine, then the state root on the same threads.
             let (txs, mut trie) = (w.txs.clone(), commitment.clone());
-            let t = Instant::now();
+            let (t, cpu) = (Instant::now(), process_cpu());
             let (out, s) = execute_block_parallel(&pre, &chain, &block, txs, &config)?;
             let executed = t.elapsed();
+            par_cpu.push(process_cpu() - cpu);
             let par_root = on_engine_threads(threads, || {
                 trie.apply_with_threads(&out.changes, threads);
                 trie.root_with_threads(threads)
@@ -316,6 +322,8 @@ fn main() -> eyre::Result<()> {
         let mgas = reference.gas_used as f64 / 1e6;
         let round2 = |x: f64| (x * 100.0).round() / 100.0;
         let ms = |d: Duration| round2(d.as_secs_f64() * 1e3);
+        let inflation =
+            median(par_cpu.clone()).as_secs_f64() / median(seq_cpu.clone()).as_secs_f64();
         let row = json!({
             "txs": reference.executed.len(),
             "gas": reference.gas_used,
@@ -337,9 +345,12 @@ fn main() -> eyre::Result<()> {
             "parallel_exec_ms": ms(par.exec()),
             "parallel_run_phase_ms": ms(median(run_phase.clone())),
             "parallel_assemble_phase_ms": ms(median(assemble_phase.clone())),
+            "sequential_exec_cpu_ms": ms(median(seq_cpu.clone())),
+            "parallel_exec_cpu_ms": ms(median(par_cpu.clone())),
+            "work_inflation": round2(inflation),
         });
         println!(
-            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>5.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6} {:>7.1} {:>7.1} {:>7.1}",
+            "{:<10} {:<44} {:>6} {:>9.0} {:>9.0} {:>8.1} {:>8.1} {:>7.2}x {:>7.2}x {:>5.2}x {:>7.1}x {:>7.1} {:>7.1} {:>6} {:>7.1} {:>7.1} {:>7.1} {:>5.2}x",
             w.name,
             w.what,
             reference.executed.len(),
@@ -357,6 +368,7 @@ fn main() -> eyre::Result<()> {
             ms(seq.exec()),
             ms(median(run_phase.clone())),
             ms(median(assemble_phase.clone())),
+            inflation,
         );
         results.insert(w.name.into(), row);
     }
@@ -397,6 +409,18 @@ fn machine_ceiling(
         b?;
     }
     Ok(median(one).as_secs_f64() / median(both).as_secs_f64())
+}
+
+/// CPU time the process has used so far, all threads together.
+fn process_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec for the call to fill.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Timed runs of one engine: execution alone and execution plus state root.
