@@ -1998,28 +1998,32 @@ fn a_long_keccak256_is_proven_chunk_by_chunk() {
         .collect();
     // Memory expansion to 2^40 bytes: out of gas at the first step.
     calls.push((3, hasher, data(1 << 40, 0), false));
-    for (i, &(len, offset)) in hashes.iter().enumerate() {
-        let (one, _) = prove_calls(&genesis, &calls[i..=i]);
-        assert_eq!(
-            storage_at(&one, hasher, B256::ZERO),
-            U256::from_be_bytes(hash_of(len, offset).0),
-            "the hash of {len} bytes at {offset}"
-        );
+    // Each call in a block of its own (so that slot 0 holds its hash), every step checked once.
+    let (mut steps, mut hashed, mut max_gas) = (0, false, 0);
+    for (i, call) in calls.iter().enumerate() {
+        let (one, proven) = prove_calls(&genesis, std::slice::from_ref(call));
+        if let Some(&(len, offset)) = hashes.get(i) {
+            assert_eq!(
+                storage_at(&one, hasher, B256::ZERO),
+                U256::from_be_bytes(hash_of(len, offset).0),
+                "the hash of {len} bytes at {offset}"
+            );
+        }
+        steps += proven.steps;
+        hashed |= proven.opcodes.contains(&0x20);
+        max_gas = max_gas.max(proven.max_gas_by_kind.get(&2).copied().unwrap_or_default());
     }
-    let (_, proven) = prove_calls(&genesis, &calls);
     // Chunk steps: ⌈len / HASH_CHUNK_BYTES⌉ for each chunked hash, one for the others.
     let chunked: u64 = hashes
         .iter()
         .filter(|(len, _)| *len > chunk)
         .map(|(len, _)| len.div_ceil(h))
         .sum();
-    assert!(proven.opcodes.contains(&0x20));
+    assert!(hashed);
     println!(
-        "chunked KECCAK256: {} calls, {} steps checked ({chunked} steps of chunked hashes), L1 \
-         gas of the costliest stage-2 step (kind 2) {}",
+        "chunked KECCAK256: {} calls, {steps} steps checked ({chunked} steps of chunked hashes), \
+         L1 gas of the costliest stage-2 step (kind 2) {max_gas}",
         calls.len(),
-        proven.steps,
-        proven.max_gas_by_kind[&2]
     );
 }
 
