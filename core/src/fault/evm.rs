@@ -751,6 +751,78 @@ pub fn call_inputs(op: u8) -> Option<usize> {
     }
 }
 
+/// Steps that put a call's argument bytes in its callee's call-data tree before the call step
+/// itself (docs/evm-steps.md section 9, "Long arguments"): one per [`CHUNK_BYTES`] of an argument
+/// range over [`CHUNK_BYTES`] when the callee is not a precompile and the call reaches its
+/// callee's access (100 gas, no value in a static frame, the memory expansion of its argument
+/// range and then of its output range, as `EvmCallVerifier` charges them); otherwise 0. `items`
+/// are the call's stack items, top first; `state` the frame before it.
+pub fn call_arg_steps(op: u8, items: &[U256], state: &EvmState) -> usize {
+    const WARM_READ: u64 = 100;
+    let Some(inputs) = call_inputs(op) else {
+        return 0;
+    };
+    if items.len() < inputs {
+        return 0;
+    }
+    let at = inputs - 4;
+    let len = items[at + 1];
+    if len <= U256::from(CHUNK_BYTES) || is_provable_precompile(Address::from_word(items[1].into()))
+    {
+        return 0;
+    }
+    let gas = state.gas;
+    if gas < WARM_READ || (op == 0xf1 && state.isStatic && !items[2].is_zero()) {
+        return 0;
+    }
+    let reaches = call_range(
+        u128::from(state.memSize),
+        u128::from(WARM_READ),
+        gas,
+        items[at],
+        len,
+    )
+    .and_then(|(mem_size, cost)| call_range(mem_size, cost, gas, items[at + 2], items[at + 3]))
+    .is_some();
+    match (reaches, usize::try_from(len)) {
+        (true, Ok(len)) => len.div_ceil(CHUNK_BYTES),
+        _ => 0,
+    }
+}
+
+/// A call's range of `len` bytes at `offset` (`EvmFrame.callRange`, revm's `resize_memory`): the
+/// memory size and the cost after its expansion, `None` when the call halts there (an operand past
+/// 64 bits, or a cost over `gas`). An empty range costs nothing.
+fn call_range(
+    mem_size: u128,
+    cost: u128,
+    gas: u64,
+    offset: U256,
+    len: U256,
+) -> Option<(u128, u128)> {
+    let len = u64::try_from(len).ok()?;
+    let (mem_size, cost) = if len == 0 {
+        (mem_size, cost)
+    } else {
+        let offset = u64::try_from(offset).ok()?;
+        let end = offset.saturating_add(len);
+        let words = u128::from(end.saturating_add(31) / 32);
+        let old = mem_size / 32;
+        if words <= old {
+            (mem_size, cost)
+        } else {
+            (words * 32, cost + memory_cost(words) - memory_cost(old))
+        }
+    };
+    (cost <= u128::from(gas)).then_some((mem_size, cost))
+}
+
+/// `EvmFrame.memoryCost`: `3w + w²/512`, each part saturated to 64 bits as revm's.
+fn memory_cost(words: u128) -> u128 {
+    let max = u128::from(u64::MAX);
+    ((3 * words).min(max) + (words * words).min(max) / 512).min(max)
+}
+
 /// Creations (docs/evm-steps.md section 10): CREATE and CREATE2, with the number of stack items
 /// each reads. Their witnesses are kind 8.
 pub fn create_inputs(op: u8) -> Option<usize> {
@@ -1043,8 +1115,36 @@ impl InstructionWitness {
             .unwrap_or(0)
     }
 
-    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2, 3 for stage 3, 4 and 5 for
-    /// calls, 7 for EXTCODECOPY (docs/evm-steps.md section 6).
+    /// A call's stack items, top first: after its arguments' steps (docs/evm-steps.md section 9,
+    /// "Long arguments") the stack also holds their tree above them, which is left out.
+    pub fn call_items(&self) -> &[U256] {
+        let chunked = instruction_pc(self.evm.pc) != self.evm.pc as usize;
+        match self.stack_top.split_first() {
+            Some((_, items)) if chunked => items,
+            _ => &self.stack_top,
+        }
+    }
+
+    /// Whether this is one of the steps that put a call's arguments in a tree before the call
+    /// (docs/evm-steps.md section 9, "Long arguments"; kind 2): the first when the call has such
+    /// steps, a later one (`pc = p + (k << 16)`) while `k` is below their number.
+    pub fn is_call_args_step(&self) -> bool {
+        let op = self.opcode();
+        let k = (self.evm.pc >> CHUNK_SHIFT) as usize;
+        if k == 0 {
+            return call_arg_steps(op, &self.stack_top, &self.evm) > 0;
+        }
+        let items = self.call_items();
+        match call_inputs(op) {
+            Some(inputs) if items.len() >= inputs => {
+                k < usize::try_from(items[inputs - 3]).map_or(0, |len| len.div_ceil(CHUNK_BYTES))
+            }
+            _ => false,
+        }
+    }
+
+    /// The kind of its `IN_TX` proof: 1 for stage 1, 2 for stage 2 (and a call's arguments'
+    /// steps), 3 for stage 3, 4 and 5 for calls, 7 for EXTCODECOPY (docs/evm-steps.md section 6).
     pub fn kind(&self) -> u8 {
         let op = self.opcode();
         if op == 0x3c {
@@ -1063,8 +1163,11 @@ impl InstructionWitness {
         } else if stage3_inputs(op).is_some() {
             3
         } else if call_inputs(op).is_some() {
+            if self.is_call_args_step() {
+                return 2;
+            }
             // To a precompile, with or without a value: kind 5.
-            let top = &self.stack_top;
+            let top = self.call_items();
             if top.len() >= 2 && is_provable_precompile(Address::from_word(top[1].into())) {
                 5
             } else {
@@ -1423,6 +1526,9 @@ struct CallInProgress {
     resume: Option<EvmState>,
     /// The argument bytes.
     args: Bytes,
+    /// Arguments over a chunk: the call-data tree their steps built, on top of the items at the
+    /// call's own step (docs/evm-steps.md section 9, "Long arguments").
+    args_root: Option<B256>,
     /// The callee's EIP-7702 delegate, when its code is a delegation designator (its access
     /// follows the callee's: docs/evm-steps.md section 9, "Delegations").
     delegate: Option<Address>,
@@ -1799,6 +1905,70 @@ impl Recorder {
         self.top_mut().memory = memory;
     }
 
+    /// The steps that put a call's argument bytes (over [`CHUNK_BYTES`]) in its callee's
+    /// call-data tree, `steps` of them from the call's state `first` (entry `first_index`, the
+    /// first step's): after each, a state with the tree so far on top of the call's `items` and
+    /// the pc `p + (k << 16)`; the last is the call step's. Gas and memory do not change (the call
+    /// step charges the whole call; argument bytes past the memory's size are zero). Returns the
+    /// call step's entry, its state and the tree's root.
+    fn call_args(
+        &mut self,
+        op: u8,
+        first_index: usize,
+        first: EvmState,
+        items: &[U256],
+        steps: usize,
+        interp: &Interpreter,
+    ) -> (usize, EvmState, B256) {
+        let at = items.len() - 4;
+        // Both fit: the call's memory expansion was affordable.
+        let offset = items[at].saturating_to::<usize>();
+        let len = items[at + 1].saturating_to::<usize>();
+        let mut args = vec![0u8; len];
+        let size = interp.memory.size();
+        if offset < size {
+            let end = (offset + len).min(size);
+            args[..end - offset].copy_from_slice(&interp.memory.slice(offset..end));
+        }
+        let refund = self.refunds[first_index];
+        let frame = self.frames.last().expect("the transaction's frame");
+        let frame_id = frame.id;
+        let stack_rest = frame.stack.prefix[usize::from(first.stackSize) - items.len()];
+        let code = frame.code.clone();
+        let mut tree = WordTree::from_bytes(&[]);
+        let mut state = first.clone();
+        for k in 0..steps {
+            let index = first_index + k;
+            let off = k * CHUNK_BYTES;
+            let l = CHUNK_BYTES.min(len - off);
+            let (a, b) = words_of(off as u32, l as u32);
+            if self.capture == Some(index) {
+                let so_far = (k > 0).then(|| U256::from_be_bytes(tree.root().0));
+                let stack_top = so_far.into_iter().chain(items.iter().copied()).collect();
+                let (c, d) = words_of((offset + off) as u32, l as u32);
+                let mut witness = self.chunk_witness(index, &code, stack_top, stack_rest);
+                witness.ranges = vec![self.top().memory.range(c, d), tree.range(a, b)];
+                self.captured = Some(StepCapture::Instruction(witness));
+            }
+            for word_index in a..=b {
+                let start = word_index as usize * 32;
+                let end = (start + 32).min(len);
+                let mut word = B256::ZERO;
+                word[..end - start].copy_from_slice(&args[start..end]);
+                tree.set(word_index, word);
+            }
+            state = EvmState {
+                pc: first.pc + (((k + 1) as u32) << CHUNK_SHIFT),
+                stackSize: first.stackSize + 1,
+                stack: stack_push(first.stack, U256::from_be_bytes(tree.root().0)),
+                ..first.clone()
+            };
+            self.push_chunk_state(state.clone(), frame_id, op, refund);
+        }
+        debug_assert_eq!(tree.root(), WordTree::from_bytes(&args).root());
+        (first_index + steps, state, tree.root())
+    }
+
     fn stop_unproven(&mut self) {
         self.stopped = true;
         self.unproven = true;
@@ -1845,7 +2015,7 @@ impl Recorder {
         };
         let below = state.stackSize as usize - popped;
         EvmState {
-            pc: state.pc + 1,
+            pc: instruction_pc(state.pc) as u32 + 1,
             stackSize: below as u16,
             stack: self.top().stack.prefix[below],
             memSize: interp.memory.size() as u32,
@@ -1892,10 +2062,7 @@ impl Recorder {
         };
         let at = call.items.len() - 4;
         let arg_len = call.args.len();
-        if arg_len.div_ceil(32) > MAX_RANGE_WORDS {
-            self.stop_unproven();
-            return false;
-        }
+        debug_assert!(call.args_root.is_some() || arg_len <= CHUNK_BYTES);
         let caller = self.top().id;
         let caller_target = self.top().base.target;
         self.access(call.callee);
@@ -1947,7 +2114,9 @@ impl Recorder {
             value: interp.input.call_value(),
             isStatic: interp.runtime_flag.is_static,
             codeHash: keccak256(&code),
-            calldataRoot: WordTree::from_bytes(&call.args).root(),
+            calldataRoot: call
+                .args_root
+                .unwrap_or_else(|| WordTree::from_bytes(&call.args).root()),
             calldataSize: arg_len as u32,
             returnDataRoot: empty_word_root(),
             memRoot: empty_word_root(),
@@ -1957,8 +2126,11 @@ impl Recorder {
         frame.refund_base = refund as i64;
         frame.snapshot = Some(snapshot);
         if let Some(mut pending) = self.pending.take() {
-            // The call's witness: its argument range of the caller's memory.
-            pending.witness.args = pending.memory_range(call.items[at], arg_len);
+            // The call's witness: its argument range of the caller's memory (none after its
+            // arguments' steps: their tree is on the stack).
+            if call.args_root.is_none() {
+                pending.witness.args = pending.memory_range(call.items[at], arg_len);
+            }
             pending.witness.frame_warm_proof = frame_warm_proof;
             self.captured = Some(StepCapture::Instruction(pending.witness));
         }
@@ -2383,6 +2555,23 @@ where
             self.unproven = true;
             return;
         };
+        // A call whose arguments are over a chunk: the steps that put them in a tree come first,
+        // and the call's own step is from the last state (docs/evm-steps.md section 9, "Long
+        // arguments").
+        let call_items: Vec<U256> = match call_inputs(op) {
+            Some(inputs) if data.len() >= inputs => {
+                data[data.len() - inputs..].iter().rev().copied().collect()
+            }
+            _ => Vec::new(),
+        };
+        let arg_steps = call_arg_steps(op, &call_items, &state);
+        let (index, state, args_root) = if arg_steps > 0 {
+            let (index, state, root) =
+                self.call_args(op, index, state, &call_items, arg_steps, interp);
+            (index, state, Some(root))
+        } else {
+            (index, state, None)
+        };
         // Words this instruction may write, refreshed before the next one.
         // (The copies' destination is known once they have run: `step_end`.)
         let top_item = data.last().copied();
@@ -2443,18 +2632,23 @@ where
                 op,
                 callee,
                 value,
-                items: data[data.len() - inputs..].iter().rev().copied().collect(),
+                items: call_items,
                 resume: None,
                 args: Bytes::new(),
                 delegate: delegate_of(context, callee),
+                args_root,
             });
         }
         if self.capture == Some(index) {
             let frame = self.top();
             let (stack_top, stack_rest) = if data.len() >= inputs {
                 let below = data.len() - inputs;
+                // After a call's arguments' steps, their tree is on top of its items.
+                let tree = args_root.map(|root| U256::from_be_bytes(root.0));
                 (
-                    data[below..].iter().rev().copied().collect(),
+                    tree.into_iter()
+                        .chain(data[below..].iter().rev().copied())
+                        .collect(),
                     frame.stack.prefix[below],
                 )
             } else {
@@ -2575,7 +2769,9 @@ where
             }
         } else if let Some(call) = &self.call {
             // The call's instruction has run: the caller as it resumes, and the arguments.
-            let resume = self.resumed(call.index, call.items.len(), interp);
+            // (After its arguments' steps, their tree is on the stack too.)
+            let popped = call.items.len() + usize::from(call.args_root.is_some());
+            let resume = self.resumed(call.index, popped, interp);
             let call = self.call.as_mut().expect("checked above");
             call.resume = Some(resume);
             let at = call.items.len() - 4;

@@ -1817,13 +1817,15 @@ impl Machine {
         witness: &mut InstructionWitness,
     ) -> Result<(), StepError> {
         let op = witness.opcode();
-        if witness.stack_top.is_empty() {
+        // The steps of a call's arguments (kind 2) read no account.
+        if witness.stack_top.is_empty() || witness.kind() == 2 {
             return Ok(());
         }
         let frame = witness.evm.target;
-        let callee = Address::from_word(witness.stack_top[1].into());
+        let items = witness.call_items();
+        let callee = Address::from_word(items[1].into());
         let value = match op {
-            0xf1 | 0xf2 => witness.stack_top[2],
+            0xf1 | 0xf2 => items[2],
             _ => U256::ZERO,
         };
         let done = run.effects.partition_point(|effect| effect.0 < index);

@@ -35,7 +35,7 @@ use rollup_core::{
         Machine, MachineState, Phase, StepKind, World,
         evm::{
             CHUNK_BYTES, CallWitness, CallerFrame, EvmState, FrameEnd, HASH_CHUNK_BYTES,
-            MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange, instruction_pc,
+            MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange, call_inputs, instruction_pc,
         },
         machine::BlockItem,
     },
@@ -1132,6 +1132,10 @@ struct Proven {
     max_gas_by_kind: BTreeMap<u8, u64>,
     /// Steps of each witness kind.
     steps_by_kind: BTreeMap<u8, usize>,
+    /// Steps that put a call's long arguments in a tree (kind 2 at a call), and the L1 gas of
+    /// the costliest.
+    call_arg_steps: usize,
+    max_call_arg_gas: u64,
 }
 
 impl Proven {
@@ -1227,6 +1231,16 @@ fn prove_raw(genesis: &Genesis, raws: Vec<Bytes>, expected: &[bool]) -> (Referen
         let (outcome, gas) = verifier.step_with_gas(&step.pre, &step.proof);
         let outcome = outcome.map_err(hex::encode_prefixed);
         assert_eq!(outcome, Ok(step.post.hash()), "step {}: {what}", step.index);
+        if kind == 2
+            && let Some((evm, code, ..)) = decode_instruction(&step.proof)
+            && matches!(
+                code.get(instruction_pc(evm.pc)),
+                Some(0xf1 | 0xf2 | 0xf4 | 0xfa)
+            )
+        {
+            proven.call_arg_steps += 1;
+            proven.max_call_arg_gas = proven.max_call_arg_gas.max(gas);
+        }
         proven.steps += 1;
         proven.max_gas = proven.max_gas.max(gas);
         let by_kind = proven.max_gas_by_kind.entry(kind).or_default();
@@ -2024,6 +2038,142 @@ fn a_long_keccak256_is_proven_chunk_by_chunk() {
         "chunked KECCAK256: {} calls, {steps} steps checked ({chunked} steps of chunked hashes), \
          L1 gas of the costliest stage-2 step (kind 2) {max_gas}",
         calls.len(),
+    );
+}
+
+/// A call whose arguments are over a chunk (docs/evm-steps.md section 9, "Long arguments") is
+/// proven: one step per chunk puts the argument bytes in the callee's call-data tree, then the
+/// call step takes the tree from the stack. CALL (with and without a value), DELEGATECALL and
+/// STATICCALL, arguments just over a chunk at an unaligned offset, four chunks, 100,000 bytes
+/// running past the written memory (zeros), a call to an account without code, a call of exactly
+/// one chunk (no such steps), and a call whose memory expansion is out of gas (it halts at its
+/// first step). The callee stores its call data's size and hash, which must be those of the bytes.
+#[test]
+fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
+    let callee = Address::repeat_byte(0x4c);
+    let absent = Address::repeat_byte(0x4d);
+    let mut genesis = genesis();
+    // The callee: slot 0 = CALLDATASIZE, slot 1 = keccak256 of its call data.
+    let stores = vec![
+        0x36, 0x5f, 0x5f, 0x37, // CALLDATACOPY(0, 0, CALLDATASIZE)
+        0x36, 0x5f, 0x20, 0x60, 0x01, 0x55, // SSTORE(1, KECCAK256(0, CALLDATASIZE))
+        0x36, 0x5f, 0x55, 0x00, // SSTORE(0, CALLDATASIZE), STOP
+    ];
+    genesis
+        .alloc
+        .insert(callee, contract_account(stores.into(), BTreeMap::new()));
+    // The callers, one per call opcode: memory is the call data (1,000 bytes) doubled six times
+    // (64,000 bytes); then op(GAS, to = word 2, [value = word 3,] offset = word 1, len = word 0,
+    // 0, 0), its success stored in slot 2.
+    let caller_of = |op: u8| -> Vec<u8> {
+        let mut asm = vec![0x36, 0x5f, 0x5f, 0x37];
+        for j in 0..6u32 {
+            let n = 1000u32 << j;
+            for item in [n, 0, n] {
+                asm.push(0x62); // PUSH3
+                asm.extend_from_slice(&item.to_be_bytes()[1..]);
+            }
+            asm.push(0x5e); // MCOPY(n, 0, n)
+        }
+        asm.extend([0x5f, 0x5f, 0x5f, 0x35, 0x60, 0x20, 0x35]); // 0 0 len offset
+        if op == 0xf1 {
+            asm.extend([0x60, 0x60, 0x35]); // value
+        }
+        asm.extend([0x60, 0x40, 0x35, 0x5a, op]); // to, GAS, op
+        asm.extend([0x60, 0x02, 0x55, 0x00]); // SSTORE(2, success), STOP
+        asm
+    };
+    let callers = [0xf1u8, 0xf4, 0xfa].map(|op| {
+        let address = Address::repeat_byte(op);
+        let account = GenesisAccount {
+            balance: U256::from(1_000_000u64),
+            ..contract_account(caller_of(op).into(), BTreeMap::new())
+        };
+        genesis.alloc.insert(address, account);
+        address
+    });
+    let data = |len: u64, offset: u64, to: Address, value: u64| -> Vec<u8> {
+        let word = U256::from_be_slice(to.as_slice());
+        let mut data =
+            (U256::from(len), U256::from(offset), word, U256::from(value)).abi_encode_params();
+        data.extend((0..872u32).map(|i| (i * 151 + i / 7) as u8 | 1));
+        data
+    };
+    let args_of = |data: &[u8], len: u64, offset: u64| -> Vec<u8> {
+        let mut memory: Vec<u8> = (0..64_000).map(|i| data[i % 1000]).collect();
+        memory.resize(memory.len().max((offset + len) as usize), 0);
+        memory[offset as usize..(offset + len) as usize].to_vec()
+    };
+    let chunk = CHUNK_BYTES as u64;
+    let [calls_, delegates, statics] = callers;
+    // (caller, len, offset, to, value, whose storage gets the arguments, the call's success;
+    // None: the transaction fails)
+    type Case = (
+        Address,
+        u64,
+        u64,
+        Address,
+        u64,
+        Option<Address>,
+        Option<u64>,
+    );
+    let cases: [Case; 8] = [
+        (calls_, chunk + 1, 31, callee, 0, Some(callee), Some(1)),
+        (calls_, 3 * chunk + 100, 5, callee, 7, Some(callee), Some(1)),
+        (calls_, 100_000, 0, callee, 0, Some(callee), Some(1)),
+        (calls_, chunk + 5, 64, absent, 3, None, Some(1)),
+        (calls_, chunk, 1, callee, 0, Some(callee), Some(1)),
+        (delegates, 2 * chunk, 1, callee, 0, Some(delegates), Some(1)),
+        // The callee's SSTORE halts in a static frame.
+        (statics, chunk + 1, 0, callee, 0, None, Some(0)),
+        // A memory expansion to 2^40 bytes: out of gas at the call's first step.
+        (calls_, 1 << 40, 0, callee, 0, None, None),
+    ];
+    let (mut steps, mut arg_steps, mut max_gas) = (0, 0, 0);
+    let mut calls_proven = 0;
+    for (i, &(from, len, offset, to, value, holder, success)) in cases.iter().enumerate() {
+        let call_data = data(len, offset, to, value);
+        let (one, proven) = prove_calls(
+            &genesis,
+            &[(i % 3, from, call_data.clone(), success.is_some())],
+        );
+        if let Some(success) = success {
+            let stored = storage_at(&one, from, B256::with_last_byte(2));
+            assert_eq!(stored, U256::from(success), "case {i}: the call's success");
+        }
+        if let Some(holder) = holder {
+            let args = args_of(&call_data, len, offset);
+            assert_eq!(
+                storage_at(&one, holder, B256::ZERO),
+                U256::from(len),
+                "case {i}"
+            );
+            assert_eq!(
+                storage_at(&one, holder, B256::with_last_byte(1)),
+                U256::from_be_bytes(keccak256(&args).0),
+                "case {i}: the callee's call data are the argument bytes"
+            );
+        }
+        // One step per chunk of arguments over a chunk, before a call that gets that far.
+        let expected = if len > chunk && len < 1 << 40 {
+            len.div_ceil(chunk) as usize
+        } else {
+            0
+        };
+        assert_eq!(
+            proven.call_arg_steps, expected,
+            "case {i}: the arguments' steps"
+        );
+        steps += proven.steps;
+        arg_steps += proven.call_arg_steps;
+        max_gas = max_gas.max(proven.max_call_arg_gas);
+        calls_proven += usize::from(proven.opcodes.iter().any(|op| call_inputs(*op).is_some()));
+    }
+    assert_eq!(calls_proven, cases.len(), "every case's call was stepped");
+    println!(
+        "calls with long arguments: {} calls, {steps} steps checked ({arg_steps} steps of \
+         arguments), L1 gas of the costliest argument step {max_gas}",
+        cases.len(),
     );
 }
 

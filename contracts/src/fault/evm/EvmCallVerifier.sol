@@ -27,11 +27,14 @@ import {Accounts} from "../Accounts.sol";
 ///         back. A CALL with value moves it (account proofs against the state root). A precompile
 ///         callee or an existing empty account (which EIP-161 would delete when touched) is refused
 ///         here (a rest-of-transaction step; calls to the precompiles, with or without a value, are
-///         kind 5, forwarded to `PRECOMPILES`). The return step (kind 6) is forwarded to `RETURNS`, which also opens a
-///         starting frame's call data (`callData`), CREATE and CREATE2 (kind 8) to `CREATES`, and
-///         the creation transaction's entry (kind 9) to `CREATION_TXS`, and SELFDESTRUCT (kind 10)
-///         to `SELFDESTRUCTS`; all five are deployed separately and given to the constructor.
-///         `EvmStepVerifier` forwards kinds 4 to 10 here.
+///         kind 5, `PRECOMPILES`'s). A call whose arguments are over `EvmFrame.CHUNK_BYTES` is stepped
+///         here after the steps that put them in a tree (kind 2, `EvmCopyVerifier`; section 9, "Long
+///         arguments"): its pc is `p + (k << 16)` and the tree is on top of its items. The verifiers
+///         of calls to precompiles (kind 5), of the return step (kind 6, `RETURNS`, which also opens
+///         a starting frame's call data: `callData`), of CREATE and CREATE2 (kind 8, `CREATES`), of
+///         the creation transaction's entry (kind 9, `CREATION_TXS`) and of SELFDESTRUCT (kind 10,
+///         `SELFDESTRUCTS`) are deployed separately and given to the constructor; `EvmStepVerifier`
+///         reads them from here at its deployment and forwards their kinds to them, kind 4 here.
 ///         Mirrored off chain by `core/src/fault/evm.rs` and `core/src/fault/step.rs`.
 contract EvmCallVerifier is IEvmStepVerifier {
     uint256 internal constant WARM_READ = 100;
@@ -133,23 +136,26 @@ contract EvmCallVerifier is IEvmStepVerifier {
         ///      substate after the callee's (and a delegate's) access.
         bytes32 rootBefore;
         bytes32 substate;
+        /// @dev Arguments over a chunk: the steps that built the call data's tree (`k` of the pc), and
+        ///      the tree (else 0 and 0).
+        uint256 argSteps;
+        bytes32 args;
     }
 
     /// @inheritdoc IEvmStepVerifier
     function step(MachineState.State memory pre, bytes calldata proof) external view returns (bytes32) {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
-        if (kind == 5) return PRECOMPILES.step(pre, proof);
-        if (kind == 6) return RETURNS.step(pre, proof);
-        if (kind == 8) return CREATES.step(pre, proof);
-        if (kind == 9) return CREATION_TXS.step(pre, proof);
-        if (kind == 10) return SELFDESTRUCTS.step(pre, proof);
         if (kind != 4) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.w, r.blk) =
             abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, CallWitness, MachineState.BlockItem));
-        uint256 op = EvmFrame.open(pre, r.e, r.code, true);
-        if (op != CALL && op != CALLCODE && op != DELEGATECALL && op != STATICCALL) {
+        // k >= 1: the call's arguments were put in a call-data tree by k steps (`EvmCopyVerifier`).
+        (uint256 op, uint256 k) = EvmFrame.openChunk(pre, r.e, r.code);
+        if (
+            r.e.substate == EvmFrame.ACCESS_LIST_SUBSTATE
+                || (op != CALL && op != CALLCODE && op != DELEGATECALL && op != STATICCALL)
+        ) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
         bytes32 computed = _substate(r.w);
@@ -159,9 +165,11 @@ contract EvmCallVerifier is IEvmStepVerifier {
         // STATICCALL: no value.
         uint256 reads = op == CALL || op == CALLCODE ? 7 : 6;
         uint256 outcome;
-        if (!EvmFrame.openStack(r.e, r.top, r.rest, reads)) {
+        if (!EvmFrame.openStack(r.e, r.top, r.rest, k == 0 ? reads : reads + 1)) {
             outcome = EvmFrame.EXCEPTION;
         } else {
+            if (k != 0) _takeArgs(r, reads);
+            r.argSteps = k;
             outcome = _call(pre, r, op, reads);
         }
         if (outcome == FRAME) return MachineState.hash(pre);
@@ -185,6 +193,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         if (op == CALL && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
         // The argument range, then the output range.
         if (!_expand(r, top[at], top[at + 1]) || !_expand(r, top[at + 2], top[at + 3])) return EvmFrame.EXCEPTION;
+        // Arguments over a chunk were put in a tree first, one step per chunk (`k` of them).
+        if (r.argSteps != _argSteps(top[at + 1])) revert UnsupportedStep(MachineState.IN_TX);
         if (value != 0) {
             r.cost += VALUE_TRANSFER;
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
@@ -273,7 +283,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         f.codeHash = codeHash;
         // The call data: the argument bytes shifted to offset 0 (opened by `RETURNS`, which has room).
         uint256 inLen = top[at + 1];
-        f.calldataRoot = EvmReturnVerifier(address(RETURNS)).callData(r.w.args, e.memRoot, top[at], inLen);
+        f.calldataRoot =
+            r.args != 0 ? r.args : EvmReturnVerifier(address(RETURNS)).callData(r.w.args, e.memRoot, top[at], inLen);
         // forge-lint: disable-next-line(unsafe-typecast)
         f.calldataSize = uint32(inLen);
         f.returnDataRoot = WordTree.EMPTY_ROOT;
@@ -311,6 +322,30 @@ contract EvmCallVerifier is IEvmStepVerifier {
         f.parent = EvmTypes.hash(c);
         pre.evm = EvmTypes.hash(f);
         return FRAME;
+    }
+
+    /// @dev The steps that put a call's `inLen` argument bytes in a tree before it: one per chunk
+    ///      when they are over a chunk (docs/evm-steps.md section 9, "Long arguments"), else none.
+    function _argSteps(uint256 inLen) private pure returns (uint256) {
+        return inLen > EvmFrame.CHUNK_BYTES ? (inLen - 1) / EvmFrame.CHUNK_BYTES + 1 : 0;
+    }
+
+    /// @dev The call step after its arguments' steps (docs/evm-steps.md section 9, "Long
+    ///      arguments"): the call data's tree, on top of the call's `reads` items, is taken off the
+    ///      stack (`r.top` becomes the items, `r.rest` stays the stack below them), and the frame is
+    ///      the call's at its own pc.
+    function _takeArgs(Run memory r, uint256 reads) private pure {
+        uint256[] memory top = r.top;
+        bytes32 args;
+        assembly ("memory-safe") {
+            args := mload(add(top, 32))
+            top := add(top, 32)
+            mstore(top, reads)
+        }
+        r.args = args;
+        r.top = top;
+        r.e.stackSize -= 1;
+        r.e.pc &= uint32(EvmFrame.CHUNK_PC - 1);
     }
 
     /// @dev The value moves (`EvmFrame.moveValue`; in its own function for the stack's sake). False

@@ -43,6 +43,15 @@ contract EvmCopyVerifier is IEvmStepVerifier {
     /// @dev Sponge words a chunked KECCAK256 keeps above its `offset len`.
     uint256 internal constant SPONGE_WORDS = 7;
 
+    // The call opcodes, whose argument bytes over `CHUNK_BYTES` are put in the callee's call-data
+    // tree here, chunk by chunk, before `EvmCallVerifier` steps the call itself.
+    uint256 internal constant CALL = 0xf1;
+    uint256 internal constant CALLCODE = 0xf2;
+    uint256 internal constant DELEGATECALL = 0xf4;
+    uint256 internal constant STATICCALL = 0xfa;
+    uint256 internal constant WARM_READ = 100;
+    uint256 internal constant LAST_PRECOMPILE = 0x11;
+
     /// @dev One step: the witness and the working values.
     struct Run {
         EvmTypes.EvmState e;
@@ -71,10 +80,15 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         // k >= 1: a continuation of a chunked copy or hash; EXTCODECOPY's first step is kind 7's
         // (EvmStateVerifier), its continuations are this verifier's.
         (uint256 op, uint256 k) = EvmFrame.openChunk(pre, r.e, r.code);
+        r.memSize = r.e.memSize;
+        if (op == CALL || op == CALLCODE || op == DELEGATECALL || op == STATICCALL) {
+            _callArgs(r, op, k);
+            if (r.used != r.ranges.length) revert UnexpectedWords();
+            return EvmFrame.post(pre, r.e, EvmFrame.CONTINUE, 0, r.memSize);
+        }
         if (op != 0x20 && (k == 0 || op != 0x3c) && op != 0x37 && op != 0x39 && op != 0x3e && op != 0x5e) {
             revert UnsupportedStep(MachineState.IN_TX);
         }
-        r.memSize = r.e.memSize;
         if (op == 0x3c) r.skip = 1;
         // A hash's continuation also opens the seven sponge words above `offset len`.
         uint256 reads = op == 0x20 ? (k == 0 ? 2 : 2 + SPONGE_WORDS) : 3 + r.skip;
@@ -206,6 +220,79 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         }
     }
 
+    /// @dev A step of a call's arguments (docs/evm-steps.md section 9, "Long arguments"): a call
+    ///      (`CALL`, `CALLCODE`: 7 items; `DELEGATECALL`, `STATICCALL`: 6) whose argument length is
+    ///      over `CHUNK_BYTES`, whose callee is not a precompile and which does not halt before its
+    ///      callee's access (100 gas, a value in a static frame, the memory expansion of both ranges)
+    ///      first builds its callee's call-data tree, `n = ⌈inLen / CHUNK_BYTES⌉` steps: chunk `k`
+    ///      is the argument bytes `[k * CHUNK_BYTES, +CHUNK_BYTES)` read from memory (words past the
+    ///      memory's size are zero) and written at the same offset into the tree so far (`EMPTY_ROOT`
+    ///      at `k = 0`, then the word on top of the call's items), whose new root goes on top (pushed
+    ///      at `k = 0`, replaced after); no gas, no memory change; the pc becomes `p + ((k + 1) << 16)`.
+    ///      The call step itself (`EvmCallVerifier`, at `k = n`) charges the whole call and takes the
+    ///      tree from the top of the stack.
+    function _callArgs(Run memory r, uint256 op, uint256 k) private pure {
+        EvmTypes.EvmState memory e = r.e;
+        uint256 items = op == CALL || op == CALLCODE ? 7 : 6;
+        // A continuation also opens the tree so far, above the call's items.
+        uint256 b = k == 0 ? 0 : 1;
+        // The call's stack items were checked by its first step (a stack underflow halts there).
+        if (e.substate == EvmFrame.ACCESS_LIST_SUBSTATE || !EvmFrame.openStack(e, r.top, r.rest, items + b)) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        uint256[] memory top = r.top;
+        uint256 at = b + items - 4;
+        uint256 len = top[at + 1];
+        uint256 to = uint160(top[b + 1]);
+        // Not a state any trace has (a call whose arguments are one range, a chunk past the last)
+        // or the call step's own (a precompile's input is read there).
+        if (len <= CHUNK_BYTES || k * CHUNK_BYTES >= len || (to != 0 && to <= LAST_PRECOMPILE)) {
+            revert UnsupportedStep(MachineState.IN_TX);
+        }
+        bytes32 stack = e.stack;
+        if (k == 0) {
+            // A call that halts before its callee's access is the call step's, in one step.
+            if (!_reachesCallee(e, op, top, at)) revert UnsupportedStep(MachineState.IN_TX);
+            e.stackSize += 1;
+        } else {
+            // The stack without the tree so far: the call's items over the rest.
+            stack = r.rest;
+            for (uint256 i = items; i > 0; --i) {
+                stack = StackHash.push(stack, top[i]);
+            }
+        }
+        uint256 off = k * CHUNK_BYTES;
+        bytes memory data = _memory(r, top[at] + off, EvmFrame.min(CHUNK_BYTES, len - off));
+        bytes32 root = _write(r, k == 0 ? WordTree.EMPTY_ROOT : bytes32(top[0]), off, data);
+        e.stack = StackHash.push(stack, uint256(root));
+        e.pc += NEXT_CHUNK;
+    }
+
+    /// @dev Whether the call `op` (its items in `top`, its argument range at `at`) reaches its
+    ///      callee's access, as `EvmCallVerifier` charges it: 100 gas, no value in a static frame,
+    ///      the memory expansion of the argument range then of the output range.
+    function _reachesCallee(EvmTypes.EvmState memory e, uint256 op, uint256[] memory top, uint256 at)
+        private
+        pure
+        returns (bool ok)
+    {
+        if (WARM_READ > e.gas || (op == CALL && e.isStatic && top[2] != 0)) return false;
+        (bool inOk, uint256 memSize, uint256 cost) =
+            EvmFrame.callRange(e.memSize, WARM_READ, e.gas, top[at], top[at + 1]);
+        if (!inOk) return false;
+        (ok,,) = EvmFrame.callRange(memSize, cost, e.gas, top[at + 2], top[at + 3]);
+    }
+
+    /// @dev The `len > 0` bytes of memory at `offset`, opened by the next range (words past the
+    ///      memory's size are zero).
+    function _memory(Run memory r, uint256 offset, uint256 len) private pure returns (bytes memory data) {
+        data = new bytes(len);
+        bytes32[] memory words = _read(r, r.e.memRoot, offset, len);
+        assembly ("memory-safe") {
+            mcopy(add(data, 32), add(add(words, 32), mod(offset, 32)), len)
+        }
+    }
+
     /// @dev A 200-byte sponge state (allocated 224 bytes: the seven words fit): `top`'s first seven
     ///      items (`w0..w6`, big-endian) when `load`, else zero.
     function _sponge(uint256[] memory top, bool load) private pure returns (bytes memory s) {
@@ -255,7 +342,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         } else {
             l = EvmFrame.min(CHUNK_BYTES, len - off);
         }
-        r.e.memRoot = _write(r, dst + off, _source(r, op, EvmFrame.min(src, MAX_U64) + off, l));
+        r.e.memRoot = _write(r, r.e.memRoot, dst + off, _source(r, op, EvmFrame.min(src, MAX_U64) + off, l));
         return (k + 1) * CHUNK_BYTES >= len;
     }
 
@@ -313,10 +400,11 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         if (!ok || opened != root) revert WordProofMismatch(r.used - 1);
     }
 
-    /// @dev Writes `data` into memory at `offset`: the next range opens the words it covers against
-    ///      the memory root before the instruction; returns the root after.
-    function _write(Run memory r, uint256 offset, bytes memory data) private pure returns (bytes32 root) {
-        EvmTypes.WordRange memory w = _open(r, r.e.memRoot, offset, data.length);
+    /// @dev Writes `data` at `offset` into the word tree `root` (the memory, or a callee's call data
+    ///      being built): the next range opens the words it covers against `root`; returns the root
+    ///      after.
+    function _write(Run memory r, bytes32 root, uint256 offset, bytes memory data) private pure returns (bytes32) {
+        EvmTypes.WordRange memory w = _open(r, root, offset, data.length);
         uint256 n = w.words.length;
         bytes32[] memory written = new bytes32[](n);
         assembly ("memory-safe") {
@@ -326,6 +414,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         }
         // The same span and siblings as the range just opened: always a root.
         (, root) = WordTree.rangeRoot(w.first, written, w.siblings);
+        return root;
     }
 
     /// @dev The next range, checked to span exactly the words of `len > 0` bytes at `offset`.

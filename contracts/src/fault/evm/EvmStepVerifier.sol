@@ -8,6 +8,7 @@ import {WordTree} from "./WordTree.sol";
 import {EvmFrame} from "./EvmFrame.sol";
 import {MachineState} from "../MachineState.sol";
 import {EvmDelegatedEntryVerifier} from "./EvmDelegatedEntryVerifier.sol";
+import {EvmCallVerifier} from "./EvmCallVerifier.sol";
 
 /// @title EvmStepVerifier
 /// @notice The `IN_TX` steps of the fault-proof machine (docs/evm-steps.md, stage 1): the entry
@@ -17,11 +18,12 @@ import {EvmDelegatedEntryVerifier} from "./EvmDelegatedEntryVerifier.sol";
 ///         `recentHashes`), gas exactly as revm 43 (Prague) charges it, and the frame's end (at
 ///         depth 0 into `TX_EXECUTED`, deeper or in a creation transaction's init frame into the
 ///         returning state of sections 9 and 10). Stage 2 (KECCAK256 and the
-///         copies, kind 2) is forwarded to `COPY`, an `EvmCopyVerifier`; stage 3 (state access,
-///         kind 3, and EXTCODECOPY, kind 7) to `STATE`, an `EvmStateVerifier`; the calls (kinds 4
-///         and 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
-///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to `CALL`, an `EvmCallVerifier`;
-///         the entry of a call transaction to an EIP-7702 delegated recipient (kind 11) to
+///         copies, and the steps of a call's arguments over 32 KiB, kind 2) is forwarded to `COPY`,
+///         an `EvmCopyVerifier`; stage 3 (state access, kind 3, and EXTCODECOPY, kind 7) to `STATE`,
+///         an `EvmStateVerifier`; the calls (kind 4) to `CALL`, an `EvmCallVerifier`, and the calls to
+///         precompiles (kind 5), the return step (kind 6), CREATE and CREATE2 (kind 8), the creation
+///         transaction's entry (kind 9) and SELFDESTRUCT (kind 10) to the verifiers `CALL` was
+///         deployed with (`PRECOMPILES`, `RETURNS`, `CREATES`, `CREATION_TXS`, `SELFDESTRUCTS`); the entry of a call transaction to an EIP-7702 delegated recipient (kind 11) to
 ///         `DELEGATED_ENTRY`, an `EvmDelegatedEntryVerifier` this verifier creates; an EIP-7702
 ///         transaction's authorizations (kind 12) to `AUTHORIZATION`, an `EvmAuthorizationVerifier`, and
 ///         its entry (kind 13) to `AUTHORIZED_ENTRY`, an `EvmAuthorizedEntryVerifier` (section 1.2).
@@ -41,10 +43,18 @@ contract EvmStepVerifier is IEvmStepVerifier {
     ///         an `EvmStateVerifier` deployed before this verifier.
     IEvmStepVerifier public immutable STATE;
 
-    /// @notice The calls (kinds 4 and 5), the return step (kind 6), the creations (kinds 8, 9) and
-    ///         SELFDESTRUCT (kind 10), an `EvmCallVerifier` deployed before this one (the creation
-    ///         code of all the verifiers together would pass EIP-3860's limit).
+    /// @notice The calls (kind 4), an `EvmCallVerifier` deployed before this one (the creation code
+    ///         of all the verifiers together would pass EIP-3860's limit), with the five verifiers
+    ///         below.
     IEvmStepVerifier public immutable CALL;
+
+    /// @notice `CALL`'s `PRECOMPILES` (kind 5), `RETURNS` (kind 6), `CREATES` (kind 8),
+    ///         `CREATION_TXS` (kind 9) and `SELFDESTRUCTS` (kind 10), read from it at deployment.
+    IEvmStepVerifier public immutable PRECOMPILES;
+    IEvmStepVerifier public immutable RETURNS;
+    IEvmStepVerifier public immutable CREATES;
+    IEvmStepVerifier public immutable CREATION_TXS;
+    IEvmStepVerifier public immutable SELFDESTRUCTS;
 
     /// @notice The entry step of a call transaction whose recipient is an EIP-7702 delegation
     ///         (kind 11, docs/evm-steps.md section 1.1), an `EvmDelegatedEntryVerifier` created by
@@ -101,7 +111,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
     /// @param entry An `EvmEntryVerifier` (kind 0).
     /// @param copy An `EvmCopyVerifier` (kind 2).
     /// @param state An `EvmStateVerifier` (kinds 3 and 7).
-    /// @param call An `EvmCallVerifier` (kinds 4 to 10).
+    /// @param call An `EvmCallVerifier` (kind 4; its five verifiers: kinds 5, 6, 8, 9, 10).
     /// @param authorization An `EvmAuthorizationVerifier` (kind 12).
     /// @param authorizedEntry An `EvmAuthorizedEntryVerifier` (kind 13).
     constructor(
@@ -118,6 +128,12 @@ contract EvmStepVerifier is IEvmStepVerifier {
         COPY = copy;
         STATE = state;
         CALL = call;
+        EvmCallVerifier calls = EvmCallVerifier(address(call));
+        PRECOMPILES = calls.PRECOMPILES();
+        RETURNS = calls.RETURNS();
+        CREATES = calls.CREATES();
+        CREATION_TXS = calls.CREATION_TXS();
+        SELFDESTRUCTS = calls.SELFDESTRUCTS();
         AUTHORIZATION = authorization;
         AUTHORIZED_ENTRY = authorizedEntry;
         DELEGATED_ENTRY = new EvmDelegatedEntryVerifier(chainId);
@@ -133,7 +149,13 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 3 || kind == 7) return STATE.step(pre, proof);
         if (kind == 12) return AUTHORIZATION.step(pre, proof);
         if (kind == 13) return AUTHORIZED_ENTRY.step(pre, proof);
-        if (kind >= 4) return CALL.step(pre, proof);
+        if (kind == 4) return CALL.step(pre, proof);
+        if (kind == 5) return PRECOMPILES.step(pre, proof);
+        if (kind == 6) return RETURNS.step(pre, proof);
+        if (kind == 8) return CREATES.step(pre, proof);
+        if (kind == 9) return CREATION_TXS.step(pre, proof);
+        if (kind == 10) return SELFDESTRUCTS.step(pre, proof);
+        if (kind != 1) revert UnsupportedStep(MachineState.IN_TX);
         Run memory r;
         (r.e, r.code, r.top, r.rest, r.words, r.blk) = abi.decode(
             body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmTypes.WordProof[], MachineState.BlockItem)
