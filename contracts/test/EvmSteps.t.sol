@@ -621,7 +621,7 @@ contract EvmStepsTest is EvmStepHelpers {
         vm.expectRevert(abi.encodeWithSelector(OneStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
         step(f, "");
         vm.expectRevert(abi.encodeWithSelector(OneStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        step(f, abi.encode(uint8(14), bytes("")));
+        step(f, abi.encode(uint8(15), bytes("")));
         // An instruction witness against the entry marker.
         MachineState.State memory s = machine(f);
         s.evm = EvmTypes.entryMarker(TX_HASH);

@@ -762,7 +762,7 @@ contract EvmAuthorizedEntryStepsTest is EvmStepHelpers, AccessListModel {
         vm.expectRevert(unsupported());
         entry.step(t.pre, abi.encode(uint8(12), b));
         vm.expectRevert(unsupported());
-        entry.step(t.pre, abi.encode(uint8(14), b));
+        entry.step(t.pre, abi.encode(uint8(15), b));
         assertEq(entry.CHAIN_ID(), CHAIN_ID);
         assertEq(entry.step(t.pre, abi.encode(uint8(13), b)), framed(t, keccak256(CODE), substateWith(t, address(0))));
     }

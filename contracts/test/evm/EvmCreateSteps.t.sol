@@ -730,12 +730,12 @@ contract EvmCreateStepsTest is EvmStepHelpers {
         s.pre.phase = MachineState.TX_EXECUTED;
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.TX_EXECUTED));
         v.step(s.pre, s.proof);
-        // Kind 14 is no kind.
+        // Kind 15 is no kind.
         s = createStep(c, true);
         bytes memory pre = abi.encode(s.pre);
-        bytes memory fourteen = abi.encode(uint8(14), body);
+        bytes memory fifteen = abi.encode(uint8(15), body);
         vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnsupportedStep.selector, MachineState.IN_TX));
-        verifier.step(pre, fourteen);
+        verifier.step(pre, fifteen);
     }
 
     /// @notice Gas of typical create steps (a frame start with and without a value, CREATE2, a

@@ -176,6 +176,20 @@ sol! {
         uint32 outOffset;
         uint32 outSize;
     }
+
+    /// What a step of a long output (kind 14, docs/evm-steps.md section 9, "Long outputs") adds
+    /// to the return witness: the chunk it moves, the return data's tree and the caller's memory
+    /// root so far, and the chunk's words in the ended frame's memory, the return data's tree and
+    /// the caller's memory.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct LongOutput {
+        uint256 k;
+        bytes32 returnData;
+        bytes32 callerMem;
+        WordRange output;
+        WordRange returnRange;
+        WordRange dest;
+    }
 }
 
 /// A change of the world state during a transaction's EVM run, in the order it ran.
@@ -941,6 +955,18 @@ pub enum TraceEntry {
     Instruction(EvmState),
     /// A frame at depth ≥ 1 has ended; the return step goes back to its caller.
     Return(FrameEnd),
+    /// Between two steps of a long output (docs/evm-steps.md section 9, "Long outputs"): `k`
+    /// chunks moved, the return data's tree and the caller's memory root so far.
+    ReturnChunk {
+        /// The returning state.
+        end: FrameEnd,
+        /// Chunks moved.
+        k: u32,
+        /// The return data's tree so far.
+        return_data: B256,
+        /// The caller's memory root so far.
+        caller_mem: B256,
+    },
 }
 
 impl TraceEntry {
@@ -949,6 +975,12 @@ impl TraceEntry {
         match self {
             Self::Instruction(state) => state.hash(),
             Self::Return(end) => keccak256(end.abi_encode()),
+            Self::ReturnChunk {
+                end,
+                k,
+                return_data,
+                caller_mem,
+            } => long_output_hash(keccak256(end.abi_encode()), *k, *return_data, *caller_mem),
         }
     }
 
@@ -956,16 +988,22 @@ impl TraceEntry {
     pub fn instruction(&self) -> Option<&EvmState> {
         match self {
             Self::Instruction(state) => Some(state),
-            Self::Return(_) => None,
+            Self::Return(_) | Self::ReturnChunk { .. } => None,
         }
     }
 
     fn set_parent(&mut self, parent: B256) {
         match self {
             Self::Instruction(state) => state.parent = parent,
-            Self::Return(end) => end.parent = parent,
+            Self::Return(end) | Self::ReturnChunk { end, .. } => end.parent = parent,
         }
     }
+}
+
+/// The `evm` between two steps of a long output (`EvmReturnVerifier.progressHash`):
+/// `keccak256(abi.encode(endHash, k, returnData, callerMem))`.
+pub fn long_output_hash(end_hash: B256, k: u32, return_data: B256, caller_mem: B256) -> B256 {
+    keccak256((end_hash, U256::from(k), return_data, caller_mem).abi_encode_params())
 }
 
 /// A frame of a recorded run: the call that started it and its caller's snapshots
@@ -1047,6 +1085,16 @@ pub enum StepCapture {
         output: WordRange,
         /// The destination's words in the caller's memory, before the copy.
         dest: WordRange,
+    },
+    /// A step of a long output (kind 14, docs/evm-steps.md section 9, "Long outputs"): as
+    /// `Return`, with the chunk's ranges in `long`.
+    LongReturn {
+        /// The ended frame.
+        frame: usize,
+        /// Its end.
+        end: FrameEnd,
+        /// The chunk, the roots so far and the chunk's ranges.
+        long: LongOutput,
     },
 }
 
@@ -1837,7 +1885,7 @@ impl Recorder {
             None => InstructionWitness {
                 evm: match &self.states[index] {
                     TraceEntry::Instruction(state) => state.clone(),
-                    TraceEntry::Return(_) => unreachable!("a chunk's state is an instruction"),
+                    _ => unreachable!("a chunk's state is an instruction"),
                 },
                 code: code.clone(),
                 stack_top,
@@ -2293,12 +2341,24 @@ impl Recorder {
             outOffset: ending.out_offset,
             outSize: ending.out_size,
         };
-        let index = self.states.len();
+        let first_index = self.states.len();
         self.states.push(TraceEntry::Return(end.clone()));
         self.frame_of.push(frame.id);
         self.opcodes.push(0);
         self.refunds
             .push(self.refunds.last().copied().unwrap_or_default());
+        // A long output returned to a caller (not by an init frame's success: a code over
+        // EIP-170's limit is not read) takes one step per chunk (docs/evm-steps.md section 9,
+        // "Long outputs"); the state root changes at the last.
+        let has_caller = frame.id != 0;
+        let long = ending.out_size as usize > CHUNK_BYTES
+            && has_caller
+            && !(created != Address::ZERO && ending.outcome == 1);
+        let index = if long {
+            self.long_output(&frame, &end, ret_offset, ret_len, created, first_index)
+        } else {
+            first_index
+        };
         if let Some(code) = deposit {
             let code_hash = keccak256(&code);
             self.codes.insert(code_hash, code);
@@ -2321,16 +2381,19 @@ impl Recorder {
         let oversized = created != Address::ZERO
             && ending.outcome == 1
             && ending.out_size as usize > MAX_CODE_SIZE;
-        // An EIP-7702 transaction's frame returns to no caller: its output is not read.
+        // An EIP-7702 transaction's frame returns to no caller: its output is not read; nor is a
+        // creation transaction's when it fails.
         let to_no_caller = self.authorized && frame.id == 0;
-        let output = (ending.out_size > 0 && !oversized && !to_no_caller)
-            .then(|| words_of(ending.out_offset, ending.out_size));
-        let dest = (copied > 0).then(|| words_of(ret_offset, copied));
+        let failed_creation_tx = frame.id == 0 && created != Address::ZERO && ending.outcome != 1;
+        let output =
+            (ending.out_size > 0 && !oversized && !to_no_caller && !failed_creation_tx && !long)
+                .then(|| words_of(ending.out_offset, ending.out_size));
+        let dest = (copied > 0 && !long).then(|| words_of(ret_offset, copied));
         let too_large = [output, dest]
             .iter()
             .flatten()
             .any(|(first, last)| (last - first + 1) as usize > MAX_RANGE_WORDS);
-        if self.capture == Some(index) && !too_large {
+        if self.capture == Some(index) && !too_large && !long {
             let caller_memory = &self.top().memory;
             self.captured = Some(StepCapture::Return {
                 frame: frame.id,
@@ -2348,6 +2411,108 @@ impl Recorder {
             return false;
         }
         true
+    }
+
+    /// The steps of a long output (docs/evm-steps.md section 9, "Long outputs") from the returning
+    /// state `end` (entry `first_index`): chunk `k` of the output goes into the return data's tree
+    /// and, below `min(retLen, outSize)` (none for an init frame), into the caller's memory at
+    /// `retOffset`; between the steps, states with the roots so far. Returns the last step's entry
+    /// (the one that resumes the caller).
+    fn long_output(
+        &mut self,
+        frame: &LiveFrame,
+        end: &FrameEnd,
+        ret_offset: u32,
+        ret_len: u32,
+        created: Address,
+        first_index: usize,
+    ) -> usize {
+        let out_size = end.outSize as usize;
+        let n = out_size.div_ceil(CHUNK_BYTES);
+        let copied = if created == Address::ZERO {
+            (ret_len as usize).min(out_size)
+        } else {
+            0
+        };
+        let output: Vec<u8> = {
+            let (a, b) = words_of(end.outOffset, end.outSize);
+            let mut bytes = Vec::with_capacity((b - a + 1) as usize * 32);
+            for word in a..=b {
+                bytes.extend_from_slice(frame.memory.word(word).as_slice());
+            }
+            let skip = end.outOffset as usize % 32;
+            bytes[skip..skip + out_size].to_vec()
+        };
+        let mut return_data = WordTree::from_bytes(&[]);
+        let mut caller_mem = self.top().memory.clone();
+        let refund = self.refunds[first_index];
+        for k in 0..n {
+            let index = first_index + k;
+            if k > 0 {
+                self.states.push(TraceEntry::ReturnChunk {
+                    end: end.clone(),
+                    k: k as u32,
+                    return_data: return_data.root(),
+                    caller_mem: caller_mem.root(),
+                });
+                self.frame_of.push(frame.id);
+                self.opcodes.push(0);
+                self.refunds.push(refund);
+            }
+            let off = k * CHUNK_BYTES;
+            let l = CHUNK_BYTES.min(out_size - off);
+            let part = &output[off..off + l];
+            let (a, b) = words_of((end.outOffset as usize + off) as u32, l as u32);
+            let (c, d) = words_of(off as u32, l as u32);
+            let dest = (off < copied).then(|| {
+                let m = l.min(copied - off);
+                (ret_offset as usize + off, m)
+            });
+            if self.capture == Some(index) {
+                self.captured = Some(StepCapture::LongReturn {
+                    frame: frame.id,
+                    end: end.clone(),
+                    long: LongOutput {
+                        k: U256::from(k),
+                        returnData: return_data.root(),
+                        callerMem: caller_mem.root(),
+                        output: frame.memory.range(a, b),
+                        returnRange: return_data.range(c, d),
+                        dest: dest
+                            .map(|(at, m)| {
+                                let (e, f) = words_of(at as u32, m as u32);
+                                caller_mem.range(e, f)
+                            })
+                            .unwrap_or_default(),
+                    },
+                });
+            }
+            write_bytes(&mut return_data, off, part);
+            if let Some((at, m)) = dest {
+                write_bytes(&mut caller_mem, at, &part[..m]);
+            }
+        }
+        debug_assert_eq!(return_data.root(), WordTree::from_bytes(&output).root());
+        first_index + n - 1
+    }
+}
+
+/// Writes `bytes` into the word tree `tree` at byte `offset` (the words' other bytes kept).
+fn write_bytes(tree: &mut WordTree, offset: usize, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let (a, b) = words_of(offset as u32, bytes.len() as u32);
+    for word_index in a..=b {
+        let mut word = tree.word(word_index);
+        let base = word_index as usize * 32;
+        for (i, byte) in word.iter_mut().enumerate() {
+            let at = base + i;
+            if at >= offset && at < offset + bytes.len() {
+                *byte = bytes[at - offset];
+            }
+        }
+        tree.set(word_index, word);
     }
 }
 
@@ -2942,6 +3107,17 @@ pub fn encode_entry(
     (raw, caller_proof, recipient_proof, code, access_proofs)
         .abi_encode_params()
         .into()
+}
+
+/// A step of a long output (kind 14): `abi.encode(FrameEnd end, CallerFrame frame, EvmState
+/// caller, LongOutput long)`.
+pub fn encode_long_return(
+    end: FrameEnd,
+    frame: CallerFrame,
+    caller: EvmState,
+    long: LongOutput,
+) -> Bytes {
+    encode_in_tx(14, (end, frame, caller, long).abi_encode_params().into())
 }
 
 /// The return step's proof (docs/evm-steps.md sections 9 and 10, kind 6): `abi.encode(FrameEnd

@@ -22,8 +22,8 @@ use super::{
     evm::{
         ACCESS_LIST_SUBSTATE, CallerFrame, Effect, EvmEntry, EvmRun, EvmRunError,
         InstructionWitness, StepCapture, WarmedAccessList, authorization_marker, call_inputs,
-        create_inputs, encode_entry, encode_in_tx, encode_return, entry_marker, frame_base,
-        slot_leaf, warm_from_start,
+        create_inputs, encode_entry, encode_in_tx, encode_long_return, encode_return, entry_marker,
+        frame_base, slot_leaf, warm_from_start,
     },
     inputs::{InputItem, inputs_chain, recent_hashes_tree},
     machine::{BlockItem, MachineState, Phase},
@@ -2097,6 +2097,20 @@ impl Machine {
                     output,
                     dest,
                     created_proof,
+                ))
+            }
+            StepCapture::LongReturn {
+                frame,
+                mut end,
+                long,
+            } => {
+                let record = &run.frames[frame];
+                end.parent = record.parent;
+                Ok(encode_long_return(
+                    end,
+                    record.caller_frame.clone(),
+                    record.resume.clone(),
+                    long,
                 ))
             }
         }

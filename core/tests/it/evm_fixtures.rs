@@ -1195,7 +1195,7 @@ pub(super) fn proof_kind(proof: &[u8]) -> u8 {
 pub(super) fn decode_instruction(proof: &[u8]) -> Option<Instruction> {
     let (kind, body) = <(U256, Bytes)>::abi_decode_params(proof).expect("IN_TX proof");
     match kind.to::<u8>() {
-        0 | 6 | 9 | 11..=13 => None,
+        0 | 6 | 9 | 11..=14 => None,
         1 => {
             let (evm, code, top, rest, words, block) =
                 <(EvmState, Bytes, Vec<U256>, B256, Vec<WordProof>, BlockItem)>::abi_decode_params(

@@ -285,10 +285,18 @@ fn program(rng: &mut Rng) -> Bytes {
             26..=27 => {
                 // CALL, CALLCODE, DELEGATECALL, STATICCALL to accounts without code (absent or
                 // not, warm or cold; a value above the balance fails the call), to other programs
-                // (a frame) and to precompiles, with and without a value (kind 5).
+                // (a frame) and to precompiles, with and without a value (kind 5); one in ten
+                // with arguments around or over a chunk (docs/evm-steps.md section 9, "Long
+                // arguments").
                 let op = rng.pick(&[0xf1, 0xf1, 0xf2, 0xf4, 0xfa]);
-                for _ in 0..4 {
-                    let range = rng.memory(400);
+                for i in 0..4 {
+                    let range = if i == 2 && rng.below(10) == 0 {
+                        U256::from(
+                            CHUNK_BYTES as u64 - 40 + rng.below(2 * CHUNK_BYTES as u64 + 100),
+                        )
+                    } else {
+                        rng.memory(400)
+                    };
                     p.push(range);
                 }
                 if matches!(op, 0xf1 | 0xf2) {
@@ -538,7 +546,14 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0xff);
         }
         1 | 2 => {
-            let (len, at) = (rng.memory(200), rng.memory(600));
+            // One output in six around or over a chunk (docs/evm-steps.md section 9, "Long
+            // outputs").
+            let len = if rng.below(6) == 0 {
+                U256::from(CHUNK_BYTES as u64 - 40 + rng.below(2 * CHUNK_BYTES as u64 + 100))
+            } else {
+                rng.memory(200)
+            };
+            let at = rng.memory(600);
             p.push(len);
             p.push(at);
             p.code.push(rng.pick(&[0xf3, 0xfd]));
@@ -563,8 +578,8 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.push(0x01);
         }
         7 => {
-            // A precompile's input too large for one step (copies and hashes are chunked,
-            // calls are not): the rest of the transaction.
+            // A precompile's input too large for one step (copies, hashes and other calls'
+            // arguments are chunked, a precompile's input is not): the rest of the transaction.
             let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
             // STATICCALL(gas, IDENTITY, 0, len, 0, 32)
             p.code.extend([0x60, 0x20, 0x5f]);
@@ -645,6 +660,10 @@ struct Tally {
     chunk_continuations: usize,
     /// Those of a chunked KECCAK256.
     hash_continuations: usize,
+    /// Steps that put a call's arguments over a chunk in a tree (docs/evm-steps.md section 9).
+    call_arg_steps: usize,
+    /// Steps of outputs over a chunk (kind 14, docs/evm-steps.md section 9).
+    long_output_steps: usize,
     /// Entries of transactions to EIP-7702 delegated accounts (kind 11).
     delegated_entries: usize,
     /// Calls that followed a delegation to its delegate (kind 4 with the delegate's proof).
@@ -782,7 +801,11 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                     }
                     Some((evm, code, ..)) => {
                         let op = code.get(instruction_pc(evm.pc)).copied().unwrap_or(0);
-                        if instruction_pc(evm.pc) != evm.pc as usize {
+                        if call_inputs(op).is_some() {
+                            // A call's arguments' steps are kind 2 (docs/evm-steps.md section
+                            // 9, "Long arguments"); the call step after them is kind 4.
+                            tally.call_arg_steps += usize::from(step.proof[31] == 2);
+                        } else if instruction_pc(evm.pc) != evm.pc as usize {
                             tally.chunk_continuations += 1;
                             if op == 0x20 {
                                 tally.hash_continuations += 1;
@@ -801,6 +824,7 @@ fn fuzz(seed: u64, count: usize, verifier: &mut Verifier, tally: &mut Tally) {
                     11 => tally.delegated_entries += 1,
                     12 => tally.authorizations += 1,
                     13 => tally.authorized_entries += 1,
+                    14 => tally.long_output_steps += 1,
                     4 if follows_delegation(&step.proof) => tally.delegated_calls += 1,
                     _ => {}
                 }
@@ -963,8 +987,8 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         .collect();
     println!(
         "programs {count} (seed {seed}) in {:.1?}: {} steps checked on the verifier ({} entries, {} \
-         instructions, {} of them later chunks of a chunked copy or hash ({} of a hash); {} \
-         entries and {} calls through \
+         instructions, {} of them later chunks of a chunked copy or hash ({} of a hash), {} steps \
+         of calls' long arguments; {} steps of long outputs; {} entries and {} calls through \
          an EIP-7702 delegation; {} authorizations and {} entries of EIP-7702 transactions), {} \
          rest-of-transaction steps; {} of {OPCODES_TOTAL} defined opcodes covered; not covered: {}",
         started.elapsed(),
@@ -973,6 +997,8 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
         tally.checked - tally.entries,
         tally.chunk_continuations,
         tally.hash_continuations,
+        tally.call_arg_steps,
+        tally.long_output_steps,
         tally.delegated_entries,
         tally.delegated_calls,
         tally.authorizations,
@@ -1002,10 +1028,15 @@ fn evm_steps_agree_with_the_solidity_verifiers_on_random_programs() {
     if count >= 256 {
         assert!(tally.checked >= 2_000, "{} steps", tally.checked);
         assert!(
-            tally.chunk_continuations >= 10 && tally.hash_continuations >= 10,
-            "{} chunk steps, {} of a hash",
+            tally.chunk_continuations >= 10
+                && tally.hash_continuations >= 10
+                && tally.call_arg_steps >= 10
+                && tally.long_output_steps >= 10,
+            "{} chunk steps, {} of a hash, {} of calls' arguments, {} of long outputs",
             tally.chunk_continuations,
-            tally.hash_continuations
+            tally.hash_continuations,
+            tally.call_arg_steps,
+            tally.long_output_steps
         );
         assert!(
             tally.delegated_entries >= 10 && tally.delegated_calls >= 10,
@@ -1136,6 +1167,9 @@ struct Proven {
     /// the costliest.
     call_arg_steps: usize,
     max_call_arg_gas: u64,
+    /// Steps of long outputs (kind 14), and the L1 gas of the costliest.
+    long_output_steps: usize,
+    max_long_output_gas: u64,
 }
 
 impl Proven {
@@ -1231,6 +1265,10 @@ fn prove_raw(genesis: &Genesis, raws: Vec<Bytes>, expected: &[bool]) -> (Referen
         let (outcome, gas) = verifier.step_with_gas(&step.pre, &step.proof);
         let outcome = outcome.map_err(hex::encode_prefixed);
         assert_eq!(outcome, Ok(step.post.hash()), "step {}: {what}", step.index);
+        if kind == 14 {
+            proven.long_output_steps += 1;
+            proven.max_long_output_gas = proven.max_long_output_gas.max(gas);
+        }
         if kind == 2
             && let Some((evm, code, ..)) = decode_instruction(&step.proof)
             && matches!(
@@ -2177,6 +2215,150 @@ fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
     );
 }
 
+/// A frame whose output is over a chunk (docs/evm-steps.md section 9, "Long outputs") returns
+/// in one step per chunk: each moves a chunk into the caller's return data and, below `retLen`,
+/// into its memory. RETURN and REVERT of 32,737 bytes at an unaligned offset, 100,000 bytes
+/// running past the callee's written memory, exactly three chunks with 10 bytes asked, a long
+/// output nobody asked for (`retLen` 0), exactly one chunk (the one return step), an init frame
+/// that reverts with 40,000 bytes (its return data), and a creation transaction that does (its
+/// output is not read). The caller stores the return data's size and hash and the hash of its
+/// output range, which must be those of the bytes.
+#[test]
+fn a_long_output_is_returned_chunk_by_chunk() {
+    let (returner, reverter) = (Address::repeat_byte(0x5a), Address::repeat_byte(0x5b));
+    let (caller, creator) = (Address::repeat_byte(0x5c), Address::repeat_byte(0x5d));
+    let mut genesis = genesis();
+    // The callees: memory is their call data (1,000 bytes) doubled six times (64,000 bytes), then
+    // RETURN or REVERT of len = word 0 at offset = word 1.
+    let callee = |op: u8| -> Vec<u8> {
+        let mut asm = vec![0x36, 0x5f, 0x5f, 0x37];
+        for j in 0..6u32 {
+            let n = 1000u32 << j;
+            for item in [n, 0, n] {
+                asm.push(0x62); // PUSH3
+                asm.extend_from_slice(&item.to_be_bytes()[1..]);
+            }
+            asm.push(0x5e); // MCOPY(n, 0, n)
+        }
+        asm.extend([0x5f, 0x35, 0x60, 0x20, 0x35, op]); // op(offset, len)
+        asm
+    };
+    // The caller: its call data at 0, then CALL(GAS, word 4, 0, 0, CALLDATASIZE, retOffset =
+    // word 2, retLen = word 3); slot 0 the success, slot 1 RETURNDATASIZE, slot 2 the return
+    // data's hash (copied to 300,000), slot 3 the hash of its memory's output range.
+    let mut call_asm = vec![0x36, 0x5f, 0x5f, 0x37];
+    call_asm.extend([0x60, 0x60, 0x35, 0x60, 0x40, 0x35, 0x36, 0x5f, 0x5f]); // retLen retOffset inLen 0 0
+    call_asm.extend([0x60, 0x80, 0x35, 0x5a, 0xf1, 0x5f, 0x55]); // to, GAS, CALL; SSTORE(0, ok)
+    call_asm.extend([0x3d, 0x60, 0x01, 0x55]); // SSTORE(1, RETURNDATASIZE)
+    call_asm.extend([0x3d, 0x5f, 0x62, 0x04, 0x93, 0xe0, 0x3e]); // RETURNDATACOPY(300,000, 0, size)
+    call_asm.extend([0x3d, 0x62, 0x04, 0x93, 0xe0, 0x20, 0x60, 0x02, 0x55]); // SSTORE(2, hash)
+    call_asm.extend([
+        0x60, 0x60, 0x35, 0x60, 0x40, 0x35, 0x20, 0x60, 0x03, 0x55, 0x00,
+    ]); // SSTORE(3, KECCAK256(retOffset, retLen))
+    // The creator: CREATE of `PUSH3 40,000 PUSH0 REVERT` (its init frame reverts with 40,000
+    // zero bytes); slot 0 the address (0), slot 1 RETURNDATASIZE, slot 2 the return data's hash.
+    let init = [0x62, 0x00, 0x9c, 0x40, 0x5f, 0xfd];
+    let mut create_asm = vec![0x65];
+    create_asm.extend(init);
+    create_asm.extend([0x5f, 0x52, 0x60, 0x06, 0x60, 0x1a, 0x5f, 0xf0, 0x5f, 0x55]); // CREATE(0, 26, 6)
+    create_asm.extend([0x3d, 0x60, 0x01, 0x55]);
+    create_asm.extend([
+        0x3d, 0x5f, 0x5f, 0x3e, 0x3d, 0x5f, 0x20, 0x60, 0x02, 0x55, 0x00,
+    ]);
+    for (address, code) in [
+        (returner, callee(0xf3)),
+        (reverter, callee(0xfd)),
+        (caller, call_asm),
+        (creator, create_asm),
+    ] {
+        genesis
+            .alloc
+            .insert(address, contract_account(code.into(), BTreeMap::new()));
+    }
+    let data = |len: u64, offset: u64, ret_offset: u64, ret_len: u64, to: Address| -> Vec<u8> {
+        let to = U256::from_be_slice(to.as_slice());
+        let words = [len, offset, ret_offset, ret_len].map(U256::from);
+        let mut data = (words[0], words[1], words[2], words[3], to).abi_encode_params();
+        data.extend((0..840u32).map(|i| (i * 151 + i / 7) as u8 | 1));
+        data
+    };
+    let chunk = CHUNK_BYTES as u64;
+    // (len, offset, retOffset, retLen, callee)
+    let cases = [
+        (chunk + 1, 31, 0, 40_000, returner),
+        (100_000, 5, 7, 50_000, returner),
+        (3 * chunk, 0, 64, 10, reverter),
+        (chunk + 1, 3, 0, 0, returner),
+        (chunk, 1, 32, chunk, returner),
+    ];
+    let (mut steps, mut long_steps, mut max_gas) = (0, 0, 0);
+    for (i, &(len, offset, ret_offset, ret_len, to)) in cases.iter().enumerate() {
+        let call_data = data(len, offset, ret_offset, ret_len, to);
+        let (one, proven) = prove_calls(&genesis, &[(i % 3, caller, call_data.clone(), true)]);
+        let mut memory: Vec<u8> = (0..64_000).map(|j| call_data[j % 1000]).collect();
+        memory.resize(memory.len().max((offset + len) as usize), 0);
+        let output = &memory[offset as usize..(offset + len) as usize];
+        let mut mine = call_data.clone();
+        mine.resize(mine.len().max((ret_offset + ret_len) as usize), 0);
+        let copied = ret_len.min(len) as usize;
+        mine[ret_offset as usize..ret_offset as usize + copied].copy_from_slice(&output[..copied]);
+        let slot = |n: u8| storage_at(&one, caller, B256::with_last_byte(n));
+        assert_eq!(
+            slot(0),
+            U256::from(u8::from(to == returner)),
+            "case {i}: success"
+        );
+        assert_eq!(slot(1), U256::from(len), "case {i}: RETURNDATASIZE");
+        assert_eq!(
+            slot(2),
+            U256::from_be_bytes(keccak256(output).0),
+            "case {i}: return data"
+        );
+        let range = &mine[ret_offset as usize..(ret_offset + ret_len) as usize];
+        assert_eq!(
+            slot(3),
+            U256::from_be_bytes(keccak256(range).0),
+            "case {i}: memory"
+        );
+        let expected = if len > chunk {
+            len.div_ceil(chunk) as usize
+        } else {
+            0
+        };
+        assert_eq!(
+            proven.long_output_steps, expected,
+            "case {i}: the output's steps"
+        );
+        steps += proven.steps;
+        long_steps += proven.long_output_steps;
+        max_gas = max_gas.max(proven.max_long_output_gas);
+    }
+    // An init frame reverting with a long output, then a creation transaction doing the same.
+    let (one, proven) = prove_txs(
+        &genesis,
+        &[
+            (0, call(creator), Vec::new(), 0, true),
+            (1, TxKind::Create, init.to_vec(), 0, false),
+        ],
+    );
+    let slot = |n: u8| storage_at(&one, creator, B256::with_last_byte(n));
+    assert_eq!(slot(0), U256::ZERO, "the creation failed");
+    assert_eq!(slot(1), U256::from(40_000), "its return data is the output");
+    assert_eq!(slot(2), U256::from_be_bytes(keccak256([0u8; 40_000]).0));
+    assert_eq!(
+        proven.long_output_steps, 2,
+        "only the init frame's output is moved"
+    );
+    steps += proven.steps;
+    long_steps += proven.long_output_steps;
+    max_gas = max_gas.max(proven.max_long_output_gas);
+    println!(
+        "long outputs: {} returns, {steps} steps checked ({long_steps} steps of long outputs), L1 \
+         gas of the costliest such step {max_gas}",
+        cases.len() + 2,
+    );
+}
+
 /// The L1 gas of the state-access steps (stage 3) on a large state: 100,000 accounts and a
 /// contract of the largest size (24,576 bytes, carried by every witness) with 20,000 slots, so
 /// that the account and storage proofs are as deep as on a busy chain. Prints the gas of each
@@ -2379,7 +2561,7 @@ fn the_verifiers_own_code_runs_provably_on_l2() {
         // creation, SELFDESTRUCT, delegated-entry and EIP-7702 verifiers' (kinds 6, 8 to 13) are
         // not deployed here.
         let to = match kind {
-            6 | 8..=13 => continue,
+            6 | 8..=14 => continue,
             7 => program_address(2),
             _ => program_address(usize::from(*kind - 1)),
         };

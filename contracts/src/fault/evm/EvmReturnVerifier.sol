@@ -52,14 +52,31 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         /// @dev An init frame's successful return: the new account against the state root (read,
         ///      then its code hash written); otherwise unused.
         bytes[] createdProof;
+        /// @dev A step of a long output (kind 14, docs/evm-steps.md section 9, "Long outputs"): the
+        ///      chunk `k` it moves, the return data's tree and the caller's memory root so far (at
+        ///      `k = 0`: `WordTree.EMPTY_ROOT` and the caller's), and the return-data tree's words of
+        ///      the chunk (`output` and `dest` then hold the chunk's words only).
+        bool chunked;
+        uint256 k;
+        bytes32 returnData;
+        bytes32 callerMem;
+        EvmTypes.WordRange returnRange;
     }
+
+    /// @notice Most output bytes one step of a long output moves (`EvmFrame.CHUNK_BYTES`).
+    uint256 public constant CHUNK_BYTES = EvmFrame.CHUNK_BYTES;
 
     /// @inheritdoc IEvmStepVerifier
     function step(MachineState.State memory pre, bytes calldata proof) external pure returns (bytes32) {
         if (pre.phase != MachineState.IN_TX) revert UnsupportedStep(pre.phase);
         (uint256 kind, bytes calldata body) = EvmTypes.split(proof);
-        if (kind != 6) revert UnsupportedStep(MachineState.IN_TX);
         Return memory w;
+        if (kind == 14) {
+            _decodeLong(body, w);
+            _open(pre, w);
+            return _chunk(pre, w);
+        }
+        if (kind != 6) revert UnsupportedStep(MachineState.IN_TX);
         (w.end, w.frame, w.caller, w.output, w.dest, w.createdProof) = abi.decode(
             body,
             (
@@ -72,6 +89,84 @@ contract EvmReturnVerifier is IEvmStepVerifier {
             )
         );
         _open(pre, w);
+        // A long output is moved by the steps of kind 14.
+        if (_isLong(w)) revert UnsupportedStep(MachineState.IN_TX);
+        return _return(pre, w);
+    }
+
+    /// @notice What a step of a long output (kind 14) adds to the return witness.
+    struct LongOutput {
+        /// @dev The chunk the step moves.
+        uint256 k;
+        /// @dev The return data's tree and the caller's memory root so far (ignored at `k = 0`).
+        bytes32 returnData;
+        bytes32 callerMem;
+        /// @dev The ended frame's memory words holding the chunk.
+        EvmTypes.WordRange output;
+        /// @dev The return-data tree's words of the chunk, before the write.
+        EvmTypes.WordRange returnRange;
+        /// @dev The caller's memory words the chunk's bytes below `min(retLen, outSize)` go to,
+        ///      before the write (empty when none).
+        EvmTypes.WordRange dest;
+    }
+
+    /// @dev A kind-14 witness: `abi.encode(FrameEnd end, CallerFrame frame, EvmState caller,
+    ///      LongOutput long)`.
+    function _decodeLong(bytes calldata body, Return memory w) private pure {
+        w.chunked = true;
+        LongOutput memory long;
+        (w.end, w.frame, w.caller, long) =
+            abi.decode(body, (EvmTypes.FrameEnd, EvmTypes.CallerFrame, EvmTypes.EvmState, LongOutput));
+        (w.k, w.returnData, w.callerMem) = (long.k, long.returnData, long.callerMem);
+        (w.output, w.returnRange, w.dest) = (long.output, long.returnRange, long.dest);
+    }
+
+    /// @notice The hash of a state between two steps of a long output (docs/evm-steps.md section 9,
+    ///         "Long outputs"): `keccak256(abi.encode(keccak256(abi.encode(end)), k, returnData,
+    ///         callerMem))`, with `k` the chunks moved so far.
+    function progressHash(bytes32 end, uint256 k, bytes32 returnData, bytes32 callerMem) public pure returns (bytes32) {
+        return keccak256(abi.encode(end, k, returnData, callerMem));
+    }
+
+    /// @dev Whether the output is long (over `CHUNK_BYTES`) and read: returned to a caller (not by a
+    ///      creation transaction's or an EIP-7702 transaction's depth-0 frame, whose output is not
+    ///      committed but for a deposit), and not an init frame's success (a code over EIP-170's
+    ///      limit is not read).
+    function _isLong(Return memory w) private pure returns (bool) {
+        return w.end.outSize > CHUNK_BYTES && w.frame.frame != 0
+            && !(w.frame.created != address(0) && w.end.outcome == EvmFrame.SUCCESS);
+    }
+
+    /// @dev Step `k` of a long output (kind 14; docs/evm-steps.md section 9, "Long outputs"): the
+    ///      output bytes `[k * CHUNK_BYTES, +CHUNK_BYTES)`, read from the ended frame's memory, go
+    ///      into the return data's tree at the same offset and, for those below `min(retLen,
+    ///      outSize)` (none for an init frame), into the caller's memory at `retOffset` plus that
+    ///      offset; then either the next step's state or, after the last chunk, the return step
+    ///      itself with these two roots.
+    function _chunk(MachineState.State memory pre, Return memory w) private pure returns (bytes32) {
+        EvmTypes.FrameEnd memory end = w.end;
+        EvmTypes.CallerFrame memory frame = w.frame;
+        uint256 off = w.k * CHUNK_BYTES;
+        // Not a state any trace has: an output the return step moves in one, a chunk past the last.
+        if (!_isLong(w) || off >= end.outSize) revert UnsupportedStep(MachineState.IN_TX);
+        if (w.k == 0) {
+            w.returnData = WordTree.EMPTY_ROOT;
+            w.callerMem = w.caller.memRoot;
+        }
+        uint256 l = EvmFrame.min(CHUNK_BYTES, end.outSize - off);
+        bytes memory part = EvmFrame.readRange(w.output, end.memRoot, end.outOffset + off, l, 0);
+        w.returnData = EvmFrame.writeRange(w.returnRange, w.returnData, off, part, l, 1);
+        uint256 m = frame.created != address(0) ? 0 : EvmFrame.min(frame.retLen, end.outSize);
+        if (off < m) {
+            w.callerMem =
+                EvmFrame.writeRange(w.dest, w.callerMem, frame.retOffset + off, part, EvmFrame.min(l, m - off), 2);
+        } else if (!EvmFrame.isEmpty(w.dest)) {
+            revert UnexpectedWords();
+        }
+        if (off + l < end.outSize) {
+            pre.evm = progressHash(EvmTypes.hash(end), w.k + 1, w.returnData, w.callerMem);
+            return MachineState.hash(pre);
+        }
         return _return(pre, w);
     }
 
@@ -97,6 +192,8 @@ contract EvmReturnVerifier is IEvmStepVerifier {
     ///      transaction's frame (`created` 0, made only by its entry step, kind 13).
     function _open(MachineState.State memory pre, Return memory w) private pure {
         bytes32 computed = EvmTypes.hash(w.end);
+        // Between the steps of a long output: the progress over the returning state.
+        if (w.k != 0) computed = progressHash(computed, w.k, w.returnData, w.callerMem);
         if (computed != pre.evm) revert EvmStateMismatch(pre.evm, computed);
         computed = EvmTypes.hash(w.frame);
         if (computed != w.end.parent) revert EvmStateMismatch(w.end.parent, computed);
@@ -121,20 +218,26 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         // An init frame's code over the limit fails the creation unread.
         bool tooLarge = created && end.outcome == EvmFrame.SUCCESS && end.outSize > MAX_CODE_SIZE;
         bytes memory output;
-        if (end.outSize == 0 || tooLarge) {
-            if (!EvmFrame.isEmpty(w.output)) revert UnexpectedWords();
+        if (w.chunked) {
+            // A long output's steps built the return data and wrote the caller's memory.
+            caller.memRoot = w.callerMem;
         } else {
-            output = EvmFrame.readRange(w.output, end.memRoot, end.outOffset, end.outSize, 0);
-        }
-        // An init frame writes nothing to its caller's memory.
-        uint256 n = created ? 0 : EvmFrame.min(frame.retLen, end.outSize);
-        if (n == 0) {
-            if (!EvmFrame.isEmpty(w.dest)) revert UnexpectedWords();
-        } else {
-            caller.memRoot = EvmFrame.writeRange(w.dest, caller.memRoot, frame.retOffset, output, n, 1);
+            // A creation transaction's failure does not read its output (no caller gets it).
+            if (end.outSize == 0 || tooLarge || (frame.frame == 0 && end.outcome != EvmFrame.SUCCESS)) {
+                if (!EvmFrame.isEmpty(w.output)) revert UnexpectedWords();
+            } else {
+                output = EvmFrame.readRange(w.output, end.memRoot, end.outOffset, end.outSize, 0);
+            }
+            // An init frame writes nothing to its caller's memory.
+            uint256 n = created ? 0 : EvmFrame.min(frame.retLen, end.outSize);
+            if (n == 0) {
+                if (!EvmFrame.isEmpty(w.dest)) revert UnexpectedWords();
+            } else {
+                caller.memRoot = EvmFrame.writeRange(w.dest, caller.memRoot, frame.retOffset, output, n, 1);
+            }
         }
         if (created) return _created(pre, w, output, tooLarge);
-        caller.returnDataRoot = WordTree.root(output);
+        caller.returnDataRoot = _returnData(w, output);
         caller.returnDataSize = end.outSize;
 
         bool success = end.outcome == EvmFrame.SUCCESS;
@@ -186,7 +289,7 @@ contract EvmReturnVerifier is IEvmStepVerifier {
             caller.substate = end.substate;
         } else {
             if (outcome == EvmFrame.REVERTED) {
-                caller.returnDataRoot = WordTree.root(output);
+                caller.returnDataRoot = _returnData(w, output);
                 caller.returnDataSize = end.outSize;
                 caller.gas += end.gasLeft;
             }
@@ -259,6 +362,11 @@ contract EvmReturnVerifier is IEvmStepVerifier {
         uint64 cap = (pre.txGasLimit - pre.gasLeft) / 5;
         if (pre.refund > cap) pre.refund = cap;
         return MachineState.hash(pre);
+    }
+
+    /// @dev The caller's return data: the tree a long output's steps built, else `output`'s.
+    function _returnData(Return memory w, bytes memory output) private pure returns (bytes32) {
+        return w.chunked ? w.returnData : WordTree.root(output);
     }
 
     /// @dev The root after `account` (read against `root` with `proof`) gets `code`'s hash.

@@ -151,7 +151,7 @@ contract EvmStepVerifier is IEvmStepVerifier {
         if (kind == 13) return AUTHORIZED_ENTRY.step(pre, proof);
         if (kind == 4) return CALL.step(pre, proof);
         if (kind == 5) return PRECOMPILES.step(pre, proof);
-        if (kind == 6) return RETURNS.step(pre, proof);
+        if (kind == 6 || kind == 14) return RETURNS.step(pre, proof);
         if (kind == 8) return CREATES.step(pre, proof);
         if (kind == 9) return CREATION_TXS.step(pre, proof);
         if (kind == 10) return SELFDESTRUCTS.step(pre, proof);

@@ -119,12 +119,12 @@ library EvmTypes {
 
     /// @notice Splits an `IN_TX` witness `abi.encode(uint8 kind, bytes body)` without copying.
     ///         A witness too short to hold a kind (the rest-of-transaction step's empty witness)
-    ///         or with a kind other than 0 to 13 is a step the verifier does not prove
+    ///         or with a kind other than 0 to 14 is a step the verifier does not prove
     ///         (`UnsupportedStep(2)`); malformed offsets revert without data, as `abi.decode` does.
     function split(bytes calldata proof) internal pure returns (uint256 kind, bytes calldata body) {
         if (proof.length < 96) revert IEvmStepVerifier.UnsupportedStep(2);
         kind = uint256(bytes32(proof[0:32]));
-        if (kind > 13) revert IEvmStepVerifier.UnsupportedStep(2);
+        if (kind > 14) revert IEvmStepVerifier.UnsupportedStep(2);
         uint256 off = uint256(bytes32(proof[32:64]));
         if (off > proof.length - 32) revert();
         uint256 len = uint256(bytes32(proof[off:off + 32]));
