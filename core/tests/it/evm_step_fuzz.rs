@@ -325,6 +325,10 @@ fn program(rng: &mut Rng) -> Bytes {
                         p.push(U256::from_be_slice(dev.as_slice()));
                     }
                     5..=8 => p.push(U256::from(0xca11_0000 + rng.below(4))),
+                    9..=10 => {
+                        let returner = long_returner_address(rng.below(8) as usize);
+                        p.push(U256::from_be_slice(returner.as_slice()));
+                    }
                     _ => {
                         let v = rng.value();
                         p.push(v);
@@ -547,7 +551,8 @@ fn program(rng: &mut Rng) -> Bytes {
         }
         1 | 2 => {
             // One output in six around or over a chunk (docs/evm-steps.md section 9, "Long
-            // outputs").
+            // outputs": only a frame at depth 1 or more returns one; see also
+            // [`long_returner_address`]).
             let len = if rng.below(6) == 0 {
                 U256::from(CHUNK_BYTES as u64 - 40 + rng.below(2 * CHUNK_BYTES as u64 + 100))
             } else {
@@ -639,7 +644,31 @@ fn genesis_with(codes: &[Bytes]) -> Genesis {
             },
         );
     }
+    // Contracts whose frames end with outputs over a chunk (docs/evm-steps.md section 9, "Long
+    // outputs"): their code copied to memory, then RETURN (even j) or REVERT (odd j) of just
+    // over one chunk, two and a bit, exactly three, or 70,000 bytes at an unaligned offset.
+    let chunk = CHUNK_BYTES as u32;
+    for j in 0..8 {
+        let len = [chunk + 1, 2 * chunk + 5, 3 * chunk, 70_000][j / 2];
+        let mut code = vec![0x38, 0x5f, 0x5f, 0x39, 0x62]; // CODECOPY(0, 0, CODESIZE), PUSH3
+        code.extend_from_slice(&len.to_be_bytes()[1..]);
+        code.extend([
+            0x60,
+            (j * 7 % 32) as u8,
+            if j % 2 == 0 { 0xf3 } else { 0xfd },
+        ]);
+        code.extend((0..300u32).map(|i| (i * 37 + j as u32) as u8 | 1));
+        genesis.alloc.insert(
+            long_returner_address(j),
+            contract_account(code.into(), BTreeMap::new()),
+        );
+    }
     genesis
+}
+
+/// The `j`th contract of [`genesis_with`] that ends with a long output.
+fn long_returner_address(j: usize) -> Address {
+    Address::left_padding_from(&(0x1011_0000 + j as u64).to_be_bytes())
 }
 
 /// An EOA with an EIP-7702 delegation ([`genesis_with`]).
