@@ -8,6 +8,8 @@ import {IEvmStepVerifier} from "../../src/fault/evm/IEvmStepVerifier.sol";
 import {EvmCopyVerifier} from "../../src/fault/evm/EvmCopyVerifier.sol";
 import {EvmStateVerifier} from "../../src/fault/evm/EvmStateVerifier.sol";
 import {EvmCallVerifier} from "../../src/fault/evm/EvmCallVerifier.sol";
+import {WordTree} from "../../src/fault/evm/WordTree.sol";
+import {MerkleTrie} from "../../src/fault/MerkleTrie.sol";
 import {EvmStepHelpers, RangeModel, WordModel} from "./EvmStepHelpers.sol";
 
 /// @dev A plain model of chunked copies (docs/evm-steps.md section 4): the frame, its memory and its
@@ -339,12 +341,16 @@ contract EvmChunkedCopyStepsTest is EvmStepHelpers {
         expectUnsupported();
         this.stepExternal(abi.encode(machine(f)), proof);
 
-        // Kind 4: CALL.
-        uint256[] memory items = new uint256[](7);
+        // Kind 4: a CALL at pc `p + (1 << 16)` is a call step after its arguments' steps (a tree on
+        // top of its seven items), refused when its arguments are not over a chunk (here none).
+        uint256[] memory items = new uint256[](8);
+        items[7] = uint256(WordTree.EMPTY_ROOT); // bottom first: the tree on top
         f = frame(codeAtChunkPc(0xf1), items);
         f.pc = 1 << 16;
         EvmCallVerifier.CallWitness memory cw;
-        (top, rest) = opening(f, 7);
+        (cw.warmSlots, cw.transientStorage, cw.warmAccounts) =
+        (MerkleTrie.EMPTY_ROOT, MerkleTrie.EMPTY_ROOT, MerkleTrie.EMPTY_ROOT);
+        (top, rest) = opening(f, 8);
         proof = abi.encode(uint8(4), abi.encode(state(f), f.code, top, rest, cw, blockItem()));
         expectUnsupported();
         this.stepExternal(abi.encode(machine(f)), proof);

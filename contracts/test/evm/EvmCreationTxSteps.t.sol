@@ -550,7 +550,8 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
             r.end.outOffset = uint32(outOffset);
             // forge-lint: disable-next-line(unsafe-typecast)
             r.end.outSize = uint32(outSize);
-            r.output = RangeModel.range(initMem, outOffset / 32, (outOffset + outSize - 1) / 32);
+            // A failed creation transaction's output goes to no caller: not opened.
+            if (outcome == 1) r.output = RangeModel.range(initMem, outOffset / 32, (outOffset + outSize - 1) / 32);
         }
         r.createdProof = AccountWorld.proofOf(r.world, NEW);
         r.gasLeftBefore = 190_000;
@@ -722,8 +723,13 @@ contract EvmCreationTxStepsTest is EvmStepHelpers {
         // No caller and no created account: an EIP-7702 transaction's frame (kind 13), whose end
         // reads no output (EvmAuthorizedTxEndSteps): this witness's output range is refused.
         r = txRet(2, mem, 7, 70, 1234);
+        r.output = RangeModel.range(mem, 0, 2);
         r.frame.created = address(0);
         r.end.parent = keccak256(abi.encode(r.frame));
+        expectTxRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedWords.selector));
+        // Nor does a failed creation transaction's end.
+        r = txRet(2, mem, 7, 70, 1234);
+        r.output = RangeModel.range(mem, 0, 2);
         expectTxRetRevert(r, abi.encodeWithSelector(IEvmStepVerifier.UnexpectedWords.selector));
     }
 

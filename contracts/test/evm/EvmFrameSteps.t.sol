@@ -535,13 +535,17 @@ contract EvmFrameStepsTest is EvmStepHelpers {
         r.caller.pc = 1;
         r.caller.mem = pattern(32 * 1024, 5);
         r.frame.frame = EvmTypes.hash(callerState(r));
-        r.frame.retLen = 32 * 1024;
+        // The longest output of one return step (32,736 bytes: longer ones are one step a
+        // chunk, kind 14), at unaligned offsets: 1024 words read and 1024 written.
+        r.frame.retOffset = 16;
+        r.frame.retLen = 32_736;
         r.frame.stateRoot = ROOT_BEFORE;
         r.frame.substate = SNAPSHOT;
         r.end.parent = keccak256(abi.encode(r.frame));
         r.end.outcome = 1;
         r.end.memRoot = WordModel.root(r.calleeMem);
-        r.end.outSize = 32 * 1024;
+        r.end.outOffset = 16;
+        r.end.outSize = 32_736;
         r.output = RangeModel.range(r.calleeMem, 0, 1023);
         r.dest = RangeModel.range(r.caller.mem, 0, 1023);
         bytes memory pre = abi.encode(retMachine(r));
