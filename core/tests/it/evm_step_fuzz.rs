@@ -2027,6 +2027,31 @@ fn a_long_extcodecopy_is_proven_chunk_by_chunk() {
     );
 }
 
+/// Code that fills memory with the call data (its first 1,000 bytes) doubled six times: 64,000
+/// bytes (CALLDATACOPY, then MCOPYs of 1,000 to 32,000 bytes).
+fn doubled_call_data() -> Vec<u8> {
+    let mut asm = vec![0x36, 0x5f, 0x5f, 0x37]; // CALLDATACOPY(0, 0, CALLDATASIZE)
+    for j in 0..6u32 {
+        let n = 1000u32 << j;
+        for item in [n, 0, n] {
+            asm.push(0x62); // PUSH3
+            asm.extend_from_slice(&item.to_be_bytes()[1..]);
+        }
+        asm.push(0x5e); // MCOPY(n, 0, n)
+    }
+    asm
+}
+
+/// Steps a range of `len` bytes takes when it is over a chunk (a call's arguments, a frame's
+/// output: docs/evm-steps.md section 9), else none (it is one step's range).
+fn chunk_steps(len: u64) -> usize {
+    if len > CHUNK_BYTES as u64 {
+        len.div_ceil(CHUNK_BYTES as u64) as usize
+    } else {
+        0
+    }
+}
+
 /// KECCAK256 over a chunk (docs/evm-steps.md section 4, "Chunked hashes") is proven chunk by
 /// chunk, keccak's sponge carried on the stack between the steps: just over a chunk at an
 /// unaligned offset, exactly six hash chunks (the padding then a block of its own), 100,000
@@ -2039,15 +2064,7 @@ fn a_long_keccak256_is_proven_chunk_by_chunk() {
     let mut genesis = genesis();
     // Memory: the call data (1,000 bytes) at 0, doubled six times by MCOPY (64,000 bytes); then
     // KECCAK256(offset = word 1, len = word 0) stored in slot 0.
-    let mut asm = vec![0x36, 0x5f, 0x5f, 0x37]; // CALLDATACOPY(0, 0, CALLDATASIZE)
-    for j in 0..6u32 {
-        let n = 1000u32 << j;
-        for item in [n, 0, n] {
-            asm.push(0x62); // PUSH3
-            asm.extend_from_slice(&item.to_be_bytes()[1..]);
-        }
-        asm.push(0x5e); // MCOPY(n, 0, n)
-    }
+    let mut asm = doubled_call_data();
     asm.extend([0x5f, 0x35, 0x60, 0x20, 0x35, 0x20]); // KECCAK256(CALLDATALOAD(0x20), CALLDATALOAD(0))
     asm.extend([0x5f, 0x55, 0x00]); // SSTORE(0, hash), STOP
     genesis
@@ -2133,15 +2150,7 @@ fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
     // (64,000 bytes); then op(GAS, to = word 2, [value = word 3,] offset = word 1, len = word 0,
     // 0, 0), its success stored in slot 2.
     let caller_of = |op: u8| -> Vec<u8> {
-        let mut asm = vec![0x36, 0x5f, 0x5f, 0x37];
-        for j in 0..6u32 {
-            let n = 1000u32 << j;
-            for item in [n, 0, n] {
-                asm.push(0x62); // PUSH3
-                asm.extend_from_slice(&item.to_be_bytes()[1..]);
-            }
-            asm.push(0x5e); // MCOPY(n, 0, n)
-        }
+        let mut asm = doubled_call_data();
         asm.extend([0x5f, 0x5f, 0x5f, 0x35, 0x60, 0x20, 0x35]); // 0 0 len offset
         if op == 0xf1 {
             asm.extend([0x60, 0x60, 0x35]); // value
@@ -2222,11 +2231,7 @@ fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
             );
         }
         // One step per chunk of arguments over a chunk, before a call that gets that far.
-        let expected = if len > chunk && len < 1 << 40 {
-            len.div_ceil(chunk) as usize
-        } else {
-            0
-        };
+        let expected = if len < 1 << 40 { chunk_steps(len) } else { 0 };
         assert_eq!(
             proven.call_arg_steps, expected,
             "case {i}: the arguments' steps"
@@ -2260,15 +2265,7 @@ fn a_long_output_is_returned_chunk_by_chunk() {
     // The callees: memory is their call data (1,000 bytes) doubled six times (64,000 bytes), then
     // RETURN or REVERT of len = word 0 at offset = word 1.
     let callee = |op: u8| -> Vec<u8> {
-        let mut asm = vec![0x36, 0x5f, 0x5f, 0x37];
-        for j in 0..6u32 {
-            let n = 1000u32 << j;
-            for item in [n, 0, n] {
-                asm.push(0x62); // PUSH3
-                asm.extend_from_slice(&item.to_be_bytes()[1..]);
-            }
-            asm.push(0x5e); // MCOPY(n, 0, n)
-        }
+        let mut asm = doubled_call_data();
         asm.extend([0x5f, 0x35, 0x60, 0x20, 0x35, op]); // op(offset, len)
         asm
     };
@@ -2349,11 +2346,7 @@ fn a_long_output_is_returned_chunk_by_chunk() {
             U256::from_be_bytes(keccak256(range).0),
             "case {i}: memory"
         );
-        let expected = if len > chunk {
-            len.div_ceil(chunk) as usize
-        } else {
-            0
-        };
+        let expected = chunk_steps(len);
         assert_eq!(
             proven.long_output_steps, expected,
             "case {i}: the output's steps"
