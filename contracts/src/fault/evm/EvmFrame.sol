@@ -37,9 +37,11 @@ library EvmFrame {
         return (true, address(bytes20(bytes32(code) << 24)));
     }
 
-    /// @notice The least `pc` of a frame in the middle of a chunked copy (`p + (k << 16)`, k >= 1;
-    ///         an honest instruction's pc is below it: code is at most 49,152 bytes). Only the copy
-    ///         verifier steps such a frame (`openChunk`); every other verifier refuses it.
+    /// @notice The least `pc` of a frame in the middle of a chunked copy or hash, or of a call's
+    ///         argument steps (`p + (k << 16)`, k >= 1; an honest instruction's pc is below it: code
+    ///         is at most 49,152 bytes). Only the copy verifier and, for the call step after the
+    ///         argument steps, the call verifier step such a frame (`openChunk`); every other
+    ///         verifier refuses it.
     uint256 internal constant CHUNK_PC = 1 << 16;
 
     /// @notice Most bytes one step of a copy copies (1023 words: any span of them touches at most
@@ -63,7 +65,7 @@ library EvmFrame {
     /// @notice Opens the frame `e` (at any depth) of an instruction step: `e` must hash to `pre.evm`
     ///         and `code` to its code hash; (with `stateAccess`) a frame under the access-list marker
     ///         is not provable yet. A frame in the middle of a chunked copy (`pc >= CHUNK_PC`) is only
-    ///         the copy verifier's (`openChunk`): refused. Returns the instruction (`STOP` past the
+    ///         the copy and call verifiers' (`openChunk`): refused. Returns the instruction (`STOP` past the
     ///         end of the code).
     function open(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code, bool stateAccess)
         internal
@@ -79,9 +81,10 @@ library EvmFrame {
         op = pc < code.length ? uint8(code[pc]) : 0;
     }
 
-    /// @notice `open` for the copy verifier (no state access), which also takes a frame in the middle
-    ///         of a chunked copy (docs/evm-steps.md section 4): its `pc` is `p + (k << 16)`, with `p`
-    ///         the copy's own pc and `k >= 1` the next chunk. Returns the instruction at `p` (`STOP`
+    /// @notice `open` for the copy verifier and the call verifier, which also take a frame in the
+    ///         middle of a chunked copy, hash or call's arguments (docs/evm-steps.md sections 4 and
+    ///         9): its `pc` is `p + (k << 16)`, with `p` the instruction's own pc and `k >= 1` the
+    ///         next chunk (the call verifier checks the access-list marker itself). Returns the instruction at `p` (`STOP`
     ///         past the end of the code) and `k` (0 for an instruction's first step).
     function openChunk(MachineState.State memory pre, EvmTypes.EvmState memory e, bytes memory code)
         internal
