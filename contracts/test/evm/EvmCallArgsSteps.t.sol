@@ -725,7 +725,7 @@ contract EvmCallArgsStepsTest is EvmStepHelpers {
     /// @notice After the argument steps (k = n), the call step takes the tree off the stack and
     ///         starts the callee's frame with it as its call data: the caller resumes at p + 1
     ///         with its items and the tree popped.
-    function test_callStepTakesTheTree() public view {
+    function test_callStepTakesTheTree() public {
         ArgsModel.Sim memory x = test1Sim();
         // The accounts: the frame's, the callee with code, the sender.
         AccountWorld.World memory world;
@@ -748,6 +748,11 @@ contract EvmCallArgsStepsTest is EvmStepHelpers {
         bytes memory pre = ArgsModel.pre(x);
         bytes32 got = this.stepExternal(pre, callProof(x, ArgsModel.top(x), w));
         assertEq(got, frameStarted(x, warm));
+        // The tree came from the stack: a range of the arguments in the witness is refused.
+        w.args = RangeModel.range(x.mem, 0, 0);
+        bytes memory proof = callProof(x, ArgsModel.top(x), w);
+        vm.expectRevert(abi.encodeWithSelector(IEvmStepVerifier.UnexpectedWords.selector));
+        this.stepExternal(pre, proof);
     }
 
     /// @dev The post-state of test_callStepTakesTheTree's call: the cold callee (2500), no

@@ -283,8 +283,13 @@ contract EvmCallVerifier is IEvmStepVerifier {
         f.codeHash = codeHash;
         // The call data: the argument bytes shifted to offset 0 (opened by `RETURNS`, which has room).
         uint256 inLen = top[at + 1];
-        f.calldataRoot =
-            r.args != 0 ? r.args : EvmReturnVerifier(address(RETURNS)).callData(r.w.args, e.memRoot, top[at], inLen);
+        if (r.args != 0) {
+            // The argument steps built the call data: no range of them in the witness.
+            if (!EvmFrame.isEmpty(r.w.args)) revert UnexpectedWords();
+            f.calldataRoot = r.args;
+        } else {
+            f.calldataRoot = EvmReturnVerifier(address(RETURNS)).callData(r.w.args, e.memRoot, top[at], inLen);
+        }
         // forge-lint: disable-next-line(unsafe-typecast)
         f.calldataSize = uint32(inLen);
         f.returnDataRoot = WordTree.EMPTY_ROOT;
