@@ -502,6 +502,25 @@ impl WordTree {
         }
     }
 
+    /// Writes `bytes` at byte `offset`, keeping the other bytes of the words it touches.
+    pub fn write(&mut self, offset: usize, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let (a, b) = words_of(offset as u32, bytes.len() as u32);
+        for word_index in a..=b {
+            let mut word = self.word(word_index);
+            let base = word_index as usize * 32;
+            for (i, byte) in word.iter_mut().enumerate() {
+                let at = base + i;
+                if at >= offset && at < offset + bytes.len() {
+                    *byte = bytes[at - offset];
+                }
+            }
+            self.set(word_index, word);
+        }
+    }
+
     /// The proof of word `index` against the current root.
     pub fn proof(&self, index: u32) -> WordProof {
         let mut siblings = [B256::ZERO; WORD_DEPTH];
@@ -1844,19 +1863,9 @@ impl Recorder {
                 witness.ranges = ranges;
                 self.captured = Some(StepCapture::Instruction(witness));
             }
-            // The chunk's destination words, as revm's memory holds them after the copy.
-            let (a, b) = words_of(target as u32, length as u32);
-            for word_index in a..=b {
-                let mut word = memory.word(word_index);
-                let base = u64::from(word_index) * 32;
-                for byte in 0..32u64 {
-                    let at = base + byte;
-                    if at >= target && at < target + length as u64 {
-                        word[byte as usize] = after[at as usize];
-                    }
-                }
-                memory.set(word_index, word);
-            }
+            // The chunk's destination bytes, as revm's memory holds them after the copy.
+            let target = target as usize;
+            memory.write(target, &after[target..target + length]);
         }
         let frame = self.top_mut();
         frame.memory = memory;
@@ -1998,13 +2007,7 @@ impl Recorder {
                 witness.ranges = vec![self.top().memory.range(c, d), tree.range(a, b)];
                 self.captured = Some(StepCapture::Instruction(witness));
             }
-            for word_index in a..=b {
-                let start = word_index as usize * 32;
-                let end = (start + 32).min(len);
-                let mut word = B256::ZERO;
-                word[..end - start].copy_from_slice(&args[start..end]);
-                tree.set(word_index, word);
-            }
+            tree.write(off, &args[off..off + l]);
             state = EvmState {
                 pc: first.pc + (((k + 1) as u32) << CHUNK_SHIFT),
                 stackSize: first.stackSize + 1,
@@ -2487,32 +2490,13 @@ impl Recorder {
                     },
                 });
             }
-            write_bytes(&mut return_data, off, part);
+            return_data.write(off, part);
             if let Some((at, m)) = dest {
-                write_bytes(&mut caller_mem, at, &part[..m]);
+                caller_mem.write(at, &part[..m]);
             }
         }
         debug_assert_eq!(return_data.root(), WordTree::from_bytes(&output).root());
         first_index + n - 1
-    }
-}
-
-/// Writes `bytes` into the word tree `tree` at byte `offset` (the words' other bytes kept).
-fn write_bytes(tree: &mut WordTree, offset: usize, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let (a, b) = words_of(offset as u32, bytes.len() as u32);
-    for word_index in a..=b {
-        let mut word = tree.word(word_index);
-        let base = word_index as usize * 32;
-        for (i, byte) in word.iter_mut().enumerate() {
-            let at = base + i;
-            if at >= offset && at < offset + bytes.len() {
-                *byte = bytes[at - offset];
-            }
-        }
-        tree.set(word_index, word);
     }
 }
 

@@ -287,9 +287,15 @@ contract EvmCopyVerifier is IEvmStepVerifier {
     ///      memory's size are zero).
     function _memory(Run memory r, uint256 offset, uint256 len) private pure returns (bytes memory data) {
         data = new bytes(len);
-        bytes32[] memory words = _read(r, r.e.memRoot, offset, len);
+        _readInto(r, r.e.memRoot, offset, data, len);
+    }
+
+    /// @dev Reads `n > 0` bytes at `offset` of `root`, opened by the next range, into the start of
+    ///      `data`.
+    function _readInto(Run memory r, bytes32 root, uint256 offset, bytes memory data, uint256 n) private pure {
+        bytes32[] memory words = _read(r, root, offset, n);
         assembly ("memory-safe") {
-            mcopy(add(data, 32), add(add(words, 32), mod(offset, 32)), len)
+            mcopy(add(data, 32), add(add(words, 32), mod(offset, 32)), n)
         }
     }
 
@@ -378,10 +384,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         } else if (op == 0x3e) {
             root = r.e.returnDataRoot;
         }
-        bytes32[] memory words = _read(r, root, src, avail);
-        assembly ("memory-safe") {
-            mcopy(add(data, 32), add(add(words, 32), mod(src, 32)), avail)
-        }
+        _readInto(r, root, src, data, avail);
     }
 
     /// @dev The words holding `len > 0` bytes at `offset` of `root`, opened by the next range.
