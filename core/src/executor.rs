@@ -134,7 +134,7 @@ pub fn tx_env(tx: &Recovered<TxEnvelope>) -> TxEnv {
 /// The database every executor hands revm: a cache over a state reader.
 pub type ExecDb<R> = CacheDB<RevmDb<R>>;
 
-/// Creates a mainnet-rules EVM for a block over `state`.
+/// Creates an EVM with the chain's rules for a block over `state`.
 pub fn build_evm<R: StateReader>(
     state: R,
     chain: &ChainConfig,
@@ -144,7 +144,8 @@ pub fn build_evm<R: StateReader>(
     build_evm_on(CacheDB::new(RevmDb(state)), chain, block, tune)
 }
 
-/// Creates a mainnet-rules EVM for a block over any revm database (a cache
+/// Creates an EVM with the chain's rules (mainnet's, with the chain's precompiles:
+/// [`crate::precompiles`]) for a block over any revm database (a cache
 /// for executors that commit, a plain reader for speculative runs).
 pub fn build_evm_on<DB: revm::Database>(
     db: DB,
@@ -155,11 +156,13 @@ pub fn build_evm_on<DB: revm::Database>(
     let mut cfg = CfgEnv::new_with_spec(ChainConfig::SPEC);
     cfg.chain_id = chain.chain_id;
     tune(&mut cfg);
-    Context::mainnet()
+    let mut evm = Context::mainnet()
         .with_db(db)
         .with_cfg(cfg)
         .with_block(block.block_env())
-        .build_mainnet()
+        .build_mainnet();
+    crate::precompiles::install(&mut evm);
+    evm
 }
 
 /// Maps revm's validation error onto our rejection reasons.

@@ -16,6 +16,7 @@ pub mod fault;
 pub mod l1;
 #[cfg(feature = "l1-reader")]
 pub mod l1_reader;
+pub mod precompiles;
 pub mod state;
 pub mod trie;
 pub mod tx;

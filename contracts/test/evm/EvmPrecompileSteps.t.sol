@@ -91,13 +91,32 @@ contract EvmPrecompileStepsTest is EvmStepHelpers {
         // The header padded with zeros: nothing at all, and a cut length.
         priced(5, "", 200);
         priced(5, hex"0000000000000000000000000000000000000000000000000000000000000001", 200);
-        // A base or modulus length past 64 bits is refused; an exponent length past 64 bits is
-        // priced as 2^64 - 1 bytes (capped at 2^64 - 1 gas).
+        // EIP-7823 (the chain's bound, as Osaka's L1): 1,024 bytes each are priced (ceil(1024 /
+        // 8)^2 = 16,384 per iteration; a zero 1,024-byte exponent: 8 * 992 iterations), one more
+        // byte of any of the three, or a length past 64 bits, is refused.
+        priced(5, modexpInput(1024, 0, 0, ""), 5461); // 16384 / 3
+        priced(5, modexpInput(0, 1024, 1, ""), 2645); // 1 * 7936 / 3
+        priced(5, modexpInput(1, 1024, 1024, ""), 43_341_141); // 16384 * 7936 / 3
+        refused(5, modexpInput(1025, 0, 0, ""));
+        refused(5, modexpInput(0, 1025, 0, ""));
+        refused(5, modexpInput(0, 0, 1025, ""));
         refused(5, modexpInput(1 << 64, 0, 0, ""));
         refused(5, modexpInput(0, 0, 1 << 64, ""));
-        priced(5, modexpInput(type(uint64).max, 0, 0, ""), type(uint64).max);
-        priced(5, modexpInput(1, 1 << 200, 1, ""), type(uint64).max / 3);
-        priced(5, modexpInput(1, type(uint64).max, 1, ""), type(uint64).max / 3);
+        refused(5, modexpInput(1, 1 << 200, 1, ""));
+    }
+
+    /// @dev The chain's bound on every precompile's input (core/src/precompiles.rs): 32,736
+    ///      bytes are priced, one more is refused whatever the precompile.
+    function test_inputsOverTheChainsBoundAreRefused() public view {
+        uint256 bound = PrecompilePrices.MAX_INPUT;
+        assertEq(bound, 32_736);
+        priced(2, new bytes(bound), 60 + 12 * 1023);
+        priced(4, new bytes(bound), 15 + 3 * 1023);
+        priced(8, new bytes(192 * 170), 45_000 + 34_000 * 170);
+        for (uint256 id = 1; id <= 17; ++id) {
+            refused(id, new bytes(bound + 1));
+        }
+        refused(8, new bytes(192 * 171));
     }
 
     /// @dev EIP-1108 (Istanbul) and EIP-4844.
@@ -255,7 +274,9 @@ contract EvmPrecompileStepsTest is EvmStepHelpers {
             msm1 = bytes.concat(msm1, g1, bytes32(k));
             msm2 = bytes.concat(msm2, g2, bytes32(k));
             exactPrice(12, msm1);
-            exactPrice(14, msm2);
+            // Past 113 pairs a G2 MSM's input is over the chain's bound (32,736 bytes).
+            if (msm2.length <= PrecompilePrices.MAX_INPUT) exactPrice(14, msm2);
+            else refused(14, msm2);
         }
         for (uint256 k = 1; k <= 3; ++k) {
             exactPrice(15, repeated(bytes.concat(g1, g2), k));
@@ -362,6 +383,39 @@ contract EvmPrecompileStepsTest is EvmStepHelpers {
         assertTrue(called);
         assertEq(out.length, 128);
         assertEq(calls.step(s, proof), after_(f, s, 128, true, out, 5500));
+    }
+
+    /// @dev SHA256 of 32,736 bytes at memory 0 succeeds (its price, the L1 output); of 32,737 bytes
+    ///      it fails unread: no input range in the witness, all the forwarded gas used, no return
+    ///      data, the output range expanded but not written. A witness that does carry the input's
+    ///      range proves the same failure.
+    function test_inputOverTheBoundFailsUnread() public view {
+        bytes memory input = new bytes(PrecompilePrices.MAX_INPUT);
+        for (uint256 i; i < input.length; i += 97) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            input[i] = bytes1(uint8(i));
+        }
+        (Frame memory f, MachineState.State memory s, bytes memory proof) = callStep(2, input, 32, 100_000, 32);
+        (bool called, bytes memory out) = address(2).staticcall(input);
+        assertTrue(called);
+        assertEq(calls.step(s, proof), after_(f, s, 32, true, out, 60 + 12 * 1023));
+
+        bytes memory long = bytes.concat(input, hex"01");
+        (f, s, proof) = callStep(2, long, 32, 100_000, 0);
+        bytes32 failed = after_(f, s, 32, false, "", 0);
+        assertEq(calls.step(s, proof), failed, "with the range in the witness");
+        (, bytes memory body) = abi.decode(proof, (uint8, bytes));
+        (
+            EvmTypes.EvmState memory e,
+            bytes memory code,
+            uint256[] memory top,
+            bytes32 rest,
+            EvmPrecompileCallVerifier.PrecompileCallWitness memory w
+        ) = abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmPrecompileCallVerifier.PrecompileCallWitness));
+        EvmTypes.WordRange memory none;
+        w.input = none;
+        proof = abi.encode(uint8(5), abi.encode(e, code, top, rest, w));
+        assertEq(calls.step(s, proof), failed, "without it");
     }
 
     /// @dev A caller that gives the step too little gas cannot make the L1 call fail for want of

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     chain::ChainConfig,
     executor::{BlockInput, ExecError, rejection_of},
+    precompiles::MAX_PRECOMPILE_INPUT,
     state::{RevmDb, StateReader},
 };
 use alloy_eips::eip2930::AccessList;
@@ -1506,6 +1507,7 @@ fn run<R: StateReader>(
         .with_cfg(cfg)
         .with_block(block.block_env())
         .build_mainnet_with_inspector(recorder);
+    crate::precompiles::install(&mut evm);
     match evm.inspect_tx(tx) {
         Ok(out) => Ok((out.result, out.state)),
         Err(EVMError::Transaction(invalid)) => Err(EvmRunError::Refused(rejection_of(&invalid))),
@@ -2613,7 +2615,12 @@ where
             let top = &pending.witness.stack_top;
             if top.len() >= 6 {
                 let at = top.len() - 4;
-                let in_len = usize::try_from(top[at + 1]).unwrap_or(usize::MAX);
+                // An input over the precompiles' bound fails the call unread
+                // ([`crate::precompiles`]): the verifier opens no range for it.
+                let in_len = usize::try_from(top[at + 1])
+                    .ok()
+                    .filter(|len| *len <= MAX_PRECOMPILE_INPUT)
+                    .unwrap_or(0);
                 let out_len = usize::try_from(top[at + 3])
                     .unwrap_or(usize::MAX)
                     .min(interp.return_data.buffer().len());
@@ -2625,8 +2632,10 @@ where
         }
         if let Some(call) = self.call.take() {
             // A precompile's input, or the output it wrote, over `MAX_RANGE_WORDS` words: the
-            // verifier opens neither (docs/evm-steps.md section 4), so the call is the rest of
-            // the transaction.
+            // verifier opens neither (docs/evm-steps.md section 4), so the call would be the
+            // rest of the transaction. The chain's precompiles make it unreachable (an input
+            // over 32,736 bytes fails unread, no output is longer: [`crate::precompiles`]); the
+            // check stays so that a change to them cannot produce an unprovable witness.
             if is_provable_precompile(call.callee) {
                 let at = call.items.len() - 4;
                 let words = |offset: U256, len: usize| {
@@ -2635,7 +2644,10 @@ where
                         .flatten()
                         .is_some_and(|(first, last)| last - first + 1 > MAX_RANGE_WORDS)
                 };
-                let input = usize::try_from(call.items[at + 1]).unwrap_or(usize::MAX);
+                let input = usize::try_from(call.items[at + 1])
+                    .ok()
+                    .filter(|len| *len <= MAX_PRECOMPILE_INPUT)
+                    .unwrap_or(0);
                 let output = usize::try_from(call.items[at + 3])
                     .unwrap_or(usize::MAX)
                     .min(interp.return_data.buffer().len());

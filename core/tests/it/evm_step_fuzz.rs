@@ -2249,6 +2249,130 @@ fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
     );
 }
 
+/// The chain's precompile bounds (`rollup_core::precompiles`, docs/evm-steps.md section 4, "Calls
+/// to precompiles") are proven in one step: a call from code to SHA256, IDENTITY or ECRECOVER
+/// with an input over 32,736 bytes fails unread (all its forwarded gas used, a value not moved),
+/// exactly 32,736 bytes succeeds; MODEXP with a base over 1,024 bytes fails (EIP-7823) and one
+/// of 1,024 succeeds; a transaction straight to SHA256 with 32,737 bytes of call data fails in
+/// its entry step. Every step is checked on the verifiers: none is the rest of a transaction.
+#[test]
+fn precompile_inputs_over_the_chain_s_bounds_fail_in_one_proven_step() {
+    let bound = rollup_core::precompiles::MAX_PRECOMPILE_INPUT as u64;
+    let mut genesis = genesis();
+    // The callers: memory is the call data doubled (64,000 bytes); then op(GAS, to = word 2,
+    // [value = word 3,] offset = word 1, len = word 0, 64,000, 32), its success in slot 2 and
+    // its return data's size in slot 3.
+    let caller_of = |op: u8| -> Vec<u8> {
+        let mut asm = doubled_call_data();
+        asm.extend([
+            0x60, 0x20, 0x62, 0x00, 0xfa, 0x00, 0x5f, 0x35, 0x60, 0x20, 0x35,
+        ]);
+        if op == 0xf1 {
+            asm.extend([0x60, 0x60, 0x35]); // value
+        }
+        asm.extend([0x60, 0x40, 0x35, 0x5a, op]); // to, GAS, op
+        asm.extend([0x60, 0x02, 0x55]); // SSTORE(2, success)
+        asm.extend([0x3d, 0x60, 0x03, 0x55, 0x00]); // SSTORE(3, RETURNDATASIZE), STOP
+        asm
+    };
+    let [calls_, statics] = [0xf1u8, 0xfa].map(|op| {
+        let address = Address::repeat_byte(op);
+        let account = GenesisAccount {
+            balance: U256::from(1_000_000u64),
+            ..contract_account(caller_of(op).into(), BTreeMap::new())
+        };
+        genesis.alloc.insert(address, account);
+        address
+    });
+    // MODEXP with a base of word 0's length (zeros), a one-byte exponent and modulus (zero):
+    // STATICCALL(GAS, 5, 0, 96 + base + 2, 0x3000, 32), its success in slot 2.
+    let modexp = Address::repeat_byte(0x05);
+    let modexp_code = vec![
+        0x5f, 0x35, 0x5f, 0x52, // MSTORE(0, base length)
+        0x60, 0x01, 0x60, 0x20, 0x52, // MSTORE(32, 1)
+        0x60, 0x01, 0x60, 0x40, 0x52, // MSTORE(64, 1)
+        0x60, 0x20, 0x61, 0x30, 0x00, // 32 0x3000
+        0x5f, 0x35, 0x60, 0x62, 0x01, 0x5f, // base + 98, 0
+        0x60, 0x05, 0x5a, 0xfa, // 5 GAS STATICCALL
+        0x60, 0x02, 0x55, 0x00, // SSTORE(2, success), STOP
+    ];
+    genesis.alloc.insert(
+        modexp,
+        contract_account(modexp_code.into(), BTreeMap::new()),
+    );
+    let data = |len: u64, offset: u64, to: u8, value: u64| -> Vec<u8> {
+        let to = U256::from(to);
+        let mut data =
+            (U256::from(len), U256::from(offset), to, U256::from(value)).abi_encode_params();
+        data.extend((0..872u32).map(|i| (i * 151 + i / 7) as u8 | 1));
+        data
+    };
+    // (caller, len, offset, precompile, value, the call's success, its return data's size)
+    let cases: [(Address, u64, u64, u8, u64, u64, u64); 6] = [
+        (statics, bound + 1, 0, 2, 0, 0, 0),
+        (statics, bound, 1, 2, 0, 1, 32),
+        (calls_, bound + 1, 3, 4, 5, 0, 0),
+        (calls_, bound, 3, 4, 5, 1, bound),
+        (calls_, 100_000, 0, 1, 0, 0, 0),
+        (statics, bound + 1, 31, 3, 0, 0, 0),
+    ];
+    let mut steps = 0;
+    for (i, &(from, len, offset, to, value, success, size)) in cases.iter().enumerate() {
+        let (one, proven) = prove_calls(
+            &genesis,
+            &[(i % 3, from, data(len, offset, to, value), true)],
+        );
+        assert_eq!(
+            storage_at(&one, from, B256::with_last_byte(2)),
+            U256::from(success),
+            "case {i}"
+        );
+        assert_eq!(
+            storage_at(&one, from, B256::with_last_byte(3)),
+            U256::from(size),
+            "case {i}"
+        );
+        let precompile = Address::with_last_byte(to);
+        let moved = one
+            .state
+            .accounts()
+            .find(|(address, _)| **address == precompile)
+            .map(|(_, account)| account.balance)
+            .unwrap_or_default();
+        assert_eq!(
+            moved,
+            U256::from(value * success),
+            "case {i}: a value moves only on success"
+        );
+        assert_eq!(
+            proven.steps_by_kind.get(&5),
+            Some(&1),
+            "case {i}: one precompile step"
+        );
+        steps += proven.steps;
+    }
+    for (base, success) in [(1024u64, 1u64), (1025, 0)] {
+        let word = U256::from(base).abi_encode();
+        let (one, proven) = prove_calls(&genesis, &[(0, modexp, word, true)]);
+        assert_eq!(
+            storage_at(&one, modexp, B256::with_last_byte(2)),
+            U256::from(success),
+            "{base}"
+        );
+        assert_eq!(proven.steps_by_kind.get(&5), Some(&1));
+        steps += proven.steps;
+    }
+    // A transaction straight to SHA256: 32,736 bytes succeed, one more fails in its entry step.
+    for (len, ok) in [(bound, true), (bound + 1, false)] {
+        let (_, proven) = prove_calls(
+            &genesis,
+            &[(1, Address::with_last_byte(2), vec![7u8; len as usize], ok)],
+        );
+        steps += proven.steps;
+    }
+    println!("precompile bounds: {steps} steps checked");
+}
+
 /// A frame whose output is over a chunk (docs/evm-steps.md section 9, "Long outputs") returns
 /// in one step per chunk: each moves a chunk into the caller's return data and, below `retLen`,
 /// into its memory. RETURN and REVERT of 32,737 bytes at an unaligned offset, 100,000 bytes

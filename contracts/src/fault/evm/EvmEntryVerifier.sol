@@ -9,6 +9,7 @@ import {MachineState} from "../MachineState.sol";
 import {Accounts} from "../Accounts.sol";
 import {TxDecoder} from "../TxDecoder.sol";
 import {AccessList} from "./AccessList.sol";
+import {PrecompilePrices} from "./PrecompilePrices.sol";
 
 /// @title EvmEntryVerifier
 /// @notice The entry step of docs/evm-steps.md (section 1.1, witness in section 6): from `IN_TX`
@@ -69,7 +70,8 @@ contract EvmEntryVerifier is EvmEntryBase {
     /// @dev A transaction calling ECRECOVER (3,000 gas), SHA256 (60 + 12 a word of input),
     ///      RIPEMD160 (600 + 120 a word), IDENTITY (15 + 3 a word) or BLAKE2F (one a round)
     ///      ends in this step (docs/evm-steps.md section 1.1): these fail only when the gas left
-    ///      is below their price or (BLAKE2F) the input is not 213 bytes ending in a final-block
+    ///      is below their price, the input is over the chain's 32,736 bytes
+    ///      (core/src/precompiles.rs) or (BLAKE2F) it is not 213 bytes ending in a final-block
     ///      flag of 0 or 1, and their output changes no state. The value moves as for an entry; an empty
     ///      account at the precompile's address (which EIP-161 would delete) is not provable
     ///      here. Success keeps the value's move and charges the price; out of gas keeps the
@@ -93,7 +95,8 @@ contract EvmEntryVerifier is EvmEntryBase {
         uint256 words = (t.dataLength + 31) / 32;
         uint256 id = uint160(t.to);
         uint256 price = id == 1 ? 3000 : id == 2 ? 60 + 12 * words : id == 3 ? 600 + 120 * words : 15 + 3 * words;
-        bool valid = true;
+        // An input over the chain's bound (core/src/precompiles.rs) fails the call.
+        bool valid = t.dataLength <= PrecompilePrices.MAX_INPUT;
         if (id == BLAKE2F) {
             bytes memory input = TxDecoder.callData(w.rawTx);
             valid = input.length == 213 && uint8(input[212]) <= 1;

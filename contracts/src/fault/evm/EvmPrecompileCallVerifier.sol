@@ -18,7 +18,8 @@ import {PrecompilePrices} from "./PrecompilePrices.sol";
 ///         expansion of the argument and output ranges (the precompiles are warm from the start),
 ///         with a value its 9000 and, for a CALL to an absent precompile account, the new account's
 ///         25,000, then the precompile's price (`PrecompilePrices`) out of the forwarded gas (plus
-///         the 2300 stipend of a value); a price above it, an input revm refuses by its length, or
+///         the 2300 stipend of a value); a price above it, an input the chain refuses by its length
+///         (over 32,736 bytes, not read; core/src/precompiles.rs), or
 ///         an input the L1 precompile refuses (a point off the curve, a wrong KZG proof) fails the
 ///         call and uses the forwarded gas. The output is computed by calling the same precompile
 ///         on L1, written into the output range of memory (both ranges opened by word-range proofs)
@@ -170,10 +171,8 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256[] memory top = r.top;
         uint256 left = e.gas - r.cost;
         uint256 forwarded = EvmFrame.min(EvmFrame.min(top[0], MAX_U64), left - left / 64);
-        bytes memory input =
-            top[at + 1] == 0 ? new bytes(0) : EvmFrame.readRange(r.w.input, e.memRoot, top[at], top[at + 1], 0);
         uint256 id = uint160(to);
-        (bool valid, uint256 price) = PrecompilePrices.price(id, input);
+        (bytes memory input, bool valid, uint256 price) = _priced(r, at, id);
         bytes memory output;
         ok = valid && price <= forwarded + r.stipend;
         if (ok) (ok, output) = _l1(to, id, input, price);
@@ -186,9 +185,24 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
             r.cost += forwarded;
         }
         e.returnDataRoot = WordTree.root(output);
-        // At most the input's length (IDENTITY), the modulus's (MODEXP) or 256 bytes (G2).
+        // At most the input's length (IDENTITY, at most 32,736), the modulus's (MODEXP, at most
+        // 1,024) or 256 bytes (G2).
         // forge-lint: disable-next-line(unsafe-typecast)
         e.returnDataSize = uint32(output.length);
+    }
+
+    /// @dev The input range of the stack items from `at`, read from memory, and the precompile
+    ///      `id`'s verdict and price for it (`PrecompilePrices`): an input over the chain's 32,736
+    ///      bytes fails the call unread (no range is opened).
+    function _priced(Run memory r, uint256 at, uint256 id)
+        private
+        pure
+        returns (bytes memory input, bool valid, uint256 price)
+    {
+        uint256 len = r.top[at + 1];
+        if (len > PrecompilePrices.MAX_INPUT) return (input, false, 0);
+        if (len != 0) input = EvmFrame.readRange(r.w.input, r.e.memRoot, r.top[at], len, 0);
+        (valid, price) = PrecompilePrices.price(id, input);
     }
 
     /// @dev The value moves (`EvmFrame.moveValue`, as for a call without a frame; in its own

@@ -2,13 +2,19 @@
 pragma solidity ^0.8.24;
 
 /// @title PrecompilePrices
-/// @notice The price of each Prague precompile (`0x01..0x11`) for an input, and whether revm 43
-///         refuses the input before running it (its length, or for MODEXP a length past 64 bits),
-///         exactly as revm-precompile 43 computes them for Prague (docs/evm-steps.md section 4,
-///         "Calls to precompiles"). Whether a well-formed input is valid (a point on the curve, a
-///         KZG proof, a BLAKE2F flag already here) is the L1 precompile's to say.
+/// @notice The price of each of the chain's precompiles (Prague's `0x01..0x11`) for an input, and
+///         whether it refuses the input before running it (its length, or for MODEXP a length
+///         over 1,024 bytes, EIP-7823), exactly as `core/src/precompiles.rs` computes them on
+///         revm-precompile 43 (docs/evm-steps.md section 4, "Calls to precompiles"). Whether a
+///         well-formed input is valid (a point on the curve, a KZG proof, a BLAKE2F flag already
+///         here) is the L1 precompile's to say.
 library PrecompilePrices {
-    uint256 internal constant MAX_U64 = type(uint64).max;
+    /// @notice The longest input any of the chain's precompiles takes (`MAX_PRECOMPILE_INPUT`):
+    ///         a longer one fails the call unread. 32,736 bytes span at most 1,024 memory words
+    ///         at any offset, one range a step opens.
+    uint256 internal constant MAX_INPUT = 32_736;
+    /// @notice The longest base, exponent or modulus MODEXP takes (EIP-7823, as Osaka's L1).
+    uint256 internal constant MODEXP_LENGTH_LIMIT = 1024;
 
     /// @dev EIP-2537's discounts (per mille) of a G1 and a G2 multi-scalar multiplication of
     ///      1..128 pairs (more pairs use the last), two big-endian bytes each.
@@ -29,6 +35,7 @@ library PrecompilePrices {
     ///         then fails the call the same way: all the forwarded gas is used).
     function price(uint256 id, bytes memory input) internal pure returns (bool valid, uint256 gas) {
         uint256 n = input.length;
+        if (n > MAX_INPUT) return (false, 0);
         uint256 words = (n + 31) / 32;
         if (id == 1) return (true, 3000);
         if (id == 2) return (true, 60 + 12 * words);
@@ -66,17 +73,17 @@ library PrecompilePrices {
         return k * discount * base / 1000;
     }
 
-    /// @notice MODEXP as Berlin priced it (EIP-2565; Prague keeps it): the lengths from the
-    ///         first 96 bytes (zero-padded); a base or modulus length past 64 bits is refused, an
-    ///         exponent length past 64 bits counts as 2^64 - 1;
-    ///         `max(200, ceil(max(baseLen, modLen) / 8)^2 * iterations / 3)`, capped at 2^64 - 1,
+    /// @notice MODEXP as Berlin priced it (EIP-2565; Prague keeps it), with EIP-7823's bound: the
+    ///         lengths from the first 96 bytes (zero-padded), any of them over 1,024 refused;
+    ///         `max(200, ceil(max(baseLen, modLen) / 8)^2 * iterations / 3)` (at most about 45M),
     ///         with the iterations from the exponent's length and its first (at most) 32 bytes.
     function modexp(bytes memory input) internal pure returns (bool, uint256) {
         uint256 baseLen = word(input, 0);
         uint256 expLen = word(input, 32);
         uint256 modLen = word(input, 64);
-        if (baseLen > MAX_U64 || modLen > MAX_U64) return (false, 0);
-        if (expLen > MAX_U64) expLen = MAX_U64;
+        if (baseLen > MODEXP_LENGTH_LIMIT || expLen > MODEXP_LENGTH_LIMIT || modLen > MODEXP_LENGTH_LIMIT) {
+            return (false, 0);
+        }
         // The exponent's first min(expLen, 32) bytes, zero-padded past the input.
         uint256 head = word(input, 96 + baseLen);
         if (expLen < 32) head >>= 8 * (32 - expLen);
@@ -86,13 +93,11 @@ library PrecompilePrices {
             iterations = bits == 0 ? 0 : bits - 1;
         } else {
             iterations = 8 * (expLen - 32) + (bits == 0 ? 0 : bits - 1);
-            if (iterations > MAX_U64) iterations = MAX_U64;
         }
         if (iterations == 0) iterations = 1;
         uint256 w = (baseLen > modLen ? baseLen : modLen);
         w = (w + 7) / 8;
         uint256 gas = w * w * iterations / 3;
-        if (gas > MAX_U64) gas = MAX_U64;
         return (true, gas < 200 ? 200 : gas);
     }
 
