@@ -35,10 +35,11 @@ use rollup_core::{
         Machine, MachineState, Phase, StepKind, World,
         evm::{
             CHUNK_BYTES, CallWitness, CallerFrame, EvmState, FrameEnd, HASH_CHUNK_BYTES,
-            MAX_ACCESS_LIST_WARMINGS, MAX_RANGE_WORDS, WordRange, call_inputs, instruction_pc,
+            MAX_ACCESS_LIST_WARMINGS, WordRange, call_inputs, instruction_pc,
         },
         machine::BlockItem,
     },
+    precompiles::MAX_PRECOMPILE_INPUT,
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -582,14 +583,27 @@ fn program(rng: &mut Rng) -> Bytes {
             p.code.extend(std::iter::repeat_n(0x50, 1100));
             p.code.push(0x01);
         }
-        7 => {
-            // A precompile's input too large for one step (copies, hashes and other calls'
-            // arguments are chunked, a precompile's input is not): the rest of the transaction.
-            let len = 32 * MAX_RANGE_WORDS as u64 + 1 + rng.below(100);
+        7 if rng.below(2) == 0 => {
+            // A precompile's input around the chain's bound (`rollup_core::precompiles`): over
+            // 32,736 bytes it fails unread, in one step (kind 5).
+            let len = MAX_PRECOMPILE_INPUT as u64 - 50 + rng.below(200);
             // STATICCALL(gas, IDENTITY, 0, len, 0, 32)
             p.code.extend([0x60, 0x20, 0x5f]);
             p.push(U256::from(len));
             p.code.extend([0x5f, 0x60, 0x04, 0x5a, 0xfa]);
+        }
+        7 => {
+            // MODEXP with a base and a modulus around EIP-7823's 1,024 bytes (refused over it)
+            // and a short exponent: the lengths at memory 0, 32 and 64, the numbers after them.
+            let (base, exp, modulus) = (1000 + rng.below(50), rng.below(3), 1000 + rng.below(50));
+            for (i, len) in [base, exp, modulus].into_iter().enumerate() {
+                p.push(U256::from(len));
+                p.code.extend([0x60, 32 * i as u8, 0x52]); // MSTORE(32 i, len)
+            }
+            // STATICCALL(gas, MODEXP, 0, 96 + base + exp + modulus, 0, 32)
+            p.code.extend([0x60, 0x20, 0x5f]);
+            p.push(U256::from(96 + base + exp + modulus));
+            p.code.extend([0x5f, 0x60, 0x05, 0x5a, 0xfa]);
         }
         // REVERT with no output (RETURN and REVERT of some bytes are above).
         9 => p.code.extend([0x5f, 0x5f, 0xfd]),
@@ -2042,6 +2056,18 @@ fn doubled_call_data() -> Vec<u8> {
     asm
 }
 
+/// Puts a calling contract with `code` and a balance of 1,000,000 wei at the address of `op`'s
+/// byte repeated, and returns that address.
+fn insert_caller(genesis: &mut Genesis, op: u8, code: Vec<u8>) -> Address {
+    let address = Address::repeat_byte(op);
+    let account = GenesisAccount {
+        balance: U256::from(1_000_000u64),
+        ..contract_account(code.into(), BTreeMap::new())
+    };
+    genesis.alloc.insert(address, account);
+    address
+}
+
 /// Steps a range of `len` bytes takes when it is over a chunk (a call's arguments, a frame's
 /// output: docs/evm-steps.md section 9), else none (it is one step's range).
 fn chunk_steps(len: u64) -> usize {
@@ -2159,15 +2185,7 @@ fn a_call_with_long_arguments_is_proven_chunk_by_chunk() {
         asm.extend([0x60, 0x02, 0x55, 0x00]); // SSTORE(2, success), STOP
         asm
     };
-    let callers = [0xf1u8, 0xf4, 0xfa].map(|op| {
-        let address = Address::repeat_byte(op);
-        let account = GenesisAccount {
-            balance: U256::from(1_000_000u64),
-            ..contract_account(caller_of(op).into(), BTreeMap::new())
-        };
-        genesis.alloc.insert(address, account);
-        address
-    });
+    let callers = [0xf1u8, 0xf4, 0xfa].map(|op| insert_caller(&mut genesis, op, caller_of(op)));
     let data = |len: u64, offset: u64, to: Address, value: u64| -> Vec<u8> {
         let word = U256::from_be_slice(to.as_slice());
         let mut data =
@@ -2275,15 +2293,7 @@ fn precompile_inputs_over_the_chain_s_bounds_fail_in_one_proven_step() {
         asm.extend([0x3d, 0x60, 0x03, 0x55, 0x00]); // SSTORE(3, RETURNDATASIZE), STOP
         asm
     };
-    let [calls_, statics] = [0xf1u8, 0xfa].map(|op| {
-        let address = Address::repeat_byte(op);
-        let account = GenesisAccount {
-            balance: U256::from(1_000_000u64),
-            ..contract_account(caller_of(op).into(), BTreeMap::new())
-        };
-        genesis.alloc.insert(address, account);
-        address
-    });
+    let [calls_, statics] = [0xf1u8, 0xfa].map(|op| insert_caller(&mut genesis, op, caller_of(op)));
     // MODEXP with a base of word 0's length (zeros), a one-byte exponent and modulus (zero):
     // STATICCALL(GAS, 5, 0, 96 + base + 2, 0x3000, 32), its success in slot 2.
     let modexp = Address::repeat_byte(0x05);
