@@ -188,11 +188,8 @@ contract EvmCallVerifier is IEvmStepVerifier {
         uint256[] memory top = r.top;
         uint256 value = reads == 7 ? top[2] : 0;
         uint256 at = reads - 4;
-        r.cost = WARM_READ;
-        if (r.cost > e.gas) return EvmFrame.EXCEPTION;
-        if (op == CALL && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
-        // The argument range, then the output range.
-        if (!_expand(r, top[at], top[at + 1]) || !_expand(r, top[at + 2], top[at + 3])) return EvmFrame.EXCEPTION;
+        // The warm read, a value in a static frame, the argument range, then the output range.
+        if (!_prefix(r, op, at)) return EvmFrame.EXCEPTION;
         // Arguments over a chunk were put in a tree first, one step per chunk (`k` of them).
         if (r.argSteps != _argSteps(top[at + 1])) revert UnsupportedStep(MachineState.IN_TX);
         if (value != 0) {
@@ -406,12 +403,9 @@ contract EvmCallVerifier is IEvmStepVerifier {
         return (true, Accounts.read(pre.stateRoot, Accounts.key(delegate), r.w.delegateProof).codeHash);
     }
 
-    /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is
-    ///      0). False when an operand does not fit in 64 bits or the gas does not cover the cost.
-    function _expand(Run memory r, uint256 offset, uint256 len) private pure returns (bool) {
-        bool ok;
-        (ok, r.memSize, r.cost) = EvmFrame.callRange(r.memSize, r.cost, r.e.gas, offset, len);
-        return ok;
+    /// @dev The call's first charges (`EvmFrame.callPrefix`) into `r`; false when the call halts.
+    function _prefix(Run memory r, uint256 op, uint256 at) private pure returns (bool ok) {
+        (ok, r.memSize, r.cost) = EvmFrame.callPrefix(r.e, op, r.top, at);
     }
 
     /// @dev The EIP-2929 access of the callee (`proof` its `warmProof`) or of a delegated callee's

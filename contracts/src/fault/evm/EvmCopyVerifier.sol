@@ -49,7 +49,6 @@ contract EvmCopyVerifier is IEvmStepVerifier {
     uint256 internal constant CALLCODE = 0xf2;
     uint256 internal constant DELEGATECALL = 0xf4;
     uint256 internal constant STATICCALL = 0xfa;
-    uint256 internal constant WARM_READ = 100;
     uint256 internal constant LAST_PRECOMPILE = 0x11;
 
     /// @dev One step: the witness and the working values.
@@ -276,11 +275,7 @@ contract EvmCopyVerifier is IEvmStepVerifier {
         pure
         returns (bool ok)
     {
-        if (WARM_READ > e.gas || (op == CALL && e.isStatic && top[2] != 0)) return false;
-        (bool inOk, uint256 memSize, uint256 cost) =
-            EvmFrame.callRange(e.memSize, WARM_READ, e.gas, top[at], top[at + 1]);
-        if (!inOk) return false;
-        (ok,,) = EvmFrame.callRange(memSize, cost, e.gas, top[at + 2], top[at + 3]);
+        (ok,,) = EvmFrame.callPrefix(e, op, top, at);
     }
 
     /// @dev The `len > 0` bytes of memory at `offset`, opened by the next range (words past the

@@ -48,6 +48,9 @@ library EvmFrame {
     ///         `MAX_RANGE_WORDS` words; docs/evm-steps.md section 4, "Chunked copies").
     uint256 internal constant CHUNK_BYTES = 32_736;
 
+    /// @notice A call's warm read of its callee (EIP-2929), charged first.
+    uint256 internal constant CALL_WARM_READ = 100;
+
     // Outcomes of an instruction.
     uint256 internal constant CONTINUE = 0;
     /// @dev STOP, RETURN.
@@ -150,6 +153,26 @@ library EvmFrame {
         if (!ok) return (false, memSize, cost);
         newCost = cost + expansionCost;
         ok = newCost <= gas;
+    }
+
+    /// @notice The first part of every call (CALL, CALLCODE, DELEGATECALL, STATICCALL: `op`), in
+    ///         revm 43's order (docs/evm-steps.md section 4, "Calls"): the warm read's 100, a CALL
+    ///         with a value in a static frame, the memory expansion of the argument range (stack
+    ///         items `top[at]`, `top[at + 1]`), then of the output range (`top[at + 2]`,
+    ///         `top[at + 3]`). `ok` false when the call halts there; otherwise the memory size and
+    ///         the cost after it. Every verifier that steps a call uses it (the call verifiers, and
+    ///         the copy verifier to know that a call with long arguments reaches its callee): the
+    ///         argument steps and the call step must agree on it exactly (section 9).
+    function callPrefix(EvmTypes.EvmState memory e, uint256 op, uint256[] memory top, uint256 at)
+        internal
+        pure
+        returns (bool ok, uint256 memSize, uint256 cost)
+    {
+        memSize = e.memSize;
+        cost = CALL_WARM_READ;
+        if (cost > e.gas || (op == 0xf1 && e.isStatic && top[2] != 0)) return (false, memSize, cost);
+        (ok, memSize, cost) = callRange(memSize, cost, e.gas, top[at], top[at + 1]);
+        if (ok) (ok, memSize, cost) = callRange(memSize, cost, e.gas, top[at + 2], top[at + 3]);
     }
 
     /// @notice The memory expansion of an access to `len > 0` bytes at `offset` (revm:

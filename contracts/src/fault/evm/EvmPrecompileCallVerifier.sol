@@ -39,7 +39,6 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
     ///         64th): the step's caller must give more, nothing is proven.
     error InsufficientGasForPrecompile(uint256 price);
 
-    uint256 internal constant WARM_READ = 100;
     uint256 internal constant VALUE_TRANSFER = 9000;
     uint256 internal constant NEW_ACCOUNT = 25_000;
     uint256 internal constant CALL_STIPEND = 2300;
@@ -115,11 +114,13 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
         uint256 value = reads == 7 ? top[2] : 0;
         if (value == 0 && r.w.selfProof.length != 0) revert UnexpectedProof();
         uint256 at = reads - 4;
-        r.cost = WARM_READ;
-        if (r.cost > e.gas) return EvmFrame.EXCEPTION;
-        // CALLCODE with a value in a static frame moves nothing: it does not halt (revm).
-        if (op == CALL && e.isStatic && value != 0) return EvmFrame.EXCEPTION;
-        if (!_expand(r, top[at], top[at + 1]) || !_expand(r, top[at + 2], top[at + 3])) return EvmFrame.EXCEPTION;
+        // The warm read, a CALL's value in a static frame (CALLCODE with a value moves nothing:
+        // it does not halt, revm), the argument range, then the output range.
+        {
+            bool reached;
+            (reached, r.memSize, r.cost) = EvmFrame.callPrefix(e, op, top, at);
+            if (!reached) return EvmFrame.EXCEPTION;
+        }
         if (value != 0) {
             r.cost += VALUE_TRANSFER;
             if (r.cost > e.gas) return EvmFrame.EXCEPTION;
@@ -238,13 +239,5 @@ contract EvmPrecompileCallVerifier is IEvmStepVerifier {
             if (id <= MODEXP || id == BLAKE2F) revert PrecompileFailed(to);
             output = "";
         }
-    }
-
-    /// @dev Charges the memory expansion of the range `len` bytes at `offset` (none when `len` is
-    ///      0). False when an operand does not fit in 64 bits or the gas does not cover the cost.
-    function _expand(Run memory r, uint256 offset, uint256 len) private pure returns (bool) {
-        bool ok;
-        (ok, r.memSize, r.cost) = EvmFrame.callRange(r.memSize, r.cost, r.e.gas, offset, len);
-        return ok;
     }
 }
