@@ -7,7 +7,7 @@
 use crate::{
     chain::ChainConfig,
     error::{StateError, TxRejection},
-    state::{RevmDb, StateChanges, StateReader},
+    state::{Overlay, RevmDb, StateChanges, StateReader},
 };
 use alloy_consensus::{
     Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
@@ -354,8 +354,55 @@ pub fn execute_block<R: StateReader>(
     block: &BlockInput,
     txs: Vec<Recovered<TxEnvelope>>,
 ) -> Result<BlockOutcome, ExecError> {
+    run_block(state, chain, block, txs, BlockOutcome::default())
+}
+
+/// Continues a block whose first transactions ran already: `prefix` is exactly what sequential
+/// execution of them produced (the parallel engine's committed prefix when it hands the rest of
+/// a block to this executor), `txs` the block's other transactions. Runs them on `state` with
+/// the prefix's changes on top and returns the whole block's outcome, equal to
+/// [`execute_block`] of all the transactions.
+pub fn execute_block_after<R: StateReader>(
+    state: R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    prefix: BlockOutcome,
+) -> Result<BlockOutcome, ExecError> {
+    if prefix.executed.is_empty() && prefix.rejected.is_empty() {
+        return execute_block(state, chain, block, txs);
+    }
+    let BlockOutcome {
+        executed,
+        rejected,
+        changes,
+        gas_used,
+    } = prefix;
+    let mut overlay = Overlay::new(state);
+    overlay.changes = changes;
+    let started = BlockOutcome {
+        executed,
+        rejected,
+        changes: StateChanges::default(),
+        gas_used,
+    };
+    let mut outcome = run_block(&overlay, chain, block, txs, started)?;
+    let mut changes = overlay.changes;
+    changes.extend(std::mem::take(&mut outcome.changes));
+    outcome.changes = changes;
+    Ok(outcome)
+}
+
+/// Runs `txs` in order on `state`, appending to `outcome` (whose gas used counts against the
+/// block's limit and whose changes `state` already holds).
+fn run_block<R: StateReader>(
+    state: R,
+    chain: &ChainConfig,
+    block: &BlockInput,
+    txs: Vec<Recovered<TxEnvelope>>,
+    mut outcome: BlockOutcome,
+) -> Result<BlockOutcome, ExecError> {
     let mut evm = build_evm(state, chain, block, |_| {});
-    let mut outcome = BlockOutcome::default();
     for tx in txs {
         if let Some(rejection) = outcome.precheck(&tx, block) {
             outcome.reject(&tx, rejection);

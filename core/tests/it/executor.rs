@@ -8,7 +8,7 @@ use rollup_core::{
     block::{genesis_header, next_block_input, seal_block},
     chain::{ChainConfig, DEV_PRIVATE_KEYS, Genesis},
     error::TxRejection,
-    executor::execute_block,
+    executor::{BlockOutcome, execute_block, execute_block_after},
     state::StateReader,
     trie::StateCommitment,
 };
@@ -167,4 +167,79 @@ fn hex_decode(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
         .collect()
+}
+
+/// A block continued after any prefix of its transactions (the parallel engine's fallback keeps
+/// its committed prefix) is the block executed at once: receipts (cumulative gas, logs),
+/// rejections, changes and gas used, with a transfer, an invalid nonce, a payment to the fee
+/// vault, a creation and a call that writes the created contract's storage.
+#[test]
+fn a_block_continued_after_any_prefix_is_the_block_executed_at_once() {
+    let genesis = Genesis::dev(ChainConfig::default());
+    let state = genesis.state();
+    let header = genesis_header(
+        &genesis.config,
+        0,
+        StateCommitment::from_state(&state).root(),
+    );
+    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    let (alice, carol) = (signer(0), signer(2));
+    let bob = address!("0x000000000000000000000000000000000000b0b0");
+    // Init code returning a runtime that stores CALLVALUE + 1 at slot CALLDATASIZE.
+    let runtime = [0x34u8, 0x60, 0x01, 0x01, 0x36, 0x55, 0x00];
+    let mut init = vec![0x60, runtime.len() as u8, 0x60, 0x0c, 0x5f, 0x39, 0x60];
+    init.extend([runtime.len() as u8, 0x5f, 0xf3, 0x00, 0x00]);
+    init.extend(runtime);
+    let created = alice.address().create(2);
+    let txs = vec![
+        tx(&alice, 0, TxKind::Call(bob), 1000, Bytes::new(), 21_000),
+        tx(&alice, 7, TxKind::Call(bob), 1000, Bytes::new(), 21_000),
+        tx(
+            &carol,
+            0,
+            TxKind::Call(genesis.config.fee_vault),
+            5,
+            Bytes::new(),
+            21_000,
+        ),
+        tx(&alice, 1, TxKind::Call(bob), 1, Bytes::new(), 21_000),
+        tx(&alice, 2, TxKind::Create, 0, init.into(), 200_000),
+        tx(
+            &carol,
+            1,
+            TxKind::Call(created),
+            3,
+            Bytes::from(vec![1u8; 5]),
+            100_000,
+        ),
+        tx(&alice, 3, TxKind::Call(created), 0, Bytes::new(), 100_000),
+    ];
+    let whole = execute_block(&state, &genesis.config, &input, txs.clone()).expect("executes");
+    assert_eq!(whole.executed.len(), 6);
+    assert_eq!(
+        whole.changes.storage[&created][&U256::from(5)],
+        U256::from(4),
+        "the call after the creation wrote its slot"
+    );
+    let summary = |o: &BlockOutcome| {
+        let receipts: Vec<_> = o.executed.iter().map(|e| e.receipt.clone()).collect();
+        let rejected: Vec<_> = o
+            .rejected
+            .iter()
+            .map(|(h, r)| (*h, format!("{r:?}")))
+            .collect();
+        (receipts, rejected, o.changes.clone(), o.gas_used)
+    };
+    for k in 0..=txs.len() {
+        let prefix =
+            execute_block(&state, &genesis.config, &input, txs[..k].to_vec()).expect("prefix");
+        let continued =
+            execute_block_after(&state, &genesis.config, &input, txs[k..].to_vec(), prefix)
+                .expect("continues");
+        assert_eq!(
+            summary(&continued),
+            summary(&whole),
+            "after {k} transactions"
+        );
+    }
 }

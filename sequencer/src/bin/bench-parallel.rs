@@ -341,6 +341,7 @@ fn main() -> eyre::Result<()> {
             "reexecuted": stats.reexecuted,
             "deferred": stats.deferred,
             "fallback": stats.fallback.map(|r| format!("{r:?}")),
+            "fallback_prefix": stats.fallback_prefix,
             "sequential_exec_ms": ms(seq.exec()),
             "parallel_exec_ms": ms(par.exec()),
             "parallel_run_phase_ms": ms(median(run_phase.clone())),

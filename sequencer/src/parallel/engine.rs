@@ -47,12 +47,20 @@ struct Speculation {
     ready: AtomicBool,
 }
 
-/// A block handed back for sequential execution, and why.
-pub(crate) type Fallback = (FallbackReason, Vec<Recovered<TxEnvelope>>);
+/// A block handed back for sequential execution: why, the outcome of the transactions the
+/// committer had committed (exactly sequential execution's), and the block's other
+/// transactions, which the sequential executor runs after them.
+pub(crate) struct Fallback {
+    pub(crate) reason: FallbackReason,
+    pub(crate) prefix: BlockOutcome,
+    pub(crate) rest: Vec<Recovered<TxEnvelope>>,
+}
 
 /// Why the committer gave up on the parallel schedule.
 enum Abort {
-    Fallback(FallbackReason),
+    /// The schedule stops before the transaction at this index (the ones before it are
+    /// committed).
+    Fallback(FallbackReason, usize),
     Error(ExecError),
 }
 
@@ -60,8 +68,8 @@ enum Abort {
 type VersionedEvm<'c, 'a, R> = EvmOn<View<'c, 'a, R>>;
 
 /// Runs `txs` speculatively in parallel, commits them in order and assembles
-/// the block. Hands the transactions back (`Ok(Err(_))`) when the block must
-/// be executed sequentially instead.
+/// the block. Hands the block back (`Ok(Err(_))`) when its rest must be
+/// executed sequentially instead: the committed prefix is kept, not run again.
 pub(crate) fn execute<R: StateReader>(
     pre: &R,
     chain: &ChainConfig,
@@ -132,7 +140,18 @@ pub(crate) fn execute<R: StateReader>(
             stats.assemble_phase = started.elapsed() - stats.run_phase;
             Ok(Ok(outcome))
         }
-        Err(Abort::Fallback(reason)) => Ok(Err((reason, txs))),
+        Err(Abort::Fallback(reason, at)) => {
+            let mut txs = txs;
+            let rest = txs.split_off(at);
+            let mut runs = committed.into_runs();
+            runs.truncate(at);
+            let prefix = assemble(txs, runs, vault, vault_before, &pool, config.threads);
+            Ok(Err(Fallback {
+                reason,
+                prefix,
+                rest,
+            }))
+        }
         Err(Abort::Error(e)) => Err(e),
     }
 }
@@ -311,7 +330,7 @@ fn commit_in_order<R: StateReader>(
             judged = true;
             if wasted * 3 >= examined * 2 {
                 if access.is_none() {
-                    return Err(Abort::Fallback(FallbackReason::MostlyConflicting));
+                    return Err(Abort::Fallback(FallbackReason::MostlyConflicting, i));
                 }
                 shared.stop.store(true, Ordering::Relaxed);
             }
@@ -319,7 +338,7 @@ fn commit_in_order<R: StateReader>(
         // The beneficiary is credited at the end of every transaction, so a
         // transaction that observes it depends on all its predecessors.
         if done.loaded_vault || tx.signer() == vault {
-            return Err(Abort::Fallback(FallbackReason::FeeVaultAccessed));
+            return Err(Abort::Fallback(FallbackReason::FeeVaultAccessed, i));
         }
         if let Some(access) = access.as_deref_mut() {
             let mut reads: Vec<Location> = done.reads.iter().map(|r| r.location).collect();

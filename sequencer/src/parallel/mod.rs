@@ -27,7 +27,7 @@ pub use access::{AccessSet, Location, ScheduleShape, conflict_groups, schedule_s
 use alloy_consensus::{Transaction as _, TxEnvelope, transaction::Recovered};
 use rollup_core::{
     chain::ChainConfig,
-    executor::{BlockInput, BlockOutcome, ExecError, execute_block},
+    executor::{BlockInput, BlockOutcome, ExecError, execute_block, execute_block_after},
     state::StateReader,
 };
 use serde::{Deserialize, Serialize};
@@ -98,8 +98,12 @@ pub struct ParallelStats {
     pub deferred: usize,
     /// Transactions the committer reached before any worker and ran itself.
     pub direct: usize,
-    /// Set when the block was executed sequentially instead.
+    /// Set when the block (its rest after the committed prefix) was executed sequentially
+    /// instead.
     pub fallback: Option<FallbackReason>,
+    /// Transactions the engine had committed when it fell back, which the sequential
+    /// executor continued after rather than run again.
+    pub fallback_prefix: usize,
     /// Time from the start of the block to the last transaction committed
     /// (speculation and the in-order commit, which overlap).
     pub run_phase: std::time::Duration,
@@ -155,15 +159,21 @@ fn execute_observed<R: StateReader>(
     } else {
         None
     };
-    let (reason, txs) = match reason {
-        Some(reason) => (reason, txs),
+    let fallback = match reason {
+        Some(reason) => engine::Fallback {
+            reason,
+            prefix: BlockOutcome::default(),
+            rest: txs,
+        },
         None => match engine::execute(pre, chain, block, txs, config, &mut stats, access)? {
             Ok(outcome) => return Ok((outcome, stats)),
             Err(fallback) => fallback,
         },
     };
-    stats.fallback = Some(reason);
-    Ok((execute_block(pre, chain, block, txs)?, stats))
+    stats.fallback = Some(fallback.reason);
+    stats.fallback_prefix = fallback.prefix.executed.len() + fallback.prefix.rejected.len();
+    let outcome = execute_block_after(pre, chain, block, fallback.rest, fallback.prefix)?;
+    Ok((outcome, stats))
 }
 
 /// Runs `work` on the engine's thread pool for `threads` threads, so that

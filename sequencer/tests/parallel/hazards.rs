@@ -225,6 +225,9 @@ fn a_block_of_one_dependency_chain_runs_sequentially() {
         Some(FallbackReason::MostlyConflicting),
         "{stats:?}"
     );
+    // Judged after 64 transactions: the 63 committed before the verdict's are kept, and the
+    // sequential executor continues from the 64th (the outcome is still the sequential one).
+    assert_eq!(stats.fallback_prefix, 63, "{stats:?}");
     assert_eq!(
         outcome.changes.storage[&d.counter][&U256::ZERO],
         U256::from(96)
@@ -349,6 +352,9 @@ fn reading_the_fee_vault_falls_back_to_sequential() {
     ];
     let (stats, _) = assert_equivalent(&pre, &txs, 2);
     assert_eq!(stats.fallback, Some(FallbackReason::FeeVaultAccessed));
+    // The first transaction stays committed (the vault credited with its fee, which the
+    // reader then sees); the sequential executor runs the reader and the rest.
+    assert_eq!(stats.fallback_prefix, 1, "{stats:?}");
 }
 
 #[test]
@@ -360,6 +366,7 @@ fn paying_the_fee_vault_falls_back_to_sequential() {
     ];
     let (stats, _) = assert_equivalent(&pre, &txs, 3);
     assert_eq!(stats.fallback, Some(FallbackReason::FeeVaultAccessed));
+    assert_eq!(stats.fallback_prefix, 0, "{stats:?}");
 }
 
 #[test]
