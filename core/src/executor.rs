@@ -7,7 +7,7 @@
 use crate::{
     chain::ChainConfig,
     error::{StateError, TxRejection},
-    state::{Overlay, RevmDb, StateChanges, StateReader},
+    state::{RevmDb, StateChanges, StateReader, account_info},
 };
 use alloy_consensus::{
     Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction, TxEnvelope, TxType,
@@ -16,12 +16,13 @@ use alloy_consensus::{
 use alloy_primitives::{Address, B256, Bloom, Bytes, Log, TxKind, U256, logs_bloom};
 use revm::{
     Context, DatabaseCommit, ExecuteEvm, MainBuilder, MainContext,
+    bytecode::Bytecode,
     context::{
         BlockEnv, CfgEnv, TxEnv,
         result::{EVMError, ExecutionResult, InvalidTransaction},
     },
     context_interface::{ContextTr, block::BlobExcessGasAndPrice},
-    database::CacheDB,
+    database::{AccountState as DbAccountState, CacheDB, DbAccount},
     state::EvmState,
 };
 
@@ -354,13 +355,15 @@ pub fn execute_block<R: StateReader>(
     block: &BlockInput,
     txs: Vec<Recovered<TxEnvelope>>,
 ) -> Result<BlockOutcome, ExecError> {
-    run_block(state, chain, block, txs, BlockOutcome::default())
+    let mut evm = build_evm(state, chain, block, |_| {});
+    run_block(&mut evm, block, txs, BlockOutcome::default())
 }
 
 /// Continues a block whose first transactions ran already: `prefix` is exactly what sequential
 /// execution of them produced (the parallel engine's committed prefix when it hands the rest of
 /// a block to this executor), `txs` the block's other transactions. Runs them on `state` with
-/// the prefix's changes on top and returns the whole block's outcome, equal to
+/// the prefix's changes put in the executor's cache first (as if the prefix had run on it: no
+/// layer between the EVM and `state`), and returns the whole block's outcome, equal to
 /// [`execute_block`] of all the transactions.
 pub fn execute_block_after<R: StateReader>(
     state: R,
@@ -369,46 +372,64 @@ pub fn execute_block_after<R: StateReader>(
     txs: Vec<Recovered<TxEnvelope>>,
     prefix: BlockOutcome,
 ) -> Result<BlockOutcome, ExecError> {
-    if prefix.executed.is_empty() && prefix.rejected.is_empty() {
-        return execute_block(state, chain, block, txs);
-    }
-    let BlockOutcome {
-        executed,
-        rejected,
-        changes,
-        gas_used,
-    } = prefix;
-    let mut overlay = Overlay::new(state);
-    overlay.changes = changes;
-    let started = BlockOutcome {
-        executed,
-        rejected,
-        changes: StateChanges::default(),
-        gas_used,
-    };
-    let mut outcome = run_block(&overlay, chain, block, txs, started)?;
-    let mut changes = overlay.changes;
-    changes.extend(std::mem::take(&mut outcome.changes));
-    outcome.changes = changes;
-    Ok(outcome)
+    let mut evm = build_evm(state, chain, block, |_| {});
+    seed(evm.ctx.db_mut(), &prefix.changes)?;
+    // The rest's transactions fold into the prefix's changes one by one, as they would have
+    // in one sequential run.
+    run_block(&mut evm, block, txs, prefix)
 }
 
-/// Runs `txs` in order on `state`, appending to `outcome` (whose gas used counts against the
-/// block's limit and whose changes `state` already holds).
+/// Puts `changes` into an executor's cache, as the transactions that made them would have left
+/// it: each changed account's fields (a deleted one absent, a wiped one's other slots zero),
+/// the written slots and the new code.
+fn seed<R: StateReader>(db: &mut ExecDb<R>, changes: &StateChanges) -> Result<(), ExecError> {
+    for (hash, code) in &changes.codes {
+        db.cache
+            .contracts
+            .insert(*hash, Bytecode::new_raw(code.clone()));
+    }
+    for (address, account) in &changes.accounts {
+        let entry = match account {
+            None => DbAccount::new_not_existing(),
+            Some(account) => DbAccount {
+                info: account_info(*account, None),
+                account_state: if changes.destroyed.contains(address) {
+                    DbAccountState::StorageCleared
+                } else {
+                    DbAccountState::None
+                },
+                ..Default::default()
+            },
+        };
+        db.cache.accounts.insert(*address, entry);
+    }
+    for address in &changes.destroyed {
+        if !changes.accounts.contains_key(address) {
+            db.replace_account_storage(*address, Default::default())?;
+        }
+    }
+    for (address, slots) in &changes.storage {
+        for (slot, value) in slots {
+            db.insert_account_storage(*address, *slot, *value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `txs` in order on `evm`, appending to `outcome` (whose gas used counts against the
+/// block's limit and whose changes `evm`'s state holds already).
 fn run_block<R: StateReader>(
-    state: R,
-    chain: &ChainConfig,
+    evm: &mut revm::handler::MainnetEvm<revm::handler::MainnetContext<ExecDb<R>>>,
     block: &BlockInput,
     txs: Vec<Recovered<TxEnvelope>>,
     mut outcome: BlockOutcome,
 ) -> Result<BlockOutcome, ExecError> {
-    let mut evm = build_evm(state, chain, block, |_| {});
     for tx in txs {
         if let Some(rejection) = outcome.precheck(&tx, block) {
             outcome.reject(&tx, rejection);
             continue;
         }
-        match run_tx(&mut evm, tx_env(&tx))? {
+        match run_tx(evm, tx_env(&tx))? {
             Err(rejection) => outcome.reject(&tx, rejection),
             Ok((result, evm_state)) => {
                 outcome.include(tx, &result, &evm_state);

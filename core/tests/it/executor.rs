@@ -172,7 +172,7 @@ fn hex_decode(s: &str) -> Vec<u8> {
 /// A block continued after any prefix of its transactions (the parallel engine's fallback keeps
 /// its committed prefix) is the block executed at once: receipts (cumulative gas, logs),
 /// rejections, changes and gas used, with a transfer, an invalid nonce, a payment to the fee
-/// vault, a creation and a call that writes the created contract's storage.
+/// vault, a creation and two calls that add to the same slot of the created contract.
 #[test]
 fn a_block_continued_after_any_prefix_is_the_block_executed_at_once() {
     let genesis = Genesis::dev(ChainConfig::default());
@@ -185,8 +185,8 @@ fn a_block_continued_after_any_prefix_is_the_block_executed_at_once() {
     let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
     let (alice, carol) = (signer(0), signer(2));
     let bob = address!("0x000000000000000000000000000000000000b0b0");
-    // Init code returning a runtime that stores CALLVALUE + 1 at slot CALLDATASIZE.
-    let runtime = [0x34u8, 0x60, 0x01, 0x01, 0x36, 0x55, 0x00];
+    // Init code returning a runtime that adds CALLVALUE + 1 to slot CALLDATASIZE.
+    let runtime = [0x36u8, 0x54, 0x34, 0x01, 0x60, 0x01, 0x01, 0x36, 0x55, 0x00];
     let mut init = vec![0x60, runtime.len() as u8, 0x60, 0x0c, 0x5f, 0x39, 0x60];
     init.extend([runtime.len() as u8, 0x5f, 0xf3, 0x00, 0x00]);
     init.extend(runtime);
@@ -212,14 +212,21 @@ fn a_block_continued_after_any_prefix_is_the_block_executed_at_once() {
             Bytes::from(vec![1u8; 5]),
             100_000,
         ),
-        tx(&alice, 3, TxKind::Call(created), 0, Bytes::new(), 100_000),
+        tx(
+            &alice,
+            3,
+            TxKind::Call(created),
+            0,
+            Bytes::from(vec![2u8; 5]),
+            100_000,
+        ),
     ];
     let whole = execute_block(&state, &genesis.config, &input, txs.clone()).expect("executes");
     assert_eq!(whole.executed.len(), 6);
     assert_eq!(
         whole.changes.storage[&created][&U256::from(5)],
-        U256::from(4),
-        "the call after the creation wrote its slot"
+        U256::from(5),
+        "the calls after the creation added 3 + 1, then 0 + 1"
     );
     let summary = |o: &BlockOutcome| {
         let receipts: Vec<_> = o.executed.iter().map(|e| e.receipt.clone()).collect();

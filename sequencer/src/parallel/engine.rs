@@ -264,8 +264,8 @@ fn commit_in_order<R: StateReader>(
 ) -> Result<(), Abort> {
     let (committed, table) = (shared.committed, shared.table);
     let mut evm = versioned_evm(committed, shared.chain, shared.block);
-    // Whether speculation has been judged worth it yet.
-    let mut judged = false;
+    // The speculative results examined and wasted before the window being judged.
+    let (mut examined_before, mut wasted_before) = (0, 0);
     for (i, tx) in txs.iter().enumerate() {
         if tx.inner().is_eip4844() {
             continue;
@@ -317,18 +317,21 @@ fn commit_in_order<R: StateReader>(
                 }
             }
         };
-        // When two thirds or more of the speculative results are wasted (a
-        // block of long dependency chains), the committer would run most of
-        // the block alone, and the sequential executor runs it instead: it
-        // does less per transaction than the engine's bookkeeping. Judged once
-        // enough speculative results were examined (the committer runs the
-        // first transactions itself while the workers wake up). A run that
-        // records access sets keeps going, only without speculation.
+        // When two thirds or more of the speculative results of a window are wasted
+        // (long dependency chains), the committer would run most of the rest alone, and
+        // the sequential executor continues the block instead (after the committed
+        // prefix, which is kept): it does less per transaction than the engine's
+        // bookkeeping. Judged every 64 transactions over the results examined since the
+        // last judgement, once there are enough of them (the committer runs the first
+        // transactions itself while the workers wake up), so that a block whose later
+        // part turns into a chain falls back too. A run that records access sets keeps
+        // going, only without speculation.
         let wasted = stats.reexecuted + stats.deferred;
         let examined = stats.reused + wasted;
-        if !judged && (i + 1) % ADAPT_AFTER == 0 && examined >= ADAPT_AFTER / 2 {
-            judged = true;
-            if wasted * 3 >= examined * 2 {
+        if (i + 1) % ADAPT_AFTER == 0 && examined - examined_before >= ADAPT_AFTER / 2 {
+            let (window, window_wasted) = (examined - examined_before, wasted - wasted_before);
+            (examined_before, wasted_before) = (examined, wasted);
+            if window_wasted * 3 >= window * 2 {
                 if access.is_none() {
                     return Err(Abort::Fallback(FallbackReason::MostlyConflicting, i));
                 }
