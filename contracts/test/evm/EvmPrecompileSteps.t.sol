@@ -411,7 +411,9 @@ contract EvmPrecompileStepsTest is EvmStepHelpers {
             uint256[] memory top,
             bytes32 rest,
             EvmPrecompileCallVerifier.PrecompileCallWitness memory w
-        ) = abi.decode(body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmPrecompileCallVerifier.PrecompileCallWitness));
+        ) = abi.decode(
+            body, (EvmTypes.EvmState, bytes, uint256[], bytes32, EvmPrecompileCallVerifier.PrecompileCallWitness)
+        );
         EvmTypes.WordRange memory none;
         w.input = none;
         proof = abi.encode(uint8(5), abi.encode(e, code, top, rest, w));

@@ -8,8 +8,8 @@ use rollup_core::{
     block::{genesis_header, next_block_input, seal_block},
     chain::{ChainConfig, DEV_PRIVATE_KEYS, Genesis},
     error::TxRejection,
-    executor::{BlockOutcome, execute_block, execute_block_after},
-    state::StateReader,
+    executor::{BlockInput, BlockOutcome, execute_block, execute_block_after},
+    state::{StateReader, WorldState},
     trie::StateCommitment,
 };
 
@@ -40,8 +40,8 @@ fn tx(
     Recovered::new_unchecked(TxEnvelope::Eip1559(tx.into_signed(sig)), from.address())
 }
 
-#[test]
-fn transfer_moves_value_and_pays_fees_and_skips_invalid_nonce() {
+/// The dev chain's genesis, its state and the input of block 1 on it.
+fn first_block() -> (Genesis, WorldState, BlockInput) {
     let genesis = Genesis::dev(ChainConfig::default());
     let state = genesis.state();
     let header = genesis_header(
@@ -50,6 +50,12 @@ fn transfer_moves_value_and_pays_fees_and_skips_invalid_nonce() {
         StateCommitment::from_state(&state).root(),
     );
     let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    (genesis, state, input)
+}
+
+#[test]
+fn transfer_moves_value_and_pays_fees_and_skips_invalid_nonce() {
+    let (genesis, state, input) = first_block();
     let alice = signer(0);
     let bob = address!("0x000000000000000000000000000000000000b0b0");
     let txs = vec![
@@ -83,14 +89,7 @@ fn transfer_moves_value_and_pays_fees_and_skips_invalid_nonce() {
 
 #[test]
 fn zero_value_transfer_to_a_new_address_does_not_create_it() {
-    let genesis = Genesis::dev(ChainConfig::default());
-    let state = genesis.state();
-    let header = genesis_header(
-        &genesis.config,
-        0,
-        StateCommitment::from_state(&state).root(),
-    );
-    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    let (genesis, state, input) = first_block();
     let nobody = address!("0x00000000000000000000000000000000000dead1");
     let outcome = execute_block(
         &state,
@@ -175,14 +174,7 @@ fn hex_decode(s: &str) -> Vec<u8> {
 /// vault, a creation and two calls that add to the same slot of the created contract.
 #[test]
 fn a_block_continued_after_any_prefix_is_the_block_executed_at_once() {
-    let genesis = Genesis::dev(ChainConfig::default());
-    let state = genesis.state();
-    let header = genesis_header(
-        &genesis.config,
-        0,
-        StateCommitment::from_state(&state).root(),
-    );
-    let input = next_block_input(&genesis.config, &header, header.hash_slow(), 1);
+    let (genesis, state, input) = first_block();
     let (alice, carol) = (signer(0), signer(2));
     let bob = address!("0x000000000000000000000000000000000000b0b0");
     // Init code returning a runtime that adds CALLVALUE + 1 to slot CALLDATASIZE.
