@@ -24,11 +24,12 @@ use revm::{
     },
 };
 
-use crate::chain::ChainConfig;
+use crate::{chain::ChainConfig, fault::evm::CHUNK_BYTES};
 
 /// The longest input a precompile takes: 32,736 bytes, which span at most 1,024 memory words at
-/// any offset (the step verifier's one range, `EvmFrame.MAX_RANGE_WORDS`).
-pub const MAX_PRECOMPILE_INPUT: usize = 32_736;
+/// any offset (the step verifier's one range, `EvmFrame.MAX_RANGE_WORDS`): the fault proof's
+/// chunk ([`CHUNK_BYTES`]), which the bound exists for.
+pub const MAX_PRECOMPILE_INPUT: usize = CHUNK_BYTES;
 
 /// The longest base, exponent or modulus MODEXP takes (EIP-7823).
 pub const MODEXP_LENGTH_LIMIT: usize = 1024;

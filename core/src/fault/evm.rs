@@ -1516,6 +1516,22 @@ fn run<R: StateReader>(
     }
 }
 
+/// The byte lengths of the input and output ranges a call to a precompile opens in its step
+/// (kind 5), from the call's stack items (`items`, top first, at least six) and the return
+/// data it left: no input when it is over the chain's bound (the call fails unread:
+/// [`crate::precompiles`]), the output at most the return data.
+fn precompile_range_lens(items: &[U256], return_data: &[u8]) -> (usize, usize) {
+    let at = items.len() - 4;
+    let input = usize::try_from(items[at + 1])
+        .ok()
+        .filter(|len| *len <= MAX_PRECOMPILE_INPUT)
+        .unwrap_or(0);
+    let output = usize::try_from(items[at + 3])
+        .unwrap_or(usize::MAX)
+        .min(return_data.len());
+    (input, output)
+}
+
 /// A capture in progress: the parts known before the instruction runs.
 #[derive(Clone, Debug)]
 struct PendingCapture {
@@ -2615,15 +2631,7 @@ where
             let top = &pending.witness.stack_top;
             if top.len() >= 6 {
                 let at = top.len() - 4;
-                // An input over the precompiles' bound fails the call unread
-                // ([`crate::precompiles`]): the verifier opens no range for it.
-                let in_len = usize::try_from(top[at + 1])
-                    .ok()
-                    .filter(|len| *len <= MAX_PRECOMPILE_INPUT)
-                    .unwrap_or(0);
-                let out_len = usize::try_from(top[at + 3])
-                    .unwrap_or(usize::MAX)
-                    .min(interp.return_data.buffer().len());
+                let (in_len, out_len) = precompile_range_lens(top, interp.return_data.buffer());
                 let input = pending.memory_range(top[at], in_len);
                 let output = pending.memory_range(top[at + 2], out_len);
                 pending.witness.ranges = vec![input, output];
@@ -2644,13 +2652,8 @@ where
                         .flatten()
                         .is_some_and(|(first, last)| last - first + 1 > MAX_RANGE_WORDS)
                 };
-                let input = usize::try_from(call.items[at + 1])
-                    .ok()
-                    .filter(|len| *len <= MAX_PRECOMPILE_INPUT)
-                    .unwrap_or(0);
-                let output = usize::try_from(call.items[at + 3])
-                    .unwrap_or(usize::MAX)
-                    .min(interp.return_data.buffer().len());
+                let (input, output) =
+                    precompile_range_lens(&call.items, interp.return_data.buffer());
                 if words(call.items[at], input) || words(call.items[at + 2], output) {
                     self.stop_unproven();
                     return;

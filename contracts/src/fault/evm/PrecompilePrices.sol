@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {EvmFrame} from "./EvmFrame.sol";
+
 /// @title PrecompilePrices
 /// @notice The price of each of the chain's precompiles (Prague's `0x01..0x11`) for an input, and
 ///         whether it refuses the input before running it (its length, or for MODEXP a length
@@ -11,8 +13,8 @@ pragma solidity ^0.8.24;
 library PrecompilePrices {
     /// @notice The longest input any of the chain's precompiles takes (`MAX_PRECOMPILE_INPUT`):
     ///         a longer one fails the call unread. 32,736 bytes span at most 1,024 memory words
-    ///         at any offset, one range a step opens.
-    uint256 internal constant MAX_INPUT = 32_736;
+    ///         at any offset, one range a step opens: the steps' chunk, which the bound exists for.
+    uint256 internal constant MAX_INPUT = EvmFrame.CHUNK_BYTES;
     /// @notice The longest base, exponent or modulus MODEXP takes (EIP-7823, as Osaka's L1).
     uint256 internal constant MODEXP_LENGTH_LIMIT = 1024;
 
